@@ -1,0 +1,116 @@
+// appkeys — ApiKeyAuth: one user's API keys (create, fetch, list, enable, disable, delete).
+#pragma once
+
+#include <appkeys/api_key.hpp>
+#include <appkeys/concepts.hpp>
+#include <appkeys/detail/client_core.hpp>
+#include <appkeys/exec/sync.hpp>
+#include <appkeys/object_id.hpp>
+#include <appkeys/result.hpp>
+#include <appkeys/user.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace appkeys {
+
+/// The user API keys of one logged-in user, as the Node SDK's `user.apiKeys`.
+/// Obtained from App::api_keys(user). Every call authenticates with the user's refresh
+/// token; a 401 logs the user out locally (every copy of the User sees it).
+///
+/// What each call returns is the Executor's choice: with SyncExec a value (failures
+/// throw AppError), with NoThrowExec a Result<...>, with FutureExec a std::future<...>.
+///
+/// Client-side checks fail before any I/O: a logged-out user (errc::not_logged_in), an
+/// empty name (errc::invalid_argument), a create by an anonymous or API-key session
+/// (errc::provider_not_allowed), an id that is not 24 hex characters
+/// (errc::invalid_argument).
+///
+/// Thread safety: a cheap handle; copies share the App's transport. Any member may be
+/// called from several threads at once.
+template <Transport T, Executor E = SyncExec>
+class ApiKeyAuth {
+ public:
+  template <class X>
+  using result = typename E::template result<X>;
+
+  ApiKeyAuth(std::shared_ptr<detail::ClientCore<T>> core, User user, E executor)
+      : core_(std::move(core)), user_(std::move(user)), executor_(std::move(executor)) {}
+
+  /// Creates an enabled key named `name` (ASCII letters, digits, '_' and '-'). The
+  /// returned ApiKey's `key` holds the secret value: this is the only time it is seen.
+  result<ApiKey> create(std::string_view name) const {
+    return executor_.run([core = core_, user = user_, name = std::string(name)] {
+      return core->create_key(user, name);
+    });
+  }
+
+  /// One key, without its value.
+  result<ApiKey> fetch(const ObjectId& id) const {
+    return executor_.run([core = core_, user = user_, id] { return core->fetch_key(user, id); });
+  }
+  /// As fetch(ObjectId), for an id held as text; text that is not 24 hex characters is
+  /// errc::invalid_argument, so nothing can be injected into the URL.
+  result<ApiKey> fetch(std::string_view id_hex) const {
+    return with_parsed_id(id_hex, [](auto& core, const User& user, const ObjectId& id) {
+      return core->fetch_key(user, id);
+    });
+  }
+
+  /// Every key of the user, in creation order, without values.
+  result<std::vector<ApiKey>> fetch_all() const {
+    return executor_.run([core = core_, user = user_] { return core->fetch_keys(user); });
+  }
+
+  result<void> enable(const ObjectId& id) const {
+    return executor_.run([core = core_, user = user_, id] { return core->enable_key(user, id); });
+  }
+  result<void> enable(std::string_view id_hex) const {
+    return with_parsed_id(id_hex, [](auto& core, const User& user, const ObjectId& id) {
+      return core->enable_key(user, id);
+    });
+  }
+
+  result<void> disable(const ObjectId& id) const {
+    return executor_.run([core = core_, user = user_, id] { return core->disable_key(user, id); });
+  }
+  result<void> disable(std::string_view id_hex) const {
+    return with_parsed_id(id_hex, [](auto& core, const User& user, const ObjectId& id) {
+      return core->disable_key(user, id);
+    });
+  }
+
+  /// Deletes the key for good (the SDK's `delete`, a keyword in C++).
+  result<void> remove(const ObjectId& id) const {
+    return executor_.run([core = core_, user = user_, id] { return core->remove_key(user, id); });
+  }
+  result<void> remove(std::string_view id_hex) const {
+    return with_parsed_id(id_hex, [](auto& core, const User& user, const ObjectId& id) {
+      return core->remove_key(user, id);
+    });
+  }
+
+  const User& user() const noexcept { return user_; }
+
+ private:
+  /// Parses the id on the caller's side, then runs `op` through the executor, so a bad
+  /// id fails in the executor's own way (throw, Result or future) without any I/O.
+  template <class Op>
+  auto with_parsed_id(std::string_view id_hex, Op op) const {
+    auto id = ObjectId::from_hex(id_hex);
+    using Outcome = decltype(op(core_, user_, ObjectId{}));
+    return executor_.run([core = core_, user = user_, id = std::move(id), op]() -> Outcome {
+      if (!id) return id.error();
+      return op(core, user, *id);
+    });
+  }
+
+  std::shared_ptr<detail::ClientCore<T>> core_;
+  User user_;
+  mutable E executor_;
+};
+
+}  // namespace appkeys

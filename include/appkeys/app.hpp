@@ -1,0 +1,83 @@
+// appkeys — App: one App Services app, reached through a Transport, run by an Executor.
+#pragma once
+
+#include <appkeys/api_key_auth.hpp>
+#include <appkeys/app_config.hpp>
+#include <appkeys/concepts.hpp>
+#include <appkeys/credentials.hpp>
+#include <appkeys/detail/client_core.hpp>
+#include <appkeys/exec/no_throw.hpp>
+#include <appkeys/exec/sync.hpp>
+#include <appkeys/secret.hpp>
+#include <appkeys/user.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace appkeys {
+
+/// The client of one app: logs users in and out and hands out their ApiKeyAuth.
+///
+/// `T` moves the bytes (HttplibTransport, CurlTransport, testing::FakeTransport or your
+/// own Transport); `E` decides how a call runs and what it returns (SyncExec: the value,
+/// throwing AppError; NoThrowExec: Result<...>; FutureExec: std::future<...>).
+///
+///     appkeys::App<appkeys::CurlTransport> app({.app_id = "shop-abcde"});
+///     appkeys::User user = app.log_in(appkeys::Credentials::email_password(email, pw));
+///
+/// Thread safety: App is a cheap handle (copies share the transport, the resolved
+/// location and the executor). Any member may be called from several threads at once,
+/// provided the Transport allows concurrent send() (every shipped transport does).
+template <Transport T, Executor E = SyncExec>
+class App {
+ public:
+  template <class X>
+  using result = typename E::template result<X>;
+  using transport_type = T;
+  using executor_type = E;
+
+  explicit App(AppConfig config, T transport = T{}, E executor = E{})
+      : core_(std::make_shared<detail::ClientCore<T>>(std::move(config), std::move(transport))),
+        executor_(std::move(executor)) {}
+
+  /// Logs in; each call starts a new, independent session. With API-key credentials
+  /// the User is the key's owner (same id()) with provider() == "api-key".
+  result<User> log_in(Credentials credentials) {
+    return executor_.run([core = core_, credentials = std::move(credentials)] {
+      return core->log_in(credentials);
+    });
+  }
+
+  /// Ends the user's session on the server and forgets its tokens in every copy of
+  /// `user`. Local log-out happens even if the server cannot be reached.
+  result<void> log_out(User& user) {
+    return executor_.run([core = core_, user] { return core->log_out(user); });
+  }
+
+  /// Registers a new email/password user (the Node SDK's
+  /// `app.emailPasswordAuth.registerUser`).
+  result<void> register_email(std::string_view email, std::string_view password) {
+    return executor_.run([core = core_, email = std::string(email), password = Secret(password)] {
+      return core->register_email(email, password);
+    });
+  }
+
+  /// The API keys of `user`. Cheap: no I/O happens until a call is made.
+  ApiKeyAuth<T, E> api_keys(const User& user) const { return {core_, user, executor_}; }
+
+  const AppConfig& config() const noexcept { return core_->config(); }
+  T& transport() noexcept { return core_->transport(); }
+  E& executor() noexcept { return executor_; }
+
+ private:
+  std::shared_ptr<detail::ClientCore<T>> core_;
+  E executor_;
+};
+
+/// spdlog-style shorthands for common policy pairs.
+template <Transport T>
+using NoThrowApp = App<T, NoThrowExec>;
+
+}  // namespace appkeys

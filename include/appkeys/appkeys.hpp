@@ -1,0 +1,22 @@
+// appkeys — the umbrella header: the whole client, its executors and the in-memory
+// fake server. The network transports need libraries of their own and are included
+// separately: <appkeys/transport/httplib.hpp>, <appkeys/transport/curl.hpp>.
+#pragma once
+
+#include <appkeys/config.hpp>
+#include <appkeys/error.hpp>
+#include <appkeys/result.hpp>
+#include <appkeys/object_id.hpp>
+#include <appkeys/secret.hpp>
+#include <appkeys/api_key.hpp>
+#include <appkeys/credentials.hpp>
+#include <appkeys/app_config.hpp>
+#include <appkeys/http.hpp>
+#include <appkeys/concepts.hpp>
+#include <appkeys/user.hpp>
+#include <appkeys/exec/sync.hpp>
+#include <appkeys/exec/no_throw.hpp>
+#include <appkeys/exec/future.hpp>
+#include <appkeys/api_key_auth.hpp>
+#include <appkeys/app.hpp>
+#include <appkeys/testing/fake.hpp>

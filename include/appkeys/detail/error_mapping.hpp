@@ -1,0 +1,72 @@
+// appkeys — turning a non-2xx response into an AppError (PROTOCOL.md §5), written once.
+#pragma once
+
+#include <appkeys/detail/json.hpp>
+#include <appkeys/detail/wire.hpp>
+#include <appkeys/error.hpp>
+#include <appkeys/http.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace appkeys::detail {
+
+inline constexpr bool is_success(int status) noexcept { return status >= 200 && status < 300; }
+
+/// Server text is shown to people and written to logs: keep it short and printable.
+inline std::string sanitize_server_text(std::string_view text, std::size_t limit = 512) {
+  std::string out;
+  out.reserve(std::min(text.size(), limit));
+  for (char c : text) {
+    if (out.size() >= limit) {
+      out += "...";
+      break;
+    }
+    const auto byte = static_cast<unsigned char>(c);
+    out.push_back(byte < 0x20 || byte == 0x7f ? ' ' : c);
+  }
+  return out;
+}
+
+inline bool has_json_content_type(const Headers& headers) {
+  auto type = header_value(headers, "Content-Type");
+  constexpr std::string_view json_type = "application/json";
+  return type && type->size() >= json_type.size() &&
+         iequals(type->substr(0, json_type.size()), json_type);
+}
+
+/// The AppError for a response whose status is not 2xx. `context` names the
+/// operation ("create API key") for the message.
+///
+/// realm-core's mapping: a JSON body with a known `error_code` gives that code; an
+/// unknown `error_code` gives app_server_error; a JSON body with only `error` gives
+/// app_unknown_error; anything else gives http_error. Status, raw code, message and
+/// link are kept on every error.
+inline AppError error_from_response(const HttpResponse& response, std::string_view context) {
+  const int status = response.status;
+  std::string prefix(context);
+  prefix += " failed: ";
+  if (has_json_content_type(response.headers)) {
+    if (auto body = parse_json(response.body); body && body->is_object()) {
+      const std::string* message = string_member(*body, wire::field::error);
+      const std::string* code = string_member(*body, wire::field::error_code);
+      const std::string* link = string_member(*body, wire::field::link);
+      std::string link_text = link ? sanitize_server_text(*link, 2048) : std::string();
+      if (code != nullptr && !code->empty()) {
+        const std::string code_text = sanitize_server_text(*code, 128);
+        const errc mapped = errc_from_server_code(*code).value_or(errc::app_server_error);
+        std::string text = prefix + (message ? sanitize_server_text(*message)
+                                             : "server error " + code_text);
+        return AppError(mapped, std::move(text), status, code_text, std::move(link_text));
+      }
+      if (message != nullptr) {
+        return AppError(errc::app_unknown_error, prefix + sanitize_server_text(*message),
+                        status, {}, std::move(link_text));
+      }
+    }
+  }
+  return AppError(errc::http_error, prefix + "HTTP status " + std::to_string(status), status);
+}
+
+}  // namespace appkeys::detail

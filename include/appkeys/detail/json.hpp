@@ -1,0 +1,92 @@
+// appkeys — strict, non-throwing JSON access on top of nlohmann/json.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace appkeys::detail {
+
+using json = nlohmann::json;
+
+/// Deeper nesting than this is refused before parsing: no answer of this protocol
+/// nests more than three levels, and a hostile body should cost nothing.
+inline constexpr std::size_t max_json_depth = 64;
+
+/// Nesting depth of a JSON text, counting brackets outside strings; stops early once
+/// `limit` is exceeded.
+inline std::size_t json_depth(std::string_view text, std::size_t limit) noexcept {
+  std::size_t depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > deepest) deepest = depth;
+      if (deepest > limit) return deepest;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+/// Parses `text`, never throwing: nullopt for invalid or too deeply nested JSON.
+inline std::optional<json> parse_json(std::string_view text) {
+  if (json_depth(text, max_json_depth) > max_json_depth) return std::nullopt;
+  json value = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) return std::nullopt;
+  return value;
+}
+
+/// The string member `key` of `object`, or nullptr when absent or not a string.
+inline const std::string* string_member(const json& object, std::string_view key) {
+  if (!object.is_object()) return nullptr;
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) return nullptr;
+  return it->get_ptr<const std::string*>();
+}
+
+/// The bool member `key` of `object`, or nullopt when absent or not a bool.
+inline std::optional<bool> bool_member(const json& object, std::string_view key) {
+  if (!object.is_object()) return std::nullopt;
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_boolean()) return std::nullopt;
+  return it->get<bool>();
+}
+
+/// Overwrites a string's bytes before it is freed: bodies and JSON values that carried a
+/// token or key value are scrubbed once the library has taken what it needs.
+inline void wipe(std::string& text) noexcept {
+  volatile char* bytes = text.data();
+  for (std::size_t i = 0; i < text.size(); ++i) bytes[i] = 0;
+  text.clear();
+}
+
+/// Wipes the string member `key` of `object`, if it is one.
+inline void wipe_member(json& object, std::string_view key) noexcept {
+  if (!object.is_object()) return;
+  auto it = object.find(key);
+  if (it != object.end() && it->is_string()) wipe(it->get_ref<std::string&>());
+}
+
+/// Serializes without throwing on invalid UTF-8 (replaced by U+FFFD): caller-supplied
+/// strings (a key name, an email) must not turn into an exception.
+inline std::string dump_json(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace appkeys::detail

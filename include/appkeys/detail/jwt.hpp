@@ -1,0 +1,33 @@
+// appkeys — reading the one claim the client needs from a JWT-shaped token.
+#pragma once
+
+#include <appkeys/detail/base64.hpp>
+#include <appkeys/detail/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace appkeys::detail {
+
+/// The `exp` claim of a JWT, or nullopt if the token is not a JWT or has no numeric
+/// exp. Tokens are otherwise opaque (PROTOCOL.md §4): no signature check happens here.
+inline std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::string_view token) {
+  const auto first = token.find('.');
+  if (first == std::string_view::npos) return std::nullopt;
+  const auto second = token.find('.', first + 1);
+  if (second == std::string_view::npos) return std::nullopt;
+  auto payload = base64url_decode(token.substr(first + 1, second - first - 1));
+  if (!payload) return std::nullopt;
+  auto claims = parse_json(*payload);
+  if (!claims || !claims->is_object()) return std::nullopt;
+  auto it = claims->find("exp");
+  if (it == claims->end() || !it->is_number()) return std::nullopt;
+  const double seconds = it->get<double>();
+  if (!(seconds > 0 && seconds < 1e11)) return std::nullopt;  // also rejects NaN
+  return std::chrono::system_clock::time_point(
+      std::chrono::seconds(static_cast<std::int64_t>(seconds)));
+}
+
+}  // namespace appkeys::detail

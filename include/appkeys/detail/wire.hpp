@@ -1,0 +1,334 @@
+// appkeys — the protocol's JSON shapes (PROTOCOL.md §3–§5), written once.
+//
+// The client parses with these functions and the fake backend serializes with them,
+// so the two cannot drift apart. Parsers are strict and never throw: a missing
+// field, a wrong type or a non-JSON body is errc::malformed_response, and no message
+// ever quotes a body (a body may hold a key value or a token).
+#pragma once
+
+#include <appkeys/api_key.hpp>
+#include <appkeys/app_config.hpp>
+#include <appkeys/credentials.hpp>
+#include <appkeys/detail/json.hpp>
+#include <appkeys/error.hpp>
+#include <appkeys/object_id.hpp>
+#include <appkeys/result.hpp>
+#include <appkeys/secret.hpp>
+#include <appkeys/user.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace appkeys::detail::wire {
+
+// Field names.
+namespace field {
+inline constexpr const char* id = "_id";
+inline constexpr const char* name = "name";
+inline constexpr const char* disabled = "disabled";
+inline constexpr const char* key = "key";
+inline constexpr const char* access_token = "access_token";
+inline constexpr const char* refresh_token = "refresh_token";
+inline constexpr const char* user_id = "user_id";
+inline constexpr const char* device_id = "device_id";
+inline constexpr const char* username = "username";
+inline constexpr const char* email = "email";
+inline constexpr const char* password = "password";
+inline constexpr const char* options = "options";
+inline constexpr const char* device = "device";
+inline constexpr const char* oid = "$oid";
+inline constexpr const char* hostname = "hostname";
+inline constexpr const char* ws_hostname = "ws_hostname";
+inline constexpr const char* deployment_model = "deployment_model";
+inline constexpr const char* location = "location";
+inline constexpr const char* type = "type";
+inline constexpr const char* identities = "identities";
+inline constexpr const char* provider_type = "provider_type";
+inline constexpr const char* data = "data";
+inline constexpr const char* error = "error";
+inline constexpr const char* error_code = "error_code";
+inline constexpr const char* link = "link";
+}  // namespace field
+
+inline AppError malformed(std::string_view what_response, std::string_view problem,
+                          int status) {
+  std::string message = "malformed response to ";
+  message += what_response;
+  message += ": ";
+  message += problem;
+  return AppError(errc::malformed_response, std::move(message), status);
+}
+
+// ---------------------------------------------------------------------------------
+// API keys (§3)
+
+inline std::string create_key_body(std::string_view name) {
+  json body = json::object();
+  body[field::name] = std::string(name);
+  return dump_json(body);
+}
+
+/// The server's description of a key; `key` only on the create response.
+inline json api_key_json(const ObjectId& id, std::string_view name, bool disabled,
+                         std::optional<std::string_view> key = std::nullopt) {
+  json out = json::object();
+  out[field::id] = id.to_hex();
+  if (key) out[field::key] = std::string(*key);
+  out[field::name] = std::string(name);
+  out[field::disabled] = disabled;
+  return out;
+}
+
+inline Result<ApiKey> api_key_from_json(const json& value, std::string_view context,
+                                        int status) {
+  if (!value.is_object()) return malformed(context, "an API key is not a JSON object", status);
+  const std::string* id_text = string_member(value, field::id);
+  if (id_text == nullptr) return malformed(context, "'_id' is missing or not a string", status);
+  auto id = ObjectId::from_hex(*id_text);
+  if (!id) return malformed(context, "'_id' is not 24 hex characters", status);
+  const std::string* name = string_member(value, field::name);
+  if (name == nullptr) return malformed(context, "'name' is missing or not a string", status);
+  auto disabled = bool_member(value, field::disabled);
+  if (!disabled) return malformed(context, "'disabled' is missing or not a boolean", status);
+  ApiKey key{*id, *name, *disabled, std::nullopt};
+  if (auto it = value.find(field::key); it != value.end() && !it->is_null()) {
+    if (!it->is_string()) return malformed(context, "'key' is not a string", status);
+    key.key.emplace(it->get_ref<const std::string&>());
+  }
+  return key;
+}
+
+inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context,
+                                    int status) {
+  auto value = parse_json(body);
+  if (!value) return malformed(context, "body is not valid JSON", status);
+  auto key = api_key_from_json(*value, context, status);
+  wipe_member(*value, field::key);
+  return key;
+}
+
+inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
+                                                      std::string_view context,
+                                                      int status) {
+  auto value = parse_json(body);
+  if (!value) return malformed(context, "body is not valid JSON", status);
+  if (!value->is_array()) return malformed(context, "body is not a JSON array", status);
+  std::vector<ApiKey> keys;
+  keys.reserve(value->size());
+  for (const auto& item : *value) {
+    auto key = api_key_from_json(item, context, status);
+    if (!key) return std::move(key).error();
+    keys.push_back(std::move(key).value());
+  }
+  return keys;
+}
+
+// ---------------------------------------------------------------------------------
+// Location (§1)
+
+struct Location {
+  std::string hostname;
+};
+
+inline json location_json(std::string_view hostname) {
+  json out = json::object();
+  out[field::deployment_model] = "GLOBAL";
+  out[field::hostname] = std::string(hostname);
+  out[field::location] = "US-VA";
+  std::string ws(hostname);
+  if (ws.rfind("https://", 0) == 0) {
+    ws.replace(0, 5, "wss");
+  } else if (ws.rfind("http://", 0) == 0) {
+    ws.replace(0, 4, "ws");
+  }
+  out[field::ws_hostname] = ws;
+  return out;
+}
+
+inline Result<Location> parse_location(std::string_view body, int status) {
+  constexpr std::string_view context = "location request";
+  auto value = parse_json(body);
+  if (!value) return malformed(context, "body is not valid JSON", status);
+  const std::string* hostname = string_member(*value, field::hostname);
+  if (hostname == nullptr) {
+    return malformed(context, "'hostname' is missing or not a string", status);
+  }
+  if (hostname->rfind("https://", 0) != 0 && hostname->rfind("http://", 0) != 0) {
+    return malformed(context, "'hostname' is not an http(s) URL", status);
+  }
+  return Location{*hostname};
+}
+
+// ---------------------------------------------------------------------------------
+// Logins and sessions (§4)
+
+inline json device_json(const DeviceInfo& device, std::string_view app_id,
+                        const std::string& device_id) {
+  json out = json::object();
+  out["appId"] = std::string(app_id);
+  if (!device.app_version.empty()) out["appVersion"] = device.app_version;
+  out["platform"] = device.platform;
+  out["platformVersion"] = device.platform_version;
+  out["sdk"] = device.sdk;
+  out["sdkVersion"] = device.sdk_version;
+  if (!device.cpu_arch.empty()) out["cpuArch"] = device.cpu_arch;
+  if (!device.device_name.empty()) out["deviceName"] = device.device_name;
+  if (!device.device_version.empty()) out["deviceVersion"] = device.device_version;
+  if (!device.framework_name.empty()) out["frameworkName"] = device.framework_name;
+  if (!device.framework_version.empty()) out["frameworkVersion"] = device.framework_version;
+  if (!device.bundle_id.empty()) out["bundleId"] = device.bundle_id;
+  if (!device_id.empty()) out["deviceId"] = json{{field::oid, device_id}};
+  return out;
+}
+
+/// The login body: the provider's credential fields plus options.device.
+/// The returned string holds the password or key: callers keep it in a request only.
+inline std::string login_body(const Credentials& credentials, const json& device) {
+  json body = json::object();
+  switch (credentials.provider()) {
+    case AuthProvider::email_password:
+      body[field::username] = credentials.email();
+      body[field::password] = std::string(credentials.secret().reveal());
+      break;
+    case AuthProvider::api_key:
+      body[field::key] = std::string(credentials.secret().reveal());
+      break;
+    case AuthProvider::anonymous:
+      break;
+  }
+  body[field::options] = json{{field::device, device}};
+  std::string text = dump_json(body);
+  // The json value held copies of the secret; clear them before it is freed.
+  wipe_member(body, field::password);
+  wipe_member(body, field::key);
+  return text;
+}
+
+inline std::string register_body(std::string_view email, std::string_view password) {
+  json body = json::object();
+  body[field::email] = std::string(email);
+  body[field::password] = std::string(password);
+  return dump_json(body);
+}
+
+struct LoginResponse {
+  Secret access_token;
+  Secret refresh_token;
+  std::string user_id;
+  std::string device_id;
+};
+
+inline json login_response_json(std::string_view access_token,
+                                std::string_view refresh_token, std::string_view user_id,
+                                std::string_view device_id) {
+  json out = json::object();
+  out[field::access_token] = std::string(access_token);
+  out[field::device_id] = std::string(device_id);
+  out[field::refresh_token] = std::string(refresh_token);
+  out[field::user_id] = std::string(user_id);
+  return out;
+}
+
+inline Result<LoginResponse> parse_login_response(std::string_view body, int status) {
+  constexpr std::string_view context = "log in";
+  auto value = parse_json(body);
+  if (!value) return malformed(context, "body is not valid JSON", status);
+  const std::string* access = string_member(*value, field::access_token);
+  const std::string* refresh = string_member(*value, field::refresh_token);
+  const std::string* user_id = string_member(*value, field::user_id);
+  if (access == nullptr || access->empty()) {
+    return malformed(context, "'access_token' is missing or not a string", status);
+  }
+  if (refresh == nullptr || refresh->empty()) {
+    return malformed(context, "'refresh_token' is missing or not a string", status);
+  }
+  if (user_id == nullptr || user_id->empty()) {
+    return malformed(context, "'user_id' is missing or not a string", status);
+  }
+  LoginResponse out{Secret(*access), Secret(*refresh), *user_id, {}};
+  wipe_member(*value, field::access_token);
+  wipe_member(*value, field::refresh_token);
+  // device_id is optional in practice (older servers omit it); a zero id means none.
+  if (const std::string* device = string_member(*value, field::device_id);
+      device != nullptr && ObjectId::is_valid_hex(*device) &&
+      *device != std::string(24, '0')) {
+    out.device_id = *device;
+  }
+  return out;
+}
+
+inline json refresh_response_json(std::string_view access_token) {
+  return json{{field::access_token, std::string(access_token)}};
+}
+
+inline Result<Secret> parse_refresh_response(std::string_view body, int status) {
+  constexpr std::string_view context = "access token refresh";
+  auto value = parse_json(body);
+  if (!value) return malformed(context, "body is not valid JSON", status);
+  const std::string* access = string_member(*value, field::access_token);
+  if (access == nullptr || access->empty()) {
+    return malformed(context, "'access_token' is missing or not a string", status);
+  }
+  Secret token(*access);
+  wipe_member(*value, field::access_token);
+  return token;
+}
+
+struct Profile {
+  std::string user_id;
+  std::string type;
+  std::vector<UserIdentity> identities;
+};
+
+inline json profile_json(std::string_view user_id, const std::vector<UserIdentity>& identities,
+                         const json& data) {
+  json list = json::array();
+  for (const auto& identity : identities) {
+    list.push_back(json{{"id", identity.id}, {field::provider_type, identity.provider_type}});
+  }
+  json out = json::object();
+  out[field::data] = data;
+  out[field::identities] = std::move(list);
+  out[field::type] = "normal";
+  out[field::user_id] = std::string(user_id);
+  return out;
+}
+
+inline Result<Profile> parse_profile(std::string_view body, int status) {
+  constexpr std::string_view context = "profile request";
+  auto value = parse_json(body);
+  if (!value) return malformed(context, "body is not valid JSON", status);
+  const std::string* user_id = string_member(*value, field::user_id);
+  if (user_id == nullptr) return malformed(context, "'user_id' is missing or not a string", status);
+  Profile profile{*user_id, {}, {}};
+  if (const std::string* type = string_member(*value, field::type)) profile.type = *type;
+  auto it = value->find(field::identities);
+  if (it == value->end() || !it->is_array()) {
+    return malformed(context, "'identities' is missing or not an array", status);
+  }
+  for (const auto& item : *it) {
+    const std::string* id = string_member(item, "id");
+    const std::string* provider = string_member(item, field::provider_type);
+    if (id == nullptr || provider == nullptr) {
+      return malformed(context, "an identity lacks a string 'id' or 'provider_type'", status);
+    }
+    profile.identities.push_back(UserIdentity{*id, *provider});
+  }
+  return profile;
+}
+
+// ---------------------------------------------------------------------------------
+// Errors (§5)
+
+inline json error_json(std::string_view message, std::string_view code = {},
+                       std::string_view link = {}) {
+  json out = json::object();
+  out[field::error] = std::string(message);
+  if (!code.empty()) out[field::error_code] = std::string(code);
+  if (!link.empty()) out[field::link] = std::string(link);
+  return out;
+}
+
+}  // namespace appkeys::detail::wire

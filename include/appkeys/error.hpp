@@ -1,0 +1,160 @@
+// appkeys — errc, its std::error_category, and AppError.
+#pragma once
+
+#include <appkeys/detail/server_error_codes.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+namespace appkeys {
+
+/// Every way an appkeys call can fail: first the client-side codes, then one
+/// enumerator per server `error_code` string of PROTOCOL.md §5, named in snake_case
+/// (`APIKeyNotFound` → `api_key_not_found`). Value 0 is reserved for "no error", as
+/// std::error_code requires.
+enum class errc : int {
+  // Client side.
+#define APPKEYS_X_ENUM(name, text) name,
+  first_client_code_ = 0,
+  APPKEYS_CLIENT_ERROR_CODES(APPKEYS_X_ENUM)
+  // Server side (PROTOCOL.md §5).
+  first_server_code_ = 100,
+  APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_ENUM)
+#undef APPKEYS_X_ENUM
+};
+
+namespace detail {
+
+/// The server's spelling of a server code ("APIKeyNotFound"), or "" for client codes.
+constexpr std::string_view server_code_string(errc code) noexcept {
+  switch (code) {
+#define APPKEYS_X_CASE(name, text) \
+  case errc::name:                 \
+    return text;
+    APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_CASE)
+#undef APPKEYS_X_CASE
+    default:
+      return {};
+  }
+}
+
+/// The errc for a server `error_code` string, or nullopt if the string is unknown.
+constexpr std::optional<errc> errc_from_server_code(std::string_view text) noexcept {
+#define APPKEYS_X_MATCH(name, str) \
+  if (text == str) return errc::name;
+  APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_MATCH)
+#undef APPKEYS_X_MATCH
+  return std::nullopt;
+}
+
+/// The enumerator's own name ("api_key_not_found"), used in messages and logs.
+constexpr std::string_view errc_name(errc code) noexcept {
+  switch (code) {
+#define APPKEYS_X_NAME(name, text) \
+  case errc::name:                 \
+    return #name;
+    APPKEYS_CLIENT_ERROR_CODES(APPKEYS_X_NAME)
+    APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_NAME)
+#undef APPKEYS_X_NAME
+    default:
+      return "unknown";
+  }
+}
+
+class ErrorCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "appkeys"; }
+  std::string message(int value) const override {
+    const auto code = static_cast<errc>(value);
+    switch (code) {
+#define APPKEYS_X_CLIENT(name, text) \
+  case errc::name:                   \
+    return text;
+      APPKEYS_CLIENT_ERROR_CODES(APPKEYS_X_CLIENT)
+#undef APPKEYS_X_CLIENT
+      default:
+        break;
+    }
+    if (auto server = server_code_string(code); !server.empty()) {
+      return "server error " + std::string(server);
+    }
+    return "unknown appkeys error " + std::to_string(value);
+  }
+};
+
+}  // namespace detail
+
+/// The category of every appkeys error_code.
+/// Thread safety: the returned object is immutable and shared.
+inline const std::error_category& app_category() noexcept {
+  static const detail::ErrorCategory category;
+  return category;
+}
+
+inline std::error_code make_error_code(errc code) noexcept {
+  return {static_cast<int>(code), app_category()};
+}
+
+/// A failed appkeys call: the errc, the HTTP status (0 when no response arrived), the
+/// server's raw `error_code` string, its message and its `link`.
+///
+/// Messages are written by the library or copied from the server's `error` field; the
+/// library never puts a key value, password or token in one.
+///
+/// Thread safety: immutable after construction; safe to share between threads.
+class AppError : public std::system_error {
+ public:
+  AppError(errc code, std::string message, int http_status = 0,
+           std::string server_code = {}, std::string link = {})
+      : std::system_error(make_error_code(code), message),
+        message_(std::move(message)),
+        server_code_(std::move(server_code)),
+        link_(std::move(link)),
+        http_status_(http_status),
+        what_(compose_what()) {}
+
+  /// The errc as an enum, for switch statements.
+  errc value() const noexcept { return static_cast<errc>(code().value()); }
+  /// 0 when the failure happened before a response arrived.
+  int http_status() const noexcept { return http_status_; }
+  /// The server's `error_code` string as received ("" when there was none).
+  const std::string& server_code() const noexcept { return server_code_; }
+  /// The server's `link` to its logs ("" when there was none).
+  const std::string& link() const noexcept { return link_; }
+  /// The message alone, without the code and status that what() adds.
+  const std::string& message() const noexcept { return message_; }
+
+  const char* what() const noexcept override { return what_.c_str(); }
+
+ private:
+  std::string compose_what() const {
+    std::string text = message_.empty() ? code().message() : message_;
+    text += " [appkeys::errc::";
+    text += detail::errc_name(value());
+    if (!server_code_.empty()) {
+      text += ", server code ";
+      text += server_code_;
+    }
+    if (http_status_ != 0) {
+      text += ", HTTP ";
+      text += std::to_string(http_status_);
+    }
+    text += ']';
+    return text;
+  }
+
+  std::string message_;
+  std::string server_code_;
+  std::string link_;
+  int http_status_;
+  std::string what_;
+};
+
+}  // namespace appkeys
+
+template <>
+struct std::is_error_code_enum<appkeys::errc> : std::true_type {};

@@ -1,0 +1,123 @@
+// appkeys — User: a shared handle to one login session.
+#pragma once
+
+#include <appkeys/secret.hpp>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace appkeys {
+
+/// One identity linked to a user, as the profile lists it.
+struct UserIdentity {
+  std::string id;
+  std::string provider_type;
+  friend bool operator==(const UserIdentity&, const UserIdentity&) = default;
+};
+
+namespace detail {
+
+/// The session behind a User. Tokens change (refresh, log out) while handles are
+/// shared across threads, so they sit behind a mutex; the rest is fixed at login.
+struct UserState {
+  UserState(std::string id_, std::string provider_, std::string device_id_,
+            Secret access, Secret refresh)
+      : id(std::move(id_)),
+        provider(std::move(provider_)),
+        device_id(std::move(device_id_)),
+        access_token(std::move(access)),
+        refresh_token(std::move(refresh)) {}
+
+  const std::string id;
+  const std::string provider;
+  const std::string device_id;
+
+  mutable std::mutex mutex;
+  Secret access_token;   // guarded by mutex
+  Secret refresh_token;  // guarded by mutex; empty once logged out
+  std::vector<UserIdentity> identities;  // guarded by mutex
+
+  bool logged_in() const {
+    std::lock_guard lock(mutex);
+    return !refresh_token.empty();
+  }
+  Secret current_access_token() const {
+    std::lock_guard lock(mutex);
+    return access_token;
+  }
+  Secret current_refresh_token() const {
+    std::lock_guard lock(mutex);
+    return refresh_token;
+  }
+  void set_access_token(Secret token) {
+    std::lock_guard lock(mutex);
+    if (!refresh_token.empty()) access_token = std::move(token);
+  }
+  /// Forgets both tokens: the session is over for every handle that shares it.
+  void clear_tokens() {
+    Secret access, refresh;  // destroyed (and wiped) after the lock is released
+    std::lock_guard lock(mutex);
+    access.swap(access_token);
+    refresh.swap(refresh_token);
+  }
+};
+
+}  // namespace detail
+
+/// A cheap, shared handle to one login session. Copies share the session: log out
+/// through one and every copy sees is_logged_in() == false. Tokens stay inside as
+/// Secrets; printing a User shows its id and provider only.
+///
+/// A default-constructed User has no session (is_logged_in() is false).
+///
+/// Thread safety: every member function may be called concurrently on copies of the
+/// same User, and on the same object.
+class User {
+ public:
+  User() = default;
+  explicit User(std::shared_ptr<detail::UserState> state) : state_(std::move(state)) {}
+
+  /// The user's id (24 hex characters); the key owner's id for an API-key login.
+  const std::string& id() const noexcept { return state_ ? state_->id : empty(); }
+  /// "local-userpass", "anon-user" or "api-key": how this session logged in.
+  const std::string& provider() const noexcept {
+    return state_ ? state_->provider : empty();
+  }
+  /// The device id the server assigned at login ("" if it sent none).
+  const std::string& device_id() const noexcept {
+    return state_ ? state_->device_id : empty();
+  }
+  bool is_logged_in() const { return state_ && state_->logged_in(); }
+  /// The identities the profile listed at login.
+  std::vector<UserIdentity> identities() const {
+    if (!state_) return {};
+    std::lock_guard lock(state_->mutex);
+    return state_->identities;
+  }
+
+  /// Same session (not merely the same user id).
+  friend bool operator==(const User& a, const User& b) noexcept { return a.state_ == b.state_; }
+
+  friend std::ostream& operator<<(std::ostream& out, const User& user) {
+    return out << "User{id=" << user.id() << ", provider=" << user.provider()
+               << ", logged_in=" << (user.is_logged_in() ? "true" : "false") << '}';
+  }
+
+  /// For the protocol layer.
+  const std::shared_ptr<detail::UserState>& state() const noexcept { return state_; }
+
+ private:
+  static const std::string& empty() noexcept {
+    static const std::string value;
+    return value;
+  }
+
+  std::shared_ptr<detail::UserState> state_;
+};
+
+}  // namespace appkeys

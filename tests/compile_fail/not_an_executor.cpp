@@ -1,0 +1,11 @@
+// Must not compile: an executor needs result<T> and run().
+#include <appkeys/appkeys.hpp>
+
+struct NotAnExecutor {};
+
+int main() {
+  appkeys::testing::FakeBackend backend;
+  appkeys::App<appkeys::testing::FakeTransport, NotAnExecutor> app(
+      {.app_id = "shop-abcde"}, appkeys::testing::FakeTransport{backend});
+  (void)app;
+}

@@ -1,0 +1,35 @@
+// The transports the behaviour suite runs through. Each fixture owns a FakeBackend (the
+// server model) and makes Apps that reach it through one transport; the suite is written
+// once against this interface and instantiated for every fixture in
+// APPKEYS_BEHAVIOUR_FIXTURES.
+#pragma once
+
+#include <appkeys/appkeys.hpp>
+
+#include <string>
+#include <utility>
+
+namespace appkeys_test {
+
+inline constexpr const char* app_id = "shop-abcde";
+
+/// Reaches the backend in memory, with HTTP-shaped requests (FakeTransport).
+struct FakeFixture {
+  static constexpr const char* name = "fake";
+  using transport_type = appkeys::testing::FakeTransport;
+
+  appkeys::testing::FakeBackend backend;
+
+  appkeys::AppConfig config() const { return appkeys::AppConfig{.app_id = app_id}; }
+  transport_type transport() { return transport_type{backend}; }
+
+  template <class E = appkeys::SyncExec>
+  appkeys::App<transport_type, E> make_app(E executor = E{}) {
+    return appkeys::App<transport_type, E>(config(), transport(), std::move(executor));
+  }
+};
+
+}  // namespace appkeys_test
+
+// Every transport the behaviour suite runs through.
+#define APPKEYS_BEHAVIOUR_FIXTURES appkeys_test::FakeFixture

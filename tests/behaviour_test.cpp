@@ -1,6 +1,6 @@
 // The behaviour suite: what a user of the library sees, written once and run through
 // every transport in APPKEYS_BEHAVIOUR_FIXTURES against the same server model.
-#include "support/fixtures.hpp"
+#include "support/all_fixtures.hpp"
 #include "support/secret_watch.hpp"
 
 #include <appkeys/appkeys.hpp>

@@ -1458,6 +1458,37 @@ TEST_CASE("an app_id that is a dot segment is refused", "[protocol][client_check
   }
 }
 
+TEST_CASE("an App with a bad config sends nothing, whoever's User it is given",
+          "[protocol][client_checks]") {
+  // App::api_keys and App::log_out accept a User from any App: the config is checked on
+  // every request, so an app id such as "../admin" or a non-http base_url never reaches
+  // a URL.
+  Harness<> good;
+  auto user = good.log_in();
+  for (bool skip_location : {false, true}) {
+    auto config = default_config();
+    config.app_id = skip_location ? kAppId : "../admin";
+    config.base_url = skip_location ? "ftp://base.example.test" : kBase;
+    config.skip_location = skip_location;
+    INFO("app_id " << config.app_id << ", base_url " << config.base_url);
+    Harness<> bad(config);
+    bad.transport.set_handler([](const HttpRequest&) -> Result<HttpResponse> {
+      return json_response(200, "[]");
+    });
+    expect_error(bad.app.api_keys(user).fetch_all(), errc::invalid_argument);
+    expect_error(bad.app.api_keys(user).create("k"), errc::invalid_argument);
+    CHECK(bad.transport.request_count() == 0);
+    CHECK(user.is_logged_in());
+  }
+  appkeys::User copy = user;
+  auto config = default_config();
+  config.app_id = "../admin";
+  Harness<> bad(config);
+  bad.transport.set_handler([](const HttpRequest&) -> Result<HttpResponse> { return no_content(); });
+  expect_error(bad.app.log_out(copy), errc::invalid_argument);
+  CHECK(bad.transport.request_count() == 0);
+}
+
 TEST_CASE("empty credentials fail before any I/O", "[protocol][client_checks]") {
   Harness<> h;
   expect_error(h.app.log_in(appkeys::Credentials::email_password("", kPassword)),

@@ -2214,6 +2214,9 @@ class ClientCore {
 
   /// The host every request goes to: the location's hostname, fetched once.
   Result<std::string> resolve_host() {
+    // Every request passes here, so a bad config fails before any I/O even for a User
+    // that logged in through another App.
+    if (auto ok = check_config(); !ok) return std::move(ok).error();
     if (config_.skip_location) return base_url_;
     std::lock_guard lock(location_mutex_);
     if (!hostname_.empty()) return hostname_;

@@ -1,7 +1,7 @@
-// The transports the behaviour suite runs through. Each fixture owns a FakeBackend (the
+// The in-memory fixture of the behaviour suite. Each fixture owns a FakeBackend (the
 // server model) and makes Apps that reach it through one transport; the suite is written
 // once against this interface and instantiated for every fixture in
-// APPKEYS_BEHAVIOUR_FIXTURES.
+// APPKEYS_BEHAVIOUR_FIXTURES (support/all_fixtures.hpp).
 #pragma once
 
 #include <appkeys/appkeys.hpp>
@@ -30,6 +30,3 @@ struct FakeFixture {
 };
 
 }  // namespace appkeys_test
-
-// Every transport the behaviour suite runs through.
-#define APPKEYS_BEHAVIOUR_FIXTURES appkeys_test::FakeFixture

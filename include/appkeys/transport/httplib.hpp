@@ -1,0 +1,1003 @@
+// appkeys — HttplibTransport: the Transport over cpp-httplib, with keep-alive pooling.
+//
+// cpp-httplib is a compiled library on Debian 12 (0.11.4): build with the flags and libs
+// of `pkg-config --cflags --libs cpp-httplib`. They define CPPHTTPLIB_OPENSSL_SUPPORT,
+// which also changes the layout of httplib's classes, so compiling this header without
+// them against that library is an ODR violation, not merely "no TLS".
+#pragma once
+
+#include <appkeys/concepts.hpp>
+#include <appkeys/config.hpp>
+#include <appkeys/error.hpp>
+#include <appkeys/http.hpp>
+#include <appkeys/result.hpp>
+#include <appkeys/secret.hpp>
+
+#include <httplib.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace appkeys {
+
+/// How an HttplibTransport connects. An aggregate whose defaults are the safe choice:
+/// `HttplibTransport{{.connect_timeout = std::chrono::seconds(3)}}`.
+struct HttplibTransportOptions {
+  /// Bound on establishing the TCP connection (further capped by the request's own
+  /// timeout, which covers the whole exchange).
+  std::chrono::milliseconds connect_timeout{10'000};
+  /// Kept-alive connections per scheme://host:port; a request that finds all of them
+  /// busy waits (within its timeout) for one to come back. 0 is treated as 1.
+  std::size_t max_connections_per_host = 8;
+  /// PEM file of trusted CA certificates; empty: the system's default store.
+  std::string ca_file{};
+  /// Directory of hashed CA certificates (c_rehash layout); used with or without ca_file.
+  std::string ca_dir{};
+  /// Turns off certificate AND hostname verification: anyone on the path can then read
+  /// and change every token and key. Only for a test server with a throwaway certificate
+  /// you cannot add to ca_file.
+  bool danger_accept_invalid_certificates = false;
+  /// Plain http:// is refused (errc::insecure_transport, before any I/O) unless the
+  /// host is loopback (127.0.0.0/8, ::1, localhost) or this is set: requests carry
+  /// passwords, tokens and key values, which must not cross a network in clear.
+  bool allow_insecure_http = false;
+  /// HTTP proxy (CONNECT tunnel for https). Empty host: no proxy. Loopback hosts are
+  /// always reached directly, never through the proxy.
+  std::string proxy_host{};
+  int proxy_port = 0;
+  /// Basic authentication with the proxy; empty username: none.
+  std::string proxy_username{};
+  Secret proxy_password{};
+  /// Larger response bodies (after decompression) fail with errc::response_too_large;
+  /// a Content-Length above it fails before the body is read.
+  std::size_t max_response_bytes = 64 * 1024 * 1024;
+};
+
+namespace detail::httplib_support {
+
+using Clock = std::chrono::steady_clock;
+
+/// An absolute http(s) URL taken apart for httplib.
+struct Target {
+  bool https = false;
+  std::string host;        // as given, brackets stripped from an IPv6 literal
+  int port = 0;
+  std::string path_query;  // "/path?query", fragment dropped, never empty
+  std::string origin;      // "https://host:port", lower-case scheme and host: the pool key
+};
+
+inline char lower(char c) noexcept { return ascii_lower(c); }
+
+inline bool is_alnum(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/// RFC 9110 token characters: what a header name may contain.
+inline bool is_token_char(char c) noexcept {
+  return is_alnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+inline bool valid_header_name(std::string_view name) noexcept {
+  return !name.empty() && std::all_of(name.begin(), name.end(), is_token_char);
+}
+
+/// httplib writes values verbatim, so a CR or LF here would let a value add headers or
+/// end the request early.
+inline bool valid_header_value(std::string_view value) noexcept {
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+inline AppError url_error(std::string_view why) {
+  return AppError(errc::invalid_argument, "HttplibTransport: invalid request URL: " + std::string(why));
+}
+
+/// Splits an absolute http:// or https:// URL. Userinfo ("user:pw@host") is refused:
+/// credentials travel in headers, never in URLs that end up in logs.
+inline Result<Target> parse_url(std::string_view url) {
+  Target target;
+  std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return url_error("it is not absolute (no scheme://)");
+  std::string scheme;
+  for (char c : url.substr(0, scheme_end)) scheme += lower(c);
+  if (scheme == "https") {
+    target.https = true;
+  } else if (scheme != "http") {
+    return url_error("only http:// and https:// are supported");
+  }
+  const std::string_view rest = url.substr(scheme_end + 3);
+  const std::size_t authority_end = rest.find_first_of("/?#");
+  const std::string_view authority = rest.substr(0, authority_end);
+  std::string_view tail =
+      authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
+  if (authority.find('@') != std::string_view::npos) {
+    return url_error("credentials in the URL (user@host) are not supported");
+  }
+
+  std::string_view host;
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return url_error("unterminated IPv6 literal");
+    host = authority.substr(1, close - 1);
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return url_error("unexpected characters after the IPv6 literal");
+      port_text = after.substr(1);
+    }
+    if (host.empty() || !std::all_of(host.begin(), host.end(), [](char c) {
+          return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+        })) {
+      return url_error("malformed IPv6 literal");
+    }
+  } else {
+    const std::size_t colon = authority.rfind(':');
+    host = authority.substr(0, colon);
+    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+    if (!std::all_of(host.begin(), host.end(),
+                     [](char c) { return is_alnum(c) || c == '-' || c == '.' || c == '_'; })) {
+      return url_error("the host contains characters that are not allowed in a host name");
+    }
+  }
+  if (host.empty()) return url_error("the host is empty");
+
+  target.port = target.https ? 443 : 80;
+  if (!port_text.empty()) {
+    if (port_text.size() > 5 || !std::all_of(port_text.begin(), port_text.end(), [](char c) {
+          return c >= '0' && c <= '9';
+        })) {
+      return url_error("the port is not a number");
+    }
+    target.port = std::stoi(std::string(port_text));
+    if (target.port < 1 || target.port > 65535) return url_error("the port is out of range");
+  }
+
+  tail = tail.substr(0, tail.find('#'));
+  if (std::any_of(tail.begin(), tail.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte <= 0x20 || byte >= 0x7f;
+      })) {
+    return url_error("the path or query contains spaces, control or non-ASCII characters "
+                     "(percent-encode them)");
+  }
+  target.path_query = tail.empty() || tail.front() != '/' ? "/" + std::string(tail)
+                                                           : std::string(tail);
+
+  target.host = std::string(host);
+  target.origin = scheme + "://";
+  const bool ipv6 = target.host.find(':') != std::string::npos;
+  if (ipv6) target.origin += '[';
+  for (char c : target.host) target.origin += lower(c);
+  if (ipv6) target.origin += ']';
+  target.origin += ':' + std::to_string(target.port);
+  return target;
+}
+
+/// True for "localhost", 127.0.0.0/8, ::1 and ::ffff:127.x.y.z. Only literal forms
+/// count: "127.1" or a name that merely resolves to 127.0.0.1 is treated as remote,
+/// which errs on the side of refusing plain HTTP.
+inline bool is_loopback_host(std::string_view host) {
+  std::string name;
+  for (char c : host) name += lower(c);
+  if (!name.empty() && name.back() == '.') name.pop_back();
+  if (name == "localhost") return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, name.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, name.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
+}
+
+/// Overwrites a string that held a secret before it is freed.
+inline void wipe(std::string& text) noexcept {
+  volatile char* bytes = text.data();
+  for (std::size_t i = 0; i < text.size(); ++i) bytes[i] = 0;
+}
+
+/// Keeps SIGPIPE away from the calling thread while it lives. cpp-httplib (0.11.4 as
+/// built by Debian) writes to sockets without MSG_NOSIGNAL and OpenSSL writes
+/// close_notify when a client is destroyed, so a write to a connection the peer reset,
+/// or that the watchdog shut down, would raise SIGPIPE and by default kill the process.
+/// Blocking it in this thread turns that into an EPIPE error; a SIGPIPE raised meanwhile
+/// is consumed before the old mask returns. Process-wide dispositions stay untouched.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() noexcept {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigemptyset(&pending);
+    // A SIGPIPE that was already pending is someone else's: leave it alone.
+    was_pending_ = ::sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+    active_ = ::pthread_sigmask(SIG_BLOCK, &pipe_, &old_) == 0;
+  }
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+  ~SigpipeGuard() {
+    if (!active_ || sigismember(&old_, SIGPIPE) == 1) {
+      if (active_) ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+      return;  // it was blocked already: nothing of ours to consume
+    }
+    sigset_t pending;
+    sigemptyset(&pending);
+    if (!was_pending_ && ::sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
+      const timespec no_wait{0, 0};
+      ::sigtimedwait(&pipe_, nullptr, &no_wait);
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  sigset_t pipe_{};
+  sigset_t old_{};
+  bool was_pending_ = false;
+  bool active_ = false;
+};
+
+/// Enforces whole-request deadlines. httplib 0.11 has only per-operation socket
+/// timeouts, so a peer that sends one byte just before each read times out could hold a
+/// request forever; at a request's deadline this thread calls Client::stop(), httplib's
+/// thread-safe way to shut the socket down under a running request, which makes the
+/// blocked read or write fail at once.
+///
+/// stop() waits for httplib's socket mutex, which send() holds while it connects and
+/// does the TLS handshake; each firing therefore runs on a short-lived thread of its
+/// own, so one slow connect never delays another request's deadline. Firings happen
+/// only for requests that time out.
+///
+/// Thread safety: arm() and disarm() may be called concurrently.
+class Watchdog {
+ public:
+  Watchdog() = default;
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+  ~Watchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  /// Watches `client` until disarm(id); stops it if `deadline` passes first.
+  std::uint64_t arm(Clock::time_point deadline, httplib::ClientImpl* client) {
+    std::lock_guard lock(mutex_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    const std::uint64_t id = next_id_++;
+    entries_.emplace(id, Entry{deadline, client, false, {}});
+    changed_.notify_all();
+    return id;
+  }
+
+  /// Stops watching; returns true if the deadline fired (the client's socket was shut
+  /// down, so it must not be reused). Once this returns, the watchdog no longer
+  /// touches the client.
+  bool disarm(std::uint64_t id) {
+    std::thread firer;
+    bool fired = false;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = entries_.find(id);
+      if (it == entries_.end()) return false;
+      fired = it->second.fired;
+      firer = std::move(it->second.firer);
+      entries_.erase(it);
+    }
+    // The firing thread returns as soon as stop() does; send() has returned by now, so
+    // httplib's socket mutex is free.
+    if (firer.joinable()) firer.join();
+    return fired;
+  }
+
+ private:
+  struct Entry {
+    Clock::time_point deadline;
+    httplib::ClientImpl* client;
+    bool fired;
+    std::thread firer;
+  };
+
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      Entry* next = nullptr;
+      for (auto& [id, entry] : entries_) {
+        if (!entry.fired && (next == nullptr || entry.deadline < next->deadline)) next = &entry;
+      }
+      if (next == nullptr) {
+        changed_.wait(lock);
+        continue;
+      }
+      if (const Clock::time_point deadline = next->deadline; Clock::now() < deadline) {
+        // A copy: the entry may be erased while the lock is released.
+        changed_.wait_until(lock, deadline);
+        continue;
+      }
+      next->fired = true;
+      httplib::ClientImpl* client = next->client;
+      next->firer = std::thread([client] {
+        SigpipeGuard quiet;  // stop() may write a TLS close_notify to a dead socket
+        client->stop();
+      });
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<std::uint64_t, Entry> entries_;  // guarded by mutex_
+  std::uint64_t next_id_ = 1;               // guarded by mutex_
+  bool stopping_ = false;                   // guarded by mutex_
+  std::thread thread_;                      // started by the first arm()
+};
+
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+/// An SSLClient that reaches its server through an HTTP proxy's CONNECT tunnel which
+/// this class opens itself. httplib 0.11.4's own tunnelling deadlocks for ever (it
+/// locks its non-recursive socket mutex twice) when the proxy answers the CONNECT with
+/// "Connection: close" or as HTTP/1.0 with any reason but "Connection established",
+/// as proxies refusing credentials (407) commonly do. Overriding the virtual
+/// create_and_connect_socket() hands httplib a socket that already is the tunnel; the
+/// TLS handshake, SNI and certificate checks are then httplib's, for the real host.
+///
+/// Thread safety: as httplib::SSLClient (one request at a time); budget() must be set
+/// before each send.
+class ProxyTunnelClient final : public httplib::SSLClient {
+ public:
+  ProxyTunnelClient(const std::string& host, int port, std::string proxy_host, int proxy_port,
+                    std::string proxy_authorization)
+      : httplib::SSLClient(host, port),
+        authority_((host.find(':') != std::string::npos ? '[' + host + ']' : host) + ':' +
+                   std::to_string(port)),
+        proxy_host_(std::move(proxy_host)),
+        proxy_port_(proxy_port),
+        proxy_authorization_(std::move(proxy_authorization)) {}
+  ProxyTunnelClient(const ProxyTunnelClient&) = delete;
+  ProxyTunnelClient& operator=(const ProxyTunnelClient&) = delete;
+  ~ProxyTunnelClient() override { wipe(proxy_authorization_); }
+
+  /// Bounds the next tunnel set-up: connecting to the proxy by `connect_timeout`, all of
+  /// it by `deadline`.
+  void budget(Clock::time_point deadline, std::chrono::milliseconds connect_timeout) {
+    deadline_ = deadline;
+    connect_timeout_ = connect_timeout;
+    refused_status_ = 0;
+  }
+  /// The status the proxy refused the last CONNECT with; 0 if it did not refuse one.
+  int refused_status() const noexcept { return refused_status_; }
+
+ private:
+  bool create_and_connect_socket(Socket& socket, httplib::Error& error) override {
+    if (!is_valid()) {
+      error = httplib::Error::SSLConnection;
+      return false;
+    }
+    const Clock::time_point connect_by = std::min(deadline_, Clock::now() + connect_timeout_);
+    const int fd = connect_to_proxy(connect_by, error);
+    if (fd < 0) return false;
+    std::string request = "CONNECT " + authority_ + " HTTP/1.1\r\nHost: " + authority_ + "\r\n";
+    if (!proxy_authorization_.empty()) {
+      request += "Proxy-Authorization: " + proxy_authorization_ + "\r\n";
+    }
+    request += "\r\n";
+    const bool sent = send_all(fd, request);
+    wipe(request);
+    std::string head;
+    if (!sent || !read_head(fd, head)) {
+      ::close(fd);
+      error = Clock::now() >= deadline_ ? httplib::Error::ConnectionTimeout : httplib::Error::Connection;
+      return false;
+    }
+    // "HTTP/1.1 200 Connection established": any 2xx opens the tunnel.
+    const std::size_t space = head.find(' ');
+    const int status = space == std::string::npos ? 0 : std::atoi(head.c_str() + space + 1);
+    if (status < 200 || status > 299) {
+      ::close(fd);
+      refused_status_ = status == 0 ? -1 : status;
+      error = httplib::Error::Connection;
+      return false;
+    }
+    socket.sock = fd;
+    return true;
+  }
+
+  static int remaining_ms(Clock::time_point until) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now()).count();
+    return static_cast<int>(std::clamp<long long>(left, 0, 24LL * 3600 * 1000));
+  }
+
+  int connect_to_proxy(Clock::time_point connect_by, httplib::Error& error) const {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    const std::string port = std::to_string(proxy_port_);
+    if (::getaddrinfo(proxy_host_.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) {
+      error = httplib::Error::Connection;
+      return -1;
+    }
+    int connected = -1;
+    bool timed_out = false;
+    for (addrinfo* address = found; address != nullptr && connected < 0; address = address->ai_next) {
+      const int fd = ::socket(address->ai_family, address->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                              address->ai_protocol);
+      if (fd < 0) continue;
+      int ok = ::connect(fd, address->ai_addr, address->ai_addrlen) == 0 ? 1 : 0;
+      if (ok == 0 && errno == EINPROGRESS) {
+        pollfd ready{fd, POLLOUT, 0};
+        const int waited = ::poll(&ready, 1, remaining_ms(connect_by));
+        int failure = 0;
+        socklen_t length = sizeof(failure);
+        if (waited == 0) timed_out = true;
+        ok = waited > 0 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &failure, &length) == 0 &&
+                     failure == 0
+                 ? 1
+                 : 0;
+      }
+      if (ok == 1) {
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);  // httplib expects blocking
+        int yes = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+        connected = fd;
+      } else {
+        ::close(fd);
+      }
+    }
+    ::freeaddrinfo(found);
+    if (connected < 0) {
+      error = timed_out ? httplib::Error::ConnectionTimeout : httplib::Error::Connection;
+    }
+    return connected;
+  }
+
+  bool send_all(int fd, std::string_view data) const {
+    while (!data.empty()) {
+      pollfd ready{fd, POLLOUT, 0};
+      if (::poll(&ready, 1, remaining_ms(deadline_)) <= 0) return false;
+      const auto sent = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+      if (sent <= 0) return false;
+      data.remove_prefix(static_cast<std::size_t>(sent));
+    }
+    return true;
+  }
+
+  /// The proxy's response head, read one byte at a time so that no byte of the tunnel
+  /// that might follow it is consumed.
+  bool read_head(int fd, std::string& head) const {
+    while (head.size() < 16 * 1024) {
+      pollfd ready{fd, POLLIN, 0};
+      if (::poll(&ready, 1, remaining_ms(deadline_)) <= 0) return false;
+      char byte = 0;
+      if (::recv(fd, &byte, 1, 0) != 1) return false;
+      head += byte;
+      if (head.size() >= 4 && head.compare(head.size() - 4, 4, "\r\n\r\n") == 0) return true;
+    }
+    return false;
+  }
+
+  std::string authority_;
+  std::string proxy_host_;
+  int proxy_port_;
+  std::string proxy_authorization_;  // "Basic ..." or empty
+  Clock::time_point deadline_ = Clock::now();
+  std::chrono::milliseconds connect_timeout_{10'000};
+  int refused_status_ = 0;
+};
+#endif
+
+/// Arms a Watchdog for one request and disarms it on every path out, so the watchdog
+/// never holds a pointer to a client that went back to the pool.
+class Watch {
+ public:
+  Watch(Watchdog& watchdog, Clock::time_point deadline, httplib::ClientImpl& client)
+      : watchdog_(watchdog), id_(watchdog.arm(deadline, &client)) {}
+  Watch(const Watch&) = delete;
+  Watch& operator=(const Watch&) = delete;
+  ~Watch() {
+    if (id_ != 0) watchdog_.disarm(id_);
+  }
+  /// True if the deadline fired and the client was stopped.
+  bool disarm() { return watchdog_.disarm(std::exchange(id_, 0)); }
+
+ private:
+  Watchdog& watchdog_;
+  std::uint64_t id_;
+};
+
+}  // namespace detail::httplib_support
+
+/// A Transport over cpp-httplib: HTTP/1.1 with keep-alive connections pooled per
+/// scheme://host:port, TLS through OpenSSL with certificate and hostname verification.
+///
+///     appkeys::App<appkeys::HttplibTransport> app({.app_id = "shop-abcde"});
+///     appkeys::HttplibTransport custom({.ca_file = "/etc/ssl/private-ca.pem"});
+///
+/// What it guarantees:
+/// - Any HTTP status is a response; redirects are never followed. Only a failed exchange
+///   is an error: errc::connection_failed (refused, unreachable, DNS), errc::timeout,
+///   errc::tls (handshake, certificate or hostname), errc::insecure_transport,
+///   errc::response_too_large, errc::transport (connection lost mid-response, anything
+///   else), errc::invalid_argument (a malformed URL or header). Messages name the method
+///   and URL without its query, never a header value, the body or the proxy password.
+/// - request.timeout bounds the whole exchange: waiting for a pooled connection,
+///   connecting (also capped by connect_timeout), the TLS handshake, sending and
+///   receiving. Every socket wait is capped by the remaining budget, and a watchdog
+///   thread (one per transport, started by the first request) shuts the socket down at
+///   the deadline, so a server that trickles bytes cannot stretch the call. Precision:
+///   once connected, the call returns within a few milliseconds of the deadline. The
+///   watchdog cannot interrupt httplib while it connects and does the TLS handshake
+///   (httplib holds its socket lock then); those steps are bounded per socket wait by
+///   the time left when the request started, so only a peer that trickles its TLS
+///   handshake can hold a call past request.timeout.
+/// - SIGPIPE is blocked in the calling thread while httplib writes (see SigpipeGuard);
+///   the process's signal dispositions are left alone.
+/// - Method, headers and body are sent as given, except that httplib adds Host,
+///   `Accept: */*` and `User-Agent: cpp-httplib/<version>` when the request has none,
+///   and frames the body itself (a given Content-Length or Transfer-Encoding is not
+///   forwarded). No Content-Type is added. A request with an empty body carries
+///   `Content-Length: 0` for POST and PUT, nothing for GET and DELETE.
+/// - A connection that failed in any way, or that the watchdog stopped, is closed and
+///   never reused.
+/// - Response header values are percent-decoded by httplib 0.11 ("a%20b" → "a b");
+///   no header of PROTOCOL.md contains a '%'.
+///
+/// Copies share one pool and one watchdog; a moved-from transport only reports errors.
+///
+/// Thread safety: send() may be called concurrently from any number of threads on one
+/// transport or its copies; each pooled connection serves one request at a time, so
+/// up to max_connections_per_host requests per origin run in parallel. Destroying the
+/// last copy while a send() runs is undefined.
+class HttplibTransport {
+ public:
+  HttplibTransport() : HttplibTransport(HttplibTransportOptions{}) {}
+  explicit HttplibTransport(HttplibTransportOptions options)
+      : state_(std::make_shared<State>(std::move(options))) {}
+
+  /// Precondition: not moved from.
+  const HttplibTransportOptions& options() const noexcept { return state_->options; }
+
+  Result<HttpResponse> send(const HttpRequest& request) {
+    if (!state_) return AppError(errc::transport, "HttplibTransport: used after being moved from");
+#if APPKEYS_HAS_EXCEPTIONS
+    try {
+      return send_checked(request);
+    } catch (const std::exception&) {
+      // The exception's text is not kept: it could quote the request.
+      return AppError(errc::transport, "HttplibTransport: " + describe(request) +
+                                           ": unexpected exception inside cpp-httplib");
+    }
+#else
+    return send_checked(request);
+#endif
+  }
+
+ private:
+  using Clock = detail::httplib_support::Clock;
+  using Target = detail::httplib_support::Target;
+
+  struct Origin {
+    std::vector<std::unique_ptr<httplib::ClientImpl>> idle;
+    std::size_t alive = 0;  // idle + in use
+  };
+
+  struct State {
+    explicit State(HttplibTransportOptions opts) : options(std::move(opts)) {}
+    State(const State&) = delete;
+    State& operator=(const State&) = delete;
+    ~State() {
+      detail::httplib_support::SigpipeGuard quiet;  // closing TLS clients writes close_notify
+      origins.clear();
+    }
+
+    const HttplibTransportOptions options;
+    std::mutex mutex;
+    std::condition_variable returned;           // a connection went back or was closed
+    std::map<std::string, Origin> origins;      // guarded by mutex; never erased
+    // Destroyed first: joins its thread before any pooled client goes away.
+    detail::httplib_support::Watchdog watchdog;
+  };
+
+  /// A pooled client lent to one request; goes back to the pool, or is closed, on
+  /// destruction (closed unless keep() was called).
+  class Lease {
+   public:
+    Lease(State& state, Origin& origin, std::unique_ptr<httplib::ClientImpl> client)
+        : state_(&state), origin_(&origin), client_(std::move(client)) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() {
+      detail::httplib_support::SigpipeGuard quiet;  // see SigpipeGuard: closing may write
+      std::unique_ptr<httplib::ClientImpl> doomed;
+      {
+        std::lock_guard lock(state_->mutex);
+        if (reusable_) {
+#if APPKEYS_HAS_EXCEPTIONS
+          try {
+            origin_->idle.push_back(std::move(client_));
+          } catch (...) {  // no memory for the idle list: close the connection instead
+            doomed = std::move(client_);
+            --origin_->alive;
+          }
+#else
+          origin_->idle.push_back(std::move(client_));
+#endif
+        } else {
+          doomed = std::move(client_);
+          --origin_->alive;
+        }
+      }
+      state_->returned.notify_all();
+      // `doomed` closes its socket here, outside the lock.
+    }
+    httplib::ClientImpl& client() noexcept { return *client_; }
+    void adopt(std::unique_ptr<httplib::ClientImpl> client) noexcept { client_ = std::move(client); }
+    void keep() noexcept { reusable_ = true; }
+
+   private:
+    State* state_;
+    Origin* origin_;
+    std::unique_ptr<httplib::ClientImpl> client_;
+    bool reusable_ = false;
+  };
+
+  static std::string describe(const HttpRequest& request) {
+    std::string text(to_string(request.method));
+    text += ' ';
+    const std::string_view url = request.url;
+    text += url.substr(0, url.find_first_of("?#"));  // a query string could carry a secret
+    return text;
+  }
+
+  bool use_proxy(const Target& target) const {
+    return !state_->options.proxy_host.empty() &&
+           !detail::httplib_support::is_loopback_host(target.host);
+  }
+
+  Result<HttpResponse> send_checked(const HttpRequest& request) {
+    namespace support = detail::httplib_support;
+    const HttplibTransportOptions& options = state_->options;
+
+    auto parsed = support::parse_url(request.url);
+    if (!parsed) return std::move(parsed).error();
+    const Target& target = *parsed;
+    if (!target.https && !options.allow_insecure_http && !support::is_loopback_host(target.host)) {
+      return AppError(errc::insecure_transport,
+                      "HttplibTransport: refused to send " + describe(request) +
+                          " over plain HTTP to a non-loopback host; use https:// (or set "
+                          "HttplibTransportOptions::allow_insecure_http)");
+    }
+#ifndef CPPHTTPLIB_OPENSSL_SUPPORT
+    if (target.https) {
+      return AppError(errc::tls, "HttplibTransport: " + describe(request) +
+                                     ": cpp-httplib was built without OpenSSL support "
+                                     "(compile with `pkg-config --cflags cpp-httplib`)");
+    }
+#endif
+    for (const auto& [name, value] : request.headers) {
+      if (!support::valid_header_name(name) || !support::valid_header_value(value)) {
+        // The value is not quoted: it may be a token.
+        return AppError(errc::invalid_argument,
+                        "HttplibTransport: " + describe(request) + ": header '" +
+                            (support::valid_header_name(name) ? name : std::string("?")) +
+                            "' has a malformed name or a CR, LF or NUL in its value");
+      }
+    }
+    if (use_proxy(target) && (options.proxy_port < 1 || options.proxy_port > 65535)) {
+      return AppError(errc::invalid_argument,
+                      "HttplibTransport: proxy_port must be between 1 and 65535");
+    }
+    if (request.timeout <= std::chrono::milliseconds::zero()) {
+      return AppError(errc::invalid_argument,
+                      "HttplibTransport: " + describe(request) + ": the request timeout must be positive");
+    }
+
+    const auto start = Clock::now();
+    const auto deadline =
+        start + std::min<std::chrono::milliseconds>(request.timeout, std::chrono::hours(24 * 365));
+
+    auto lease = acquire(target, deadline, request);
+    if (!lease) return std::move(lease).error();
+    return exchange(**lease, target, request, deadline);
+  }
+
+  /// A client for the target's origin: an idle pooled one, a new one while the origin
+  /// has fewer than max_connections_per_host, else the first one returned in time.
+  Result<std::unique_ptr<Lease>> acquire(const Target& target, Clock::time_point deadline,
+                                         const HttpRequest& request) {
+    const std::size_t limit = std::max<std::size_t>(1, state_->options.max_connections_per_host);
+    std::unique_lock lock(state_->mutex);
+    Origin& origin = state_->origins[target.origin];
+    for (;;) {
+      if (!origin.idle.empty()) {
+        auto client = std::move(origin.idle.back());  // most recently used: likeliest alive
+        origin.idle.pop_back();
+        lock.unlock();
+        return std::make_unique<Lease>(*state_, origin, std::move(client));
+      }
+      if (origin.alive < limit) break;
+      if (state_->returned.wait_until(lock, deadline) == std::cv_status::timeout &&
+          origin.idle.empty() && origin.alive >= limit) {
+        return AppError(errc::timeout,
+                        "HttplibTransport: " + describe(request) + ": timed out waiting for one of the " +
+                            std::to_string(limit) + " connections to " + target.origin);
+      }
+    }
+    ++origin.alive;
+    lock.unlock();
+#if APPKEYS_HAS_EXCEPTIONS
+    // Until a Lease owns the slot, give it back by hand if anything throws.
+    std::unique_ptr<Lease> lease;
+    try {
+      lease = std::make_unique<Lease>(*state_, origin, nullptr);
+    } catch (...) {
+      {
+        std::lock_guard relock(state_->mutex);
+        --origin.alive;
+      }
+      state_->returned.notify_all();
+      throw;
+    }
+#else
+    auto lease = std::make_unique<Lease>(*state_, origin, nullptr);
+#endif
+    lease->adopt(make_client(target));  // if this throws, ~Lease gives the slot back
+    return lease;
+  }
+
+  std::unique_ptr<httplib::ClientImpl> make_client(const Target& target) const {
+    const HttplibTransportOptions& options = state_->options;
+    std::unique_ptr<httplib::ClientImpl> client;
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+    if (target.https) {
+      std::unique_ptr<httplib::SSLClient> tls;
+      if (use_proxy(target)) {
+        std::string authorization;
+        if (!options.proxy_username.empty()) {
+          std::string password(options.proxy_password.reveal());
+          authorization =
+              httplib::make_basic_authentication_header(options.proxy_username, password, true).second;
+          detail::httplib_support::wipe(password);
+        }
+        tls = std::make_unique<detail::httplib_support::ProxyTunnelClient>(
+            target.host, target.port, options.proxy_host, options.proxy_port, std::move(authorization));
+      } else {
+        tls = std::make_unique<httplib::SSLClient>(target.host, target.port);
+      }
+      if (options.danger_accept_invalid_certificates) {
+        tls->enable_server_certificate_verification(false);
+      }
+      if (!options.ca_file.empty() || !options.ca_dir.empty()) {
+        tls->set_ca_cert_path(options.ca_file, options.ca_dir);
+      }
+      client = std::move(tls);
+    }
+#endif
+    if (!client) client = std::make_unique<httplib::ClientImpl>(target.host, target.port);
+    client->set_keep_alive(true);
+    client->set_tcp_nodelay(true);  // else a kept-alive request waits ~40 ms on Nagle
+    client->set_follow_location(false);
+    client->set_url_encode(false);  // the URL is already encoded; send it byte for byte
+    if (use_proxy(target) && !target.https) {  // https: ProxyTunnelClient
+      client->set_proxy(options.proxy_host, options.proxy_port);
+      if (!options.proxy_username.empty()) {
+        std::string password(options.proxy_password.reveal());
+        client->set_proxy_basic_auth(options.proxy_username, password);
+        detail::httplib_support::wipe(password);
+      }
+    }
+    return client;
+  }
+
+  Result<HttpResponse> exchange(Lease& lease, const Target& target, const HttpRequest& request,
+                                Clock::time_point deadline) {
+    const HttplibTransportOptions& options = state_->options;
+    httplib::ClientImpl& client = lease.client();
+
+    auto remaining = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
+    remaining = std::max(remaining, std::chrono::microseconds(1000));
+    client.set_connection_timeout(
+        std::min<std::chrono::microseconds>(remaining, options.connect_timeout));
+    // httplib's poll() takes whole milliseconds and truncates, so a socket wait set to
+    // exactly the remaining budget can end just before the deadline and look like a
+    // dropped connection. A little slack lets the watchdog (or the clock) decide.
+    const auto socket_wait = remaining + std::chrono::milliseconds(20);
+    client.set_read_timeout(socket_wait);
+    client.set_write_timeout(socket_wait);
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+    if (auto* tunnel = dynamic_cast<detail::httplib_support::ProxyTunnelClient*>(&client)) {
+      tunnel->budget(deadline, options.connect_timeout);
+    }
+#endif
+
+    httplib::Request out;
+    out.method = std::string(to_string(request.method));
+    out.path = target.path_query;
+    for (const auto& [name, value] : request.headers) {
+      if (detail::iequals(name, "Content-Length") || detail::iequals(name, "Transfer-Encoding")) {
+        continue;
+      }
+      out.headers.emplace(name, value);
+    }
+    if (!request.body.empty()) {
+      // A content provider instead of out.body: httplib adds "Content-Type: text/plain"
+      // to a body without one, but not to provided content, and the body (which may
+      // hold a password or key) is not copied.
+      const std::string* body = &request.body;
+      out.content_length_ = body->size();
+      out.content_provider_ = [body](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+        return sink.write(body->data() + offset, length);
+      };
+    }
+
+    std::string received;
+    bool too_large = false;
+    bool past_deadline = false;
+    const std::size_t limit = options.max_response_bytes;
+    out.response_handler = [&](const httplib::Response& head) {
+      if (head.has_header("Content-Length") &&
+          head.get_header_value<std::uint64_t>("Content-Length") > limit) {
+        too_large = true;
+        return false;
+      }
+      return true;
+    };
+    out.content_receiver = [&](const char* data, std::size_t size, std::uint64_t, std::uint64_t) {
+      if (size > limit - std::min(limit, received.size())) {
+        too_large = true;
+        return false;
+      }
+      if (Clock::now() >= deadline) {
+        past_deadline = true;
+        return false;
+      }
+      received.append(data, size);
+      return true;
+    };
+
+    httplib::Response response;
+    httplib::Error error = httplib::Error::Success;
+    bool ok = false;
+    bool stopped = false;
+    {
+      detail::httplib_support::SigpipeGuard quiet;
+      detail::httplib_support::Watch watch(state_->watchdog, deadline, client);
+      ok = client.send(out, response, error);
+      stopped = watch.disarm();
+    }
+    scrub(out);
+
+    if (!ok) {
+      return failure(request, target, lease, error, too_large,
+                     past_deadline || stopped || Clock::now() >= deadline);
+    }
+    if (response.status == 407 && use_proxy(target)) {
+      // Only a proxy sends 407 (RFC 9110 §15.5.8): the server was never reached.
+      return AppError(errc::connection_failed,
+                      "HttplibTransport: " + describe(request) + ": the proxy " +
+                          options.proxy_host + ':' + std::to_string(options.proxy_port) +
+                          " refused the request (407 Proxy Authentication Required)");
+    }
+
+    HttpResponse result;
+    result.status = response.status;
+    for (auto& [name, value] : response.headers) result.headers.emplace(name, std::move(value));
+    result.body = std::move(received);
+    if (!stopped) lease.keep();
+    return result;
+  }
+
+  /// Wipes httplib's copies of the Authorization header.
+  static void scrub(httplib::Request& out) noexcept {
+    for (auto& [name, value] : out.headers) {
+      if (detail::iequals(name, "Authorization")) detail::httplib_support::wipe(value);
+    }
+  }
+
+  AppError failure(const HttpRequest& request, const Target& target, Lease& lease,
+                   httplib::Error error, bool too_large, bool timed_out) const {
+    const std::string what = "HttplibTransport: " + describe(request) + ": ";
+    const std::string peer = target.origin;
+    if (too_large) {
+      return AppError(errc::response_too_large,
+                      what + "the response body exceeds max_response_bytes (" +
+                          std::to_string(state_->options.max_response_bytes) + " bytes)");
+    }
+    using E = httplib::Error;
+    switch (error) {
+      case E::ConnectionTimeout:
+        return AppError(errc::timeout, what + "timed out connecting to " + peer);
+      case E::Connection:
+      case E::BindIPAddress:
+        if (const int status = proxy_refusal(lease); status != 0) {
+          return AppError(errc::connection_failed,
+                          what + "the proxy " + state_->options.proxy_host + ':' +
+                              std::to_string(state_->options.proxy_port) + " refused the tunnel to " +
+                              peer + (status > 0 ? " (HTTP " + std::to_string(status) + ")"
+                                                 : std::string(" (malformed answer)")));
+        }
+        if (timed_out) return AppError(errc::timeout, what + "timed out connecting to " + peer);
+        return AppError(errc::connection_failed,
+                        what + "could not connect to " + peer +
+                            (use_proxy(target) ? " through the proxy" : "") +
+                            " (connection refused, host unreachable or name not resolved)");
+      case E::Read:
+      case E::Write:
+      case E::Canceled:
+        if (timed_out) {
+          return AppError(errc::timeout, what + "no complete response within the request timeout");
+        }
+        return AppError(errc::transport, what + (error == E::Write
+                                                     ? "the connection failed while sending the request"
+                                                     : "the connection closed before the response was complete"));
+      case E::SSLConnection:
+        if (timed_out) return AppError(errc::timeout, what + "timed out during the TLS handshake");
+        return AppError(errc::tls, what + "the TLS handshake with " + peer + " failed");
+      case E::SSLLoadingCerts:
+        return AppError(errc::tls, what + "could not load the CA certificates (ca_file '" +
+                                       state_->options.ca_file + "', ca_dir '" +
+                                       state_->options.ca_dir + "')");
+      case E::SSLServerVerification:
+        return AppError(errc::tls, what + "the certificate of " + peer + " is not valid for it" +
+                                       verify_detail(lease));
+      case E::Compression:
+        return AppError(errc::transport, what + "the response body could not be decompressed");
+      default:
+        return AppError(errc::transport, what + "cpp-httplib reported error '" +
+                                             httplib::to_string(error) + "'");
+    }
+  }
+
+  static int proxy_refusal([[maybe_unused]] Lease& lease) {
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+    if (auto* tunnel = dynamic_cast<detail::httplib_support::ProxyTunnelClient*>(&lease.client())) {
+      return tunnel->refused_status();
+    }
+#endif
+    return 0;
+  }
+
+  static std::string verify_detail([[maybe_unused]] Lease& lease) {
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+    if (auto* tls = dynamic_cast<httplib::SSLClient*>(&lease.client())) {
+      const long code = tls->get_openssl_verify_result();
+      if (code != X509_V_OK) return std::string(" (") + X509_verify_cert_error_string(code) + ")";
+      return " (the certificate does not name this host)";
+    }
+#endif
+    return {};
+  }
+
+  std::shared_ptr<State> state_;
+};
+
+static_assert(Transport<HttplibTransport>);
+
+}  // namespace appkeys

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <appkeys/config.hpp>
+#include <appkeys/retry.hpp>
 
 #include <chrono>
 #include <string>
@@ -37,6 +38,8 @@ struct AppConfig {
   /// Skip the location request and send every request to base_url.
   bool skip_location = false;
   DeviceInfo device{};
+  /// Whether failed requests are retried (default: never). See RetryPolicy.
+  RetryPolicy retry{};
 };
 
 }  // namespace appkeys

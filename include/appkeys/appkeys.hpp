@@ -10,6 +10,7 @@
 #include <appkeys/secret.hpp>
 #include <appkeys/api_key.hpp>
 #include <appkeys/credentials.hpp>
+#include <appkeys/retry.hpp>
 #include <appkeys/app_config.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/concepts.hpp>

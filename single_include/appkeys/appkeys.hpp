@@ -757,6 +757,55 @@ class Credentials {
 
 }  // namespace appkeys
 // ---- end appkeys/credentials.hpp
+// ---- begin appkeys/retry.hpp
+// appkeys — RetryPolicy: whether and how a failed request is tried again.
+
+#include <chrono>
+
+namespace appkeys {
+
+/// Bounded exponential backoff with jitter, honouring Retry-After, applied only where a
+/// retry cannot do harm (google-cloud-cpp's retry + idempotency policies in one value):
+///
+/// - idempotent requests (location, profile, fetch, fetch_all, enable, disable, delete,
+///   log out) are retried after a connection failure, a timeout, a dropped connection,
+///   or an HTTP 429, 500, 502, 503 or 504;
+/// - requests that are not idempotent (create, log in, refresh, register) are retried
+///   only when the request provably never reached the server: the connection could not
+///   be made (errc::connection_failed). So a key is never created twice.
+///
+/// A delete whose earlier attempt may have reached the server (it timed out or got a
+/// 5xx) and whose retry answers 404 APIKeyNotFound has succeeded: the earlier attempt
+/// deleted the key.
+///
+/// The default is no retry (max_attempts = 1), as in the official SDKs.
+///
+/// Thread safety: a value type; distinct objects are independent.
+struct RetryPolicy {
+  /// Attempts in all, the first included; 1 means no retry.
+  int max_attempts = 1;
+  /// Delay before the first retry; each later one is `multiplier` times longer, capped
+  /// at max_backoff.
+  std::chrono::milliseconds initial_backoff{100};
+  std::chrono::milliseconds max_backoff{5'000};
+  double multiplier = 2.0;
+  /// Fraction of each delay that is random: a delay d becomes uniform in
+  /// [d * (1 - jitter), d], so clients that failed together do not retry together.
+  double jitter = 0.5;
+  /// A Retry-After (seconds) up to this long replaces the backoff delay; a longer one
+  /// ends the retries and returns the 429/503 to the caller.
+  std::chrono::milliseconds max_retry_after{30'000};
+
+  static RetryPolicy none() { return {}; }
+  static RetryPolicy exponential_backoff(int attempts = 4) {
+    RetryPolicy policy;
+    policy.max_attempts = attempts;
+    return policy;
+  }
+};
+
+}  // namespace appkeys
+// ---- end appkeys/retry.hpp
 // ---- begin appkeys/app_config.hpp
 // appkeys — AppConfig: which app, where, and how patiently.
 
@@ -795,6 +844,8 @@ struct AppConfig {
   /// Skip the location request and send every request to base_url.
   bool skip_location = false;
   DeviceInfo device{};
+  /// Whether failed requests are retried (default: never). See RetryPolicy.
+  RetryPolicy retry{};
 };
 
 }  // namespace appkeys
@@ -1879,6 +1930,91 @@ inline std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::stri
 
 }  // namespace appkeys::detail
 // ---- end appkeys/detail/jwt.hpp
+// ---- begin appkeys/detail/retry_rules.hpp
+// appkeys — which failures may be retried, and after how long (see RetryPolicy).
+//
+// Pure functions, so every rule is testable without a clock or a server.
+
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <optional>
+#include <string_view>
+
+namespace appkeys::detail {
+
+enum class Idempotency { idempotent, non_idempotent };
+
+/// Statuses that say "not now" rather than "no".
+constexpr bool is_transient_status(int status) noexcept {
+  return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+/// True when the request may have been processed by the server even though the caller
+/// got no usable answer: a timeout or a dropped connection after sending, or a
+/// transient 5xx. A refused connection never reached it.
+inline bool outcome_unknown(const Result<HttpResponse>& outcome) noexcept {
+  if (!outcome) {
+    const errc code = outcome.error().value();
+    return code == errc::timeout || code == errc::transport;
+  }
+  return outcome->status >= 500;
+}
+
+/// Retry-After in delay-seconds form; HTTP-date and anything else is ignored.
+inline std::optional<std::chrono::milliseconds> retry_after(const Headers& headers) {
+  auto value = header_value(headers, "Retry-After");
+  if (!value) return std::nullopt;
+  std::string_view text = *value;
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  long long seconds = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (error != std::errc() || end != text.data() + text.size() || seconds < 0 ||
+      seconds > 24 * 3600) {
+    return std::nullopt;
+  }
+  return std::chrono::milliseconds(seconds * 1000);
+}
+
+/// How long to wait before attempt number `attempts_done + 1`, or nullopt to stop and
+/// return `outcome`. `random01` is uniform in [0, 1).
+inline std::optional<std::chrono::milliseconds> retry_delay(const RetryPolicy& policy,
+                                                            int attempts_done,
+                                                            const Result<HttpResponse>& outcome,
+                                                            Idempotency idempotency,
+                                                            double random01) {
+  if (attempts_done >= policy.max_attempts) return std::nullopt;
+  bool retryable = false;
+  if (!outcome) {
+    const errc code = outcome.error().value();
+    // A refused connection proves the request never left: safe for every request.
+    retryable = code == errc::connection_failed ||
+                (idempotency == Idempotency::idempotent &&
+                 (code == errc::timeout || code == errc::transport));
+  } else {
+    retryable = idempotency == Idempotency::idempotent && is_transient_status(outcome->status);
+  }
+  if (!retryable) return std::nullopt;
+
+  if (outcome) {
+    if (auto after = retry_after(outcome->headers)) {
+      if (*after > policy.max_retry_after) return std::nullopt;
+      return *after;
+    }
+  }
+  const double base = static_cast<double>(policy.initial_backoff.count()) *
+                      std::pow(std::max(policy.multiplier, 1.0), attempts_done - 1);
+  const double capped = std::min(base, static_cast<double>(policy.max_backoff.count()));
+  const double jitter = std::clamp(policy.jitter, 0.0, 1.0);
+  const double delay = capped * (1.0 - jitter * std::clamp(random01, 0.0, 1.0));
+  return std::chrono::milliseconds(static_cast<long long>(std::max(delay, 0.0)));
+}
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/retry_rules.hpp
 // ---- begin appkeys/detail/routes.hpp
 // appkeys — the protocol's addresses (PROTOCOL.md §1, §3, §4), written once for the
 // client's request builders and the fake backend's router.
@@ -1935,8 +2071,10 @@ inline std::string api_key_disable(std::string_view id_hex) {
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -1992,11 +2130,13 @@ class ClientCore {
     if (!host) return std::move(host).error();
 
     const std::string device_id = current_device_id();
-    auto response = exchange(make_request(
-        HttpMethod::post, *host + routes::login(config_.app_id, credentials.provider_name()),
-        wire::login_body(credentials,
-                         wire::device_json(config_.device, config_.app_id, device_id)),
-        {}));
+    auto response = exchange(
+        make_request(HttpMethod::post,
+                     *host + routes::login(config_.app_id, credentials.provider_name()),
+                     wire::login_body(credentials, wire::device_json(config_.device,
+                                                                     config_.app_id, device_id)),
+                     {}),
+        Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, "log in");
     auto login = wire::parse_login_response(response->body, response->status);
@@ -2034,8 +2174,9 @@ class ClientCore {
     if (refresh.empty()) return {};
     auto host = resolve_host();
     if (!host) return std::move(host).error();
-    auto response = exchange(
-        make_request(HttpMethod::del, *host + routes::session(), {}, refresh.reveal()));
+    auto response =
+        exchange(make_request(HttpMethod::del, *host + routes::session(), {}, refresh.reveal()),
+                 Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, "log out");
     return {};
@@ -2049,8 +2190,10 @@ class ClientCore {
     auto host = resolve_host();
     if (!host) return std::move(host).error();
     std::string body = wire::register_body(email, password.reveal());
-    auto response = exchange(make_request(
-        HttpMethod::post, *host + routes::register_email(config_.app_id), std::move(body), {}));
+    auto response = exchange(make_request(HttpMethod::post,
+                                          *host + routes::register_email(config_.app_id),
+                                          std::move(body), {}),
+                             Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, "register user");
     return {};
@@ -2079,6 +2222,7 @@ class ClientCore {
     }
     constexpr std::string_view context = "create API key";
     auto response = send_with_refresh_token(user, HttpMethod::post, routes::api_keys(),
+                                            Idempotency::non_idempotent,
                                             wire::create_key_body(name));
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
@@ -2093,7 +2237,8 @@ class ClientCore {
 
   Result<ApiKey> fetch_key(const User& user, const ObjectId& id) {
     constexpr std::string_view context = "fetch API key";
-    auto response = send_with_refresh_token(user, HttpMethod::get, routes::api_key(id.to_hex()));
+    auto response = send_with_refresh_token(user, HttpMethod::get, routes::api_key(id.to_hex()),
+                                            Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto key = wire::parse_api_key(response->body, context, response->status);
@@ -2103,7 +2248,8 @@ class ClientCore {
 
   Result<std::vector<ApiKey>> fetch_keys(const User& user) {
     constexpr std::string_view context = "fetch API keys";
-    auto response = send_with_refresh_token(user, HttpMethod::get, routes::api_keys());
+    auto response = send_with_refresh_token(user, HttpMethod::get, routes::api_keys(),
+                                            Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto keys = wire::parse_api_key_list(response->body, context, response->status);
@@ -2122,8 +2268,17 @@ class ClientCore {
                                   "disable API key");
   }
   Result<void> remove_key(const User& user, const ObjectId& id) {
-    return send_expecting_no_body(user, HttpMethod::del, routes::api_key(id.to_hex()),
-                                  "delete API key");
+    bool earlier_outcome_unknown = false;
+    auto response = send_with_refresh_token(user, HttpMethod::del, routes::api_key(id.to_hex()),
+                                            Idempotency::idempotent, {},
+                                            &earlier_outcome_unknown);
+    if (!response) return std::move(response).error();
+    if (is_success(response->status)) return {};
+    auto error = error_from_response(*response, "delete API key");
+    // A retry that finds the key gone after an attempt that may have reached the server:
+    // that attempt deleted it (RetryPolicy).
+    if (earlier_outcome_unknown && error.value() == errc::api_key_not_found) return {};
+    return error;
   }
 
  private:
@@ -2185,9 +2340,21 @@ class ClientCore {
     return request;
   }
 
-  /// Sends through the transport, then wipes the copies of secrets the request held.
-  Result<HttpResponse> exchange(HttpRequest request) {
+  /// Sends through the transport, retrying as config_.retry allows, then wipes the
+  /// copies of secrets the request held. `earlier_outcome_unknown` is set when an
+  /// attempt before the last one may have been processed by the server.
+  Result<HttpResponse> exchange(HttpRequest request, Idempotency idempotency,
+                                bool* earlier_outcome_unknown = nullptr) {
     Result<HttpResponse> response = call_transport(request);
+    for (int attempts = 1;; ++attempts) {
+      auto delay = retry_delay(config_.retry, attempts, response, idempotency, random_unit());
+      if (!delay) break;
+      if (earlier_outcome_unknown != nullptr && outcome_unknown(response)) {
+        *earlier_outcome_unknown = true;
+      }
+      if (delay->count() > 0) std::this_thread::sleep_for(*delay);
+      response = call_transport(request);
+    }
     for (auto& [name, value] : request.headers) {
       if (iequals(name, "Authorization")) wipe(value);
     }
@@ -2223,7 +2390,7 @@ class ClientCore {
     // PROTOCOL.md §1: the location request carries no headers at all.
     HttpRequest request{HttpMethod::get, base_url_ + routes::location(config_.app_id), {}, {},
                         config_.request_timeout};
-    auto response = exchange(std::move(request));
+    auto response = exchange(std::move(request), Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) {
       return error_from_response(*response, "location request");
@@ -2235,14 +2402,16 @@ class ClientCore {
   }
 
   Result<HttpResponse> send_with_refresh_token(const User& user, HttpMethod method,
-                                               std::string path, std::string body = {}) {
+                                               std::string path, Idempotency idempotency,
+                                               std::string body = {},
+                                               bool* earlier_outcome_unknown = nullptr) {
     if (auto ok = check_logged_in(user); !ok) return std::move(ok).error();
     auto host = resolve_host();
     if (!host) return std::move(host).error();
     Secret refresh = user.state()->current_refresh_token();
     if (refresh.empty()) return check_logged_in(user).error();
-    auto response =
-        exchange(make_request(method, *host + path, std::move(body), refresh.reveal()));
+    auto response = exchange(make_request(method, *host + path, std::move(body), refresh.reveal()),
+                             idempotency, earlier_outcome_unknown);
     // PROTOCOL.md §5: a 401 on a refresh-token request ends the session locally; no
     // retry, since no other token could succeed.
     if (response && response->status == 401) user.state()->clear_tokens();
@@ -2263,14 +2432,16 @@ class ClientCore {
       }
       access = state.current_access_token();
     }
-    auto response = exchange(make_request(method, *host + path, body, access.reveal()));
+    auto response = exchange(make_request(method, *host + path, body, access.reveal()),
+                             Idempotency::idempotent);
     if (!response || response->status != 401) return response;
     // PROTOCOL.md §5: refresh the access token and retry once.
     if (auto refreshed = refresh_access_token(state, *host); !refreshed) {
       return std::move(refreshed).error();
     }
     access = state.current_access_token();
-    return exchange(make_request(method, *host + path, body, access.reveal()));
+    return exchange(make_request(method, *host + path, body, access.reveal()),
+                    Idempotency::idempotent);
   }
 
   Result<void> refresh_access_token(UserState& state, const std::string& host) {
@@ -2280,7 +2451,8 @@ class ClientCore {
     }
     constexpr std::string_view context = "access token refresh";
     auto response =
-        exchange(make_request(HttpMethod::post, host + routes::session(), {}, refresh.reveal()));
+        exchange(make_request(HttpMethod::post, host + routes::session(), {}, refresh.reveal()),
+                 Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) {
       if (response->status == 401) state.clear_tokens();
@@ -2300,10 +2472,16 @@ class ClientCore {
 
   Result<void> send_expecting_no_body(const User& user, HttpMethod method, std::string path,
                                       std::string_view context) {
-    auto response = send_with_refresh_token(user, method, std::move(path));
+    auto response = send_with_refresh_token(user, method, std::move(path), Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     return {};  // PROTOCOL.md §3: the body of a 2xx is ignored
+  }
+
+  /// Uniform in [0, 1), for backoff jitter; one generator per thread, so no lock.
+  static double random_unit() {
+    thread_local std::minstd_rand generator(std::random_device{}());
+    return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
   }
 
   std::string current_device_id() const {

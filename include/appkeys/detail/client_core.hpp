@@ -13,6 +13,7 @@
 #include <appkeys/detail/error_mapping.hpp>
 #include <appkeys/detail/json.hpp>
 #include <appkeys/detail/jwt.hpp>
+#include <appkeys/detail/retry_rules.hpp>
 #include <appkeys/detail/routes.hpp>
 #include <appkeys/detail/wire.hpp>
 #include <appkeys/error.hpp>
@@ -25,8 +26,10 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -82,11 +85,13 @@ class ClientCore {
     if (!host) return std::move(host).error();
 
     const std::string device_id = current_device_id();
-    auto response = exchange(make_request(
-        HttpMethod::post, *host + routes::login(config_.app_id, credentials.provider_name()),
-        wire::login_body(credentials,
-                         wire::device_json(config_.device, config_.app_id, device_id)),
-        {}));
+    auto response = exchange(
+        make_request(HttpMethod::post,
+                     *host + routes::login(config_.app_id, credentials.provider_name()),
+                     wire::login_body(credentials, wire::device_json(config_.device,
+                                                                     config_.app_id, device_id)),
+                     {}),
+        Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, "log in");
     auto login = wire::parse_login_response(response->body, response->status);
@@ -124,8 +129,9 @@ class ClientCore {
     if (refresh.empty()) return {};
     auto host = resolve_host();
     if (!host) return std::move(host).error();
-    auto response = exchange(
-        make_request(HttpMethod::del, *host + routes::session(), {}, refresh.reveal()));
+    auto response =
+        exchange(make_request(HttpMethod::del, *host + routes::session(), {}, refresh.reveal()),
+                 Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, "log out");
     return {};
@@ -139,8 +145,10 @@ class ClientCore {
     auto host = resolve_host();
     if (!host) return std::move(host).error();
     std::string body = wire::register_body(email, password.reveal());
-    auto response = exchange(make_request(
-        HttpMethod::post, *host + routes::register_email(config_.app_id), std::move(body), {}));
+    auto response = exchange(make_request(HttpMethod::post,
+                                          *host + routes::register_email(config_.app_id),
+                                          std::move(body), {}),
+                             Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, "register user");
     return {};
@@ -169,6 +177,7 @@ class ClientCore {
     }
     constexpr std::string_view context = "create API key";
     auto response = send_with_refresh_token(user, HttpMethod::post, routes::api_keys(),
+                                            Idempotency::non_idempotent,
                                             wire::create_key_body(name));
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
@@ -183,7 +192,8 @@ class ClientCore {
 
   Result<ApiKey> fetch_key(const User& user, const ObjectId& id) {
     constexpr std::string_view context = "fetch API key";
-    auto response = send_with_refresh_token(user, HttpMethod::get, routes::api_key(id.to_hex()));
+    auto response = send_with_refresh_token(user, HttpMethod::get, routes::api_key(id.to_hex()),
+                                            Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto key = wire::parse_api_key(response->body, context, response->status);
@@ -193,7 +203,8 @@ class ClientCore {
 
   Result<std::vector<ApiKey>> fetch_keys(const User& user) {
     constexpr std::string_view context = "fetch API keys";
-    auto response = send_with_refresh_token(user, HttpMethod::get, routes::api_keys());
+    auto response = send_with_refresh_token(user, HttpMethod::get, routes::api_keys(),
+                                            Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto keys = wire::parse_api_key_list(response->body, context, response->status);
@@ -212,8 +223,17 @@ class ClientCore {
                                   "disable API key");
   }
   Result<void> remove_key(const User& user, const ObjectId& id) {
-    return send_expecting_no_body(user, HttpMethod::del, routes::api_key(id.to_hex()),
-                                  "delete API key");
+    bool earlier_outcome_unknown = false;
+    auto response = send_with_refresh_token(user, HttpMethod::del, routes::api_key(id.to_hex()),
+                                            Idempotency::idempotent, {},
+                                            &earlier_outcome_unknown);
+    if (!response) return std::move(response).error();
+    if (is_success(response->status)) return {};
+    auto error = error_from_response(*response, "delete API key");
+    // A retry that finds the key gone after an attempt that may have reached the server:
+    // that attempt deleted it (RetryPolicy).
+    if (earlier_outcome_unknown && error.value() == errc::api_key_not_found) return {};
+    return error;
   }
 
  private:
@@ -275,9 +295,21 @@ class ClientCore {
     return request;
   }
 
-  /// Sends through the transport, then wipes the copies of secrets the request held.
-  Result<HttpResponse> exchange(HttpRequest request) {
+  /// Sends through the transport, retrying as config_.retry allows, then wipes the
+  /// copies of secrets the request held. `earlier_outcome_unknown` is set when an
+  /// attempt before the last one may have been processed by the server.
+  Result<HttpResponse> exchange(HttpRequest request, Idempotency idempotency,
+                                bool* earlier_outcome_unknown = nullptr) {
     Result<HttpResponse> response = call_transport(request);
+    for (int attempts = 1;; ++attempts) {
+      auto delay = retry_delay(config_.retry, attempts, response, idempotency, random_unit());
+      if (!delay) break;
+      if (earlier_outcome_unknown != nullptr && outcome_unknown(response)) {
+        *earlier_outcome_unknown = true;
+      }
+      if (delay->count() > 0) std::this_thread::sleep_for(*delay);
+      response = call_transport(request);
+    }
     for (auto& [name, value] : request.headers) {
       if (iequals(name, "Authorization")) wipe(value);
     }
@@ -313,7 +345,7 @@ class ClientCore {
     // PROTOCOL.md §1: the location request carries no headers at all.
     HttpRequest request{HttpMethod::get, base_url_ + routes::location(config_.app_id), {}, {},
                         config_.request_timeout};
-    auto response = exchange(std::move(request));
+    auto response = exchange(std::move(request), Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) {
       return error_from_response(*response, "location request");
@@ -325,14 +357,16 @@ class ClientCore {
   }
 
   Result<HttpResponse> send_with_refresh_token(const User& user, HttpMethod method,
-                                               std::string path, std::string body = {}) {
+                                               std::string path, Idempotency idempotency,
+                                               std::string body = {},
+                                               bool* earlier_outcome_unknown = nullptr) {
     if (auto ok = check_logged_in(user); !ok) return std::move(ok).error();
     auto host = resolve_host();
     if (!host) return std::move(host).error();
     Secret refresh = user.state()->current_refresh_token();
     if (refresh.empty()) return check_logged_in(user).error();
-    auto response =
-        exchange(make_request(method, *host + path, std::move(body), refresh.reveal()));
+    auto response = exchange(make_request(method, *host + path, std::move(body), refresh.reveal()),
+                             idempotency, earlier_outcome_unknown);
     // PROTOCOL.md §5: a 401 on a refresh-token request ends the session locally; no
     // retry, since no other token could succeed.
     if (response && response->status == 401) user.state()->clear_tokens();
@@ -353,14 +387,16 @@ class ClientCore {
       }
       access = state.current_access_token();
     }
-    auto response = exchange(make_request(method, *host + path, body, access.reveal()));
+    auto response = exchange(make_request(method, *host + path, body, access.reveal()),
+                             Idempotency::idempotent);
     if (!response || response->status != 401) return response;
     // PROTOCOL.md §5: refresh the access token and retry once.
     if (auto refreshed = refresh_access_token(state, *host); !refreshed) {
       return std::move(refreshed).error();
     }
     access = state.current_access_token();
-    return exchange(make_request(method, *host + path, body, access.reveal()));
+    return exchange(make_request(method, *host + path, body, access.reveal()),
+                    Idempotency::idempotent);
   }
 
   Result<void> refresh_access_token(UserState& state, const std::string& host) {
@@ -370,7 +406,8 @@ class ClientCore {
     }
     constexpr std::string_view context = "access token refresh";
     auto response =
-        exchange(make_request(HttpMethod::post, host + routes::session(), {}, refresh.reveal()));
+        exchange(make_request(HttpMethod::post, host + routes::session(), {}, refresh.reveal()),
+                 Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) {
       if (response->status == 401) state.clear_tokens();
@@ -390,10 +427,16 @@ class ClientCore {
 
   Result<void> send_expecting_no_body(const User& user, HttpMethod method, std::string path,
                                       std::string_view context) {
-    auto response = send_with_refresh_token(user, method, std::move(path));
+    auto response = send_with_refresh_token(user, method, std::move(path), Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     return {};  // PROTOCOL.md §3: the body of a 2xx is ignored
+  }
+
+  /// Uniform in [0, 1), for backoff jitter; one generator per thread, so no lock.
+  static double random_unit() {
+    thread_local std::minstd_rand generator(std::random_device{}());
+    return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
   }
 
   std::string current_device_id() const {

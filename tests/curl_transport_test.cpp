@@ -660,13 +660,20 @@ TEST_CASE("CurlTransport: plain http to a non-loopback host is refused before an
     REQUIRE(seen.size() == 1);
     CHECK(seen[0].request_line == "GET http://example.com/plain HTTP/1.1");
   }
-  SECTION("schemes other than http and https are refused before any I/O") {
+  SECTION("URLs that cannot be sent as given are invalid_argument, before any I/O") {
     CurlTransport transport(options);
-    for (const char* url : {"ftp://127.0.0.1/", "file:///etc/passwd", "127.0.0.1/no-scheme",
-                            "gopher://127.0.0.1/"}) {
+    for (const char* url :
+         {"ftp://127.0.0.1/", "file:///etc/passwd", "127.0.0.1/no-scheme", "gopher://127.0.0.1/",
+          "", "http://", "http://127.0.0.1:70000/", "http://127.0.0.1/a b",
+          "http://127.0.0.1/a\r\nX-Injected: yes", "https://user:hunter2@127.0.0.1/",
+          "http://user@127.0.0.1/"}) {
       INFO("url: " << url);
-      CHECK(error_of(transport.send(make_request(HttpMethod::get, url))) == errc::transport);
+      auto result = transport.send(make_request(HttpMethod::get, url));
+      CHECK(error_of(result) == errc::invalid_argument);
+      if (!result) CHECK(std::string(result.error().what()).find("hunter2") == std::string::npos);
     }
+    auto with_nul = make_request(HttpMethod::get, std::string("http://127.0.0.1/\0x", 19));
+    CHECK(error_of(transport.send(with_nul)) == errc::invalid_argument);
     CHECK(proxy.accepted() == 0);
   }
 }
@@ -830,7 +837,7 @@ TEST_CASE("CurlTransport: exactly the request's bytes reach the server", "[curl]
     CHECK(seen.count("x-empty") == 1);
     CHECK(seen.value("x-empty").empty());
   }
-  SECTION("headers that would split the request are refused before any I/O") {
+  SECTION("headers that would split the request are invalid_argument, before any I/O") {
     for (auto [name, value] : std::vector<std::pair<std::string, std::string>>{
              {"X-Evil", "a\r\nX-Injected: yes"},
              {"X-Evil", "a\nb"},
@@ -840,7 +847,11 @@ TEST_CASE("CurlTransport: exactly the request's bytes reach the server", "[curl]
              {"", "v"}}) {
       auto request = make_request(HttpMethod::get, server.url());
       request.headers.emplace(name, value);
-      CHECK(error_of(transport.send(request)) == errc::transport);
+      auto result = transport.send(request);
+      CHECK(error_of(result) == errc::invalid_argument);
+      if (!result) {
+        CHECK(std::string(result.error().what()).find("X-Injected") == std::string::npos);
+      }
     }
     CHECK(server.accepted() == 0);
   }
@@ -988,14 +999,15 @@ TEST_CASE("CurlTransport: copies share one pool; a moved-from transport fails cl
   CHECK(error_of(original.send(make_request(HttpMethod::get, server.url()))) == errc::transport);
 }
 
-TEST_CASE("CurlTransport: a timeout that is not positive fails without I/O", "[curl]") {
+TEST_CASE("CurlTransport: a timeout that is not positive is invalid_argument, without I/O",
+          "[curl]") {
   RawServer server(RawServer::http([](const RawRequest&) { return RawServer::ok(); }));
   CurlTransport transport;
   auto request = make_request(HttpMethod::get, server.url());
   request.timeout = 0ms;
-  CHECK(error_of(transport.send(request)) == errc::timeout);
+  CHECK(error_of(transport.send(request)) == errc::invalid_argument);
   request.timeout = -5ms;
-  CHECK(error_of(transport.send(request)) == errc::timeout);
+  CHECK(error_of(transport.send(request)) == errc::invalid_argument);
   CHECK(server.accepted() == 0);
   // The other extreme is no problem either (no overflow in the deadline arithmetic).
   request.timeout = std::chrono::milliseconds::max();

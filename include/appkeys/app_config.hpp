@@ -30,7 +30,7 @@ struct DeviceInfo {
 /// `AppConfig{.app_id = "shop-abcde", .skip_location = true}`.
 struct AppConfig {
   /// The App Services client app id ("shop-abcde"); letters, digits, '-', '_', '.'.
-  std::string app_id;
+  std::string app_id{};
   /// Where the location request goes; a trailing '/' is ignored.
   std::string base_url = "https://services.cloud.mongodb.com";
   /// Bound on each HTTP exchange (connect + send + receive).

@@ -21,3 +21,4 @@
 #include <appkeys/api_key_auth.hpp>
 #include <appkeys/app.hpp>
 #include <appkeys/testing/fake.hpp>
+#include <appkeys/testing/fault_injection.hpp>

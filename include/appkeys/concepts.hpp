@@ -16,8 +16,9 @@ namespace appkeys {
 ///    `Result<HttpResponse>`.
 /// 2. Any HTTP status is a *response*: send returns a value for a 404 or a 500. Only a
 ///    failure to exchange the request is an error, reported as AppError with
-///    errc::connection_failed, timeout, tls, insecure_transport, response_too_large or
-///    transport.
+///    errc::connection_failed, timeout, tls, insecure_transport, response_too_large,
+///    transport, or invalid_argument for a request that cannot be sent as given (a
+///    malformed URL or header), the latter before any I/O.
 /// 3. send honours `r.timeout` as a bound on the whole exchange, and never follows a
 ///    redirect: a 3xx is returned as a response.
 /// 4. T is move-constructible: App takes its transport by value.

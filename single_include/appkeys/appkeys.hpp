@@ -836,7 +836,7 @@ struct DeviceInfo {
 /// `AppConfig{.app_id = "shop-abcde", .skip_location = true}`.
 struct AppConfig {
   /// The App Services client app id ("shop-abcde"); letters, digits, '-', '_', '.'.
-  std::string app_id;
+  std::string app_id{};
   /// Where the location request goes; a trailing '/' is ignored.
   std::string base_url = "https://services.cloud.mongodb.com";
   /// Bound on each HTTP exchange (connect + send + receive).
@@ -960,8 +960,9 @@ namespace appkeys {
 ///    `Result<HttpResponse>`.
 /// 2. Any HTTP status is a *response*: send returns a value for a 404 or a 500. Only a
 ///    failure to exchange the request is an error, reported as AppError with
-///    errc::connection_failed, timeout, tls, insecure_transport, response_too_large or
-///    transport.
+///    errc::connection_failed, timeout, tls, insecure_transport, response_too_large,
+///    transport, or invalid_argument for a request that cannot be sent as given (a
+///    malformed URL or header), the latter before any I/O.
 /// 3. send honours `r.timeout` as a bound on the whole exchange, and never follows a
 ///    redirect: a 3xx is returned as a response.
 /// 4. T is move-constructible: App takes its transport by value.
@@ -1782,6 +1783,12 @@ inline std::string sanitize_server_text(std::string_view text, std::size_t limit
   out.reserve(std::min(text.size(), limit));
   for (char c : text) {
     if (out.size() >= limit) {
+      // Cut on a character boundary: drop a trailing partial UTF-8 sequence.
+      std::size_t end = out.size();
+      while (end > 0 && (static_cast<unsigned char>(out[end - 1]) & 0xC0) == 0x80) --end;
+      if (end > 0 && static_cast<unsigned char>(out[end - 1]) >= 0xC0) --end;
+      else end = out.size();
+      out.resize(end);
       out += "...";
       break;
     }
@@ -1924,8 +1931,13 @@ inline std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::stri
   if (it == claims->end() || !it->is_number()) return std::nullopt;
   const double seconds = it->get<double>();
   if (!(seconds > 0 && seconds < 1e11)) return std::nullopt;  // also rejects NaN
-  return std::chrono::system_clock::time_point(
-      std::chrono::seconds(static_cast<std::int64_t>(seconds)));
+  // system_clock may count in 64-bit nanoseconds, which end in the year 2262: a later
+  // exp would overflow the conversion (found by fuzz_jwt), and means "never expires".
+  using std::chrono::system_clock;
+  constexpr auto clock_end =
+      std::chrono::duration_cast<std::chrono::seconds>(system_clock::duration::max()).count();
+  if (seconds >= static_cast<double>(clock_end)) return system_clock::time_point::max();
+  return system_clock::time_point(std::chrono::seconds(static_cast<std::int64_t>(seconds)));
 }
 
 }  // namespace appkeys::detail
@@ -3899,5 +3911,417 @@ static_assert(Transport<FakeTransport>);
 
 }  // namespace appkeys::testing
 // ---- end appkeys/testing/fake.hpp
+// ---- begin appkeys/testing/fault_injection.hpp
+// appkeys — FaultInjectingTransport: a Transport decorator that makes the network and
+// the server misbehave on cue, so a client's error handling can be tested without one.
+//
+//     appkeys::testing::FakeBackend backend;
+//     using Faulty = appkeys::testing::FaultInjectingTransport<appkeys::testing::FakeTransport>;
+//     Faulty transport{appkeys::testing::FakeTransport{backend}};
+//     transport.inject(appkeys::testing::Fault::timeout_after_send()
+//                          .on(appkeys::HttpMethod::post)
+//                          .url_contains("/auth/api_keys"));
+//     appkeys::App<Faulty, appkeys::NoThrowExec> app(config, transport);
+//     // the next create reaches the server, but its answer is lost: errc::timeout
+
+
+#include <chrono>
+#include <cstddef>
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace appkeys::testing {
+
+/// What goes wrong with one request. "Forwarded" kinds reach the inner transport, so
+/// the server's state changes even though the caller sees a failure; the others are
+/// answered (or failed) in front of the server, which never sees the request.
+enum class FaultKind {
+  refuse_connection,    // not forwarded; errc::connection_failed
+  timeout_before_send,  // not forwarded; errc::timeout
+  timeout_after_send,   // forwarded, answer dropped; errc::timeout
+  reset_mid_response,   // forwarded, answer dropped; errc::transport
+  truncate_body,        // forwarded; body cut at `bytes`, status and headers kept
+  oversized_body,       // forwarded; body replaced by `bytes` bytes of `fill`
+  wrong_content_type,   // forwarded; Content-Type replaced, body kept
+  html_error_page,      // not forwarded; an HTML page with `status`, as a proxy sends
+  json_error,           // not forwarded; `status` with a PROTOCOL.md §5 JSON error body
+  throttle,             // not forwarded; 429 with Retry-After
+  plain_status,         // not forwarded; `status` with a short text/plain body
+  replace_body,         // forwarded; body replaced by given bytes, status and headers kept
+};
+
+constexpr std::string_view to_string(FaultKind kind) noexcept {
+  switch (kind) {
+    case FaultKind::refuse_connection: return "refuse_connection";
+    case FaultKind::timeout_before_send: return "timeout_before_send";
+    case FaultKind::timeout_after_send: return "timeout_after_send";
+    case FaultKind::reset_mid_response: return "reset_mid_response";
+    case FaultKind::truncate_body: return "truncate_body";
+    case FaultKind::oversized_body: return "oversized_body";
+    case FaultKind::wrong_content_type: return "wrong_content_type";
+    case FaultKind::html_error_page: return "html_error_page";
+    case FaultKind::json_error: return "json_error";
+    case FaultKind::throttle: return "throttle";
+    case FaultKind::plain_status: return "plain_status";
+    case FaultKind::replace_body: return "replace_body";
+  }
+  return "unknown";
+}
+
+/// True when a fault of this kind lets the request reach the inner transport.
+constexpr bool forwards_request(FaultKind kind) noexcept {
+  switch (kind) {
+    case FaultKind::timeout_after_send:
+    case FaultKind::reset_mid_response:
+    case FaultKind::truncate_body:
+    case FaultKind::oversized_body:
+    case FaultKind::wrong_content_type:
+    case FaultKind::replace_body:
+      return true;
+    default:
+      return false;
+  }
+}
+
+namespace fault_detail {
+/// JSON string escaping for the bodies this header writes; enough for test text.
+inline std::string json_quote(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(byte));
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+inline void set_content_type(Headers& headers, std::string_view type) {
+  headers.erase("Content-Type");  // every spelling: the comparator ignores case
+  if (!type.empty()) headers.emplace("Content-Type", std::string(type));
+}
+}  // namespace fault_detail
+
+/// One scripted fault, and which requests it may hit. Built by the named factories,
+/// then narrowed with on(), url_contains(), url_ends_with() and times():
+///
+///     Fault::truncate_body(20).on(HttpMethod::post).url_ends_with("/auth/api_keys")
+///
+/// A fault with no restriction hits the next request of any kind.
+///
+/// Thread safety: a value type; distinct objects are independent.
+class Fault {
+ public:
+  static Fault refuse_connection() { return Fault(FaultKind::refuse_connection); }
+  static Fault timeout_before_send() { return Fault(FaultKind::timeout_before_send); }
+  static Fault timeout_after_send() { return Fault(FaultKind::timeout_after_send); }
+  static Fault reset_mid_response() { return Fault(FaultKind::reset_mid_response); }
+
+  /// The real answer with its body cut after `bytes` bytes (a dropped connection that
+  /// the transport did not notice, or a lying Content-Length).
+  static Fault truncate_body(std::size_t bytes) {
+    Fault fault(FaultKind::truncate_body);
+    fault.bytes_ = bytes;
+    return fault;
+  }
+  /// The real status and headers with a body of `mebibytes` MiB of `fill`, for clients
+  /// that must neither crash nor hang on a huge answer.
+  static Fault oversized_body(std::size_t mebibytes, char fill = 'x') {
+    Fault fault(FaultKind::oversized_body);
+    fault.bytes_ = mebibytes * 1024 * 1024;
+    fault.fill_ = fill;
+    return fault;
+  }
+  /// The real answer relabelled, e.g. JSON served as text/html by a misconfigured proxy.
+  static Fault wrong_content_type(std::string content_type = "text/html; charset=utf-8") {
+    Fault fault(FaultKind::wrong_content_type);
+    fault.content_type_ = std::move(content_type);
+    return fault;
+  }
+  /// The error page a reverse proxy sends when the server behind it is gone.
+  static Fault html_error_page(int status = 502) {
+    Fault fault(FaultKind::html_error_page);
+    fault.status_ = status;
+    fault.content_type_ = "text/html; charset=utf-8";
+    fault.body_ = "<html><head><title>" + std::to_string(status) +
+                  " Bad Gateway</title></head><body><center><h1>" + std::to_string(status) +
+                  " Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n";
+    return fault;
+  }
+  /// A PROTOCOL.md §5 error body. An empty `error_code` or `message` leaves that member
+  /// out, so every branch of the client's error mapping can be reached.
+  static Fault json_error(int status, std::string_view error_code, std::string_view message,
+                          std::string_view link = {}) {
+    Fault fault(FaultKind::json_error);
+    fault.status_ = status;
+    fault.content_type_ = "application/json";
+    std::string body = "{";
+    auto member = [&body](std::string_view name, std::string_view value) {
+      if (value.empty()) return;
+      if (body.size() > 1) body += ',';
+      body += fault_detail::json_quote(name) + ':' + fault_detail::json_quote(value);
+    };
+    member("error", message);
+    member("error_code", error_code);
+    member("link", link);
+    body += '}';
+    fault.body_ = std::move(body);
+    return fault;
+  }
+  /// 429 Too Many Requests with `Retry-After: <seconds>`.
+  static Fault throttle(std::chrono::seconds retry_after) {
+    Fault fault(FaultKind::throttle);
+    fault.status_ = 429;
+    fault.content_type_ = "text/plain; charset=utf-8";
+    fault.body_ = "Too Many Requests";
+    fault.retry_after_ = retry_after;
+    return fault;
+  }
+  /// A bare status (500, 502, 503...) with a short text/plain body.
+  static Fault plain_status(int status) {
+    Fault fault(FaultKind::plain_status);
+    fault.status_ = status;
+    fault.content_type_ = "text/plain; charset=utf-8";
+    fault.body_ = "HTTP " + std::to_string(status);
+    return fault;
+  }
+  /// The real status and headers with `body` instead of the real body: malformed JSON,
+  /// wrongly typed JSON, `null`, `[]`, or nothing at all.
+  static Fault replace_body(std::string body) {
+    Fault fault(FaultKind::replace_body);
+    fault.body_ = std::move(body);
+    return fault;
+  }
+
+  /// Only requests with this method.
+  Fault& on(HttpMethod method) & {
+    method_ = method;
+    return *this;
+  }
+  Fault&& on(HttpMethod method) && { return std::move(on(method)); }
+  /// Only requests whose URL contains `text`.
+  Fault& url_contains(std::string text) & {
+    url_contains_ = std::move(text);
+    return *this;
+  }
+  Fault&& url_contains(std::string text) && { return std::move(url_contains(std::move(text))); }
+  /// Only requests whose URL ends with `text` ("/auth/api_keys" is the list, not one key).
+  Fault& url_ends_with(std::string text) & {
+    url_suffix_ = std::move(text);
+    return *this;
+  }
+  Fault&& url_ends_with(std::string text) && { return std::move(url_ends_with(std::move(text))); }
+  /// Hit `count` matching requests (default 1) before leaving the script, e.g. to
+  /// outlast a RetryPolicy.
+  Fault& times(int count) & {
+    remaining_ = count < 1 ? 1 : count;
+    return *this;
+  }
+  Fault&& times(int count) && { return std::move(times(count)); }
+
+  FaultKind kind() const noexcept { return kind_; }
+  int status() const noexcept { return status_; }
+  /// Matching requests this fault will still hit.
+  int remaining() const noexcept { return remaining_; }
+  void consume_one() noexcept { --remaining_; }
+
+  bool matches(const HttpRequest& request) const {
+    if (method_ && *method_ != request.method) return false;
+    if (!url_contains_.empty() && request.url.find(url_contains_) == std::string::npos) {
+      return false;
+    }
+    if (!url_suffix_.empty()) {
+      const auto& url = request.url;
+      if (url.size() < url_suffix_.size() ||
+          url.compare(url.size() - url_suffix_.size(), url_suffix_.size(), url_suffix_) != 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /// The outcome for a request that `inner` answered with `forwarded` (only used for
+  /// forwarding kinds; an inner failure passes through untouched, since nothing
+  /// arrived to be damaged).
+  Result<HttpResponse> apply(Result<HttpResponse> forwarded) const {
+    switch (kind_) {
+      case FaultKind::refuse_connection:
+        return AppError(errc::connection_failed, "injected fault: connection refused");
+      case FaultKind::timeout_before_send:
+        return AppError(errc::timeout, "injected fault: timed out before the request was sent");
+      case FaultKind::timeout_after_send:
+        return AppError(errc::timeout,
+                        "injected fault: timed out waiting for the response (the server "
+                        "may have processed the request)");
+      case FaultKind::reset_mid_response:
+        return AppError(errc::transport,
+                        "injected fault: connection reset while reading the response");
+      case FaultKind::html_error_page:
+      case FaultKind::json_error:
+      case FaultKind::throttle:
+      case FaultKind::plain_status:
+        return synthetic_response();
+      case FaultKind::truncate_body:
+      case FaultKind::oversized_body:
+      case FaultKind::wrong_content_type:
+      case FaultKind::replace_body:
+        break;
+    }
+    if (!forwarded) return forwarded;
+    HttpResponse response = std::move(forwarded).value();
+    switch (kind_) {
+      case FaultKind::truncate_body:
+        if (response.body.size() > bytes_) response.body.resize(bytes_);
+        break;
+      case FaultKind::oversized_body:
+        response.body.assign(bytes_, fill_);
+        break;
+      case FaultKind::wrong_content_type:
+        fault_detail::set_content_type(response.headers, content_type_);
+        break;
+      case FaultKind::replace_body:
+        response.body = body_;
+        break;
+      default:
+        break;
+    }
+    return response;
+  }
+
+ private:
+  explicit Fault(FaultKind kind) noexcept : kind_(kind) {}
+
+  HttpResponse synthetic_response() const {
+    HttpResponse response{status_, {}, body_};
+    fault_detail::set_content_type(response.headers, content_type_);
+    if (retry_after_) response.headers.emplace("Retry-After", std::to_string(retry_after_->count()));
+    return response;
+  }
+
+  FaultKind kind_;
+  int status_ = 0;
+  std::size_t bytes_ = 0;
+  char fill_ = 'x';
+  std::string body_;
+  std::string content_type_;
+  std::optional<std::chrono::seconds> retry_after_;
+  std::optional<HttpMethod> method_;
+  std::string url_contains_;
+  std::string url_suffix_;
+  int remaining_ = 1;
+
+};
+
+/// A Transport that passes requests to `Inner` except where a scripted Fault says
+/// otherwise. Faults wait in a queue; each request takes the first fault that matches
+/// it (so a fault aimed at one route lets the location and login requests through).
+///
+///     FaultInjectingTransport<FakeTransport> t{FakeTransport{backend}};
+///     t.inject(Fault::plain_status(503).url_contains("/api_keys"));
+///
+/// Copies share the script and the counters, so a test can keep one copy and hand
+/// another to App (which takes its transport by value) and still steer and observe it.
+///
+/// Thread safety: send, inject, clear and the counters may be called from several
+/// threads at once; the script is guarded by one mutex, which is not held while Inner
+/// sends, so the decorator does not serialize requests. Concurrent sends are then only
+/// as safe as Inner's own send.
+template <Transport Inner>
+class FaultInjectingTransport {
+ public:
+  explicit FaultInjectingTransport(Inner inner)
+      : inner_(std::move(inner)), state_(std::make_shared<State>()) {}
+
+  /// Appends a fault to the script.
+  void inject(Fault fault) {
+    std::lock_guard lock(state_->mutex);
+    state_->faults.push_back(std::move(fault));
+  }
+  /// Drops every fault not yet applied.
+  void clear() {
+    std::lock_guard lock(state_->mutex);
+    state_->faults.clear();
+  }
+  /// Faults still waiting for a matching request.
+  std::size_t pending() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->faults.size();
+  }
+
+  /// Every call of send, faulted or not.
+  std::size_t attempts() const { return read(&State::attempts); }
+  /// Requests that met a fault.
+  std::size_t faults_applied() const { return read(&State::faults_applied); }
+  /// Requests that reached Inner (unfaulted ones and forwarding faults).
+  std::size_t forwarded() const { return read(&State::forwarded); }
+
+  Inner& inner() noexcept { return inner_; }
+
+  Result<HttpResponse> send(const HttpRequest& request) {
+    std::optional<Fault> fault = take_fault(request);
+    // A fault in front of the server answers without bothering Inner.
+    if (fault && !forwards_request(fault->kind())) {
+      return fault->apply(AppError(errc::transport, "not forwarded"));
+    }
+    {
+      std::lock_guard lock(state_->mutex);
+      ++state_->forwarded;
+    }
+    Result<HttpResponse> response = inner_.send(request);
+    if (!fault) return response;
+    return fault->apply(std::move(response));
+  }
+
+ private:
+  struct State {
+    mutable std::mutex mutex;
+    std::deque<Fault> faults;  // guarded by mutex, as are the counters
+    std::size_t attempts = 0;
+    std::size_t faults_applied = 0;
+    std::size_t forwarded = 0;
+  };
+
+  std::size_t read(std::size_t State::*counter) const {
+    std::lock_guard lock(state_->mutex);
+    return (*state_).*counter;
+  }
+
+  /// Counts the attempt and takes (a copy of) the first matching fault, consuming one
+  /// of its hits, all under one lock so two threads never both take a one-shot fault.
+  std::optional<Fault> take_fault(const HttpRequest& request) {
+    std::lock_guard lock(state_->mutex);
+    ++state_->attempts;
+    for (auto it = state_->faults.begin(); it != state_->faults.end(); ++it) {
+      if (!it->matches(request)) continue;
+      Fault taken = *it;
+      it->consume_one();
+      if (it->remaining() <= 0) state_->faults.erase(it);
+      ++state_->faults_applied;
+      return taken;
+    }
+    return std::nullopt;
+  }
+
+  Inner inner_;
+  std::shared_ptr<State> state_;
+};
+
+static_assert(Transport<FaultInjectingTransport<FakeTransport>>);
+}  // namespace appkeys::testing
+// ---- end appkeys/testing/fault_injection.hpp
 // ---- end appkeys/appkeys.hpp
 #endif  // APPKEYS_SINGLE_INCLUDE_APPKEYS_HPP

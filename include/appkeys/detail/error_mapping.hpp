@@ -20,6 +20,12 @@ inline std::string sanitize_server_text(std::string_view text, std::size_t limit
   out.reserve(std::min(text.size(), limit));
   for (char c : text) {
     if (out.size() >= limit) {
+      // Cut on a character boundary: drop a trailing partial UTF-8 sequence.
+      std::size_t end = out.size();
+      while (end > 0 && (static_cast<unsigned char>(out[end - 1]) & 0xC0) == 0x80) --end;
+      if (end > 0 && static_cast<unsigned char>(out[end - 1]) >= 0xC0) --end;
+      else end = out.size();
+      out.resize(end);
       out += "...";
       break;
     }

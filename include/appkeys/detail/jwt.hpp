@@ -26,8 +26,13 @@ inline std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::stri
   if (it == claims->end() || !it->is_number()) return std::nullopt;
   const double seconds = it->get<double>();
   if (!(seconds > 0 && seconds < 1e11)) return std::nullopt;  // also rejects NaN
-  return std::chrono::system_clock::time_point(
-      std::chrono::seconds(static_cast<std::int64_t>(seconds)));
+  // system_clock may count in 64-bit nanoseconds, which end in the year 2262: a later
+  // exp would overflow the conversion (found by fuzz_jwt), and means "never expires".
+  using std::chrono::system_clock;
+  constexpr auto clock_end =
+      std::chrono::duration_cast<std::chrono::seconds>(system_clock::duration::max()).count();
+  if (seconds >= static_cast<double>(clock_end)) return system_clock::time_point::max();
+  return system_clock::time_point(std::chrono::seconds(static_cast<std::int64_t>(seconds)));
 }
 
 }  // namespace appkeys::detail

@@ -486,13 +486,13 @@ struct Target {
 
 inline Result<Target> parse_target(const std::string& text, const CurlTransportOptions& options) {
   if (text.find('\0') != std::string::npos) {
-    return AppError(errc::transport, "CurlTransport: the request URL contains a NUL byte");
+    return AppError(errc::invalid_argument, "CurlTransport: the request URL contains a NUL byte");
   }
   Target target{UrlHandle(curl_url()), {}};
   if (!target.url) return out_of_memory();
   // Flags 0: a scheme is required (no guessing), spaces and control bytes are refused.
   if (curl_url_set(target.url.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) {
-    return AppError(errc::transport,
+    return AppError(errc::invalid_argument,
                     "CurlTransport: the request URL is not an absolute http(s) URL");
   }
   std::string scheme;
@@ -512,8 +512,19 @@ inline Result<Target> parse_target(const std::string& text, const CurlTransportO
                           " (use https://, or set allow_insecure_http)");
     }
   } else if (!detail::iequals(scheme, "https")) {
-    return AppError(errc::transport,
+    return AppError(errc::invalid_argument,
                     "CurlTransport: unsupported URL scheme '" + scheme + "' (http, https)");
+  }
+  // libcurl would turn user info in the URL into an Authorization: Basic header the
+  // request never asked for; the protocol carries credentials in headers and bodies.
+  for (CURLUPart piece : {CURLUPART_USER, CURLUPART_PASSWORD, CURLUPART_OPTIONS}) {
+    part = nullptr;
+    if (curl_url_get(target.url.get(), piece, &part, 0) == CURLUE_OK) {
+      CurlString discard(part);
+      return AppError(errc::invalid_argument,
+                      "CurlTransport: the request URL carries user info (user:password@), "
+                      "which is not sent");
+    }
   }
   target.origin = origin_of(target.url.get());
   return target;
@@ -533,7 +544,7 @@ inline Result<RequestHeaders> build_headers(const HttpRequest& request, bool sen
   bool has_accept = false;
   for (const auto& [name, value] : request.headers) {
     if (!is_header_name(name) || !is_header_value(value)) {
-      return AppError(errc::transport,
+      return AppError(errc::invalid_argument,
                       "CurlTransport: a request header has a name or value that would break "
                       "the request's framing (CR, LF, NUL or a non-token name)");
     }
@@ -714,11 +725,13 @@ inline AppError failure(CURLcode code, const Exchange& exchange, const Handle& h
 ///   empty); a PUT or DELETE without a body sends none and no Content-Type; a DELETE
 ///   or GET without a body sends no Content-Length.
 /// - Failures: errc::connection_failed, timeout, tls, insecure_transport,
-///   response_too_large or transport (errc::transport also for a URL libcurl cannot
-///   parse, a scheme other than http(s), or a header that would break the request's
-///   framing). Messages come from libcurl's error buffer plus the method and the
-///   URL's origin; they never contain the Authorization header, the body or proxy
-///   credentials.
+///   response_too_large or transport once the exchange has started; before any I/O,
+///   errc::invalid_argument for a request that cannot be sent as given (a URL libcurl
+///   cannot parse, a scheme other than http(s), user info in the URL, a header that
+///   would break the request's framing, a timeout that is not positive), as
+///   HttplibTransport does. Messages come from libcurl's error buffer plus the method
+///   and the URL's origin; they never contain the Authorization header, the body or
+///   proxy credentials.
 /// - libcurl itself re-sends a request once, on a fresh connection, when a reused
 ///   kept-alive connection turns out to be closed before any byte of the response
 ///   arrived (a server's idle timeout racing the request), POSTs included; there is
@@ -760,7 +773,8 @@ class CurlTransport {
 
     // Checks that need no I/O come first, so a refused request never touches a socket.
     if (timeout.count() <= 0) {
-      return AppError(errc::timeout, "CurlTransport: the request's timeout is not positive");
+      return AppError(errc::invalid_argument,
+                      "CurlTransport: the request's timeout is not positive");
     }
     auto target = parse_target(request.url, options);
     if (!target) return std::move(target).error();

@@ -4,8 +4,8 @@
 //     METHOD url -> status (N bytes, T ms)
 //
 // and hands the request on to any other Transport. Requests carry passwords, tokens and
-// key values (concepts.hpp, Transport requirement 6), so it prints the header names
-// with the Authorization value redacted and only the size of each body.
+// key values (concepts.hpp, Transport requirement 6), so it prints the headers with the
+// Authorization value redacted, and of each body only its size.
 //
 // The program then proves it: a second decorator, SecretWitness<Inner>, sits under the
 // logger and collects every secret that crossed the wire (the password, the tokens, the

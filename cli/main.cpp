@@ -1,6 +1,6 @@
 // appkeys — the command: run the local server, walk the demo, or manage keys on a server.
 //
-//   appkeys serve [--port N] [--app-id ID] [--user EMAIL:PASSWORD ...]
+//   appkeys serve [--port N] [--app-id ID] [--user EMAIL:PASSWORD ...] [--threads N]
 //   appkeys demo [--transport curl|httplib]
 //   appkeys [--base-url URL] [--app-id ID] (--email E --password P | --api-key K) [--json]
 //           create NAME | list | get ID | enable ID | disable ID | delete ID
@@ -83,6 +83,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--port", serve.port, "port on 127.0.0.1 (0: a free port)");
   serve_cmd->add_option("--app-id", serve.app_id, "serve only this app id (default: any)");
   serve_cmd->add_option("--user", serve.users, "add an email/password user (EMAIL:PASSWORD)");
+  serve_cmd->add_option("--threads", serve.worker_threads,
+                        "connections served at once, idle keep-alive ones included")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{4096}));
 
   auto* demo_cmd = cli.add_subcommand("demo", "walk the whole key lifecycle over real HTTP");
 

@@ -5,6 +5,7 @@
 #include <appkeys/testing/local_server.hpp>
 
 #include <csignal>
+#include <cstddef>
 #include <cstdint>
 #include <iostream>
 #include <string>
@@ -16,6 +17,7 @@ struct ServeOptions {
   std::uint16_t port = 0;
   std::string app_id;
   std::vector<std::string> users;  // EMAIL:PASSWORD
+  std::size_t worker_threads = testing::LocalServer::default_worker_threads;
 };
 
 /// Blocks SIGINT and SIGTERM in every thread (call before any thread starts) so that
@@ -40,7 +42,7 @@ inline int run_serve(const ServeOptions& options) {
     }
     backend.add_email_user(entry.substr(0, colon), entry.substr(colon + 1));
   }
-  testing::LocalServer server(backend, options.port);
+  testing::LocalServer server(backend, options.port, "127.0.0.1", options.worker_threads);
   std::cout << "listening on " << server.base_url() << std::endl;
   std::cerr << "app id: " << (options.app_id.empty() ? "(any)" : options.app_id) << ", "
             << options.users.size() << " user(s); stop with Ctrl-C\n";

@@ -430,6 +430,22 @@ TEST_CASE("request_log and request_count record method and path only", "[fake][l
   }
 }
 
+TEST_CASE("request_log keeps the newest entries up to its limit", "[fake][log]") {
+  FakeBackendOptions options;
+  options.request_log_limit = 3;
+  Harness h(options);
+  for (int i = 0; i < 5; ++i) (void)h.send(HttpMethod::get, "/page/" + std::to_string(i));
+  CHECK(h.backend.request_count() == 5);
+  const std::vector<std::string> expected = {"GET /page/2", "GET /page/3", "GET /page/4"};
+  CHECK(h.backend.request_log() == expected);
+
+  options.request_log_limit = 0;
+  Harness silent(options);
+  (void)silent.send(HttpMethod::get, "/page/0");
+  CHECK(silent.backend.request_count() == 1);
+  CHECK(silent.backend.request_log().empty());
+}
+
 // ------------------------------------------------------------------------------------
 // Registration and logins
 
@@ -730,6 +746,55 @@ TEST_CASE("log out revokes that session only", "[fake][sessions]") {
   check_invalid_session(h.send(HttpMethod::del, routes::session(), {}, first.refresh));
   CHECK(h.profile(second.access).status == 200);
   CHECK(h.send(HttpMethod::post, routes::session(), {}, second.refresh).status == 201);
+}
+
+TEST_CASE("past max_sessions a login ends the oldest session", "[fake][sessions]") {
+  FakeBackendOptions options;
+  options.max_sessions = 2;
+  Harness h(options);
+  h.backend.add_email_user(email, password);
+  auto first = h.login_email();
+  auto second = h.login_email();
+  auto third = h.login_email();
+  check_invalid_session(h.send(HttpMethod::post, routes::session(), {}, first.refresh));
+  check_invalid_session(h.profile(first.access));
+  CHECK(h.profile(second.access).status == 200);
+  CHECK(h.profile(third.access).status == 200);
+  const json state = json::parse(h.backend.debug_dump());
+  CHECK(state.at("sessions") == 2);
+}
+
+TEST_CASE("an anonymous user goes with its last session", "[fake][sessions]") {
+  auto anonymous_users = [](const FakeBackend& backend) {
+    const json state = json::parse(backend.debug_dump());
+    return std::count_if(state.at("users").begin(), state.at("users").end(),
+                         [](const json& user) { return user.at("provider") == "anon-user"; });
+  };
+  SECTION("logged out") {
+    Harness h;
+    auto kept = h.login_anon();
+    auto gone = h.login_anon();
+    CHECK(anonymous_users(h.backend) == 2);
+    check_no_content(h.send(HttpMethod::del, routes::session(), {}, gone.refresh));
+    CHECK(anonymous_users(h.backend) == 1);
+    CHECK(h.profile(kept.access).status == 200);
+  }
+  SECTION("a flood of anonymous logins stays bounded") {
+    FakeBackendOptions options;
+    options.max_sessions = 10;
+    Harness h(options);
+    h.backend.add_email_user(email, password);
+    auto owner = h.login_email();
+    REQUIRE(h.create_key(owner.refresh, "kept").status == 201);
+    for (int i = 0; i < 200; ++i) (void)h.login_anon();
+    CHECK(anonymous_users(h.backend) == 10);
+    const json state = json::parse(h.backend.debug_dump());
+    CHECK(state.at("sessions") == 10);
+    // The email user lost its session to the flood but not its account or its keys.
+    check_invalid_session(h.profile(owner.access));
+    auto again = h.login_email();
+    CHECK(body_of(h.send(HttpMethod::get, routes::api_keys(), {}, again.refresh)).size() == 1);
+  }
 }
 
 TEST_CASE("revoke_sessions ends every session of one user", "[fake][sessions]") {

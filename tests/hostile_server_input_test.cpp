@@ -269,17 +269,6 @@ TEST_CASE("hostile input: malformed request lines and garbage bytes", "[hostile]
 
 // Known weakness (httplib 0.11, below LocalServer): a header line without a colon is
 // silently dropped and the request answered, where RFC 9112 §5 wants a 400. See the report.
-TEST_CASE("hostile input: a header without a colon is refused", "[hostile][!mayfail]") {
-  Server s;
-  const std::string no_colon = std::string("GET /api/client/v2.0/app/") + app_id +
-                               "/location HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n"
-                               "Connection: close\r\n\r\n";
-  const std::string answer = s.raw(no_colon);
-  s.check_healthy("header without a colon");
-  INFO("status: " << status_of(answer));
-  CHECK(refused(answer));
-}
-
 TEST_CASE("hostile input: a header without a colon, and a 1 MiB header line", "[hostile]") {
   Server s;
   const std::string no_colon = std::string("GET /api/client/v2.0/app/") + app_id +
@@ -338,7 +327,7 @@ TEST_CASE("hostile input: oversized bodies are refused with a JSON 413", "[hosti
 // Known weakness: after the 1 MiB limit the connection keeps taking chunked bytes
 // (16 MiB were accepted in well under a second); the server should stop reading and close
 // once it answered 413. See the report.
-TEST_CASE("hostile input: a chunked body that never ends is cut off", "[hostile][!mayfail]") {
+TEST_CASE("hostile input: a chunked body that never ends is cut off", "[hostile]") {
   Server s;
   const std::string token = s.refresh_token();
   const std::string head = "POST /api/client/v2.0/auth/api_keys HTTP/1.1\r\nHost: x\r\n"
@@ -403,7 +392,7 @@ TEST_CASE("hostile input: 200 idle connections, closed again", "[hostile]") {
 // Known weakness: LocalServer serves 32 connections at once and httplib holds a worker
 // for up to the 2 s keep-alive timeout on a connection that sends nothing, so 200 idle
 // connections queue a well-formed client for ~12 s. See the report.
-TEST_CASE("hostile input: 200 idle connections held open", "[hostile][!mayfail]") {
+TEST_CASE("hostile input: 200 idle connections held open", "[hostile]") {
   Server s;
   std::vector<RawSocket> idle;
   for (int i = 0; i < 200; ++i) idle.emplace_back(s.server.port());

@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -49,6 +50,13 @@ struct FakeBackendOptions {
   std::size_t max_key_name_bytes = 256;
   /// Larger request bodies are refused with 413 before they are parsed.
   std::size_t max_body_bytes = 1 << 20;
+  /// Live sessions kept at most; a login past it ends the oldest session (its client
+  /// gets 401 and is logged out), so a long-running `appkeys serve` that a client
+  /// floods with logins stays bounded. An anonymous user goes with its last session:
+  /// nothing could ever log in as it again (App Services deletes them likewise).
+  std::size_t max_sessions = 100'000;
+  /// Entries request_log() keeps, newest last; request_count() still counts them all.
+  std::size_t request_log_limit = 10'000;
 };
 
 namespace fake_detail {
@@ -178,6 +186,8 @@ class FakeBackend {
     std::string entry(to_string(request.method));
     entry += ' ';
     entry += call.path;
+    if (options_.request_log_limit == 0) return dispatch(call);
+    if (request_log_.size() >= options_.request_log_limit) request_log_.pop_front();
     request_log_.push_back(std::move(entry));
     return dispatch(call);
   }
@@ -209,11 +219,12 @@ class FakeBackend {
     return request_count_;
   }
 
-  /// "METHOD /path" per request handled, oldest first. Query strings, headers and
-  /// bodies are left out: they may carry secrets.
+  /// "METHOD /path" per request handled, oldest first: the last
+  /// FakeBackendOptions::request_log_limit of them. Query strings, headers and bodies
+  /// are left out: they may carry secrets.
   std::vector<std::string> request_log() const {
     std::lock_guard lock(mutex_);
-    return request_log_;
+    return {request_log_.begin(), request_log_.end()};
   }
 
   /// The user's current (undeleted) keys; 0 for an unknown user.
@@ -632,13 +643,12 @@ class FakeBackend {
   void sweep_if_needed() {
     if (tokens_.size() < sweep_threshold_) return;
     const TimePoint current = now();
-    std::erase_if(sessions_, [&](const auto& entry) {
-      return entry.second.refresh_expires_at <= current;
-    });
-    std::erase_if(tokens_, [&](const auto& entry) {
-      return entry.second.expires_at <= current ||
-             sessions_.find(entry.second.session_id) == sessions_.end();
-    });
+    std::vector<std::uint64_t> expired;
+    for (const auto& [id, session] : sessions_) {
+      if (session.refresh_expires_at <= current) expired.push_back(id);
+    }
+    end_sessions(expired);
+    std::erase_if(tokens_, [&](const auto& entry) { return entry.second.expires_at <= current; });
     sweep_threshold_ = std::max<std::size_t>(1024, 2 * tokens_.size());
   }
 
@@ -649,6 +659,9 @@ class FakeBackend {
 
   Login start_session(std::string user_id, std::string_view provider, std::string key_id,
                       std::string device_id) {
+    while (options_.max_sessions > 0 && sessions_.size() >= options_.max_sessions) {
+      end_sessions({sessions_.begin()->first});  // ids grow: the first is the oldest
+    }
     const std::uint64_t id = next_session_id_++;
     SessionRecord& session = sessions_[id];
     session.user_id = std::move(user_id);
@@ -664,10 +677,31 @@ class FakeBackend {
 
   void end_sessions(const std::vector<std::uint64_t>& ids) {
     if (ids.empty()) return;
-    for (auto id : ids) sessions_.erase(id);
+    std::vector<std::string> anonymous_owners;
+    for (auto id : ids) {
+      auto session = sessions_.find(id);
+      if (session == sessions_.end()) continue;
+      if (session->second.provider == anon_provider()) {
+        anonymous_owners.push_back(session->second.user_id);
+      }
+      sessions_.erase(session);
+    }
     std::erase_if(tokens_, [&](const auto& entry) {
       return std::find(ids.begin(), ids.end(), entry.second.session_id) != ids.end();
     });
+    for (const auto& user_id : anonymous_owners) remove_if_unreachable_anonymous(user_id);
+  }
+
+  /// An anonymous user has no credentials and cannot own keys: once its last session
+  /// is gone nobody can ever reach it again, so it is dropped rather than kept forever.
+  void remove_if_unreachable_anonymous(const std::string& user_id) {
+    auto user = users_.find(user_id);
+    if (user == users_.end() || user->second.provider != anon_provider()) return;
+    if (!user->second.keys.empty()) return;
+    for (const auto& [id, session] : sessions_) {
+      if (session.user_id == user_id) return;
+    }
+    users_.erase(user);
   }
 
   void revoke_user_sessions(std::string_view user_id) {
@@ -934,7 +968,7 @@ class FakeBackend {
   std::size_t sweep_threshold_ = 1024;
   std::chrono::seconds clock_offset_{0};
   std::size_t request_count_ = 0;
-  std::vector<std::string> request_log_;
+  std::deque<std::string> request_log_;
 };
 
 /// A Transport that hands each request to a FakeBackend in the same process: no

@@ -101,7 +101,12 @@ inline bool is_framing_header(std::string_view name) noexcept {
 ///   answers) is refused with 413 and the backend's JSON error (ReadSizeLimitExceeded)
 ///   before it reaches the backend, chunked or not.
 /// - Connections are kept alive (up to 1000 requests, 2 s idle) and TCP_NODELAY is on;
-///   up to 32 connections are served at once, more wait to be accepted.
+///   up to `worker_threads` connections (256 by default) are served at once, more wait
+///   to be accepted: a client that holds that many idle connections delays everyone
+///   else by up to the 2 s idle timeout. A request whose body is refused (413, 400)
+///   closes its connection, so a client cannot go on streaming an unbounded body.
+/// - httplib 0.11 skips a request header line without a colon instead of answering
+///   400 (RFC 9112 §5); the rest of the request is served as if it were absent.
 /// - httplib 0.11 percent-decodes request header values before the backend sees them
 ///   ("a%41" → "aA"); no header of PROTOCOL.md contains a '%'.
 /// - The destructor stops accepting and waits for open connections to end: at once
@@ -112,9 +117,17 @@ inline bool is_framing_header(std::string_view name) noexcept {
 /// must outlive the server.
 class LocalServer {
  public:
+  /// Connections served at once: each takes a worker thread for as long as it is open
+  /// (httplib serves a connection per thread), idle keep-alive ones included. Threads
+  /// that wait on a socket cost memory for their stacks and nothing else.
+  static constexpr std::size_t default_worker_threads = 256;
+
   explicit LocalServer(FakeBackend& backend, std::uint16_t port = 0,
-                       std::string bind_address = "127.0.0.1")
-      : backend_(backend), bind_address_(std::move(bind_address)) {
+                       std::string bind_address = "127.0.0.1",
+                       std::size_t worker_threads = default_worker_threads)
+      : backend_(backend),
+        bind_address_(std::move(bind_address)),
+        worker_threads_(std::max<std::size_t>(1, worker_threads)) {
     configure();
     int bound = -1;
     errno = 0;
@@ -160,7 +173,6 @@ class LocalServer {
   }
 
  private:
-  static constexpr std::size_t thread_count = 32;
   static constexpr const char* allowed_methods = "GET, HEAD, POST, PUT, DELETE";
 
   static std::string url_host(const std::string& address) {
@@ -174,7 +186,7 @@ class LocalServer {
   void configure() {
     body_limit_ = local_server_detail::body_limit(backend_);
     server_.new_task_queue = [this] {
-      return new local_server_detail::CountingPool(thread_count, accepted_);
+      return new local_server_detail::CountingPool(worker_threads_, accepted_);
     };
     server_.set_tcp_nodelay(true);
     // httplib's default sets SO_REUSEPORT, which would let a second server bind a port
@@ -311,7 +323,30 @@ class LocalServer {
       res.status = 400;
       res.set_content("400 bad request", "text/plain; charset=utf-8");
     }
+    close_after_sending(res);
     return false;
+  }
+
+  /// The rest of a refused body is still on the wire, and httplib 0.11 would read it
+  /// as further requests, answering each with 400 for as long as the client sends.
+  /// The connection must close after this response, which httplib offers no switch
+  /// for ("Connection: close" in a handler's response is not read back): a content
+  /// provider that writes the whole response body and then reports failure makes
+  /// httplib end the connection once the response is on the wire.
+  static void close_after_sending(httplib::Response& res) {
+    std::string body = std::move(res.body);
+    res.body.clear();
+    std::string type = res.get_header_value("Content-Type");
+    res.headers.erase("Content-Type");
+    res.headers.erase("Content-Length");
+    res.set_header("Connection", "close");
+    const std::size_t length = body.size();
+    res.set_content_provider(
+        length, type,
+        [body = std::move(body)](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+          if (offset < body.size()) sink.write(body.data() + offset, body.size() - offset);
+          return false;  // the body is complete; "failing" here closes the connection
+        });
   }
 
   void answer(const httplib::Request& req, httplib::Response& res, std::string body) {
@@ -374,6 +409,7 @@ class LocalServer {
 
   FakeBackend& backend_;
   std::string bind_address_;
+  std::size_t worker_threads_;
   std::string host_for_urls_;
   std::string base_url_;
   std::uint16_t port_ = 0;

@@ -14,6 +14,8 @@
 #include <appkeys/appkeys.hpp>
 #endif
 
+#include "support/catch_printers.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -31,14 +33,6 @@
 #include <utility>
 #include <vector>
 
-namespace Catch {
-template <>
-struct StringMaker<appkeys::errc> {
-  static std::string convert(appkeys::errc code) {
-    return "errc::" + std::string(appkeys::detail::errc_name(code));
-  }
-};
-}  // namespace Catch
 
 namespace {
 

@@ -13,6 +13,9 @@
 #include <curl/curl.h>
 #include <httplib.h>
 
+#include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <deque>
 #include <future>
 #include <memory>
@@ -164,6 +167,10 @@ void future_in_flight(benchmark::State& state) {
   const auto in_flight = static_cast<std::size_t>(state.range(0));
 
   std::deque<std::future<appkeys::ApiKey>> pending;
+  // Process CPU time (every thread: caller, pool, transport, server): how many of the
+  // machine's cores the calls keep busy, and what one call costs in CPU.
+  const std::clock_t cpu_start = std::clock();
+  const auto wall_start = std::chrono::steady_clock::now();
   for (auto _ : state) {
     if (pending.size() == in_flight) {
       benchmark::DoNotOptimize(pending.front().get());
@@ -171,6 +178,12 @@ void future_in_flight(benchmark::State& state) {
     }
     pending.push_back(keys.fetch(id));
   }
+  const double cpu_s = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+  const double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  state.counters["cores_busy"] = wall_s > 0 ? cpu_s / wall_s : 0;
+  state.counters["cpu_us_per_call"] =
+      cpu_s * 1e6 / static_cast<double>(std::max<benchmark::IterationCount>(state.iterations(), 1));
   // Drained after the timed loop; the few calls still pending (at most 64 of the
   // thousands timed) were issued inside it.
   for (auto& f : pending) f.get();

@@ -42,7 +42,8 @@ def medians(bench):
         if b.get("error_occurred"):
             out[name] = {"error": b.get("error_message", "error")}
             continue
-        fields = {k: b[k] for k in ("lib_us", "floor_us", "items_per_second") if k in b}
+        fields = {k: b[k] for k in ("lib_us", "floor_us", "items_per_second", "cores_busy",
+                                    "cpu_us_per_call") if k in b}
         if b.get("run_type") == "aggregate":
             if b.get("aggregate_name") == "median":
                 out[name] = fields
@@ -99,19 +100,26 @@ def main():
     base = med.get("future/fetch/1", {}).get("items_per_second")
     if base:
         lines.append("")
-        lines.append("| FutureExec, fetch over loopback (httplib) | calls/s | vs 1 in flight |")
-        lines.append("|---|---:|---:|")
+        lines.append("| FutureExec, fetch over loopback (httplib) | calls/s | vs 1 in flight "
+                     "| cores busy | CPU µs per call |")
+        lines.append("|---|---:|---:|---:|---:|")
         for n in (1, 4, 16, 64):
             ips = med.get(f"future/fetch/{n}", {}).get("items_per_second")
             if ips is None:
                 continue
             speedup = ips / base
-            results["future"].append({"in_flight": n, "calls_per_second": ips, "speedup": speedup})
+            entry = med.get(f"future/fetch/{n}", {})
+            busy = entry.get("cores_busy")
+            cpu = entry.get("cpu_us_per_call")
+            results["future"].append({"in_flight": n, "calls_per_second": ips, "speedup": speedup,
+                                      "cores_busy": busy, "cpu_us_per_call": cpu})
             note = ""
             if n == 16:
                 note = f" (target ≥ {TARGET_FUTURE}: {'met' if speedup >= TARGET_FUTURE else 'NOT met'})"
                 all_met[f"FutureExec: 16 in flight ≥ {TARGET_FUTURE}× 1 in flight"] = speedup >= TARGET_FUTURE
-            lines.append(f"| {n} in flight | {ips:,.0f} | {speedup:.2f}×{note} |")
+            busy_text = f"{busy:.2f}" if busy is not None else "-"
+            cpu_text = f"{cpu:,.0f}" if cpu is not None else "-"
+            lines.append(f"| {n} in flight | {ips:,.0f} | {speedup:.2f}×{note} | {busy_text} | {cpu_text} |")
 
     scaling_lines = []
     for side in ("lib", "floor"):

@@ -4,8 +4,8 @@ into the table of ratios library / floor, and a machine-readable JSON file.
 
 Only ratios of figures measured in the same run are reported as results: each
 benchmark times the library and its floor call by call, alternating (see ops.hpp), and
-reports the median per-call time of each side; this takes the median of those over the
-repetitions, which were interleaved at random with the other benchmarks.
+reports the median per-call time of each side and their ratio; this reports the median
+over the repetitions (interleaved at random with the other benchmarks) of each.
 
 usage: report.py BENCH_JSON [--compile-time JSON] [--out results.json]
 """
@@ -13,6 +13,7 @@ import argparse
 import json
 import math
 import pathlib
+import re
 import sys
 
 TARGET_FAKE = 1.5        # library on the fake / hand-written floor on the fake
@@ -37,13 +38,12 @@ def medians(bench):
     singles = {}
     for b in bench["benchmarks"]:
         name = b.get("run_name", b["name"])
-        if name.endswith("/real_time"):
-            name = name[: -len("/real_time")]
+        name = re.sub(r"/(real_time|min_warmup_time:[^/]*)", "", name)
         if b.get("error_occurred"):
             out[name] = {"error": b.get("error_message", "error")}
             continue
-        fields = {k: b[k] for k in ("lib_us", "floor_us", "items_per_second", "cores_busy",
-                                    "cpu_us_per_call") if k in b}
+        fields = {k: b[k] for k in ("lib_us", "floor_us", "ratio", "items_per_second",
+                                    "cores_busy", "cpu_us_per_call") if k in b}
         if b.get("run_type") == "aggregate":
             if b.get("aggregate_name") == "median":
                 out[name] = fields
@@ -86,7 +86,10 @@ def main():
                 continue
             lib = {"us": entry["lib_us"]}
             floor = {"us": entry["floor_us"]}
-            ratio = lib["us"] / floor["us"]
+            # The median over the repetitions of each repetition's own ratio: the two
+            # sides of a ratio were measured together, so pairing them is less noisy
+            # than dividing the two sides' separate medians.
+            ratio = entry.get("ratio") or lib["us"] / floor["us"]
             worst = max(worst, ratio)
             met = ratio <= target
             results["operations"].append({"environment": prefix, "operation": op,

@@ -2079,6 +2079,7 @@ inline std::string api_key_disable(std::string_view id_hex) {
 }  // namespace appkeys::detail::routes
 // ---- end appkeys/detail/routes.hpp
 
+#include <atomic>
 #include <chrono>
 #include <exception>
 #include <memory>
@@ -2144,7 +2145,7 @@ class ClientCore {
     const std::string device_id = current_device_id();
     auto response = exchange(
         make_request(HttpMethod::post,
-                     *host + routes::login(config_.app_id, credentials.provider_name()),
+                     join_url(*host, routes::login(config_.app_id, credentials.provider_name())),
                      wire::login_body(credentials, wire::device_json(config_.device,
                                                                      config_.app_id, device_id)),
                      {}),
@@ -2187,7 +2188,7 @@ class ClientCore {
     auto host = resolve_host();
     if (!host) return std::move(host).error();
     auto response =
-        exchange(make_request(HttpMethod::del, *host + routes::session(), {}, refresh.reveal()),
+        exchange(make_request(HttpMethod::del, join_url(*host, routes::session()), {}, refresh.reveal()),
                  Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, "log out");
@@ -2203,7 +2204,7 @@ class ClientCore {
     if (!host) return std::move(host).error();
     std::string body = wire::register_body(email, password.reveal());
     auto response = exchange(make_request(HttpMethod::post,
-                                          *host + routes::register_email(config_.app_id),
+                                          join_url(*host, routes::register_email(config_.app_id)),
                                           std::move(body), {}),
                              Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
@@ -2391,14 +2392,18 @@ class ClientCore {
 #endif
   }
 
-  /// The host every request goes to: the location's hostname, fetched once.
-  Result<std::string> resolve_host() {
+  /// The host every request goes to: the location's hostname, fetched once. The view
+  /// stays valid for the life of this ClientCore: the hostname never changes once set.
+  Result<std::string_view> resolve_host() {
     // Every request passes here, so a bad config fails before any I/O even for a User
     // that logged in through another App.
     if (auto ok = check_config(); !ok) return std::move(ok).error();
-    if (config_.skip_location) return base_url_;
+    if (config_.skip_location) return std::string_view(base_url_);
+    // Once resolved, every later request reads the hostname without the lock (and
+    // without copying it): host_resolved_ publishes it.
+    if (host_resolved_.load(std::memory_order_acquire)) return std::string_view(hostname_);
     std::lock_guard lock(location_mutex_);
-    if (!hostname_.empty()) return hostname_;
+    if (!hostname_.empty()) return std::string_view(hostname_);
     // PROTOCOL.md §1: the location request carries no headers at all.
     HttpRequest request{HttpMethod::get, base_url_ + routes::location(config_.app_id), {}, {},
                         config_.request_timeout};
@@ -2410,7 +2415,17 @@ class ClientCore {
     auto location = wire::parse_location(response->body, response->status);
     if (!location) return std::move(location).error();
     hostname_ = std::string(trim_trailing_slashes(location->hostname));
-    return hostname_;
+    host_resolved_.store(true, std::memory_order_release);
+    return std::string_view(hostname_);
+  }
+
+  /// host + path, in one allocation.
+  static std::string join_url(std::string_view host, std::string_view path) {
+    std::string url;
+    url.reserve(host.size() + path.size());
+    url += host;
+    url += path;
+    return url;
   }
 
   Result<HttpResponse> send_with_refresh_token(const User& user, HttpMethod method,
@@ -2422,7 +2437,7 @@ class ClientCore {
     if (!host) return std::move(host).error();
     Secret refresh = user.state()->current_refresh_token();
     if (refresh.empty()) return check_logged_in(user).error();
-    auto response = exchange(make_request(method, *host + path, std::move(body), refresh.reveal()),
+    auto response = exchange(make_request(method, join_url(*host, path), std::move(body), refresh.reveal()),
                              idempotency, earlier_outcome_unknown);
     // PROTOCOL.md §5: a 401 on a refresh-token request ends the session locally; no
     // retry, since no other token could succeed.
@@ -2444,7 +2459,7 @@ class ClientCore {
       }
       access = state.current_access_token();
     }
-    auto response = exchange(make_request(method, *host + path, body, access.reveal()),
+    auto response = exchange(make_request(method, join_url(*host, path), body, access.reveal()),
                              Idempotency::idempotent);
     if (!response || response->status != 401) return response;
     // PROTOCOL.md §5: refresh the access token and retry once.
@@ -2452,18 +2467,18 @@ class ClientCore {
       return std::move(refreshed).error();
     }
     access = state.current_access_token();
-    return exchange(make_request(method, *host + path, body, access.reveal()),
+    return exchange(make_request(method, join_url(*host, path), body, access.reveal()),
                     Idempotency::idempotent);
   }
 
-  Result<void> refresh_access_token(UserState& state, const std::string& host) {
+  Result<void> refresh_access_token(UserState& state, std::string_view host) {
     Secret refresh = state.current_refresh_token();
     if (refresh.empty()) {
       return AppError(errc::not_logged_in, "user " + state.id + " is logged out");
     }
     constexpr std::string_view context = "access token refresh";
     auto response =
-        exchange(make_request(HttpMethod::post, host + routes::session(), {}, refresh.reveal()),
+        exchange(make_request(HttpMethod::post, join_url(host, routes::session()), {}, refresh.reveal()),
                  Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) {
@@ -2510,7 +2525,8 @@ class ClientCore {
   T transport_;
 
   std::mutex location_mutex_;  // held during the one location request
-  std::string hostname_;       // guarded by location_mutex_
+  std::string hostname_;       // written once, under location_mutex_, then never again
+  std::atomic<bool> host_resolved_{false};  // set (release) once hostname_ is written
 
   mutable std::mutex device_mutex_;
   std::string device_id_;  // guarded by device_mutex_
@@ -3040,6 +3056,23 @@ inline std::optional<UrlParts> split_http_url(std::string_view url) {
     parts.path = "/";
   }
   return parts;
+}
+
+/// split_http_url(url).has_value(), without building the parts: FakeTransport checks
+/// every request's URL, and the backend splits it again anyway.
+inline bool is_absolute_http_url(std::string_view url) noexcept {
+  std::size_t scheme_end = 0;
+  if (url.rfind("http://", 0) == 0) {
+    scheme_end = 7;
+  } else if (url.rfind("https://", 0) == 0) {
+    scheme_end = 8;
+  } else {
+    return false;
+  }
+  // The authority runs up to the first '/', '?' or '#': non-empty iff the character
+  // right after the scheme is none of them.
+  return url.size() > scheme_end && url[scheme_end] != '/' && url[scheme_end] != '?' &&
+         url[scheme_end] != '#';
 }
 
 inline bool starts_with(std::string_view text, std::string_view prefix) noexcept {
@@ -3930,7 +3963,7 @@ class FakeTransport {
   explicit FakeTransport(FakeBackend& backend) noexcept : backend_(&backend) {}
 
   Result<HttpResponse> send(const HttpRequest& request) {
-    if (!fake_detail::split_http_url(request.url)) {
+    if (!fake_detail::is_absolute_http_url(request.url)) {
       return AppError(errc::transport,
                       "FakeTransport: the request URL is not an absolute http:// or https:// URL");
     }

@@ -22,6 +22,7 @@
 #include <appkeys/result.hpp>
 #include <appkeys/user.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <exception>
 #include <memory>
@@ -87,7 +88,7 @@ class ClientCore {
     const std::string device_id = current_device_id();
     auto response = exchange(
         make_request(HttpMethod::post,
-                     *host + routes::login(config_.app_id, credentials.provider_name()),
+                     join_url(*host, routes::login(config_.app_id, credentials.provider_name())),
                      wire::login_body(credentials, wire::device_json(config_.device,
                                                                      config_.app_id, device_id)),
                      {}),
@@ -130,7 +131,7 @@ class ClientCore {
     auto host = resolve_host();
     if (!host) return std::move(host).error();
     auto response =
-        exchange(make_request(HttpMethod::del, *host + routes::session(), {}, refresh.reveal()),
+        exchange(make_request(HttpMethod::del, join_url(*host, routes::session()), {}, refresh.reveal()),
                  Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, "log out");
@@ -146,7 +147,7 @@ class ClientCore {
     if (!host) return std::move(host).error();
     std::string body = wire::register_body(email, password.reveal());
     auto response = exchange(make_request(HttpMethod::post,
-                                          *host + routes::register_email(config_.app_id),
+                                          join_url(*host, routes::register_email(config_.app_id)),
                                           std::move(body), {}),
                              Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
@@ -334,14 +335,18 @@ class ClientCore {
 #endif
   }
 
-  /// The host every request goes to: the location's hostname, fetched once.
-  Result<std::string> resolve_host() {
+  /// The host every request goes to: the location's hostname, fetched once. The view
+  /// stays valid for the life of this ClientCore: the hostname never changes once set.
+  Result<std::string_view> resolve_host() {
     // Every request passes here, so a bad config fails before any I/O even for a User
     // that logged in through another App.
     if (auto ok = check_config(); !ok) return std::move(ok).error();
-    if (config_.skip_location) return base_url_;
+    if (config_.skip_location) return std::string_view(base_url_);
+    // Once resolved, every later request reads the hostname without the lock (and
+    // without copying it): host_resolved_ publishes it.
+    if (host_resolved_.load(std::memory_order_acquire)) return std::string_view(hostname_);
     std::lock_guard lock(location_mutex_);
-    if (!hostname_.empty()) return hostname_;
+    if (!hostname_.empty()) return std::string_view(hostname_);
     // PROTOCOL.md §1: the location request carries no headers at all.
     HttpRequest request{HttpMethod::get, base_url_ + routes::location(config_.app_id), {}, {},
                         config_.request_timeout};
@@ -353,7 +358,17 @@ class ClientCore {
     auto location = wire::parse_location(response->body, response->status);
     if (!location) return std::move(location).error();
     hostname_ = std::string(trim_trailing_slashes(location->hostname));
-    return hostname_;
+    host_resolved_.store(true, std::memory_order_release);
+    return std::string_view(hostname_);
+  }
+
+  /// host + path, in one allocation.
+  static std::string join_url(std::string_view host, std::string_view path) {
+    std::string url;
+    url.reserve(host.size() + path.size());
+    url += host;
+    url += path;
+    return url;
   }
 
   Result<HttpResponse> send_with_refresh_token(const User& user, HttpMethod method,
@@ -365,7 +380,7 @@ class ClientCore {
     if (!host) return std::move(host).error();
     Secret refresh = user.state()->current_refresh_token();
     if (refresh.empty()) return check_logged_in(user).error();
-    auto response = exchange(make_request(method, *host + path, std::move(body), refresh.reveal()),
+    auto response = exchange(make_request(method, join_url(*host, path), std::move(body), refresh.reveal()),
                              idempotency, earlier_outcome_unknown);
     // PROTOCOL.md §5: a 401 on a refresh-token request ends the session locally; no
     // retry, since no other token could succeed.
@@ -387,7 +402,7 @@ class ClientCore {
       }
       access = state.current_access_token();
     }
-    auto response = exchange(make_request(method, *host + path, body, access.reveal()),
+    auto response = exchange(make_request(method, join_url(*host, path), body, access.reveal()),
                              Idempotency::idempotent);
     if (!response || response->status != 401) return response;
     // PROTOCOL.md §5: refresh the access token and retry once.
@@ -395,18 +410,18 @@ class ClientCore {
       return std::move(refreshed).error();
     }
     access = state.current_access_token();
-    return exchange(make_request(method, *host + path, body, access.reveal()),
+    return exchange(make_request(method, join_url(*host, path), body, access.reveal()),
                     Idempotency::idempotent);
   }
 
-  Result<void> refresh_access_token(UserState& state, const std::string& host) {
+  Result<void> refresh_access_token(UserState& state, std::string_view host) {
     Secret refresh = state.current_refresh_token();
     if (refresh.empty()) {
       return AppError(errc::not_logged_in, "user " + state.id + " is logged out");
     }
     constexpr std::string_view context = "access token refresh";
     auto response =
-        exchange(make_request(HttpMethod::post, host + routes::session(), {}, refresh.reveal()),
+        exchange(make_request(HttpMethod::post, join_url(host, routes::session()), {}, refresh.reveal()),
                  Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) {
@@ -453,7 +468,8 @@ class ClientCore {
   T transport_;
 
   std::mutex location_mutex_;  // held during the one location request
-  std::string hostname_;       // guarded by location_mutex_
+  std::string hostname_;       // written once, under location_mutex_, then never again
+  std::atomic<bool> host_resolved_{false};  // set (release) once hostname_ is written
 
   mutable std::mutex device_mutex_;
   std::string device_id_;  // guarded by device_mutex_

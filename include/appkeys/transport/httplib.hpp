@@ -294,7 +294,11 @@ class Watchdog {
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
     const std::uint64_t id = next_id_++;
     entries_.emplace(id, Entry{deadline, client, false, {}});
-    changed_.notify_all();
+    // Wake the thread only if it would otherwise sleep past this deadline. In steady
+    // use every new deadline lies beyond the one it sleeps towards (they are all "now +
+    // timeout"), so a request costs no wake-up and no context switch; the thread
+    // re-scans when its (possibly stale) deadline comes.
+    if (deadline < sleeping_until_) changed_.notify_all();
     return id;
   }
 
@@ -334,12 +338,16 @@ class Watchdog {
         if (!entry.fired && (next == nullptr || entry.deadline < next->deadline)) next = &entry;
       }
       if (next == nullptr) {
+        sleeping_until_ = Clock::time_point::max();
         changed_.wait(lock);
+        sleeping_until_ = Clock::time_point::min();
         continue;
       }
       if (const Clock::time_point deadline = next->deadline; Clock::now() < deadline) {
         // A copy: the entry may be erased while the lock is released.
+        sleeping_until_ = deadline;
         changed_.wait_until(lock, deadline);
+        sleeping_until_ = Clock::time_point::min();
         continue;
       }
       next->fired = true;
@@ -356,6 +364,10 @@ class Watchdog {
   std::map<std::uint64_t, Entry> entries_;  // guarded by mutex_
   std::uint64_t next_id_ = 1;               // guarded by mutex_
   bool stopping_ = false;                   // guarded by mutex_
+  // When the thread will next look at entries_ by itself: the deadline it waits for,
+  // max() while it waits for a notification, min() while it is not waiting (or not yet
+  // started), so that arm() notifies. Guarded by mutex_.
+  Clock::time_point sleeping_until_ = Clock::time_point::min();
   std::thread thread_;                      // started by the first arm()
 };
 
@@ -634,7 +646,6 @@ class HttplibTransport {
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
     ~Lease() {
-      detail::httplib_support::SigpipeGuard quiet;  // see SigpipeGuard: closing may write
       std::unique_ptr<httplib::ClientImpl> doomed;
       {
         std::lock_guard lock(state_->mutex);
@@ -655,7 +666,12 @@ class HttplibTransport {
         }
       }
       state_->returned.notify_all();
-      // `doomed` closes its socket here, outside the lock.
+      if (doomed) {
+        // Closing may write (see SigpipeGuard). Only then: a connection going back to
+        // the pool writes nothing, and the guard costs four system calls.
+        detail::httplib_support::SigpipeGuard quiet;
+        doomed.reset();  // closes its socket here, outside the lock
+      }
     }
     httplib::ClientImpl& client() noexcept { return *client_; }
     void adopt(std::unique_ptr<httplib::ClientImpl> client) noexcept { client_ = std::move(client); }

@@ -480,14 +480,13 @@ inline AppError out_of_memory() {
 /// parse (CURLOPT_CURLU), so the host the checks saw is the host contacted.
 struct Target {
   UrlHandle url;
-  std::string origin;  // for messages
 };
 
 inline Result<Target> parse_target(const std::string& text, const CurlTransportOptions& options) {
   if (text.find('\0') != std::string::npos) {
     return AppError(errc::invalid_argument, "CurlTransport: the request URL contains a NUL byte");
   }
-  Target target{UrlHandle(curl_url()), {}};
+  Target target{UrlHandle(curl_url())};
   if (!target.url) return out_of_memory();
   // Flags 0: a scheme is required (no guessing), spaces and control bytes are refused.
   if (curl_url_set(target.url.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) {
@@ -525,7 +524,8 @@ inline Result<Target> parse_target(const std::string& text, const CurlTransportO
                       "which is not sent");
     }
   }
-  target.origin = origin_of(target.url.get());
+  // The origin (for messages) is read back from the URL only when a request fails:
+  // three curl_url_get calls and their allocations, on every request, otherwise.
   return target;
 }
 
@@ -696,7 +696,7 @@ inline AppError failure(CURLcode code, const Exchange& exchange, const Handle& h
     while (!what.empty() && (what.back() == '\n' || what.back() == '\r')) what.pop_back();
   }
   std::string message = "CurlTransport: " + what + " (" + std::string(to_string(request.method)) +
-                        " " + target.origin + ")";
+                        " " + origin_of(target.url.get()) + ")";
   for (std::string_view secret : headers.secrets) redact(message, secret);
   redact(message, options.proxy_password.reveal());
   return AppError(error, std::move(message));

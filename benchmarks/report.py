@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Turns one run of appkeys_bench (Google Benchmark JSON) and of benchmarks/compile_time
+into the table of ratios library / floor, and a machine-readable JSON file.
+
+Only ratios of figures measured in the same run are reported as results: each
+benchmark times the library and its floor call by call, alternating (see ops.hpp), and
+reports the median per-call time of each side and their ratio; this reports the median
+over the repetitions (interleaved at random with the other benchmarks) of each.
+
+usage: report.py BENCH_JSON [--compile-time JSON] [--out results.json]
+"""
+import argparse
+import json
+import math
+import pathlib
+import re
+import sys
+
+TARGET_FAKE = 1.5        # library on the fake / hand-written floor on the fake
+TARGET_LOOPBACK = 1.05   # library over loopback / hand-written client over loopback
+TARGET_FUTURE = 3.0      # FutureExec throughput, 16 in flight / 1 in flight
+TARGET_COMPILE = 1.3     # single header / nlohmann/json alone
+LINEAR_SLOPE = (0.9, 1.1)  # log-log slope of fetch_all time against keys, 1,000..100,000
+
+ENVIRONMENTS = [
+    ("fake", "fake (in memory)", TARGET_FAKE),
+    ("loopback_httplib", "loopback, httplib", TARGET_LOOPBACK),
+    ("loopback_curl", "loopback, curl", TARGET_LOOPBACK),
+]
+OPERATIONS = ["create", "fetch", "fetch_all/1", "fetch_all/20", "fetch_all/10000", "enable",
+              "remove", "login_key"]
+
+
+def medians(bench):
+    """{run_name: {"lib_us", "floor_us", "items_per_second"}}: the median over the
+    repetitions (Google Benchmark's median aggregate), or the only run."""
+    out = {}
+    singles = {}
+    for b in bench["benchmarks"]:
+        name = b.get("run_name", b["name"])
+        name = re.sub(r"/(real_time|min_warmup_time:[^/]*)", "", name)
+        if b.get("error_occurred"):
+            out[name] = {"error": b.get("error_message", "error")}
+            continue
+        fields = {k: b[k] for k in ("lib_us", "floor_us", "ratio", "items_per_second",
+                                    "cores_busy", "cpu_us_per_call") if k in b}
+        if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") == "median":
+                out[name] = fields
+        else:
+            singles.setdefault(name, fields)
+    for name, fields in singles.items():
+        out.setdefault(name, fields)
+    return out
+
+
+def fmt_us(us):
+    if us is None:
+        return "-"
+    if us >= 10_000:
+        return f"{us / 1000:,.1f} ms"
+    return f"{us:,.1f} µs"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("bench_json")
+    parser.add_argument("--compile-time", dest="compile_time")
+    parser.add_argument("--out", default="build/bench/results.json")
+    args = parser.parse_args()
+
+    bench = json.loads(pathlib.Path(args.bench_json).read_text())
+    med = medians(bench)
+    results = {"context": bench.get("context", {}), "operations": [], "future": [],
+               "fetch_all_scaling": {}, "compile_time": None, "targets": {}}
+    lines = []
+    all_met = {}
+
+    lines.append("| environment | operation | library | floor | library / floor | target |")
+    lines.append("|---|---|---:|---:|---:|---|")
+    for prefix, label, target in ENVIRONMENTS:
+        worst = 0.0
+        for op in OPERATIONS:
+            entry = med.get(f"{prefix}/{op}", {})
+            if "lib_us" not in entry or not entry.get("floor_us"):
+                continue
+            lib = {"us": entry["lib_us"]}
+            floor = {"us": entry["floor_us"]}
+            # The median over the repetitions of each repetition's own ratio: the two
+            # sides of a ratio were measured together, so pairing them is less noisy
+            # than dividing the two sides' separate medians.
+            ratio = entry.get("ratio") or lib["us"] / floor["us"]
+            worst = max(worst, ratio)
+            met = ratio <= target
+            results["operations"].append({"environment": prefix, "operation": op,
+                                          "library_us": lib["us"], "floor_us": floor["us"],
+                                          "ratio": ratio, "target": target, "met": met})
+            lines.append(f"| {label} | {op} | {fmt_us(lib['us'])} | {fmt_us(floor['us'])} | "
+                         f"{ratio:.2f} | ≤ {target} {'met' if met else 'NOT met'} |")
+        if worst:
+            all_met[f"{prefix}: every operation ≤ {target}"] = worst <= target
+
+    base = med.get("future/fetch/1", {}).get("items_per_second")
+    if base:
+        lines.append("")
+        lines.append("| FutureExec, fetch over loopback (httplib) | calls/s | vs 1 in flight "
+                     "| cores busy | CPU µs per call |")
+        lines.append("|---|---:|---:|---:|---:|")
+        for n in (1, 4, 16, 64):
+            ips = med.get(f"future/fetch/{n}", {}).get("items_per_second")
+            if ips is None:
+                continue
+            speedup = ips / base
+            entry = med.get(f"future/fetch/{n}", {})
+            busy = entry.get("cores_busy")
+            cpu = entry.get("cpu_us_per_call")
+            results["future"].append({"in_flight": n, "calls_per_second": ips, "speedup": speedup,
+                                      "cores_busy": busy, "cpu_us_per_call": cpu})
+            note = ""
+            if n == 16:
+                note = f" (target ≥ {TARGET_FUTURE}: {'met' if speedup >= TARGET_FUTURE else 'NOT met'})"
+                all_met[f"FutureExec: 16 in flight ≥ {TARGET_FUTURE}× 1 in flight"] = speedup >= TARGET_FUTURE
+            busy_text = f"{busy:.2f}" if busy is not None else "-"
+            cpu_text = f"{cpu:,.0f}" if cpu is not None else "-"
+            lines.append(f"| {n} in flight | {ips:,.0f} | {speedup:.2f}×{note} | {busy_text} | {cpu_text} |")
+
+    scaling_lines = []
+    for side in ("lib", "floor"):
+        points = []
+        for n in (1, 10, 100, 1_000, 10_000, 100_000):
+            entry = med.get(f"scaling/fetch_all/{n}")
+            if entry and f"{side}_us" in entry:
+                points.append((n, entry[f"{side}_us"]))
+        if not points:
+            continue
+        big = [(n, us) for n, us in points if n >= 1_000]
+        slope = None
+        if len(big) >= 2:
+            xs = [math.log(n) for n, _ in big]
+            ys = [math.log(us) for _, us in big]
+            mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+            slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+        results["fetch_all_scaling"][side] = {
+            "points": [{"keys": n, "us": us, "ns_per_key": us * 1000 / n} for n, us in points],
+            "loglog_slope_1k_100k": slope,
+        }
+        per_key = "  ".join(f"{n:,}: {us * 1000 / n:,.0f}" for n, us in points)
+        scaling_lines.append(f"| {'library' if side == 'lib' else 'floor'} | {per_key} | "
+                             f"{slope:.2f} |" if slope is not None else f"| {side} | {per_key} | - |")
+        if side == "lib" and slope is not None:
+            all_met[f"fetch_all linear (log-log slope 1k..100k in {LINEAR_SLOPE})"] = (
+                LINEAR_SLOPE[0] <= slope <= LINEAR_SLOPE[1])
+    if scaling_lines:
+        lines.append("")
+        lines.append("| fetch_all on the fake | ns per key at n keys | log-log slope, 1k..100k |")
+        lines.append("|---|---|---:|")
+        lines.extend(scaling_lines)
+
+    if args.compile_time and pathlib.Path(args.compile_time).is_file():
+        ct = json.loads(pathlib.Path(args.compile_time).read_text())
+        results["compile_time"] = ct
+        cpu = ct["median_cpu_seconds"]
+        met = ct["ratio"] <= TARGET_COMPILE
+        all_met[f"compile time ≤ {TARGET_COMPILE}× nlohmann/json"] = met
+        lines.append("")
+        lines.append("| compile time (g++ -O0, CPU s, median) | single header | nlohmann/json alone | ratio |")
+        lines.append("|---|---:|---:|---:|")
+        lines.append(f"| {ct['runs']} runs each | {cpu['single_header']:.2f} s | {cpu['nlohmann_json']:.2f} s | "
+                     f"{ct['ratio']:.2f} (target ≤ {TARGET_COMPILE}: {'met' if met else 'NOT met'}) |")
+        if "demo_binary" in ct:
+            info = ct["demo_binary"]
+            stripped = f", {info['stripped_bytes'] / 1024:,.0f} KiB stripped" if "stripped_bytes" in info else ""
+            lines.append("")
+            lines.append(f"Demo binary (`{info['path']}`, Release): {info['bytes'] / 1024:,.0f} KiB{stripped}.")
+
+    lines.append("")
+    lines.append("| target | met |")
+    lines.append("|---|---|")
+    for name, met in all_met.items():
+        lines.append(f"| {name} | {'yes' if met else 'NO'} |")
+    results["targets"] = all_met
+
+    print("\n".join(lines))
+    out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nwrote {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

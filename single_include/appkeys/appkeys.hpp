@@ -1574,15 +1574,33 @@ namespace detail {
 
 struct TaskVoid {};
 
-/// Resumes whoever awaited the task (symmetric transfer: no stack growth however long
-/// a chain of tasks completing inline gets), or nobody.
+/// The end of a task: resumes whoever awaited it, unless the task completed inline
+/// (see TaskState::start).
 struct TaskFinalAwaiter {
   bool await_ready() const noexcept { return false; }
   template <class Promise>
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) const noexcept {
-    return self.promise().continuation();
+  void await_suspend(std::coroutine_handle<Promise> self) const noexcept {
+    self.promise().finish();
   }
   void await_resume() const noexcept {}
+};
+
+/// The start() in progress on this thread, innermost first: how a finishing task
+/// learns that it completed inline, inside the start() of its own awaiter. Thread-local,
+/// so a task finishing on another thread never sees it.
+struct TaskStart {
+  explicit TaskStart(const void* starting) noexcept : state(starting), previous(current) {
+    current = this;
+  }
+  TaskStart(const TaskStart&) = delete;
+  TaskStart& operator=(const TaskStart&) = delete;
+  ~TaskStart() { current = previous; }
+
+  const void* state;
+  bool completed_inline = false;
+  TaskStart* previous;
+
+  static inline thread_local TaskStart* current = nullptr;
 };
 
 /// What every Task's promise holds: who to resume, and how the task ended. The two
@@ -1597,10 +1615,35 @@ class TaskState {
   TaskFinalAwaiter final_suspend() const noexcept { return {}; }
   void unhandled_exception() noexcept { outcome_.template emplace<3>(std::current_exception()); }
 
-  void set_continuation(std::coroutine_handle<> continuation) noexcept {
-    continuation_ = continuation;
+  /// Starts the task (`task` is this promise's coroutine) on behalf of `awaiting`,
+  /// which has just suspended; returns whether it must stay suspended.
+  ///
+  /// A task that completes inline (CoroExec{}, a plain `co_return`) finishes inside
+  /// task.resume() below, on this thread: finish() then only notes it, and the
+  /// awaiting coroutine goes on by returning false, without a nested resume. So a loop
+  /// of a million inline awaits keeps a flat stack at any optimisation level
+  /// (symmetric transfer would too, but GCC 12 makes it a tail call only from -O2).
+  /// A task that suspends instead (a call posted to a pool) finishes later, on some
+  /// thread, and finish() resumes the awaiting coroutine right there: where a call
+  /// completes is where its awaiter continues, with no race about who resumes it.
+  bool start(std::coroutine_handle<> task, std::coroutine_handle<> awaiting) {
+    assert(task && !task.done() && "a Task is awaited once");
+    continuation_ = awaiting;
+    TaskStart record{this};
+    task.resume();
+    // The task may have finished on another thread and its awaiter resumed and
+    // destroyed this frame already: from here on, only the record on this stack.
+    return !record.completed_inline;
   }
-  std::coroutine_handle<> continuation() const noexcept { return continuation_; }
+
+  /// From final_suspend, once the outcome is stored.
+  void finish() noexcept {
+    if (TaskStart* record = TaskStart::current; record && record->state == this) {
+      record->completed_inline = true;  // start() lets the awaiting coroutine go on
+      return;
+    }
+    continuation_.resume();
+  }
 
   template <class... Args>
   void set_value(Args&&... args) {
@@ -1804,8 +1847,9 @@ Result<T> sync_wait_impl(Task<T>& task, SyncWaitSignal& signal, Wait wait) {
 ///   instead, the NoThrowExec way; only a non-AppError exception from your own
 ///   coroutine's body is still rethrown.
 /// - A task is awaited at most once; the result is moved out.
-/// - Completion resumes the awaiting coroutine by symmetric transfer, on the thread
-///   the task finished on (which CoroExec chooses: see there).
+/// - A task that completes inline lets the awaiting coroutine go on without nesting
+///   (a loop of inline awaits keeps a flat stack); one that completes later resumes
+///   the awaiting coroutine on the thread it finished on (CoroExec lets you choose it).
 ///
 /// Thread safety: a Task is a unique owner, like unique_ptr; distinct tasks are
 /// independent.
@@ -1859,10 +1903,8 @@ class [[nodiscard]] Task {
     detail::TaskState<T>* state;
 
     bool await_ready() const noexcept { return false; }
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) const noexcept {
-      assert(handle && !handle.done() && "a Task is awaited once");
-      state->set_continuation(awaiting);
-      return handle;  // start the task: symmetric transfer
+    bool await_suspend(std::coroutine_handle<> awaiting) const {
+      return state->start(handle, awaiting);
     }
     T await_resume() const { return state->take(); }
   };
@@ -1886,10 +1928,8 @@ class [[nodiscard]] ResultAwaitable {
   explicit ResultAwaitable(Task<T> task) noexcept : task_(std::move(task)) {}
 
   bool await_ready() const noexcept { return false; }
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) const noexcept {
-    assert(task_.handle_ && !task_.handle_.done() && "a Task is awaited once");
-    task_.state_->set_continuation(awaiting);
-    return task_.handle_;
+  bool await_suspend(std::coroutine_handle<> awaiting) const {
+    return task_.state_->start(task_.handle_, awaiting);
   }
   Result<T> await_resume() const { return task_.state_->take_result(); }
 

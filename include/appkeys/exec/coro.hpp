@@ -53,7 +53,11 @@ struct PostAwaiter {
 /// any other queue. CoroExec{} starts no thread: it only makes the code read as
 /// coroutines. The "resume on the caller's thread" set-up is a RunLoop that the
 /// caller's thread runs (`sync_wait(task, loop)`, or `loop.run()` by hand): the
-/// coroutine's own code then never races with that thread's other work.
+/// coroutine's own code then never races with that thread's other work. (Plain
+/// `sync_wait(task)` there would wait forever: nobody would run the loop.)
+///
+/// A call that completes inline lets its awaiter go on without a nested resume, so a
+/// loop of inline awaits does not grow the stack; see TaskState::start.
 ///
 /// Copies share the chosen contexts. Needs exceptions (a Task's body may throw).
 ///

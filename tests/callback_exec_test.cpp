@@ -95,7 +95,7 @@ struct Probe {
 
 }  // namespace
 
-TEST_CASE("CallbackExec satisfies Executor; its calls are Deferred", "[callback][executor]") {
+TEST_CASE("CallbackExec satisfies Executor, and its calls are Deferred", "[callback][executor]") {
   STATIC_REQUIRE(appkeys::Executor<CallbackExec>);
   STATIC_REQUIRE(std::is_same_v<CallbackExec::result<ApiKey>, Deferred<ApiKey>>);
   STATIC_REQUIRE(std::is_same_v<CallbackExec::result<void>, Deferred<void>>);
@@ -243,7 +243,7 @@ TEST_CASE("CallbackExec: a move-only handler", "[callback][executor]") {
   CHECK(seen == 42);
 }
 
-TEST_CASE("CallbackExec: a handler that throws goes to the hook; the executor carries on",
+TEST_CASE("CallbackExec: a handler that throws goes to the hook, and the executor carries on",
           "[callback][executor]") {
   ThreadPool pool(1);
   std::mutex mutex;
@@ -323,7 +323,7 @@ TEST_CASE("CallbackExec: every ApiKeyAuth operation through handlers", "[callbac
   }
 }
 
-TEST_CASE("CallbackExec: calls started from many threads; each handler runs exactly once",
+TEST_CASE("CallbackExec: calls started from many threads, each handler runs exactly once",
           "[callback][executor][concurrency]") {
   appkeys_test::FakeFixture fixture;
   fixture.backend.add_email_user(email, password);

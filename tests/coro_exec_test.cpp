@@ -159,7 +159,7 @@ TEST_CASE("RunLoop: FIFO, run_one, finish, and posts from other threads", "[coro
   CHECK(elsewhere == 0);
 }
 
-TEST_CASE("CoroExec satisfies Executor; its calls are Tasks", "[coro][executor]") {
+TEST_CASE("CoroExec satisfies Executor, and its calls are Tasks", "[coro][executor]") {
   STATIC_REQUIRE(appkeys::Executor<CoroExec>);
   STATIC_REQUIRE(std::is_same_v<CoroExec::result<ApiKey>, Task<ApiKey>>);
   STATIC_REQUIRE(std::is_same_v<CoroExec::result<void>, Task<void>>);
@@ -213,7 +213,7 @@ TEST_CASE("CoroExec{pool}: the call runs on the pool, and the coroutine continue
   CHECK(continued_on == probe.thread->load());
 }
 
-TEST_CASE("CoroExec{pool, loop}: calls run on the pool; the coroutine resumes on the thread "
+TEST_CASE("CoroExec{pool, loop}: calls run on the pool, the coroutine resumes on the thread "
           "running the loop",
           "[coro][executor]") {
   appkeys_test::FakeFixture fixture;

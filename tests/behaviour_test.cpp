@@ -1,7 +1,15 @@
 // The behaviour suite: what a user of the library sees, written once and run through
 // every transport in APPKEYS_BEHAVIOUR_FIXTURES against the same server model.
+//
+// behaviour_executors_test.cpp compiles this file again with other fixtures (each
+// executor of support/executor_fixtures.hpp), as a translation unit of its own so the
+// two halves build in parallel.
 #include "support/all_fixtures.hpp"
 #include "support/secret_watch.hpp"
+
+#ifndef APPKEYS_BEHAVIOUR_SUITE_FIXTURES
+#define APPKEYS_BEHAVIOUR_SUITE_FIXTURES APPKEYS_BEHAVIOUR_FIXTURES
+#endif
 
 #include <appkeys/appkeys.hpp>
 #include <catch2/catch.hpp>
@@ -33,7 +41,7 @@ errc error_of(const Result& result) {
 }  // namespace
 
 TEMPLATE_TEST_CASE("a user manages the whole life of an API key", "[behaviour]",
-                   APPKEYS_BEHAVIOUR_FIXTURES) {
+                   APPKEYS_BEHAVIOUR_SUITE_FIXTURES) {
   TestType fixture;
   const std::string owner_id = fixture.backend.add_email_user(email, password);
   auto app = fixture.make_app();
@@ -146,7 +154,7 @@ TEMPLATE_TEST_CASE("a user manages the whole life of an API key", "[behaviour]",
 }
 
 TEMPLATE_TEST_CASE("the server's rules for key names and counts reach the caller as errc",
-                   "[behaviour]", APPKEYS_BEHAVIOUR_FIXTURES) {
+                   "[behaviour]", APPKEYS_BEHAVIOUR_SUITE_FIXTURES) {
   TestType fixture;
   fixture.backend.add_email_user(email, password);
   auto app = fixture.make_app(NoThrowExec{});
@@ -209,7 +217,7 @@ TEMPLATE_TEST_CASE("the server's rules for key names and counts reach the caller
 }
 
 TEMPLATE_TEST_CASE("client-side checks fail before any request is sent", "[behaviour]",
-                   APPKEYS_BEHAVIOUR_FIXTURES) {
+                   APPKEYS_BEHAVIOUR_SUITE_FIXTURES) {
   TestType fixture;
   fixture.backend.add_email_user(email, password);
   auto app = fixture.make_app(NoThrowExec{});
@@ -263,7 +271,7 @@ TEMPLATE_TEST_CASE("client-side checks fail before any request is sent", "[behav
 }
 
 TEMPLATE_TEST_CASE("sessions: log in, log out, revoked and refused logins", "[behaviour]",
-                   APPKEYS_BEHAVIOUR_FIXTURES) {
+                   APPKEYS_BEHAVIOUR_SUITE_FIXTURES) {
   TestType fixture;
   const std::string ann_id = fixture.backend.add_email_user(email, password);
   auto app = fixture.make_app(NoThrowExec{});
@@ -345,7 +353,7 @@ TEMPLATE_TEST_CASE("sessions: log in, log out, revoked and refused logins", "[be
 }
 
 TEMPLATE_TEST_CASE("many calls in flight through FutureExec all land", "[behaviour][concurrency]",
-                   APPKEYS_BEHAVIOUR_FIXTURES) {
+                   APPKEYS_BEHAVIOUR_SUITE_FIXTURES) {
   TestType fixture;
   fixture.backend.add_email_user(email, password);
   auto app = fixture.make_app(appkeys::FutureExec{4});

@@ -17,7 +17,13 @@
 #include <appkeys/user.hpp>
 #include <appkeys/exec/sync.hpp>
 #include <appkeys/exec/no_throw.hpp>
+#include <appkeys/exec/job.hpp>
+#include <appkeys/exec/thread_pool.hpp>
+#include <appkeys/exec/run_loop.hpp>
 #include <appkeys/exec/future.hpp>
+#include <appkeys/exec/task.hpp>
+#include <appkeys/exec/coro.hpp>
+#include <appkeys/exec/callback.hpp>
 #include <appkeys/api_key_auth.hpp>
 #include <appkeys/app.hpp>
 #include <appkeys/testing/fake.hpp>

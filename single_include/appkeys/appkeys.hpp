@@ -1197,19 +1197,97 @@ static_assert(Executor<NoThrowExec>);
 
 }  // namespace appkeys
 // ---- end appkeys/exec/no_throw.hpp
-// ---- begin appkeys/exec/future.hpp
-// appkeys — FutureExec: calls run on a bounded pool of threads; the caller gets a future.
+// ---- begin appkeys/exec/job.hpp
+// appkeys — jobs and where they go: the vocabulary CoroExec and CallbackExec share to
+// let the caller choose the threads an operation runs and completes on.
 
+#include <concepts>
+#include <functional>
+#include <memory>
+#include <type_traits>
+#include <utility>
 
-#if APPKEYS_HAS_EXCEPTIONS
+namespace appkeys {
+namespace detail {
+
+template <class Signature>
+class UniqueFunction;
+
+/// A move-only `R()` callable: std::function without the copy requirement, so an
+/// operation that owns move-only state can still be type-erased (std::move_only_function
+/// is C++23, which GCC 12's C++20 mode does not ship).
+///
+/// Thread safety: like a unique_ptr; distinct objects are independent.
+template <class R>
+class UniqueFunction<R()> {
+ public:
+  UniqueFunction() noexcept = default;
+
+  template <class F>
+    requires(!std::same_as<std::remove_cvref_t<F>, UniqueFunction> &&
+             std::is_invocable_r_v<R, std::decay_t<F>&>)
+  explicit UniqueFunction(F&& f)
+      : impl_(std::make_unique<Impl<std::decay_t<F>>>(std::forward<F>(f))) {}
+
+  UniqueFunction(UniqueFunction&&) noexcept = default;
+  UniqueFunction& operator=(UniqueFunction&&) noexcept = default;
+
+  /// Precondition: holds a callable.
+  R operator()() { return impl_->call(); }
+
+  explicit operator bool() const noexcept { return impl_ != nullptr; }
+
+ private:
+  struct Base {
+    virtual ~Base() = default;
+    virtual R call() = 0;
+  };
+  template <class F>
+  struct Impl final : Base {
+    template <class G>
+    explicit Impl(G&& g) : f(std::forward<G>(g)) {}
+    R call() override { return f(); }
+    F f;
+  };
+
+  std::unique_ptr<Base> impl_;
+};
+
+}  // namespace detail
+
+/// Hands a job to some thread that will run it later: a thread pool, an event loop, a
+/// GUI thread. This is the shape of `asio::post(ctx, f)`, `QMetaObject::invokeMethod`
+/// or any queue, so an application plugs its own loop in with a one-line lambda.
+///
+/// A post function must (1) run every job it accepts exactly once, (2) be callable from
+/// any thread, and (3) make what happened before the post visible to the job (every
+/// mutex- or atomic-based queue does). Jobs are copyable, as std::function requires;
+/// the executors keep move-only state behind a shared pointer.
+using PostFunction = std::function<void(std::function<void()>)>;
+
+/// A type with `post(std::function<void()>)`, such as ThreadPool or RunLoop.
+template <class P>
+concept PostTarget = requires(P& target, std::function<void()> job) {
+  target.post(std::move(job));
+};
+
+/// A PostFunction that posts to `target`, which must outlive every job posted to it
+/// (and so every call in flight through an executor that uses it).
+template <PostTarget P>
+PostFunction post_to(P& target) {
+  return [&target](std::function<void()> job) { target.post(std::move(job)); };
+}
+
+}  // namespace appkeys
+// ---- end appkeys/exec/job.hpp
+// ---- begin appkeys/exec/thread_pool.hpp
+// appkeys — ThreadPool: a fixed set of worker threads and a FIFO of jobs.
+
 
 #include <algorithm>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
-#include <exception>
-#include <future>
-#include <memory>
 #include <mutex>
 #include <thread>
 #include <type_traits>
@@ -1217,14 +1295,17 @@ static_assert(Executor<NoThrowExec>);
 #include <vector>
 
 namespace appkeys {
-namespace detail {
 
-/// A fixed set of worker threads and a FIFO of tasks.
+/// A fixed set of worker threads taking jobs from one FIFO. FutureExec owns one; give
+/// one to CoroExec or CallbackExec (`CoroExec{pool}`) to run blocking calls off the
+/// caller's thread.
 ///
-/// Destruction lets the queued and running tasks finish (so every future handed out
-/// is satisfied), then joins the workers.
+/// Destruction lets the queued and running jobs finish (so every call in flight
+/// completes, and a job may still post more), then joins the workers. A job that throws
+/// ends the program, as an exception leaving a std::thread does: the executors post
+/// only jobs that cannot throw.
 ///
-/// Thread safety: submit may be called from any thread, including a worker.
+/// Thread safety: post may be called from any thread, including a worker.
 class ThreadPool {
  public:
   explicit ThreadPool(std::size_t thread_count) {
@@ -1245,7 +1326,7 @@ class ThreadPool {
     }
     ready_.notify_all();
     for (auto& worker : workers_) {
-      // A task may hold the last handle to this pool; a thread cannot join itself.
+      // A job may hold the last handle to this pool; a thread cannot join itself.
       if (worker.get_id() == std::this_thread::get_id()) {
         worker.detach();
       } else {
@@ -1254,10 +1335,14 @@ class ThreadPool {
     }
   }
 
-  void submit(std::packaged_task<void()> task) {
+  /// Queues `job` (any move-only `void()` callable) for a worker.
+  template <class F>
+    requires std::is_invocable_r_v<void, std::decay_t<F>&>
+  void post(F&& job) {
+    detail::UniqueFunction<void()> erased(std::forward<F>(job));
     {
       std::lock_guard lock(mutex_);
-      tasks_.push_back(std::move(task));
+      jobs_.push_back(std::move(erased));
     }
     ready_.notify_one();
   }
@@ -1267,26 +1352,150 @@ class ThreadPool {
  private:
   void work() {
     for (;;) {
-      std::packaged_task<void()> task;
+      detail::UniqueFunction<void()> job;
       {
         std::unique_lock lock(mutex_);
-        ready_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-        if (tasks_.empty()) return;  // stopping and drained
-        task = std::move(tasks_.front());
-        tasks_.pop_front();
+        ready_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;  // stopping and drained
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
       }
-      task();
+      job();
     }
   }
 
   std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<std::packaged_task<void()>> tasks_;
+  std::deque<detail::UniqueFunction<void()>> jobs_;
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };
 
-}  // namespace detail
+static_assert(PostTarget<ThreadPool>);
+
+}  // namespace appkeys
+// ---- end appkeys/exec/thread_pool.hpp
+// ---- begin appkeys/exec/run_loop.hpp
+// appkeys — RunLoop: a queue of jobs that the thread calling run() works through.
+
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <type_traits>
+#include <utility>
+
+namespace appkeys {
+
+/// A job queue drained by whichever thread calls run(), in the spirit of stdexec's
+/// run_loop. It is how a call "comes back" to the caller's thread: give it to CoroExec
+/// as the place to resume (`CoroExec{pool, loop}`) or to CallbackExec as the place to
+/// complete, and drive it from the thread that owns the state the coroutines or
+/// handlers touch (main(), a UI thread, a test):
+///
+///     appkeys::ThreadPool pool(4);
+///     appkeys::RunLoop loop;
+///     auto app = fixture.make_app(appkeys::CoroExec{pool, loop});
+///     appkeys::sync_wait(work(app), loop);  // runs the loop until work() is done
+///
+/// or by hand: `loop.run()` returns once finish() has been called and every job posted
+/// before it has run; the loop can then be run again. run_one() never blocks.
+///
+/// A job that throws propagates out of run() or run_one() (the queue stays intact);
+/// the executors post only jobs that cannot throw. Jobs still queued when the loop is
+/// destroyed are destroyed without running.
+///
+/// Thread safety: post and finish may be called from any thread; run and run_one from
+/// one thread at a time.
+class RunLoop {
+ public:
+  RunLoop() = default;
+  RunLoop(const RunLoop&) = delete;
+  RunLoop& operator=(const RunLoop&) = delete;
+
+  /// Queues `job` (any move-only `void()` callable) for the thread running the loop.
+  template <class F>
+    requires std::is_invocable_r_v<void, std::decay_t<F>&>
+  void post(F&& job) {
+    detail::UniqueFunction<void()> erased(std::forward<F>(job));
+    // Notified under the lock: the moment the lock is released a run() may return and
+    // its caller destroy the loop, so nothing here may touch it afterwards.
+    std::lock_guard lock(mutex_);
+    jobs_.push_back(std::move(erased));
+    ready_.notify_one();
+  }
+
+  /// Runs jobs as they arrive, blocking while the queue is empty, until finish() has
+  /// been called and the queue is drained; then clears the finish request and returns.
+  void run() {
+    for (;;) {
+      detail::UniqueFunction<void()> job;
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [this] { return finishing_ || !jobs_.empty(); });
+        if (jobs_.empty()) {
+          finishing_ = false;
+          return;
+        }
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      job();
+    }
+  }
+
+  /// Runs the first queued job, if any; returns whether one ran. Never blocks.
+  bool run_one() {
+    detail::UniqueFunction<void()> job;
+    {
+      std::lock_guard lock(mutex_);
+      if (jobs_.empty()) return false;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job();
+    return true;
+  }
+
+  /// Asks run() to return once the queue is empty.
+  void finish() {
+    std::lock_guard lock(mutex_);  // notified under the lock, as in post()
+    finishing_ = true;
+    ready_.notify_all();
+  }
+
+  /// Jobs waiting to run.
+  std::size_t pending() const {
+    std::lock_guard lock(mutex_);
+    return jobs_.size();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<detail::UniqueFunction<void()>> jobs_;
+  bool finishing_ = false;
+};
+
+static_assert(PostTarget<RunLoop>);
+
+}  // namespace appkeys
+// ---- end appkeys/exec/run_loop.hpp
+// ---- begin appkeys/exec/future.hpp
+// appkeys — FutureExec: calls run on a bounded pool of threads; the caller gets a future.
+
+
+#if APPKEYS_HAS_EXCEPTIONS
+
+#include <cstddef>
+#include <exception>
+#include <future>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace appkeys {
 
 /// Runs each call on a bounded pool of threads that it owns; `result<T>` is
 /// std::future<T>, whose get() returns the value or throws the AppError.
@@ -1300,7 +1509,7 @@ class FutureExec {
   static constexpr std::size_t default_thread_count = 8;
 
   explicit FutureExec(std::size_t thread_count = default_thread_count)
-      : pool_(std::make_shared<detail::ThreadPool>(thread_count)) {}
+      : pool_(std::make_shared<ThreadPool>(thread_count)) {}
 
   template <class T>
   using result = std::future<T>;
@@ -1308,26 +1517,27 @@ class FutureExec {
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     using T = operation_value_t<F>;
-    auto promise = std::make_shared<std::promise<T>>();
-    auto future = promise->get_future();
-    pool_->submit(std::packaged_task<void()>(
-        [promise, op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
-          auto outcome = op();
-          if (!outcome) {
-            promise->set_exception(std::make_exception_ptr(std::move(outcome).error()));
-          } else if constexpr (std::is_void_v<T>) {
-            promise->set_value();
-          } else {
-            promise->set_value(std::move(outcome).value());
-          }
-        }));
+    std::promise<T> promise;
+    auto future = promise.get_future();
+    // The pool takes move-only jobs, so the promise moves in with the operation.
+    pool_->post([promise = std::move(promise),
+                 op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
+      auto outcome = op();
+      if (!outcome) {
+        promise.set_exception(std::make_exception_ptr(std::move(outcome).error()));
+      } else if constexpr (std::is_void_v<T>) {
+        promise.set_value();
+      } else {
+        promise.set_value(std::move(outcome).value());
+      }
+    });
     return future;
   }
 
   std::size_t thread_count() const noexcept { return pool_->thread_count(); }
 
  private:
-  std::shared_ptr<detail::ThreadPool> pool_;
+  std::shared_ptr<ThreadPool> pool_;
 };
 
 static_assert(Executor<FutureExec>);
@@ -1336,6 +1546,781 @@ static_assert(Executor<FutureExec>);
 
 #endif  // APPKEYS_HAS_EXCEPTIONS
 // ---- end appkeys/exec/future.hpp
+// ---- begin appkeys/exec/task.hpp
+// appkeys — Task<T>, a lazy coroutine task, and sync_wait, which runs one from plain code.
+
+
+#if APPKEYS_HAS_EXCEPTIONS
+
+#include <atomic>
+#include <cassert>
+#include <condition_variable>
+#include <coroutine>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace appkeys {
+
+template <class T>
+class Task;
+template <class T>
+class ResultAwaitable;
+
+namespace detail {
+
+struct TaskVoid {};
+
+/// The end of a task: resumes whoever awaited it, unless the task completed inline
+/// (see TaskState::start).
+struct TaskFinalAwaiter {
+  bool await_ready() const noexcept { return false; }
+  template <class Promise>
+  void await_suspend(std::coroutine_handle<Promise> self) const noexcept {
+    self.promise().finish();
+  }
+  void await_resume() const noexcept {}
+};
+
+/// The start() in progress on this thread, innermost first: how a finishing task
+/// learns that it completed inline, inside the start() of its own awaiter. Thread-local,
+/// so a task finishing on another thread never sees it.
+struct TaskStart {
+  explicit TaskStart(const void* starting) noexcept : state(starting), previous(current) {
+    current = this;
+  }
+  TaskStart(const TaskStart&) = delete;
+  TaskStart& operator=(const TaskStart&) = delete;
+  ~TaskStart() { current = previous; }
+
+  const void* state;
+  bool completed_inline = false;
+  TaskStart* previous;
+
+  static inline thread_local TaskStart* current = nullptr;
+};
+
+/// What every Task's promise holds: who to resume, and how the task ended. The two
+/// promise types below (a user's coroutine, an executor's operation) share it, so one
+/// Task type can own either kind of frame.
+template <class T>
+class TaskState {
+ public:
+  using stored_type = std::conditional_t<std::is_void_v<T>, TaskVoid, T>;
+
+  std::suspend_always initial_suspend() const noexcept { return {}; }  // lazy
+  TaskFinalAwaiter final_suspend() const noexcept { return {}; }
+  void unhandled_exception() noexcept { outcome_.template emplace<3>(std::current_exception()); }
+
+  /// Starts the task (`task` is this promise's coroutine) on behalf of `awaiting`,
+  /// which has just suspended; returns whether it must stay suspended.
+  ///
+  /// A task that completes inline (CoroExec{}, a plain `co_return`) finishes inside
+  /// task.resume() below, on this thread: finish() then only notes it, and the
+  /// awaiting coroutine goes on by returning false, without a nested resume. So a loop
+  /// of a million inline awaits keeps a flat stack at any optimisation level
+  /// (symmetric transfer would too, but GCC 12 makes it a tail call only from -O2).
+  /// A task that suspends instead (a call posted to a pool) finishes later, on some
+  /// thread, and finish() resumes the awaiting coroutine right there: where a call
+  /// completes is where its awaiter continues, with no race about who resumes it.
+  bool start(std::coroutine_handle<> task, std::coroutine_handle<> awaiting) {
+    assert(task && !task.done() && "a Task is awaited once");
+    continuation_ = awaiting;
+    TaskStart record{this};
+    task.resume();
+    // The task may have finished on another thread and its awaiter resumed and
+    // destroyed this frame already: from here on, only the record on this stack.
+    return !record.completed_inline;
+  }
+
+  /// From final_suspend, once the outcome is stored.
+  void finish() noexcept {
+    if (TaskStart* record = TaskStart::current; record && record->state == this) {
+      record->completed_inline = true;  // start() lets the awaiting coroutine go on
+      return;
+    }
+    continuation_.resume();
+  }
+
+  template <class... Args>
+  void set_value(Args&&... args) {
+    outcome_.template emplace<1>(std::forward<Args>(args)...);
+  }
+  void set_error(AppError error) { outcome_.template emplace<2>(std::move(error)); }
+
+  /// The value, moved out; a failure is thrown (the AppError, or whatever escaped the
+  /// coroutine's body). Precondition: the task has completed.
+  T take() {
+    assert(outcome_.index() != 0 && "the task has not completed");
+    if (auto* error = std::get_if<2>(&outcome_)) throw AppError(std::move(*error));
+    if (auto* exception = std::get_if<3>(&outcome_)) std::rethrow_exception(*exception);
+    if constexpr (!std::is_void_v<T>) return std::move(*std::get_if<1>(&outcome_));
+  }
+
+  /// The value or the AppError as a Result, without throwing; only an exception other
+  /// than AppError (thrown by a user's coroutine body) is rethrown.
+  Result<T> take_result() {
+    assert(outcome_.index() != 0 && "the task has not completed");
+    if (auto* error = std::get_if<2>(&outcome_)) return Result<T>(std::move(*error));
+    if (auto* exception = std::get_if<3>(&outcome_)) std::rethrow_exception(*exception);
+    if constexpr (std::is_void_v<T>) {
+      return Result<T>();
+    } else {
+      return Result<T>(std::move(*std::get_if<1>(&outcome_)));
+    }
+  }
+
+ private:
+  std::coroutine_handle<> continuation_ = std::noop_coroutine();
+  std::variant<std::monostate, stored_type, AppError, std::exception_ptr> outcome_;
+};
+
+/// Builds Tasks; the one friend of Task's private constructor.
+struct TaskAccess {
+  template <class T>
+  static Task<T> make(std::coroutine_handle<> handle, TaskState<T>* state) noexcept {
+    return Task<T>(handle, state);
+  }
+};
+
+/// The promise of a user's `Task<T> f() { ... co_return value; }`.
+template <class T>
+struct TaskPromise : TaskState<T> {
+  Task<T> get_return_object() noexcept {
+    return TaskAccess::make<T>(std::coroutine_handle<TaskPromise>::from_promise(*this), this);
+  }
+  void return_value(T value) { this->set_value(std::move(value)); }
+};
+template <>
+struct TaskPromise<void> : TaskState<void> {
+  Task<void> get_return_object() noexcept;
+  void return_void() { this->set_value(); }
+};
+
+/// The promise of CoroExec's operation coroutine, which ends with `co_return` of the
+/// operation's Result<T>: a failure is stored as the AppError it is, never thrown.
+template <class T>
+struct OperationPromise : TaskState<T> {
+  Task<T> get_return_object() noexcept {
+    return TaskAccess::make<T>(std::coroutine_handle<OperationPromise>::from_promise(*this),
+                               this);
+  }
+  void return_value(Result<T> outcome) {
+    if (!outcome) {
+      this->set_error(std::move(outcome).error());
+    } else if constexpr (std::is_void_v<T>) {
+      this->set_value();
+    } else {
+      this->set_value(std::move(outcome).value());
+    }
+  }
+};
+
+/// The return type of CoroExec's operation coroutine: only a way to name
+/// OperationPromise; it turns into the Task the caller gets.
+template <class T>
+struct OperationTask {
+  using promise_type = OperationPromise<T>;
+  OperationTask(Task<T> task) noexcept : task(std::move(task)) {}
+  Task<T> task;
+};
+
+/// How sync_wait learns that the task has completed.
+class SyncWaitSignal {
+ public:
+  virtual void notify() noexcept = 0;
+
+ protected:
+  ~SyncWaitSignal() = default;
+};
+
+/// A coroutine that awaits one task and then notifies a SyncWaitSignal. It is the
+/// continuation a task resumes, so sync_wait needs no thread of its own.
+struct SyncWaitDriver {
+  struct promise_type {
+    SyncWaitSignal* signal = nullptr;
+    std::exception_ptr exception;
+
+    SyncWaitDriver get_return_object() noexcept {
+      return SyncWaitDriver{std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+    auto final_suspend() const noexcept {
+      struct Notify {
+        bool await_ready() const noexcept { return false; }
+        // The waiting thread may destroy this frame as soon as notify() returns;
+        // nothing after it touches the frame.
+        void await_suspend(std::coroutine_handle<promise_type> self) const noexcept {
+          self.promise().signal->notify();
+        }
+        void await_resume() const noexcept {}
+      };
+      return Notify{};
+    }
+    void return_void() const noexcept {}
+    void unhandled_exception() noexcept { exception = std::current_exception(); }
+  };
+
+  explicit SyncWaitDriver(std::coroutine_handle<promise_type> h) noexcept : handle(h) {}
+  SyncWaitDriver(SyncWaitDriver&& other) noexcept : handle(std::exchange(other.handle, {})) {}
+  SyncWaitDriver& operator=(SyncWaitDriver&&) = delete;
+  ~SyncWaitDriver() {
+    if (handle) handle.destroy();
+  }
+
+  std::coroutine_handle<promise_type> handle;
+};
+
+template <class T>
+SyncWaitDriver sync_wait_body(Task<T>& task, std::optional<Result<T>>& out) {
+  auto outcome = co_await std::move(task).as_result();
+  out.emplace(std::move(outcome));
+}
+
+/// Blocks a thread on a mutex and a condition variable.
+class SyncWaitEvent final : public SyncWaitSignal {
+ public:
+  void notify() noexcept override {
+    // Under the lock: once it is released wait() may return and the event go away.
+    std::lock_guard lock(mutex_);
+    done_ = true;
+    ready_.notify_all();
+  }
+  void wait() {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [this] { return done_; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  bool done_ = false;
+};
+
+/// Ends the RunLoop::run() that drives the task.
+class SyncWaitLoopSignal final : public SyncWaitSignal {
+ public:
+  explicit SyncWaitLoopSignal(RunLoop& loop) noexcept : loop_(loop) {}
+  void notify() noexcept override {
+    done_.store(true, std::memory_order_release);
+    loop_.finish();  // the last touch: the waiting thread may return right after it
+  }
+  /// Runs the loop until the task is done; a finish() someone else asked for does not
+  /// end the wait early.
+  void wait() {
+    do {
+      loop_.run();
+    } while (!done_.load(std::memory_order_acquire));
+  }
+
+ private:
+  RunLoop& loop_;
+  std::atomic<bool> done_{false};
+};
+
+/// Runs `task` to completion, blocking as `wait` says; the outcome as a Result.
+template <class T, class Wait>
+Result<T> sync_wait_impl(Task<T>& task, SyncWaitSignal& signal, Wait wait) {
+  assert(task.valid() && "sync_wait on an empty or moved-from Task");
+  std::optional<Result<T>> out;
+  SyncWaitDriver driver = sync_wait_body(task, out);
+  driver.handle.promise().signal = &signal;
+  driver.handle.resume();  // starts the task on this thread
+  wait();
+  if (driver.handle.promise().exception) std::rethrow_exception(driver.handle.promise().exception);
+  return std::move(*out);
+}
+
+}  // namespace detail
+
+/// A lazy, move-only coroutine task: what every CoroExec call returns, and the return
+/// type for your own coroutines (`appkeys::Task<int> f() { co_return 42; }`).
+///
+/// - Lazy: nothing runs until the task is awaited (or passed to sync_wait). A task that
+///   is destroyed without being awaited never runs; its frame is freed.
+/// - `co_await task` yields T; a failure is thrown: the AppError for a failed call, or
+///   whatever exception escaped your coroutine's body. `co_await keys.fetch(id).as_result()`
+///   (for a named task, `co_await std::move(task).as_result()`) yields Result<T>
+///   instead, the NoThrowExec way; only a non-AppError exception from your own
+///   coroutine's body is still rethrown.
+/// - A task is awaited at most once; the result is moved out.
+/// - A task that completes inline lets the awaiting coroutine go on without nesting
+///   (a loop of inline awaits keeps a flat stack); one that completes later resumes
+///   the awaiting coroutine on the thread it finished on (CoroExec lets you choose it).
+///
+/// Thread safety: a Task is a unique owner, like unique_ptr; distinct tasks are
+/// independent.
+template <class T>
+class [[nodiscard]] Task {
+ public:
+  using promise_type = detail::TaskPromise<T>;
+  using value_type = T;
+
+  /// An empty task (valid() is false), to be assigned later.
+  Task() noexcept = default;
+  Task(Task&& other) noexcept
+      : handle_(std::exchange(other.handle_, {})), state_(std::exchange(other.state_, nullptr)) {}
+  Task& operator=(Task&& other) noexcept {
+    if (this != &other) {
+      destroy();
+      handle_ = std::exchange(other.handle_, {});
+      state_ = std::exchange(other.state_, nullptr);
+    }
+    return *this;
+  }
+  ~Task() { destroy(); }
+
+  /// Whether this task owns a coroutine (false once moved from).
+  bool valid() const noexcept { return static_cast<bool>(handle_); }
+
+  /// Whether the coroutine has run to its end.
+  bool done() const noexcept { return handle_ && handle_.done(); }
+
+  auto operator co_await() & noexcept { return Awaiter{handle_, state_}; }
+  auto operator co_await() && noexcept { return Awaiter{handle_, state_}; }
+
+  /// An awaitable that owns this task and yields Result<T>.
+  ResultAwaitable<T> as_result() && noexcept { return ResultAwaitable<T>(std::move(*this)); }
+
+ private:
+  friend struct detail::TaskAccess;
+  friend class ResultAwaitable<T>;
+
+  Task(std::coroutine_handle<> handle, detail::TaskState<T>* state) noexcept
+      : handle_(handle), state_(state) {}
+
+  void destroy() noexcept {
+    if (handle_) handle_.destroy();
+    handle_ = {};
+    state_ = nullptr;
+  }
+
+  struct Awaiter {
+    std::coroutine_handle<> handle;
+    detail::TaskState<T>* state;
+
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> awaiting) const {
+      return state->start(handle, awaiting);
+    }
+    T await_resume() const { return state->take(); }
+  };
+
+  std::coroutine_handle<> handle_;
+  detail::TaskState<T>* state_ = nullptr;
+};
+
+namespace detail {
+inline Task<void> TaskPromise<void>::get_return_object() noexcept {
+  return TaskAccess::make<void>(std::coroutine_handle<TaskPromise>::from_promise(*this), this);
+}
+}  // namespace detail
+
+/// What Task<T>::as_result() returns: owns the task; awaiting it yields Result<T>.
+///
+/// Thread safety: as Task.
+template <class T>
+class [[nodiscard]] ResultAwaitable {
+ public:
+  explicit ResultAwaitable(Task<T> task) noexcept : task_(std::move(task)) {}
+
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> awaiting) const {
+    return task_.state_->start(task_.handle_, awaiting);
+  }
+  Result<T> await_resume() const { return task_.state_->take_result(); }
+
+  /// Gives the task back (sync_wait takes it this way).
+  Task<T> release() && noexcept { return std::move(task_); }
+
+ private:
+  Task<T> task_;
+};
+
+/// Runs `task` to completion on the calling thread and returns its value, or throws
+/// its failure (an AppError for a failed call). For main(), tests and other code that
+/// is not a coroutine. The task runs here; if its calls run on a pool, this thread
+/// waits for them. A task whose calls resume on a RunLoop needs the overload below
+/// (nobody else would run that loop).
+template <class T>
+T sync_wait(Task<T> task) {
+  detail::SyncWaitEvent event;
+  auto outcome = detail::sync_wait_impl(task, event, [&event] { event.wait(); });
+  if constexpr (std::is_void_v<T>) {
+    outcome.value();
+  } else {
+    return std::move(outcome).value();
+  }
+}
+
+/// As sync_wait(Task), but the calling thread runs `loop` while it waits: the way to
+/// drive a task whose calls resume on `loop` (`CoroExec{pool, loop}`), so every line of
+/// the coroutine outside the blocking calls runs on this thread.
+template <class T>
+T sync_wait(Task<T> task, RunLoop& loop) {
+  detail::SyncWaitLoopSignal signal(loop);
+  auto outcome = detail::sync_wait_impl(task, signal, [&signal] { signal.wait(); });
+  if constexpr (std::is_void_v<T>) {
+    outcome.value();
+  } else {
+    return std::move(outcome).value();
+  }
+}
+
+/// sync_wait(task.as_result()): as sync_wait(Task), but a failed call comes back as a
+/// Result instead of being thrown.
+template <class T>
+Result<T> sync_wait(ResultAwaitable<T> awaitable) {
+  Task<T> task = std::move(awaitable).release();
+  detail::SyncWaitEvent event;
+  return detail::sync_wait_impl(task, event, [&event] { event.wait(); });
+}
+
+template <class T>
+Result<T> sync_wait(ResultAwaitable<T> awaitable, RunLoop& loop) {
+  Task<T> task = std::move(awaitable).release();
+  detail::SyncWaitLoopSignal signal(loop);
+  return detail::sync_wait_impl(task, signal, [&signal] { signal.wait(); });
+}
+
+}  // namespace appkeys
+
+#endif  // APPKEYS_HAS_EXCEPTIONS
+// ---- end appkeys/exec/task.hpp
+// ---- begin appkeys/exec/coro.hpp
+// appkeys — CoroExec: calls are C++20 coroutines; `co_await keys.create("name")`.
+
+
+#if APPKEYS_HAS_EXCEPTIONS
+
+#include <coroutine>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace appkeys {
+namespace detail {
+
+/// `co_await PostAwaiter{post}`: the coroutine continues on a job handed to `post`.
+struct PostAwaiter {
+  const PostFunction& post;
+
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> self) const {
+    // Once the job is posted, another thread may resume the coroutine, finish it and
+    // destroy its frame (where `post` lives) before this call returns: call a copy.
+    PostFunction target = post;
+    target([self] { self.resume(); });
+  }
+  void await_resume() const noexcept {}
+};
+
+}  // namespace detail
+
+/// Each call is a lazy Task: `ApiKey key = co_await keys.create("name");`, and a
+/// failure is thrown as AppError (or use `co_await keys.create("name").as_result()`).
+///
+/// An operation is a blocking function (build the request, send it, parse the answer).
+/// Where it runs, and where the awaiting coroutine continues, is chosen when the
+/// executor is built:
+///
+/// | executor               | the blocking call runs         | the coroutine continues      |
+/// |------------------------|--------------------------------|------------------------------|
+/// | `CoroExec{}`           | inline, on the awaiting thread | there, inline                |
+/// | `CoroExec{pool}`       | on a pool thread               | on that pool thread          |
+/// | `CoroExec{pool, loop}` | on a pool thread               | on the thread running `loop` |
+///
+/// `pool` and `loop` are anything with `post(std::function<void()>)` (ThreadPool,
+/// RunLoop, your own), referenced, not owned: they must outlive every call in flight.
+/// Or pass PostFunctions (`CoroExec{run_on, resume_on}`) to plug in asio, a UI loop or
+/// any other queue. CoroExec{} starts no thread: it only makes the code read as
+/// coroutines. The "resume on the caller's thread" set-up is a RunLoop that the
+/// caller's thread runs (`sync_wait(task, loop)`, or `loop.run()` by hand): the
+/// coroutine's own code then never races with that thread's other work. (Plain
+/// `sync_wait(task)` there would wait forever: nobody would run the loop.)
+///
+/// A call that completes inline lets its awaiter go on without a nested resume, so a
+/// loop of inline awaits does not grow the stack; see TaskState::start.
+///
+/// Copies share the chosen contexts. Needs exceptions (a Task's body may throw).
+///
+/// Thread safety: run may be called from any number of threads at once; each Task is
+/// then owned by one caller.
+class CoroExec {
+ public:
+  template <class T>
+  using result = Task<T>;
+
+  /// Runs calls inline: no threads.
+  CoroExec() = default;
+
+  /// Runs each call on a job given to `run_on`; resumes on a job given to `resume_on`,
+  /// or, if it is empty, right where the call ran. An empty `run_on` runs inline.
+  explicit CoroExec(PostFunction run_on, PostFunction resume_on = nullptr)
+      : contexts_(std::make_shared<const Contexts>(
+            Contexts{.run_on = std::move(run_on), .resume_on = std::move(resume_on)})) {}
+
+  template <PostTarget RunOn>
+  explicit CoroExec(RunOn& run_on) : CoroExec(post_to(run_on)) {}
+
+  template <PostTarget RunOn, PostTarget ResumeOn>
+  CoroExec(RunOn& run_on, ResumeOn& resume_on) : CoroExec(post_to(run_on), post_to(resume_on)) {}
+
+  template <class F>
+  result<operation_value_t<F>> run(F&& operation) const {
+    return run_operation<operation_value_t<F>>(std::decay_t<F>(std::forward<F>(operation)),
+                                               contexts_)
+        .task;
+  }
+
+ private:
+  struct Contexts {
+    PostFunction run_on{};
+    PostFunction resume_on{};
+  };
+
+  // Parameters are taken by value: the coroutine frame keeps its own copies, so the
+  // task outlives the executor and the ApiKeyAuth that made it.
+  template <class T, class Operation>
+  static detail::OperationTask<T> run_operation(Operation operation,
+                                                std::shared_ptr<const Contexts> contexts) {
+    if (contexts && contexts->run_on) co_await detail::PostAwaiter{contexts->run_on};
+    Result<T> outcome = operation();
+    if (contexts && contexts->resume_on) co_await detail::PostAwaiter{contexts->resume_on};
+    co_return std::move(outcome);
+  }
+
+  std::shared_ptr<const Contexts> contexts_;
+};
+
+static_assert(Executor<CoroExec>);
+
+}  // namespace appkeys
+
+#endif  // APPKEYS_HAS_EXCEPTIONS
+// ---- end appkeys/exec/coro.hpp
+// ---- begin appkeys/exec/callback.hpp
+// appkeys — CallbackExec: each call completes by invoking a handler `void(Result<T>)`.
+
+
+#if APPKEYS_HAS_EXCEPTIONS
+
+#include <cassert>
+#include <concepts>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace appkeys {
+
+class CallbackExec;
+
+namespace detail {
+
+/// Where CallbackExec runs calls and completes them, and what it does when a handler
+/// throws; shared by every copy of the executor and every call in flight.
+struct CallbackContexts {
+  PostFunction run_on{};
+  PostFunction complete_on{};
+  std::function<void(std::exception_ptr)> on_handler_exception{};
+};
+
+/// Invokes the handler with the outcome. A handler that throws has nobody to throw
+/// to (it may be running on a pool thread), so the exception goes to the executor's
+/// hook, or ends the program when there is none; either way the executor, its pool
+/// and every other call are untouched.
+template <class Handler, class T>
+void invoke_handler(Handler& handler, Result<T>&& outcome,
+                    const CallbackContexts* contexts) noexcept {
+  try {
+    handler(std::move(outcome));
+  } catch (...) {
+    if (contexts && contexts->on_handler_exception) {
+      contexts->on_handler_exception(std::current_exception());  // a throw here terminates
+    } else {
+      std::terminate();
+    }
+  }
+}
+
+/// A call in flight on another thread: the operation, then the outcome, and the
+/// handler, kept together because jobs must be copyable (PostFunction).
+template <class T, class Handler>
+struct CallbackCall {
+  UniqueFunction<Result<T>()> operation{};
+  Handler handler{};
+  std::shared_ptr<const CallbackContexts> contexts{};
+  std::optional<Result<T>> outcome{};
+
+  /// On a run_on thread.
+  static void run(const std::shared_ptr<CallbackCall>& self) {
+    Result<T> result = self->operation();
+    self->operation = {};  // release what the operation holds before the handler runs
+    if (self->contexts->complete_on) {
+      // The post orders this thread's writes before the job reads them.
+      self->outcome.emplace(std::move(result));
+      self->contexts->complete_on([self] { complete(self); });
+    } else {
+      invoke_handler(self->handler, std::move(result), self->contexts.get());
+    }
+  }
+
+  /// On a complete_on thread.
+  static void complete(const std::shared_ptr<CallbackCall>& self) {
+    invoke_handler(self->handler, std::move(*self->outcome), self->contexts.get());
+  }
+};
+
+}  // namespace detail
+
+/// What a CallbackExec call returns: the call, described but not started. `then(h)`
+/// starts it; `h` is invoked exactly once with the call's Result<T>, value or error:
+///
+///     keys.create("reporting").then([](appkeys::Result<appkeys::ApiKey> key) {
+///       if (key) store(key->key->reveal()); else log(key.error().what());
+///     });
+///
+/// A Deferred that is destroyed without then() never runs. It is move-only and
+/// single-shot (then() is called on an rvalue: `std::move(call).then(h)` for a named one).
+///
+/// Thread safety: a unique owner, like unique_ptr; distinct objects are independent.
+template <class T>
+class [[nodiscard]] Deferred {
+ public:
+  using value_type = T;
+
+  Deferred(Deferred&&) noexcept = default;
+  Deferred& operator=(Deferred&&) noexcept = default;
+
+  /// Whether then() may still be called.
+  bool valid() const noexcept { return static_cast<bool>(operation_); }
+
+  /// Starts the call; `handler(Result<T>)` is invoked exactly once, on the thread the
+  /// executor says (see CallbackExec), possibly before then() returns. The handler may
+  /// be move-only. It should not throw: see CallbackExec::on_handler_exception.
+  template <class Handler>
+    requires std::invocable<std::decay_t<Handler>&, Result<T>>
+  void then(Handler&& handler) && {
+    assert(valid() && "then() on a Deferred that was already started or moved from");
+    auto contexts = std::move(contexts_);
+    auto operation = std::move(operation_);
+    using Call = detail::CallbackCall<T, std::decay_t<Handler>>;
+    if (contexts && contexts->run_on) {
+      auto call = std::make_shared<Call>(Call{.operation = std::move(operation),
+                                              .handler = std::forward<Handler>(handler),
+                                              .contexts = contexts});
+      contexts->run_on([call] { Call::run(call); });
+      return;
+    }
+    // Inline: the call runs here, before then() returns.
+    Result<T> outcome = operation();
+    operation = {};
+    if (contexts && contexts->complete_on) {
+      auto call = std::make_shared<Call>(Call{.operation = {},
+                                              .handler = std::forward<Handler>(handler),
+                                              .contexts = contexts,
+                                              .outcome = std::move(outcome)});
+      contexts->complete_on([call] { Call::complete(call); });
+      return;
+    }
+    std::decay_t<Handler> local(std::forward<Handler>(handler));
+    detail::invoke_handler(local, std::move(outcome), contexts.get());
+  }
+
+ private:
+  friend class CallbackExec;
+
+  Deferred(std::shared_ptr<const detail::CallbackContexts> contexts,
+           detail::UniqueFunction<Result<T>()> operation) noexcept
+      : contexts_(std::move(contexts)), operation_(std::move(operation)) {}
+
+  std::shared_ptr<const detail::CallbackContexts> contexts_;
+  detail::UniqueFunction<Result<T>()> operation_;
+};
+
+/// Each call returns a Deferred<T>, started with a completion handler `void(Result<T>)`:
+/// the style of the official C++ core's completion handlers, with Result<T> carrying
+/// value or AppError in one argument.
+///
+///     auto keys = app.api_keys(user);   // App<CurlTransport, CallbackExec>
+///     keys.fetch_all().then([](appkeys::Result<std::vector<appkeys::ApiKey>> all) { ... });
+///
+/// | executor                      | the blocking call runs | the handler runs            |
+/// |-------------------------------|------------------------|-----------------------------|
+/// | `CallbackExec{}`              | inline, inside then()  | inline, before then() returns |
+/// | `CallbackExec{pool}`          | on a pool thread       | on that pool thread         |
+/// | `CallbackExec{pool, loop}`    | on a pool thread       | on the thread running `loop` |
+///
+/// `pool` and `loop` are anything with `post(std::function<void()>)` (ThreadPool,
+/// RunLoop, your own), referenced, not owned: they must outlive every call in flight.
+/// Or pass PostFunctions (`CallbackExec{run_on, complete_on}`) for asio, a UI loop or
+/// any queue. Each handler is invoked exactly once, failure included, provided the post
+/// functions run every job they accept.
+///
+/// A handler that throws: the exception cannot travel back to whoever called then()
+/// (that thread may be long gone), so by default the program ends (std::terminate, as
+/// for an exception leaving a std::thread). `on_handler_exception(hook)` gives an
+/// executor that hands the exception to `hook` instead, on the handler's thread, and
+/// carries on: the call is complete, the pool and other calls are unaffected.
+///
+/// Copies share the chosen contexts. Needs exceptions.
+///
+/// Thread safety: run may be called from any number of threads at once; each Deferred
+/// is then owned by one caller.
+class CallbackExec {
+ public:
+  template <class T>
+  using result = Deferred<T>;
+
+  /// Runs calls and handlers inline: no threads.
+  CallbackExec() = default;
+
+  /// Runs each call on a job given to `run_on` (inline if empty) and each handler on a
+  /// job given to `complete_on` (or, if empty, right where the call ran).
+  explicit CallbackExec(PostFunction run_on, PostFunction complete_on = nullptr)
+      : contexts_(std::make_shared<const detail::CallbackContexts>(detail::CallbackContexts{
+            .run_on = std::move(run_on), .complete_on = std::move(complete_on)})) {}
+
+  template <PostTarget RunOn>
+  explicit CallbackExec(RunOn& run_on) : CallbackExec(post_to(run_on)) {}
+
+  template <PostTarget RunOn, PostTarget CompleteOn>
+  CallbackExec(RunOn& run_on, CompleteOn& complete_on)
+      : CallbackExec(post_to(run_on), post_to(complete_on)) {}
+
+  /// A copy of this executor whose handlers' exceptions go to `hook` (called on the
+  /// handler's thread; if the hook throws too, the program ends).
+  CallbackExec on_handler_exception(std::function<void(std::exception_ptr)> hook) const {
+    detail::CallbackContexts contexts = contexts_ ? *contexts_ : detail::CallbackContexts{};
+    contexts.on_handler_exception = std::move(hook);
+    CallbackExec copy;
+    copy.contexts_ = std::make_shared<const detail::CallbackContexts>(std::move(contexts));
+    return copy;
+  }
+
+  template <class F>
+  result<operation_value_t<F>> run(F&& operation) const {
+    using T = operation_value_t<F>;
+    return Deferred<T>(contexts_,
+                       detail::UniqueFunction<Result<T>()>(std::forward<F>(operation)));
+  }
+
+ private:
+  std::shared_ptr<const detail::CallbackContexts> contexts_;
+};
+
+static_assert(Executor<CallbackExec>);
+
+}  // namespace appkeys
+
+#endif  // APPKEYS_HAS_EXCEPTIONS
+// ---- end appkeys/exec/callback.hpp
 // ---- begin appkeys/api_key_auth.hpp
 // appkeys — ApiKeyAuth: one user's API keys (create, fetch, list, enable, disable, delete).
 

@@ -1,0 +1,117 @@
+// appkeys — CoroExec: calls are C++20 coroutines; `co_await keys.create("name")`.
+#pragma once
+
+#include <appkeys/concepts.hpp>
+#include <appkeys/config.hpp>
+#include <appkeys/exec/job.hpp>
+#include <appkeys/exec/run_loop.hpp>
+#include <appkeys/exec/task.hpp>
+#include <appkeys/result.hpp>
+
+#if APPKEYS_HAS_EXCEPTIONS
+
+#include <coroutine>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace appkeys {
+namespace detail {
+
+/// `co_await PostAwaiter{post}`: the coroutine continues on a job handed to `post`.
+struct PostAwaiter {
+  const PostFunction& post;
+
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> self) const {
+    // Once the job is posted, another thread may resume the coroutine, finish it and
+    // destroy its frame (where `post` lives) before this call returns: call a copy.
+    PostFunction target = post;
+    target([self] { self.resume(); });
+  }
+  void await_resume() const noexcept {}
+};
+
+}  // namespace detail
+
+/// Each call is a lazy Task: `ApiKey key = co_await keys.create("name");`, and a
+/// failure is thrown as AppError (or use `co_await keys.create("name").as_result()`).
+///
+/// An operation is a blocking function (build the request, send it, parse the answer).
+/// Where it runs, and where the awaiting coroutine continues, is chosen when the
+/// executor is built:
+///
+/// | executor               | the blocking call runs         | the coroutine continues      |
+/// |------------------------|--------------------------------|------------------------------|
+/// | `CoroExec{}`           | inline, on the awaiting thread | there, inline                |
+/// | `CoroExec{pool}`       | on a pool thread               | on that pool thread          |
+/// | `CoroExec{pool, loop}` | on a pool thread               | on the thread running `loop` |
+///
+/// `pool` and `loop` are anything with `post(std::function<void()>)` (ThreadPool,
+/// RunLoop, your own), referenced, not owned: they must outlive every call in flight.
+/// Or pass PostFunctions (`CoroExec{run_on, resume_on}`) to plug in asio, a UI loop or
+/// any other queue. CoroExec{} starts no thread: it only makes the code read as
+/// coroutines. The "resume on the caller's thread" set-up is a RunLoop that the
+/// caller's thread runs (`sync_wait(task, loop)`, or `loop.run()` by hand): the
+/// coroutine's own code then never races with that thread's other work. (Plain
+/// `sync_wait(task)` there would wait forever: nobody would run the loop.)
+///
+/// A call that completes inline lets its awaiter go on without a nested resume, so a
+/// loop of inline awaits does not grow the stack; see TaskState::start.
+///
+/// Copies share the chosen contexts. Needs exceptions (a Task's body may throw).
+///
+/// Thread safety: run may be called from any number of threads at once; each Task is
+/// then owned by one caller.
+class CoroExec {
+ public:
+  template <class T>
+  using result = Task<T>;
+
+  /// Runs calls inline: no threads.
+  CoroExec() = default;
+
+  /// Runs each call on a job given to `run_on`; resumes on a job given to `resume_on`,
+  /// or, if it is empty, right where the call ran. An empty `run_on` runs inline.
+  explicit CoroExec(PostFunction run_on, PostFunction resume_on = nullptr)
+      : contexts_(std::make_shared<const Contexts>(
+            Contexts{.run_on = std::move(run_on), .resume_on = std::move(resume_on)})) {}
+
+  template <PostTarget RunOn>
+  explicit CoroExec(RunOn& run_on) : CoroExec(post_to(run_on)) {}
+
+  template <PostTarget RunOn, PostTarget ResumeOn>
+  CoroExec(RunOn& run_on, ResumeOn& resume_on) : CoroExec(post_to(run_on), post_to(resume_on)) {}
+
+  template <class F>
+  result<operation_value_t<F>> run(F&& operation) const {
+    return run_operation<operation_value_t<F>>(std::decay_t<F>(std::forward<F>(operation)),
+                                               contexts_)
+        .task;
+  }
+
+ private:
+  struct Contexts {
+    PostFunction run_on{};
+    PostFunction resume_on{};
+  };
+
+  // Parameters are taken by value: the coroutine frame keeps its own copies, so the
+  // task outlives the executor and the ApiKeyAuth that made it.
+  template <class T, class Operation>
+  static detail::OperationTask<T> run_operation(Operation operation,
+                                                std::shared_ptr<const Contexts> contexts) {
+    if (contexts && contexts->run_on) co_await detail::PostAwaiter{contexts->run_on};
+    Result<T> outcome = operation();
+    if (contexts && contexts->resume_on) co_await detail::PostAwaiter{contexts->resume_on};
+    co_return std::move(outcome);
+  }
+
+  std::shared_ptr<const Contexts> contexts_;
+};
+
+static_assert(Executor<CoroExec>);
+
+}  // namespace appkeys
+
+#endif  // APPKEYS_HAS_EXCEPTIONS

@@ -1,0 +1,447 @@
+// appkeys — Task<T>, a lazy coroutine task, and sync_wait, which runs one from plain code.
+#pragma once
+
+#include <appkeys/config.hpp>
+#include <appkeys/error.hpp>
+#include <appkeys/exec/run_loop.hpp>
+#include <appkeys/result.hpp>
+
+#if APPKEYS_HAS_EXCEPTIONS
+
+#include <atomic>
+#include <cassert>
+#include <condition_variable>
+#include <coroutine>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace appkeys {
+
+template <class T>
+class Task;
+template <class T>
+class ResultAwaitable;
+
+namespace detail {
+
+struct TaskVoid {};
+
+/// The end of a task: resumes whoever awaited it, unless the task completed inline
+/// (see TaskState::start).
+struct TaskFinalAwaiter {
+  bool await_ready() const noexcept { return false; }
+  template <class Promise>
+  void await_suspend(std::coroutine_handle<Promise> self) const noexcept {
+    self.promise().finish();
+  }
+  void await_resume() const noexcept {}
+};
+
+/// The start() in progress on this thread, innermost first: how a finishing task
+/// learns that it completed inline, inside the start() of its own awaiter. Thread-local,
+/// so a task finishing on another thread never sees it.
+struct TaskStart {
+  explicit TaskStart(const void* starting) noexcept : state(starting), previous(current) {
+    current = this;
+  }
+  TaskStart(const TaskStart&) = delete;
+  TaskStart& operator=(const TaskStart&) = delete;
+  ~TaskStart() { current = previous; }
+
+  const void* state;
+  bool completed_inline = false;
+  TaskStart* previous;
+
+  static inline thread_local TaskStart* current = nullptr;
+};
+
+/// What every Task's promise holds: who to resume, and how the task ended. The two
+/// promise types below (a user's coroutine, an executor's operation) share it, so one
+/// Task type can own either kind of frame.
+template <class T>
+class TaskState {
+ public:
+  using stored_type = std::conditional_t<std::is_void_v<T>, TaskVoid, T>;
+
+  std::suspend_always initial_suspend() const noexcept { return {}; }  // lazy
+  TaskFinalAwaiter final_suspend() const noexcept { return {}; }
+  void unhandled_exception() noexcept { outcome_.template emplace<3>(std::current_exception()); }
+
+  /// Starts the task (`task` is this promise's coroutine) on behalf of `awaiting`,
+  /// which has just suspended; returns whether it must stay suspended.
+  ///
+  /// A task that completes inline (CoroExec{}, a plain `co_return`) finishes inside
+  /// task.resume() below, on this thread: finish() then only notes it, and the
+  /// awaiting coroutine goes on by returning false, without a nested resume. So a loop
+  /// of a million inline awaits keeps a flat stack at any optimisation level
+  /// (symmetric transfer would too, but GCC 12 makes it a tail call only from -O2).
+  /// A task that suspends instead (a call posted to a pool) finishes later, on some
+  /// thread, and finish() resumes the awaiting coroutine right there: where a call
+  /// completes is where its awaiter continues, with no race about who resumes it.
+  bool start(std::coroutine_handle<> task, std::coroutine_handle<> awaiting) {
+    assert(task && !task.done() && "a Task is awaited once");
+    continuation_ = awaiting;
+    TaskStart record{this};
+    task.resume();
+    // The task may have finished on another thread and its awaiter resumed and
+    // destroyed this frame already: from here on, only the record on this stack.
+    return !record.completed_inline;
+  }
+
+  /// From final_suspend, once the outcome is stored.
+  void finish() noexcept {
+    if (TaskStart* record = TaskStart::current; record && record->state == this) {
+      record->completed_inline = true;  // start() lets the awaiting coroutine go on
+      return;
+    }
+    continuation_.resume();
+  }
+
+  template <class... Args>
+  void set_value(Args&&... args) {
+    outcome_.template emplace<1>(std::forward<Args>(args)...);
+  }
+  void set_error(AppError error) { outcome_.template emplace<2>(std::move(error)); }
+
+  /// The value, moved out; a failure is thrown (the AppError, or whatever escaped the
+  /// coroutine's body). Precondition: the task has completed.
+  T take() {
+    assert(outcome_.index() != 0 && "the task has not completed");
+    if (auto* error = std::get_if<2>(&outcome_)) throw AppError(std::move(*error));
+    if (auto* exception = std::get_if<3>(&outcome_)) std::rethrow_exception(*exception);
+    if constexpr (!std::is_void_v<T>) return std::move(*std::get_if<1>(&outcome_));
+  }
+
+  /// The value or the AppError as a Result, without throwing; only an exception other
+  /// than AppError (thrown by a user's coroutine body) is rethrown.
+  Result<T> take_result() {
+    assert(outcome_.index() != 0 && "the task has not completed");
+    if (auto* error = std::get_if<2>(&outcome_)) return Result<T>(std::move(*error));
+    if (auto* exception = std::get_if<3>(&outcome_)) std::rethrow_exception(*exception);
+    if constexpr (std::is_void_v<T>) {
+      return Result<T>();
+    } else {
+      return Result<T>(std::move(*std::get_if<1>(&outcome_)));
+    }
+  }
+
+ private:
+  std::coroutine_handle<> continuation_ = std::noop_coroutine();
+  std::variant<std::monostate, stored_type, AppError, std::exception_ptr> outcome_;
+};
+
+/// Builds Tasks; the one friend of Task's private constructor.
+struct TaskAccess {
+  template <class T>
+  static Task<T> make(std::coroutine_handle<> handle, TaskState<T>* state) noexcept {
+    return Task<T>(handle, state);
+  }
+};
+
+/// The promise of a user's `Task<T> f() { ... co_return value; }`.
+template <class T>
+struct TaskPromise : TaskState<T> {
+  Task<T> get_return_object() noexcept {
+    return TaskAccess::make<T>(std::coroutine_handle<TaskPromise>::from_promise(*this), this);
+  }
+  void return_value(T value) { this->set_value(std::move(value)); }
+};
+template <>
+struct TaskPromise<void> : TaskState<void> {
+  Task<void> get_return_object() noexcept;
+  void return_void() { this->set_value(); }
+};
+
+/// The promise of CoroExec's operation coroutine, which ends with `co_return` of the
+/// operation's Result<T>: a failure is stored as the AppError it is, never thrown.
+template <class T>
+struct OperationPromise : TaskState<T> {
+  Task<T> get_return_object() noexcept {
+    return TaskAccess::make<T>(std::coroutine_handle<OperationPromise>::from_promise(*this),
+                               this);
+  }
+  void return_value(Result<T> outcome) {
+    if (!outcome) {
+      this->set_error(std::move(outcome).error());
+    } else if constexpr (std::is_void_v<T>) {
+      this->set_value();
+    } else {
+      this->set_value(std::move(outcome).value());
+    }
+  }
+};
+
+/// The return type of CoroExec's operation coroutine: only a way to name
+/// OperationPromise; it turns into the Task the caller gets.
+template <class T>
+struct OperationTask {
+  using promise_type = OperationPromise<T>;
+  OperationTask(Task<T> task) noexcept : task(std::move(task)) {}
+  Task<T> task;
+};
+
+/// How sync_wait learns that the task has completed.
+class SyncWaitSignal {
+ public:
+  virtual void notify() noexcept = 0;
+
+ protected:
+  ~SyncWaitSignal() = default;
+};
+
+/// A coroutine that awaits one task and then notifies a SyncWaitSignal. It is the
+/// continuation a task resumes, so sync_wait needs no thread of its own.
+struct SyncWaitDriver {
+  struct promise_type {
+    SyncWaitSignal* signal = nullptr;
+    std::exception_ptr exception;
+
+    SyncWaitDriver get_return_object() noexcept {
+      return SyncWaitDriver{std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+    auto final_suspend() const noexcept {
+      struct Notify {
+        bool await_ready() const noexcept { return false; }
+        // The waiting thread may destroy this frame as soon as notify() returns;
+        // nothing after it touches the frame.
+        void await_suspend(std::coroutine_handle<promise_type> self) const noexcept {
+          self.promise().signal->notify();
+        }
+        void await_resume() const noexcept {}
+      };
+      return Notify{};
+    }
+    void return_void() const noexcept {}
+    void unhandled_exception() noexcept { exception = std::current_exception(); }
+  };
+
+  explicit SyncWaitDriver(std::coroutine_handle<promise_type> h) noexcept : handle(h) {}
+  SyncWaitDriver(SyncWaitDriver&& other) noexcept : handle(std::exchange(other.handle, {})) {}
+  SyncWaitDriver& operator=(SyncWaitDriver&&) = delete;
+  ~SyncWaitDriver() {
+    if (handle) handle.destroy();
+  }
+
+  std::coroutine_handle<promise_type> handle;
+};
+
+template <class T>
+SyncWaitDriver sync_wait_body(Task<T>& task, std::optional<Result<T>>& out) {
+  auto outcome = co_await std::move(task).as_result();
+  out.emplace(std::move(outcome));
+}
+
+/// Blocks a thread on a mutex and a condition variable.
+class SyncWaitEvent final : public SyncWaitSignal {
+ public:
+  void notify() noexcept override {
+    // Under the lock: once it is released wait() may return and the event go away.
+    std::lock_guard lock(mutex_);
+    done_ = true;
+    ready_.notify_all();
+  }
+  void wait() {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [this] { return done_; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  bool done_ = false;
+};
+
+/// Ends the RunLoop::run() that drives the task.
+class SyncWaitLoopSignal final : public SyncWaitSignal {
+ public:
+  explicit SyncWaitLoopSignal(RunLoop& loop) noexcept : loop_(loop) {}
+  void notify() noexcept override {
+    done_.store(true, std::memory_order_release);
+    loop_.finish();  // the last touch: the waiting thread may return right after it
+  }
+  /// Runs the loop until the task is done; a finish() someone else asked for does not
+  /// end the wait early.
+  void wait() {
+    do {
+      loop_.run();
+    } while (!done_.load(std::memory_order_acquire));
+  }
+
+ private:
+  RunLoop& loop_;
+  std::atomic<bool> done_{false};
+};
+
+/// Runs `task` to completion, blocking as `wait` says; the outcome as a Result.
+template <class T, class Wait>
+Result<T> sync_wait_impl(Task<T>& task, SyncWaitSignal& signal, Wait wait) {
+  assert(task.valid() && "sync_wait on an empty or moved-from Task");
+  std::optional<Result<T>> out;
+  SyncWaitDriver driver = sync_wait_body(task, out);
+  driver.handle.promise().signal = &signal;
+  driver.handle.resume();  // starts the task on this thread
+  wait();
+  if (driver.handle.promise().exception) std::rethrow_exception(driver.handle.promise().exception);
+  return std::move(*out);
+}
+
+}  // namespace detail
+
+/// A lazy, move-only coroutine task: what every CoroExec call returns, and the return
+/// type for your own coroutines (`appkeys::Task<int> f() { co_return 42; }`).
+///
+/// - Lazy: nothing runs until the task is awaited (or passed to sync_wait). A task that
+///   is destroyed without being awaited never runs; its frame is freed.
+/// - `co_await task` yields T; a failure is thrown: the AppError for a failed call, or
+///   whatever exception escaped your coroutine's body. `co_await keys.fetch(id).as_result()`
+///   (for a named task, `co_await std::move(task).as_result()`) yields Result<T>
+///   instead, the NoThrowExec way; only a non-AppError exception from your own
+///   coroutine's body is still rethrown.
+/// - A task is awaited at most once; the result is moved out.
+/// - A task that completes inline lets the awaiting coroutine go on without nesting
+///   (a loop of inline awaits keeps a flat stack); one that completes later resumes
+///   the awaiting coroutine on the thread it finished on (CoroExec lets you choose it).
+///
+/// Thread safety: a Task is a unique owner, like unique_ptr; distinct tasks are
+/// independent.
+template <class T>
+class [[nodiscard]] Task {
+ public:
+  using promise_type = detail::TaskPromise<T>;
+  using value_type = T;
+
+  /// An empty task (valid() is false), to be assigned later.
+  Task() noexcept = default;
+  Task(Task&& other) noexcept
+      : handle_(std::exchange(other.handle_, {})), state_(std::exchange(other.state_, nullptr)) {}
+  Task& operator=(Task&& other) noexcept {
+    if (this != &other) {
+      destroy();
+      handle_ = std::exchange(other.handle_, {});
+      state_ = std::exchange(other.state_, nullptr);
+    }
+    return *this;
+  }
+  ~Task() { destroy(); }
+
+  /// Whether this task owns a coroutine (false once moved from).
+  bool valid() const noexcept { return static_cast<bool>(handle_); }
+
+  /// Whether the coroutine has run to its end.
+  bool done() const noexcept { return handle_ && handle_.done(); }
+
+  auto operator co_await() & noexcept { return Awaiter{handle_, state_}; }
+  auto operator co_await() && noexcept { return Awaiter{handle_, state_}; }
+
+  /// An awaitable that owns this task and yields Result<T>.
+  ResultAwaitable<T> as_result() && noexcept { return ResultAwaitable<T>(std::move(*this)); }
+
+ private:
+  friend struct detail::TaskAccess;
+  friend class ResultAwaitable<T>;
+
+  Task(std::coroutine_handle<> handle, detail::TaskState<T>* state) noexcept
+      : handle_(handle), state_(state) {}
+
+  void destroy() noexcept {
+    if (handle_) handle_.destroy();
+    handle_ = {};
+    state_ = nullptr;
+  }
+
+  struct Awaiter {
+    std::coroutine_handle<> handle;
+    detail::TaskState<T>* state;
+
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> awaiting) const {
+      return state->start(handle, awaiting);
+    }
+    T await_resume() const { return state->take(); }
+  };
+
+  std::coroutine_handle<> handle_;
+  detail::TaskState<T>* state_ = nullptr;
+};
+
+namespace detail {
+inline Task<void> TaskPromise<void>::get_return_object() noexcept {
+  return TaskAccess::make<void>(std::coroutine_handle<TaskPromise>::from_promise(*this), this);
+}
+}  // namespace detail
+
+/// What Task<T>::as_result() returns: owns the task; awaiting it yields Result<T>.
+///
+/// Thread safety: as Task.
+template <class T>
+class [[nodiscard]] ResultAwaitable {
+ public:
+  explicit ResultAwaitable(Task<T> task) noexcept : task_(std::move(task)) {}
+
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> awaiting) const {
+    return task_.state_->start(task_.handle_, awaiting);
+  }
+  Result<T> await_resume() const { return task_.state_->take_result(); }
+
+  /// Gives the task back (sync_wait takes it this way).
+  Task<T> release() && noexcept { return std::move(task_); }
+
+ private:
+  Task<T> task_;
+};
+
+/// Runs `task` to completion on the calling thread and returns its value, or throws
+/// its failure (an AppError for a failed call). For main(), tests and other code that
+/// is not a coroutine. The task runs here; if its calls run on a pool, this thread
+/// waits for them. A task whose calls resume on a RunLoop needs the overload below
+/// (nobody else would run that loop).
+template <class T>
+T sync_wait(Task<T> task) {
+  detail::SyncWaitEvent event;
+  auto outcome = detail::sync_wait_impl(task, event, [&event] { event.wait(); });
+  if constexpr (std::is_void_v<T>) {
+    outcome.value();
+  } else {
+    return std::move(outcome).value();
+  }
+}
+
+/// As sync_wait(Task), but the calling thread runs `loop` while it waits: the way to
+/// drive a task whose calls resume on `loop` (`CoroExec{pool, loop}`), so every line of
+/// the coroutine outside the blocking calls runs on this thread.
+template <class T>
+T sync_wait(Task<T> task, RunLoop& loop) {
+  detail::SyncWaitLoopSignal signal(loop);
+  auto outcome = detail::sync_wait_impl(task, signal, [&signal] { signal.wait(); });
+  if constexpr (std::is_void_v<T>) {
+    outcome.value();
+  } else {
+    return std::move(outcome).value();
+  }
+}
+
+/// sync_wait(task.as_result()): as sync_wait(Task), but a failed call comes back as a
+/// Result instead of being thrown.
+template <class T>
+Result<T> sync_wait(ResultAwaitable<T> awaitable) {
+  Task<T> task = std::move(awaitable).release();
+  detail::SyncWaitEvent event;
+  return detail::sync_wait_impl(task, event, [&event] { event.wait(); });
+}
+
+template <class T>
+Result<T> sync_wait(ResultAwaitable<T> awaitable, RunLoop& loop) {
+  Task<T> task = std::move(awaitable).release();
+  detail::SyncWaitLoopSignal signal(loop);
+  return detail::sync_wait_impl(task, signal, [&signal] { signal.wait(); });
+}
+
+}  // namespace appkeys
+
+#endif  // APPKEYS_HAS_EXCEPTIONS

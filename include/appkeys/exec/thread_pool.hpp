@@ -1,0 +1,95 @@
+// appkeys — ThreadPool: a fixed set of worker threads and a FIFO of jobs.
+#pragma once
+
+#include <appkeys/exec/job.hpp>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace appkeys {
+
+/// A fixed set of worker threads taking jobs from one FIFO. FutureExec owns one; give
+/// one to CoroExec or CallbackExec (`CoroExec{pool}`) to run blocking calls off the
+/// caller's thread.
+///
+/// Destruction lets the queued and running jobs finish (so every call in flight
+/// completes, and a job may still post more), then joins the workers. A job that throws
+/// ends the program, as an exception leaving a std::thread does: the executors post
+/// only jobs that cannot throw.
+///
+/// Thread safety: post may be called from any thread, including a worker.
+class ThreadPool {
+ public:
+  explicit ThreadPool(std::size_t thread_count) {
+    thread_count = std::max<std::size_t>(thread_count, 1);
+    workers_.reserve(thread_count);
+    for (std::size_t i = 0; i < thread_count; ++i) {
+      workers_.emplace_back([this] { work(); });
+    }
+  }
+
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  ~ThreadPool() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    ready_.notify_all();
+    for (auto& worker : workers_) {
+      // A job may hold the last handle to this pool; a thread cannot join itself.
+      if (worker.get_id() == std::this_thread::get_id()) {
+        worker.detach();
+      } else {
+        worker.join();
+      }
+    }
+  }
+
+  /// Queues `job` (any move-only `void()` callable) for a worker.
+  template <class F>
+    requires std::is_invocable_r_v<void, std::decay_t<F>&>
+  void post(F&& job) {
+    detail::UniqueFunction<void()> erased(std::forward<F>(job));
+    {
+      std::lock_guard lock(mutex_);
+      jobs_.push_back(std::move(erased));
+    }
+    ready_.notify_one();
+  }
+
+  std::size_t thread_count() const noexcept { return workers_.size(); }
+
+ private:
+  void work() {
+    for (;;) {
+      detail::UniqueFunction<void()> job;
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;  // stopping and drained
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      job();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<detail::UniqueFunction<void()>> jobs_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+static_assert(PostTarget<ThreadPool>);
+
+}  // namespace appkeys

@@ -986,7 +986,7 @@ TEST_CASE("CurlTransport: the environment's proxy is ignored unless asked for", 
   }
 }
 
-TEST_CASE("CurlTransport: copies share one pool; a moved-from transport fails cleanly",
+TEST_CASE("CurlTransport: copies share one pool, and a moved-from transport fails cleanly",
           "[curl]") {
   RawServer server(RawServer::http([](const RawRequest&) { return RawServer::ok(); }));
   CurlTransport original;

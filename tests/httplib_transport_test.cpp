@@ -713,7 +713,7 @@ TEST_CASE("malformed URLs, headers and timeouts are invalid_argument, without I/
   CHECK(error_of(moved_from.send(make_request("http://127.0.0.1:1/x"))) == errc::transport);  // NOLINT
 }
 
-TEST_CASE("method, headers and body go out as given; response headers come back",
+TEST_CASE("method, headers and body go out as given, and response headers come back",
           "[httplib]") {
   std::mutex mutex;
   std::vector<std::string> seen;

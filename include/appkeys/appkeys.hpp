@@ -4,6 +4,7 @@
 #pragma once
 
 #include <appkeys/config.hpp>
+#include <appkeys/version.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/result.hpp>
 #include <appkeys/object_id.hpp>

@@ -75,19 +75,23 @@ inline std::optional<std::string_view> header_value(const Headers& headers,
 ///
 /// The Authorization header and the body may hold secrets: a transport that logs
 /// must redact them (see examples/).
+///
+/// Thread safety: a value type; distinct objects are independent.
 struct HttpRequest {
-  HttpMethod method = HttpMethod::get;
-  std::string url;
-  Headers headers;
-  std::string body;
-  std::chrono::milliseconds timeout{60'000};
+  HttpMethod method = HttpMethod::get;        ///< GET, POST, PUT or DELETE.
+  std::string url;                            ///< Absolute http:// or https:// URL.
+  Headers headers;                            ///< Sent as given, in order.
+  std::string body;                           ///< Empty when there is none.
+  std::chrono::milliseconds timeout{60'000};  ///< Bound on the whole exchange.
 };
 
 /// One response: any status is a response, not a transport error.
+///
+/// Thread safety: a value type; distinct objects are independent.
 struct HttpResponse {
-  int status = 0;
-  Headers headers;
-  std::string body;
+  int status = 0;    ///< The HTTP status code.
+  Headers headers;   ///< As received; look names up in any case.
+  std::string body;  ///< The whole body.
 };
 
 }  // namespace appkeys

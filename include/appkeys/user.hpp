@@ -14,9 +14,11 @@
 namespace appkeys {
 
 /// One identity linked to a user, as the profile lists it.
+///
+/// Thread safety: a value type; distinct objects are independent.
 struct UserIdentity {
-  std::string id;
-  std::string provider_type;
+  std::string id;             ///< The identity's id at its provider.
+  std::string provider_type;  ///< "local-userpass", "anon-user", "api-key", ...
   friend bool operator==(const UserIdentity&, const UserIdentity&) = default;
 };
 
@@ -80,6 +82,7 @@ struct UserState {
 class User {
  public:
   User() = default;
+  /// A handle to `state`; App makes these at login.
   explicit User(std::shared_ptr<detail::UserState> state) : state_(std::move(state)) {}
 
   /// The user's id (24 hex characters); the key owner's id for an API-key login.
@@ -92,6 +95,8 @@ class User {
   const std::string& device_id() const noexcept {
     return state_ ? state_->device_id : empty();
   }
+  /// False once logged out (through any copy), or after a refresh-token request got
+  /// a 401, or for a default-constructed User.
   bool is_logged_in() const { return state_ && state_->logged_in(); }
   /// The identities the profile listed at login.
   std::vector<UserIdentity> identities() const {

@@ -5,11 +5,6 @@
 
 #include <string_view>
 
-/// Expands to its argument's tokens as a string literal, after macro expansion.
-#define APPKEYS_STRINGIFY(x) APPKEYS_STRINGIFY_IMPL(x)
-/// Helper of APPKEYS_STRINGIFY: the stringizing step, after the argument was expanded.
-#define APPKEYS_STRINGIFY_IMPL(x) #x
-
 namespace appkeys {
 
 /// A release number, as semantic versioning reads it (`major.minor.patch`): while
@@ -43,9 +38,13 @@ constexpr Version version() noexcept {
 
 // The string is written out by hand in config.hpp (CMake and tools/amalgamate read it
 // there); it must spell the three numbers.
+#define APPKEYS_DETAIL_STRINGIFY_IMPL(x) #x
+#define APPKEYS_DETAIL_STRINGIFY(x) APPKEYS_DETAIL_STRINGIFY_IMPL(x)
 static_assert(std::string_view(APPKEYS_VERSION_STRING) ==
-                  APPKEYS_STRINGIFY(APPKEYS_VERSION_MAJOR) "." APPKEYS_STRINGIFY(
-                      APPKEYS_VERSION_MINOR) "." APPKEYS_STRINGIFY(APPKEYS_VERSION_PATCH),
+                  APPKEYS_DETAIL_STRINGIFY(APPKEYS_VERSION_MAJOR) "." APPKEYS_DETAIL_STRINGIFY(
+                      APPKEYS_VERSION_MINOR) "." APPKEYS_DETAIL_STRINGIFY(APPKEYS_VERSION_PATCH),
               "APPKEYS_VERSION_STRING does not match APPKEYS_VERSION_MAJOR/MINOR/PATCH");
+#undef APPKEYS_DETAIL_STRINGIFY
+#undef APPKEYS_DETAIL_STRINGIFY_IMPL
 
 }  // namespace appkeys

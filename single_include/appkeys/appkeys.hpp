@@ -11,23 +11,31 @@
 // ---- begin appkeys/config.hpp
 // appkeys — configuration macros shared by every header.
 
+/// @file
+/// The macros every appkeys header sees: the version and exception detection.
+/// appkeys::version() (<appkeys/version.hpp>) gives the version as values.
+
 #include <cstdio>
 #include <cstdlib>
 
-#define APPKEYS_VERSION_MAJOR 0
-#define APPKEYS_VERSION_MINOR 1
-#define APPKEYS_VERSION_PATCH 0
-#define APPKEYS_VERSION_STRING "0.1.0"
+// The one place the version is written: CMake, tools/amalgamate and the .deb read it here.
+#define APPKEYS_VERSION_MAJOR 0         ///< Incompatible API changes (from 1.0 on).
+#define APPKEYS_VERSION_MINOR 1         ///< Additions; before 1.0 also incompatible changes.
+#define APPKEYS_VERSION_PATCH 0         ///< Fixes only.
+#define APPKEYS_VERSION_STRING "0.1.0"  ///< `"MAJOR.MINOR.PATCH"`.
 
 // Like fmt, detect -fno-exceptions instead of asking for a macro: a program built
 // without exceptions can still use every non-throwing part (NoThrowExec, Result).
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+/// 1 when the program is compiled with exceptions, 0 under -fno-exceptions.
 #define APPKEYS_HAS_EXCEPTIONS 1
 #else
+/// 0: the program is compiled with -fno-exceptions.
 #define APPKEYS_HAS_EXCEPTIONS 0
 #endif
 
 #if APPKEYS_HAS_EXCEPTIONS
+/// Throws `error` (an AppError); without exceptions, prints its message and aborts.
 #define APPKEYS_THROW(error) throw(error)
 #else
 // Without exceptions a throw site is a contract violation (e.g. Result::value() on an
@@ -45,11 +53,6 @@
 
 
 #include <string_view>
-
-/// Expands to its argument's tokens as a string literal, after macro expansion.
-#define APPKEYS_STRINGIFY(x) APPKEYS_STRINGIFY_IMPL(x)
-/// Helper of APPKEYS_STRINGIFY: the stringizing step, after the argument was expanded.
-#define APPKEYS_STRINGIFY_IMPL(x) #x
 
 namespace appkeys {
 
@@ -84,10 +87,14 @@ constexpr Version version() noexcept {
 
 // The string is written out by hand in config.hpp (CMake and tools/amalgamate read it
 // there); it must spell the three numbers.
+#define APPKEYS_DETAIL_STRINGIFY_IMPL(x) #x
+#define APPKEYS_DETAIL_STRINGIFY(x) APPKEYS_DETAIL_STRINGIFY_IMPL(x)
 static_assert(std::string_view(APPKEYS_VERSION_STRING) ==
-                  APPKEYS_STRINGIFY(APPKEYS_VERSION_MAJOR) "." APPKEYS_STRINGIFY(
-                      APPKEYS_VERSION_MINOR) "." APPKEYS_STRINGIFY(APPKEYS_VERSION_PATCH),
+                  APPKEYS_DETAIL_STRINGIFY(APPKEYS_VERSION_MAJOR) "." APPKEYS_DETAIL_STRINGIFY(
+                      APPKEYS_VERSION_MINOR) "." APPKEYS_DETAIL_STRINGIFY(APPKEYS_VERSION_PATCH),
               "APPKEYS_VERSION_STRING does not match APPKEYS_VERSION_MAJOR/MINOR/PATCH");
+#undef APPKEYS_DETAIL_STRINGIFY
+#undef APPKEYS_DETAIL_STRINGIFY_IMPL
 
 }  // namespace appkeys
 // ---- end appkeys/version.hpp
@@ -281,6 +288,8 @@ inline std::error_code make_error_code(errc code) noexcept {
 /// Thread safety: immutable after construction; safe to share between threads.
 class AppError : public std::system_error {
  public:
+  /// An error with `code`; `message` must hold no secret. `http_status`, `server_code`
+  /// and `link` are what the server answered, when it did.
   AppError(errc code, std::string message, int http_status = 0,
            std::string server_code = {}, std::string link = {})
       : std::system_error(make_error_code(code), message),
@@ -301,6 +310,7 @@ class AppError : public std::system_error {
   /// The message alone, without the code and status that what() adds.
   const std::string& message() const noexcept { return message_; }
 
+  /// The message, then the errc name, the server code and the HTTP status in brackets.
   const char* what() const noexcept override { return what_.c_str(); }
 
  private:
@@ -329,6 +339,10 @@ class AppError : public std::system_error {
 
 }  // namespace appkeys
 
+/// Makes `e.code() == appkeys::errc::api_key_not_found` compile: errc converts to
+/// std::error_code (through appkeys::make_error_code).
+///
+/// Thread safety: a compile-time trait; it has no state.
 template <>
 struct std::is_error_code_enum<appkeys::errc> : std::true_type {};
 // ---- end appkeys/error.hpp
@@ -362,16 +376,24 @@ class [[nodiscard]] Result {
                 "Result<AppError> would be ambiguous");
 
  public:
-  using value_type = T;
-  using error_type = AppError;
+  using value_type = T;         ///< What a success holds.
+  using error_type = AppError;  ///< What a failure holds.
 
+  ///@{
+  /// A success holding `value` (implicit, so an operation can `return value;`).
   Result(const T& value) : state_(std::in_place_index<0>, value) {}
   Result(T&& value) : state_(std::in_place_index<0>, std::move(value)) {}
+  ///@}
+  /// A failure (implicit, so an operation can `return AppError(...);`).
   Result(AppError error) : state_(std::in_place_index<1>, std::move(error)) {}
 
+  /// True on success.
   bool has_value() const noexcept { return state_.index() == 0; }
+  /// has_value(): `if (auto key = keys.create("x")) ...`.
   explicit operator bool() const noexcept { return has_value(); }
 
+  ///@{
+  /// The value; on a failure, throws the AppError (aborts without exceptions).
   T& value() & {
     throw_if_error();
     return *std::get_if<0>(&state_);
@@ -384,8 +406,10 @@ class [[nodiscard]] Result {
     throw_if_error();
     return std::move(*std::get_if<0>(&state_));
   }
+  ///@}
 
-  /// Precondition: !has_value().
+  ///@{
+  /// The failure. Precondition: !has_value().
   const AppError& error() const& noexcept {
     assert(!has_value());
     return *std::get_if<1>(&state_);
@@ -394,7 +418,10 @@ class [[nodiscard]] Result {
     assert(!has_value());
     return std::move(*std::get_if<1>(&state_));
   }
+  ///@}
 
+  ///@{
+  /// The value on success, else `fallback` converted to T.
   template <class U>
   T value_or(U&& fallback) const& {
     return has_value() ? *std::get_if<0>(&state_)
@@ -405,13 +432,16 @@ class [[nodiscard]] Result {
     return has_value() ? std::move(*std::get_if<0>(&state_))
                        : static_cast<T>(std::forward<U>(fallback));
   }
+  ///@}
 
-  /// Precondition: has_value().
+  ///@{
+  /// The value, unchecked. Precondition: has_value().
   T& operator*() & noexcept { return *std::get_if<0>(&state_); }
   const T& operator*() const& noexcept { return *std::get_if<0>(&state_); }
   T&& operator*() && noexcept { return std::move(*std::get_if<0>(&state_)); }
   T* operator->() noexcept { return std::get_if<0>(&state_); }
   const T* operator->() const noexcept { return std::get_if<0>(&state_); }
+  ///@}
 
  private:
   void throw_if_error() const {
@@ -422,23 +452,31 @@ class [[nodiscard]] Result {
 };
 
 /// Result of an operation that returns nothing on success.
+///
+/// Thread safety: like a std::optional; distinct objects are independent.
 template <>
 class [[nodiscard]] Result<void> {
  public:
-  using value_type = void;
-  using error_type = AppError;
+  using value_type = void;      ///< A success holds nothing.
+  using error_type = AppError;  ///< What a failure holds.
 
+  /// A success.
   Result() noexcept = default;
+  /// A failure (implicit, so an operation can `return AppError(...);`).
   Result(AppError error) : error_(std::move(error)) {}
 
+  /// True on success.
   bool has_value() const noexcept { return !error_.has_value(); }
+  /// has_value(): `if (keys.remove(id)) ...`.
   explicit operator bool() const noexcept { return has_value(); }
 
+  /// Nothing on success; on a failure, throws the AppError (aborts without exceptions).
   void value() const {
     if (error_) APPKEYS_THROW(*error_);
   }
 
-  /// Precondition: !has_value().
+  ///@{
+  /// The failure. Precondition: !has_value().
   const AppError& error() const& noexcept {
     assert(error_.has_value());
     return *error_;
@@ -447,6 +485,7 @@ class [[nodiscard]] Result<void> {
     assert(error_.has_value());
     return std::move(*error_);
   }
+  ///@}
 
  private:
   std::optional<AppError> error_;
@@ -491,10 +530,12 @@ namespace appkeys {
 /// Thread safety: a value type; distinct objects are independent.
 class ObjectId {
  public:
+  /// The 12 bytes, most significant first.
   using bytes_type = std::array<std::uint8_t, 12>;
 
   /// The all-zero id.
   constexpr ObjectId() noexcept = default;
+  /// The id with these bytes.
   constexpr explicit ObjectId(const bytes_type& bytes) noexcept : bytes_(bytes) {}
 
   /// Parses 24 hex characters (either case); anything else is errc::invalid_argument.
@@ -539,7 +580,9 @@ class ObjectId {
     return text;
   }
 
+  /// The 12 bytes.
   constexpr const bytes_type& bytes() const noexcept { return bytes_; }
+  /// True for the all-zero id (what a default-constructed ObjectId holds).
   constexpr bool is_zero() const noexcept { return *this == ObjectId{}; }
 
   friend constexpr bool operator==(const ObjectId&, const ObjectId&) noexcept = default;
@@ -563,8 +606,12 @@ class ObjectId {
 
 }  // namespace appkeys
 
+/// Hashes an ObjectId, so it can key std::unordered_map and std::unordered_set.
+///
+/// Thread safety: stateless; may be called from any number of threads.
 template <>
 struct std::hash<appkeys::ObjectId> {
+  /// A hash of the 12 bytes.
   std::size_t operator()(const appkeys::ObjectId& id) const noexcept {
     // FNV-1a over the 12 bytes: ids are random or time-prefixed, so any mixing will do.
     std::uint64_t hash = 14695981039346656037ull;
@@ -607,13 +654,19 @@ namespace appkeys {
 /// Thread safety: a value type; const member functions may be called concurrently.
 class Secret {
  public:
+  /// What printing a Secret shows instead of its value.
   static constexpr std::string_view redacted = "[redacted]";
 
+  /// An empty secret.
   Secret() noexcept = default;
+  /// Copies `value` into a block of its own.
   explicit Secret(std::string_view value) { assign(value); }
+  /// Copies the value into a block of its own.
   Secret(const Secret& other) { assign(other.reveal()); }
+  /// Takes `other`'s block; `other` is left empty.
   Secret(Secret&& other) noexcept
       : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+  /// Replaces the value with a copy of `other`'s; the old one is wiped.
   Secret& operator=(const Secret& other) {
     if (this != &other) {
       Secret copy(other);
@@ -621,6 +674,7 @@ class Secret {
     }
     return *this;
   }
+  /// Takes `other`'s block; the old value is wiped and `other` is left empty.
   Secret& operator=(Secret&& other) noexcept {
     if (this != &other) {
       Secret taken(std::move(other));
@@ -634,9 +688,12 @@ class Secret {
   std::string_view reveal() const noexcept {
     return data_ ? std::string_view(data_, size_) : std::string_view();
   }
+  /// True when there is no value (or it is "").
   bool empty() const noexcept { return size_ == 0; }
+  /// The value's length in bytes (not secret).
   std::size_t size() const noexcept { return size_; }
 
+  /// Exchanges the two values without copying either.
   void swap(Secret& other) noexcept {
     std::swap(data_, other.data_);
     std::swap(size_, other.size_);
@@ -647,6 +704,7 @@ class Secret {
     return constant_time_equal(a.reveal(), b.reveal());
   }
 
+  /// True when `a` and `b` are equal, in time that depends only on their lengths.
   static bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
     const std::size_t n = std::max(a.size(), b.size());
     unsigned char diff = a.size() == b.size() ? 0 : 1;
@@ -714,10 +772,10 @@ namespace appkeys {
 ///
 /// Thread safety: a value type; distinct objects are independent.
 struct ApiKey {
-  ObjectId id;
-  std::string name;
-  bool disabled = false;
-  std::optional<Secret> key;
+  ObjectId id;                ///< The key's id, 24 hex characters on the wire.
+  std::string name;           ///< Unique among the user's keys.
+  bool disabled = false;      ///< A disabled key cannot log in until enabled again.
+  std::optional<Secret> key;  ///< The secret value: only on what create() returns.
 
   friend bool operator==(const ApiKey&, const ApiKey&) = default;
 
@@ -769,19 +827,26 @@ constexpr std::string_view provider_name(AuthProvider provider) noexcept {
 /// Thread safety: a value type; const member functions may be called concurrently.
 class Credentials {
  public:
+  /// An email/password user (provider "local-userpass"), as registered with
+  /// App::register_email.
   static Credentials email_password(std::string_view email, std::string_view password) {
     return Credentials(AuthProvider::email_password, std::string(email), Secret(password));
   }
+  /// A new anonymous user (provider "anon-user"); it may not create API keys.
   static Credentials anonymous() { return Credentials(AuthProvider::anonymous, {}, {}); }
   /// Logs in on behalf of the key's owner.
   static Credentials api_key(std::string_view key) {
     return Credentials(AuthProvider::api_key, {}, Secret(key));
   }
+  /// As api_key(std::string_view), for a key already held as a Secret (no extra copy
+  /// of the value lingers).
   static Credentials api_key(Secret key) {
     return Credentials(AuthProvider::api_key, {}, std::move(key));
   }
 
+  /// Which provider these credentials log in with.
   AuthProvider provider() const noexcept { return provider_; }
+  /// The provider's wire name ("local-userpass", "anon-user", "api-key").
   std::string_view provider_name() const noexcept {
     return appkeys::provider_name(provider_);
   }
@@ -838,7 +903,9 @@ struct RetryPolicy {
   /// Delay before the first retry; each later one is `multiplier` times longer, capped
   /// at max_backoff.
   std::chrono::milliseconds initial_backoff{100};
+  /// The longest delay between two attempts.
   std::chrono::milliseconds max_backoff{5'000};
+  /// How much longer each delay is than the one before.
   double multiplier = 2.0;
   /// Fraction of each delay that is random: a delay d becomes uniform in
   /// [d * (1 - jitter), d], so clients that failed together do not retry together.
@@ -847,7 +914,9 @@ struct RetryPolicy {
   /// ends the retries and returns the 429/503 to the caller.
   std::chrono::milliseconds max_retry_after{30'000};
 
+  /// No retry: every request is sent once (the default).
   static RetryPolicy none() { return {}; }
+  /// Up to `attempts` attempts in all, with the default delays above.
   static RetryPolicy exponential_backoff(int attempts = 4) {
     RetryPolicy policy;
     policy.max_attempts = attempts;
@@ -869,22 +938,26 @@ namespace appkeys {
 /// Describes this client to the server in every login's `options.device`
 /// (PROTOCOL.md §4). The device id is not here: the server assigns it and App
 /// remembers it.
+///
+/// Thread safety: a value type; distinct objects are independent.
 struct DeviceInfo {
-  std::string platform = "cpp";
-  std::string platform_version = "";
-  std::string sdk = "appkeys";
-  std::string sdk_version = APPKEYS_VERSION_STRING;
-  std::string app_version = "";
-  std::string cpu_arch = "";
-  std::string device_name = "";
-  std::string device_version = "";
-  std::string framework_name = "";
-  std::string framework_version = "";
-  std::string bundle_id = "";
+  std::string platform = "cpp";                      ///< `platform`: the language or OS.
+  std::string platform_version = "";                 ///< `platformVersion`.
+  std::string sdk = "appkeys";                       ///< `sdk`: this library.
+  std::string sdk_version = APPKEYS_VERSION_STRING;  ///< `sdkVersion`.
+  std::string app_version = "";                      ///< `appVersion`: your program's.
+  std::string cpu_arch = "";                         ///< `cpuArch`.
+  std::string device_name = "";                      ///< `deviceName`.
+  std::string device_version = "";                   ///< `deviceVersion`.
+  std::string framework_name = "";                   ///< `frameworkName`.
+  std::string framework_version = "";                ///< `frameworkVersion`.
+  std::string bundle_id = "";                        ///< `bundleId`.
 };
 
 /// Configuration of one App. An aggregate, so designated initializers work:
 /// `AppConfig{.app_id = "shop-abcde", .skip_location = true}`.
+///
+/// Thread safety: a value type; App keeps its own copy, fixed at construction.
 struct AppConfig {
   /// The App Services client app id ("shop-abcde"); letters, digits, '-', '_', '.'.
   std::string app_id{};
@@ -894,6 +967,7 @@ struct AppConfig {
   std::chrono::milliseconds request_timeout{60'000};
   /// Skip the location request and send every request to base_url.
   bool skip_location = false;
+  /// What each login says about this client (PROTOCOL.md §4, `options.device`).
   DeviceInfo device{};
   /// Whether failed requests are retried (default: never). See RetryPolicy.
   RetryPolicy retry{};
@@ -978,19 +1052,23 @@ inline std::optional<std::string_view> header_value(const Headers& headers,
 ///
 /// The Authorization header and the body may hold secrets: a transport that logs
 /// must redact them (see examples/).
+///
+/// Thread safety: a value type; distinct objects are independent.
 struct HttpRequest {
-  HttpMethod method = HttpMethod::get;
-  std::string url;
-  Headers headers;
-  std::string body;
-  std::chrono::milliseconds timeout{60'000};
+  HttpMethod method = HttpMethod::get;        ///< GET, POST, PUT or DELETE.
+  std::string url;                            ///< Absolute http:// or https:// URL.
+  Headers headers;                            ///< Sent as given, in order.
+  std::string body;                           ///< Empty when there is none.
+  std::chrono::milliseconds timeout{60'000};  ///< Bound on the whole exchange.
 };
 
 /// One response: any status is a response, not a transport error.
+///
+/// Thread safety: a value type; distinct objects are independent.
 struct HttpResponse {
-  int status = 0;
-  Headers headers;
-  std::string body;
+  int status = 0;    ///< The HTTP status code.
+  Headers headers;   ///< As received; look names up in any case.
+  std::string body;  ///< The whole body.
 };
 
 }  // namespace appkeys
@@ -1081,9 +1159,11 @@ concept Executor = std::copy_constructible<E> &&
 namespace appkeys {
 
 /// One identity linked to a user, as the profile lists it.
+///
+/// Thread safety: a value type; distinct objects are independent.
 struct UserIdentity {
-  std::string id;
-  std::string provider_type;
+  std::string id;             ///< The identity's id at its provider.
+  std::string provider_type;  ///< "local-userpass", "anon-user", "api-key", ...
   friend bool operator==(const UserIdentity&, const UserIdentity&) = default;
 };
 
@@ -1147,6 +1227,7 @@ struct UserState {
 class User {
  public:
   User() = default;
+  /// A handle to `state`; App makes these at login.
   explicit User(std::shared_ptr<detail::UserState> state) : state_(std::move(state)) {}
 
   /// The user's id (24 hex characters); the key owner's id for an API-key login.
@@ -1159,6 +1240,8 @@ class User {
   const std::string& device_id() const noexcept {
     return state_ ? state_->device_id : empty();
   }
+  /// False once logged out (through any copy), or after a refresh-token request got
+  /// a 401, or for a default-constructed User.
   bool is_logged_in() const { return state_ && state_->logged_in(); }
   /// The identities the profile listed at login.
   std::vector<UserIdentity> identities() const {
@@ -1203,9 +1286,11 @@ namespace appkeys {
 ///
 /// Thread safety: stateless; run may be called from any number of threads.
 struct SyncExec {
+  /// What an operation producing `T` returns: `T` itself.
   template <class T>
   using result = T;
 
+  /// Runs `operation` (returning Result<T>) now: returns the value or throws the AppError.
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     using T = operation_value_t<F>;
@@ -1235,9 +1320,11 @@ namespace appkeys {
 ///
 /// Thread safety: stateless; run may be called from any number of threads.
 struct NoThrowExec {
+  /// What an operation producing `T` returns: Result<T>.
   template <class T>
   using result = Result<T>;
 
+  /// Runs `operation` (returning Result<T>) now and returns its Result.
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     return std::forward<F>(operation)();
@@ -1348,14 +1435,19 @@ class ThreadPool {
 /// Thread safety: run may be called from any number of threads at once.
 class FutureExec {
  public:
+  /// Threads in the pool when none is given.
   static constexpr std::size_t default_thread_count = 8;
 
+  /// Starts a pool of `thread_count` threads (at least one).
   explicit FutureExec(std::size_t thread_count = default_thread_count)
       : pool_(std::make_shared<detail::ThreadPool>(thread_count)) {}
 
+  /// What an operation producing `T` returns: a future of it.
   template <class T>
   using result = std::future<T>;
 
+  /// Queues `operation` (returning Result<T>) on the pool; the future holds its value,
+  /// or its AppError as the exception.
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     using T = operation_value_t<F>;
@@ -1375,6 +1467,7 @@ class FutureExec {
     return future;
   }
 
+  /// Threads in the shared pool.
   std::size_t thread_count() const noexcept { return pool_->thread_count(); }
 
  private:
@@ -2595,9 +2688,11 @@ namespace appkeys {
 template <Transport T, Executor E = SyncExec>
 class ApiKeyAuth {
  public:
+  /// What a call producing `X` returns: the Executor's choice.
   template <class X>
   using result = typename E::template result<X>;
 
+  /// Made by App::api_keys(user), which is how to get one.
   ApiKeyAuth(std::shared_ptr<detail::ClientCore<T>> core, User user, E executor)
       : core_(std::move(core)), user_(std::move(user)), executor_(std::move(executor)) {}
 
@@ -2626,18 +2721,23 @@ class ApiKeyAuth {
     return executor_.run([core = core_, user = user_] { return core->fetch_keys(user); });
   }
 
+  /// Enables the key: it can log in again. Enabling an enabled key changes nothing.
   result<void> enable(const ObjectId& id) const {
     return executor_.run([core = core_, user = user_, id] { return core->enable_key(user, id); });
   }
+  /// As enable(const ObjectId&), for an id held as text (see fetch(std::string_view)).
   result<void> enable(std::string_view id_hex) const {
     return with_parsed_id(id_hex, [](auto& core, const User& user, const ObjectId& id) {
       return core->enable_key(user, id);
     });
   }
 
+  /// Disables the key: logging in with it fails (errc::auth_error) until it is enabled.
+  /// Disabling a disabled key changes nothing.
   result<void> disable(const ObjectId& id) const {
     return executor_.run([core = core_, user = user_, id] { return core->disable_key(user, id); });
   }
+  /// As disable(const ObjectId&), for an id held as text (see fetch(std::string_view)).
   result<void> disable(std::string_view id_hex) const {
     return with_parsed_id(id_hex, [](auto& core, const User& user, const ObjectId& id) {
       return core->disable_key(user, id);
@@ -2648,12 +2748,14 @@ class ApiKeyAuth {
   result<void> remove(const ObjectId& id) const {
     return executor_.run([core = core_, user = user_, id] { return core->remove_key(user, id); });
   }
+  /// As remove(const ObjectId&), for an id held as text (see fetch(std::string_view)).
   result<void> remove(std::string_view id_hex) const {
     return with_parsed_id(id_hex, [](auto& core, const User& user, const ObjectId& id) {
       return core->remove_key(user, id);
     });
   }
 
+  /// The user whose keys these are.
   const User& user() const noexcept { return user_; }
 
  private:
@@ -2702,11 +2804,14 @@ namespace appkeys {
 template <Transport T, Executor E = SyncExec>
 class App {
  public:
+  /// What a call producing `X` returns: the Executor's choice.
   template <class X>
   using result = typename E::template result<X>;
-  using transport_type = T;
-  using executor_type = E;
+  using transport_type = T;  ///< The Transport policy.
+  using executor_type = E;   ///< The Executor policy.
 
+  /// The client of `config.app_id`; no I/O happens until the first call (which asks for
+  /// the app's location unless `config.skip_location`).
   explicit App(AppConfig config, T transport = T{}, E executor = E{})
       : core_(std::make_shared<detail::ClientCore<T>>(std::move(config), std::move(transport))),
         executor_(std::move(executor)) {}
@@ -2736,8 +2841,11 @@ class App {
   /// The API keys of `user`. Cheap: no I/O happens until a call is made.
   ApiKeyAuth<T, E> api_keys(const User& user) const { return {core_, user, executor_}; }
 
+  /// The configuration given at construction.
   const AppConfig& config() const noexcept { return core_->config(); }
+  /// The transport, shared by every copy of this App and its ApiKeyAuth handles.
   T& transport() noexcept { return core_->transport(); }
+  /// This App's executor.
   E& executor() noexcept { return executor_; }
 
  private:
@@ -3039,13 +3147,18 @@ inline std::string sha256_hex(std::string_view data) {
 namespace appkeys::testing {
 
 /// How a FakeBackend behaves where PROTOCOL.md leaves a choice.
+///
+/// Thread safety: a value type; FakeBackend keeps its own copy.
 struct FakeBackendOptions {
   /// Empty: serve any app id. Otherwise app-scoped routes naming another app get 404.
   std::string app_id;
+  /// How long an access token is accepted (its `exp` claim).
   std::chrono::seconds access_token_lifetime{30 * 60};
+  /// How long a refresh token, and so a session, is accepted.
   std::chrono::seconds refresh_token_lifetime{60 * 24 * 3600};
   /// The documented per-user limit; the next create is refused with 400.
   std::size_t max_keys_per_user = 20;
+  /// Longer key names are refused with 400 InvalidParameter (PROTOCOL.md §6).
   std::size_t max_key_name_bytes = 256;
   /// Larger request bodies are refused with 413 before they are parsed.
   std::size_t max_body_bytes = 1 << 20;
@@ -3127,6 +3240,7 @@ inline bool is_key_name_char(char c) noexcept {
 class FakeBackend {
  public:
   FakeBackend() : FakeBackend(FakeBackendOptions{}) {}
+  /// A server with no users, behaving as `options` says.
   explicit FakeBackend(FakeBackendOptions options) : options_(std::move(options)) {}
 
   FakeBackend(const FakeBackend&) = delete;
@@ -3739,7 +3853,7 @@ class FakeBackend {
     return found->second.session_id;
   }
 
-  /// `options.device.deviceId.$oid` when it is a usable id, else a new one: the
+  /// The `$oid` of `options.device.deviceId` when it is a usable id, else a new one: the
   /// client sends back the id it was given, and the server keeps it.
   static std::string device_id_from(const json& body) {
     namespace field = detail::wire::field;
@@ -3978,8 +4092,10 @@ class FakeBackend {
 /// the backend must outlive every FakeTransport that refers to it.
 class FakeTransport {
  public:
+  /// Sends every request to `backend`.
   explicit FakeTransport(FakeBackend& backend) noexcept : backend_(&backend) {}
 
+  /// The backend's answer; errc::transport only for a URL that is not absolute http(s).
   Result<HttpResponse> send(const HttpRequest& request) {
     if (!fake_detail::split_http_url(request.url)) {
       return AppError(errc::transport,
@@ -4111,9 +4227,15 @@ inline void set_content_type(Headers& headers, std::string_view type) {
 /// Thread safety: a value type; distinct objects are independent.
 class Fault {
  public:
+  /// The connection is refused: the request never reaches the server
+  /// (errc::connection_failed).
   static Fault refuse_connection() { return Fault(FaultKind::refuse_connection); }
+  /// The request times out before it is sent (errc::timeout); the server never sees it.
   static Fault timeout_before_send() { return Fault(FaultKind::timeout_before_send); }
+  /// The server handles the request, but the answer never comes back (errc::timeout).
   static Fault timeout_after_send() { return Fault(FaultKind::timeout_after_send); }
+  /// The server handles the request, and the connection drops while the answer comes
+  /// back (errc::transport).
   static Fault reset_mid_response() { return Fault(FaultKind::reset_mid_response); }
 
   /// The real answer with its body cut after `bytes` bytes (a dropped connection that
@@ -4192,24 +4314,31 @@ class Fault {
     return fault;
   }
 
+  ///@{
   /// Only requests with this method.
   Fault& on(HttpMethod method) & {
     method_ = method;
     return *this;
   }
   Fault&& on(HttpMethod method) && { return std::move(on(method)); }
+  ///@}
+  ///@{
   /// Only requests whose URL contains `text`.
   Fault& url_contains(std::string text) & {
     url_contains_ = std::move(text);
     return *this;
   }
   Fault&& url_contains(std::string text) && { return std::move(url_contains(std::move(text))); }
+  ///@}
+  ///@{
   /// Only requests whose URL ends with `text` ("/auth/api_keys" is the list, not one key).
   Fault& url_ends_with(std::string text) & {
     url_suffix_ = std::move(text);
     return *this;
   }
   Fault&& url_ends_with(std::string text) && { return std::move(url_ends_with(std::move(text))); }
+  ///@}
+  ///@{
   /// Hit `count` matching requests (default 1) before leaving the script, e.g. to
   /// outlast a RetryPolicy.
   Fault& times(int count) & {
@@ -4217,13 +4346,18 @@ class Fault {
     return *this;
   }
   Fault&& times(int count) && { return std::move(times(count)); }
+  ///@}
 
+  /// What this fault does.
   FaultKind kind() const noexcept { return kind_; }
+  /// The status it answers with (0 for kinds that keep the real one or give none).
   int status() const noexcept { return status_; }
   /// Matching requests this fault will still hit.
   int remaining() const noexcept { return remaining_; }
+  /// Counts one hit (FaultInjectingTransport calls it).
   void consume_one() noexcept { --remaining_; }
 
+  /// True when `request` passes every restriction (method, URL).
   bool matches(const HttpRequest& request) const {
     if (method_ && *method_ != request.method) return false;
     if (!url_contains_.empty() && request.url.find(url_contains_) == std::string::npos) {
@@ -4328,6 +4462,7 @@ class Fault {
 template <Transport Inner>
 class FaultInjectingTransport {
  public:
+  /// Decorates `inner`, with an empty script.
   explicit FaultInjectingTransport(Inner inner)
       : inner_(std::move(inner)), state_(std::make_shared<State>()) {}
 
@@ -4354,8 +4489,10 @@ class FaultInjectingTransport {
   /// Requests that reached Inner (unfaulted ones and forwarding faults).
   std::size_t forwarded() const { return read(&State::forwarded); }
 
+  /// The decorated transport.
   Inner& inner() noexcept { return inner_; }
 
+  /// Sends through Inner, or answers as the first matching Fault says.
   Result<HttpResponse> send(const HttpRequest& request) {
     std::optional<Fault> fault = take_fault(request);
     // A fault in front of the server answers without bothering Inner.

@@ -101,14 +101,19 @@ class ThreadPool {
 /// Thread safety: run may be called from any number of threads at once.
 class FutureExec {
  public:
+  /// Threads in the pool when none is given.
   static constexpr std::size_t default_thread_count = 8;
 
+  /// Starts a pool of `thread_count` threads (at least one).
   explicit FutureExec(std::size_t thread_count = default_thread_count)
       : pool_(std::make_shared<detail::ThreadPool>(thread_count)) {}
 
+  /// What an operation producing `T` returns: a future of it.
   template <class T>
   using result = std::future<T>;
 
+  /// Queues `operation` (returning Result<T>) on the pool; the future holds its value,
+  /// or its AppError as the exception.
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     using T = operation_value_t<F>;
@@ -128,6 +133,7 @@ class FutureExec {
     return future;
   }
 
+  /// Threads in the shared pool.
   std::size_t thread_count() const noexcept { return pool_->thread_count(); }
 
  private:

@@ -40,13 +40,18 @@
 namespace appkeys::testing {
 
 /// How a FakeBackend behaves where PROTOCOL.md leaves a choice.
+///
+/// Thread safety: a value type; FakeBackend keeps its own copy.
 struct FakeBackendOptions {
   /// Empty: serve any app id. Otherwise app-scoped routes naming another app get 404.
   std::string app_id;
+  /// How long an access token is accepted (its `exp` claim).
   std::chrono::seconds access_token_lifetime{30 * 60};
+  /// How long a refresh token, and so a session, is accepted.
   std::chrono::seconds refresh_token_lifetime{60 * 24 * 3600};
   /// The documented per-user limit; the next create is refused with 400.
   std::size_t max_keys_per_user = 20;
+  /// Longer key names are refused with 400 InvalidParameter (PROTOCOL.md §6).
   std::size_t max_key_name_bytes = 256;
   /// Larger request bodies are refused with 413 before they are parsed.
   std::size_t max_body_bytes = 1 << 20;
@@ -128,6 +133,7 @@ inline bool is_key_name_char(char c) noexcept {
 class FakeBackend {
  public:
   FakeBackend() : FakeBackend(FakeBackendOptions{}) {}
+  /// A server with no users, behaving as `options` says.
   explicit FakeBackend(FakeBackendOptions options) : options_(std::move(options)) {}
 
   FakeBackend(const FakeBackend&) = delete;
@@ -740,7 +746,7 @@ class FakeBackend {
     return found->second.session_id;
   }
 
-  /// `options.device.deviceId.$oid` when it is a usable id, else a new one: the
+  /// The `$oid` of `options.device.deviceId` when it is a usable id, else a new one: the
   /// client sends back the id it was given, and the server keeps it.
   static std::string device_id_from(const json& body) {
     namespace field = detail::wire::field;
@@ -979,8 +985,10 @@ class FakeBackend {
 /// the backend must outlive every FakeTransport that refers to it.
 class FakeTransport {
  public:
+  /// Sends every request to `backend`.
   explicit FakeTransport(FakeBackend& backend) noexcept : backend_(&backend) {}
 
+  /// The backend's answer; errc::transport only for a URL that is not absolute http(s).
   Result<HttpResponse> send(const HttpRequest& request) {
     if (!fake_detail::split_http_url(request.url)) {
       return AppError(errc::transport,

@@ -42,6 +42,8 @@ namespace appkeys {
 /// `CurlTransport{{.ca_file = "/etc/my-ca.pem"}}` changes only what it names. (Every
 /// member has a default member initializer, even the empty strings, so that GCC's
 /// -Wmissing-field-initializers stays quiet about designated initializers.)
+///
+/// Thread safety: a value type; CurlTransport keeps its own copy.
 struct CurlTransportOptions {
   /// Bound on establishing one connection (TCP + TLS handshake). The request's own
   /// timeout still bounds the whole exchange; libcurl uses the smaller of the two.
@@ -67,7 +69,9 @@ struct CurlTransportOptions {
   bool allow_insecure_http = false;
   /// Proxy URL ("http://proxy:3128", "https://...", "socks5h://..."); empty for none.
   std::string proxy{};
+  /// User name for the proxy's authentication; empty: none.
   std::string proxy_username{};
+  /// Password for the proxy's authentication.
   Secret proxy_password{};
   /// When true, an empty `proxy` lets libcurl read http_proxy / https_proxy /
   /// all_proxy / no_proxy from the environment. Off by default so that a process's
@@ -748,15 +752,19 @@ inline AppError failure(CURLcode code, const Exchange& exchange, const Handle& h
 /// must not overlap with calls on that same object.
 class CurlTransport {
  public:
-  using options_type = CurlTransportOptions;
+  using options_type = CurlTransportOptions;  ///< What the transport is built from.
 
   CurlTransport() : CurlTransport(CurlTransportOptions{}) {}
+  /// A transport configured by `options` (CurlTransport() uses the defaults).
   explicit CurlTransport(CurlTransportOptions options)
       : state_(std::make_shared<curl_detail::State>(std::move(options))) {}
 
   /// Precondition: not moved from.
   const CurlTransportOptions& options() const noexcept { return state_->options(); }
 
+  /// Sends `request` on a pooled handle; any HTTP status is a response, failures to
+  /// get one are errc::insecure_transport (before any I/O), connection_failed,
+  /// timeout, tls, transport or response_too_large.
   Result<HttpResponse> send(const HttpRequest& request) {
     using namespace curl_detail;
     // Capped so that a "forever" timeout (milliseconds::max()) cannot overflow the

@@ -47,6 +47,8 @@ namespace appkeys {
 
 /// How an HttplibTransport connects. An aggregate whose defaults are the safe choice:
 /// `HttplibTransport{{.connect_timeout = std::chrono::seconds(3)}}`.
+///
+/// Thread safety: a value type; HttplibTransport keeps its own copy.
 struct HttplibTransportOptions {
   /// Bound on establishing the TCP connection (further capped by the request's own
   /// timeout, which covers the whole exchange).
@@ -69,9 +71,11 @@ struct HttplibTransportOptions {
   /// HTTP proxy (CONNECT tunnel for https). Empty host: no proxy. Loopback hosts are
   /// always reached directly, never through the proxy.
   std::string proxy_host{};
+  /// The proxy's port.
   int proxy_port = 0;
   /// Basic authentication with the proxy; empty username: none.
   std::string proxy_username{};
+  /// Password for the proxy's basic authentication.
   Secret proxy_password{};
   /// Larger response bodies (after decompression) fail with errc::response_too_large;
   /// a Content-Length above it fails before the body is read.
@@ -578,12 +582,16 @@ class Watch {
 class HttplibTransport {
  public:
   HttplibTransport() : HttplibTransport(HttplibTransportOptions{}) {}
+  /// A transport configured by `options` (HttplibTransport() uses the defaults).
   explicit HttplibTransport(HttplibTransportOptions options)
       : state_(std::make_shared<State>(std::move(options))) {}
 
   /// Precondition: not moved from.
   const HttplibTransportOptions& options() const noexcept { return state_->options; }
 
+  /// Sends `request` on a pooled connection; any HTTP status is a response, failures to
+  /// get one are errc::insecure_transport (before any I/O), connection_failed,
+  /// timeout, tls, transport or response_too_large.
   Result<HttpResponse> send(const HttpRequest& request) {
     if (!state_) return AppError(errc::transport, "HttplibTransport: used after being moved from");
 #if APPKEYS_HAS_EXCEPTIONS

@@ -119,6 +119,8 @@ class LocalServer {
   /// that wait on a socket cost memory for their stacks and nothing else.
   static constexpr std::size_t default_worker_threads = 256;
 
+  /// Starts serving `backend` on `bind_address`:`port` (0: a free port), or fails with
+  /// errc::connection_failed (thrown) when it cannot listen.
   explicit LocalServer(FakeBackend& backend, std::uint16_t port = 0,
                        std::string bind_address = "127.0.0.1",
                        std::size_t worker_threads = default_worker_threads)
@@ -163,6 +165,7 @@ class LocalServer {
 
   /// "http://127.0.0.1:PORT" (an IPv6 bind address is bracketed).
   const std::string& base_url() const noexcept { return base_url_; }
+  /// The port it listens on (the one chosen when 0 was given).
   std::uint16_t port() const noexcept { return port_; }
   /// TCP connections accepted so far: with keep-alive, far fewer than requests.
   std::size_t accepted_connections() const noexcept {

@@ -3,6 +3,8 @@
 // separately: <appkeys/transport/httplib.hpp>, <appkeys/transport/curl.hpp>.
 #pragma once
 
+// In dependency order, which is also the order of the single header: not sorted.
+// clang-format off
 #include <appkeys/config.hpp>
 #include <appkeys/version.hpp>
 #include <appkeys/error.hpp>
@@ -23,3 +25,4 @@
 #include <appkeys/app.hpp>
 #include <appkeys/testing/fake.hpp>
 #include <appkeys/testing/fault_injection.hpp>
+// clang-format on

@@ -17,8 +17,8 @@ namespace appkeys {
 /// (`APIKeyNotFound` → `api_key_not_found`). Value 0 is reserved for "no error", as
 /// std::error_code requires.
 enum class errc : int {
-  // Client side.
 #define APPKEYS_X_ENUM(name, text) name,
+  // Client side.
   first_client_code_ = 0,
   APPKEYS_CLIENT_ERROR_CODES(APPKEYS_X_ENUM)
   // Server side (PROTOCOL.md §5).

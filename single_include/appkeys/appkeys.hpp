@@ -8,6 +8,8 @@
 // fake server. The network transports need libraries of their own and are included
 // separately: <appkeys/transport/httplib.hpp>, <appkeys/transport/curl.hpp>.
 
+// In dependency order, which is also the order of the single header: not sorted.
+// clang-format off
 // ---- begin appkeys/config.hpp
 // appkeys — configuration macros shared by every header.
 
@@ -197,8 +199,8 @@ namespace appkeys {
 /// (`APIKeyNotFound` → `api_key_not_found`). Value 0 is reserved for "no error", as
 /// std::error_code requires.
 enum class errc : int {
-  // Client side.
 #define APPKEYS_X_ENUM(name, text) name,
+  // Client side.
   first_client_code_ = 0,
   APPKEYS_CLIENT_ERROR_CODES(APPKEYS_X_ENUM)
   // Server side (PROTOCOL.md §5).
@@ -4545,5 +4547,6 @@ class FaultInjectingTransport {
 static_assert(Transport<FaultInjectingTransport<FakeTransport>>);
 }  // namespace appkeys::testing
 // ---- end appkeys/testing/fault_injection.hpp
+// clang-format on
 // ---- end appkeys/appkeys.hpp
 #endif  // APPKEYS_SINGLE_INCLUDE_APPKEYS_HPP

@@ -122,8 +122,9 @@ class LocalServer {
   /// that wait on a socket cost memory for their stacks and nothing else.
   static constexpr std::size_t default_worker_threads = 256;
 
-  /// Starts serving `backend` on `bind_address`:`port` (0: a free port), or fails with
-  /// errc::connection_failed (thrown) when it cannot listen.
+  /// Starts serving `backend` on `bind_address`:`port` (0: a free port) with up to
+  /// `worker_threads` connections at once, or fails with errc::connection_failed (thrown)
+  /// when it cannot listen.
   explicit LocalServer(FakeBackend& backend, std::uint16_t port = 0,
                        std::string bind_address = "127.0.0.1",
                        std::size_t worker_threads = default_worker_threads)

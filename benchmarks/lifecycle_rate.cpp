@@ -23,7 +23,8 @@ void measure(const char* name, double seconds) {
   backend.add_email_user("bench@example.com", "bench password");
   appkeys::testing::LocalServer server(backend);
   appkeys::App<T> app({.app_id = "bench", .base_url = server.base_url()});
-  auto user = app.log_in(appkeys::Credentials::email_password("bench@example.com", "bench password"));
+  auto user =
+      app.log_in(appkeys::Credentials::email_password("bench@example.com", "bench password"));
   auto keys = app.api_keys(user);
 
   using clock = std::chrono::steady_clock;
@@ -51,8 +52,7 @@ void measure(const char* name, double seconds) {
 
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 3.0;
-  std::printf("create-fetch-disable-enable-delete over loopback, %.1f s per transport\n",
-              seconds);
+  std::printf("create-fetch-disable-enable-delete over loopback, %.1f s per transport\n", seconds);
   measure<appkeys::HttplibTransport>("httplib", seconds);
   measure<appkeys::CurlTransport>("curl", seconds);
   return 0;

@@ -95,7 +95,8 @@ TEMPLATE_TEST_CASE("one App and one ApiKeyAuth shared by 8 threads", "[concurren
       api_key_logins.fetch_add(1);
       User svc = *session;
       if (svc.id() != owner_id) fail(what + ": api-key login has the wrong user id");
-      if (svc.provider() != "api-key") fail(what + ": api-key login has provider " + svc.provider());
+      if (svc.provider() != "api-key")
+        fail(what + ": api-key login has provider " + svc.provider());
       if (!svc.is_logged_in()) fail(what + ": api-key login is not logged in");
       if (auto out = app.log_out(svc); !out) fail(what + " logout: " + describe(out.error()));
       if (svc.is_logged_in()) fail(what + ": still logged in after log_out");

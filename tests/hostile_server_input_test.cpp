@@ -18,9 +18,9 @@
 
 #include <atomic>
 #include <cctype>
-#include <cstdlib>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <string_view>
@@ -292,9 +292,10 @@ TEST_CASE("hostile input: a header without a colon, and a 1 MiB header line", "[
 TEST_CASE("hostile input: oversized bodies are refused with a JSON 413", "[hostile]") {
   Server s;
   const std::string token = s.refresh_token();
-  const std::string head = "POST /api/client/v2.0/auth/api_keys HTTP/1.1\r\nHost: x\r\n"
-                           "Authorization: Bearer " + token +
-                           "\r\nContent-Type: application/json\r\n";
+  const std::string head =
+      "POST /api/client/v2.0/auth/api_keys HTTP/1.1\r\nHost: x\r\n"
+      "Authorization: Bearer " +
+      token + "\r\nContent-Type: application/json\r\n";
   SECTION("a declared Content-Length of 10 GiB") {
     RawSocket socket(s.server.port());
     REQUIRE(socket.connected());
@@ -330,9 +331,10 @@ TEST_CASE("hostile input: oversized bodies are refused with a JSON 413", "[hosti
 TEST_CASE("hostile input: a chunked body that never ends is cut off", "[hostile]") {
   Server s;
   const std::string token = s.refresh_token();
-  const std::string head = "POST /api/client/v2.0/auth/api_keys HTTP/1.1\r\nHost: x\r\n"
-                           "Authorization: Bearer " + token +
-                           "\r\nContent-Type: application/json\r\n";
+  const std::string head =
+      "POST /api/client/v2.0/auth/api_keys HTTP/1.1\r\nHost: x\r\n"
+      "Authorization: Bearer " +
+      token + "\r\nContent-Type: application/json\r\n";
   {
     RawSocket socket(s.server.port());
     REQUIRE(socket.connected());
@@ -358,9 +360,9 @@ TEST_CASE("hostile input: a slowloris client and a chunked body that stalls", "[
   std::atomic<bool> stop{false};
   std::thread slowloris([&] {
     RawSocket socket(s.server.port());
-    const std::string request = std::string("GET /api/client/v2.0/app/") + app_id +
-                                "/location HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " +
-                                std::string(200, 'z');
+    const std::string request =
+        std::string("GET /api/client/v2.0/app/") + app_id +
+        "/location HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + std::string(200, 'z');
     // One byte per 100 ms, for at most 3 s.
     for (std::size_t i = 0; i < request.size() && i < 30 && !stop; ++i) {
       if (!socket.send(request.substr(i, 1))) break;
@@ -369,8 +371,9 @@ TEST_CASE("hostile input: a slowloris client and a chunked body that stalls", "[
   });
   RawSocket stalled(s.server.port());
   REQUIRE(stalled.connected());
-  stalled.send("POST /api/client/v2.0/auth/api_keys HTTP/1.1\r\nHost: x\r\n"
-               "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+  stalled.send(
+      "POST /api/client/v2.0/auth/api_keys HTTP/1.1\r\nHost: x\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
   s.check_healthy("slowloris in progress, chunked body stalled");
   stop = true;
   slowloris.join();
@@ -424,12 +427,24 @@ TEST_CASE("hostile input: invalid and wrongly typed JSON on every route", "[host
       {"PUT", "/api/client/v2.0/auth/api_keys/" + id + "/disable", true, false},
       {"DELETE", "/api/client/v2.0/auth/api_keys/" + id, true, false},
   };
-  const std::vector<std::string> bodies = {
-      "{", "}", "null", "[]", "123", "\"text\"", "{\"name\":5}", "{\"name\":null}",
-      "{\"name\":[\"a\"]}", "{\"name\":{}}", "{\"username\":1,\"password\":{}}",
-      "{\"key\":7}", "{\"email\":[],\"password\":true}", "{\"options\":\"x\",\"key\":\"\"}",
-      "{\"name\":\"\xff\xfe\"}", "{\"name\":\"caf\xc3\xa9\"}", "{\"name\":\"a\\u0000b\"}",
-      std::string("{\"name\":\"a\0b\"}", 14)};
+  const std::vector<std::string> bodies = {"{",
+                                           "}",
+                                           "null",
+                                           "[]",
+                                           "123",
+                                           "\"text\"",
+                                           "{\"name\":5}",
+                                           "{\"name\":null}",
+                                           "{\"name\":[\"a\"]}",
+                                           "{\"name\":{}}",
+                                           "{\"username\":1,\"password\":{}}",
+                                           "{\"key\":7}",
+                                           "{\"email\":[],\"password\":true}",
+                                           "{\"options\":\"x\",\"key\":\"\"}",
+                                           "{\"name\":\"\xff\xfe\"}",
+                                           "{\"name\":\"caf\xc3\xa9\"}",
+                                           "{\"name\":\"a\\u0000b\"}",
+                                           std::string("{\"name\":\"a\0b\"}", 14)};
   int answered = 0;
   for (const auto& route : routes) {
     for (const auto& body : bodies) {

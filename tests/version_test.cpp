@@ -15,15 +15,14 @@
 static_assert(appkeys::version().major == APPKEYS_VERSION_MAJOR);
 static_assert(appkeys::version().string == APPKEYS_VERSION_STRING);
 
-TEST_CASE("version() gives the numbers and the string of the APPKEYS_VERSION macros",
-          "[version]") {
+TEST_CASE("version() gives the numbers and the string of the APPKEYS_VERSION macros", "[version]") {
   constexpr appkeys::Version v = appkeys::version();
   CHECK(v.major == APPKEYS_VERSION_MAJOR);
   CHECK(v.minor == APPKEYS_VERSION_MINOR);
   CHECK(v.patch == APPKEYS_VERSION_PATCH);
   CHECK(v.string == APPKEYS_VERSION_STRING);
-  CHECK(std::string(v.string) == std::to_string(v.major) + '.' + std::to_string(v.minor) +
-                                     '.' + std::to_string(v.patch));
+  CHECK(std::string(v.string) ==
+        std::to_string(v.major) + '.' + std::to_string(v.minor) + '.' + std::to_string(v.patch));
 }
 
 TEST_CASE("version() is the version CMake configured the project with", "[version]") {

@@ -48,9 +48,8 @@ class App {
   /// Logs in; each call starts a new, independent session. With API-key credentials
   /// the User is the key's owner (same id()) with provider() == "api-key".
   result<User> log_in(Credentials credentials) {
-    return executor_.run([core = core_, credentials = std::move(credentials)] {
-      return core->log_in(credentials);
-    });
+    return executor_.run(
+        [core = core_, credentials = std::move(credentials)] { return core->log_in(credentials); });
   }
 
   /// Ends the user's session on the server and forgets its tokens in every copy of

@@ -30,10 +30,9 @@
 #else
 // Without exceptions a throw site is a contract violation (e.g. Result::value() on an
 // error); report what happened (never a secret: AppError messages carry none) and stop.
-#define APPKEYS_THROW(error)                                                   \
-  do {                                                                         \
-    std::fprintf(stderr, "appkeys: fatal (exceptions disabled): %s\n",         \
-                 (error).what());                                              \
-    std::abort();                                                              \
+#define APPKEYS_THROW(error)                                                            \
+  do {                                                                                  \
+    std::fprintf(stderr, "appkeys: fatal (exceptions disabled): %s\n", (error).what()); \
+    std::abort();                                                                       \
   } while (false)
 #endif

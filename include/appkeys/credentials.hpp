@@ -53,9 +53,7 @@ class Credentials {
   /// Which provider these credentials log in with.
   AuthProvider provider() const noexcept { return provider_; }
   /// The provider's wire name ("local-userpass", "anon-user", "api-key").
-  std::string_view provider_name() const noexcept {
-    return appkeys::provider_name(provider_);
-  }
+  std::string_view provider_name() const noexcept { return appkeys::provider_name(provider_); }
   /// The email of email/password credentials; empty otherwise.
   const std::string& email() const noexcept { return email_; }
   /// The password (email/password) or the key value (API key); empty for anonymous.

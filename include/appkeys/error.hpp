@@ -110,8 +110,8 @@ class AppError : public std::system_error {
  public:
   /// An error with `code`; `message` must hold no secret. `http_status`, `server_code`
   /// and `link` are what the server answered, when it did.
-  AppError(errc code, std::string message, int http_status = 0,
-           std::string server_code = {}, std::string link = {})
+  AppError(errc code, std::string message, int http_status = 0, std::string server_code = {},
+           std::string link = {})
       : std::system_error(make_error_code(code), message),
         message_(std::move(message)),
         server_code_(std::move(server_code)),

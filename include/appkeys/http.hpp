@@ -43,10 +43,9 @@ constexpr char ascii_lower(char c) noexcept {
 struct CaseInsensitiveLess {
   using is_transparent = void;
   bool operator()(std::string_view a, std::string_view b) const noexcept {
-    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
-                                        [](char x, char y) {
-                                          return ascii_lower(x) < ascii_lower(y);
-                                        });
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+      return ascii_lower(x) < ascii_lower(y);
+    });
   }
 };
 
@@ -64,8 +63,7 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
 using Headers = std::multimap<std::string, std::string, detail::CaseInsensitiveLess>;
 
 /// The first value of header `name`, if present.
-inline std::optional<std::string_view> header_value(const Headers& headers,
-                                                    std::string_view name) {
+inline std::optional<std::string_view> header_value(const Headers& headers, std::string_view name) {
   if (auto it = headers.find(name); it != headers.end()) return std::string_view(it->second);
   return std::nullopt;
 }

@@ -34,19 +34,17 @@ class ObjectId {
   /// Parses 24 hex characters (either case); anything else is errc::invalid_argument.
   static Result<ObjectId> from_hex(std::string_view text) {
     if (text.size() != 24) {
-      return AppError(errc::invalid_argument,
-                      "invalid ObjectId: expected 24 hex characters, got " +
-                          std::to_string(text.size()) + " characters");
+      return AppError(errc::invalid_argument, "invalid ObjectId: expected 24 hex characters, got " +
+                                                  std::to_string(text.size()) + " characters");
     }
     bytes_type bytes{};
     for (std::size_t i = 0; i < bytes.size(); ++i) {
       const int high = hex_digit(text[2 * i]);
       const int low = hex_digit(text[2 * i + 1]);
       if (high < 0 || low < 0) {
-        return AppError(errc::invalid_argument,
-                        "invalid ObjectId: character at position " +
-                            std::to_string(high < 0 ? 2 * i : 2 * i + 1) +
-                            " is not a hex digit");
+        return AppError(errc::invalid_argument, "invalid ObjectId: character at position " +
+                                                    std::to_string(high < 0 ? 2 * i : 2 * i + 1) +
+                                                    " is not a hex digit");
       }
       bytes[i] = static_cast<std::uint8_t>(high * 16 + low);
     }

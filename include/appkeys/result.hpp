@@ -78,8 +78,7 @@ class [[nodiscard]] Result {
   /// The value on success, else `fallback` converted to T.
   template <class U>
   T value_or(U&& fallback) const& {
-    return has_value() ? *std::get_if<0>(&state_)
-                       : static_cast<T>(std::forward<U>(fallback));
+    return has_value() ? *std::get_if<0>(&state_) : static_cast<T>(std::forward<U>(fallback));
   }
   template <class U>
   T value_or(U&& fallback) && {

@@ -92,9 +92,7 @@ class Secret {
     return diff == 0;
   }
 
-  friend std::ostream& operator<<(std::ostream& out, const Secret&) {
-    return out << redacted;
-  }
+  friend std::ostream& operator<<(std::ostream& out, const Secret&) { return out << redacted; }
 
  private:
   void assign(std::string_view value) {

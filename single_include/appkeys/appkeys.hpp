@@ -42,11 +42,10 @@
 #else
 // Without exceptions a throw site is a contract violation (e.g. Result::value() on an
 // error); report what happened (never a secret: AppError messages carry none) and stop.
-#define APPKEYS_THROW(error)                                                   \
-  do {                                                                         \
-    std::fprintf(stderr, "appkeys: fatal (exceptions disabled): %s\n",         \
-                 (error).what());                                              \
-    std::abort();                                                              \
+#define APPKEYS_THROW(error)                                                            \
+  do {                                                                                  \
+    std::fprintf(stderr, "appkeys: fatal (exceptions disabled): %s\n", (error).what()); \
+    std::abort();                                                                       \
   } while (false)
 #endif
 // ---- end appkeys/config.hpp
@@ -111,77 +110,77 @@ static_assert(std::string_view(APPKEYS_VERSION_STRING) ==
 // response mapping and the fake backend's error bodies are all generated from this list,
 // so a code cannot be spelled two ways.
 
-#define APPKEYS_SERVER_ERROR_CODES(X)                                          \
-  X(account_name_in_use, "AccountNameInUse")                                   \
-  X(api_key_already_exists, "APIKeyAlreadyExists")                             \
-  X(api_key_not_found, "APIKeyNotFound")                                       \
-  X(app_server_error, "AppServerError")                                        \
-  X(app_unknown_error, "AppUnknownError")                                      \
-  X(arguments_not_allowed, "ArgumentsNotAllowed")                              \
-  X(auth_error, "AuthError")                                                   \
-  X(auth_provider_already_exists, "AuthProviderAlreadyExists")                 \
-  X(auth_provider_duplicate_name, "AuthProviderDuplicateName")                 \
-  X(auth_provider_not_found, "AuthProviderNotFound")                           \
-  X(aws_error, "AWSError")                                                     \
-  X(bad_request, "BadRequest")                                                 \
-  X(domain_not_allowed, "DomainNotAllowed")                                    \
-  X(execution_time_limit_exceeded, "ExecutionTimeLimitExceeded")               \
-  X(function_already_exists, "FunctionAlreadyExists")                         \
-  X(function_duplicate_name, "FunctionDuplicateName")                         \
-  X(function_execution_error, "FunctionExecutionError")                       \
-  X(function_invalid, "FunctionInvalid")                                       \
-  X(function_not_found, "FunctionNotFound")                                    \
-  X(function_syntax_error, "FunctionSyntaxError")                              \
-  X(gcm_error, "GCMError")                                                     \
-  X(http_error, "HTTPError")                                                   \
-  X(incoming_webhook_already_exists, "IncomingWebhookAlreadyExists")           \
-  X(incoming_webhook_auth_failed, "IncomingWebhookAuthFailed")                 \
-  X(incoming_webhook_duplicate_name, "IncomingWebhookDuplicateName")           \
-  X(incoming_webhook_not_found, "IncomingWebhookNotFound")                     \
-  X(internal_server_error, "InternalServerError")                             \
-  X(invalid_parameter, "InvalidParameter")                                     \
-  X(invalid_password, "InvalidPassword")                                       \
-  X(invalid_server_response, "InvalidServerResponse")                         \
-  X(invalid_session, "InvalidSession")                                         \
-  X(maintenance_in_progress, "MaintenanceInProgress")                         \
-  X(missing_auth_req, "MissingAuthReq")                                        \
-  X(missing_parameter, "MissingParameter")                                     \
-  X(mongodb_error, "MongoDBError")                                             \
-  X(no_matching_rule_found, "NoMatchingRuleFound")                             \
-  X(not_callable, "NotCallable")                                               \
-  X(read_size_limit_exceeded, "ReadSizeLimitExceeded")                         \
-  X(restricted_host, "RestrictedHost")                                         \
-  X(rule_already_exists, "RuleAlreadyExists")                                  \
-  X(rule_duplicate_name, "RuleDuplicateName")                                  \
-  X(rule_not_found, "RuleNotFound")                                            \
-  X(schema_validation_failed_write, "SchemaValidationFailedWrite")             \
-  X(service_already_exists, "ServiceAlreadyExists")                           \
-  X(service_command_not_found, "ServiceCommandNotFound")                       \
-  X(service_not_found, "ServiceNotFound")                                      \
-  X(service_type_not_found, "ServiceTypeNotFound")                             \
-  X(twilio_error, "TwilioError")                                               \
-  X(user_already_confirmed, "UserAlreadyConfirmed")                           \
-  X(user_app_domain_mismatch, "UserAppDomainMismatch")                         \
-  X(user_disabled, "UserDisabled")                                             \
-  X(user_not_found, "UserNotFound")                                            \
-  X(userpass_token_invalid, "UserpassTokenInvalid")                           \
-  X(value_already_exists, "ValueAlreadyExists")                               \
-  X(value_duplicate_name, "ValueDuplicateName")                               \
+#define APPKEYS_SERVER_ERROR_CODES(X)                                \
+  X(account_name_in_use, "AccountNameInUse")                         \
+  X(api_key_already_exists, "APIKeyAlreadyExists")                   \
+  X(api_key_not_found, "APIKeyNotFound")                             \
+  X(app_server_error, "AppServerError")                              \
+  X(app_unknown_error, "AppUnknownError")                            \
+  X(arguments_not_allowed, "ArgumentsNotAllowed")                    \
+  X(auth_error, "AuthError")                                         \
+  X(auth_provider_already_exists, "AuthProviderAlreadyExists")       \
+  X(auth_provider_duplicate_name, "AuthProviderDuplicateName")       \
+  X(auth_provider_not_found, "AuthProviderNotFound")                 \
+  X(aws_error, "AWSError")                                           \
+  X(bad_request, "BadRequest")                                       \
+  X(domain_not_allowed, "DomainNotAllowed")                          \
+  X(execution_time_limit_exceeded, "ExecutionTimeLimitExceeded")     \
+  X(function_already_exists, "FunctionAlreadyExists")                \
+  X(function_duplicate_name, "FunctionDuplicateName")                \
+  X(function_execution_error, "FunctionExecutionError")              \
+  X(function_invalid, "FunctionInvalid")                             \
+  X(function_not_found, "FunctionNotFound")                          \
+  X(function_syntax_error, "FunctionSyntaxError")                    \
+  X(gcm_error, "GCMError")                                           \
+  X(http_error, "HTTPError")                                         \
+  X(incoming_webhook_already_exists, "IncomingWebhookAlreadyExists") \
+  X(incoming_webhook_auth_failed, "IncomingWebhookAuthFailed")       \
+  X(incoming_webhook_duplicate_name, "IncomingWebhookDuplicateName") \
+  X(incoming_webhook_not_found, "IncomingWebhookNotFound")           \
+  X(internal_server_error, "InternalServerError")                    \
+  X(invalid_parameter, "InvalidParameter")                           \
+  X(invalid_password, "InvalidPassword")                             \
+  X(invalid_server_response, "InvalidServerResponse")                \
+  X(invalid_session, "InvalidSession")                               \
+  X(maintenance_in_progress, "MaintenanceInProgress")                \
+  X(missing_auth_req, "MissingAuthReq")                              \
+  X(missing_parameter, "MissingParameter")                           \
+  X(mongodb_error, "MongoDBError")                                   \
+  X(no_matching_rule_found, "NoMatchingRuleFound")                   \
+  X(not_callable, "NotCallable")                                     \
+  X(read_size_limit_exceeded, "ReadSizeLimitExceeded")               \
+  X(restricted_host, "RestrictedHost")                               \
+  X(rule_already_exists, "RuleAlreadyExists")                        \
+  X(rule_duplicate_name, "RuleDuplicateName")                        \
+  X(rule_not_found, "RuleNotFound")                                  \
+  X(schema_validation_failed_write, "SchemaValidationFailedWrite")   \
+  X(service_already_exists, "ServiceAlreadyExists")                  \
+  X(service_command_not_found, "ServiceCommandNotFound")             \
+  X(service_not_found, "ServiceNotFound")                            \
+  X(service_type_not_found, "ServiceTypeNotFound")                   \
+  X(twilio_error, "TwilioError")                                     \
+  X(user_already_confirmed, "UserAlreadyConfirmed")                  \
+  X(user_app_domain_mismatch, "UserAppDomainMismatch")               \
+  X(user_disabled, "UserDisabled")                                   \
+  X(user_not_found, "UserNotFound")                                  \
+  X(userpass_token_invalid, "UserpassTokenInvalid")                  \
+  X(value_already_exists, "ValueAlreadyExists")                      \
+  X(value_duplicate_name, "ValueDuplicateName")                      \
   X(value_not_found, "ValueNotFound")
 
 // Failures found on the client side, before or instead of a server answer:
 // X(name, "description").
-#define APPKEYS_CLIENT_ERROR_CODES(X)                                          \
-  X(invalid_argument, "invalid argument")                                      \
-  X(not_logged_in, "user is not logged in")                                    \
-  X(provider_not_allowed, "operation not allowed for this login provider")     \
-  X(transport, "transport failure")                                            \
-  X(connection_failed, "connection failed")                                    \
-  X(timeout, "request timed out")                                              \
-  X(tls, "TLS failure")                                                        \
-  X(insecure_transport, "refused to send credentials over plain HTTP")         \
-  X(response_too_large, "response too large")                                  \
-  X(malformed_response, "malformed response")                                  \
+#define APPKEYS_CLIENT_ERROR_CODES(X)                                      \
+  X(invalid_argument, "invalid argument")                                  \
+  X(not_logged_in, "user is not logged in")                                \
+  X(provider_not_allowed, "operation not allowed for this login provider") \
+  X(transport, "transport failure")                                        \
+  X(connection_failed, "connection failed")                                \
+  X(timeout, "request timed out")                                          \
+  X(tls, "TLS failure")                                                    \
+  X(insecure_transport, "refused to send credentials over plain HTTP")     \
+  X(response_too_large, "response too large")                              \
+  X(malformed_response, "malformed response")                              \
   X(shutting_down, "executor is shutting down")
 // ---- end appkeys/detail/server_error_codes.hpp
 
@@ -292,8 +291,8 @@ class AppError : public std::system_error {
  public:
   /// An error with `code`; `message` must hold no secret. `http_status`, `server_code`
   /// and `link` are what the server answered, when it did.
-  AppError(errc code, std::string message, int http_status = 0,
-           std::string server_code = {}, std::string link = {})
+  AppError(errc code, std::string message, int http_status = 0, std::string server_code = {},
+           std::string link = {})
       : std::system_error(make_error_code(code), message),
         message_(std::move(message)),
         server_code_(std::move(server_code)),
@@ -426,8 +425,7 @@ class [[nodiscard]] Result {
   /// The value on success, else `fallback` converted to T.
   template <class U>
   T value_or(U&& fallback) const& {
-    return has_value() ? *std::get_if<0>(&state_)
-                       : static_cast<T>(std::forward<U>(fallback));
+    return has_value() ? *std::get_if<0>(&state_) : static_cast<T>(std::forward<U>(fallback));
   }
   template <class U>
   T value_or(U&& fallback) && {
@@ -543,19 +541,17 @@ class ObjectId {
   /// Parses 24 hex characters (either case); anything else is errc::invalid_argument.
   static Result<ObjectId> from_hex(std::string_view text) {
     if (text.size() != 24) {
-      return AppError(errc::invalid_argument,
-                      "invalid ObjectId: expected 24 hex characters, got " +
-                          std::to_string(text.size()) + " characters");
+      return AppError(errc::invalid_argument, "invalid ObjectId: expected 24 hex characters, got " +
+                                                  std::to_string(text.size()) + " characters");
     }
     bytes_type bytes{};
     for (std::size_t i = 0; i < bytes.size(); ++i) {
       const int high = hex_digit(text[2 * i]);
       const int low = hex_digit(text[2 * i + 1]);
       if (high < 0 || low < 0) {
-        return AppError(errc::invalid_argument,
-                        "invalid ObjectId: character at position " +
-                            std::to_string(high < 0 ? 2 * i : 2 * i + 1) +
-                            " is not a hex digit");
+        return AppError(errc::invalid_argument, "invalid ObjectId: character at position " +
+                                                    std::to_string(high < 0 ? 2 * i : 2 * i + 1) +
+                                                    " is not a hex digit");
       }
       bytes[i] = static_cast<std::uint8_t>(high * 16 + low);
     }
@@ -718,9 +714,7 @@ class Secret {
     return diff == 0;
   }
 
-  friend std::ostream& operator<<(std::ostream& out, const Secret&) {
-    return out << redacted;
-  }
+  friend std::ostream& operator<<(std::ostream& out, const Secret&) { return out << redacted; }
 
  private:
   void assign(std::string_view value) {
@@ -849,9 +843,7 @@ class Credentials {
   /// Which provider these credentials log in with.
   AuthProvider provider() const noexcept { return provider_; }
   /// The provider's wire name ("local-userpass", "anon-user", "api-key").
-  std::string_view provider_name() const noexcept {
-    return appkeys::provider_name(provider_);
-  }
+  std::string_view provider_name() const noexcept { return appkeys::provider_name(provider_); }
   /// The email of email/password credentials; empty otherwise.
   const std::string& email() const noexcept { return email_; }
   /// The password (email/password) or the key value (API key); empty for anonymous.
@@ -1022,10 +1014,9 @@ constexpr char ascii_lower(char c) noexcept {
 struct CaseInsensitiveLess {
   using is_transparent = void;
   bool operator()(std::string_view a, std::string_view b) const noexcept {
-    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
-                                        [](char x, char y) {
-                                          return ascii_lower(x) < ascii_lower(y);
-                                        });
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+      return ascii_lower(x) < ascii_lower(y);
+    });
   }
 };
 
@@ -1043,8 +1034,7 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
 using Headers = std::multimap<std::string, std::string, detail::CaseInsensitiveLess>;
 
 /// The first value of header `name`, if present.
-inline std::optional<std::string_view> header_value(const Headers& headers,
-                                                    std::string_view name) {
+inline std::optional<std::string_view> header_value(const Headers& headers, std::string_view name) {
   if (auto it = headers.find(name); it != headers.end()) return std::string_view(it->second);
   return std::nullopt;
 }
@@ -1174,8 +1164,8 @@ namespace detail {
 /// The session behind a User. Tokens change (refresh, log out) while handles are
 /// shared across threads, so they sit behind a mutex; the rest is fixed at login.
 struct UserState {
-  UserState(std::string id_, std::string provider_, std::string device_id_,
-            Secret access, Secret refresh)
+  UserState(std::string id_, std::string provider_, std::string device_id_, Secret access,
+            Secret refresh)
       : id(std::move(id_)),
         provider(std::move(provider_)),
         device_id(std::move(device_id_)),
@@ -1187,8 +1177,8 @@ struct UserState {
   const std::string device_id;
 
   mutable std::mutex mutex;
-  Secret access_token;   // guarded by mutex
-  Secret refresh_token;  // guarded by mutex; empty once logged out
+  Secret access_token;                   // guarded by mutex
+  Secret refresh_token;                  // guarded by mutex; empty once logged out
   std::vector<UserIdentity> identities;  // guarded by mutex
 
   bool logged_in() const {
@@ -1235,13 +1225,9 @@ class User {
   /// The user's id (24 hex characters); the key owner's id for an API-key login.
   const std::string& id() const noexcept { return state_ ? state_->id : empty(); }
   /// "local-userpass", "anon-user" or "api-key": how this session logged in.
-  const std::string& provider() const noexcept {
-    return state_ ? state_->provider : empty();
-  }
+  const std::string& provider() const noexcept { return state_ ? state_->provider : empty(); }
   /// The device id the server assigned at login ("" if it sent none).
-  const std::string& device_id() const noexcept {
-    return state_ ? state_->device_id : empty();
-  }
+  const std::string& device_id() const noexcept { return state_ ? state_->device_id : empty(); }
   /// False once logged out (through any copy), or after a refresh-token request got
   /// a 401, or for a default-constructed User.
   bool is_logged_in() const { return state_ && state_->logged_in(); }
@@ -1633,8 +1619,7 @@ inline constexpr const char* error_code = "error_code";
 inline constexpr const char* link = "link";
 }  // namespace field
 
-inline AppError malformed(std::string_view what_response, std::string_view problem,
-                          int status) {
+inline AppError malformed(std::string_view what_response, std::string_view problem, int status) {
   std::string message = "malformed response to ";
   message += what_response;
   message += ": ";
@@ -1662,8 +1647,7 @@ inline json api_key_json(const ObjectId& id, std::string_view name, bool disable
   return out;
 }
 
-inline Result<ApiKey> api_key_from_json(const json& value, std::string_view context,
-                                        int status) {
+inline Result<ApiKey> api_key_from_json(const json& value, std::string_view context, int status) {
   if (!value.is_object()) return malformed(context, "an API key is not a JSON object", status);
   const std::string* id_text = string_member(value, field::id);
   if (id_text == nullptr) return malformed(context, "'_id' is missing or not a string", status);
@@ -1681,8 +1665,7 @@ inline Result<ApiKey> api_key_from_json(const json& value, std::string_view cont
   return key;
 }
 
-inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context,
-                                    int status) {
+inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context, int status) {
   auto value = parse_json(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
   auto key = api_key_from_json(*value, context, status);
@@ -1691,8 +1674,7 @@ inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view cont
 }
 
 inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
-                                                      std::string_view context,
-                                                      int status) {
+                                                      std::string_view context, int status) {
   auto value = parse_json(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
   if (!value->is_array()) return malformed(context, "body is not a JSON array", status);
@@ -1801,9 +1783,8 @@ struct LoginResponse {
   std::string device_id;
 };
 
-inline json login_response_json(std::string_view access_token,
-                                std::string_view refresh_token, std::string_view user_id,
-                                std::string_view device_id) {
+inline json login_response_json(std::string_view access_token, std::string_view refresh_token,
+                                std::string_view user_id, std::string_view device_id) {
   json out = json::object();
   out[field::access_token] = std::string(access_token);
   out[field::device_id] = std::string(device_id);
@@ -1833,8 +1814,7 @@ inline Result<LoginResponse> parse_login_response(std::string_view body, int sta
   wipe_member(*value, field::refresh_token);
   // device_id is optional in practice (older servers omit it); a zero id means none.
   if (const std::string* device = string_member(*value, field::device_id);
-      device != nullptr && ObjectId::is_valid_hex(*device) &&
-      *device != std::string(24, '0')) {
+      device != nullptr && ObjectId::is_valid_hex(*device) && *device != std::string(24, '0')) {
     out.device_id = *device;
   }
   return out;
@@ -1932,8 +1912,10 @@ inline std::string sanitize_server_text(std::string_view text, std::size_t limit
       // Cut on a character boundary: drop a trailing partial UTF-8 sequence.
       std::size_t end = out.size();
       while (end > 0 && (static_cast<unsigned char>(out[end - 1]) & 0xC0) == 0x80) --end;
-      if (end > 0 && static_cast<unsigned char>(out[end - 1]) >= 0xC0) --end;
-      else end = out.size();
+      if (end > 0 && static_cast<unsigned char>(out[end - 1]) >= 0xC0)
+        --end;
+      else
+        end = out.size();
       out.resize(end);
       out += "...";
       break;
@@ -1971,13 +1953,13 @@ inline AppError error_from_response(const HttpResponse& response, std::string_vi
       if (code != nullptr && !code->empty()) {
         const std::string code_text = sanitize_server_text(*code, 128);
         const errc mapped = errc_from_server_code(*code).value_or(errc::app_server_error);
-        std::string text = prefix + (message ? sanitize_server_text(*message)
-                                             : "server error " + code_text);
+        std::string text =
+            prefix + (message ? sanitize_server_text(*message) : "server error " + code_text);
         return AppError(mapped, std::move(text), status, code_text, std::move(link_text));
       }
       if (message != nullptr) {
-        return AppError(errc::app_unknown_error, prefix + sanitize_server_text(*message),
-                        status, {}, std::move(link_text));
+        return AppError(errc::app_unknown_error, prefix + sanitize_server_text(*message), status,
+                        {}, std::move(link_text));
       }
     }
   }
@@ -2149,9 +2131,9 @@ inline std::optional<std::chrono::milliseconds> retry_delay(const RetryPolicy& p
   if (!outcome) {
     const errc code = outcome.error().value();
     // A refused connection proves the request never left: safe for every request.
-    retryable = code == errc::connection_failed ||
-                (idempotency == Idempotency::idempotent &&
-                 (code == errc::timeout || code == errc::transport));
+    retryable =
+        code == errc::connection_failed || (idempotency == Idempotency::idempotent &&
+                                            (code == errc::timeout || code == errc::transport));
   } else {
     retryable = idempotency == Idempotency::idempotent && is_transient_status(outcome->status);
   }
@@ -2206,8 +2188,8 @@ inline std::string login(std::string_view app_id, std::string_view provider) {
   return join({api_root, app_segment, app_id, providers_segment, provider, login_suffix});
 }
 inline std::string register_email(std::string_view app_id) {
-  return join({api_root, app_segment, app_id, providers_segment, "local-userpass",
-               register_suffix});
+  return join(
+      {api_root, app_segment, app_id, providers_segment, "local-userpass", register_suffix});
 }
 inline std::string profile() { return join({api_root, "/auth/profile"}); }
 inline std::string session() { return join({api_root, "/auth/session"}); }
@@ -2249,8 +2231,8 @@ inline bool is_valid_app_id(std::string_view app_id) noexcept {
   // "." and ".." would be dot segments that clients and proxies normalise away.
   if (app_id.find_first_not_of('.') == std::string_view::npos) return false;
   for (char c : app_id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -2291,8 +2273,8 @@ class ClientCore {
     auto response = exchange(
         make_request(HttpMethod::post,
                      *host + routes::login(config_.app_id, credentials.provider_name()),
-                     wire::login_body(credentials, wire::device_json(config_.device,
-                                                                     config_.app_id, device_id)),
+                     wire::login_body(credentials,
+                                      wire::device_json(config_.device, config_.app_id, device_id)),
                      {}),
         Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
@@ -2304,8 +2286,8 @@ class ClientCore {
 
     auto state = std::make_shared<UserState>(
         login->user_id, std::string(credentials.provider_name()),
-        login->device_id.empty() ? device_id : login->device_id,
-        std::move(login->access_token), std::move(login->refresh_token));
+        login->device_id.empty() ? device_id : login->device_id, std::move(login->access_token),
+        std::move(login->refresh_token));
     User user(state);
     // Like the official SDKs, a login is complete once the profile has been read: it
     // proves the access token works and lists the user's identities.
@@ -2348,10 +2330,10 @@ class ClientCore {
     auto host = resolve_host();
     if (!host) return std::move(host).error();
     std::string body = wire::register_body(email, password.reveal());
-    auto response = exchange(make_request(HttpMethod::post,
-                                          *host + routes::register_email(config_.app_id),
-                                          std::move(body), {}),
-                             Idempotency::non_idempotent);
+    auto response =
+        exchange(make_request(HttpMethod::post, *host + routes::register_email(config_.app_id),
+                              std::move(body), {}),
+                 Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, "register user");
     return {};
@@ -2379,16 +2361,15 @@ class ClientCore {
                           "' cannot create API keys (only local-userpass users can)");
     }
     constexpr std::string_view context = "create API key";
-    auto response = send_with_refresh_token(user, HttpMethod::post, routes::api_keys(),
-                                            Idempotency::non_idempotent,
-                                            wire::create_key_body(name));
+    auto response =
+        send_with_refresh_token(user, HttpMethod::post, routes::api_keys(),
+                                Idempotency::non_idempotent, wire::create_key_body(name));
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto key = wire::parse_api_key(response->body, context, response->status);
     wipe(response->body);  // it held the key's only copy outside `key`
     if (key && (!key->key || key->key->empty())) {
-      return wire::malformed(context, "'key' is missing, empty or not a string",
-                             response->status);
+      return wire::malformed(context, "'key' is missing, empty or not a string", response->status);
     }
     return key;
   }
@@ -2406,8 +2387,8 @@ class ClientCore {
 
   Result<std::vector<ApiKey>> fetch_keys(const User& user) {
     constexpr std::string_view context = "fetch API keys";
-    auto response = send_with_refresh_token(user, HttpMethod::get, routes::api_keys(),
-                                            Idempotency::idempotent);
+    auto response =
+        send_with_refresh_token(user, HttpMethod::get, routes::api_keys(), Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto keys = wire::parse_api_key_list(response->body, context, response->status);
@@ -2428,8 +2409,7 @@ class ClientCore {
   Result<void> remove_key(const User& user, const ObjectId& id) {
     bool earlier_outcome_unknown = false;
     auto response = send_with_refresh_token(user, HttpMethod::del, routes::api_key(id.to_hex()),
-                                            Idempotency::idempotent, {},
-                                            &earlier_outcome_unknown);
+                                            Idempotency::idempotent, {}, &earlier_outcome_unknown);
     if (!response) return std::move(response).error();
     if (is_success(response->status)) return {};
     auto error = error_from_response(*response, "delete API key");
@@ -2546,7 +2526,10 @@ class ClientCore {
     std::lock_guard lock(location_mutex_);
     if (!hostname_.empty()) return hostname_;
     // PROTOCOL.md §1: the location request carries no headers at all.
-    HttpRequest request{HttpMethod::get, base_url_ + routes::location(config_.app_id), {}, {},
+    HttpRequest request{HttpMethod::get,
+                        base_url_ + routes::location(config_.app_id),
+                        {},
+                        {},
                         config_.request_timeout};
     auto response = exchange(std::move(request), Idempotency::idempotent);
     if (!response) return std::move(response).error();
@@ -2821,9 +2804,8 @@ class App {
   /// Logs in; each call starts a new, independent session. With API-key credentials
   /// the User is the key's owner (same id()) with provider() == "api-key".
   result<User> log_in(Credentials credentials) {
-    return executor_.run([core = core_, credentials = std::move(credentials)] {
-      return core->log_in(credentials);
-    });
+    return executor_.run(
+        [core = core_, credentials = std::move(credentials)] { return core->log_in(credentials); });
   }
 
   /// Ends the user's session on the server and forgets its tokens in every copy of
@@ -3047,17 +3029,16 @@ class Sha256 {
   // §4.2.2: the first 32 bits of the fractional parts of the cube roots of the first
   // 64 primes.
   static constexpr std::array<std::uint32_t, 64> round_constants = {
-      0x428a2f98u, 0x71374491u, 0xb5c0fbcfu, 0xe9b5dba5u, 0x3956c25bu, 0x59f111f1u,
-      0x923f82a4u, 0xab1c5ed5u, 0xd807aa98u, 0x12835b01u, 0x243185beu, 0x550c7dc3u,
-      0x72be5d74u, 0x80deb1feu, 0x9bdc06a7u, 0xc19bf174u, 0xe49b69c1u, 0xefbe4786u,
-      0x0fc19dc6u, 0x240ca1ccu, 0x2de92c6fu, 0x4a7484aau, 0x5cb0a9dcu, 0x76f988dau,
-      0x983e5152u, 0xa831c66du, 0xb00327c8u, 0xbf597fc7u, 0xc6e00bf3u, 0xd5a79147u,
-      0x06ca6351u, 0x14292967u, 0x27b70a85u, 0x2e1b2138u, 0x4d2c6dfcu, 0x53380d13u,
-      0x650a7354u, 0x766a0abbu, 0x81c2c92eu, 0x92722c85u, 0xa2bfe8a1u, 0xa81a664bu,
-      0xc24b8b70u, 0xc76c51a3u, 0xd192e819u, 0xd6990624u, 0xf40e3585u, 0x106aa070u,
-      0x19a4c116u, 0x1e376c08u, 0x2748774cu, 0x34b0bcb5u, 0x391c0cb3u, 0x4ed8aa4au,
-      0x5b9cca4fu, 0x682e6ff3u, 0x748f82eeu, 0x78a5636fu, 0x84c87814u, 0x8cc70208u,
-      0x90befffau, 0xa4506cebu, 0xbef9a3f7u, 0xc67178f2u};
+      0x428a2f98u, 0x71374491u, 0xb5c0fbcfu, 0xe9b5dba5u, 0x3956c25bu, 0x59f111f1u, 0x923f82a4u,
+      0xab1c5ed5u, 0xd807aa98u, 0x12835b01u, 0x243185beu, 0x550c7dc3u, 0x72be5d74u, 0x80deb1feu,
+      0x9bdc06a7u, 0xc19bf174u, 0xe49b69c1u, 0xefbe4786u, 0x0fc19dc6u, 0x240ca1ccu, 0x2de92c6fu,
+      0x4a7484aau, 0x5cb0a9dcu, 0x76f988dau, 0x983e5152u, 0xa831c66du, 0xb00327c8u, 0xbf597fc7u,
+      0xc6e00bf3u, 0xd5a79147u, 0x06ca6351u, 0x14292967u, 0x27b70a85u, 0x2e1b2138u, 0x4d2c6dfcu,
+      0x53380d13u, 0x650a7354u, 0x766a0abbu, 0x81c2c92eu, 0x92722c85u, 0xa2bfe8a1u, 0xa81a664bu,
+      0xc24b8b70u, 0xc76c51a3u, 0xd192e819u, 0xd6990624u, 0xf40e3585u, 0x106aa070u, 0x19a4c116u,
+      0x1e376c08u, 0x2748774cu, 0x34b0bcb5u, 0x391c0cb3u, 0x4ed8aa4au, 0x5b9cca4fu, 0x682e6ff3u,
+      0x748f82eeu, 0x78a5636fu, 0x84c87814u, 0x8cc70208u, 0x90befffau, 0xa4506cebu, 0xbef9a3f7u,
+      0xc67178f2u};
 
   static constexpr std::uint32_t rotr(std::uint32_t x, unsigned n) noexcept {
     return (x >> n) | (x << (32u - n));
@@ -3106,9 +3087,8 @@ class Sha256 {
 
   // §5.3.3: the first 32 bits of the fractional parts of the square roots of the
   // first 8 primes.
-  std::array<std::uint32_t, 8> state_ = {0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u,
-                                         0xa54ff53au, 0x510e527fu, 0x9b05688cu,
-                                         0x1f83d9abu, 0x5be0cd19u};
+  std::array<std::uint32_t, 8> state_ = {0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u, 0xa54ff53au,
+                                         0x510e527fu, 0x9b05688cu, 0x1f83d9abu, 0x5be0cd19u};
   std::array<std::uint8_t, 64> block_{};
   std::size_t block_size_ = 0;
   std::uint64_t length_bits_ = 0;
@@ -3193,9 +3173,8 @@ inline std::optional<UrlParts> split_http_url(std::string_view url) {
   }
   const std::size_t authority_end = url.find_first_of("/?#", scheme_end);
   const std::string_view authority =
-      url.substr(scheme_end, authority_end == std::string_view::npos
-                                 ? std::string_view::npos
-                                 : authority_end - scheme_end);
+      url.substr(scheme_end, authority_end == std::string_view::npos ? std::string_view::npos
+                                                                     : authority_end - scheme_end);
   if (authority.empty()) return std::nullopt;
   UrlParts parts;
   parts.origin = std::string(url.substr(0, scheme_end + authority.size()));
@@ -3223,8 +3202,8 @@ inline std::size_t utf8_length(std::string_view text) noexcept {
 }
 
 inline bool is_key_name_char(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '-';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
 }
 
 }  // namespace fake_detail
@@ -3319,7 +3298,8 @@ class FakeBackend {
   /// Every access token issued so far is expired from now on; refresh tokens are not.
   void expire_access_tokens() {
     std::lock_guard lock(mutex_);
-    std::erase_if(tokens_, [](const auto& entry) { return entry.second.kind == TokenKind::access; });
+    std::erase_if(tokens_,
+                  [](const auto& entry) { return entry.second.kind == TokenKind::access; });
   }
 
   /// Ends every session of `user_id`: its refresh and access tokens become invalid.
@@ -3427,7 +3407,7 @@ class FakeBackend {
     std::string password_salt;
     std::string password_hash;  // sha256_hex(salt + password)
     bool disabled = false;
-    std::vector<KeyRecord> keys;                 // creation order
+    std::vector<KeyRecord> keys;                  // creation order
     std::vector<std::string> api_key_identities;  // key ids ever used to log in
   };
 
@@ -3566,8 +3546,8 @@ class FakeBackend {
     // Refused before anything looks at the body, as a server that stops reading would.
     if (call.request.body.size() > options_.max_body_bytes) {
       return error(call, 413, errc::read_size_limit_exceeded,
-                   "request body exceeds the limit of " +
-                       std::to_string(options_.max_body_bytes) + " bytes");
+                   "request body exceeds the limit of " + std::to_string(options_.max_body_bytes) +
+                       " bytes");
     }
     if (!route->app_id.empty() && !options_.app_id.empty() && route->app_id != options_.app_id) {
       return error(call, 404, app_not_found_code, "cannot find app using Client App ID");
@@ -3864,7 +3844,8 @@ class FakeBackend {
       auto it = object->find(name);
       return it == object->end() ? nullptr : &*it;
     };
-    const json* device_id = member(member(member(&body, field::options), field::device), "deviceId");
+    const json* device_id =
+        member(member(member(&body, field::options), field::device), "deviceId");
     if (device_id != nullptr) {
       if (const std::string* text = detail::string_member(*device_id, field::oid)) {
         if (auto id = ObjectId::from_hex(*text); id && !id->is_zero()) return id->to_hex();
@@ -3905,7 +3886,8 @@ class FakeBackend {
       user_id = create_user(anon_provider()).id;
     } else {
       const std::string* key = detail::string_member(*body, field::key);
-      if (key == nullptr) return error(call, 400, errc::missing_parameter, "'key' is a required string");
+      if (key == nullptr)
+        return error(call, 400, errc::missing_parameter, "'key' is a required string");
       auto entry = key_hash_index_.find(detail::sha256_hex(*key));
       if (entry == key_hash_index_.end()) return error(call, 401, errc::auth_error, "unauthorized");
       const std::string owner_id = key_owner_.at(entry->second);
@@ -3981,8 +3963,8 @@ class FakeBackend {
     const SessionRecord& session = sessions_.at(*session_id);
     if (session.provider == anon_provider() || session.provider == api_key_provider()) {
       return error(call, 403, errc::invalid_parameter,
-                   "API keys cannot be created by a user logged in with the '" +
-                       session.provider + "' provider");
+                   "API keys cannot be created by a user logged in with the '" + session.provider +
+                       "' provider");
     }
     auto body = object_body(call);
     if (!body) return bad_body(call);
@@ -4008,9 +3990,9 @@ class FakeBackend {
       }
     }
     if (user.keys.size() >= options_.max_keys_per_user) {
-      return error(call, 400, errc::invalid_parameter,
-                   "a user can have at most " + std::to_string(options_.max_keys_per_user) +
-                       " API keys");
+      return error(
+          call, 400, errc::invalid_parameter,
+          "a user can have at most " + std::to_string(options_.max_keys_per_user) + " API keys");
     }
 
     KeyRecord key;
@@ -4074,11 +4056,11 @@ class FakeBackend {
   mutable std::mutex mutex_;
   // Everything below is guarded by mutex_.
   std::map<std::string, UserRecord, std::less<>> users_;
-  std::map<std::string, std::string, std::less<>> email_index_;        // email -> user id
-  std::unordered_map<std::string, std::string> key_owner_;             // key id -> user id
-  std::unordered_map<std::string, std::string> key_hash_index_;        // key hash -> key id
+  std::map<std::string, std::string, std::less<>> email_index_;  // email -> user id
+  std::unordered_map<std::string, std::string> key_owner_;       // key id -> user id
+  std::unordered_map<std::string, std::string> key_hash_index_;  // key hash -> key id
   std::map<std::uint64_t, SessionRecord> sessions_;
-  std::unordered_map<std::string, TokenRecord> tokens_;                // token hash -> record
+  std::unordered_map<std::string, TokenRecord> tokens_;  // token hash -> record
   std::uint64_t next_session_id_ = 1;
   std::size_t sweep_threshold_ = 1024;
   std::chrono::seconds clock_offset_{0};
@@ -4161,18 +4143,30 @@ enum class FaultKind {
 
 constexpr std::string_view to_string(FaultKind kind) noexcept {
   switch (kind) {
-    case FaultKind::refuse_connection: return "refuse_connection";
-    case FaultKind::timeout_before_send: return "timeout_before_send";
-    case FaultKind::timeout_after_send: return "timeout_after_send";
-    case FaultKind::reset_mid_response: return "reset_mid_response";
-    case FaultKind::truncate_body: return "truncate_body";
-    case FaultKind::oversized_body: return "oversized_body";
-    case FaultKind::wrong_content_type: return "wrong_content_type";
-    case FaultKind::html_error_page: return "html_error_page";
-    case FaultKind::json_error: return "json_error";
-    case FaultKind::throttle: return "throttle";
-    case FaultKind::plain_status: return "plain_status";
-    case FaultKind::replace_body: return "replace_body";
+    case FaultKind::refuse_connection:
+      return "refuse_connection";
+    case FaultKind::timeout_before_send:
+      return "timeout_before_send";
+    case FaultKind::timeout_after_send:
+      return "timeout_after_send";
+    case FaultKind::reset_mid_response:
+      return "reset_mid_response";
+    case FaultKind::truncate_body:
+      return "truncate_body";
+    case FaultKind::oversized_body:
+      return "oversized_body";
+    case FaultKind::wrong_content_type:
+      return "wrong_content_type";
+    case FaultKind::html_error_page:
+      return "html_error_page";
+    case FaultKind::json_error:
+      return "json_error";
+    case FaultKind::throttle:
+      return "throttle";
+    case FaultKind::plain_status:
+      return "plain_status";
+    case FaultKind::replace_body:
+      return "replace_body";
   }
   return "unknown";
 }
@@ -4429,7 +4423,8 @@ class Fault {
   HttpResponse synthetic_response() const {
     HttpResponse response{status_, {}, body_};
     fault_detail::set_content_type(response.headers, content_type_);
-    if (retry_after_) response.headers.emplace("Retry-After", std::to_string(retry_after_->count()));
+    if (retry_after_)
+      response.headers.emplace("Retry-After", std::to_string(retry_after_->count()));
     return response;
   }
 
@@ -4444,7 +4439,6 @@ class Fault {
   std::string url_contains_;
   std::string url_suffix_;
   int remaining_ = 1;
-
 };
 
 /// A Transport that passes requests to `Inner` except where a scripted Fault says

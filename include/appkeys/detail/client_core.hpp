@@ -46,8 +46,8 @@ inline bool is_valid_app_id(std::string_view app_id) noexcept {
   // "." and ".." would be dot segments that clients and proxies normalise away.
   if (app_id.find_first_not_of('.') == std::string_view::npos) return false;
   for (char c : app_id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -88,8 +88,8 @@ class ClientCore {
     auto response = exchange(
         make_request(HttpMethod::post,
                      *host + routes::login(config_.app_id, credentials.provider_name()),
-                     wire::login_body(credentials, wire::device_json(config_.device,
-                                                                     config_.app_id, device_id)),
+                     wire::login_body(credentials,
+                                      wire::device_json(config_.device, config_.app_id, device_id)),
                      {}),
         Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
@@ -101,8 +101,8 @@ class ClientCore {
 
     auto state = std::make_shared<UserState>(
         login->user_id, std::string(credentials.provider_name()),
-        login->device_id.empty() ? device_id : login->device_id,
-        std::move(login->access_token), std::move(login->refresh_token));
+        login->device_id.empty() ? device_id : login->device_id, std::move(login->access_token),
+        std::move(login->refresh_token));
     User user(state);
     // Like the official SDKs, a login is complete once the profile has been read: it
     // proves the access token works and lists the user's identities.
@@ -145,10 +145,10 @@ class ClientCore {
     auto host = resolve_host();
     if (!host) return std::move(host).error();
     std::string body = wire::register_body(email, password.reveal());
-    auto response = exchange(make_request(HttpMethod::post,
-                                          *host + routes::register_email(config_.app_id),
-                                          std::move(body), {}),
-                             Idempotency::non_idempotent);
+    auto response =
+        exchange(make_request(HttpMethod::post, *host + routes::register_email(config_.app_id),
+                              std::move(body), {}),
+                 Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, "register user");
     return {};
@@ -176,16 +176,15 @@ class ClientCore {
                           "' cannot create API keys (only local-userpass users can)");
     }
     constexpr std::string_view context = "create API key";
-    auto response = send_with_refresh_token(user, HttpMethod::post, routes::api_keys(),
-                                            Idempotency::non_idempotent,
-                                            wire::create_key_body(name));
+    auto response =
+        send_with_refresh_token(user, HttpMethod::post, routes::api_keys(),
+                                Idempotency::non_idempotent, wire::create_key_body(name));
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto key = wire::parse_api_key(response->body, context, response->status);
     wipe(response->body);  // it held the key's only copy outside `key`
     if (key && (!key->key || key->key->empty())) {
-      return wire::malformed(context, "'key' is missing, empty or not a string",
-                             response->status);
+      return wire::malformed(context, "'key' is missing, empty or not a string", response->status);
     }
     return key;
   }
@@ -203,8 +202,8 @@ class ClientCore {
 
   Result<std::vector<ApiKey>> fetch_keys(const User& user) {
     constexpr std::string_view context = "fetch API keys";
-    auto response = send_with_refresh_token(user, HttpMethod::get, routes::api_keys(),
-                                            Idempotency::idempotent);
+    auto response =
+        send_with_refresh_token(user, HttpMethod::get, routes::api_keys(), Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto keys = wire::parse_api_key_list(response->body, context, response->status);
@@ -225,8 +224,7 @@ class ClientCore {
   Result<void> remove_key(const User& user, const ObjectId& id) {
     bool earlier_outcome_unknown = false;
     auto response = send_with_refresh_token(user, HttpMethod::del, routes::api_key(id.to_hex()),
-                                            Idempotency::idempotent, {},
-                                            &earlier_outcome_unknown);
+                                            Idempotency::idempotent, {}, &earlier_outcome_unknown);
     if (!response) return std::move(response).error();
     if (is_success(response->status)) return {};
     auto error = error_from_response(*response, "delete API key");
@@ -343,7 +341,10 @@ class ClientCore {
     std::lock_guard lock(location_mutex_);
     if (!hostname_.empty()) return hostname_;
     // PROTOCOL.md §1: the location request carries no headers at all.
-    HttpRequest request{HttpMethod::get, base_url_ + routes::location(config_.app_id), {}, {},
+    HttpRequest request{HttpMethod::get,
+                        base_url_ + routes::location(config_.app_id),
+                        {},
+                        {},
                         config_.request_timeout};
     auto response = exchange(std::move(request), Idempotency::idempotent);
     if (!response) return std::move(response).error();

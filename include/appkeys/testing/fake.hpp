@@ -84,9 +84,8 @@ inline std::optional<UrlParts> split_http_url(std::string_view url) {
   }
   const std::size_t authority_end = url.find_first_of("/?#", scheme_end);
   const std::string_view authority =
-      url.substr(scheme_end, authority_end == std::string_view::npos
-                                 ? std::string_view::npos
-                                 : authority_end - scheme_end);
+      url.substr(scheme_end, authority_end == std::string_view::npos ? std::string_view::npos
+                                                                     : authority_end - scheme_end);
   if (authority.empty()) return std::nullopt;
   UrlParts parts;
   parts.origin = std::string(url.substr(0, scheme_end + authority.size()));
@@ -114,8 +113,8 @@ inline std::size_t utf8_length(std::string_view text) noexcept {
 }
 
 inline bool is_key_name_char(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '-';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
 }
 
 }  // namespace fake_detail
@@ -210,7 +209,8 @@ class FakeBackend {
   /// Every access token issued so far is expired from now on; refresh tokens are not.
   void expire_access_tokens() {
     std::lock_guard lock(mutex_);
-    std::erase_if(tokens_, [](const auto& entry) { return entry.second.kind == TokenKind::access; });
+    std::erase_if(tokens_,
+                  [](const auto& entry) { return entry.second.kind == TokenKind::access; });
   }
 
   /// Ends every session of `user_id`: its refresh and access tokens become invalid.
@@ -318,7 +318,7 @@ class FakeBackend {
     std::string password_salt;
     std::string password_hash;  // sha256_hex(salt + password)
     bool disabled = false;
-    std::vector<KeyRecord> keys;                 // creation order
+    std::vector<KeyRecord> keys;                  // creation order
     std::vector<std::string> api_key_identities;  // key ids ever used to log in
   };
 
@@ -457,8 +457,8 @@ class FakeBackend {
     // Refused before anything looks at the body, as a server that stops reading would.
     if (call.request.body.size() > options_.max_body_bytes) {
       return error(call, 413, errc::read_size_limit_exceeded,
-                   "request body exceeds the limit of " +
-                       std::to_string(options_.max_body_bytes) + " bytes");
+                   "request body exceeds the limit of " + std::to_string(options_.max_body_bytes) +
+                       " bytes");
     }
     if (!route->app_id.empty() && !options_.app_id.empty() && route->app_id != options_.app_id) {
       return error(call, 404, app_not_found_code, "cannot find app using Client App ID");
@@ -755,7 +755,8 @@ class FakeBackend {
       auto it = object->find(name);
       return it == object->end() ? nullptr : &*it;
     };
-    const json* device_id = member(member(member(&body, field::options), field::device), "deviceId");
+    const json* device_id =
+        member(member(member(&body, field::options), field::device), "deviceId");
     if (device_id != nullptr) {
       if (const std::string* text = detail::string_member(*device_id, field::oid)) {
         if (auto id = ObjectId::from_hex(*text); id && !id->is_zero()) return id->to_hex();
@@ -796,7 +797,8 @@ class FakeBackend {
       user_id = create_user(anon_provider()).id;
     } else {
       const std::string* key = detail::string_member(*body, field::key);
-      if (key == nullptr) return error(call, 400, errc::missing_parameter, "'key' is a required string");
+      if (key == nullptr)
+        return error(call, 400, errc::missing_parameter, "'key' is a required string");
       auto entry = key_hash_index_.find(detail::sha256_hex(*key));
       if (entry == key_hash_index_.end()) return error(call, 401, errc::auth_error, "unauthorized");
       const std::string owner_id = key_owner_.at(entry->second);
@@ -872,8 +874,8 @@ class FakeBackend {
     const SessionRecord& session = sessions_.at(*session_id);
     if (session.provider == anon_provider() || session.provider == api_key_provider()) {
       return error(call, 403, errc::invalid_parameter,
-                   "API keys cannot be created by a user logged in with the '" +
-                       session.provider + "' provider");
+                   "API keys cannot be created by a user logged in with the '" + session.provider +
+                       "' provider");
     }
     auto body = object_body(call);
     if (!body) return bad_body(call);
@@ -899,9 +901,9 @@ class FakeBackend {
       }
     }
     if (user.keys.size() >= options_.max_keys_per_user) {
-      return error(call, 400, errc::invalid_parameter,
-                   "a user can have at most " + std::to_string(options_.max_keys_per_user) +
-                       " API keys");
+      return error(
+          call, 400, errc::invalid_parameter,
+          "a user can have at most " + std::to_string(options_.max_keys_per_user) + " API keys");
     }
 
     KeyRecord key;
@@ -965,11 +967,11 @@ class FakeBackend {
   mutable std::mutex mutex_;
   // Everything below is guarded by mutex_.
   std::map<std::string, UserRecord, std::less<>> users_;
-  std::map<std::string, std::string, std::less<>> email_index_;        // email -> user id
-  std::unordered_map<std::string, std::string> key_owner_;             // key id -> user id
-  std::unordered_map<std::string, std::string> key_hash_index_;        // key hash -> key id
+  std::map<std::string, std::string, std::less<>> email_index_;  // email -> user id
+  std::unordered_map<std::string, std::string> key_owner_;       // key id -> user id
+  std::unordered_map<std::string, std::string> key_hash_index_;  // key hash -> key id
   std::map<std::uint64_t, SessionRecord> sessions_;
-  std::unordered_map<std::string, TokenRecord> tokens_;                // token hash -> record
+  std::unordered_map<std::string, TokenRecord> tokens_;  // token hash -> record
   std::uint64_t next_session_id_ = 1;
   std::size_t sweep_threshold_ = 1024;
   std::chrono::seconds clock_offset_{0};

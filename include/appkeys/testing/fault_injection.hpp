@@ -50,18 +50,30 @@ enum class FaultKind {
 
 constexpr std::string_view to_string(FaultKind kind) noexcept {
   switch (kind) {
-    case FaultKind::refuse_connection: return "refuse_connection";
-    case FaultKind::timeout_before_send: return "timeout_before_send";
-    case FaultKind::timeout_after_send: return "timeout_after_send";
-    case FaultKind::reset_mid_response: return "reset_mid_response";
-    case FaultKind::truncate_body: return "truncate_body";
-    case FaultKind::oversized_body: return "oversized_body";
-    case FaultKind::wrong_content_type: return "wrong_content_type";
-    case FaultKind::html_error_page: return "html_error_page";
-    case FaultKind::json_error: return "json_error";
-    case FaultKind::throttle: return "throttle";
-    case FaultKind::plain_status: return "plain_status";
-    case FaultKind::replace_body: return "replace_body";
+    case FaultKind::refuse_connection:
+      return "refuse_connection";
+    case FaultKind::timeout_before_send:
+      return "timeout_before_send";
+    case FaultKind::timeout_after_send:
+      return "timeout_after_send";
+    case FaultKind::reset_mid_response:
+      return "reset_mid_response";
+    case FaultKind::truncate_body:
+      return "truncate_body";
+    case FaultKind::oversized_body:
+      return "oversized_body";
+    case FaultKind::wrong_content_type:
+      return "wrong_content_type";
+    case FaultKind::html_error_page:
+      return "html_error_page";
+    case FaultKind::json_error:
+      return "json_error";
+    case FaultKind::throttle:
+      return "throttle";
+    case FaultKind::plain_status:
+      return "plain_status";
+    case FaultKind::replace_body:
+      return "replace_body";
   }
   return "unknown";
 }
@@ -318,7 +330,8 @@ class Fault {
   HttpResponse synthetic_response() const {
     HttpResponse response{status_, {}, body_};
     fault_detail::set_content_type(response.headers, content_type_);
-    if (retry_after_) response.headers.emplace("Retry-After", std::to_string(retry_after_->count()));
+    if (retry_after_)
+      response.headers.emplace("Retry-After", std::to_string(retry_after_->count()));
     return response;
   }
 
@@ -333,7 +346,6 @@ class Fault {
   std::string url_contains_;
   std::string url_suffix_;
   int remaining_ = 1;
-
 };
 
 /// A Transport that passes requests to `Inner` except where a scripted Fault says

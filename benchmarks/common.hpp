@@ -121,8 +121,7 @@ class RawClient {
   }
 
   void enable(const std::string& id) {
-    RawResponse r =
-        sender_.send(appkeys::HttpMethod::put, key_path(id) + "/enable", {}, refresh_);
+    RawResponse r = sender_.send(appkeys::HttpMethod::put, key_path(id) + "/enable", {}, refresh_);
     expect_success(r, "enable");
   }
 
@@ -151,14 +150,12 @@ class RawClient {
     RawResponse r = sender_.send(appkeys::HttpMethod::post, path, body.dump(), {});
     expect_success(r, "log in");
     const nlohmann::json login = nlohmann::json::parse(r.body);
-    RawSession session{login.at("access_token").get<std::string>(),
-                       login.at("refresh_token").get<std::string>(),
-                       login.at("user_id").get<std::string>(),
-                       login.at("device_id").get<std::string>()};
+    RawSession session{
+        login.at("access_token").get<std::string>(), login.at("refresh_token").get<std::string>(),
+        login.at("user_id").get<std::string>(), login.at("device_id").get<std::string>()};
     std::string profile_path(api_root);
     profile_path += "/auth/profile";
-    RawResponse p =
-        sender_.send(appkeys::HttpMethod::get, profile_path, {}, session.access_token);
+    RawResponse p = sender_.send(appkeys::HttpMethod::get, profile_path, {}, session.access_token);
     expect_success(p, "profile");
     const nlohmann::json profile = nlohmann::json::parse(p.body);
     if (profile.at("user_id").get<std::string>() != session.user_id ||
@@ -205,8 +202,8 @@ class FakeSender {
   FakeSender(appkeys::testing::FakeBackend& backend, std::string base_url)
       : backend_(&backend), base_url_(std::move(base_url)) {}
 
-  RawResponse send(appkeys::HttpMethod method, const std::string& path,
-                   const std::string& body, const std::string& bearer) {
+  RawResponse send(appkeys::HttpMethod method, const std::string& path, const std::string& body,
+                   const std::string& bearer) {
     appkeys::HttpRequest request;
     request.method = method;
     request.url = base_url_ + path;
@@ -265,7 +262,9 @@ class World {
 
  private:
   std::string log_in_email(const std::string& user) {
-    nlohmann::json body = {{"username", user}, {"password", password}, {"options", {{"device", nlohmann::json::object()}}}};
+    nlohmann::json body = {{"username", user},
+                           {"password", password},
+                           {"options", {{"device", nlohmann::json::object()}}}};
     std::string path(api_root);
     path += "/app/";
     path += app_id;
@@ -341,6 +340,5 @@ inline std::string next_key_name() {
   name += std::to_string(counter++);
   return name;
 }
-
 
 }  // namespace bench

@@ -88,10 +88,13 @@ class CurlSender {
     const std::string url = base_url_ + path;
     curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
     curl_slist* headers = curl_slist_append(nullptr, "Accept: application/json");
-    if (!bearer.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + bearer).c_str());
-    const bool sends_body = method == appkeys::HttpMethod::post || method == appkeys::HttpMethod::put;
+    if (!bearer.empty())
+      headers = curl_slist_append(headers, ("Authorization: Bearer " + bearer).c_str());
+    const bool sends_body =
+        method == appkeys::HttpMethod::post || method == appkeys::HttpMethod::put;
     if (sends_body) {
-      headers = curl_slist_append(headers, body.empty() ? "Content-Type:" : "Content-Type: application/json");
+      headers = curl_slist_append(
+          headers, body.empty() ? "Content-Type:" : "Content-Type: application/json");
     }
     headers = curl_slist_append(headers, (std::string("User-Agent: ") + user_agent).c_str());
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
@@ -110,7 +113,8 @@ class CurlSender {
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, &response.body);
     const CURLcode code = curl_easy_perform(easy);
     curl_slist_free_all(headers);
-    if (code != CURLE_OK) throw std::runtime_error(std::string("raw curl: ") + curl_easy_strerror(code));
+    if (code != CURLE_OK)
+      throw std::runtime_error(std::string("raw curl: ") + curl_easy_strerror(code));
     long status = 0;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     response.status = static_cast<int>(status);
@@ -158,7 +162,8 @@ void future_in_flight(benchmark::State& state) {
   using FutureApp = appkeys::App<appkeys::HttplibTransport, appkeys::FutureExec>;
   static FutureApp* app = [] {
     auto& loopback = Loopback::get();
-    return new FutureApp(appkeys::AppConfig{.app_id = app_id, .base_url = loopback.server.base_url()});
+    return new FutureApp(
+        appkeys::AppConfig{.app_id = app_id, .base_url = loopback.server.base_url()});
   }();
   static appkeys::User* owner =
       new appkeys::User(app->log_in(appkeys::Credentials::email_password(email, password)).get());

@@ -210,8 +210,7 @@ struct Ops {
     appkeys::User user;
     RawSession session;
     paired(
-        state,
-        [&] { user = app.log_in(appkeys::Credentials::api_key(secret)); },
+        state, [&] { user = app.log_in(appkeys::Credentials::api_key(secret)); },
         [&] { session = raw.log_in_with_key(secret); },
         [&] {
           app.log_out(user);

@@ -62,7 +62,8 @@ bool same(const char* what, appkeys::HttpRequest lib, appkeys::HttpRequest floor
 bool same_requests() {
   constexpr const char* base_url = "http://check.invalid";
   World world;
-  Env<RecordingTransport, RecordingSender> env(world, base_url, RecordingTransport{&world.backend()},
+  Env<RecordingTransport, RecordingSender> env(world, base_url,
+                                               RecordingTransport{&world.backend()},
                                                RecordingSender{&world.backend(), base_url});
   bool ok = true;
   const appkeys::ObjectId id = env.fixed_id();
@@ -88,7 +89,8 @@ bool same_requests() {
   ok = same("create", lib_create, floor_sent.back()) && ok;
   env.raw().remove(raw_key.id);
   appkeys::HttpRequest floor_remove = floor_sent.back();
-  floor_remove.url.replace(floor_remove.url.size() - raw_key.id.size(), raw_key.id.size(), key.id.to_hex());
+  floor_remove.url.replace(floor_remove.url.size() - raw_key.id.size(), raw_key.id.size(),
+                           key.id.to_hex());
   ok = same("remove", lib_remove, floor_remove) && ok;
 
   // Log in with a key: the login itself, then the profile read (each with its own

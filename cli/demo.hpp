@@ -17,8 +17,8 @@ int run_demo(std::string_view transport_name) {
   testing::FakeBackend backend(testing::FakeBackendOptions{.app_id = "demo-app"});
   backend.add_email_user("ann@example.com", "demo password");
   testing::LocalServer server(backend);
-  std::cout << "local server   listening on " << server.base_url() << " (transport: "
-            << transport_name << ")\n";
+  std::cout << "local server   listening on " << server.base_url()
+            << " (transport: " << transport_name << ")\n";
 
   App<T> app({.app_id = "demo-app", .base_url = server.base_url()});
   int step = 0;
@@ -60,7 +60,8 @@ int run_demo(std::string_view transport_name) {
 
     say("log in with the key: a service acting for ann, without her password");
     User service = app.log_in(Credentials::api_key(*key.key));
-    std::cout << "   " << service << (service.id() == ann.id() ? " -- same user id as ann\n" : "\n");
+    std::cout << "   " << service
+              << (service.id() == ann.id() ? " -- same user id as ann\n" : "\n");
 
     say("delete the key and list what is left");
     keys.remove(key.id);

@@ -33,17 +33,15 @@ int run_client(const appkeys::cli::ClientOptions& options, const std::string& tr
     return 2;
   }
   if (transport == "httplib") {
-    return appkeys::cli::run_key_command(
-        options,
-        appkeys::HttplibTransport(
-            appkeys::HttplibTransportOptions{.allow_insecure_http = options.allow_insecure_http}),
-        command, argument);
+    return appkeys::cli::run_key_command(options,
+                                         appkeys::HttplibTransport(appkeys::HttplibTransportOptions{
+                                             .allow_insecure_http = options.allow_insecure_http}),
+                                         command, argument);
   }
-  return appkeys::cli::run_key_command(
-      options,
-      appkeys::CurlTransport(
-          appkeys::CurlTransportOptions{.allow_insecure_http = options.allow_insecure_http}),
-      command, argument);
+  return appkeys::cli::run_key_command(options,
+                                       appkeys::CurlTransport(appkeys::CurlTransportOptions{
+                                           .allow_insecure_http = options.allow_insecure_http}),
+                                       command, argument);
 }
 
 }  // namespace
@@ -83,8 +81,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--port", serve.port, "port on 127.0.0.1 (0: a free port)");
   serve_cmd->add_option("--app-id", serve.app_id, "serve only this app id (default: any)");
   serve_cmd->add_option("--user", serve.users, "add an email/password user (EMAIL:PASSWORD)");
-  serve_cmd->add_option("--threads", serve.worker_threads,
-                        "connections served at once, idle keep-alive ones included")
+  serve_cmd
+      ->add_option("--threads", serve.worker_threads,
+                   "connections served at once, idle keep-alive ones included")
       ->check(CLI::Range(std::size_t{1}, std::size_t{4096}));
 
   auto* demo_cmd = cli.add_subcommand("demo", "walk the whole key lifecycle over real HTTP");
@@ -108,9 +107,8 @@ int main(int argc, char** argv) {
   try {
     if (serve_cmd->parsed()) return appkeys::cli::run_serve(serve);
     if (demo_cmd->parsed()) {
-      return transport == "httplib"
-                 ? appkeys::cli::run_demo<appkeys::HttplibTransport>("httplib")
-                 : appkeys::cli::run_demo<appkeys::CurlTransport>("curl");
+      return transport == "httplib" ? appkeys::cli::run_demo<appkeys::HttplibTransport>("httplib")
+                                    : appkeys::cli::run_demo<appkeys::CurlTransport>("curl");
     }
     if (create_cmd->parsed()) return run_client(client, transport, KeyCommand::create, name);
     if (list_cmd->parsed()) return run_client(client, transport, KeyCommand::list, {});

@@ -28,8 +28,8 @@ inline void print_json(std::ostream& out, const detail::json& value) {
 inline void print_table(std::ostream& out, const std::vector<ApiKey>& keys) {
   std::size_t name_width = 4;
   for (const auto& key : keys) name_width = std::max(name_width, key.name.size());
-  out << std::left << std::setw(26) << "ID" << std::setw(static_cast<int>(name_width) + 2)
-      << "NAME" << "STATE" << '\n';
+  out << std::left << std::setw(26) << "ID" << std::setw(static_cast<int>(name_width) + 2) << "NAME"
+      << "STATE" << '\n';
   for (const auto& key : keys) {
     out << std::setw(26) << key.id.to_hex() << std::setw(static_cast<int>(name_width) + 2)
         << key.name << (key.disabled ? "disabled" : "enabled") << '\n';

@@ -49,8 +49,8 @@ ak::Task<std::size_t> lifecycle(CoroApp& app, std::thread::id main_thread,
 
   co_await keys.enable(key.id);
   ak::User service = co_await app.log_in(ak::Credentials::api_key(secret));
-  trace.push_back("key logs in as " + std::string(service.provider()) + " user:" +
-                  where(main_thread));
+  trace.push_back("key logs in as " + std::string(service.provider()) +
+                  " user:" + where(main_thread));
 
   co_await keys.remove(key.id);
   try {
@@ -71,9 +71,8 @@ bool report(const char* title, std::size_t left, const std::vector<std::string>&
   for (const auto& line : trace) std::cout << "    " << line << '\n';
   std::cout << "    keys left: " << left << "\n";
   return left == 0 && trace.size() == 5 &&
-         std::none_of(trace.begin(), trace.end(), [](const std::string& line) {
-           return line.find("NO") != std::string::npos;
-         });
+         std::none_of(trace.begin(), trace.end(),
+                      [](const std::string& line) { return line.find("NO") != std::string::npos; });
 }
 
 }  // namespace
@@ -105,8 +104,8 @@ int main() {
       CoroApp app(config, ak::HttplibTransport{}, ak::CoroExec{pool, loop});
       std::vector<std::string> trace;
       auto left = ak::sync_wait(lifecycle(app, main_thread, trace), loop);
-      ok = report("CoroExec{pool, loop} (resumes on main, which runs the loop):", left, trace) &&
-           ok;
+      ok =
+          report("CoroExec{pool, loop} (resumes on main, which runs the loop):", left, trace) && ok;
     }
   } catch (const ak::AppError& error) {
     std::cerr << "unexpected failure: " << error.what() << '\n';

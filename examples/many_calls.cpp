@@ -67,8 +67,7 @@ std::optional<Millis> run_concurrent(const std::string& base_url) {
   ak::App<ak::HttplibTransport, ak::FutureExec> app(
       {.app_id = "shop-abcde", .base_url = base_url},
       ak::HttplibTransport{{.max_connections_per_host = key_count}}, ak::FutureExec{key_count});
-  ak::User user =
-      app.log_in(ak::Credentials::email_password("ann@example.com", "pw-of-ann")).get();
+  ak::User user = app.log_in(ak::Credentials::email_password("ann@example.com", "pw-of-ann")).get();
   auto keys = app.api_keys(user);
 
   std::optional<Millis> best;

@@ -50,8 +50,8 @@ bool key_lifecycle(std::string_view label, ak::App<T>& app) {
     app.log_out(service);
     app.log_out(user);
 
-    const bool ok = disabled && service.id() == user.id() && listed == 1 && left == 0 &&
-                    !user.is_logged_in();
+    const bool ok =
+        disabled && service.id() == user.id() && listed == 1 && left == 0 && !user.is_logged_in();
     std::cout << "  " << label << ": created " << key.name << ", disabled/enabled it, logged in "
               << "with it as " << service.provider() << ", deleted it -> "
               << (ok ? "ok" : "UNEXPECTED RESULT") << '\n';

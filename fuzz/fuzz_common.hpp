@@ -24,15 +24,15 @@ namespace appkeys_fuzz {
                               std::string_view detail) {
   std::fprintf(stderr, "\n%s:%d: fuzz invariant violated: %s\n", file, line, condition);
   if (!detail.empty()) {
-    std::fprintf(stderr, "  detail: %.*s\n", static_cast<int>(std::min<std::size_t>(detail.size(), 2000)),
-                 detail.data());
+    std::fprintf(stderr, "  detail: %.*s\n",
+                 static_cast<int>(std::min<std::size_t>(detail.size(), 2000)), detail.data());
   }
   std::fflush(stderr);
   std::abort();
 }
 
-#define APPKEYS_FUZZ_CHECK(condition, detail)                                   \
-  do {                                                                          \
+#define APPKEYS_FUZZ_CHECK(condition, detail)                                         \
+  do {                                                                                \
     if (!(condition)) ::appkeys_fuzz::fail(__FILE__, __LINE__, #condition, (detail)); \
   } while (false)
 
@@ -42,7 +42,8 @@ namespace appkeys_fuzz {
 inline constexpr std::string_view marker = "SECRETMARKER";
 
 inline std::string_view as_text(const std::uint8_t* data, std::size_t size) noexcept {
-  return size == 0 ? std::string_view() : std::string_view(reinterpret_cast<const char*>(data), size);
+  return size == 0 ? std::string_view()
+                   : std::string_view(reinterpret_cast<const char*>(data), size);
 }
 
 inline bool contains(std::string_view haystack, std::string_view needle) noexcept {

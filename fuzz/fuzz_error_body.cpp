@@ -50,7 +50,8 @@ Expected expect(const std::optional<nlohmann::json>& body, bool json_type) {
   out.error_code = appkeys_fuzz::oracle_string(*body, "error_code");
   out.link = appkeys_fuzz::oracle_string(*body, "link");
   if (out.error_code != nullptr && !out.error_code->empty()) {
-    out.code = appkeys::detail::errc_from_server_code(*out.error_code).value_or(errc::app_server_error);
+    out.code =
+        appkeys::detail::errc_from_server_code(*out.error_code).value_or(errc::app_server_error);
   } else if (out.error != nullptr) {
     out.code = errc::app_unknown_error;
   }

@@ -178,8 +178,8 @@ class Seeded {
   }
 
   std::pair<std::string, std::string> login(std::string_view provider, std::string body) {
-    auto response = backend_->handle(
-        make(HttpMethod::post, routes::login(app_id, provider), login_body(body)));
+    auto response =
+        backend_->handle(make(HttpMethod::post, routes::login(app_id, provider), login_body(body)));
     auto parsed = wire::parse_login_response(response.body, response.status);
     if (response.status != 200 || !parsed) fail_setup("seeded login failed");
     std::pair<std::string, std::string> tokens{std::string(parsed->refresh_token.reveal()),
@@ -245,9 +245,9 @@ std::string expand(std::string_view input, const Seeded& seeded) {
   const std::string password_text(password);
   // Longest names first would matter only if one were a prefix of another; none is.
   const Placeholder placeholders[] = {
-      {"$REFRESH", &seeded.refresh},         {"$ACCESS", &seeded.access},
-      {"$KEYID", &seeded.key_id},            {"$APIKEY", &seeded.key_value},
-      {"$APIREFRESH", &seeded.api_refresh},  {"$ANONREFRESH", &seeded.anon_refresh},
+      {"$REFRESH", &seeded.refresh},        {"$ACCESS", &seeded.access},
+      {"$KEYID", &seeded.key_id},           {"$APIKEY", &seeded.key_value},
+      {"$APIREFRESH", &seeded.api_refresh}, {"$ANONREFRESH", &seeded.anon_refresh},
       {"$PASSWORD", &password_text},
   };
   std::string out;
@@ -281,7 +281,8 @@ HttpRequest frame(std::string_view text) {
   std::string_view first = next_line();
   const std::size_t space = first.find(' ');
   const std::string_view word = first.substr(0, space);
-  request.url = space == std::string_view::npos ? std::string() : std::string(first.substr(space + 1));
+  request.url =
+      space == std::string_view::npos ? std::string() : std::string(first.substr(space + 1));
   if (word == "GET") {
     request.method = HttpMethod::get;
   } else if (word == "POST") {
@@ -299,7 +300,8 @@ HttpRequest frame(std::string_view text) {
     if (line.empty()) break;
     const std::size_t colon = line.find(':');
     std::string_view name = line.substr(0, colon);
-    std::string_view value = colon == std::string_view::npos ? std::string_view() : line.substr(colon + 1);
+    std::string_view value =
+        colon == std::string_view::npos ? std::string_view() : line.substr(colon + 1);
     while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
     request.headers.emplace(std::string(name), std::string(value));
   }
@@ -341,7 +343,18 @@ Target split(const HttpRequest& request) {
   return out;
 }
 
-enum class Route { none, location, login, register_email, profile, session, keys, key, enable, disable };
+enum class Route {
+  none,
+  location,
+  login,
+  register_email,
+  profile,
+  session,
+  keys,
+  key,
+  enable,
+  disable
+};
 
 struct RouteMatch {
   Route route = Route::none;
@@ -490,8 +503,8 @@ void check_response(Seeded& seeded, const HttpRequest& request, const HttpRespon
     APPKEYS_FUZZ_CHECK(status == 401, what);
   }
   const auto bearer = appkeys::header_value(request.headers, "Authorization");
-  const bool restricted_session =
-      bearer && (*bearer == "Bearer " + seeded.api_refresh || *bearer == "Bearer " + seeded.anon_refresh);
+  const bool restricted_session = bearer && (*bearer == "Bearer " + seeded.api_refresh ||
+                                             *bearer == "Bearer " + seeded.anon_refresh);
 
   if (!appkeys::detail::is_success(status)) return;
   const std::string_view body = response.body;
@@ -532,7 +545,8 @@ void check_response(Seeded& seeded, const HttpRequest& request, const HttpRespon
         APPKEYS_FUZZ_CHECK(key->key && key->key->size() == 64 && key->name == name, what);
         APPKEYS_FUZZ_CHECK(key->id.to_hex() != seeded.other_key_id, what);
         bool holds_secret = false;
-        for (const auto& secret : seeded.secrets) holds_secret = holds_secret || contains(name, secret);
+        for (const auto& secret : seeded.secrets)
+          holds_secret = holds_secret || contains(name, secret);
         if (holds_secret) seeded.secret_names.push_back(name);
       } else {
         auto keys = wire::parse_api_key_list(body, "list", status);

@@ -26,8 +26,8 @@ namespace detail = appkeys::detail;
 namespace {
 
 bool in_alphabet(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '_' || c == '+' || c == '/';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '+' || c == '/';
 }
 
 void check_decode(std::string_view text) {
@@ -88,13 +88,14 @@ void check_expiry(std::string_view token) {
   const std::int64_t clock_end = duration_cast<seconds>(system_clock::duration::max()).count();
   if (*expected >= clock_end) {
     if (expiry) {
-      APPKEYS_FUZZ_CHECK(duration_cast<seconds>(expiry->time_since_epoch()).count() >= clock_end - 1,
-                         token);
+      APPKEYS_FUZZ_CHECK(
+          duration_cast<seconds>(expiry->time_since_epoch()).count() >= clock_end - 1, token);
     }
     return;
   }
   APPKEYS_FUZZ_CHECK(expiry.has_value(), token);
-  APPKEYS_FUZZ_CHECK(duration_cast<seconds>(expiry->time_since_epoch()).count() == *expected, token);
+  APPKEYS_FUZZ_CHECK(duration_cast<seconds>(expiry->time_since_epoch()).count() == *expected,
+                     token);
 }
 
 }  // namespace

@@ -23,8 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto location = wire::parse_location(body, status);
   const auto oracle = appkeys_fuzz::oracle_parse(body);
   const std::string* hostname = oracle ? appkeys_fuzz::oracle_string(*oracle, "hostname") : nullptr;
-  const bool http = hostname != nullptr && (hostname->rfind("https://", 0) == 0 ||
-                                            hostname->rfind("http://", 0) == 0);
+  const bool http = hostname != nullptr &&
+                    (hostname->rfind("https://", 0) == 0 || hostname->rfind("http://", 0) == 0);
   APPKEYS_FUZZ_CHECK(location.has_value() == http, body);
 
   if (!location) {

@@ -46,8 +46,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!login) {
     check_failure(login.error(), status);
   } else {
-    APPKEYS_FUZZ_CHECK(login->access_token.reveal() == *oracle_string(*oracle, "access_token"), body);
-    APPKEYS_FUZZ_CHECK(login->refresh_token.reveal() == *oracle_string(*oracle, "refresh_token"), body);
+    APPKEYS_FUZZ_CHECK(login->access_token.reveal() == *oracle_string(*oracle, "access_token"),
+                       body);
+    APPKEYS_FUZZ_CHECK(login->refresh_token.reveal() == *oracle_string(*oracle, "refresh_token"),
+                       body);
     APPKEYS_FUZZ_CHECK(login->user_id == *oracle_string(*oracle, "user_id"), body);
     const std::string* device = oracle_string(*oracle, "device_id");
     const bool usable_device = device != nullptr && appkeys::ObjectId::is_valid_hex(*device) &&

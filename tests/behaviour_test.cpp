@@ -334,7 +334,8 @@ TEMPLATE_TEST_CASE("sessions: log in, log out, revoked and refused logins", "[be
     REQUIRE(app.register_email("carol@example.com", "carols password").has_value());
     auto again = app.register_email("carol@example.com", "other password");
     CHECK(error_of(again) == errc::account_name_in_use);
-    User carol = app.log_in(Credentials::email_password("carol@example.com", "carols password")).value();
+    User carol =
+        app.log_in(Credentials::email_password("carol@example.com", "carols password")).value();
     CHECK(carol.provider() == "local-userpass");
     auto identities = carol.identities();
     REQUIRE(identities.size() == 1);

@@ -101,8 +101,8 @@ TEST_CASE("CallbackExec satisfies Executor, and its calls are Deferred", "[callb
   STATIC_REQUIRE(std::is_same_v<CallbackExec::result<void>, Deferred<void>>);
   STATIC_REQUIRE_FALSE(std::is_copy_constructible_v<Deferred<int>>);
   using Keys = appkeys::ApiKeyAuth<appkeys::testing::FakeTransport, CallbackExec>;
-  STATIC_REQUIRE(std::is_same_v<decltype(std::declval<Keys&>().fetch_all()),
-                                Deferred<std::vector<ApiKey>>>);
+  STATIC_REQUIRE(
+      std::is_same_v<decltype(std::declval<Keys&>().fetch_all()), Deferred<std::vector<ApiKey>>>);
 }
 
 TEST_CASE("CallbackExec{}: the call and its handler run inline, before then() returns",
@@ -314,8 +314,7 @@ TEST_CASE("CallbackExec: every ApiKeyAuth operation through handlers", "[callbac
 
     REQUIRE(wait_for(keys.remove(created.id)).has_value());
     CHECK(wait_for(keys.fetch(created.id)).error().code() == errc::api_key_not_found);
-    CHECK(wait_for(keys.remove(std::string_view("zz"))).error().code() ==
-          errc::invalid_argument);
+    CHECK(wait_for(keys.remove(std::string_view("zz"))).error().code() == errc::invalid_argument);
 
     REQUIRE(wait_for(app.log_out(service)).has_value());
     REQUIRE(wait_for(app.log_out(user)).has_value());

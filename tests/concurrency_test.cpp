@@ -95,7 +95,8 @@ TEMPLATE_TEST_CASE("one App and one ApiKeyAuth shared by 8 threads", "[concurren
       api_key_logins.fetch_add(1);
       User svc = *session;
       if (svc.id() != owner_id) fail(what + ": api-key login has the wrong user id");
-      if (svc.provider() != "api-key") fail(what + ": api-key login has provider " + svc.provider());
+      if (svc.provider() != "api-key")
+        fail(what + ": api-key login has provider " + svc.provider());
       if (!svc.is_logged_in()) fail(what + ": api-key login is not logged in");
       if (auto out = app.log_out(svc); !out) fail(what + " logout: " + describe(out.error()));
       if (svc.is_logged_in()) fail(what + ": still logged in after log_out");
@@ -296,7 +297,7 @@ TEMPLATE_TEST_CASE("FutureExec: handles destroyed while calls are queued satisfy
   app.emplace(fixture.config(), Transport(fixture.transport(), gate), *executor);
 
   auto login = app->log_in(Credentials::email_password(email, password));
-  REQUIRE(login.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+  REQUIRE(login.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
   User user = login.get();
   REQUIRE(user.is_logged_in());
   std::optional<appkeys::ApiKeyAuth<Transport, appkeys::FutureExec>> keys{app->api_keys(user)};
@@ -331,10 +332,10 @@ TEMPLATE_TEST_CASE("FutureExec: handles destroyed while calls are queued satisfy
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   gate->set_open(true);
   const bool finished =
-      destroyed_future.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+      destroyed_future.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
   if (!finished) {
     destroyer.detach();  // ctest's timeout ends the process
-    FAIL("destroying the App, ApiKeyAuth and FutureExec did not finish within 10 s");
+    FAIL("destroying the App, ApiKeyAuth and FutureExec did not finish within 60 s");
   }
   destroyer.join();
 

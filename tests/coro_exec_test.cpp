@@ -27,10 +27,10 @@ using appkeys::Credentials;
 using appkeys::errc;
 using appkeys::Result;
 using appkeys::RunLoop;
+using appkeys::sync_wait;
 using appkeys::Task;
 using appkeys::ThreadPool;
 using appkeys::User;
-using appkeys::sync_wait;
 
 namespace {
 
@@ -213,9 +213,10 @@ TEST_CASE("CoroExec{pool}: the call runs on the pool, and the coroutine continue
   CHECK(continued_on == probe.thread->load());
 }
 
-TEST_CASE("CoroExec{pool, loop}: calls run on the pool, the coroutine resumes on the thread "
-          "running the loop",
-          "[coro][executor]") {
+TEST_CASE(
+    "CoroExec{pool, loop}: calls run on the pool, the coroutine resumes on the thread "
+    "running the loop",
+    "[coro][executor]") {
   appkeys_test::FakeFixture fixture;
   fixture.backend.add_email_user(email, password);
   ThreadPool pool(3);
@@ -262,8 +263,8 @@ TEST_CASE("CoroExec: every ApiKeyAuth operation through co_await", "[coro][execu
       auto keys = app.api_keys(user);
 
       ApiKey created = co_await keys.create("coro-key");
-      seen.emplace_back("create", created.name == "coro-key" && !created.disabled &&
-                                      created.key.has_value());
+      seen.emplace_back("create",
+                        created.name == "coro-key" && !created.disabled && created.key.has_value());
       const std::string secret(created.key.value().reveal());
       const std::string hex = created.id.to_hex();
 
@@ -305,8 +306,7 @@ TEST_CASE("CoroExec: every ApiKeyAuth operation through co_await", "[coro][execu
       co_await app.log_out(service);
       co_await app.log_out(user);
       auto logged_out = co_await keys.fetch_all().as_result();
-      seen.emplace_back("log out",
-                        !logged_out && logged_out.error().code() == errc::not_logged_in);
+      seen.emplace_back("log out", !logged_out && logged_out.error().code() == errc::not_logged_in);
     };
     sync_wait(scenario());
     REQUIRE(seen.size() == 12);
@@ -335,16 +335,15 @@ TEST_CASE("CoroExec: many tasks in flight at once on a pool, resumed on the call
   int off_thread = 0;
   int failures = 0;
   for (std::size_t i = 0; i < count; ++i) {
-    appkeys_test::start_detached(keys.create("many-" + std::to_string(i)),
-                                 [&](Result<ApiKey> key) {
-                                   if (std::this_thread::get_id() != test_thread) ++off_thread;
-                                   if (key) {
-                                     ids.insert(key->id);
-                                   } else {
-                                     ++failures;
-                                   }
-                                   if (++finished == count) loop.finish();
-                                 });
+    appkeys_test::start_detached(keys.create("many-" + std::to_string(i)), [&](Result<ApiKey> key) {
+      if (std::this_thread::get_id() != test_thread) ++off_thread;
+      if (key) {
+        ids.insert(key->id);
+      } else {
+        ++failures;
+      }
+      if (++finished == count) loop.finish();
+    });
   }
   loop.run();
   CHECK(finished == count);

@@ -7,8 +7,8 @@
 // count connections or misbehave on purpose.
 #include <appkeys/transport/curl.hpp>
 
-#include <catch2/catch.hpp>
 #include <httplib.h>
+#include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -321,8 +321,7 @@ void warm_up_httplib() {
       address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
       address.sin_port = htons(static_cast<std::uint16_t>(port));
       if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
-        const std::string_view request =
-            "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        const std::string_view request = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
         (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
         char buffer[512];
         while (::recv(fd, buffer, sizeof buffer, 0) > 0) {
@@ -418,8 +417,8 @@ class SelfSignedCertificate {
     cert_ = dir_ + "/cert.pem";
     key_ = dir_ + "/key.pem";
     const std::string command =
-        "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 -keyout '" +
-        key_ + "' -out '" + cert_ + "' >/dev/null 2>&1";
+        "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 -keyout '" + key_ +
+        "' -out '" + cert_ + "' >/dev/null 2>&1";
     REQUIRE(std::system(command.c_str()) == 0);
   }
   SelfSignedCertificate(const SelfSignedCertificate&) = delete;
@@ -496,8 +495,7 @@ TEST_CASE("CurlTransport: when every handle is busy, the wait counts against the
   CHECK(first_done);
 }
 
-TEST_CASE("CurlTransport: a connection closed in the middle of the body is transport",
-          "[curl]") {
+TEST_CASE("CurlTransport: a connection closed in the middle of the body is transport", "[curl]") {
   RawServer server([](int fd, RawServer& self) {
     std::string buffer;
     if (!self.read_request(fd, buffer)) return;
@@ -582,9 +580,8 @@ TEST_CASE("CurlTransport: TLS certificates and host names are verified", "[curl]
 TEST_CASE("CurlTransport: redirects are returned, not followed", "[curl]") {
   std::atomic<int> followed{0};
   HttplibServer<> server([&](httplib::Server& s) {
-    s.Get("/from", [](const httplib::Request&, httplib::Response& res) {
-      res.set_redirect("/to", 302);
-    });
+    s.Get("/from",
+          [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/to", 302); });
     s.Get("/to", [&](const httplib::Request&, httplib::Response& res) {
       ++followed;
       res.set_content("followed", "text/plain");
@@ -612,8 +609,7 @@ TEST_CASE("CurlTransport: HTTP error statuses are responses", "[curl]") {
   CHECK(appkeys::header_value(result->headers, "CONTENT-TYPE") == "application/json");
 }
 
-TEST_CASE("CurlTransport: plain http to a non-loopback host is refused before any I/O",
-          "[curl]") {
+TEST_CASE("CurlTransport: plain http to a non-loopback host is refused before any I/O", "[curl]") {
   // Every request is routed through a local "proxy" that counts connections: if the
   // transport did any I/O at all, the proxy would see it.
   RawServer proxy(RawServer::http([](const RawRequest&) { return RawServer::ok("via proxy"); }));
@@ -662,11 +658,10 @@ TEST_CASE("CurlTransport: plain http to a non-loopback host is refused before an
   }
   SECTION("URLs that cannot be sent as given are invalid_argument, before any I/O") {
     CurlTransport transport(options);
-    for (const char* url :
-         {"ftp://127.0.0.1/", "file:///etc/passwd", "127.0.0.1/no-scheme", "gopher://127.0.0.1/",
-          "", "http://", "http://127.0.0.1:70000/", "http://127.0.0.1/a b",
-          "http://127.0.0.1/a\r\nX-Injected: yes", "https://user:hunter2@127.0.0.1/",
-          "http://user@127.0.0.1/"}) {
+    for (const char* url : {"ftp://127.0.0.1/", "file:///etc/passwd", "127.0.0.1/no-scheme",
+                            "gopher://127.0.0.1/", "", "http://", "http://127.0.0.1:70000/",
+                            "http://127.0.0.1/a b", "http://127.0.0.1/a\r\nX-Injected: yes",
+                            "https://user:hunter2@127.0.0.1/", "http://user@127.0.0.1/"}) {
       INFO("url: " << url);
       auto result = transport.send(make_request(HttpMethod::get, url));
       CHECK(error_of(result) == errc::invalid_argument);
@@ -678,8 +673,7 @@ TEST_CASE("CurlTransport: plain http to a non-loopback host is refused before an
   }
 }
 
-TEST_CASE("CurlTransport: responses over max_response_bytes are response_too_large",
-          "[curl]") {
+TEST_CASE("CurlTransport: responses over max_response_bytes are response_too_large", "[curl]") {
   constexpr std::size_t limit = 1024 * 1024;
   HttplibServer<> server([](httplib::Server& s) {
     s.Get("/declared", [](const httplib::Request&, httplib::Response& res) {
@@ -690,15 +684,15 @@ TEST_CASE("CurlTransport: responses over max_response_bytes are response_too_lar
     });
     s.Get("/chunked", [](const httplib::Request&, httplib::Response& res) {
       // No Content-Length: only the write callback can notice the size.
-      res.set_chunked_content_provider(
-          "application/octet-stream", [](std::size_t offset, httplib::DataSink& sink) {
-            if (offset >= 2 * limit) {
-              sink.done();
-              return true;
-            }
-            const std::string chunk(64 * 1024, 'c');
-            return sink.write(chunk.data(), chunk.size());
-          });
+      res.set_chunked_content_provider("application/octet-stream",
+                                       [](std::size_t offset, httplib::DataSink& sink) {
+                                         if (offset >= 2 * limit) {
+                                           sink.done();
+                                           return true;
+                                         }
+                                         const std::string chunk(64 * 1024, 'c');
+                                         return sink.write(chunk.data(), chunk.size());
+                                       });
     });
   });
   CurlTransport transport(CurlTransportOptions{.max_response_bytes = limit});
@@ -838,13 +832,13 @@ TEST_CASE("CurlTransport: exactly the request's bytes reach the server", "[curl]
     CHECK(seen.value("x-empty").empty());
   }
   SECTION("headers that would split the request are invalid_argument, before any I/O") {
-    for (auto [name, value] : std::vector<std::pair<std::string, std::string>>{
-             {"X-Evil", "a\r\nX-Injected: yes"},
-             {"X-Evil", "a\nb"},
-             {"X-Evil", std::string("a\0b", 3)},
-             {"X-Evil: yes\r\nX", "v"},
-             {"Bad Name", "v"},
-             {"", "v"}}) {
+    for (auto [name, value] :
+         std::vector<std::pair<std::string, std::string>>{{"X-Evil", "a\r\nX-Injected: yes"},
+                                                          {"X-Evil", "a\nb"},
+                                                          {"X-Evil", std::string("a\0b", 3)},
+                                                          {"X-Evil: yes\r\nX", "v"},
+                                                          {"Bad Name", "v"},
+                                                          {"", "v"}}) {
       auto request = make_request(HttpMethod::get, server.url());
       request.headers.emplace(name, value);
       auto result = transport.send(request);

@@ -58,8 +58,7 @@ TEST_CASE("SyncExec returns values and throws AppError", "[executor]") {
   auto key = keys.create("sync");
   STATIC_REQUIRE(std::is_same_v<decltype(key), appkeys::ApiKey>);
   CHECK(key.name == "sync");
-  CHECK_THROWS_MATCHES(keys.create(""), AppError,
-                       Catch::Predicate<AppError>([](const AppError& e) {
+  CHECK_THROWS_MATCHES(keys.create(""), AppError, Catch::Predicate<AppError>([](const AppError& e) {
                          return e.code() == errc::invalid_argument;
                        }));
   CHECK_THROWS_AS(app.log_in(Credentials::email_password(email, "wrong")), AppError);

@@ -155,8 +155,8 @@ struct Harness {
 
   HttpResponse login(const std::string& provider, json body) {
     if (!body.contains("options")) {
-      body["options"] = {{"device", {{"sdkVersion", "0.1.0"}, {"platform", "cpp"},
-                                     {"platformVersion", ""}}}};
+      body["options"] = {
+          {"device", {{"sdkVersion", "0.1.0"}, {"platform", "cpp"}, {"platformVersion", ""}}}};
     }
     return send(HttpMethod::post, routes::login(app_id, provider), body.dump());
   }
@@ -206,7 +206,8 @@ Jwt decode_jwt(const std::string& token) {
   std::size_t start = 0;
   for (;;) {
     const std::size_t dot = token.find('.', start);
-    parts.push_back(token.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    parts.push_back(
+        token.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
     if (dot == std::string::npos) break;
     start = dot + 1;
   }
@@ -269,7 +270,8 @@ TEST_CASE("Sha256 gives the same digest fed in pieces", "[fake][sha256]") {
   appkeys::detail::Sha256 whole;
   whole.update(message);
   appkeys::detail::Sha256 pieces;
-  for (std::size_t i = 0; i < message.size(); i += 37) pieces.update(std::string_view(message).substr(i, 37));
+  for (std::size_t i = 0; i < message.size(); i += 37)
+    pieces.update(std::string_view(message).substr(i, 37));
   CHECK(whole.digest() == pieces.digest());
 }
 
@@ -343,8 +345,9 @@ TEST_CASE("a backend bound to one app refuses other app ids", "[fake][location]"
   CHECK(h.send(HttpMethod::get, routes::location(app_id)).status == 200);
   check_error(h.send(HttpMethod::get, routes::location("other-app")), 404, "AppNotFound",
               "cannot find app using Client App ID");
-  check_error(h.send(HttpMethod::post, routes::login("other-app", "anon-user"), R"({"options":{}})"),
-              404, "AppNotFound", "cannot find app using Client App ID");
+  check_error(
+      h.send(HttpMethod::post, routes::login("other-app", "anon-user"), R"({"options":{}})"), 404,
+      "AppNotFound", "cannot find app using Client App ID");
   check_error(h.send(HttpMethod::post, routes::register_email("other-app"),
                      R"({"email":"a@b.c","password":"secret1"})"),
               404, "AppNotFound", "cannot find app using Client App ID");
@@ -390,7 +393,8 @@ TEST_CASE("a known path with the wrong method is 405 with Allow", "[fake][routin
     INFO("path: " << c.path);
     auto response = h.send(c.method, c.path);
     CHECK(response.status == 405);
-    CHECK(appkeys::header_value(response.headers, "Allow") == std::optional<std::string_view>(c.allow));
+    CHECK(appkeys::header_value(response.headers, "Allow") ==
+          std::optional<std::string_view>(c.allow));
     CHECK(content_type(response).value_or("").rfind("text/plain", 0) == 0);
   }
 }
@@ -487,7 +491,9 @@ TEST_CASE("register checks the body and the password length", "[fake][register]"
   check_json(reg(json{{"email", "max@y.z"}, {"password", std::string(128, 'p')}}.dump()), 201,
              json::object());
   // Characters, not bytes: six two-byte characters are a valid password.
-  check_json(reg(json{{"email", "utf@y.z"}, {"password", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"}}.dump()),
+  check_json(reg(json{{"email", "utf@y.z"},
+                      {"password", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"}}
+                     .dump()),
              201, json::object());
 }
 
@@ -514,13 +520,15 @@ TEST_CASE("email/password login", "[fake][login]") {
     CHECK(body.size() == 4);
     CHECK(body.at("user_id") == id);
     CHECK(is_hex24(body.at("device_id").get<std::string>()));
-    CHECK(body.at("access_token").get<std::string>() != body.at("refresh_token").get<std::string>());
+    CHECK(body.at("access_token").get<std::string>() !=
+          body.at("refresh_token").get<std::string>());
   }
   SECTION("a wrong password or an unknown user is InvalidPassword") {
     check_error(h.login("local-userpass", {{"username", email}, {"password", "wrong!"}}), 401,
                 "InvalidPassword", "invalid username/password");
-    check_error(h.login("local-userpass", {{"username", "nobody@example.com"}, {"password", password}}),
-                401, "InvalidPassword", "invalid username/password");
+    check_error(
+        h.login("local-userpass", {{"username", "nobody@example.com"}, {"password", password}}),
+        401, "InvalidPassword", "invalid username/password");
   }
   SECTION("a disabled user is UserDisabled, after the password check") {
     h.backend.set_user_disabled(id, true);
@@ -563,8 +571,9 @@ TEST_CASE("the device id is echoed when valid, else assigned", "[fake][login]") 
   };
   CHECK(login_with({{"$oid", "65a1b2c3d4e5f60718293a4b"}}) == "65a1b2c3d4e5f60718293a4b");
   CHECK(login_with({{"$oid", "65A1B2C3D4E5F60718293A4B"}}) == "65a1b2c3d4e5f60718293a4b");
-  for (const json& unusable : {json{{"$oid", "000000000000000000000000"}}, json{{"$oid", "xyz"}},
-                               json{{"$oid", 5}}, json("65a1b2c3d4e5f60718293a4b"), json(nullptr)}) {
+  for (const json& unusable :
+       {json{{"$oid", "000000000000000000000000"}}, json{{"$oid", "xyz"}}, json{{"$oid", 5}},
+        json("65a1b2c3d4e5f60718293a4b"), json(nullptr)}) {
     INFO("deviceId: " << unusable.dump());
     const std::string assigned = login_with(unusable);
     CHECK(is_hex24(assigned));
@@ -658,8 +667,7 @@ TEST_CASE("tokens are JWT-shaped with exp, iat, sub, typ and the device id", "[f
   CHECK(later.access != tokens.access);
 }
 
-TEST_CASE("the access token expires by the backend clock and refresh renews it",
-          "[fake][tokens]") {
+TEST_CASE("the access token expires by the backend clock and refresh renews it", "[fake][tokens]") {
   Harness h;
   h.backend.add_email_user(email, password);
   auto tokens = h.login_email();
@@ -940,8 +948,8 @@ TEST_CASE("create validates in the documented order", "[fake][api_keys]") {
                 "request body must be a JSON object");
   }
   SECTION("name missing, not a string or empty: the bare error, no error_code") {
-    for (const char* body : {R"({})", R"({"name":""})", R"({"name":5})", R"({"name":null})",
-                           R"({"title":"x"})"}) {
+    for (const char* body :
+         {R"({})", R"({"name":""})", R"({"name":5})", R"({"name":null})", R"({"title":"x"})"}) {
       INFO("body: " << body);
       auto response = create_raw(body, tokens.refresh);
       CHECK(response.status == 400);
@@ -982,11 +990,13 @@ TEST_CASE("create validates in the documented order", "[fake][api_keys]") {
     CHECK(h.backend.key_count(tokens.user_id) == 20);
     // Deleting one makes room again; a disabled key still counts.
     const json list = body_of(h.send(HttpMethod::get, routes::api_keys(), {}, tokens.refresh));
-    CHECK(h.send(HttpMethod::put, routes::api_key_disable(list[1].at("_id").get<std::string>()), {}, tokens.refresh)
+    CHECK(h.send(HttpMethod::put, routes::api_key_disable(list[1].at("_id").get<std::string>()), {},
+                 tokens.refresh)
               .status == 204);
     CHECK(h.create_key(tokens.refresh, "k20").status == 400);
-    CHECK(h.send(HttpMethod::del, routes::api_key(list[0].at("_id").get<std::string>()), {}, tokens.refresh).status ==
-          204);
+    CHECK(h.send(HttpMethod::del, routes::api_key(list[0].at("_id").get<std::string>()), {},
+                 tokens.refresh)
+              .status == 204);
     CHECK(h.create_key(tokens.refresh, "k20").status == 201);
     CHECK(h.backend.key_count(tokens.user_id) == 20);
   }
@@ -1020,10 +1030,10 @@ TEST_CASE("ids that are malformed, unknown or another user's are APIKeyNotFound"
     return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   });
 
-  for (const std::string& id : {std::string("123"), std::string("zzzzzzzzzzzzzzzzzzzzzzzz"),
-                               std::string("0123456789abcdef0123456"),
-                               std::string("0123456789abcdef012345678"),
-                               std::string("0123456789abcdef01234567"), anns_key}) {
+  for (const std::string& id :
+       {std::string("123"), std::string("zzzzzzzzzzzzzzzzzzzzzzzz"),
+        std::string("0123456789abcdef0123456"), std::string("0123456789abcdef012345678"),
+        std::string("0123456789abcdef01234567"), anns_key}) {
     INFO("id: " << id);
     const std::string& bearer = id == anns_key ? bo.refresh : ann.refresh;
     check_error(h.send(HttpMethod::get, routes::api_key(id), {}, bearer), 404, "APIKeyNotFound",
@@ -1059,13 +1069,16 @@ TEST_CASE("logging in with a key logs in as its owner", "[fake][api_keys][login]
   CHECK(h.profile(by_key.access).status == 200);
 
   SECTION("a disabled key is unauthorized until enabled again") {
-    CHECK(h.send(HttpMethod::put, routes::api_key_disable(key_id), {}, tokens.refresh).status == 204);
+    CHECK(h.send(HttpMethod::put, routes::api_key_disable(key_id), {}, tokens.refresh).status ==
+          204);
     check_error(h.login("api-key", {{"key", value}}), 401, "AuthError", "unauthorized");
-    CHECK(h.send(HttpMethod::put, routes::api_key_enable(key_id), {}, tokens.refresh).status == 204);
+    CHECK(h.send(HttpMethod::put, routes::api_key_enable(key_id), {}, tokens.refresh).status ==
+          204);
     CHECK(h.login_key(value).user_id == owner);
   }
   SECTION("unknown or malformed keys") {
-    check_error(h.login("api-key", {{"key", std::string(64, 'A')}}), 401, "AuthError", "unauthorized");
+    check_error(h.login("api-key", {{"key", std::string(64, 'A')}}), 401, "AuthError",
+                "unauthorized");
     check_error(h.login("api-key", {{"key", ""}}), 401, "AuthError", "unauthorized");
     check_error(h.login("api-key", json::object()), 400, "MissingParameter",
                 "'key' is a required string");
@@ -1130,7 +1143,8 @@ TEST_CASE("no message or log line carries a secret", "[fake][storage]") {
   auto tokens = h.login_email();
   const std::string value = h.create_ok(tokens.refresh, "svc").at("key");
   std::vector<HttpResponse> errors;
-  errors.push_back(h.login("local-userpass", {{"username", email}, {"password", "wrong-password"}}));
+  errors.push_back(
+      h.login("local-userpass", {{"username", email}, {"password", "wrong-password"}}));
   errors.push_back(h.login("api-key", {{"key", value + "x"}}));
   errors.push_back(h.send(HttpMethod::get, routes::profile(), {}, tokens.refresh));
   errors.push_back(h.create_key(tokens.refresh, value + "!"));
@@ -1193,7 +1207,8 @@ TEST_CASE("eight threads create keys for different users at once", "[fake][threa
   Harness h;
   std::vector<std::string> user_ids;
   for (int t = 0; t < threads; ++t) {
-    user_ids.push_back(h.backend.add_email_user("user" + std::to_string(t) + "@example.com", password));
+    user_ids.push_back(
+        h.backend.add_email_user("user" + std::to_string(t) + "@example.com", password));
   }
   const std::size_t before = h.backend.request_count();
 
@@ -1216,8 +1231,8 @@ TEST_CASE("eight threads create keys for different users at once", "[fake][threa
       };
       const json credentials = {{"username", "user" + std::to_string(t) + "@example.com"},
                                 {"password", password}};
-      auto login = send(HttpMethod::post, routes::login(app_id, "local-userpass"),
-                        credentials.dump(), {});
+      auto login =
+          send(HttpMethod::post, routes::login(app_id, "local-userpass"), credentials.dump(), {});
       statuses[t].push_back(login.status);
       if (login.status != 200) return;
       const std::string refresh = json::parse(login.body).at("refresh_token");

@@ -47,14 +47,22 @@ constexpr Op all_ops[] = {Op::log_in, Op::create,  Op::fetch,  Op::fetch_all,
 
 const char* op_name(Op op) {
   switch (op) {
-    case Op::log_in: return "log_in";
-    case Op::create: return "create";
-    case Op::fetch: return "fetch";
-    case Op::fetch_all: return "fetch_all";
-    case Op::enable: return "enable";
-    case Op::disable: return "disable";
-    case Op::remove: return "remove";
-    case Op::log_out: return "log_out";
+    case Op::log_in:
+      return "log_in";
+    case Op::create:
+      return "create";
+    case Op::fetch:
+      return "fetch";
+    case Op::fetch_all:
+      return "fetch_all";
+    case Op::enable:
+      return "enable";
+    case Op::disable:
+      return "disable";
+    case Op::remove:
+      return "remove";
+    case Op::log_out:
+      return "log_out";
   }
   return "?";
 }
@@ -67,15 +75,22 @@ bool reads_body(Op op) {
 /// Aims a fault at the one request that `op` sends.
 Fault aim(Fault fault, Op op) {
   switch (op) {
-    case Op::log_in: return std::move(fault).on(HttpMethod::post).url_contains("/login");
-    case Op::create: return std::move(fault).on(HttpMethod::post).url_ends_with("/auth/api_keys");
-    case Op::fetch: return std::move(fault).on(HttpMethod::get).url_contains("/auth/api_keys/");
+    case Op::log_in:
+      return std::move(fault).on(HttpMethod::post).url_contains("/login");
+    case Op::create:
+      return std::move(fault).on(HttpMethod::post).url_ends_with("/auth/api_keys");
+    case Op::fetch:
+      return std::move(fault).on(HttpMethod::get).url_contains("/auth/api_keys/");
     case Op::fetch_all:
       return std::move(fault).on(HttpMethod::get).url_ends_with("/auth/api_keys");
-    case Op::enable: return std::move(fault).on(HttpMethod::put).url_ends_with("/enable");
-    case Op::disable: return std::move(fault).on(HttpMethod::put).url_ends_with("/disable");
-    case Op::remove: return std::move(fault).on(HttpMethod::del).url_contains("/auth/api_keys/");
-    case Op::log_out: return std::move(fault).on(HttpMethod::del).url_ends_with("/auth/session");
+    case Op::enable:
+      return std::move(fault).on(HttpMethod::put).url_ends_with("/enable");
+    case Op::disable:
+      return std::move(fault).on(HttpMethod::put).url_ends_with("/disable");
+    case Op::remove:
+      return std::move(fault).on(HttpMethod::del).url_contains("/auth/api_keys/");
+    case Op::log_out:
+      return std::move(fault).on(HttpMethod::del).url_ends_with("/auth/session");
   }
   return fault;
 }
@@ -87,10 +102,10 @@ struct FaultCase {
   /// The errc for every operation; nullopt for body damage, whose outcome depends on
   /// whether the operation reads the body.
   std::optional<errc> fixed;
-  int status = 0;               // expected http_status() (0: no response)
-  bool logs_out = false;        // a 401 on a refresh-token request ends the session
-  bool damages_body = false;    // body made unreadable: malformed_response where read
-  bool valid_list = false;      // still a valid fetch_all answer (`[]`)
+  int status = 0;             // expected http_status() (0: no response)
+  bool logs_out = false;      // a 401 on a refresh-token request ends the session
+  bool damages_body = false;  // body made unreadable: malformed_response where read
+  bool valid_list = false;    // still a valid fetch_all answer (`[]`)
 };
 
 std::vector<FaultCase> fault_cases() {
@@ -123,8 +138,8 @@ std::vector<FaultCase> fault_cases() {
   add("plain 500", Fault::plain_status(500), errc::http_error, 500);
   add("plain 502", Fault::plain_status(502), errc::http_error, 502);
   add("plain 503", Fault::plain_status(503), errc::http_error, 503);
-  add("body: malformed JSON", Fault::replace_body(R"({"_id":"0123)"), std::nullopt)
-      ->damages_body = true;
+  add("body: malformed JSON", Fault::replace_body(R"({"_id":"0123)"), std::nullopt)->damages_body =
+      true;
   add("body: wrongly typed JSON", Fault::replace_body(R"({"_id":5,"name":[],"disabled":"no"})"),
       std::nullopt)
       ->damages_body = true;
@@ -157,8 +172,7 @@ struct World {
   FakeBackend backend;
   std::string user_id = backend.add_email_user(email, password);
   Faulty transport{FakeTransport{backend}};
-  appkeys::App<Faulty, appkeys::NoThrowExec> app{appkeys::AppConfig{.app_id = app_id},
-                                                 transport};
+  appkeys::App<Faulty, appkeys::NoThrowExec> app{appkeys::AppConfig{.app_id = app_id}, transport};
   User user;
   std::vector<ApiKey> keys;          // k0, k1, k2 as created
   std::vector<std::string> secrets;  // must never appear in an error
@@ -247,9 +261,10 @@ std::string big_key_list(std::size_t bytes, std::size_t& count) {
 
 }  // namespace
 
-TEST_CASE("fault injection: every operation x every fault ends in a typed, clear, secret-free "
-          "error and leaves the client usable",
-          "[fault]") {
+TEST_CASE(
+    "fault injection: every operation x every fault ends in a typed, clear, secret-free "
+    "error and leaves the client usable",
+    "[fault]") {
   const auto cases = fault_cases();
   int tried = 0;
   for (Op op : all_ops) {
@@ -293,8 +308,7 @@ TEST_CASE("fault injection: every operation x every fault ends in a typed, clear
 
       // A 401 on a refresh-token request ends that session (PROTOCOL.md §5); any other
       // fault leaves the user logged in.
-      const bool session_ended =
-          fault_case.logs_out && op != Op::log_in && op != Op::log_out;
+      const bool session_ended = fault_case.logs_out && op != Op::log_in && op != Op::log_out;
       CHECK(world.user.is_logged_in() == !session_ended);
       if (!world.user.is_logged_in()) {
         world.user = world.log_in().value();
@@ -410,11 +424,13 @@ TEST_CASE("FaultInjectingTransport: script, matching, counters and shared state"
   FakeBackend backend;
   Faulty transport{FakeTransport{backend}};
   Faulty copy = transport;  // copies share the script and the counters
-  const HttpRequest list{HttpMethod::get, "http://localhost/api/client/v2.0/auth/api_keys", {},
-                         {}, 1000ms};
+  const HttpRequest list{
+      HttpMethod::get, "http://localhost/api/client/v2.0/auth/api_keys", {}, {}, 1000ms};
   const HttpRequest one{HttpMethod::get,
                         "http://localhost/api/client/v2.0/auth/api_keys/0123456789abcdef01234567",
-                        {}, {}, 1000ms};
+                        {},
+                        {},
+                        1000ms};
 
   copy.inject(Fault::plain_status(503).url_ends_with("/auth/api_keys").times(2));
   copy.inject(Fault::throttle(7s));
@@ -446,8 +462,7 @@ TEST_CASE("FaultInjectingTransport: script, matching, counters and shared state"
   CHECK(transport.pending() == 0);
 }
 
-TEST_CASE("FaultInjectingTransport: one-shot faults are taken once under concurrency",
-          "[fault]") {
+TEST_CASE("FaultInjectingTransport: one-shot faults are taken once under concurrency", "[fault]") {
   FakeBackend backend;
   Faulty transport{FakeTransport{backend}};
   constexpr int faults = 50, threads = 4, per_thread = 100;
@@ -456,8 +471,8 @@ TEST_CASE("FaultInjectingTransport: one-shot faults are taken once under concurr
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([copy = transport, &refused]() mutable {
-      const HttpRequest request{HttpMethod::get, "http://localhost/api/client/v2.0/auth/api_keys",
-                                {}, {}, 1000ms};
+      const HttpRequest request{
+          HttpMethod::get, "http://localhost/api/client/v2.0/auth/api_keys", {}, {}, 1000ms};
       for (int i = 0; i < per_thread; ++i) {
         auto response = copy.send(request);
         if (!response && response.error().value() == errc::connection_failed) ++refused;

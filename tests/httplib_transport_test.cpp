@@ -32,9 +32,9 @@
 #include <vector>
 
 using appkeys::errc;
-using appkeys::HttpMethod;
 using appkeys::HttplibTransport;
 using appkeys::HttplibTransportOptions;
+using appkeys::HttpMethod;
 using appkeys::HttpRequest;
 using appkeys::HttpResponse;
 using appkeys::Result;
@@ -97,7 +97,8 @@ std::string read_request(int fd) {
     if (end != std::string::npos) {
       std::size_t length = 0;
       const auto header = data.find("Content-Length: ");
-      if (header != std::string::npos && header < end) length = std::stoul(data.substr(header + 16));
+      if (header != std::string::npos && header < end)
+        length = std::stoul(data.substr(header + 16));
       if (data.size() >= end + 4 + length) return data;
     }
     pollfd ready{fd, POLLIN, 0};
@@ -265,14 +266,17 @@ void relay(int a, int b, const std::atomic<bool>& stopping) {
     for (int i = 0; i < 2; ++i) {
       if ((ready[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
       const auto got = ::recv(ready[i].fd, buffer, sizeof(buffer), 0);
-      if (got <= 0 || !send_all(ready[1 - i].fd, std::string_view(buffer, static_cast<std::size_t>(got)))) {
+      if (got <= 0 ||
+          !send_all(ready[1 - i].fd, std::string_view(buffer, static_cast<std::size_t>(got)))) {
         return;
       }
     }
   }
 }
 
-std::string head_of(const std::string& reply) { return reply.substr(0, reply.find("\r\n\r\n") + 2); }
+std::string head_of(const std::string& reply) {
+  return reply.substr(0, reply.find("\r\n\r\n") + 2);
+}
 std::string body_of(const std::string& reply) {
   const auto end = reply.find("\r\n\r\n");
   return end == std::string::npos ? std::string() : reply.substr(end + 4);
@@ -390,7 +394,8 @@ TEST_CASE("a connection that cannot be established in connect_timeout is a timeo
 
   HttplibTransport transport(HttplibTransportOptions{.connect_timeout = 200ms});
   const auto start = Clock::now();
-  auto result = transport.send(make_request(loopback(ntohs(address.sin_port)) + "/", HttpMethod::get, 2s));
+  auto result =
+      transport.send(make_request(loopback(ntohs(address.sin_port)) + "/", HttpMethod::get, 2s));
   const auto elapsed = since(start);
   CHECK(error_of(result) == errc::timeout);
   CHECK(elapsed < 1900ms);  // the connect bound, not the request's 2 s, ended it
@@ -401,7 +406,8 @@ TEST_CASE("a connection that cannot be established in connect_timeout is a timeo
 TEST_CASE("a connection closed in the middle of the body is a transport error", "[httplib]") {
   RawServer server([](int fd, const std::atomic<bool>&) {
     read_request(fd);
-    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n0123456789");
+    send_all(
+        fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n0123456789");
   });
   HttplibTransport transport;
   auto result = transport.send(make_request(server.url() + "/body"));
@@ -411,7 +417,9 @@ TEST_CASE("a connection closed in the middle of the body is a transport error", 
 TEST_CASE("a failed connection is dropped, not reused", "[httplib][pool]") {
   Gate gate;
   ScriptedServer server([&](httplib::Server& s) {
-    s.Get("/fast", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
+    s.Get("/fast", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("ok", "text/plain");
+    });
     s.Get("/slow", [&](const httplib::Request&, httplib::Response& res) {
       gate.wait(5s);
       res.set_content("late", "text/plain");
@@ -436,23 +444,26 @@ TEST_CASE("a response larger than max_response_bytes is response_too_large", "[h
       res.set_content(std::string(std::stoul(req.matches[1]), 'x'), "text/plain");
     });
     s.Get("/chunked", [](const httplib::Request&, httplib::Response& res) {
-      res.set_chunked_content_provider("text/plain", [](std::size_t offset, httplib::DataSink& sink) {
-        if (offset >= 2000) {
-          sink.done();
-        } else {
-          const std::string chunk(100, 'y');
-          sink.write(chunk.data(), chunk.size());
-        }
-        return true;
-      });
+      res.set_chunked_content_provider("text/plain",
+                                       [](std::size_t offset, httplib::DataSink& sink) {
+                                         if (offset >= 2000) {
+                                           sink.done();
+                                         } else {
+                                           const std::string chunk(100, 'y');
+                                           sink.write(chunk.data(), chunk.size());
+                                         }
+                                         return true;
+                                       });
     });
   });
   HttplibTransport transport(HttplibTransportOptions{.max_response_bytes = 1000});
   auto exact = transport.send(make_request(server.url() + "/sized/1000"));
   REQUIRE(exact.has_value());
   CHECK(exact->body.size() == 1000);
-  CHECK(error_of(transport.send(make_request(server.url() + "/sized/1001"))) == errc::response_too_large);
-  CHECK(error_of(transport.send(make_request(server.url() + "/chunked"))) == errc::response_too_large);
+  CHECK(error_of(transport.send(make_request(server.url() + "/sized/1001"))) ==
+        errc::response_too_large);
+  CHECK(error_of(transport.send(make_request(server.url() + "/chunked"))) ==
+        errc::response_too_large);
   // The default is 64 MiB: the same responses pass.
   HttplibTransport roomy;
   CHECK(roomy.send(make_request(server.url() + "/chunked"))->body.size() == 2000);
@@ -545,12 +556,15 @@ TEST_CASE("TLS: certificates and host names are verified unless explicitly disab
       }
       const int upstream = connect_loopback(port);  // "tls.test" is this machine
       if (upstream < 0) return;
-      if (send_all(fd, "HTTP/1.1 200 Connection established\r\n\r\n")) relay(fd, upstream, stopping);
+      if (send_all(fd, "HTTP/1.1 200 Connection established\r\n\r\n"))
+        relay(fd, upstream, stopping);
       ::close(upstream);
     });
-    HttplibTransport transport(HttplibTransportOptions{
-        .ca_file = certificate.cert, .proxy_host = "127.0.0.1", .proxy_port = proxy.port(),
-        .proxy_username = "u", .proxy_password = appkeys::Secret("pw")});
+    HttplibTransport transport(HttplibTransportOptions{.ca_file = certificate.cert,
+                                                       .proxy_host = "127.0.0.1",
+                                                       .proxy_port = proxy.port(),
+                                                       .proxy_username = "u",
+                                                       .proxy_password = appkeys::Secret("pw")});
     const std::string url = "https://tls.test:" + std::to_string(port) + "/hello";
     for (int i = 0; i < 3; ++i) {  // one tunnel, kept alive
       auto result = transport.send(make_request(url));
@@ -574,8 +588,8 @@ TEST_CASE("TLS: certificates and host names are verified unless explicitly disab
       send_all(fd, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
     });
     HttplibTransport transport;
-    CHECK(error_of(transport.send(make_request("https://127.0.0.1:" + std::to_string(plain.port()) + "/"))) ==
-          errc::tls);
+    CHECK(error_of(transport.send(make_request("https://127.0.0.1:" + std::to_string(plain.port()) +
+                                               "/"))) == errc::tls);
   }
   server.stop();
   thread.join();
@@ -587,9 +601,11 @@ TEST_CASE("TLS: certificates and host names are verified unless explicitly disab
 TEST_CASE("plain http:// to a non-loopback host is refused before any I/O", "[httplib][security]") {
   // Any I/O would reach this "proxy" first; it must see no connection at all.
   RawServer proxy([](int fd, const std::atomic<bool>&) { read_request(fd); });
-  HttplibTransport transport(HttplibTransportOptions{
-      .proxy_host = "127.0.0.1", .proxy_port = proxy.port(), .proxy_username = "u",
-      .proxy_password = appkeys::Secret("proxy-secret")});
+  HttplibTransport transport(
+      HttplibTransportOptions{.proxy_host = "127.0.0.1",
+                              .proxy_port = proxy.port(),
+                              .proxy_username = "u",
+                              .proxy_password = appkeys::Secret("proxy-secret")});
   for (const char* url : {"http://example.com/api/client/v2.0/auth/api_keys", "HTTP://example.com",
                           "http://203.0.113.7:8080/x", "http://127.1/x", "http://[2001:db8::1]/x",
                           "http://localhost.example.com/x"}) {
@@ -615,7 +631,8 @@ TEST_CASE("plain http:// to loopback hosts is allowed", "[httplib][security]") {
   const std::string port = std::to_string(server.port());
   for (const std::string host : {"127.0.0.1", "localhost", "LOCALHOST"}) {
     INFO("host: " << host);
-    auto result = transport.send(make_request("http://" + host + ':' + port + "/api/client/v2.0/app/a/location"));
+    auto result = transport.send(
+        make_request("http://" + host + ':' + port + "/api/client/v2.0/app/a/location"));
     REQUIRE(result.has_value());
     CHECK(result->status == 200);
   }
@@ -638,17 +655,23 @@ TEST_CASE("allow_insecure_http and the proxy settings reach the wire", "[httplib
       seen = request;
     }
     if (request.find("/denied") != std::string::npos || request.rfind("CONNECT ", 0) == 0) {
-      send_all(fd, "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+      send_all(fd,
+               "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\nConnection: "
+               "close\r\n\r\n");
     } else {
-      send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: close\r\n\r\nvia proxy");
+      send_all(fd,
+               "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: "
+               "close\r\n\r\nvia proxy");
     }
   });
   // Declared before the transport, which holds a kept-alive connection to it.
   appkeys::testing::FakeBackend backend;
   appkeys::testing::LocalServer server{backend};
-  HttplibTransport transport(HttplibTransportOptions{
-      .allow_insecure_http = true, .proxy_host = "127.0.0.1", .proxy_port = proxy.port(),
-      .proxy_username = "u", .proxy_password = appkeys::Secret("pw")});
+  HttplibTransport transport(HttplibTransportOptions{.allow_insecure_http = true,
+                                                     .proxy_host = "127.0.0.1",
+                                                     .proxy_port = proxy.port(),
+                                                     .proxy_username = "u",
+                                                     .proxy_password = appkeys::Secret("pw")});
   auto result = transport.send(make_request("http://example.com/path?q=1"));
   REQUIRE(result.has_value());
   CHECK(result->body == "via proxy");
@@ -677,20 +700,21 @@ TEST_CASE("allow_insecure_http and the proxy settings reach the wire", "[httplib
 
   SECTION("loopback hosts bypass the proxy") {
     const int before = proxy.accepted();
-    auto direct = transport.send(make_request(server.base_url() + "/api/client/v2.0/app/a/location"));
+    auto direct =
+        transport.send(make_request(server.base_url() + "/api/client/v2.0/app/a/location"));
     REQUIRE(direct.has_value());
     CHECK(direct->status == 200);
     CHECK(proxy.accepted() == before);
   }
 }
 
-TEST_CASE("malformed URLs, headers and timeouts are invalid_argument, without I/O",
-          "[httplib]") {
+TEST_CASE("malformed URLs, headers and timeouts are invalid_argument, without I/O", "[httplib]") {
   HttplibTransport transport;
-  for (const char* url : {"", "example.com/x", "ftp://127.0.0.1/x", "http://", "http:///path",
-                          "http://user:hunter2@127.0.0.1/x", "http://127.0.0.1:0/x",
-                          "http://127.0.0.1:70000/x", "http://127.0.0.1:8a/x", "http://[::1/x",
-                          "http://exa mple.com/x", "http://127.0.0.1/a b", "http://127.0.0.1/a\r\nX: y"}) {
+  for (const char* url :
+       {"", "example.com/x", "ftp://127.0.0.1/x", "http://", "http:///path",
+        "http://user:hunter2@127.0.0.1/x", "http://127.0.0.1:0/x", "http://127.0.0.1:70000/x",
+        "http://127.0.0.1:8a/x", "http://[::1/x", "http://exa mple.com/x", "http://127.0.0.1/a b",
+        "http://127.0.0.1/a\r\nX: y"}) {
     INFO("url: " << url);
     auto result = transport.send(make_request(url));
     CHECK(error_of(result) == errc::invalid_argument);
@@ -710,11 +734,11 @@ TEST_CASE("malformed URLs, headers and timeouts are invalid_argument, without I/
   CHECK(error_of(bad_proxy.send(make_request("https://example.com/"))) == errc::invalid_argument);
   HttplibTransport moved_from;
   HttplibTransport taker(std::move(moved_from));
-  CHECK(error_of(moved_from.send(make_request("http://127.0.0.1:1/x"))) == errc::transport);  // NOLINT
+  CHECK(error_of(moved_from.send(make_request("http://127.0.0.1:1/x"))) ==
+        errc::transport);  // NOLINT
 }
 
-TEST_CASE("method, headers and body go out as given, and response headers come back",
-          "[httplib]") {
+TEST_CASE("method, headers and body go out as given, and response headers come back", "[httplib]") {
   std::mutex mutex;
   std::vector<std::string> seen;
   RawServer server([&](int fd, const std::atomic<bool>&) {
@@ -723,9 +747,10 @@ TEST_CASE("method, headers and body go out as given, and response headers come b
       std::lock_guard lock(mutex);
       seen.push_back(request);
     }
-    send_all(fd,
-             "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nSet-Cookie: a=1\r\n"
-             "Set-Cookie: b=2\r\nX-Custom: value\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+    send_all(
+        fd,
+        "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nSet-Cookie: a=1\r\n"
+        "Set-Cookie: b=2\r\nX-Custom: value\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
   });
   HttplibTransport transport;
   auto last = [&] {
@@ -784,8 +809,8 @@ TEST_CASE("error messages never carry the Authorization header, the body or the 
     read_request(fd);
     send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nshort");
   });
-  HttplibTransport transport(HttplibTransportOptions{.proxy_username = "u",
-                                                     .proxy_password = appkeys::Secret("proxy-pw-123")});
+  HttplibTransport transport(HttplibTransportOptions{
+      .proxy_username = "u", .proxy_password = appkeys::Secret("proxy-pw-123")});
   for (const std::string& base : {slow.url(), broken.url(), loopback(closed_port())}) {
     HttpRequest request = make_request(base + "/api/client/v2.0/auth/api_keys?secret=query-value",
                                        HttpMethod::post, 200ms);
@@ -797,7 +822,8 @@ TEST_CASE("error messages never carry the Authorization header, the body or the 
     const std::string what = result.error().what();
     INFO(what);
     CHECK(what.find("/api/client/v2.0/auth/api_keys") != std::string::npos);
-    for (const char* secret : {"token-value-123", "body-value-123", "proxy-pw-123", "query-value"}) {
+    for (const char* secret :
+         {"token-value-123", "body-value-123", "proxy-pw-123", "query-value"}) {
       CHECK(what.find(secret) == std::string::npos);
     }
   }
@@ -835,7 +861,8 @@ TEST_CASE("one transport serves many threads at once", "[httplib][pool][concurre
     workers.emplace_back([&] {
       for (int i = 0; i < per_thread; ++i) {
         auto result = transport.send(make_request(url, HttpMethod::get, 10s));
-        if (result && result->status == 200 && result->body.find(server.base_url()) != std::string::npos) {
+        if (result && result->status == 200 &&
+            result->body.find(server.base_url()) != std::string::npos) {
           ++succeeded;
         }
       }
@@ -858,7 +885,8 @@ TEST_CASE("an App over HttplibTransport works end to end against a LocalServer",
   REQUIRE(key.key.has_value());
   keys.disable(key.id);  // a 204 through the real stack
   CHECK(keys.fetch(key.id).disabled);
-  auto refused = fixture.make_app(appkeys::NoThrowExec{}).log_in(appkeys::Credentials::api_key(*key.key));
+  auto refused =
+      fixture.make_app(appkeys::NoThrowExec{}).log_in(appkeys::Credentials::api_key(*key.key));
   REQUIRE_FALSE(refused.has_value());
   CHECK(refused.error().value() == errc::auth_error);
   keys.enable(key.id);
@@ -872,7 +900,8 @@ TEST_CASE("an App over HttplibTransport works end to end against a LocalServer",
 // ------------------------------------------------------------------------------------
 // LocalServer on the wire
 
-TEST_CASE("LocalServer answers with the backend's exact status, headers and body", "[local_server]") {
+TEST_CASE("LocalServer answers with the backend's exact status, headers and body",
+          "[local_server]") {
   appkeys::testing::FakeBackend backend;
   backend.add_email_user("ann@example.com", "correct horse battery");
   appkeys::testing::LocalServer server{backend};
@@ -881,7 +910,8 @@ TEST_CASE("LocalServer answers with the backend's exact status, headers and body
 
   SECTION("JSON responses are labelled application/json; location names the server") {
     const std::string reply = raw_exchange(
-        server.port(), "GET " + api + "/app/shop/location HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        server.port(),
+        "GET " + api + "/app/shop/location HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     INFO(reply);
     CHECK(reply.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
     CHECK(head_of(reply).find("\r\nContent-Type: application/json\r\n") != std::string::npos);
@@ -900,16 +930,17 @@ TEST_CASE("LocalServer answers with the backend's exact status, headers and body
     REQUIRE(login->status == 200);
     const std::string refresh = (*appkeys::detail::parse_json(login->body))["refresh_token"];
     const httplib::Headers bearer{{"Authorization", "Bearer " + refresh}};
-    auto created = client.Post((api + "/auth/api_keys").c_str(), bearer, R"({"name":"k"})", "application/json");
+    auto created = client.Post((api + "/auth/api_keys").c_str(), bearer, R"({"name":"k"})",
+                               "application/json");
     REQUIRE(created);
     REQUIRE(created->status == 201);
     const std::string id = (*appkeys::detail::parse_json(created->body))["_id"];
     // Once with Content-Length: 0, once as `curl -X PUT` sends it: no length at all.
     for (const std::string framing : {"Content-Length: 0\r\n", ""}) {
       const std::string reply = raw_exchange(
-          server.port(), "PUT " + api + "/auth/api_keys/" + id + "/disable HTTP/1.1\r\nHost: x\r\n" +
-                             "Authorization: Bearer " + refresh + "\r\n" + framing +
-                             "Connection: close\r\n\r\n");
+          server.port(), "PUT " + api + "/auth/api_keys/" + id +
+                             "/disable HTTP/1.1\r\nHost: x\r\n" + "Authorization: Bearer " +
+                             refresh + "\r\n" + framing + "Connection: close\r\n\r\n");
       INFO(reply);
       CHECK(reply.rfind("HTTP/1.1 204 No Content\r\n", 0) == 0);
       CHECK_FALSE(has_header_line(head_of(reply), "Content-Type"));
@@ -927,18 +958,21 @@ TEST_CASE("LocalServer answers with the backend's exact status, headers and body
         raw_exchange(server.port(), "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     CHECK(missing.rfind("HTTP/1.1 404 Not Found\r\n", 0) == 0);
     for (const char* method : {"PATCH", "OPTIONS", "TRACE"}) {
-      const std::string reply = raw_exchange(
-          server.port(), std::string(method) + " " + api + "/auth/api_keys HTTP/1.1\r\nHost: x\r\n" +
-                             "Content-Length: 0\r\nConnection: close\r\n\r\n");
+      const std::string reply =
+          raw_exchange(server.port(), std::string(method) + " " + api +
+                                          "/auth/api_keys HTTP/1.1\r\nHost: x\r\n" +
+                                          "Content-Length: 0\r\nConnection: close\r\n\r\n");
       INFO(method << ": " << reply);
       CHECK(reply.rfind("HTTP/1.1 405 Method Not Allowed\r\n", 0) == 0);
       CHECK(has_header_line(head_of(reply), "Allow"));
     }
     const std::string wrong = raw_exchange(
-        server.port(), "DELETE " + api + "/app/shop/location HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        server.port(),
+        "DELETE " + api + "/app/shop/location HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     CHECK(wrong.rfind("HTTP/1.1 405", 0) == 0);
     const std::string head = raw_exchange(
-        server.port(), "HEAD " + api + "/app/shop/location HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        server.port(),
+        "HEAD " + api + "/app/shop/location HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     CHECK(head.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
     CHECK(body_of(head).empty());
   }
@@ -947,14 +981,17 @@ TEST_CASE("LocalServer answers with the backend's exact status, headers and body
     const std::string body(2 * 1024 * 1024, 'a');
     for (bool chunked : {false, true}) {
       INFO("chunked: " << chunked);
-      std::string request = "POST " + api + "/auth/api_keys HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+      std::string request =
+          "POST " + api +
+          "/auth/api_keys HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
       if (chunked) {
         char size[32];
         std::snprintf(size, sizeof(size), "%zx", body.size());
-        request += "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + std::string(size) + "\r\n" + body +
-                   "\r\n0\r\n\r\n";
+        request += "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + std::string(size) +
+                   "\r\n" + body + "\r\n0\r\n\r\n";
       } else {
-        request += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+        request += "Content-Length: " + std::to_string(body.size()) +
+                   "\r\nConnection: close\r\n\r\n" + body;
       }
       const std::string reply = raw_exchange(server.port(), request);
       CHECK(reply.rfind("HTTP/1.1 413 Payload Too Large\r\n", 0) == 0);

@@ -33,7 +33,6 @@
 #include <utility>
 #include <vector>
 
-
 namespace {
 
 using appkeys::AppError;
@@ -67,8 +66,8 @@ ObjectId id_from(std::string_view hex) {
 TEST_CASE("ObjectId::from_hex accepts 24 hex digits in either case", "[model][object_id]") {
   auto lower = ObjectId::from_hex("0123456789abcdef01234567");
   REQUIRE(lower.has_value());
-  CHECK(lower->bytes() == ObjectId::bytes_type{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
-                                               0x01, 0x23, 0x45, 0x67});
+  CHECK(lower->bytes() == ObjectId::bytes_type{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01,
+                                               0x23, 0x45, 0x67});
   CHECK(lower->to_hex() == "0123456789abcdef01234567");
 
   auto upper = ObjectId::from_hex("0123456789ABCDEF01234567");
@@ -85,17 +84,17 @@ TEST_CASE("ObjectId::from_hex accepts 24 hex digits in either case", "[model][ob
 TEST_CASE("ObjectId::from_hex rejects anything but 24 hex digits", "[model][object_id]") {
   const std::vector<std::string> bad = {
       "",
-      "0123456789abcdef0123456",     // 23
-      "0123456789abcdef012345678",   // 25
-      "0123456789abcdef0123456g",    // non-hex last
-      "g123456789abcdef01234567",    // non-hex first
-      "0123456789abcdef 1234567",    // space
-      "0x23456789abcdef01234567",    // 0x prefix
+      "0123456789abcdef0123456",    // 23
+      "0123456789abcdef012345678",  // 25
+      "0123456789abcdef0123456g",   // non-hex last
+      "g123456789abcdef01234567",   // non-hex first
+      "0123456789abcdef 1234567",   // space
+      "0x23456789abcdef01234567",   // 0x prefix
       "../../etc",
-      "../../etc/passwd/0123456",    // 24 characters
+      "../../etc/passwd/0123456",  // 24 characters
       "0123456789abcdef0123456/",
       "0123456789abcdef012345%2",
-      "０１２３４５６７８９ａｂ",    // full-width digits: 36 bytes
+      "０１２３４５６７８９ａｂ",                    // full-width digits: 36 bytes
       std::string("0123456789ab\0def01234567", 24),  // embedded NUL
       "-123456789abcdef01234567",
       "012345678 abcdef01234567",
@@ -319,7 +318,8 @@ TEST_CASE("printing an ApiKey shows id, name and state but never the key value",
   CHECK(contains(out, "[redacted]"));
   CHECK_FALSE(contains(out, value));
   CHECK_FALSE(contains(out, "s3cr3t"));
-  CHECK(out == R"(ApiKey{id=5f1b2c3d4e5f60718293a4b5, name="reporting", disabled=false, key=[redacted]})");
+  CHECK(out ==
+        R"(ApiKey{id=5f1b2c3d4e5f60718293a4b5, name="reporting", disabled=false, key=[redacted]})");
 
   appkeys::ApiKey listed{id_from("5f1b2c3d4e5f60718293a4b6"), "ci", true, std::nullopt};
   const std::string listed_out = printed(listed);
@@ -413,7 +413,8 @@ TEST_CASE("Headers look names up ignoring case", "[model][http]") {
     REQUIRE(it != headers.end());
     CHECK(it->first == "Content-Type");  // keeps the spelling it was given
     CHECK(it->second == "application/json");
-    CHECK(appkeys::header_value(headers, name) == std::optional<std::string_view>("application/json"));
+    CHECK(appkeys::header_value(headers, name) ==
+          std::optional<std::string_view>("application/json"));
   }
   CHECK(headers.find("Content-Typ") == headers.end());
   CHECK(headers.find("Content-Types") == headers.end());
@@ -680,19 +681,20 @@ TEST_CASE("the server codes of PROTOCOL.md §5 round-trip", "[model][error]") {
     CHECK(error.code() == c.code);
     CHECK(contains(error.what(), c.snake));
   }
-  static_assert(appkeys::detail::errc_from_server_code("APIKeyNotFound") == errc::api_key_not_found);
+  static_assert(appkeys::detail::errc_from_server_code("APIKeyNotFound") ==
+                errc::api_key_not_found);
 }
 
 TEST_CASE("every server code is distinct and round-trips", "[model][error]") {
   std::set<std::string_view> strings;
   std::set<int> values;
   std::size_t count = 0;
-#define APPKEYS_TEST_X(name, text)                                                   \
-  ++count;                                                                           \
-  strings.insert(text);                                                              \
-  values.insert(static_cast<int>(errc::name));                                       \
+#define APPKEYS_TEST_X(name, text)                                                        \
+  ++count;                                                                                \
+  strings.insert(text);                                                                   \
+  values.insert(static_cast<int>(errc::name));                                            \
   CHECK(appkeys::detail::errc_from_server_code(text) == std::optional<errc>(errc::name)); \
-  CHECK(appkeys::detail::server_code_string(errc::name) == text);                    \
+  CHECK(appkeys::detail::server_code_string(errc::name) == text);                         \
   CHECK(appkeys::detail::errc_name(errc::name) == #name);
   APPKEYS_SERVER_ERROR_CODES(APPKEYS_TEST_X)
 #undef APPKEYS_TEST_X
@@ -709,8 +711,7 @@ TEST_CASE("unknown server strings and client codes have no server spelling", "[m
   }
   for (errc code : {errc::invalid_argument, errc::not_logged_in, errc::provider_not_allowed,
                     errc::transport, errc::connection_failed, errc::timeout, errc::tls,
-                    errc::insecure_transport, errc::response_too_large,
-                    errc::malformed_response}) {
+                    errc::insecure_transport, errc::response_too_large, errc::malformed_response}) {
     INFO(appkeys::detail::errc_name(code));
     CHECK(appkeys::detail::server_code_string(code).empty());
     CHECK(static_cast<int>(code) != 0);

@@ -13,8 +13,8 @@
 #include <appkeys/appkeys.hpp>
 #endif
 
-#include "support/scripted_transport.hpp"
 #include "support/catch_printers.hpp"
+#include "support/scripted_transport.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -32,7 +32,6 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
-
 
 namespace {
 
@@ -71,14 +70,14 @@ const std::string kKeyId = "64a1b2c3d4e5f6a7b8c9d0e1";
 const std::string kKeyId2 = "64a1b2c3d4e5f6a7b8c9d0e2";
 const std::string kRefresh = "REFRESH-s3cr3t-token-1";
 const std::string kRefresh2 = "REFRESH-s3cr3t-token-2";
-const std::string kAccess = make_jwt(4'102'444'800, "access-1");        // year 2100
-const std::string kAccessNew = make_jwt(4'102'444'800, "access-new");   // after a refresh
+const std::string kAccess = make_jwt(4'102'444'800, "access-1");               // year 2100
+const std::string kAccessNew = make_jwt(4'102'444'800, "access-new");          // after a refresh
 const std::string kAccessExpired = make_jwt(1'000'000'000, "access-expired");  // 2001
 const std::string kOpaqueAccess = "OPAQUE-s3cr3t-access";
 
 std::vector<std::string> all_secrets() {
-  return {kPassword, kKeyValue, kRefresh,  kRefresh2, kAccess,
-          kAccessNew, kAccessExpired, kOpaqueAccess,
+  return {kPassword, kKeyValue, kRefresh, kRefresh2, kAccess, kAccessNew, kAccessExpired,
+          kOpaqueAccess,
           // the signature parts alone, in case a token is split
           kAccess.substr(kAccess.rfind('.') + 1), kAccessNew.substr(kAccessNew.rfind('.') + 1)};
 }
@@ -218,9 +217,9 @@ struct Harness {
 
   /// Scripts the location (when not yet resolved), login and profile answers, logs in,
   /// checks it worked and forgets the requests it took.
-  appkeys::User log_in(appkeys::Credentials credentials =
-                           appkeys::Credentials::email_password(kEmail, kPassword),
-                       const std::string& refresh = kRefresh) {
+  appkeys::User log_in(
+      appkeys::Credentials credentials = appkeys::Credentials::email_password(kEmail, kPassword),
+      const std::string& refresh = kRefresh) {
     const std::string provider(credentials.provider_name());
     if (!app.config().skip_location && !location_resolved) transport.respond(location_ok());
     transport.respond(login_ok(kAccess, refresh)).respond(profile_ok(provider));
@@ -277,7 +276,8 @@ TEST_CASE("the first request is the location request, with no headers", "[protoc
   auto config = default_config();
   config.base_url = kBase + "/";  // a trailing '/' is stripped
   Harness<> h(config);
-  h.transport.respond(location_ok(kHost + "/"))  // so is the hostname's
+  h.transport
+      .respond(location_ok(kHost + "/"))  // so is the hostname's
       .respond(login_ok())
       .respond(profile_ok());
   auto user = h.app.log_in(appkeys::Credentials::email_password(kEmail, kPassword));
@@ -292,7 +292,8 @@ TEST_CASE("the first request is the location request, with no headers", "[protoc
   CHECK(location.body.empty());
   CHECK(location.timeout == std::chrono::milliseconds(4321));
 
-  CHECK(requests[1].url == kHost + kApi + "/app/" + kAppId + "/auth/providers/local-userpass/login");
+  CHECK(requests[1].url ==
+        kHost + kApi + "/app/" + kAppId + "/auth/providers/local-userpass/login");
   CHECK(requests[2].url == kHost + kApi + "/auth/profile");
   for (const auto& request : requests) CHECK(request.timeout == std::chrono::milliseconds(4321));
 }
@@ -331,7 +332,8 @@ TEST_CASE("skip_location sends every request to the base URL", "[protocol][locat
   REQUIRE(user);
   const auto requests = h.transport.requests();
   REQUIRE(requests.size() == 2);
-  CHECK(requests[0].url == kBase + kApi + "/app/" + kAppId + "/auth/providers/local-userpass/login");
+  CHECK(requests[0].url ==
+        kBase + kApi + "/app/" + kAppId + "/auth/providers/local-userpass/login");
   CHECK(requests[1].url == kBase + kApi + "/auth/profile");
   CHECK(h.transport.count_url_suffix("/location") == 0);
 }
@@ -359,9 +361,11 @@ TEST_CASE("location failures are reported and not cached", "[protocol][location]
          t.respond(r);
        },
        errc::http_error, 302},
-      {"hostname missing", [](auto& t) { t.respond(json_response(200, R"({"location":"US-VA"})")); },
+      {"hostname missing",
+       [](auto& t) { t.respond(json_response(200, R"({"location":"US-VA"})")); },
        errc::malformed_response, 200},
-      {"hostname not a string", [](auto& t) { t.respond(json_response(200, R"({"hostname":42})")); },
+      {"hostname not a string",
+       [](auto& t) { t.respond(json_response(200, R"({"hostname":42})")); },
        errc::malformed_response, 200},
       {"hostname null", [](auto& t) { t.respond(json_response(200, R"({"hostname":null})")); },
        errc::malformed_response, 200},
@@ -369,11 +373,14 @@ TEST_CASE("location failures are reported and not cached", "[protocol][location]
        [](auto& t) { t.respond(json_response(200, R"({"hostname":"eu.host.example.test"})")); },
        errc::malformed_response, 200},
       {"hostname with another scheme",
-       [](auto& t) { t.respond(json_response(200, R"({"hostname":"ftp://eu.host.example.test"})")); },
+       [](auto& t) {
+         t.respond(json_response(200, R"({"hostname":"ftp://eu.host.example.test"})"));
+       },
        errc::malformed_response, 200},
       {"hostname empty", [](auto& t) { t.respond(json_response(200, R"({"hostname":""})")); },
        errc::malformed_response, 200},
-      {"not JSON", [](auto& t) { t.respond(text_response(200, "hostname=https://x", "text/plain")); },
+      {"not JSON",
+       [](auto& t) { t.respond(text_response(200, "hostname=https://x", "text/plain")); },
        errc::malformed_response, 200},
       {"truncated JSON",
        [](auto& t) { t.respond(json_response(200, R"({"hostname":"https://eu.host.exa)")); },
@@ -456,8 +463,7 @@ TEST_CASE("email/password login: request, profile and User", "[protocol][login]"
   CHECK(user.provider() == "local-userpass");
   CHECK(user.device_id() == kDeviceId);
   CHECK(user.is_logged_in());
-  CHECK(user.identities() ==
-        std::vector<appkeys::UserIdentity>{{"identity-1", "local-userpass"}});
+  CHECK(user.identities() == std::vector<appkeys::UserIdentity>{{"identity-1", "local-userpass"}});
 }
 
 TEST_CASE("anonymous login sends only the options", "[protocol][login]") {
@@ -524,17 +530,28 @@ TEST_CASE("login responses are parsed strictly", "[protocol][login]") {
     HttpResponse response;
   };
   const std::vector<Case> cases = {
-      {"no access_token", json_response(200, json{{"refresh_token", kRefresh}, {"user_id", kUserId}}.dump())},
-      {"no refresh_token", json_response(200, json{{"access_token", kAccess}, {"user_id", kUserId}}.dump())},
-      {"no user_id", json_response(200, json{{"access_token", kAccess}, {"refresh_token", kRefresh}}.dump())},
+      {"no access_token",
+       json_response(200, json{{"refresh_token", kRefresh}, {"user_id", kUserId}}.dump())},
+      {"no refresh_token",
+       json_response(200, json{{"access_token", kAccess}, {"user_id", kUserId}}.dump())},
+      {"no user_id",
+       json_response(200, json{{"access_token", kAccess}, {"refresh_token", kRefresh}}.dump())},
       {"access_token a number",
-       json_response(200, json{{"access_token", 5}, {"refresh_token", kRefresh}, {"user_id", kUserId}}.dump())},
+       json_response(
+           200,
+           json{{"access_token", 5}, {"refresh_token", kRefresh}, {"user_id", kUserId}}.dump())},
       {"refresh_token null",
-       json_response(200, json{{"access_token", kAccess}, {"refresh_token", nullptr}, {"user_id", kUserId}}.dump())},
-      {"user_id an object",
-       json_response(200, json{{"access_token", kAccess}, {"refresh_token", kRefresh}, {"user_id", json::object()}}.dump())},
+       json_response(
+           200, json{{"access_token", kAccess}, {"refresh_token", nullptr}, {"user_id", kUserId}}
+                    .dump())},
+      {"user_id an object", json_response(200, json{{"access_token", kAccess},
+                                                    {"refresh_token", kRefresh},
+                                                    {"user_id", json::object()}}
+                                                   .dump())},
       {"empty access_token",
-       json_response(200, json{{"access_token", ""}, {"refresh_token", kRefresh}, {"user_id", kUserId}}.dump())},
+       json_response(
+           200,
+           json{{"access_token", ""}, {"refresh_token", kRefresh}, {"user_id", kUserId}}.dump())},
       {"not JSON", text_response(200, "access_token=abc", "text/plain")},
       {"empty body", json_response(200, "")},
       {"truncated", json_response(200, R"({"access_token":"abc","refresh_tok)")},
@@ -778,27 +795,36 @@ TEST_CASE("create and fetch reject malformed keys", "[protocol][api_keys][parsin
   const std::vector<std::pair<const char*, std::string>> bodies = {
       {"no _id", R"({"name":"k","disabled":false,"key":"v"})"},
       {"_id a number", R"({"_id":12,"name":"k","disabled":false,"key":"v"})"},
-      {"_id as {$oid}", R"({"_id":{"$oid":"64a1b2c3d4e5f6a7b8c9d0e1"},"name":"k","disabled":false,"key":"v"})"},
+      {"_id as {$oid}",
+       R"({"_id":{"$oid":"64a1b2c3d4e5f6a7b8c9d0e1"},"name":"k","disabled":false,"key":"v"})"},
       {"_id 23 hex", R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e","name":"k","disabled":false,"key":"v"})"},
-      {"_id with a slash", R"({"_id":"../../../../etc/passwd/xx","name":"k","disabled":false,"key":"v"})"},
-      {"_id non-hex", R"({"_id":"64a1b2c3d4e5f6a7b8c9d0eZ","name":"k","disabled":false,"key":"v"})"},
+      {"_id with a slash",
+       R"({"_id":"../../../../etc/passwd/xx","name":"k","disabled":false,"key":"v"})"},
+      {"_id non-hex",
+       R"({"_id":"64a1b2c3d4e5f6a7b8c9d0eZ","name":"k","disabled":false,"key":"v"})"},
       {"no name", R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e1","disabled":false,"key":"v"})"},
-      {"name a number", R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e1","name":7,"disabled":false,"key":"v"})"},
+      {"name a number",
+       R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e1","name":7,"disabled":false,"key":"v"})"},
       {"name null", R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e1","name":null,"disabled":false,"key":"v"})"},
       {"no disabled", R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e1","name":"k","key":"v"})"},
-      {"disabled a string", R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e1","name":"k","disabled":"false","key":"v"})"},
-      {"disabled a number", R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e1","name":"k","disabled":0,"key":"v"})"},
+      {"disabled a string",
+       R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e1","name":"k","disabled":"false","key":"v"})"},
+      {"disabled a number",
+       R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e1","name":"k","disabled":0,"key":"v"})"},
       {"key a number", R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e1","name":"k","disabled":false,"key":5})"},
-      {"key an object", R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e1","name":"k","disabled":false,"key":{}})"},
+      {"key an object",
+       R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e1","name":"k","disabled":false,"key":{}})"},
       {"an array", R"([{"_id":"64a1b2c3d4e5f6a7b8c9d0e1","name":"k","disabled":false,"key":"v"}])"},
       {"a string", R"("64a1b2c3d4e5f6a7b8c9d0e1")"},
       {"null", "null"},
       {"truncated", R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e1","name":"k","disab)"},
       {"empty", ""},
       {"HTML", "<html><body>Bad gateway</body></html>"},
-      {"trailing garbage", R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e1","name":"k","disabled":false,"key":"v"} x)"},
+      {"trailing garbage",
+       R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e1","name":"k","disabled":false,"key":"v"} x)"},
       {"deeply nested", deeply_nested(100000)},
-      {"deeply nested objects", [] {
+      {"deeply nested objects",
+       [] {
          std::string s;
          for (int i = 0; i < 50000; ++i) s += R"({"a":)";
          return s;
@@ -821,8 +847,10 @@ TEST_CASE("create and fetch reject malformed keys", "[protocol][api_keys][parsin
 }
 
 TEST_CASE("create requires the key value", "[protocol][api_keys][parsing]") {
-  for (const std::string& body : {key_json(kKeyId, "k", false),
-                                 std::string(R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e1","name":"k","disabled":false,"key":null})")}) {
+  for (const std::string& body :
+       {key_json(kKeyId, "k", false),
+        std::string(
+            R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e1","name":"k","disabled":false,"key":null})")}) {
     INFO(body);
     Harness<> h(skip_location_config());
     auto user = h.log_in();
@@ -856,9 +884,14 @@ TEST_CASE("fetch_all rejects anything but an array of good keys", "[protocol][ap
   const std::vector<std::pair<const char*, std::string>> bodies = {
       {"an object", key_json(kKeyId, "k", false)},
       {"an object wrapping the list", R"({"keys":[]})"},
-      {"one bad element", "[" + key_json(kKeyId, "ok", false) + R"(,{"_id":"nothex","name":"b","disabled":false}])"},
+      {"one bad element",
+       "[" + key_json(kKeyId, "ok", false) + R"(,{"_id":"nothex","name":"b","disabled":false}])"},
       {"an element that is not an object", "[" + key_json(kKeyId, "ok", false) + ",42]"},
-      {"an element with a non-string key", "[" + std::string(R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e1","name":"k","disabled":false,"key":1})") + "]"},
+      {"an element with a non-string key",
+       "[" +
+           std::string(
+               R"({"_id":"64a1b2c3d4e5f6a7b8c9d0e1","name":"k","disabled":false,"key":1})") +
+           "]"},
       {"null", "null"},
       {"truncated", "[" + key_json(kKeyId, "ok", false)},
       {"empty", ""},
@@ -948,8 +981,8 @@ TEST_CASE("an unknown error_code is app_server_error with the raw code", "[proto
 TEST_CASE("a JSON error with only a message is app_unknown_error", "[protocol][errors]") {
   Harness<> h(skip_location_config());
   auto user = h.log_in();
-  h.transport.respond(error_response(400, "'name' is a required string.", {},
-                                     "https://logs.example.test/x"));
+  h.transport.respond(
+      error_response(400, "'name' is a required string.", {}, "https://logs.example.test/x"));
   auto created = h.app.api_keys(user).create("k");
   const auto error = expect_error(created, errc::app_unknown_error);
   CHECK(error.http_status() == 400);
@@ -963,9 +996,11 @@ TEST_CASE("a non-JSON error is http_error with the status", "[protocol][errors]"
     const char* name;
     HttpResponse response;
   };
-  const std::string json_error = json{{"error", "API key not found"}, {"error_code", "APIKeyNotFound"}}.dump();
+  const std::string json_error =
+      json{{"error", "API key not found"}, {"error_code", "APIKeyNotFound"}}.dump();
   const std::vector<Case> cases = {
-      {"text/html 502 page", text_response(502, "<html><h1>502 Bad Gateway</h1></html>", "text/html")},
+      {"text/html 502 page",
+       text_response(502, "<html><h1>502 Bad Gateway</h1></html>", "text/html")},
       {"JSON text labelled text/plain", text_response(404, json_error, "text/plain")},
       {"JSON text without a Content-Type", text_response(404, json_error, "")},
       {"JSON text labelled application/xml", text_response(404, json_error, "application/xml")},
@@ -1062,9 +1097,8 @@ TEST_CASE("server text in errors is bounded and printable", "[protocol][errors]"
   CHECK(error.message().size() < 2000);
   CHECK(std::string_view(error.what()).size() < 2000);
   const std::string_view what = error.what();
-  CHECK(std::none_of(what.begin(), what.end(), [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-  }));
+  CHECK(std::none_of(what.begin(), what.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }));
   h.transport.respond(error_response(400, "line one\nline two", "BadRequest"));
   auto second = h.app.api_keys(user).fetch_all();
   CHECK_FALSE(contains(expect_error(second, errc::bad_request).what(), "\n"));
@@ -1201,7 +1235,8 @@ TEST_CASE("a failed or malformed refresh is returned", "[protocol][401]") {
   const std::vector<Case> cases = {
       {"500", text_response(500, "oops", "text/html"), errc::http_error},
       {"no access_token", json_response(201, "{}"), errc::malformed_response},
-      {"access_token a number", json_response(201, R"({"access_token":1})"), errc::malformed_response},
+      {"access_token a number", json_response(201, R"({"access_token":1})"),
+       errc::malformed_response},
       {"not JSON", text_response(201, "token", "text/plain"), errc::malformed_response},
   };
   for (const auto& c : cases) {
@@ -1246,7 +1281,8 @@ TEST_CASE("an expired access token is refreshed before the request", "[protocol]
 TEST_CASE("a valid or opaque access token is used as is", "[protocol][401]") {
   for (const std::string& token :
        {kAccess, kOpaqueAccess, make_jwt_expiring_in(std::chrono::hours(1), "hour"),
-        std::string("a.b.c"), std::string("x.") + appkeys::detail::base64url_encode("{\"exp\":\"soon\"}") + ".y"}) {
+        std::string("a.b.c"),
+        std::string("x.") + appkeys::detail::base64url_encode("{\"exp\":\"soon\"}") + ".y"}) {
     INFO(token.size());
     Harness<> h(skip_location_config());
     h.transport.respond(login_ok(token)).respond(profile_ok());
@@ -1274,8 +1310,7 @@ struct CoreHarness {
 };
 }  // namespace
 
-TEST_CASE("an access-token 401 whose refresh gets 401 logs the session out",
-          "[protocol][401]") {
+TEST_CASE("an access-token 401 whose refresh gets 401 logs the session out", "[protocol][401]") {
   CoreHarness c;
   const appkeys::User copy = c.user;
   c.transport.respond(invalid_session()).respond(invalid_session());
@@ -1385,11 +1420,17 @@ TEST_CASE("text ids that are not 24 hex characters fail before any I/O",
   Harness<> h;
   auto user = h.log_in();
   auto keys = h.app.api_keys(user);
-  const std::vector<std::string> bad = {
-      "", "abc", "../../etc/passwd", "64a1b2c3d4e5f6a7b8c9d0e", "64a1b2c3d4e5f6a7b8c9d0e1f",
-      "64a1b2c3d4e5f6a7b8c9d0eg", "64a1b2c3d4e5f6a7b8c9d0e1/../../session",
-      "../../../auth/sessionx", "64a1b2c3d4e5f6a7b8c9%2F1", "64a1b2c3d4e5f6a7b8c9d0e?",
-      kKeyValue};
+  const std::vector<std::string> bad = {"",
+                                        "abc",
+                                        "../../etc/passwd",
+                                        "64a1b2c3d4e5f6a7b8c9d0e",
+                                        "64a1b2c3d4e5f6a7b8c9d0e1f",
+                                        "64a1b2c3d4e5f6a7b8c9d0eg",
+                                        "64a1b2c3d4e5f6a7b8c9d0e1/../../session",
+                                        "../../../auth/sessionx",
+                                        "64a1b2c3d4e5f6a7b8c9%2F1",
+                                        "64a1b2c3d4e5f6a7b8c9d0e?",
+                                        kKeyValue};
   for (const auto& id : bad) {
     INFO("id of " << id.size() << " characters");
     expect_error(keys.fetch(std::string_view(id)), errc::invalid_argument);
@@ -1443,9 +1484,8 @@ TEST_CASE("an app_id that is a dot segment is refused", "[protocol][client_check
     auto config = default_config();
     config.app_id = app_id;
     Harness<> h(config);
-    h.transport.set_handler([](const HttpRequest&) -> Result<HttpResponse> {
-      return text_response(404, "", "");
-    });
+    h.transport.set_handler(
+        [](const HttpRequest&) -> Result<HttpResponse> { return text_response(404, "", ""); });
     expect_error(h.app.log_in(appkeys::Credentials::anonymous()), errc::invalid_argument);
     CHECK(h.transport.request_count() == 0);
   }
@@ -1465,9 +1505,8 @@ TEST_CASE("an App with a bad config sends nothing, whoever's User it is given",
     config.skip_location = skip_location;
     INFO("app_id " << config.app_id << ", base_url " << config.base_url);
     Harness<> bad(config);
-    bad.transport.set_handler([](const HttpRequest&) -> Result<HttpResponse> {
-      return json_response(200, "[]");
-    });
+    bad.transport.set_handler(
+        [](const HttpRequest&) -> Result<HttpResponse> { return json_response(200, "[]"); });
     expect_error(bad.app.api_keys(user).fetch_all(), errc::invalid_argument);
     expect_error(bad.app.api_keys(user).create("k"), errc::invalid_argument);
     CHECK(bad.transport.request_count() == 0);
@@ -1477,7 +1516,8 @@ TEST_CASE("an App with a bad config sends nothing, whoever's User it is given",
   auto config = default_config();
   config.app_id = "../admin";
   Harness<> bad(config);
-  bad.transport.set_handler([](const HttpRequest&) -> Result<HttpResponse> { return no_content(); });
+  bad.transport.set_handler(
+      [](const HttpRequest&) -> Result<HttpResponse> { return no_content(); });
   expect_error(bad.app.log_out(copy), errc::invalid_argument);
   CHECK(bad.transport.request_count() == 0);
 }
@@ -1540,9 +1580,8 @@ TEST_CASE("a transport that throws gives errc::transport under NoThrowExec",
   auto created = h.app.api_keys(user).create("k");
   CHECK(expect_error(created, errc::connection_failed).message() == "thrown, not returned");
 
-  h.transport.set_handler([](const HttpRequest&) -> Result<HttpResponse> {
-    throw std::bad_alloc();
-  });
+  h.transport.set_handler(
+      [](const HttpRequest&) -> Result<HttpResponse> { throw std::bad_alloc(); });
   expect_error(h.app.log_in(appkeys::Credentials::anonymous()), errc::transport);
 }
 
@@ -1642,7 +1681,8 @@ TEST_CASE("under SyncExec values are returned and failures thrown as AppError",
   CHECK(key.id.to_hex() == kKeyId);
   CHECK(key.key->reveal() == kKeyValue);
 
-  h.transport.respond(error_response(409, "API key with name already exists", "APIKeyAlreadyExists"));
+  h.transport.respond(
+      error_response(409, "API key with name already exists", "APIKeyAlreadyExists"));
   try {
     (void)keys.create("reporting");
     FAIL("create should have thrown");
@@ -1665,9 +1705,8 @@ TEST_CASE("under SyncExec values are returned and failures thrown as AppError",
   CHECK_NOTHROW(keys.enable(key.id));
   CHECK_NOTHROW(keys.remove(key.id));
 
-  h.transport.set_handler([](const HttpRequest&) -> Result<HttpResponse> {
-    throw std::runtime_error("boom");
-  });
+  h.transport.set_handler(
+      [](const HttpRequest&) -> Result<HttpResponse> { throw std::runtime_error("boom"); });
   try {
     (void)keys.fetch_all();
     FAIL("fetch_all should have thrown");
@@ -1717,7 +1756,8 @@ TEST_CASE("no request carries a secret it should not", "[protocol][secrets]") {
 
 TEST_CASE("the leak check itself finds secrets", "[protocol][secrets]") {
   // Guards the guard: a check that never fires would make every test above vacuous.
-  CHECK(leak_report(AppError(errc::http_error, "echo " + kRefresh)) == "secret #2 in what(); secret #2 in message(); ");
+  CHECK(leak_report(AppError(errc::http_error, "echo " + kRefresh)) ==
+        "secret #2 in what(); secret #2 in message(); ");
   CHECK(leak_report(AppError(errc::bad_request, "m", 400, {}, "https://l/?t=" + kAccessNew)) ==
         "secret #5 in link(); secret #9 in link(); ");
   CHECK(leak_report(AppError(errc::bad_request, "nothing secret here", 400, "BadRequest")).empty());

@@ -26,11 +26,11 @@ namespace {
 
 /// What happens to one request on its way to the server and back.
 enum class Fault {
-  none,            // delivered, answered
-  refused,         // never leaves: connection refused
-  lost_response,   // delivered and processed, then the answer is lost (timeout)
-  unavailable,     // a 503 from in front of the server; the server never sees it
-  throttled,       // a 429 with Retry-After: 0; the server never sees it
+  none,           // delivered, answered
+  refused,        // never leaves: connection refused
+  lost_response,  // delivered and processed, then the answer is lost (timeout)
+  unavailable,    // a 503 from in front of the server; the server never sees it
+  throttled,      // a 429 with Retry-After: 0; the server never sees it
 };
 
 /// Wraps FakeTransport and applies scripted faults to the requests whose URL ends with
@@ -113,8 +113,8 @@ struct Setup {
   std::string user_id = backend.add_email_user(email, password);
 
   appkeys::App<LossyTransport, appkeys::NoThrowExec> app(std::string suffix,
-                                                          std::deque<Fault> faults,
-                                                          RetryPolicy policy) {
+                                                         std::deque<Fault> faults,
+                                                         RetryPolicy policy) {
     appkeys::AppConfig config{.app_id = "retry-app"};
     config.retry = policy;
     return appkeys::App<LossyTransport, appkeys::NoThrowExec>(
@@ -179,9 +179,9 @@ TEST_CASE("retry rules: what is retried, and after how long", "[retry]") {
 
 TEST_CASE("idempotent calls ride out transient failures", "[retry]") {
   Setup setup;
-  auto app = setup.app("/auth/api_keys",
-                       {Fault::unavailable, Fault::throttled, Fault::lost_response},
-                       fast_retries(4));
+  auto app =
+      setup.app("/auth/api_keys", {Fault::unavailable, Fault::throttled, Fault::lost_response},
+                fast_retries(4));
   auto user = app.log_in(Credentials::email_password(email, password));
   REQUIRE(user);
   auto keys = app.api_keys(*user);

@@ -17,10 +17,10 @@ namespace appkeys {
 ///
 /// Thread safety: a value type; distinct objects are independent.
 struct ApiKey {
-  ObjectId id;
-  std::string name;
-  bool disabled = false;
-  std::optional<Secret> key;
+  ObjectId id;                ///< The key's id, 24 hex characters on the wire.
+  std::string name;           ///< Unique among the user's keys.
+  bool disabled = false;      ///< A disabled key cannot log in until enabled again.
+  std::optional<Secret> key;  ///< The secret value: only on what create() returns.
 
   friend bool operator==(const ApiKey&, const ApiKey&) = default;
 

@@ -34,9 +34,11 @@ namespace appkeys {
 template <Transport T, Executor E = SyncExec>
 class ApiKeyAuth {
  public:
+  /// What a call producing `X` returns: the Executor's choice.
   template <class X>
   using result = typename E::template result<X>;
 
+  /// Made by App::api_keys(user), which is how to get one.
   ApiKeyAuth(std::shared_ptr<detail::ClientCore<T>> core, User user, E executor)
       : core_(std::move(core)), user_(std::move(user)), executor_(std::move(executor)) {}
 
@@ -65,18 +67,23 @@ class ApiKeyAuth {
     return executor_.run([core = core_, user = user_] { return core->fetch_keys(user); });
   }
 
+  /// Enables the key: it can log in again. Enabling an enabled key changes nothing.
   result<void> enable(const ObjectId& id) const {
     return executor_.run([core = core_, user = user_, id] { return core->enable_key(user, id); });
   }
+  /// As enable(const ObjectId&), for an id held as text (see fetch(std::string_view)).
   result<void> enable(std::string_view id_hex) const {
     return with_parsed_id(id_hex, [](auto& core, const User& user, const ObjectId& id) {
       return core->enable_key(user, id);
     });
   }
 
+  /// Disables the key: logging in with it fails (errc::auth_error) until it is enabled.
+  /// Disabling a disabled key changes nothing.
   result<void> disable(const ObjectId& id) const {
     return executor_.run([core = core_, user = user_, id] { return core->disable_key(user, id); });
   }
+  /// As disable(const ObjectId&), for an id held as text (see fetch(std::string_view)).
   result<void> disable(std::string_view id_hex) const {
     return with_parsed_id(id_hex, [](auto& core, const User& user, const ObjectId& id) {
       return core->disable_key(user, id);
@@ -87,12 +94,14 @@ class ApiKeyAuth {
   result<void> remove(const ObjectId& id) const {
     return executor_.run([core = core_, user = user_, id] { return core->remove_key(user, id); });
   }
+  /// As remove(const ObjectId&), for an id held as text (see fetch(std::string_view)).
   result<void> remove(std::string_view id_hex) const {
     return with_parsed_id(id_hex, [](auto& core, const User& user, const ObjectId& id) {
       return core->remove_key(user, id);
     });
   }
 
+  /// The user whose keys these are.
   const User& user() const noexcept { return user_; }
 
  private:

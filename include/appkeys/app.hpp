@@ -33,11 +33,14 @@ namespace appkeys {
 template <Transport T, Executor E = SyncExec>
 class App {
  public:
+  /// What a call producing `X` returns: the Executor's choice.
   template <class X>
   using result = typename E::template result<X>;
-  using transport_type = T;
-  using executor_type = E;
+  using transport_type = T;  ///< The Transport policy.
+  using executor_type = E;   ///< The Executor policy.
 
+  /// The client of `config.app_id`; no I/O happens until the first call (which asks for
+  /// the app's location unless `config.skip_location`).
   explicit App(AppConfig config, T transport = T{}, E executor = E{})
       : core_(std::make_shared<detail::ClientCore<T>>(std::move(config), std::move(transport))),
         executor_(std::move(executor)) {}
@@ -45,9 +48,8 @@ class App {
   /// Logs in; each call starts a new, independent session. With API-key credentials
   /// the User is the key's owner (same id()) with provider() == "api-key".
   result<User> log_in(Credentials credentials) {
-    return executor_.run([core = core_, credentials = std::move(credentials)] {
-      return core->log_in(credentials);
-    });
+    return executor_.run(
+        [core = core_, credentials = std::move(credentials)] { return core->log_in(credentials); });
   }
 
   /// Ends the user's session on the server and forgets its tokens in every copy of
@@ -67,8 +69,11 @@ class App {
   /// The API keys of `user`. Cheap: no I/O happens until a call is made.
   ApiKeyAuth<T, E> api_keys(const User& user) const { return {core_, user, executor_}; }
 
+  /// The configuration given at construction.
   const AppConfig& config() const noexcept { return core_->config(); }
+  /// The transport, shared by every copy of this App and its ApiKeyAuth handles.
   T& transport() noexcept { return core_->transport(); }
+  /// This App's executor.
   E& executor() noexcept { return executor_; }
 
  private:

@@ -3,7 +3,10 @@
 // separately: <appkeys/transport/httplib.hpp>, <appkeys/transport/curl.hpp>.
 #pragma once
 
+// In dependency order, which is also the order of the single header: not sorted.
+// clang-format off
 #include <appkeys/config.hpp>
+#include <appkeys/version.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/result.hpp>
 #include <appkeys/object_id.hpp>
@@ -28,3 +31,4 @@
 #include <appkeys/app.hpp>
 #include <appkeys/testing/fake.hpp>
 #include <appkeys/testing/fault_injection.hpp>
+// clang-format on

@@ -33,22 +33,27 @@ constexpr std::string_view provider_name(AuthProvider provider) noexcept {
 /// Thread safety: a value type; const member functions may be called concurrently.
 class Credentials {
  public:
+  /// An email/password user (provider "local-userpass"), as registered with
+  /// App::register_email.
   static Credentials email_password(std::string_view email, std::string_view password) {
     return Credentials(AuthProvider::email_password, std::string(email), Secret(password));
   }
+  /// A new anonymous user (provider "anon-user"); it may not create API keys.
   static Credentials anonymous() { return Credentials(AuthProvider::anonymous, {}, {}); }
   /// Logs in on behalf of the key's owner.
   static Credentials api_key(std::string_view key) {
     return Credentials(AuthProvider::api_key, {}, Secret(key));
   }
+  /// As api_key(std::string_view), for a key already held as a Secret (no extra copy
+  /// of the value lingers).
   static Credentials api_key(Secret key) {
     return Credentials(AuthProvider::api_key, {}, std::move(key));
   }
 
+  /// Which provider these credentials log in with.
   AuthProvider provider() const noexcept { return provider_; }
-  std::string_view provider_name() const noexcept {
-    return appkeys::provider_name(provider_);
-  }
+  /// The provider's wire name ("local-userpass", "anon-user", "api-key").
+  std::string_view provider_name() const noexcept { return appkeys::provider_name(provider_); }
   /// The email of email/password credentials; empty otherwise.
   const std::string& email() const noexcept { return email_; }
   /// The password (email/password) or the key value (API key); empty for anonymous.

@@ -17,8 +17,8 @@ namespace appkeys {
 /// (`APIKeyNotFound` → `api_key_not_found`). Value 0 is reserved for "no error", as
 /// std::error_code requires.
 enum class errc : int {
-  // Client side.
 #define APPKEYS_X_ENUM(name, text) name,
+  // Client side.
   first_client_code_ = 0,
   APPKEYS_CLIENT_ERROR_CODES(APPKEYS_X_ENUM)
   // Server side (PROTOCOL.md §5).
@@ -108,8 +108,10 @@ inline std::error_code make_error_code(errc code) noexcept {
 /// Thread safety: immutable after construction; safe to share between threads.
 class AppError : public std::system_error {
  public:
-  AppError(errc code, std::string message, int http_status = 0,
-           std::string server_code = {}, std::string link = {})
+  /// An error with `code`; `message` must hold no secret. `http_status`, `server_code`
+  /// and `link` are what the server answered, when it did.
+  AppError(errc code, std::string message, int http_status = 0, std::string server_code = {},
+           std::string link = {})
       : std::system_error(make_error_code(code), message),
         message_(std::move(message)),
         server_code_(std::move(server_code)),
@@ -128,6 +130,7 @@ class AppError : public std::system_error {
   /// The message alone, without the code and status that what() adds.
   const std::string& message() const noexcept { return message_; }
 
+  /// The message, then the errc name, the server code and the HTTP status in brackets.
   const char* what() const noexcept override { return what_.c_str(); }
 
  private:
@@ -156,5 +159,9 @@ class AppError : public std::system_error {
 
 }  // namespace appkeys
 
+/// Makes `e.code() == appkeys::errc::api_key_not_found` compile: errc converts to
+/// std::error_code (through appkeys::make_error_code).
+///
+/// Thread safety: a compile-time trait; it has no state.
 template <>
 struct std::is_error_code_enum<appkeys::errc> : std::true_type {};

@@ -43,10 +43,9 @@ constexpr char ascii_lower(char c) noexcept {
 struct CaseInsensitiveLess {
   using is_transparent = void;
   bool operator()(std::string_view a, std::string_view b) const noexcept {
-    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
-                                        [](char x, char y) {
-                                          return ascii_lower(x) < ascii_lower(y);
-                                        });
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+      return ascii_lower(x) < ascii_lower(y);
+    });
   }
 };
 
@@ -64,8 +63,7 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
 using Headers = std::multimap<std::string, std::string, detail::CaseInsensitiveLess>;
 
 /// The first value of header `name`, if present.
-inline std::optional<std::string_view> header_value(const Headers& headers,
-                                                    std::string_view name) {
+inline std::optional<std::string_view> header_value(const Headers& headers, std::string_view name) {
   if (auto it = headers.find(name); it != headers.end()) return std::string_view(it->second);
   return std::nullopt;
 }
@@ -75,19 +73,23 @@ inline std::optional<std::string_view> header_value(const Headers& headers,
 ///
 /// The Authorization header and the body may hold secrets: a transport that logs
 /// must redact them (see examples/).
+///
+/// Thread safety: a value type; distinct objects are independent.
 struct HttpRequest {
-  HttpMethod method = HttpMethod::get;
-  std::string url;
-  Headers headers;
-  std::string body;
-  std::chrono::milliseconds timeout{60'000};
+  HttpMethod method = HttpMethod::get;        ///< GET, POST, PUT or DELETE.
+  std::string url;                            ///< Absolute http:// or https:// URL.
+  Headers headers;                            ///< Sent as given, in order.
+  std::string body;                           ///< Empty when there is none.
+  std::chrono::milliseconds timeout{60'000};  ///< Bound on the whole exchange.
 };
 
 /// One response: any status is a response, not a transport error.
+///
+/// Thread safety: a value type; distinct objects are independent.
 struct HttpResponse {
-  int status = 0;
-  Headers headers;
-  std::string body;
+  int status = 0;    ///< The HTTP status code.
+  Headers headers;   ///< As received; look names up in any case.
+  std::string body;  ///< The whole body.
 };
 
 }  // namespace appkeys

@@ -23,28 +23,28 @@ namespace appkeys {
 /// Thread safety: a value type; distinct objects are independent.
 class ObjectId {
  public:
+  /// The 12 bytes, most significant first.
   using bytes_type = std::array<std::uint8_t, 12>;
 
   /// The all-zero id.
   constexpr ObjectId() noexcept = default;
+  /// The id with these bytes.
   constexpr explicit ObjectId(const bytes_type& bytes) noexcept : bytes_(bytes) {}
 
   /// Parses 24 hex characters (either case); anything else is errc::invalid_argument.
   static Result<ObjectId> from_hex(std::string_view text) {
     if (text.size() != 24) {
-      return AppError(errc::invalid_argument,
-                      "invalid ObjectId: expected 24 hex characters, got " +
-                          std::to_string(text.size()) + " characters");
+      return AppError(errc::invalid_argument, "invalid ObjectId: expected 24 hex characters, got " +
+                                                  std::to_string(text.size()) + " characters");
     }
     bytes_type bytes{};
     for (std::size_t i = 0; i < bytes.size(); ++i) {
       const int high = hex_digit(text[2 * i]);
       const int low = hex_digit(text[2 * i + 1]);
       if (high < 0 || low < 0) {
-        return AppError(errc::invalid_argument,
-                        "invalid ObjectId: character at position " +
-                            std::to_string(high < 0 ? 2 * i : 2 * i + 1) +
-                            " is not a hex digit");
+        return AppError(errc::invalid_argument, "invalid ObjectId: character at position " +
+                                                    std::to_string(high < 0 ? 2 * i : 2 * i + 1) +
+                                                    " is not a hex digit");
       }
       bytes[i] = static_cast<std::uint8_t>(high * 16 + low);
     }
@@ -71,7 +71,9 @@ class ObjectId {
     return text;
   }
 
+  /// The 12 bytes.
   constexpr const bytes_type& bytes() const noexcept { return bytes_; }
+  /// True for the all-zero id (what a default-constructed ObjectId holds).
   constexpr bool is_zero() const noexcept { return *this == ObjectId{}; }
 
   friend constexpr bool operator==(const ObjectId&, const ObjectId&) noexcept = default;
@@ -95,8 +97,12 @@ class ObjectId {
 
 }  // namespace appkeys
 
+/// Hashes an ObjectId, so it can key std::unordered_map and std::unordered_set.
+///
+/// Thread safety: stateless; may be called from any number of threads.
 template <>
 struct std::hash<appkeys::ObjectId> {
+  /// A hash of the 12 bytes.
   std::size_t operator()(const appkeys::ObjectId& id) const noexcept {
     // FNV-1a over the 12 bytes: ids are random or time-prefixed, so any mixing will do.
     std::uint64_t hash = 14695981039346656037ull;

@@ -30,16 +30,24 @@ class [[nodiscard]] Result {
                 "Result<AppError> would be ambiguous");
 
  public:
-  using value_type = T;
-  using error_type = AppError;
+  using value_type = T;         ///< What a success holds.
+  using error_type = AppError;  ///< What a failure holds.
 
+  ///@{
+  /// A success holding `value` (implicit, so an operation can `return value;`).
   Result(const T& value) : state_(std::in_place_index<0>, value) {}
   Result(T&& value) : state_(std::in_place_index<0>, std::move(value)) {}
+  ///@}
+  /// A failure (implicit, so an operation can `return AppError(...);`).
   Result(AppError error) : state_(std::in_place_index<1>, std::move(error)) {}
 
+  /// True on success.
   bool has_value() const noexcept { return state_.index() == 0; }
+  /// has_value(): `if (auto key = keys.create("x")) ...`.
   explicit operator bool() const noexcept { return has_value(); }
 
+  ///@{
+  /// The value; on a failure, throws the AppError (aborts without exceptions).
   T& value() & {
     throw_if_error();
     return *std::get_if<0>(&state_);
@@ -52,8 +60,10 @@ class [[nodiscard]] Result {
     throw_if_error();
     return std::move(*std::get_if<0>(&state_));
   }
+  ///@}
 
-  /// Precondition: !has_value().
+  ///@{
+  /// The failure. Precondition: !has_value().
   const AppError& error() const& noexcept {
     assert(!has_value());
     return *std::get_if<1>(&state_);
@@ -62,24 +72,29 @@ class [[nodiscard]] Result {
     assert(!has_value());
     return std::move(*std::get_if<1>(&state_));
   }
+  ///@}
 
+  ///@{
+  /// The value on success, else `fallback` converted to T.
   template <class U>
   T value_or(U&& fallback) const& {
-    return has_value() ? *std::get_if<0>(&state_)
-                       : static_cast<T>(std::forward<U>(fallback));
+    return has_value() ? *std::get_if<0>(&state_) : static_cast<T>(std::forward<U>(fallback));
   }
   template <class U>
   T value_or(U&& fallback) && {
     return has_value() ? std::move(*std::get_if<0>(&state_))
                        : static_cast<T>(std::forward<U>(fallback));
   }
+  ///@}
 
-  /// Precondition: has_value().
+  ///@{
+  /// The value, unchecked. Precondition: has_value().
   T& operator*() & noexcept { return *std::get_if<0>(&state_); }
   const T& operator*() const& noexcept { return *std::get_if<0>(&state_); }
   T&& operator*() && noexcept { return std::move(*std::get_if<0>(&state_)); }
   T* operator->() noexcept { return std::get_if<0>(&state_); }
   const T* operator->() const noexcept { return std::get_if<0>(&state_); }
+  ///@}
 
  private:
   void throw_if_error() const {
@@ -90,23 +105,31 @@ class [[nodiscard]] Result {
 };
 
 /// Result of an operation that returns nothing on success.
+///
+/// Thread safety: like a std::optional; distinct objects are independent.
 template <>
 class [[nodiscard]] Result<void> {
  public:
-  using value_type = void;
-  using error_type = AppError;
+  using value_type = void;      ///< A success holds nothing.
+  using error_type = AppError;  ///< What a failure holds.
 
+  /// A success.
   Result() noexcept = default;
+  /// A failure (implicit, so an operation can `return AppError(...);`).
   Result(AppError error) : error_(std::move(error)) {}
 
+  /// True on success.
   bool has_value() const noexcept { return !error_.has_value(); }
+  /// has_value(): `if (keys.remove(id)) ...`.
   explicit operator bool() const noexcept { return has_value(); }
 
+  /// Nothing on success; on a failure, throws the AppError (aborts without exceptions).
   void value() const {
     if (error_) APPKEYS_THROW(*error_);
   }
 
-  /// Precondition: !has_value().
+  ///@{
+  /// The failure. Precondition: !has_value().
   const AppError& error() const& noexcept {
     assert(error_.has_value());
     return *error_;
@@ -115,6 +138,7 @@ class [[nodiscard]] Result<void> {
     assert(error_.has_value());
     return std::move(*error_);
   }
+  ///@}
 
  private:
   std::optional<AppError> error_;

@@ -28,7 +28,9 @@ struct RetryPolicy {
   /// Delay before the first retry; each later one is `multiplier` times longer, capped
   /// at max_backoff.
   std::chrono::milliseconds initial_backoff{100};
+  /// The longest delay between two attempts.
   std::chrono::milliseconds max_backoff{5'000};
+  /// How much longer each delay is than the one before.
   double multiplier = 2.0;
   /// Fraction of each delay that is random: a delay d becomes uniform in
   /// [d * (1 - jitter), d], so clients that failed together do not retry together.
@@ -37,7 +39,9 @@ struct RetryPolicy {
   /// ends the retries and returns the 429/503 to the caller.
   std::chrono::milliseconds max_retry_after{30'000};
 
+  /// No retry: every request is sent once (the default).
   static RetryPolicy none() { return {}; }
+  /// Up to `attempts` attempts in all, with the default delays above.
   static RetryPolicy exponential_backoff(int attempts = 4) {
     RetryPolicy policy;
     policy.max_attempts = attempts;

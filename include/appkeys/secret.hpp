@@ -30,13 +30,19 @@ namespace appkeys {
 /// Thread safety: a value type; const member functions may be called concurrently.
 class Secret {
  public:
+  /// What printing a Secret shows instead of its value.
   static constexpr std::string_view redacted = "[redacted]";
 
+  /// An empty secret.
   Secret() noexcept = default;
+  /// Copies `value` into a block of its own.
   explicit Secret(std::string_view value) { assign(value); }
+  /// Copies the value into a block of its own.
   Secret(const Secret& other) { assign(other.reveal()); }
+  /// Takes `other`'s block; `other` is left empty.
   Secret(Secret&& other) noexcept
       : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+  /// Replaces the value with a copy of `other`'s; the old one is wiped.
   Secret& operator=(const Secret& other) {
     if (this != &other) {
       Secret copy(other);
@@ -44,6 +50,7 @@ class Secret {
     }
     return *this;
   }
+  /// Takes `other`'s block; the old value is wiped and `other` is left empty.
   Secret& operator=(Secret&& other) noexcept {
     if (this != &other) {
       Secret taken(std::move(other));
@@ -57,9 +64,12 @@ class Secret {
   std::string_view reveal() const noexcept {
     return data_ ? std::string_view(data_, size_) : std::string_view();
   }
+  /// True when there is no value (or it is "").
   bool empty() const noexcept { return size_ == 0; }
+  /// The value's length in bytes (not secret).
   std::size_t size() const noexcept { return size_; }
 
+  /// Exchanges the two values without copying either.
   void swap(Secret& other) noexcept {
     std::swap(data_, other.data_);
     std::swap(size_, other.size_);
@@ -70,6 +80,7 @@ class Secret {
     return constant_time_equal(a.reveal(), b.reveal());
   }
 
+  /// True when `a` and `b` are equal, in time that depends only on their lengths.
   static bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
     const std::size_t n = std::max(a.size(), b.size());
     unsigned char diff = a.size() == b.size() ? 0 : 1;
@@ -81,9 +92,7 @@ class Secret {
     return diff == 0;
   }
 
-  friend std::ostream& operator<<(std::ostream& out, const Secret&) {
-    return out << redacted;
-  }
+  friend std::ostream& operator<<(std::ostream& out, const Secret&) { return out << redacted; }
 
  private:
   void assign(std::string_view value) {

@@ -14,9 +14,11 @@
 namespace appkeys {
 
 /// One identity linked to a user, as the profile lists it.
+///
+/// Thread safety: a value type; distinct objects are independent.
 struct UserIdentity {
-  std::string id;
-  std::string provider_type;
+  std::string id;             ///< The identity's id at its provider.
+  std::string provider_type;  ///< "local-userpass", "anon-user", "api-key", ...
   friend bool operator==(const UserIdentity&, const UserIdentity&) = default;
 };
 
@@ -25,8 +27,8 @@ namespace detail {
 /// The session behind a User. Tokens change (refresh, log out) while handles are
 /// shared across threads, so they sit behind a mutex; the rest is fixed at login.
 struct UserState {
-  UserState(std::string id_, std::string provider_, std::string device_id_,
-            Secret access, Secret refresh)
+  UserState(std::string id_, std::string provider_, std::string device_id_, Secret access,
+            Secret refresh)
       : id(std::move(id_)),
         provider(std::move(provider_)),
         device_id(std::move(device_id_)),
@@ -38,8 +40,8 @@ struct UserState {
   const std::string device_id;
 
   mutable std::mutex mutex;
-  Secret access_token;   // guarded by mutex
-  Secret refresh_token;  // guarded by mutex; empty once logged out
+  Secret access_token;                   // guarded by mutex
+  Secret refresh_token;                  // guarded by mutex; empty once logged out
   std::vector<UserIdentity> identities;  // guarded by mutex
 
   bool logged_in() const {
@@ -80,18 +82,17 @@ struct UserState {
 class User {
  public:
   User() = default;
+  /// A handle to `state`; App makes these at login.
   explicit User(std::shared_ptr<detail::UserState> state) : state_(std::move(state)) {}
 
   /// The user's id (24 hex characters); the key owner's id for an API-key login.
   const std::string& id() const noexcept { return state_ ? state_->id : empty(); }
   /// "local-userpass", "anon-user" or "api-key": how this session logged in.
-  const std::string& provider() const noexcept {
-    return state_ ? state_->provider : empty();
-  }
+  const std::string& provider() const noexcept { return state_ ? state_->provider : empty(); }
   /// The device id the server assigned at login ("" if it sent none).
-  const std::string& device_id() const noexcept {
-    return state_ ? state_->device_id : empty();
-  }
+  const std::string& device_id() const noexcept { return state_ ? state_->device_id : empty(); }
+  /// False once logged out (through any copy), or after a refresh-token request got
+  /// a 401, or for a default-constructed User.
   bool is_logged_in() const { return state_ && state_->logged_in(); }
   /// The identities the profile listed at login.
   std::vector<UserIdentity> identities() const {

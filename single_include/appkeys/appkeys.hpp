@@ -8,38 +8,97 @@
 // fake server. The network transports need libraries of their own and are included
 // separately: <appkeys/transport/httplib.hpp>, <appkeys/transport/curl.hpp>.
 
+// In dependency order, which is also the order of the single header: not sorted.
+// clang-format off
 // ---- begin appkeys/config.hpp
 // appkeys — configuration macros shared by every header.
+
+/// @file
+/// The macros every appkeys header sees: the version and exception detection.
+/// appkeys::version() (<appkeys/version.hpp>) gives the version as values.
 
 #include <cstdio>
 #include <cstdlib>
 
-#define APPKEYS_VERSION_MAJOR 0
-#define APPKEYS_VERSION_MINOR 1
-#define APPKEYS_VERSION_PATCH 0
-#define APPKEYS_VERSION_STRING "0.1.0"
+// The one place the version is written: CMake, tools/amalgamate and the .deb read it here.
+#define APPKEYS_VERSION_MAJOR 0         ///< Incompatible API changes (from 1.0 on).
+#define APPKEYS_VERSION_MINOR 1         ///< Additions; before 1.0 also incompatible changes.
+#define APPKEYS_VERSION_PATCH 0         ///< Fixes only.
+#define APPKEYS_VERSION_STRING "0.1.0"  ///< `"MAJOR.MINOR.PATCH"`.
 
 // Like fmt, detect -fno-exceptions instead of asking for a macro: a program built
 // without exceptions can still use every non-throwing part (NoThrowExec, Result).
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+/// 1 when the program is compiled with exceptions, 0 under -fno-exceptions.
 #define APPKEYS_HAS_EXCEPTIONS 1
 #else
+/// 0: the program is compiled with -fno-exceptions.
 #define APPKEYS_HAS_EXCEPTIONS 0
 #endif
 
 #if APPKEYS_HAS_EXCEPTIONS
+/// Throws `error` (an AppError); without exceptions, prints its message and aborts.
 #define APPKEYS_THROW(error) throw(error)
 #else
 // Without exceptions a throw site is a contract violation (e.g. Result::value() on an
 // error); report what happened (never a secret: AppError messages carry none) and stop.
-#define APPKEYS_THROW(error)                                                   \
-  do {                                                                         \
-    std::fprintf(stderr, "appkeys: fatal (exceptions disabled): %s\n",         \
-                 (error).what());                                              \
-    std::abort();                                                              \
+#define APPKEYS_THROW(error)                                                            \
+  do {                                                                                  \
+    std::fprintf(stderr, "appkeys: fatal (exceptions disabled): %s\n", (error).what()); \
+    std::abort();                                                                       \
   } while (false)
 #endif
 // ---- end appkeys/config.hpp
+// ---- begin appkeys/version.hpp
+// appkeys — version(): the version of the headers a program was compiled with.
+
+
+#include <string_view>
+
+namespace appkeys {
+
+/// A release number, as semantic versioning reads it (`major.minor.patch`): while
+/// `major` is 0 any minor release may change the API (CHANGELOG.md says how); from 1 on,
+/// only a new `major` does.
+///
+/// Thread safety: a constant value type; distinct objects are independent.
+struct Version {
+  int major = 0;  ///< Incompatible API changes (from 1.0 on).
+  int minor = 0;  ///< Additions; before 1.0 also incompatible changes.
+  int patch = 0;  ///< Fixes only.
+  /// `"major.minor.patch"`, the same as APPKEYS_VERSION_STRING.
+  std::string_view string;
+
+  /// Same numbers (the string follows from them).
+  friend constexpr bool operator==(const Version& a, const Version& b) noexcept {
+    return a.major == b.major && a.minor == b.minor && a.patch == b.patch;
+  }
+};
+
+/// The version of the appkeys headers this translation unit was compiled with: the
+/// numbers of APPKEYS_VERSION_MAJOR, APPKEYS_VERSION_MINOR and APPKEYS_VERSION_PATCH, and
+/// APPKEYS_VERSION_STRING. Header-only, so it is also the version the program runs with.
+///
+///     static_assert(appkeys::version().major == 0);
+///     std::cout << "appkeys " << appkeys::version().string << '\n';
+constexpr Version version() noexcept {
+  return {APPKEYS_VERSION_MAJOR, APPKEYS_VERSION_MINOR, APPKEYS_VERSION_PATCH,
+          APPKEYS_VERSION_STRING};
+}
+
+// The string is written out by hand in config.hpp (CMake and tools/amalgamate read it
+// there); it must spell the three numbers.
+#define APPKEYS_DETAIL_STRINGIFY_IMPL(x) #x
+#define APPKEYS_DETAIL_STRINGIFY(x) APPKEYS_DETAIL_STRINGIFY_IMPL(x)
+static_assert(std::string_view(APPKEYS_VERSION_STRING) ==
+                  APPKEYS_DETAIL_STRINGIFY(APPKEYS_VERSION_MAJOR) "." APPKEYS_DETAIL_STRINGIFY(
+                      APPKEYS_VERSION_MINOR) "." APPKEYS_DETAIL_STRINGIFY(APPKEYS_VERSION_PATCH),
+              "APPKEYS_VERSION_STRING does not match APPKEYS_VERSION_MAJOR/MINOR/PATCH");
+#undef APPKEYS_DETAIL_STRINGIFY
+#undef APPKEYS_DETAIL_STRINGIFY_IMPL
+
+}  // namespace appkeys
+// ---- end appkeys/version.hpp
 // ---- begin appkeys/error.hpp
 // appkeys — errc, its std::error_category, and AppError.
 
@@ -51,77 +110,77 @@
 // response mapping and the fake backend's error bodies are all generated from this list,
 // so a code cannot be spelled two ways.
 
-#define APPKEYS_SERVER_ERROR_CODES(X)                                          \
-  X(account_name_in_use, "AccountNameInUse")                                   \
-  X(api_key_already_exists, "APIKeyAlreadyExists")                             \
-  X(api_key_not_found, "APIKeyNotFound")                                       \
-  X(app_server_error, "AppServerError")                                        \
-  X(app_unknown_error, "AppUnknownError")                                      \
-  X(arguments_not_allowed, "ArgumentsNotAllowed")                              \
-  X(auth_error, "AuthError")                                                   \
-  X(auth_provider_already_exists, "AuthProviderAlreadyExists")                 \
-  X(auth_provider_duplicate_name, "AuthProviderDuplicateName")                 \
-  X(auth_provider_not_found, "AuthProviderNotFound")                           \
-  X(aws_error, "AWSError")                                                     \
-  X(bad_request, "BadRequest")                                                 \
-  X(domain_not_allowed, "DomainNotAllowed")                                    \
-  X(execution_time_limit_exceeded, "ExecutionTimeLimitExceeded")               \
-  X(function_already_exists, "FunctionAlreadyExists")                         \
-  X(function_duplicate_name, "FunctionDuplicateName")                         \
-  X(function_execution_error, "FunctionExecutionError")                       \
-  X(function_invalid, "FunctionInvalid")                                       \
-  X(function_not_found, "FunctionNotFound")                                    \
-  X(function_syntax_error, "FunctionSyntaxError")                              \
-  X(gcm_error, "GCMError")                                                     \
-  X(http_error, "HTTPError")                                                   \
-  X(incoming_webhook_already_exists, "IncomingWebhookAlreadyExists")           \
-  X(incoming_webhook_auth_failed, "IncomingWebhookAuthFailed")                 \
-  X(incoming_webhook_duplicate_name, "IncomingWebhookDuplicateName")           \
-  X(incoming_webhook_not_found, "IncomingWebhookNotFound")                     \
-  X(internal_server_error, "InternalServerError")                             \
-  X(invalid_parameter, "InvalidParameter")                                     \
-  X(invalid_password, "InvalidPassword")                                       \
-  X(invalid_server_response, "InvalidServerResponse")                         \
-  X(invalid_session, "InvalidSession")                                         \
-  X(maintenance_in_progress, "MaintenanceInProgress")                         \
-  X(missing_auth_req, "MissingAuthReq")                                        \
-  X(missing_parameter, "MissingParameter")                                     \
-  X(mongodb_error, "MongoDBError")                                             \
-  X(no_matching_rule_found, "NoMatchingRuleFound")                             \
-  X(not_callable, "NotCallable")                                               \
-  X(read_size_limit_exceeded, "ReadSizeLimitExceeded")                         \
-  X(restricted_host, "RestrictedHost")                                         \
-  X(rule_already_exists, "RuleAlreadyExists")                                  \
-  X(rule_duplicate_name, "RuleDuplicateName")                                  \
-  X(rule_not_found, "RuleNotFound")                                            \
-  X(schema_validation_failed_write, "SchemaValidationFailedWrite")             \
-  X(service_already_exists, "ServiceAlreadyExists")                           \
-  X(service_command_not_found, "ServiceCommandNotFound")                       \
-  X(service_not_found, "ServiceNotFound")                                      \
-  X(service_type_not_found, "ServiceTypeNotFound")                             \
-  X(twilio_error, "TwilioError")                                               \
-  X(user_already_confirmed, "UserAlreadyConfirmed")                           \
-  X(user_app_domain_mismatch, "UserAppDomainMismatch")                         \
-  X(user_disabled, "UserDisabled")                                             \
-  X(user_not_found, "UserNotFound")                                            \
-  X(userpass_token_invalid, "UserpassTokenInvalid")                           \
-  X(value_already_exists, "ValueAlreadyExists")                               \
-  X(value_duplicate_name, "ValueDuplicateName")                               \
+#define APPKEYS_SERVER_ERROR_CODES(X)                                \
+  X(account_name_in_use, "AccountNameInUse")                         \
+  X(api_key_already_exists, "APIKeyAlreadyExists")                   \
+  X(api_key_not_found, "APIKeyNotFound")                             \
+  X(app_server_error, "AppServerError")                              \
+  X(app_unknown_error, "AppUnknownError")                            \
+  X(arguments_not_allowed, "ArgumentsNotAllowed")                    \
+  X(auth_error, "AuthError")                                         \
+  X(auth_provider_already_exists, "AuthProviderAlreadyExists")       \
+  X(auth_provider_duplicate_name, "AuthProviderDuplicateName")       \
+  X(auth_provider_not_found, "AuthProviderNotFound")                 \
+  X(aws_error, "AWSError")                                           \
+  X(bad_request, "BadRequest")                                       \
+  X(domain_not_allowed, "DomainNotAllowed")                          \
+  X(execution_time_limit_exceeded, "ExecutionTimeLimitExceeded")     \
+  X(function_already_exists, "FunctionAlreadyExists")                \
+  X(function_duplicate_name, "FunctionDuplicateName")                \
+  X(function_execution_error, "FunctionExecutionError")              \
+  X(function_invalid, "FunctionInvalid")                             \
+  X(function_not_found, "FunctionNotFound")                          \
+  X(function_syntax_error, "FunctionSyntaxError")                    \
+  X(gcm_error, "GCMError")                                           \
+  X(http_error, "HTTPError")                                         \
+  X(incoming_webhook_already_exists, "IncomingWebhookAlreadyExists") \
+  X(incoming_webhook_auth_failed, "IncomingWebhookAuthFailed")       \
+  X(incoming_webhook_duplicate_name, "IncomingWebhookDuplicateName") \
+  X(incoming_webhook_not_found, "IncomingWebhookNotFound")           \
+  X(internal_server_error, "InternalServerError")                    \
+  X(invalid_parameter, "InvalidParameter")                           \
+  X(invalid_password, "InvalidPassword")                             \
+  X(invalid_server_response, "InvalidServerResponse")                \
+  X(invalid_session, "InvalidSession")                               \
+  X(maintenance_in_progress, "MaintenanceInProgress")                \
+  X(missing_auth_req, "MissingAuthReq")                              \
+  X(missing_parameter, "MissingParameter")                           \
+  X(mongodb_error, "MongoDBError")                                   \
+  X(no_matching_rule_found, "NoMatchingRuleFound")                   \
+  X(not_callable, "NotCallable")                                     \
+  X(read_size_limit_exceeded, "ReadSizeLimitExceeded")               \
+  X(restricted_host, "RestrictedHost")                               \
+  X(rule_already_exists, "RuleAlreadyExists")                        \
+  X(rule_duplicate_name, "RuleDuplicateName")                        \
+  X(rule_not_found, "RuleNotFound")                                  \
+  X(schema_validation_failed_write, "SchemaValidationFailedWrite")   \
+  X(service_already_exists, "ServiceAlreadyExists")                  \
+  X(service_command_not_found, "ServiceCommandNotFound")             \
+  X(service_not_found, "ServiceNotFound")                            \
+  X(service_type_not_found, "ServiceTypeNotFound")                   \
+  X(twilio_error, "TwilioError")                                     \
+  X(user_already_confirmed, "UserAlreadyConfirmed")                  \
+  X(user_app_domain_mismatch, "UserAppDomainMismatch")               \
+  X(user_disabled, "UserDisabled")                                   \
+  X(user_not_found, "UserNotFound")                                  \
+  X(userpass_token_invalid, "UserpassTokenInvalid")                  \
+  X(value_already_exists, "ValueAlreadyExists")                      \
+  X(value_duplicate_name, "ValueDuplicateName")                      \
   X(value_not_found, "ValueNotFound")
 
 // Failures found on the client side, before or instead of a server answer:
 // X(name, "description").
-#define APPKEYS_CLIENT_ERROR_CODES(X)                                          \
-  X(invalid_argument, "invalid argument")                                      \
-  X(not_logged_in, "user is not logged in")                                    \
-  X(provider_not_allowed, "operation not allowed for this login provider")     \
-  X(transport, "transport failure")                                            \
-  X(connection_failed, "connection failed")                                    \
-  X(timeout, "request timed out")                                              \
-  X(tls, "TLS failure")                                                        \
-  X(insecure_transport, "refused to send credentials over plain HTTP")         \
-  X(response_too_large, "response too large")                                  \
-  X(malformed_response, "malformed response")                                  \
+#define APPKEYS_CLIENT_ERROR_CODES(X)                                      \
+  X(invalid_argument, "invalid argument")                                  \
+  X(not_logged_in, "user is not logged in")                                \
+  X(provider_not_allowed, "operation not allowed for this login provider") \
+  X(transport, "transport failure")                                        \
+  X(connection_failed, "connection failed")                                \
+  X(timeout, "request timed out")                                          \
+  X(tls, "TLS failure")                                                    \
+  X(insecure_transport, "refused to send credentials over plain HTTP")     \
+  X(response_too_large, "response too large")                              \
+  X(malformed_response, "malformed response")                              \
   X(shutting_down, "executor is shutting down")
 // ---- end appkeys/detail/server_error_codes.hpp
 
@@ -139,8 +198,8 @@ namespace appkeys {
 /// (`APIKeyNotFound` → `api_key_not_found`). Value 0 is reserved for "no error", as
 /// std::error_code requires.
 enum class errc : int {
-  // Client side.
 #define APPKEYS_X_ENUM(name, text) name,
+  // Client side.
   first_client_code_ = 0,
   APPKEYS_CLIENT_ERROR_CODES(APPKEYS_X_ENUM)
   // Server side (PROTOCOL.md §5).
@@ -230,8 +289,10 @@ inline std::error_code make_error_code(errc code) noexcept {
 /// Thread safety: immutable after construction; safe to share between threads.
 class AppError : public std::system_error {
  public:
-  AppError(errc code, std::string message, int http_status = 0,
-           std::string server_code = {}, std::string link = {})
+  /// An error with `code`; `message` must hold no secret. `http_status`, `server_code`
+  /// and `link` are what the server answered, when it did.
+  AppError(errc code, std::string message, int http_status = 0, std::string server_code = {},
+           std::string link = {})
       : std::system_error(make_error_code(code), message),
         message_(std::move(message)),
         server_code_(std::move(server_code)),
@@ -250,6 +311,7 @@ class AppError : public std::system_error {
   /// The message alone, without the code and status that what() adds.
   const std::string& message() const noexcept { return message_; }
 
+  /// The message, then the errc name, the server code and the HTTP status in brackets.
   const char* what() const noexcept override { return what_.c_str(); }
 
  private:
@@ -278,6 +340,10 @@ class AppError : public std::system_error {
 
 }  // namespace appkeys
 
+/// Makes `e.code() == appkeys::errc::api_key_not_found` compile: errc converts to
+/// std::error_code (through appkeys::make_error_code).
+///
+/// Thread safety: a compile-time trait; it has no state.
 template <>
 struct std::is_error_code_enum<appkeys::errc> : std::true_type {};
 // ---- end appkeys/error.hpp
@@ -311,16 +377,24 @@ class [[nodiscard]] Result {
                 "Result<AppError> would be ambiguous");
 
  public:
-  using value_type = T;
-  using error_type = AppError;
+  using value_type = T;         ///< What a success holds.
+  using error_type = AppError;  ///< What a failure holds.
 
+  ///@{
+  /// A success holding `value` (implicit, so an operation can `return value;`).
   Result(const T& value) : state_(std::in_place_index<0>, value) {}
   Result(T&& value) : state_(std::in_place_index<0>, std::move(value)) {}
+  ///@}
+  /// A failure (implicit, so an operation can `return AppError(...);`).
   Result(AppError error) : state_(std::in_place_index<1>, std::move(error)) {}
 
+  /// True on success.
   bool has_value() const noexcept { return state_.index() == 0; }
+  /// has_value(): `if (auto key = keys.create("x")) ...`.
   explicit operator bool() const noexcept { return has_value(); }
 
+  ///@{
+  /// The value; on a failure, throws the AppError (aborts without exceptions).
   T& value() & {
     throw_if_error();
     return *std::get_if<0>(&state_);
@@ -333,8 +407,10 @@ class [[nodiscard]] Result {
     throw_if_error();
     return std::move(*std::get_if<0>(&state_));
   }
+  ///@}
 
-  /// Precondition: !has_value().
+  ///@{
+  /// The failure. Precondition: !has_value().
   const AppError& error() const& noexcept {
     assert(!has_value());
     return *std::get_if<1>(&state_);
@@ -343,24 +419,29 @@ class [[nodiscard]] Result {
     assert(!has_value());
     return std::move(*std::get_if<1>(&state_));
   }
+  ///@}
 
+  ///@{
+  /// The value on success, else `fallback` converted to T.
   template <class U>
   T value_or(U&& fallback) const& {
-    return has_value() ? *std::get_if<0>(&state_)
-                       : static_cast<T>(std::forward<U>(fallback));
+    return has_value() ? *std::get_if<0>(&state_) : static_cast<T>(std::forward<U>(fallback));
   }
   template <class U>
   T value_or(U&& fallback) && {
     return has_value() ? std::move(*std::get_if<0>(&state_))
                        : static_cast<T>(std::forward<U>(fallback));
   }
+  ///@}
 
-  /// Precondition: has_value().
+  ///@{
+  /// The value, unchecked. Precondition: has_value().
   T& operator*() & noexcept { return *std::get_if<0>(&state_); }
   const T& operator*() const& noexcept { return *std::get_if<0>(&state_); }
   T&& operator*() && noexcept { return std::move(*std::get_if<0>(&state_)); }
   T* operator->() noexcept { return std::get_if<0>(&state_); }
   const T* operator->() const noexcept { return std::get_if<0>(&state_); }
+  ///@}
 
  private:
   void throw_if_error() const {
@@ -371,23 +452,31 @@ class [[nodiscard]] Result {
 };
 
 /// Result of an operation that returns nothing on success.
+///
+/// Thread safety: like a std::optional; distinct objects are independent.
 template <>
 class [[nodiscard]] Result<void> {
  public:
-  using value_type = void;
-  using error_type = AppError;
+  using value_type = void;      ///< A success holds nothing.
+  using error_type = AppError;  ///< What a failure holds.
 
+  /// A success.
   Result() noexcept = default;
+  /// A failure (implicit, so an operation can `return AppError(...);`).
   Result(AppError error) : error_(std::move(error)) {}
 
+  /// True on success.
   bool has_value() const noexcept { return !error_.has_value(); }
+  /// has_value(): `if (keys.remove(id)) ...`.
   explicit operator bool() const noexcept { return has_value(); }
 
+  /// Nothing on success; on a failure, throws the AppError (aborts without exceptions).
   void value() const {
     if (error_) APPKEYS_THROW(*error_);
   }
 
-  /// Precondition: !has_value().
+  ///@{
+  /// The failure. Precondition: !has_value().
   const AppError& error() const& noexcept {
     assert(error_.has_value());
     return *error_;
@@ -396,6 +485,7 @@ class [[nodiscard]] Result<void> {
     assert(error_.has_value());
     return std::move(*error_);
   }
+  ///@}
 
  private:
   std::optional<AppError> error_;
@@ -440,28 +530,28 @@ namespace appkeys {
 /// Thread safety: a value type; distinct objects are independent.
 class ObjectId {
  public:
+  /// The 12 bytes, most significant first.
   using bytes_type = std::array<std::uint8_t, 12>;
 
   /// The all-zero id.
   constexpr ObjectId() noexcept = default;
+  /// The id with these bytes.
   constexpr explicit ObjectId(const bytes_type& bytes) noexcept : bytes_(bytes) {}
 
   /// Parses 24 hex characters (either case); anything else is errc::invalid_argument.
   static Result<ObjectId> from_hex(std::string_view text) {
     if (text.size() != 24) {
-      return AppError(errc::invalid_argument,
-                      "invalid ObjectId: expected 24 hex characters, got " +
-                          std::to_string(text.size()) + " characters");
+      return AppError(errc::invalid_argument, "invalid ObjectId: expected 24 hex characters, got " +
+                                                  std::to_string(text.size()) + " characters");
     }
     bytes_type bytes{};
     for (std::size_t i = 0; i < bytes.size(); ++i) {
       const int high = hex_digit(text[2 * i]);
       const int low = hex_digit(text[2 * i + 1]);
       if (high < 0 || low < 0) {
-        return AppError(errc::invalid_argument,
-                        "invalid ObjectId: character at position " +
-                            std::to_string(high < 0 ? 2 * i : 2 * i + 1) +
-                            " is not a hex digit");
+        return AppError(errc::invalid_argument, "invalid ObjectId: character at position " +
+                                                    std::to_string(high < 0 ? 2 * i : 2 * i + 1) +
+                                                    " is not a hex digit");
       }
       bytes[i] = static_cast<std::uint8_t>(high * 16 + low);
     }
@@ -488,7 +578,9 @@ class ObjectId {
     return text;
   }
 
+  /// The 12 bytes.
   constexpr const bytes_type& bytes() const noexcept { return bytes_; }
+  /// True for the all-zero id (what a default-constructed ObjectId holds).
   constexpr bool is_zero() const noexcept { return *this == ObjectId{}; }
 
   friend constexpr bool operator==(const ObjectId&, const ObjectId&) noexcept = default;
@@ -512,8 +604,12 @@ class ObjectId {
 
 }  // namespace appkeys
 
+/// Hashes an ObjectId, so it can key std::unordered_map and std::unordered_set.
+///
+/// Thread safety: stateless; may be called from any number of threads.
 template <>
 struct std::hash<appkeys::ObjectId> {
+  /// A hash of the 12 bytes.
   std::size_t operator()(const appkeys::ObjectId& id) const noexcept {
     // FNV-1a over the 12 bytes: ids are random or time-prefixed, so any mixing will do.
     std::uint64_t hash = 14695981039346656037ull;
@@ -556,13 +652,19 @@ namespace appkeys {
 /// Thread safety: a value type; const member functions may be called concurrently.
 class Secret {
  public:
+  /// What printing a Secret shows instead of its value.
   static constexpr std::string_view redacted = "[redacted]";
 
+  /// An empty secret.
   Secret() noexcept = default;
+  /// Copies `value` into a block of its own.
   explicit Secret(std::string_view value) { assign(value); }
+  /// Copies the value into a block of its own.
   Secret(const Secret& other) { assign(other.reveal()); }
+  /// Takes `other`'s block; `other` is left empty.
   Secret(Secret&& other) noexcept
       : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+  /// Replaces the value with a copy of `other`'s; the old one is wiped.
   Secret& operator=(const Secret& other) {
     if (this != &other) {
       Secret copy(other);
@@ -570,6 +672,7 @@ class Secret {
     }
     return *this;
   }
+  /// Takes `other`'s block; the old value is wiped and `other` is left empty.
   Secret& operator=(Secret&& other) noexcept {
     if (this != &other) {
       Secret taken(std::move(other));
@@ -583,9 +686,12 @@ class Secret {
   std::string_view reveal() const noexcept {
     return data_ ? std::string_view(data_, size_) : std::string_view();
   }
+  /// True when there is no value (or it is "").
   bool empty() const noexcept { return size_ == 0; }
+  /// The value's length in bytes (not secret).
   std::size_t size() const noexcept { return size_; }
 
+  /// Exchanges the two values without copying either.
   void swap(Secret& other) noexcept {
     std::swap(data_, other.data_);
     std::swap(size_, other.size_);
@@ -596,6 +702,7 @@ class Secret {
     return constant_time_equal(a.reveal(), b.reveal());
   }
 
+  /// True when `a` and `b` are equal, in time that depends only on their lengths.
   static bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
     const std::size_t n = std::max(a.size(), b.size());
     unsigned char diff = a.size() == b.size() ? 0 : 1;
@@ -607,9 +714,7 @@ class Secret {
     return diff == 0;
   }
 
-  friend std::ostream& operator<<(std::ostream& out, const Secret&) {
-    return out << redacted;
-  }
+  friend std::ostream& operator<<(std::ostream& out, const Secret&) { return out << redacted; }
 
  private:
   void assign(std::string_view value) {
@@ -663,10 +768,10 @@ namespace appkeys {
 ///
 /// Thread safety: a value type; distinct objects are independent.
 struct ApiKey {
-  ObjectId id;
-  std::string name;
-  bool disabled = false;
-  std::optional<Secret> key;
+  ObjectId id;                ///< The key's id, 24 hex characters on the wire.
+  std::string name;           ///< Unique among the user's keys.
+  bool disabled = false;      ///< A disabled key cannot log in until enabled again.
+  std::optional<Secret> key;  ///< The secret value: only on what create() returns.
 
   friend bool operator==(const ApiKey&, const ApiKey&) = default;
 
@@ -718,22 +823,27 @@ constexpr std::string_view provider_name(AuthProvider provider) noexcept {
 /// Thread safety: a value type; const member functions may be called concurrently.
 class Credentials {
  public:
+  /// An email/password user (provider "local-userpass"), as registered with
+  /// App::register_email.
   static Credentials email_password(std::string_view email, std::string_view password) {
     return Credentials(AuthProvider::email_password, std::string(email), Secret(password));
   }
+  /// A new anonymous user (provider "anon-user"); it may not create API keys.
   static Credentials anonymous() { return Credentials(AuthProvider::anonymous, {}, {}); }
   /// Logs in on behalf of the key's owner.
   static Credentials api_key(std::string_view key) {
     return Credentials(AuthProvider::api_key, {}, Secret(key));
   }
+  /// As api_key(std::string_view), for a key already held as a Secret (no extra copy
+  /// of the value lingers).
   static Credentials api_key(Secret key) {
     return Credentials(AuthProvider::api_key, {}, std::move(key));
   }
 
+  /// Which provider these credentials log in with.
   AuthProvider provider() const noexcept { return provider_; }
-  std::string_view provider_name() const noexcept {
-    return appkeys::provider_name(provider_);
-  }
+  /// The provider's wire name ("local-userpass", "anon-user", "api-key").
+  std::string_view provider_name() const noexcept { return appkeys::provider_name(provider_); }
   /// The email of email/password credentials; empty otherwise.
   const std::string& email() const noexcept { return email_; }
   /// The password (email/password) or the key value (API key); empty for anonymous.
@@ -787,7 +897,9 @@ struct RetryPolicy {
   /// Delay before the first retry; each later one is `multiplier` times longer, capped
   /// at max_backoff.
   std::chrono::milliseconds initial_backoff{100};
+  /// The longest delay between two attempts.
   std::chrono::milliseconds max_backoff{5'000};
+  /// How much longer each delay is than the one before.
   double multiplier = 2.0;
   /// Fraction of each delay that is random: a delay d becomes uniform in
   /// [d * (1 - jitter), d], so clients that failed together do not retry together.
@@ -796,7 +908,9 @@ struct RetryPolicy {
   /// ends the retries and returns the 429/503 to the caller.
   std::chrono::milliseconds max_retry_after{30'000};
 
+  /// No retry: every request is sent once (the default).
   static RetryPolicy none() { return {}; }
+  /// Up to `attempts` attempts in all, with the default delays above.
   static RetryPolicy exponential_backoff(int attempts = 4) {
     RetryPolicy policy;
     policy.max_attempts = attempts;
@@ -818,22 +932,26 @@ namespace appkeys {
 /// Describes this client to the server in every login's `options.device`
 /// (PROTOCOL.md §4). The device id is not here: the server assigns it and App
 /// remembers it.
+///
+/// Thread safety: a value type; distinct objects are independent.
 struct DeviceInfo {
-  std::string platform = "cpp";
-  std::string platform_version = "";
-  std::string sdk = "appkeys";
-  std::string sdk_version = APPKEYS_VERSION_STRING;
-  std::string app_version = "";
-  std::string cpu_arch = "";
-  std::string device_name = "";
-  std::string device_version = "";
-  std::string framework_name = "";
-  std::string framework_version = "";
-  std::string bundle_id = "";
+  std::string platform = "cpp";                      ///< `platform`: the language or OS.
+  std::string platform_version = "";                 ///< `platformVersion`.
+  std::string sdk = "appkeys";                       ///< `sdk`: this library.
+  std::string sdk_version = APPKEYS_VERSION_STRING;  ///< `sdkVersion`.
+  std::string app_version = "";                      ///< `appVersion`: your program's.
+  std::string cpu_arch = "";                         ///< `cpuArch`.
+  std::string device_name = "";                      ///< `deviceName`.
+  std::string device_version = "";                   ///< `deviceVersion`.
+  std::string framework_name = "";                   ///< `frameworkName`.
+  std::string framework_version = "";                ///< `frameworkVersion`.
+  std::string bundle_id = "";                        ///< `bundleId`.
 };
 
 /// Configuration of one App. An aggregate, so designated initializers work:
 /// `AppConfig{.app_id = "shop-abcde", .skip_location = true}`.
+///
+/// Thread safety: a value type; App keeps its own copy, fixed at construction.
 struct AppConfig {
   /// The App Services client app id ("shop-abcde"); letters, digits, '-', '_', '.'.
   std::string app_id{};
@@ -843,6 +961,7 @@ struct AppConfig {
   std::chrono::milliseconds request_timeout{60'000};
   /// Skip the location request and send every request to base_url.
   bool skip_location = false;
+  /// What each login says about this client (PROTOCOL.md §4, `options.device`).
   DeviceInfo device{};
   /// Whether failed requests are retried (default: never). See RetryPolicy.
   RetryPolicy retry{};
@@ -895,10 +1014,9 @@ constexpr char ascii_lower(char c) noexcept {
 struct CaseInsensitiveLess {
   using is_transparent = void;
   bool operator()(std::string_view a, std::string_view b) const noexcept {
-    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
-                                        [](char x, char y) {
-                                          return ascii_lower(x) < ascii_lower(y);
-                                        });
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+      return ascii_lower(x) < ascii_lower(y);
+    });
   }
 };
 
@@ -916,8 +1034,7 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
 using Headers = std::multimap<std::string, std::string, detail::CaseInsensitiveLess>;
 
 /// The first value of header `name`, if present.
-inline std::optional<std::string_view> header_value(const Headers& headers,
-                                                    std::string_view name) {
+inline std::optional<std::string_view> header_value(const Headers& headers, std::string_view name) {
   if (auto it = headers.find(name); it != headers.end()) return std::string_view(it->second);
   return std::nullopt;
 }
@@ -927,19 +1044,23 @@ inline std::optional<std::string_view> header_value(const Headers& headers,
 ///
 /// The Authorization header and the body may hold secrets: a transport that logs
 /// must redact them (see examples/).
+///
+/// Thread safety: a value type; distinct objects are independent.
 struct HttpRequest {
-  HttpMethod method = HttpMethod::get;
-  std::string url;
-  Headers headers;
-  std::string body;
-  std::chrono::milliseconds timeout{60'000};
+  HttpMethod method = HttpMethod::get;        ///< GET, POST, PUT or DELETE.
+  std::string url;                            ///< Absolute http:// or https:// URL.
+  Headers headers;                            ///< Sent as given, in order.
+  std::string body;                           ///< Empty when there is none.
+  std::chrono::milliseconds timeout{60'000};  ///< Bound on the whole exchange.
 };
 
 /// One response: any status is a response, not a transport error.
+///
+/// Thread safety: a value type; distinct objects are independent.
 struct HttpResponse {
-  int status = 0;
-  Headers headers;
-  std::string body;
+  int status = 0;    ///< The HTTP status code.
+  Headers headers;   ///< As received; look names up in any case.
+  std::string body;  ///< The whole body.
 };
 
 }  // namespace appkeys
@@ -1030,9 +1151,11 @@ concept Executor = std::copy_constructible<E> &&
 namespace appkeys {
 
 /// One identity linked to a user, as the profile lists it.
+///
+/// Thread safety: a value type; distinct objects are independent.
 struct UserIdentity {
-  std::string id;
-  std::string provider_type;
+  std::string id;             ///< The identity's id at its provider.
+  std::string provider_type;  ///< "local-userpass", "anon-user", "api-key", ...
   friend bool operator==(const UserIdentity&, const UserIdentity&) = default;
 };
 
@@ -1041,8 +1164,8 @@ namespace detail {
 /// The session behind a User. Tokens change (refresh, log out) while handles are
 /// shared across threads, so they sit behind a mutex; the rest is fixed at login.
 struct UserState {
-  UserState(std::string id_, std::string provider_, std::string device_id_,
-            Secret access, Secret refresh)
+  UserState(std::string id_, std::string provider_, std::string device_id_, Secret access,
+            Secret refresh)
       : id(std::move(id_)),
         provider(std::move(provider_)),
         device_id(std::move(device_id_)),
@@ -1054,8 +1177,8 @@ struct UserState {
   const std::string device_id;
 
   mutable std::mutex mutex;
-  Secret access_token;   // guarded by mutex
-  Secret refresh_token;  // guarded by mutex; empty once logged out
+  Secret access_token;                   // guarded by mutex
+  Secret refresh_token;                  // guarded by mutex; empty once logged out
   std::vector<UserIdentity> identities;  // guarded by mutex
 
   bool logged_in() const {
@@ -1096,18 +1219,17 @@ struct UserState {
 class User {
  public:
   User() = default;
+  /// A handle to `state`; App makes these at login.
   explicit User(std::shared_ptr<detail::UserState> state) : state_(std::move(state)) {}
 
   /// The user's id (24 hex characters); the key owner's id for an API-key login.
   const std::string& id() const noexcept { return state_ ? state_->id : empty(); }
   /// "local-userpass", "anon-user" or "api-key": how this session logged in.
-  const std::string& provider() const noexcept {
-    return state_ ? state_->provider : empty();
-  }
+  const std::string& provider() const noexcept { return state_ ? state_->provider : empty(); }
   /// The device id the server assigned at login ("" if it sent none).
-  const std::string& device_id() const noexcept {
-    return state_ ? state_->device_id : empty();
-  }
+  const std::string& device_id() const noexcept { return state_ ? state_->device_id : empty(); }
+  /// False once logged out (through any copy), or after a refresh-token request got
+  /// a 401, or for a default-constructed User.
   bool is_logged_in() const { return state_ && state_->logged_in(); }
   /// The identities the profile listed at login.
   std::vector<UserIdentity> identities() const {
@@ -1152,9 +1274,11 @@ namespace appkeys {
 ///
 /// Thread safety: stateless; run may be called from any number of threads.
 struct SyncExec {
+  /// What an operation producing `T` returns: `T` itself.
   template <class T>
   using result = T;
 
+  /// Runs `operation` (returning Result<T>) now: returns the value or throws the AppError.
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     using T = operation_value_t<F>;
@@ -1184,9 +1308,11 @@ namespace appkeys {
 ///
 /// Thread safety: stateless; run may be called from any number of threads.
 struct NoThrowExec {
+  /// What an operation producing `T` returns: Result<T>.
   template <class T>
   using result = Result<T>;
 
+  /// Runs `operation` (returning Result<T>) now and returns its Result.
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     return std::forward<F>(operation)();
@@ -1224,9 +1350,8 @@ class UniqueFunction<R()> {
   UniqueFunction() noexcept = default;
 
   template <class F>
-    requires(!std::same_as<std::remove_cvref_t<F>, UniqueFunction> &&
-             std::is_invocable_r_v<R, std::decay_t<F>&>)
-  explicit UniqueFunction(F&& f)
+  requires(!std::same_as<std::remove_cvref_t<F>, UniqueFunction> &&
+           std::is_invocable_r_v<R, std::decay_t<F>&>) explicit UniqueFunction(F&& f)
       : impl_(std::make_unique<Impl<std::decay_t<F>>>(std::forward<F>(f))) {}
 
   UniqueFunction(UniqueFunction&&) noexcept = default;
@@ -1337,8 +1462,8 @@ class ThreadPool {
 
   /// Queues `job` (any move-only `void()` callable) for a worker.
   template <class F>
-    requires std::is_invocable_r_v<void, std::decay_t<F>&>
-  void post(F&& job) {
+  requires std::is_invocable_r_v < void, std::decay_t<F>
+  & > void post(F&& job) {
     detail::UniqueFunction<void()> erased(std::forward<F>(job));
     {
       std::lock_guard lock(mutex_);
@@ -1416,8 +1541,8 @@ class RunLoop {
 
   /// Queues `job` (any move-only `void()` callable) for the thread running the loop.
   template <class F>
-    requires std::is_invocable_r_v<void, std::decay_t<F>&>
-  void post(F&& job) {
+  requires std::is_invocable_r_v < void, std::decay_t<F>
+  & > void post(F&& job) {
     detail::UniqueFunction<void()> erased(std::forward<F>(job));
     // Notified under the lock: the moment the lock is released a run() may return and
     // its caller destroy the loop, so nothing here may touch it afterwards.
@@ -1506,34 +1631,40 @@ namespace appkeys {
 /// Thread safety: run may be called from any number of threads at once.
 class FutureExec {
  public:
+  /// Threads in the pool when none is given.
   static constexpr std::size_t default_thread_count = 8;
 
+  /// Starts a pool of `thread_count` threads (at least one).
   explicit FutureExec(std::size_t thread_count = default_thread_count)
       : pool_(std::make_shared<ThreadPool>(thread_count)) {}
 
+  /// What an operation producing `T` returns: a future of it.
   template <class T>
   using result = std::future<T>;
 
+  /// Queues `operation` (returning Result<T>) on the pool; the future holds its value,
+  /// or its AppError as the exception.
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     using T = operation_value_t<F>;
     std::promise<T> promise;
     auto future = promise.get_future();
     // The pool takes move-only jobs, so the promise moves in with the operation.
-    pool_->post([promise = std::move(promise),
-                 op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
-      auto outcome = op();
-      if (!outcome) {
-        promise.set_exception(std::make_exception_ptr(std::move(outcome).error()));
-      } else if constexpr (std::is_void_v<T>) {
-        promise.set_value();
-      } else {
-        promise.set_value(std::move(outcome).value());
-      }
-    });
+    pool_->post(
+        [promise = std::move(promise), op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
+          auto outcome = op();
+          if (!outcome) {
+            promise.set_exception(std::make_exception_ptr(std::move(outcome).error()));
+          } else if constexpr (std::is_void_v<T>) {
+            promise.set_value();
+          } else {
+            promise.set_value(std::move(outcome).value());
+          }
+        });
     return future;
   }
 
+  /// Threads in the shared pool.
   std::size_t thread_count() const noexcept { return pool_->thread_count(); }
 
  private:
@@ -1705,8 +1836,7 @@ struct TaskPromise<void> : TaskState<void> {
 template <class T>
 struct OperationPromise : TaskState<T> {
   Task<T> get_return_object() noexcept {
-    return TaskAccess::make<T>(std::coroutine_handle<OperationPromise>::from_promise(*this),
-                               this);
+    return TaskAccess::make<T>(std::coroutine_handle<OperationPromise>::from_promise(*this), this);
   }
   void return_value(Result<T> outcome) {
     if (!outcome) {
@@ -2205,8 +2335,8 @@ class [[nodiscard]] Deferred {
   /// executor says (see CallbackExec), possibly before then() returns. The handler may
   /// be move-only. It should not throw: see CallbackExec::on_handler_exception.
   template <class Handler>
-    requires std::invocable<std::decay_t<Handler>&, Result<T>>
-  void then(Handler&& handler) && {
+  requires std::invocable < std::decay_t<Handler>
+  &, Result < T >> void then(Handler&& handler) && {
     assert(valid() && "then() on a Deferred that was already started or moved from");
     auto contexts = std::move(contexts_);
     auto operation = std::move(operation_);
@@ -2307,8 +2437,7 @@ class CallbackExec {
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     using T = operation_value_t<F>;
-    return Deferred<T>(contexts_,
-                       detail::UniqueFunction<Result<T>()>(std::forward<F>(operation)));
+    return Deferred<T>(contexts_, detail::UniqueFunction<Result<T>()>(std::forward<F>(operation)));
   }
 
  private:
@@ -2472,8 +2601,7 @@ inline constexpr const char* error_code = "error_code";
 inline constexpr const char* link = "link";
 }  // namespace field
 
-inline AppError malformed(std::string_view what_response, std::string_view problem,
-                          int status) {
+inline AppError malformed(std::string_view what_response, std::string_view problem, int status) {
   std::string message = "malformed response to ";
   message += what_response;
   message += ": ";
@@ -2501,8 +2629,7 @@ inline json api_key_json(const ObjectId& id, std::string_view name, bool disable
   return out;
 }
 
-inline Result<ApiKey> api_key_from_json(const json& value, std::string_view context,
-                                        int status) {
+inline Result<ApiKey> api_key_from_json(const json& value, std::string_view context, int status) {
   if (!value.is_object()) return malformed(context, "an API key is not a JSON object", status);
   const std::string* id_text = string_member(value, field::id);
   if (id_text == nullptr) return malformed(context, "'_id' is missing or not a string", status);
@@ -2520,8 +2647,7 @@ inline Result<ApiKey> api_key_from_json(const json& value, std::string_view cont
   return key;
 }
 
-inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context,
-                                    int status) {
+inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context, int status) {
   auto value = parse_json(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
   auto key = api_key_from_json(*value, context, status);
@@ -2530,8 +2656,7 @@ inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view cont
 }
 
 inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
-                                                      std::string_view context,
-                                                      int status) {
+                                                      std::string_view context, int status) {
   auto value = parse_json(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
   if (!value->is_array()) return malformed(context, "body is not a JSON array", status);
@@ -2640,9 +2765,8 @@ struct LoginResponse {
   std::string device_id;
 };
 
-inline json login_response_json(std::string_view access_token,
-                                std::string_view refresh_token, std::string_view user_id,
-                                std::string_view device_id) {
+inline json login_response_json(std::string_view access_token, std::string_view refresh_token,
+                                std::string_view user_id, std::string_view device_id) {
   json out = json::object();
   out[field::access_token] = std::string(access_token);
   out[field::device_id] = std::string(device_id);
@@ -2672,8 +2796,7 @@ inline Result<LoginResponse> parse_login_response(std::string_view body, int sta
   wipe_member(*value, field::refresh_token);
   // device_id is optional in practice (older servers omit it); a zero id means none.
   if (const std::string* device = string_member(*value, field::device_id);
-      device != nullptr && ObjectId::is_valid_hex(*device) &&
-      *device != std::string(24, '0')) {
+      device != nullptr && ObjectId::is_valid_hex(*device) && *device != std::string(24, '0')) {
     out.device_id = *device;
   }
   return out;
@@ -2771,8 +2894,10 @@ inline std::string sanitize_server_text(std::string_view text, std::size_t limit
       // Cut on a character boundary: drop a trailing partial UTF-8 sequence.
       std::size_t end = out.size();
       while (end > 0 && (static_cast<unsigned char>(out[end - 1]) & 0xC0) == 0x80) --end;
-      if (end > 0 && static_cast<unsigned char>(out[end - 1]) >= 0xC0) --end;
-      else end = out.size();
+      if (end > 0 && static_cast<unsigned char>(out[end - 1]) >= 0xC0)
+        --end;
+      else
+        end = out.size();
       out.resize(end);
       out += "...";
       break;
@@ -2810,13 +2935,13 @@ inline AppError error_from_response(const HttpResponse& response, std::string_vi
       if (code != nullptr && !code->empty()) {
         const std::string code_text = sanitize_server_text(*code, 128);
         const errc mapped = errc_from_server_code(*code).value_or(errc::app_server_error);
-        std::string text = prefix + (message ? sanitize_server_text(*message)
-                                             : "server error " + code_text);
+        std::string text =
+            prefix + (message ? sanitize_server_text(*message) : "server error " + code_text);
         return AppError(mapped, std::move(text), status, code_text, std::move(link_text));
       }
       if (message != nullptr) {
-        return AppError(errc::app_unknown_error, prefix + sanitize_server_text(*message),
-                        status, {}, std::move(link_text));
+        return AppError(errc::app_unknown_error, prefix + sanitize_server_text(*message), status,
+                        {}, std::move(link_text));
       }
     }
   }
@@ -2988,9 +3113,9 @@ inline std::optional<std::chrono::milliseconds> retry_delay(const RetryPolicy& p
   if (!outcome) {
     const errc code = outcome.error().value();
     // A refused connection proves the request never left: safe for every request.
-    retryable = code == errc::connection_failed ||
-                (idempotency == Idempotency::idempotent &&
-                 (code == errc::timeout || code == errc::transport));
+    retryable =
+        code == errc::connection_failed || (idempotency == Idempotency::idempotent &&
+                                            (code == errc::timeout || code == errc::transport));
   } else {
     retryable = idempotency == Idempotency::idempotent && is_transient_status(outcome->status);
   }
@@ -3045,8 +3170,8 @@ inline std::string login(std::string_view app_id, std::string_view provider) {
   return join({api_root, app_segment, app_id, providers_segment, provider, login_suffix});
 }
 inline std::string register_email(std::string_view app_id) {
-  return join({api_root, app_segment, app_id, providers_segment, "local-userpass",
-               register_suffix});
+  return join(
+      {api_root, app_segment, app_id, providers_segment, "local-userpass", register_suffix});
 }
 inline std::string profile() { return join({api_root, "/auth/profile"}); }
 inline std::string session() { return join({api_root, "/auth/session"}); }
@@ -3089,8 +3214,8 @@ inline bool is_valid_app_id(std::string_view app_id) noexcept {
   // "." and ".." would be dot segments that clients and proxies normalise away.
   if (app_id.find_first_not_of('.') == std::string_view::npos) return false;
   for (char c : app_id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -3131,8 +3256,8 @@ class ClientCore {
     auto response = exchange(
         make_request(HttpMethod::post,
                      join_url(*host, routes::login(config_.app_id, credentials.provider_name())),
-                     wire::login_body(credentials, wire::device_json(config_.device,
-                                                                     config_.app_id, device_id)),
+                     wire::login_body(credentials,
+                                      wire::device_json(config_.device, config_.app_id, device_id)),
                      {}),
         Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
@@ -3144,8 +3269,8 @@ class ClientCore {
 
     auto state = std::make_shared<UserState>(
         login->user_id, std::string(credentials.provider_name()),
-        login->device_id.empty() ? device_id : login->device_id,
-        std::move(login->access_token), std::move(login->refresh_token));
+        login->device_id.empty() ? device_id : login->device_id, std::move(login->access_token),
+        std::move(login->refresh_token));
     User user(state);
     // Like the official SDKs, a login is complete once the profile has been read: it
     // proves the access token works and lists the user's identities.
@@ -3172,9 +3297,9 @@ class ClientCore {
     if (refresh.empty()) return {};
     auto host = resolve_host();
     if (!host) return std::move(host).error();
-    auto response =
-        exchange(make_request(HttpMethod::del, join_url(*host, routes::session()), {}, refresh.reveal()),
-                 Idempotency::idempotent);
+    auto response = exchange(
+        make_request(HttpMethod::del, join_url(*host, routes::session()), {}, refresh.reveal()),
+        Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, "log out");
     return {};
@@ -3188,10 +3313,10 @@ class ClientCore {
     auto host = resolve_host();
     if (!host) return std::move(host).error();
     std::string body = wire::register_body(email, password.reveal());
-    auto response = exchange(make_request(HttpMethod::post,
-                                          join_url(*host, routes::register_email(config_.app_id)),
-                                          std::move(body), {}),
-                             Idempotency::non_idempotent);
+    auto response = exchange(
+        make_request(HttpMethod::post, join_url(*host, routes::register_email(config_.app_id)),
+                     std::move(body), {}),
+        Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, "register user");
     return {};
@@ -3219,16 +3344,15 @@ class ClientCore {
                           "' cannot create API keys (only local-userpass users can)");
     }
     constexpr std::string_view context = "create API key";
-    auto response = send_with_refresh_token(user, HttpMethod::post, routes::api_keys(),
-                                            Idempotency::non_idempotent,
-                                            wire::create_key_body(name));
+    auto response =
+        send_with_refresh_token(user, HttpMethod::post, routes::api_keys(),
+                                Idempotency::non_idempotent, wire::create_key_body(name));
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto key = wire::parse_api_key(response->body, context, response->status);
     wipe(response->body);  // it held the key's only copy outside `key`
     if (key && (!key->key || key->key->empty())) {
-      return wire::malformed(context, "'key' is missing, empty or not a string",
-                             response->status);
+      return wire::malformed(context, "'key' is missing, empty or not a string", response->status);
     }
     return key;
   }
@@ -3246,8 +3370,8 @@ class ClientCore {
 
   Result<std::vector<ApiKey>> fetch_keys(const User& user) {
     constexpr std::string_view context = "fetch API keys";
-    auto response = send_with_refresh_token(user, HttpMethod::get, routes::api_keys(),
-                                            Idempotency::idempotent);
+    auto response =
+        send_with_refresh_token(user, HttpMethod::get, routes::api_keys(), Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto keys = wire::parse_api_key_list(response->body, context, response->status);
@@ -3268,8 +3392,7 @@ class ClientCore {
   Result<void> remove_key(const User& user, const ObjectId& id) {
     bool earlier_outcome_unknown = false;
     auto response = send_with_refresh_token(user, HttpMethod::del, routes::api_key(id.to_hex()),
-                                            Idempotency::idempotent, {},
-                                            &earlier_outcome_unknown);
+                                            Idempotency::idempotent, {}, &earlier_outcome_unknown);
     if (!response) return std::move(response).error();
     if (is_success(response->status)) return {};
     auto error = error_from_response(*response, "delete API key");
@@ -3390,7 +3513,10 @@ class ClientCore {
     std::lock_guard lock(location_mutex_);
     if (!hostname_.empty()) return std::string_view(hostname_);
     // PROTOCOL.md §1: the location request carries no headers at all.
-    HttpRequest request{HttpMethod::get, base_url_ + routes::location(config_.app_id), {}, {},
+    HttpRequest request{HttpMethod::get,
+                        base_url_ + routes::location(config_.app_id),
+                        {},
+                        {},
                         config_.request_timeout};
     auto response = exchange(std::move(request), Idempotency::idempotent);
     if (!response) return std::move(response).error();
@@ -3422,8 +3548,9 @@ class ClientCore {
     if (!host) return std::move(host).error();
     Secret refresh = user.state()->current_refresh_token();
     if (refresh.empty()) return check_logged_in(user).error();
-    auto response = exchange(make_request(method, join_url(*host, path), std::move(body), refresh.reveal()),
-                             idempotency, earlier_outcome_unknown);
+    auto response =
+        exchange(make_request(method, join_url(*host, path), std::move(body), refresh.reveal()),
+                 idempotency, earlier_outcome_unknown);
     // PROTOCOL.md §5: a 401 on a refresh-token request ends the session locally; no
     // retry, since no other token could succeed.
     if (response && response->status == 401) user.state()->clear_tokens();
@@ -3462,9 +3589,9 @@ class ClientCore {
       return AppError(errc::not_logged_in, "user " + state.id + " is logged out");
     }
     constexpr std::string_view context = "access token refresh";
-    auto response =
-        exchange(make_request(HttpMethod::post, join_url(host, routes::session()), {}, refresh.reveal()),
-                 Idempotency::non_idempotent);
+    auto response = exchange(
+        make_request(HttpMethod::post, join_url(host, routes::session()), {}, refresh.reveal()),
+        Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) {
       if (response->status == 401) state.clear_tokens();
@@ -3509,8 +3636,8 @@ class ClientCore {
   const std::string base_url_;
   T transport_;
 
-  std::mutex location_mutex_;  // held during the one location request
-  std::string hostname_;       // written once, under location_mutex_, then never again
+  std::mutex location_mutex_;               // held during the one location request
+  std::string hostname_;                    // written once, under location_mutex_, then never again
   std::atomic<bool> host_resolved_{false};  // set (release) once hostname_ is written
 
   mutable std::mutex device_mutex_;
@@ -3545,9 +3672,11 @@ namespace appkeys {
 template <Transport T, Executor E = SyncExec>
 class ApiKeyAuth {
  public:
+  /// What a call producing `X` returns: the Executor's choice.
   template <class X>
   using result = typename E::template result<X>;
 
+  /// Made by App::api_keys(user), which is how to get one.
   ApiKeyAuth(std::shared_ptr<detail::ClientCore<T>> core, User user, E executor)
       : core_(std::move(core)), user_(std::move(user)), executor_(std::move(executor)) {}
 
@@ -3576,18 +3705,23 @@ class ApiKeyAuth {
     return executor_.run([core = core_, user = user_] { return core->fetch_keys(user); });
   }
 
+  /// Enables the key: it can log in again. Enabling an enabled key changes nothing.
   result<void> enable(const ObjectId& id) const {
     return executor_.run([core = core_, user = user_, id] { return core->enable_key(user, id); });
   }
+  /// As enable(const ObjectId&), for an id held as text (see fetch(std::string_view)).
   result<void> enable(std::string_view id_hex) const {
     return with_parsed_id(id_hex, [](auto& core, const User& user, const ObjectId& id) {
       return core->enable_key(user, id);
     });
   }
 
+  /// Disables the key: logging in with it fails (errc::auth_error) until it is enabled.
+  /// Disabling a disabled key changes nothing.
   result<void> disable(const ObjectId& id) const {
     return executor_.run([core = core_, user = user_, id] { return core->disable_key(user, id); });
   }
+  /// As disable(const ObjectId&), for an id held as text (see fetch(std::string_view)).
   result<void> disable(std::string_view id_hex) const {
     return with_parsed_id(id_hex, [](auto& core, const User& user, const ObjectId& id) {
       return core->disable_key(user, id);
@@ -3598,12 +3732,14 @@ class ApiKeyAuth {
   result<void> remove(const ObjectId& id) const {
     return executor_.run([core = core_, user = user_, id] { return core->remove_key(user, id); });
   }
+  /// As remove(const ObjectId&), for an id held as text (see fetch(std::string_view)).
   result<void> remove(std::string_view id_hex) const {
     return with_parsed_id(id_hex, [](auto& core, const User& user, const ObjectId& id) {
       return core->remove_key(user, id);
     });
   }
 
+  /// The user whose keys these are.
   const User& user() const noexcept { return user_; }
 
  private:
@@ -3652,11 +3788,14 @@ namespace appkeys {
 template <Transport T, Executor E = SyncExec>
 class App {
  public:
+  /// What a call producing `X` returns: the Executor's choice.
   template <class X>
   using result = typename E::template result<X>;
-  using transport_type = T;
-  using executor_type = E;
+  using transport_type = T;  ///< The Transport policy.
+  using executor_type = E;   ///< The Executor policy.
 
+  /// The client of `config.app_id`; no I/O happens until the first call (which asks for
+  /// the app's location unless `config.skip_location`).
   explicit App(AppConfig config, T transport = T{}, E executor = E{})
       : core_(std::make_shared<detail::ClientCore<T>>(std::move(config), std::move(transport))),
         executor_(std::move(executor)) {}
@@ -3664,9 +3803,8 @@ class App {
   /// Logs in; each call starts a new, independent session. With API-key credentials
   /// the User is the key's owner (same id()) with provider() == "api-key".
   result<User> log_in(Credentials credentials) {
-    return executor_.run([core = core_, credentials = std::move(credentials)] {
-      return core->log_in(credentials);
-    });
+    return executor_.run(
+        [core = core_, credentials = std::move(credentials)] { return core->log_in(credentials); });
   }
 
   /// Ends the user's session on the server and forgets its tokens in every copy of
@@ -3686,8 +3824,11 @@ class App {
   /// The API keys of `user`. Cheap: no I/O happens until a call is made.
   ApiKeyAuth<T, E> api_keys(const User& user) const { return {core_, user, executor_}; }
 
+  /// The configuration given at construction.
   const AppConfig& config() const noexcept { return core_->config(); }
+  /// The transport, shared by every copy of this App and its ApiKeyAuth handles.
   T& transport() noexcept { return core_->transport(); }
+  /// This App's executor.
   E& executor() noexcept { return executor_; }
 
  private:
@@ -3887,17 +4028,16 @@ class Sha256 {
   // §4.2.2: the first 32 bits of the fractional parts of the cube roots of the first
   // 64 primes.
   static constexpr std::array<std::uint32_t, 64> round_constants = {
-      0x428a2f98u, 0x71374491u, 0xb5c0fbcfu, 0xe9b5dba5u, 0x3956c25bu, 0x59f111f1u,
-      0x923f82a4u, 0xab1c5ed5u, 0xd807aa98u, 0x12835b01u, 0x243185beu, 0x550c7dc3u,
-      0x72be5d74u, 0x80deb1feu, 0x9bdc06a7u, 0xc19bf174u, 0xe49b69c1u, 0xefbe4786u,
-      0x0fc19dc6u, 0x240ca1ccu, 0x2de92c6fu, 0x4a7484aau, 0x5cb0a9dcu, 0x76f988dau,
-      0x983e5152u, 0xa831c66du, 0xb00327c8u, 0xbf597fc7u, 0xc6e00bf3u, 0xd5a79147u,
-      0x06ca6351u, 0x14292967u, 0x27b70a85u, 0x2e1b2138u, 0x4d2c6dfcu, 0x53380d13u,
-      0x650a7354u, 0x766a0abbu, 0x81c2c92eu, 0x92722c85u, 0xa2bfe8a1u, 0xa81a664bu,
-      0xc24b8b70u, 0xc76c51a3u, 0xd192e819u, 0xd6990624u, 0xf40e3585u, 0x106aa070u,
-      0x19a4c116u, 0x1e376c08u, 0x2748774cu, 0x34b0bcb5u, 0x391c0cb3u, 0x4ed8aa4au,
-      0x5b9cca4fu, 0x682e6ff3u, 0x748f82eeu, 0x78a5636fu, 0x84c87814u, 0x8cc70208u,
-      0x90befffau, 0xa4506cebu, 0xbef9a3f7u, 0xc67178f2u};
+      0x428a2f98u, 0x71374491u, 0xb5c0fbcfu, 0xe9b5dba5u, 0x3956c25bu, 0x59f111f1u, 0x923f82a4u,
+      0xab1c5ed5u, 0xd807aa98u, 0x12835b01u, 0x243185beu, 0x550c7dc3u, 0x72be5d74u, 0x80deb1feu,
+      0x9bdc06a7u, 0xc19bf174u, 0xe49b69c1u, 0xefbe4786u, 0x0fc19dc6u, 0x240ca1ccu, 0x2de92c6fu,
+      0x4a7484aau, 0x5cb0a9dcu, 0x76f988dau, 0x983e5152u, 0xa831c66du, 0xb00327c8u, 0xbf597fc7u,
+      0xc6e00bf3u, 0xd5a79147u, 0x06ca6351u, 0x14292967u, 0x27b70a85u, 0x2e1b2138u, 0x4d2c6dfcu,
+      0x53380d13u, 0x650a7354u, 0x766a0abbu, 0x81c2c92eu, 0x92722c85u, 0xa2bfe8a1u, 0xa81a664bu,
+      0xc24b8b70u, 0xc76c51a3u, 0xd192e819u, 0xd6990624u, 0xf40e3585u, 0x106aa070u, 0x19a4c116u,
+      0x1e376c08u, 0x2748774cu, 0x34b0bcb5u, 0x391c0cb3u, 0x4ed8aa4au, 0x5b9cca4fu, 0x682e6ff3u,
+      0x748f82eeu, 0x78a5636fu, 0x84c87814u, 0x8cc70208u, 0x90befffau, 0xa4506cebu, 0xbef9a3f7u,
+      0xc67178f2u};
 
   static constexpr std::uint32_t rotr(std::uint32_t x, unsigned n) noexcept {
     return (x >> n) | (x << (32u - n));
@@ -3946,9 +4086,8 @@ class Sha256 {
 
   // §5.3.3: the first 32 bits of the fractional parts of the square roots of the
   // first 8 primes.
-  std::array<std::uint32_t, 8> state_ = {0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u,
-                                         0xa54ff53au, 0x510e527fu, 0x9b05688cu,
-                                         0x1f83d9abu, 0x5be0cd19u};
+  std::array<std::uint32_t, 8> state_ = {0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u, 0xa54ff53au,
+                                         0x510e527fu, 0x9b05688cu, 0x1f83d9abu, 0x5be0cd19u};
   std::array<std::uint8_t, 64> block_{};
   std::size_t block_size_ = 0;
   std::uint64_t length_bits_ = 0;
@@ -3989,13 +4128,18 @@ inline std::string sha256_hex(std::string_view data) {
 namespace appkeys::testing {
 
 /// How a FakeBackend behaves where PROTOCOL.md leaves a choice.
+///
+/// Thread safety: a value type; FakeBackend keeps its own copy.
 struct FakeBackendOptions {
   /// Empty: serve any app id. Otherwise app-scoped routes naming another app get 404.
   std::string app_id;
+  /// How long an access token is accepted (its `exp` claim).
   std::chrono::seconds access_token_lifetime{30 * 60};
+  /// How long a refresh token, and so a session, is accepted.
   std::chrono::seconds refresh_token_lifetime{60 * 24 * 3600};
   /// The documented per-user limit; the next create is refused with 400.
   std::size_t max_keys_per_user = 20;
+  /// Longer key names are refused with 400 InvalidParameter (PROTOCOL.md §6).
   std::size_t max_key_name_bytes = 256;
   /// Larger request bodies are refused with 413 before they are parsed.
   std::size_t max_body_bytes = 1 << 20;
@@ -4028,9 +4172,8 @@ inline std::optional<UrlParts> split_http_url(std::string_view url) {
   }
   const std::size_t authority_end = url.find_first_of("/?#", scheme_end);
   const std::string_view authority =
-      url.substr(scheme_end, authority_end == std::string_view::npos
-                                 ? std::string_view::npos
-                                 : authority_end - scheme_end);
+      url.substr(scheme_end, authority_end == std::string_view::npos ? std::string_view::npos
+                                                                     : authority_end - scheme_end);
   if (authority.empty()) return std::nullopt;
   UrlParts parts;
   parts.origin = std::string(url.substr(0, scheme_end + authority.size()));
@@ -4075,8 +4218,8 @@ inline std::size_t utf8_length(std::string_view text) noexcept {
 }
 
 inline bool is_key_name_char(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '-';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
 }
 
 }  // namespace fake_detail
@@ -4094,6 +4237,7 @@ inline bool is_key_name_char(char c) noexcept {
 class FakeBackend {
  public:
   FakeBackend() : FakeBackend(FakeBackendOptions{}) {}
+  /// A server with no users, behaving as `options` says.
   explicit FakeBackend(FakeBackendOptions options) : options_(std::move(options)) {}
 
   FakeBackend(const FakeBackend&) = delete;
@@ -4170,7 +4314,8 @@ class FakeBackend {
   /// Every access token issued so far is expired from now on; refresh tokens are not.
   void expire_access_tokens() {
     std::lock_guard lock(mutex_);
-    std::erase_if(tokens_, [](const auto& entry) { return entry.second.kind == TokenKind::access; });
+    std::erase_if(tokens_,
+                  [](const auto& entry) { return entry.second.kind == TokenKind::access; });
   }
 
   /// Ends every session of `user_id`: its refresh and access tokens become invalid.
@@ -4278,7 +4423,7 @@ class FakeBackend {
     std::string password_salt;
     std::string password_hash;  // sha256_hex(salt + password)
     bool disabled = false;
-    std::vector<KeyRecord> keys;                 // creation order
+    std::vector<KeyRecord> keys;                  // creation order
     std::vector<std::string> api_key_identities;  // key ids ever used to log in
   };
 
@@ -4417,8 +4562,8 @@ class FakeBackend {
     // Refused before anything looks at the body, as a server that stops reading would.
     if (call.request.body.size() > options_.max_body_bytes) {
       return error(call, 413, errc::read_size_limit_exceeded,
-                   "request body exceeds the limit of " +
-                       std::to_string(options_.max_body_bytes) + " bytes");
+                   "request body exceeds the limit of " + std::to_string(options_.max_body_bytes) +
+                       " bytes");
     }
     if (!route->app_id.empty() && !options_.app_id.empty() && route->app_id != options_.app_id) {
       return error(call, 404, app_not_found_code, "cannot find app using Client App ID");
@@ -4706,7 +4851,7 @@ class FakeBackend {
     return found->second.session_id;
   }
 
-  /// `options.device.deviceId.$oid` when it is a usable id, else a new one: the
+  /// The `$oid` of `options.device.deviceId` when it is a usable id, else a new one: the
   /// client sends back the id it was given, and the server keeps it.
   static std::string device_id_from(const json& body) {
     namespace field = detail::wire::field;
@@ -4715,7 +4860,8 @@ class FakeBackend {
       auto it = object->find(name);
       return it == object->end() ? nullptr : &*it;
     };
-    const json* device_id = member(member(member(&body, field::options), field::device), "deviceId");
+    const json* device_id =
+        member(member(member(&body, field::options), field::device), "deviceId");
     if (device_id != nullptr) {
       if (const std::string* text = detail::string_member(*device_id, field::oid)) {
         if (auto id = ObjectId::from_hex(*text); id && !id->is_zero()) return id->to_hex();
@@ -4756,7 +4902,8 @@ class FakeBackend {
       user_id = create_user(anon_provider()).id;
     } else {
       const std::string* key = detail::string_member(*body, field::key);
-      if (key == nullptr) return error(call, 400, errc::missing_parameter, "'key' is a required string");
+      if (key == nullptr)
+        return error(call, 400, errc::missing_parameter, "'key' is a required string");
       auto entry = key_hash_index_.find(detail::sha256_hex(*key));
       if (entry == key_hash_index_.end()) return error(call, 401, errc::auth_error, "unauthorized");
       const std::string owner_id = key_owner_.at(entry->second);
@@ -4832,8 +4979,8 @@ class FakeBackend {
     const SessionRecord& session = sessions_.at(*session_id);
     if (session.provider == anon_provider() || session.provider == api_key_provider()) {
       return error(call, 403, errc::invalid_parameter,
-                   "API keys cannot be created by a user logged in with the '" +
-                       session.provider + "' provider");
+                   "API keys cannot be created by a user logged in with the '" + session.provider +
+                       "' provider");
     }
     auto body = object_body(call);
     if (!body) return bad_body(call);
@@ -4859,9 +5006,9 @@ class FakeBackend {
       }
     }
     if (user.keys.size() >= options_.max_keys_per_user) {
-      return error(call, 400, errc::invalid_parameter,
-                   "a user can have at most " + std::to_string(options_.max_keys_per_user) +
-                       " API keys");
+      return error(
+          call, 400, errc::invalid_parameter,
+          "a user can have at most " + std::to_string(options_.max_keys_per_user) + " API keys");
     }
 
     KeyRecord key;
@@ -4925,11 +5072,11 @@ class FakeBackend {
   mutable std::mutex mutex_;
   // Everything below is guarded by mutex_.
   std::map<std::string, UserRecord, std::less<>> users_;
-  std::map<std::string, std::string, std::less<>> email_index_;        // email -> user id
-  std::unordered_map<std::string, std::string> key_owner_;             // key id -> user id
-  std::unordered_map<std::string, std::string> key_hash_index_;        // key hash -> key id
+  std::map<std::string, std::string, std::less<>> email_index_;  // email -> user id
+  std::unordered_map<std::string, std::string> key_owner_;       // key id -> user id
+  std::unordered_map<std::string, std::string> key_hash_index_;  // key hash -> key id
   std::map<std::uint64_t, SessionRecord> sessions_;
-  std::unordered_map<std::string, TokenRecord> tokens_;                // token hash -> record
+  std::unordered_map<std::string, TokenRecord> tokens_;  // token hash -> record
   std::uint64_t next_session_id_ = 1;
   std::size_t sweep_threshold_ = 1024;
   std::chrono::seconds clock_offset_{0};
@@ -4945,8 +5092,10 @@ class FakeBackend {
 /// the backend must outlive every FakeTransport that refers to it.
 class FakeTransport {
  public:
+  /// Sends every request to `backend`.
   explicit FakeTransport(FakeBackend& backend) noexcept : backend_(&backend) {}
 
+  /// The backend's answer; errc::transport only for a URL that is not absolute http(s).
   Result<HttpResponse> send(const HttpRequest& request) {
     if (!fake_detail::is_absolute_http_url(request.url)) {
       return AppError(errc::transport,
@@ -5010,18 +5159,30 @@ enum class FaultKind {
 
 constexpr std::string_view to_string(FaultKind kind) noexcept {
   switch (kind) {
-    case FaultKind::refuse_connection: return "refuse_connection";
-    case FaultKind::timeout_before_send: return "timeout_before_send";
-    case FaultKind::timeout_after_send: return "timeout_after_send";
-    case FaultKind::reset_mid_response: return "reset_mid_response";
-    case FaultKind::truncate_body: return "truncate_body";
-    case FaultKind::oversized_body: return "oversized_body";
-    case FaultKind::wrong_content_type: return "wrong_content_type";
-    case FaultKind::html_error_page: return "html_error_page";
-    case FaultKind::json_error: return "json_error";
-    case FaultKind::throttle: return "throttle";
-    case FaultKind::plain_status: return "plain_status";
-    case FaultKind::replace_body: return "replace_body";
+    case FaultKind::refuse_connection:
+      return "refuse_connection";
+    case FaultKind::timeout_before_send:
+      return "timeout_before_send";
+    case FaultKind::timeout_after_send:
+      return "timeout_after_send";
+    case FaultKind::reset_mid_response:
+      return "reset_mid_response";
+    case FaultKind::truncate_body:
+      return "truncate_body";
+    case FaultKind::oversized_body:
+      return "oversized_body";
+    case FaultKind::wrong_content_type:
+      return "wrong_content_type";
+    case FaultKind::html_error_page:
+      return "html_error_page";
+    case FaultKind::json_error:
+      return "json_error";
+    case FaultKind::throttle:
+      return "throttle";
+    case FaultKind::plain_status:
+      return "plain_status";
+    case FaultKind::replace_body:
+      return "replace_body";
   }
   return "unknown";
 }
@@ -5078,9 +5239,15 @@ inline void set_content_type(Headers& headers, std::string_view type) {
 /// Thread safety: a value type; distinct objects are independent.
 class Fault {
  public:
+  /// The connection is refused: the request never reaches the server
+  /// (errc::connection_failed).
   static Fault refuse_connection() { return Fault(FaultKind::refuse_connection); }
+  /// The request times out before it is sent (errc::timeout); the server never sees it.
   static Fault timeout_before_send() { return Fault(FaultKind::timeout_before_send); }
+  /// The server handles the request, but the answer never comes back (errc::timeout).
   static Fault timeout_after_send() { return Fault(FaultKind::timeout_after_send); }
+  /// The server handles the request, and the connection drops while the answer comes
+  /// back (errc::transport).
   static Fault reset_mid_response() { return Fault(FaultKind::reset_mid_response); }
 
   /// The real answer with its body cut after `bytes` bytes (a dropped connection that
@@ -5159,24 +5326,31 @@ class Fault {
     return fault;
   }
 
+  ///@{
   /// Only requests with this method.
   Fault& on(HttpMethod method) & {
     method_ = method;
     return *this;
   }
   Fault&& on(HttpMethod method) && { return std::move(on(method)); }
+  ///@}
+  ///@{
   /// Only requests whose URL contains `text`.
   Fault& url_contains(std::string text) & {
     url_contains_ = std::move(text);
     return *this;
   }
   Fault&& url_contains(std::string text) && { return std::move(url_contains(std::move(text))); }
+  ///@}
+  ///@{
   /// Only requests whose URL ends with `text` ("/auth/api_keys" is the list, not one key).
   Fault& url_ends_with(std::string text) & {
     url_suffix_ = std::move(text);
     return *this;
   }
   Fault&& url_ends_with(std::string text) && { return std::move(url_ends_with(std::move(text))); }
+  ///@}
+  ///@{
   /// Hit `count` matching requests (default 1) before leaving the script, e.g. to
   /// outlast a RetryPolicy.
   Fault& times(int count) & {
@@ -5184,13 +5358,18 @@ class Fault {
     return *this;
   }
   Fault&& times(int count) && { return std::move(times(count)); }
+  ///@}
 
+  /// What this fault does.
   FaultKind kind() const noexcept { return kind_; }
+  /// The status it answers with (0 for kinds that keep the real one or give none).
   int status() const noexcept { return status_; }
   /// Matching requests this fault will still hit.
   int remaining() const noexcept { return remaining_; }
+  /// Counts one hit (FaultInjectingTransport calls it).
   void consume_one() noexcept { --remaining_; }
 
+  /// True when `request` passes every restriction (method, URL).
   bool matches(const HttpRequest& request) const {
     if (method_ && *method_ != request.method) return false;
     if (!url_contains_.empty() && request.url.find(url_contains_) == std::string::npos) {
@@ -5260,7 +5439,8 @@ class Fault {
   HttpResponse synthetic_response() const {
     HttpResponse response{status_, {}, body_};
     fault_detail::set_content_type(response.headers, content_type_);
-    if (retry_after_) response.headers.emplace("Retry-After", std::to_string(retry_after_->count()));
+    if (retry_after_)
+      response.headers.emplace("Retry-After", std::to_string(retry_after_->count()));
     return response;
   }
 
@@ -5275,7 +5455,6 @@ class Fault {
   std::string url_contains_;
   std::string url_suffix_;
   int remaining_ = 1;
-
 };
 
 /// A Transport that passes requests to `Inner` except where a scripted Fault says
@@ -5295,6 +5474,7 @@ class Fault {
 template <Transport Inner>
 class FaultInjectingTransport {
  public:
+  /// Decorates `inner`, with an empty script.
   explicit FaultInjectingTransport(Inner inner)
       : inner_(std::move(inner)), state_(std::make_shared<State>()) {}
 
@@ -5321,8 +5501,10 @@ class FaultInjectingTransport {
   /// Requests that reached Inner (unfaulted ones and forwarding faults).
   std::size_t forwarded() const { return read(&State::forwarded); }
 
+  /// The decorated transport.
   Inner& inner() noexcept { return inner_; }
 
+  /// Sends through Inner, or answers as the first matching Fault says.
   Result<HttpResponse> send(const HttpRequest& request) {
     std::optional<Fault> fault = take_fault(request);
     // A fault in front of the server answers without bothering Inner.
@@ -5375,5 +5557,6 @@ class FaultInjectingTransport {
 static_assert(Transport<FaultInjectingTransport<FakeTransport>>);
 }  // namespace appkeys::testing
 // ---- end appkeys/testing/fault_injection.hpp
+// clang-format on
 // ---- end appkeys/appkeys.hpp
 #endif  // APPKEYS_SINGLE_INCLUDE_APPKEYS_HPP

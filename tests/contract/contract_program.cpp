@@ -33,7 +33,8 @@ void run_sync() {
   backend.add_email_user("ann@example.com", "pw-sync");
   appkeys::App<appkeys::testing::FakeTransport, appkeys::SyncExec> app(
       {.app_id = "shop-abcde"}, appkeys::testing::FakeTransport{backend});
-  appkeys::User user = app.log_in(appkeys::Credentials::email_password("ann@example.com", "pw-sync"));
+  appkeys::User user =
+      app.log_in(appkeys::Credentials::email_password("ann@example.com", "pw-sync"));
   expect(user.is_logged_in() && user.provider() == "local-userpass", "sync: log in");
   appkeys::ApiKeyAuth<appkeys::testing::FakeTransport, appkeys::SyncExec> keys = app.api_keys(user);
   appkeys::ApiKey key = keys.create("reporting");
@@ -135,7 +136,8 @@ void check_value_types() {
   appkeys::Headers h;
   h.emplace("Content-Type", "application/json");
   expect(h.find("content-type") != h.end(), "Headers case-insensitive");
-  appkeys::HttpRequest request{appkeys::HttpMethod::del, "https://x/y", {}, {}, std::chrono::seconds(1)};
+  appkeys::HttpRequest request{
+      appkeys::HttpMethod::del, "https://x/y", {}, {}, std::chrono::seconds(1)};
   appkeys::HttpResponse response{204, {}, {}};
   expect(request.method == appkeys::HttpMethod::del && response.status == 204, "http vocabulary");
   appkeys::AppConfig config{.app_id = "x"};
@@ -143,8 +145,9 @@ void check_value_types() {
              config.request_timeout == std::chrono::seconds(60) && !config.skip_location,
          "AppConfig defaults");
   std::error_code ec = appkeys::errc::api_key_already_exists;
-  expect(ec == appkeys::errc::api_key_already_exists && ec.category().name() == std::string("appkeys"),
-         "errc is an error_code enum");
+  expect(
+      ec == appkeys::errc::api_key_already_exists && ec.category().name() == std::string("appkeys"),
+      "errc is an error_code enum");
   static_assert(appkeys::Transport<appkeys::testing::FakeTransport>);
   static_assert(appkeys::Executor<appkeys::SyncExec> && appkeys::Executor<appkeys::NoThrowExec> &&
                 appkeys::Executor<appkeys::FutureExec>);

@@ -115,17 +115,17 @@ struct Blocking<E, appkeys::FutureExec> {
     using T = appkeys::operation_value_t<F>;
     std::promise<T> promise;
     auto future = promise.get_future();
-    Await<E>::deliver(executor.run(std::forward<F>(operation)),
-                      [promise = std::move(promise)](appkeys::Result<T> outcome) mutable {
-                        if (!outcome) {
-                          promise.set_exception(
-                              std::make_exception_ptr(std::move(outcome).error()));
-                        } else if constexpr (std::is_void_v<T>) {
-                          promise.set_value();
-                        } else {
-                          promise.set_value(std::move(outcome).value());
-                        }
-                      });
+    Await<E>::deliver(
+        executor.run(std::forward<F>(operation)),
+        [promise = std::move(promise)](appkeys::Result<T> outcome) mutable {
+          if (!outcome) {
+            promise.set_exception(std::make_exception_ptr(std::move(outcome).error()));
+          } else if constexpr (std::is_void_v<T>) {
+            promise.set_value();
+          } else {
+            promise.set_value(std::move(outcome).value());
+          }
+        });
     return future;
   }
 };
@@ -177,6 +177,6 @@ using CallbackInlineCurl = ExecutorFixture<CurlFixture, Inline, appkeys::Callbac
 
 }  // namespace appkeys_test
 
-#define APPKEYS_EXECUTOR_FIXTURES                                                 \
-  appkeys_test::CoroOnPoolFake, appkeys_test::CoroInlineHttplib,                 \
-      appkeys_test::CallbackOnPoolFake, appkeys_test::CallbackInlineCurl
+#define APPKEYS_EXECUTOR_FIXTURES                                                                  \
+  appkeys_test::CoroOnPoolFake, appkeys_test::CoroInlineHttplib, appkeys_test::CallbackOnPoolFake, \
+      appkeys_test::CallbackInlineCurl

@@ -47,8 +47,8 @@ inline bool is_valid_app_id(std::string_view app_id) noexcept {
   // "." and ".." would be dot segments that clients and proxies normalise away.
   if (app_id.find_first_not_of('.') == std::string_view::npos) return false;
   for (char c : app_id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -89,8 +89,8 @@ class ClientCore {
     auto response = exchange(
         make_request(HttpMethod::post,
                      join_url(*host, routes::login(config_.app_id, credentials.provider_name())),
-                     wire::login_body(credentials, wire::device_json(config_.device,
-                                                                     config_.app_id, device_id)),
+                     wire::login_body(credentials,
+                                      wire::device_json(config_.device, config_.app_id, device_id)),
                      {}),
         Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
@@ -102,8 +102,8 @@ class ClientCore {
 
     auto state = std::make_shared<UserState>(
         login->user_id, std::string(credentials.provider_name()),
-        login->device_id.empty() ? device_id : login->device_id,
-        std::move(login->access_token), std::move(login->refresh_token));
+        login->device_id.empty() ? device_id : login->device_id, std::move(login->access_token),
+        std::move(login->refresh_token));
     User user(state);
     // Like the official SDKs, a login is complete once the profile has been read: it
     // proves the access token works and lists the user's identities.
@@ -130,9 +130,9 @@ class ClientCore {
     if (refresh.empty()) return {};
     auto host = resolve_host();
     if (!host) return std::move(host).error();
-    auto response =
-        exchange(make_request(HttpMethod::del, join_url(*host, routes::session()), {}, refresh.reveal()),
-                 Idempotency::idempotent);
+    auto response = exchange(
+        make_request(HttpMethod::del, join_url(*host, routes::session()), {}, refresh.reveal()),
+        Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, "log out");
     return {};
@@ -146,10 +146,10 @@ class ClientCore {
     auto host = resolve_host();
     if (!host) return std::move(host).error();
     std::string body = wire::register_body(email, password.reveal());
-    auto response = exchange(make_request(HttpMethod::post,
-                                          join_url(*host, routes::register_email(config_.app_id)),
-                                          std::move(body), {}),
-                             Idempotency::non_idempotent);
+    auto response = exchange(
+        make_request(HttpMethod::post, join_url(*host, routes::register_email(config_.app_id)),
+                     std::move(body), {}),
+        Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, "register user");
     return {};
@@ -177,16 +177,15 @@ class ClientCore {
                           "' cannot create API keys (only local-userpass users can)");
     }
     constexpr std::string_view context = "create API key";
-    auto response = send_with_refresh_token(user, HttpMethod::post, routes::api_keys(),
-                                            Idempotency::non_idempotent,
-                                            wire::create_key_body(name));
+    auto response =
+        send_with_refresh_token(user, HttpMethod::post, routes::api_keys(),
+                                Idempotency::non_idempotent, wire::create_key_body(name));
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto key = wire::parse_api_key(response->body, context, response->status);
     wipe(response->body);  // it held the key's only copy outside `key`
     if (key && (!key->key || key->key->empty())) {
-      return wire::malformed(context, "'key' is missing, empty or not a string",
-                             response->status);
+      return wire::malformed(context, "'key' is missing, empty or not a string", response->status);
     }
     return key;
   }
@@ -204,8 +203,8 @@ class ClientCore {
 
   Result<std::vector<ApiKey>> fetch_keys(const User& user) {
     constexpr std::string_view context = "fetch API keys";
-    auto response = send_with_refresh_token(user, HttpMethod::get, routes::api_keys(),
-                                            Idempotency::idempotent);
+    auto response =
+        send_with_refresh_token(user, HttpMethod::get, routes::api_keys(), Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto keys = wire::parse_api_key_list(response->body, context, response->status);
@@ -226,8 +225,7 @@ class ClientCore {
   Result<void> remove_key(const User& user, const ObjectId& id) {
     bool earlier_outcome_unknown = false;
     auto response = send_with_refresh_token(user, HttpMethod::del, routes::api_key(id.to_hex()),
-                                            Idempotency::idempotent, {},
-                                            &earlier_outcome_unknown);
+                                            Idempotency::idempotent, {}, &earlier_outcome_unknown);
     if (!response) return std::move(response).error();
     if (is_success(response->status)) return {};
     auto error = error_from_response(*response, "delete API key");
@@ -348,7 +346,10 @@ class ClientCore {
     std::lock_guard lock(location_mutex_);
     if (!hostname_.empty()) return std::string_view(hostname_);
     // PROTOCOL.md §1: the location request carries no headers at all.
-    HttpRequest request{HttpMethod::get, base_url_ + routes::location(config_.app_id), {}, {},
+    HttpRequest request{HttpMethod::get,
+                        base_url_ + routes::location(config_.app_id),
+                        {},
+                        {},
                         config_.request_timeout};
     auto response = exchange(std::move(request), Idempotency::idempotent);
     if (!response) return std::move(response).error();
@@ -380,8 +381,9 @@ class ClientCore {
     if (!host) return std::move(host).error();
     Secret refresh = user.state()->current_refresh_token();
     if (refresh.empty()) return check_logged_in(user).error();
-    auto response = exchange(make_request(method, join_url(*host, path), std::move(body), refresh.reveal()),
-                             idempotency, earlier_outcome_unknown);
+    auto response =
+        exchange(make_request(method, join_url(*host, path), std::move(body), refresh.reveal()),
+                 idempotency, earlier_outcome_unknown);
     // PROTOCOL.md §5: a 401 on a refresh-token request ends the session locally; no
     // retry, since no other token could succeed.
     if (response && response->status == 401) user.state()->clear_tokens();
@@ -420,9 +422,9 @@ class ClientCore {
       return AppError(errc::not_logged_in, "user " + state.id + " is logged out");
     }
     constexpr std::string_view context = "access token refresh";
-    auto response =
-        exchange(make_request(HttpMethod::post, join_url(host, routes::session()), {}, refresh.reveal()),
-                 Idempotency::non_idempotent);
+    auto response = exchange(
+        make_request(HttpMethod::post, join_url(host, routes::session()), {}, refresh.reveal()),
+        Idempotency::non_idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) {
       if (response->status == 401) state.clear_tokens();
@@ -467,8 +469,8 @@ class ClientCore {
   const std::string base_url_;
   T transport_;
 
-  std::mutex location_mutex_;  // held during the one location request
-  std::string hostname_;       // written once, under location_mutex_, then never again
+  std::mutex location_mutex_;               // held during the one location request
+  std::string hostname_;                    // written once, under location_mutex_, then never again
   std::atomic<bool> host_resolved_{false};  // set (release) once hostname_ is written
 
   mutable std::mutex device_mutex_;

@@ -23,8 +23,10 @@ inline std::string sanitize_server_text(std::string_view text, std::size_t limit
       // Cut on a character boundary: drop a trailing partial UTF-8 sequence.
       std::size_t end = out.size();
       while (end > 0 && (static_cast<unsigned char>(out[end - 1]) & 0xC0) == 0x80) --end;
-      if (end > 0 && static_cast<unsigned char>(out[end - 1]) >= 0xC0) --end;
-      else end = out.size();
+      if (end > 0 && static_cast<unsigned char>(out[end - 1]) >= 0xC0)
+        --end;
+      else
+        end = out.size();
       out.resize(end);
       out += "...";
       break;
@@ -62,13 +64,13 @@ inline AppError error_from_response(const HttpResponse& response, std::string_vi
       if (code != nullptr && !code->empty()) {
         const std::string code_text = sanitize_server_text(*code, 128);
         const errc mapped = errc_from_server_code(*code).value_or(errc::app_server_error);
-        std::string text = prefix + (message ? sanitize_server_text(*message)
-                                             : "server error " + code_text);
+        std::string text =
+            prefix + (message ? sanitize_server_text(*message) : "server error " + code_text);
         return AppError(mapped, std::move(text), status, code_text, std::move(link_text));
       }
       if (message != nullptr) {
-        return AppError(errc::app_unknown_error, prefix + sanitize_server_text(*message),
-                        status, {}, std::move(link_text));
+        return AppError(errc::app_unknown_error, prefix + sanitize_server_text(*message), status,
+                        {}, std::move(link_text));
       }
     }
   }

@@ -63,9 +63,9 @@ inline std::optional<std::chrono::milliseconds> retry_delay(const RetryPolicy& p
   if (!outcome) {
     const errc code = outcome.error().value();
     // A refused connection proves the request never left: safe for every request.
-    retryable = code == errc::connection_failed ||
-                (idempotency == Idempotency::idempotent &&
-                 (code == errc::timeout || code == errc::transport));
+    retryable =
+        code == errc::connection_failed || (idempotency == Idempotency::idempotent &&
+                                            (code == errc::timeout || code == errc::transport));
   } else {
     retryable = idempotency == Idempotency::idempotent && is_transient_status(outcome->status);
   }

@@ -31,8 +31,8 @@ inline std::string login(std::string_view app_id, std::string_view provider) {
   return join({api_root, app_segment, app_id, providers_segment, provider, login_suffix});
 }
 inline std::string register_email(std::string_view app_id) {
-  return join({api_root, app_segment, app_id, providers_segment, "local-userpass",
-               register_suffix});
+  return join(
+      {api_root, app_segment, app_id, providers_segment, "local-userpass", register_suffix});
 }
 inline std::string profile() { return join({api_root, "/auth/profile"}); }
 inline std::string session() { return join({api_root, "/auth/session"}); }

@@ -52,8 +52,7 @@ inline constexpr const char* error_code = "error_code";
 inline constexpr const char* link = "link";
 }  // namespace field
 
-inline AppError malformed(std::string_view what_response, std::string_view problem,
-                          int status) {
+inline AppError malformed(std::string_view what_response, std::string_view problem, int status) {
   std::string message = "malformed response to ";
   message += what_response;
   message += ": ";
@@ -81,8 +80,7 @@ inline json api_key_json(const ObjectId& id, std::string_view name, bool disable
   return out;
 }
 
-inline Result<ApiKey> api_key_from_json(const json& value, std::string_view context,
-                                        int status) {
+inline Result<ApiKey> api_key_from_json(const json& value, std::string_view context, int status) {
   if (!value.is_object()) return malformed(context, "an API key is not a JSON object", status);
   const std::string* id_text = string_member(value, field::id);
   if (id_text == nullptr) return malformed(context, "'_id' is missing or not a string", status);
@@ -100,8 +98,7 @@ inline Result<ApiKey> api_key_from_json(const json& value, std::string_view cont
   return key;
 }
 
-inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context,
-                                    int status) {
+inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context, int status) {
   auto value = parse_json(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
   auto key = api_key_from_json(*value, context, status);
@@ -110,8 +107,7 @@ inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view cont
 }
 
 inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
-                                                      std::string_view context,
-                                                      int status) {
+                                                      std::string_view context, int status) {
   auto value = parse_json(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
   if (!value->is_array()) return malformed(context, "body is not a JSON array", status);
@@ -220,9 +216,8 @@ struct LoginResponse {
   std::string device_id;
 };
 
-inline json login_response_json(std::string_view access_token,
-                                std::string_view refresh_token, std::string_view user_id,
-                                std::string_view device_id) {
+inline json login_response_json(std::string_view access_token, std::string_view refresh_token,
+                                std::string_view user_id, std::string_view device_id) {
   json out = json::object();
   out[field::access_token] = std::string(access_token);
   out[field::device_id] = std::string(device_id);
@@ -252,8 +247,7 @@ inline Result<LoginResponse> parse_login_response(std::string_view body, int sta
   wipe_member(*value, field::refresh_token);
   // device_id is optional in practice (older servers omit it); a zero id means none.
   if (const std::string* device = string_member(*value, field::device_id);
-      device != nullptr && ObjectId::is_valid_hex(*device) &&
-      *device != std::string(24, '0')) {
+      device != nullptr && ObjectId::is_valid_hex(*device) && *device != std::string(24, '0')) {
     out.device_id = *device;
   }
   return out;

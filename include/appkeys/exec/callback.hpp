@@ -105,8 +105,8 @@ class [[nodiscard]] Deferred {
   /// executor says (see CallbackExec), possibly before then() returns. The handler may
   /// be move-only. It should not throw: see CallbackExec::on_handler_exception.
   template <class Handler>
-    requires std::invocable<std::decay_t<Handler>&, Result<T>>
-  void then(Handler&& handler) && {
+  requires std::invocable < std::decay_t<Handler>
+  &, Result < T >> void then(Handler&& handler) && {
     assert(valid() && "then() on a Deferred that was already started or moved from");
     auto contexts = std::move(contexts_);
     auto operation = std::move(operation_);
@@ -207,8 +207,7 @@ class CallbackExec {
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     using T = operation_value_t<F>;
-    return Deferred<T>(contexts_,
-                       detail::UniqueFunction<Result<T>()>(std::forward<F>(operation)));
+    return Deferred<T>(contexts_, detail::UniqueFunction<Result<T>()>(std::forward<F>(operation)));
   }
 
  private:

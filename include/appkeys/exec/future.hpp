@@ -26,34 +26,40 @@ namespace appkeys {
 /// Thread safety: run may be called from any number of threads at once.
 class FutureExec {
  public:
+  /// Threads in the pool when none is given.
   static constexpr std::size_t default_thread_count = 8;
 
+  /// Starts a pool of `thread_count` threads (at least one).
   explicit FutureExec(std::size_t thread_count = default_thread_count)
       : pool_(std::make_shared<ThreadPool>(thread_count)) {}
 
+  /// What an operation producing `T` returns: a future of it.
   template <class T>
   using result = std::future<T>;
 
+  /// Queues `operation` (returning Result<T>) on the pool; the future holds its value,
+  /// or its AppError as the exception.
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     using T = operation_value_t<F>;
     std::promise<T> promise;
     auto future = promise.get_future();
     // The pool takes move-only jobs, so the promise moves in with the operation.
-    pool_->post([promise = std::move(promise),
-                 op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
-      auto outcome = op();
-      if (!outcome) {
-        promise.set_exception(std::make_exception_ptr(std::move(outcome).error()));
-      } else if constexpr (std::is_void_v<T>) {
-        promise.set_value();
-      } else {
-        promise.set_value(std::move(outcome).value());
-      }
-    });
+    pool_->post(
+        [promise = std::move(promise), op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
+          auto outcome = op();
+          if (!outcome) {
+            promise.set_exception(std::make_exception_ptr(std::move(outcome).error()));
+          } else if constexpr (std::is_void_v<T>) {
+            promise.set_value();
+          } else {
+            promise.set_value(std::move(outcome).value());
+          }
+        });
     return future;
   }
 
+  /// Threads in the shared pool.
   std::size_t thread_count() const noexcept { return pool_->thread_count(); }
 
  private:

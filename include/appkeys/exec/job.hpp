@@ -25,9 +25,8 @@ class UniqueFunction<R()> {
   UniqueFunction() noexcept = default;
 
   template <class F>
-    requires(!std::same_as<std::remove_cvref_t<F>, UniqueFunction> &&
-             std::is_invocable_r_v<R, std::decay_t<F>&>)
-  explicit UniqueFunction(F&& f)
+  requires(!std::same_as<std::remove_cvref_t<F>, UniqueFunction> &&
+           std::is_invocable_r_v<R, std::decay_t<F>&>) explicit UniqueFunction(F&& f)
       : impl_(std::make_unique<Impl<std::decay_t<F>>>(std::forward<F>(f))) {}
 
   UniqueFunction(UniqueFunction&&) noexcept = default;

@@ -13,9 +13,11 @@ namespace appkeys {
 ///
 /// Thread safety: stateless; run may be called from any number of threads.
 struct NoThrowExec {
+  /// What an operation producing `T` returns: Result<T>.
   template <class T>
   using result = Result<T>;
 
+  /// Runs `operation` (returning Result<T>) now and returns its Result.
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     return std::forward<F>(operation)();

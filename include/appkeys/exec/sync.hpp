@@ -15,9 +15,11 @@ namespace appkeys {
 ///
 /// Thread safety: stateless; run may be called from any number of threads.
 struct SyncExec {
+  /// What an operation producing `T` returns: `T` itself.
   template <class T>
   using result = T;
 
+  /// Runs `operation` (returning Result<T>) now: returns the value or throws the AppError.
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     using T = operation_value_t<F>;

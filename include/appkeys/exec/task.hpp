@@ -161,8 +161,7 @@ struct TaskPromise<void> : TaskState<void> {
 template <class T>
 struct OperationPromise : TaskState<T> {
   Task<T> get_return_object() noexcept {
-    return TaskAccess::make<T>(std::coroutine_handle<OperationPromise>::from_promise(*this),
-                               this);
+    return TaskAccess::make<T>(std::coroutine_handle<OperationPromise>::from_promise(*this), this);
   }
   void return_value(Result<T> outcome) {
     if (!outcome) {

@@ -56,8 +56,8 @@ class ThreadPool {
 
   /// Queues `job` (any move-only `void()` callable) for a worker.
   template <class F>
-    requires std::is_invocable_r_v<void, std::decay_t<F>&>
-  void post(F&& job) {
+  requires std::is_invocable_r_v < void, std::decay_t<F>
+  & > void post(F&& job) {
     detail::UniqueFunction<void()> erased(std::forward<F>(job));
     {
       std::lock_guard lock(mutex_);

@@ -40,13 +40,18 @@
 namespace appkeys::testing {
 
 /// How a FakeBackend behaves where PROTOCOL.md leaves a choice.
+///
+/// Thread safety: a value type; FakeBackend keeps its own copy.
 struct FakeBackendOptions {
   /// Empty: serve any app id. Otherwise app-scoped routes naming another app get 404.
   std::string app_id;
+  /// How long an access token is accepted (its `exp` claim).
   std::chrono::seconds access_token_lifetime{30 * 60};
+  /// How long a refresh token, and so a session, is accepted.
   std::chrono::seconds refresh_token_lifetime{60 * 24 * 3600};
   /// The documented per-user limit; the next create is refused with 400.
   std::size_t max_keys_per_user = 20;
+  /// Longer key names are refused with 400 InvalidParameter (PROTOCOL.md §6).
   std::size_t max_key_name_bytes = 256;
   /// Larger request bodies are refused with 413 before they are parsed.
   std::size_t max_body_bytes = 1 << 20;
@@ -79,9 +84,8 @@ inline std::optional<UrlParts> split_http_url(std::string_view url) {
   }
   const std::size_t authority_end = url.find_first_of("/?#", scheme_end);
   const std::string_view authority =
-      url.substr(scheme_end, authority_end == std::string_view::npos
-                                 ? std::string_view::npos
-                                 : authority_end - scheme_end);
+      url.substr(scheme_end, authority_end == std::string_view::npos ? std::string_view::npos
+                                                                     : authority_end - scheme_end);
   if (authority.empty()) return std::nullopt;
   UrlParts parts;
   parts.origin = std::string(url.substr(0, scheme_end + authority.size()));
@@ -126,8 +130,8 @@ inline std::size_t utf8_length(std::string_view text) noexcept {
 }
 
 inline bool is_key_name_char(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '-';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
 }
 
 }  // namespace fake_detail
@@ -145,6 +149,7 @@ inline bool is_key_name_char(char c) noexcept {
 class FakeBackend {
  public:
   FakeBackend() : FakeBackend(FakeBackendOptions{}) {}
+  /// A server with no users, behaving as `options` says.
   explicit FakeBackend(FakeBackendOptions options) : options_(std::move(options)) {}
 
   FakeBackend(const FakeBackend&) = delete;
@@ -221,7 +226,8 @@ class FakeBackend {
   /// Every access token issued so far is expired from now on; refresh tokens are not.
   void expire_access_tokens() {
     std::lock_guard lock(mutex_);
-    std::erase_if(tokens_, [](const auto& entry) { return entry.second.kind == TokenKind::access; });
+    std::erase_if(tokens_,
+                  [](const auto& entry) { return entry.second.kind == TokenKind::access; });
   }
 
   /// Ends every session of `user_id`: its refresh and access tokens become invalid.
@@ -329,7 +335,7 @@ class FakeBackend {
     std::string password_salt;
     std::string password_hash;  // sha256_hex(salt + password)
     bool disabled = false;
-    std::vector<KeyRecord> keys;                 // creation order
+    std::vector<KeyRecord> keys;                  // creation order
     std::vector<std::string> api_key_identities;  // key ids ever used to log in
   };
 
@@ -468,8 +474,8 @@ class FakeBackend {
     // Refused before anything looks at the body, as a server that stops reading would.
     if (call.request.body.size() > options_.max_body_bytes) {
       return error(call, 413, errc::read_size_limit_exceeded,
-                   "request body exceeds the limit of " +
-                       std::to_string(options_.max_body_bytes) + " bytes");
+                   "request body exceeds the limit of " + std::to_string(options_.max_body_bytes) +
+                       " bytes");
     }
     if (!route->app_id.empty() && !options_.app_id.empty() && route->app_id != options_.app_id) {
       return error(call, 404, app_not_found_code, "cannot find app using Client App ID");
@@ -757,7 +763,7 @@ class FakeBackend {
     return found->second.session_id;
   }
 
-  /// `options.device.deviceId.$oid` when it is a usable id, else a new one: the
+  /// The `$oid` of `options.device.deviceId` when it is a usable id, else a new one: the
   /// client sends back the id it was given, and the server keeps it.
   static std::string device_id_from(const json& body) {
     namespace field = detail::wire::field;
@@ -766,7 +772,8 @@ class FakeBackend {
       auto it = object->find(name);
       return it == object->end() ? nullptr : &*it;
     };
-    const json* device_id = member(member(member(&body, field::options), field::device), "deviceId");
+    const json* device_id =
+        member(member(member(&body, field::options), field::device), "deviceId");
     if (device_id != nullptr) {
       if (const std::string* text = detail::string_member(*device_id, field::oid)) {
         if (auto id = ObjectId::from_hex(*text); id && !id->is_zero()) return id->to_hex();
@@ -807,7 +814,8 @@ class FakeBackend {
       user_id = create_user(anon_provider()).id;
     } else {
       const std::string* key = detail::string_member(*body, field::key);
-      if (key == nullptr) return error(call, 400, errc::missing_parameter, "'key' is a required string");
+      if (key == nullptr)
+        return error(call, 400, errc::missing_parameter, "'key' is a required string");
       auto entry = key_hash_index_.find(detail::sha256_hex(*key));
       if (entry == key_hash_index_.end()) return error(call, 401, errc::auth_error, "unauthorized");
       const std::string owner_id = key_owner_.at(entry->second);
@@ -883,8 +891,8 @@ class FakeBackend {
     const SessionRecord& session = sessions_.at(*session_id);
     if (session.provider == anon_provider() || session.provider == api_key_provider()) {
       return error(call, 403, errc::invalid_parameter,
-                   "API keys cannot be created by a user logged in with the '" +
-                       session.provider + "' provider");
+                   "API keys cannot be created by a user logged in with the '" + session.provider +
+                       "' provider");
     }
     auto body = object_body(call);
     if (!body) return bad_body(call);
@@ -910,9 +918,9 @@ class FakeBackend {
       }
     }
     if (user.keys.size() >= options_.max_keys_per_user) {
-      return error(call, 400, errc::invalid_parameter,
-                   "a user can have at most " + std::to_string(options_.max_keys_per_user) +
-                       " API keys");
+      return error(
+          call, 400, errc::invalid_parameter,
+          "a user can have at most " + std::to_string(options_.max_keys_per_user) + " API keys");
     }
 
     KeyRecord key;
@@ -976,11 +984,11 @@ class FakeBackend {
   mutable std::mutex mutex_;
   // Everything below is guarded by mutex_.
   std::map<std::string, UserRecord, std::less<>> users_;
-  std::map<std::string, std::string, std::less<>> email_index_;        // email -> user id
-  std::unordered_map<std::string, std::string> key_owner_;             // key id -> user id
-  std::unordered_map<std::string, std::string> key_hash_index_;        // key hash -> key id
+  std::map<std::string, std::string, std::less<>> email_index_;  // email -> user id
+  std::unordered_map<std::string, std::string> key_owner_;       // key id -> user id
+  std::unordered_map<std::string, std::string> key_hash_index_;  // key hash -> key id
   std::map<std::uint64_t, SessionRecord> sessions_;
-  std::unordered_map<std::string, TokenRecord> tokens_;                // token hash -> record
+  std::unordered_map<std::string, TokenRecord> tokens_;  // token hash -> record
   std::uint64_t next_session_id_ = 1;
   std::size_t sweep_threshold_ = 1024;
   std::chrono::seconds clock_offset_{0};
@@ -996,8 +1004,10 @@ class FakeBackend {
 /// the backend must outlive every FakeTransport that refers to it.
 class FakeTransport {
  public:
+  /// Sends every request to `backend`.
   explicit FakeTransport(FakeBackend& backend) noexcept : backend_(&backend) {}
 
+  /// The backend's answer; errc::transport only for a URL that is not absolute http(s).
   Result<HttpResponse> send(const HttpRequest& request) {
     if (!fake_detail::is_absolute_http_url(request.url)) {
       return AppError(errc::transport,

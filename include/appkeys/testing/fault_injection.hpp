@@ -50,18 +50,30 @@ enum class FaultKind {
 
 constexpr std::string_view to_string(FaultKind kind) noexcept {
   switch (kind) {
-    case FaultKind::refuse_connection: return "refuse_connection";
-    case FaultKind::timeout_before_send: return "timeout_before_send";
-    case FaultKind::timeout_after_send: return "timeout_after_send";
-    case FaultKind::reset_mid_response: return "reset_mid_response";
-    case FaultKind::truncate_body: return "truncate_body";
-    case FaultKind::oversized_body: return "oversized_body";
-    case FaultKind::wrong_content_type: return "wrong_content_type";
-    case FaultKind::html_error_page: return "html_error_page";
-    case FaultKind::json_error: return "json_error";
-    case FaultKind::throttle: return "throttle";
-    case FaultKind::plain_status: return "plain_status";
-    case FaultKind::replace_body: return "replace_body";
+    case FaultKind::refuse_connection:
+      return "refuse_connection";
+    case FaultKind::timeout_before_send:
+      return "timeout_before_send";
+    case FaultKind::timeout_after_send:
+      return "timeout_after_send";
+    case FaultKind::reset_mid_response:
+      return "reset_mid_response";
+    case FaultKind::truncate_body:
+      return "truncate_body";
+    case FaultKind::oversized_body:
+      return "oversized_body";
+    case FaultKind::wrong_content_type:
+      return "wrong_content_type";
+    case FaultKind::html_error_page:
+      return "html_error_page";
+    case FaultKind::json_error:
+      return "json_error";
+    case FaultKind::throttle:
+      return "throttle";
+    case FaultKind::plain_status:
+      return "plain_status";
+    case FaultKind::replace_body:
+      return "replace_body";
   }
   return "unknown";
 }
@@ -118,9 +130,15 @@ inline void set_content_type(Headers& headers, std::string_view type) {
 /// Thread safety: a value type; distinct objects are independent.
 class Fault {
  public:
+  /// The connection is refused: the request never reaches the server
+  /// (errc::connection_failed).
   static Fault refuse_connection() { return Fault(FaultKind::refuse_connection); }
+  /// The request times out before it is sent (errc::timeout); the server never sees it.
   static Fault timeout_before_send() { return Fault(FaultKind::timeout_before_send); }
+  /// The server handles the request, but the answer never comes back (errc::timeout).
   static Fault timeout_after_send() { return Fault(FaultKind::timeout_after_send); }
+  /// The server handles the request, and the connection drops while the answer comes
+  /// back (errc::transport).
   static Fault reset_mid_response() { return Fault(FaultKind::reset_mid_response); }
 
   /// The real answer with its body cut after `bytes` bytes (a dropped connection that
@@ -199,24 +217,31 @@ class Fault {
     return fault;
   }
 
+  ///@{
   /// Only requests with this method.
   Fault& on(HttpMethod method) & {
     method_ = method;
     return *this;
   }
   Fault&& on(HttpMethod method) && { return std::move(on(method)); }
+  ///@}
+  ///@{
   /// Only requests whose URL contains `text`.
   Fault& url_contains(std::string text) & {
     url_contains_ = std::move(text);
     return *this;
   }
   Fault&& url_contains(std::string text) && { return std::move(url_contains(std::move(text))); }
+  ///@}
+  ///@{
   /// Only requests whose URL ends with `text` ("/auth/api_keys" is the list, not one key).
   Fault& url_ends_with(std::string text) & {
     url_suffix_ = std::move(text);
     return *this;
   }
   Fault&& url_ends_with(std::string text) && { return std::move(url_ends_with(std::move(text))); }
+  ///@}
+  ///@{
   /// Hit `count` matching requests (default 1) before leaving the script, e.g. to
   /// outlast a RetryPolicy.
   Fault& times(int count) & {
@@ -224,13 +249,18 @@ class Fault {
     return *this;
   }
   Fault&& times(int count) && { return std::move(times(count)); }
+  ///@}
 
+  /// What this fault does.
   FaultKind kind() const noexcept { return kind_; }
+  /// The status it answers with (0 for kinds that keep the real one or give none).
   int status() const noexcept { return status_; }
   /// Matching requests this fault will still hit.
   int remaining() const noexcept { return remaining_; }
+  /// Counts one hit (FaultInjectingTransport calls it).
   void consume_one() noexcept { --remaining_; }
 
+  /// True when `request` passes every restriction (method, URL).
   bool matches(const HttpRequest& request) const {
     if (method_ && *method_ != request.method) return false;
     if (!url_contains_.empty() && request.url.find(url_contains_) == std::string::npos) {
@@ -300,7 +330,8 @@ class Fault {
   HttpResponse synthetic_response() const {
     HttpResponse response{status_, {}, body_};
     fault_detail::set_content_type(response.headers, content_type_);
-    if (retry_after_) response.headers.emplace("Retry-After", std::to_string(retry_after_->count()));
+    if (retry_after_)
+      response.headers.emplace("Retry-After", std::to_string(retry_after_->count()));
     return response;
   }
 
@@ -315,7 +346,6 @@ class Fault {
   std::string url_contains_;
   std::string url_suffix_;
   int remaining_ = 1;
-
 };
 
 /// A Transport that passes requests to `Inner` except where a scripted Fault says
@@ -335,6 +365,7 @@ class Fault {
 template <Transport Inner>
 class FaultInjectingTransport {
  public:
+  /// Decorates `inner`, with an empty script.
   explicit FaultInjectingTransport(Inner inner)
       : inner_(std::move(inner)), state_(std::make_shared<State>()) {}
 
@@ -361,8 +392,10 @@ class FaultInjectingTransport {
   /// Requests that reached Inner (unfaulted ones and forwarding faults).
   std::size_t forwarded() const { return read(&State::forwarded); }
 
+  /// The decorated transport.
   Inner& inner() noexcept { return inner_; }
 
+  /// Sends through Inner, or answers as the first matching Fault says.
   Result<HttpResponse> send(const HttpRequest& request) {
     std::optional<Fault> fault = take_fault(request);
     // A fault in front of the server answers without bothering Inner.

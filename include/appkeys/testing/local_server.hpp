@@ -122,6 +122,9 @@ class LocalServer {
   /// that wait on a socket cost memory for their stacks and nothing else.
   static constexpr std::size_t default_worker_threads = 256;
 
+  /// Starts serving `backend` on `bind_address`:`port` (0: a free port) with up to
+  /// `worker_threads` connections at once, or fails with errc::connection_failed (thrown)
+  /// when it cannot listen.
   explicit LocalServer(FakeBackend& backend, std::uint16_t port = 0,
                        std::string bind_address = "127.0.0.1",
                        std::size_t worker_threads = default_worker_threads)
@@ -138,10 +141,10 @@ class LocalServer {
     }
     if (bound <= 0) {
       const int error = errno;
-      APPKEYS_THROW(AppError(errc::connection_failed,
-                             "LocalServer: cannot listen on " + bind_address_ + ':' +
-                                 std::to_string(port) +
-                                 (error != 0 ? std::string(": ") + std::strerror(error) : std::string())));
+      APPKEYS_THROW(
+          AppError(errc::connection_failed,
+                   "LocalServer: cannot listen on " + bind_address_ + ':' + std::to_string(port) +
+                       (error != 0 ? std::string(": ") + std::strerror(error) : std::string())));
     }
     // The library was compiled with a listen backlog of 5: a seventh simultaneous
     // connect overflows it, the SYN is dropped and the client retries only after 1 s.
@@ -166,6 +169,7 @@ class LocalServer {
 
   /// "http://127.0.0.1:PORT" (an IPv6 bind address is bracketed).
   const std::string& base_url() const noexcept { return base_url_; }
+  /// The port it listens on (the one chosen when 0 was given).
   std::uint16_t port() const noexcept { return port_; }
   /// TCP connections accepted so far: with keep-alive, far fewer than requests.
   std::size_t accepted_connections() const noexcept {
@@ -221,9 +225,8 @@ class LocalServer {
           std::string body;
           if (read_body(req, res, reader, body)) answer(req, res, std::move(body));
         };
-    const httplib::Server::Handler serve = [this](const httplib::Request& req, httplib::Response& res) {
-      answer(req, res, {});
-    };
+    const httplib::Server::Handler serve = [this](const httplib::Request& req,
+                                                  httplib::Response& res) { answer(req, res, {}); };
     const httplib::Server::HandlerWithContentReader refuse_with_body =
         [this](const httplib::Request& req, httplib::Response& res,
                const httplib::ContentReader& reader) {
@@ -235,9 +238,8 @@ class LocalServer {
     server_.Put(".*", serve_with_body);
     server_.Delete(".*", serve_with_body);
     server_.Patch(".*", refuse_with_body);
-    server_.Options(".*", [](const httplib::Request&, httplib::Response& res) {
-      method_not_allowed(res);
-    });
+    server_.Options(
+        ".*", [](const httplib::Request&, httplib::Response& res) { method_not_allowed(res); });
 
     // Errors httplib raises itself (oversized body, malformed request) arrive here with
     // an empty body; the backend's own error responses always have one.
@@ -267,13 +269,20 @@ class LocalServer {
 
   static const char* status_text(int status) {
     switch (status) {
-      case 400: return "bad request";
-      case 404: return "page not found";
-      case 405: return "method not allowed";
-      case 413: return "payload too large";
-      case 414: return "URI too long";
-      case 416: return "range not satisfiable";
-      default: return "error";
+      case 400:
+        return "bad request";
+      case 404:
+        return "page not found";
+      case 405:
+        return "method not allowed";
+      case 413:
+        return "payload too large";
+      case 414:
+        return "URI too long";
+      case 416:
+        return "range not satisfiable";
+      default:
+        return "error";
     }
   }
 
@@ -287,10 +296,11 @@ class LocalServer {
     // The backend's own 413, word for word, so the limit reads the same from both layers.
     const std::string link = base_url_ + "/logs?co_id=" + detail::random_object_id().to_hex();
     res.status = 413;
-    res.set_content(detail::dump_json(detail::wire::error_json(
-                        "request body exceeds the limit of " + std::to_string(body_limit_) + " bytes",
-                        detail::server_code_string(errc::read_size_limit_exceeded), link)),
-                    "application/json");
+    res.set_content(
+        detail::dump_json(detail::wire::error_json(
+            "request body exceeds the limit of " + std::to_string(body_limit_) + " bytes",
+            detail::server_code_string(errc::read_size_limit_exceeded), link)),
+        "application/json");
   }
 
   /// Reads the request body, if it has one; false when a response was already set.
@@ -387,7 +397,8 @@ class LocalServer {
   /// The address clients reached us at: the bind address, or for a wildcard bind the
   /// request's own Host (so a remote client is told an address it can dial).
   std::string request_host(const httplib::Request& req) const {
-    const bool wildcard = bind_address_ == "0.0.0.0" || bind_address_ == "::" || bind_address_.empty();
+    const bool wildcard =
+        bind_address_ == "0.0.0.0" || bind_address_ == "::" || bind_address_.empty();
     if (wildcard) {
       std::string host = req.get_header_value("Host");
       if (!host.empty()) {

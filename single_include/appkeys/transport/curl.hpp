@@ -41,6 +41,8 @@ namespace appkeys {
 /// `CurlTransport{{.ca_file = "/etc/my-ca.pem"}}` changes only what it names. (Every
 /// member has a default member initializer, even the empty strings, so that GCC's
 /// -Wmissing-field-initializers stays quiet about designated initializers.)
+///
+/// Thread safety: a value type; CurlTransport keeps its own copy.
 struct CurlTransportOptions {
   /// Bound on establishing one connection (TCP + TLS handshake). The request's own
   /// timeout still bounds the whole exchange; libcurl uses the smaller of the two.
@@ -66,7 +68,9 @@ struct CurlTransportOptions {
   bool allow_insecure_http = false;
   /// Proxy URL ("http://proxy:3128", "https://...", "socks5h://..."); empty for none.
   std::string proxy{};
+  /// User name for the proxy's authentication; empty: none.
   std::string proxy_username{};
+  /// Password for the proxy's authentication.
   Secret proxy_password{};
   /// When true, an empty `proxy` lets libcurl read http_proxy / https_proxy /
   /// all_proxy / no_proxy from the environment. Off by default so that a process's
@@ -147,8 +151,7 @@ inline bool is_header_name(std::string_view name) noexcept {
   if (name.empty()) return false;
   for (char c : name) {
     const auto u = static_cast<unsigned char>(c);
-    const bool token = (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') ||
-                       (u >= 'A' && u <= 'Z') ||
+    const bool token = (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
                        std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
     if (!token) return false;
   }
@@ -324,11 +327,11 @@ class State {
     //   data race (ThreadSanitizer found it in this library's tests; see curl/curl
     //   PR 14751 and openssl/openssl issue 24629). Each handle still resumes its own
     //   sessions, so reconnections stay cheap.
-    bool ok = curl_share_setopt(share_, CURLSHOPT_LOCKFUNC, &State::lock) == CURLSHE_OK &&
-              curl_share_setopt(share_, CURLSHOPT_UNLOCKFUNC, &State::unlock) == CURLSHE_OK &&
-              curl_share_setopt(share_, CURLSHOPT_USERDATA, static_cast<void*>(this)) ==
-                  CURLSHE_OK &&
-              curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) == CURLSHE_OK;
+    bool ok =
+        curl_share_setopt(share_, CURLSHOPT_LOCKFUNC, &State::lock) == CURLSHE_OK &&
+        curl_share_setopt(share_, CURLSHOPT_UNLOCKFUNC, &State::unlock) == CURLSHE_OK &&
+        curl_share_setopt(share_, CURLSHOPT_USERDATA, static_cast<void*>(this)) == CURLSHE_OK &&
+        curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) == CURLSHE_OK;
     if (!ok) {
       curl_share_cleanup(share_);
       share_ = nullptr;
@@ -350,12 +353,10 @@ class State {
 
   /// Waits until a handle is free (or may be created) or `deadline` passes.
   /// Returns nullptr on timeout; sets `failed` when a handle could not be created.
-  std::unique_ptr<Handle> acquire(std::chrono::steady_clock::time_point deadline,
-                                  bool& failed) {
+  std::unique_ptr<Handle> acquire(std::chrono::steady_clock::time_point deadline, bool& failed) {
     std::unique_lock<std::mutex> lock(pool_mutex_);
-    const bool ready = pool_ready_.wait_until(lock, deadline, [this] {
-      return !idle_.empty() || created_ < options_.max_connections;
-    });
+    const bool ready = pool_ready_.wait_until(
+        lock, deadline, [this] { return !idle_.empty() || created_ < options_.max_connections; });
     if (!ready) return nullptr;
     if (!idle_.empty()) {
       // Last in, first out: the most recently used handle most likely still has a
@@ -691,8 +692,8 @@ inline AppError failure(CURLcode code, const Exchange& exchange, const Handle& h
     error = errc::transport;
     what = "out of memory while reading the response";
   } else {
-    what = handle.error[0] != '\0' ? std::string(handle.error)
-                                   : std::string(curl_easy_strerror(code));
+    what =
+        handle.error[0] != '\0' ? std::string(handle.error) : std::string(curl_easy_strerror(code));
     while (!what.empty() && (what.back() == '\n' || what.back() == '\r')) what.pop_back();
   }
   std::string message = "CurlTransport: " + what + " (" + std::string(to_string(request.method)) +
@@ -747,15 +748,19 @@ inline AppError failure(CURLcode code, const Exchange& exchange, const Handle& h
 /// must not overlap with calls on that same object.
 class CurlTransport {
  public:
-  using options_type = CurlTransportOptions;
+  using options_type = CurlTransportOptions;  ///< What the transport is built from.
 
   CurlTransport() : CurlTransport(CurlTransportOptions{}) {}
+  /// A transport configured by `options` (CurlTransport() uses the defaults).
   explicit CurlTransport(CurlTransportOptions options)
       : state_(std::make_shared<curl_detail::State>(std::move(options))) {}
 
   /// Precondition: not moved from.
   const CurlTransportOptions& options() const noexcept { return state_->options(); }
 
+  /// Sends `request` on a pooled handle; any HTTP status is a response, failures to
+  /// get one are errc::insecure_transport (before any I/O), connection_failed,
+  /// timeout, tls, transport or response_too_large.
   Result<HttpResponse> send(const HttpRequest& request) {
     using namespace curl_detail;
     // Capped so that a "forever" timeout (milliseconds::max()) cannot overflow the
@@ -803,8 +808,8 @@ class CurlTransport {
 
     Exchange exchange;
     exchange.max_bytes = options.max_response_bytes;
-    const CURLcode setup = configure(*handle, state->share(), options, request, sends_body,
-                                     *target, *headers, exchange, remaining);
+    const CURLcode setup = configure(*handle, state->share(), options, request, sends_body, *target,
+                                     *headers, exchange, remaining);
     if (setup != CURLE_OK) {
       return AppError(errc::transport, std::string("CurlTransport: libcurl refused an option (") +
                                            curl_easy_strerror(setup) + ")");

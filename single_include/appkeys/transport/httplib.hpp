@@ -46,6 +46,8 @@ namespace appkeys {
 
 /// How an HttplibTransport connects. An aggregate whose defaults are the safe choice:
 /// `HttplibTransport{{.connect_timeout = std::chrono::seconds(3)}}`.
+///
+/// Thread safety: a value type; HttplibTransport keeps its own copy.
 struct HttplibTransportOptions {
   /// Bound on establishing the TCP connection (further capped by the request's own
   /// timeout, which covers the whole exchange).
@@ -68,9 +70,11 @@ struct HttplibTransportOptions {
   /// HTTP proxy (CONNECT tunnel for https). Empty host: no proxy. Loopback hosts are
   /// always reached directly, never through the proxy.
   std::string proxy_host{};
+  /// The proxy's port.
   int proxy_port = 0;
   /// Basic authentication with the proxy; empty username: none.
   std::string proxy_username{};
+  /// Password for the proxy's basic authentication.
   Secret proxy_password{};
   /// Larger response bodies (after decompression) fail with errc::response_too_large;
   /// a Content-Length above it fails before the body is read.
@@ -84,7 +88,7 @@ using Clock = std::chrono::steady_clock;
 /// An absolute http(s) URL taken apart for httplib.
 struct Target {
   bool https = false;
-  std::string host;        // as given, brackets stripped from an IPv6 literal
+  std::string host;  // as given, brackets stripped from an IPv6 literal
   int port = 0;
   std::string path_query;  // "/path?query", fragment dropped, never empty
   std::string origin;      // "https://host:port", lower-case scheme and host: the pool key
@@ -112,7 +116,8 @@ inline bool valid_header_value(std::string_view value) noexcept {
 }
 
 inline AppError url_error(std::string_view why) {
-  return AppError(errc::invalid_argument, "HttplibTransport: invalid request URL: " + std::string(why));
+  return AppError(errc::invalid_argument,
+                  "HttplibTransport: invalid request URL: " + std::string(why));
 }
 
 /// Splits an absolute http:// or https:// URL. Userinfo ("user:pw@host") is refused:
@@ -166,9 +171,8 @@ inline Result<Target> parse_url(std::string_view url) {
 
   target.port = target.https ? 443 : 80;
   if (!port_text.empty()) {
-    if (port_text.size() > 5 || !std::all_of(port_text.begin(), port_text.end(), [](char c) {
-          return c >= '0' && c <= '9';
-        })) {
+    if (port_text.size() > 5 || !std::all_of(port_text.begin(), port_text.end(),
+                                             [](char c) { return c >= '0' && c <= '9'; })) {
       return url_error("the port is not a number");
     }
     target.port = std::stoi(std::string(port_text));
@@ -180,11 +184,12 @@ inline Result<Target> parse_url(std::string_view url) {
         const auto byte = static_cast<unsigned char>(c);
         return byte <= 0x20 || byte >= 0x7f;
       })) {
-    return url_error("the path or query contains spaces, control or non-ASCII characters "
-                     "(percent-encode them)");
+    return url_error(
+        "the path or query contains spaces, control or non-ASCII characters "
+        "(percent-encode them)");
   }
-  target.path_query = tail.empty() || tail.front() != '/' ? "/" + std::string(tail)
-                                                           : std::string(tail);
+  target.path_query =
+      tail.empty() || tail.front() != '/' ? "/" + std::string(tail) : std::string(tail);
 
   target.host = std::string(host);
   target.origin = scheme + "://";
@@ -367,7 +372,7 @@ class Watchdog {
   // max() while it waits for a notification, min() while it is not waiting (or not yet
   // started), so that arm() notifies. Guarded by mutex_.
   Clock::time_point sleeping_until_ = Clock::time_point::min();
-  std::thread thread_;                      // started by the first arm()
+  std::thread thread_;  // started by the first arm()
 };
 
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
@@ -424,7 +429,8 @@ class ProxyTunnelClient final : public httplib::SSLClient {
     std::string head;
     if (!sent || !read_head(fd, head)) {
       ::close(fd);
-      error = Clock::now() >= deadline_ ? httplib::Error::ConnectionTimeout : httplib::Error::Connection;
+      error = Clock::now() >= deadline_ ? httplib::Error::ConnectionTimeout
+                                        : httplib::Error::Connection;
       return false;
     }
     // "HTTP/1.1 200 Connection established": any 2xx opens the tunnel.
@@ -457,9 +463,11 @@ class ProxyTunnelClient final : public httplib::SSLClient {
     }
     int connected = -1;
     bool timed_out = false;
-    for (addrinfo* address = found; address != nullptr && connected < 0; address = address->ai_next) {
-      const int fd = ::socket(address->ai_family, address->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                              address->ai_protocol);
+    for (addrinfo* address = found; address != nullptr && connected < 0;
+         address = address->ai_next) {
+      const int fd =
+          ::socket(address->ai_family, address->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                   address->ai_protocol);
       if (fd < 0) continue;
       int ok = ::connect(fd, address->ai_addr, address->ai_addrlen) == 0 ? 1 : 0;
       if (ok == 0 && errno == EINPROGRESS) {
@@ -589,12 +597,16 @@ class Watch {
 class HttplibTransport {
  public:
   HttplibTransport() : HttplibTransport(HttplibTransportOptions{}) {}
+  /// A transport configured by `options` (HttplibTransport() uses the defaults).
   explicit HttplibTransport(HttplibTransportOptions options)
       : state_(std::make_shared<State>(std::move(options))) {}
 
   /// Precondition: not moved from.
   const HttplibTransportOptions& options() const noexcept { return state_->options; }
 
+  /// Sends `request` on a pooled connection; any HTTP status is a response, failures to
+  /// get one are errc::insecure_transport (before any I/O), connection_failed,
+  /// timeout, tls, transport or response_too_large.
   Result<HttpResponse> send(const HttpRequest& request) {
     if (!state_) return AppError(errc::transport, "HttplibTransport: used after being moved from");
 #if APPKEYS_HAS_EXCEPTIONS
@@ -630,8 +642,8 @@ class HttplibTransport {
 
     const HttplibTransportOptions options;
     std::mutex mutex;
-    std::condition_variable returned;           // a connection went back or was closed
-    std::map<std::string, Origin> origins;      // guarded by mutex; never erased
+    std::condition_variable returned;       // a connection went back or was closed
+    std::map<std::string, Origin> origins;  // guarded by mutex; never erased
     // Destroyed first: joins its thread before any pooled client goes away.
     detail::httplib_support::Watchdog watchdog;
   };
@@ -673,7 +685,9 @@ class HttplibTransport {
       }
     }
     httplib::ClientImpl& client() noexcept { return *client_; }
-    void adopt(std::unique_ptr<httplib::ClientImpl> client) noexcept { client_ = std::move(client); }
+    void adopt(std::unique_ptr<httplib::ClientImpl> client) noexcept {
+      client_ = std::move(client);
+    }
     void keep() noexcept { reusable_ = true; }
 
    private:
@@ -730,8 +744,8 @@ class HttplibTransport {
                       "HttplibTransport: proxy_port must be between 1 and 65535");
     }
     if (request.timeout <= std::chrono::milliseconds::zero()) {
-      return AppError(errc::invalid_argument,
-                      "HttplibTransport: " + describe(request) + ": the request timeout must be positive");
+      return AppError(errc::invalid_argument, "HttplibTransport: " + describe(request) +
+                                                  ": the request timeout must be positive");
     }
 
     const auto start = Clock::now();
@@ -760,9 +774,10 @@ class HttplibTransport {
       if (origin.alive < limit) break;
       if (state_->returned.wait_until(lock, deadline) == std::cv_status::timeout &&
           origin.idle.empty() && origin.alive >= limit) {
-        return AppError(errc::timeout,
-                        "HttplibTransport: " + describe(request) + ": timed out waiting for one of the " +
-                            std::to_string(limit) + " connections to " + target.origin);
+        return AppError(errc::timeout, "HttplibTransport: " + describe(request) +
+                                           ": timed out waiting for one of the " +
+                                           std::to_string(limit) + " connections to " +
+                                           target.origin);
       }
     }
     ++origin.alive;
@@ -798,11 +813,13 @@ class HttplibTransport {
         if (!options.proxy_username.empty()) {
           std::string password(options.proxy_password.reveal());
           authorization =
-              httplib::make_basic_authentication_header(options.proxy_username, password, true).second;
+              httplib::make_basic_authentication_header(options.proxy_username, password, true)
+                  .second;
           detail::httplib_support::wipe(password);
         }
         tls = std::make_unique<detail::httplib_support::ProxyTunnelClient>(
-            target.host, target.port, options.proxy_host, options.proxy_port, std::move(authorization));
+            target.host, target.port, options.proxy_host, options.proxy_port,
+            std::move(authorization));
       } else {
         tls = std::make_unique<httplib::SSLClient>(target.host, target.port);
       }
@@ -819,7 +836,7 @@ class HttplibTransport {
     client->set_keep_alive(true);
     client->set_tcp_nodelay(true);  // else a kept-alive request waits ~40 ms on Nagle
     client->set_follow_location(false);
-    client->set_url_encode(false);  // the URL is already encoded; send it byte for byte
+    client->set_url_encode(false);             // the URL is already encoded; send it byte for byte
     if (use_proxy(target) && !target.https) {  // https: ProxyTunnelClient
       client->set_proxy(options.proxy_host, options.proxy_port);
       if (!options.proxy_username.empty()) {
@@ -867,7 +884,8 @@ class HttplibTransport {
       // hold a password or key) is not copied.
       const std::string* body = &request.body;
       out.content_length_ = body->size();
-      out.content_provider_ = [body](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+      out.content_provider_ = [body](std::size_t offset, std::size_t length,
+                                     httplib::DataSink& sink) {
         return sink.write(body->data() + offset, length);
       };
     }
@@ -954,9 +972,10 @@ class HttplibTransport {
         if (const int status = proxy_refusal(lease); status != 0) {
           return AppError(errc::connection_failed,
                           what + "the proxy " + state_->options.proxy_host + ':' +
-                              std::to_string(state_->options.proxy_port) + " refused the tunnel to " +
-                              peer + (status > 0 ? " (HTTP " + std::to_string(status) + ")"
-                                                 : std::string(" (malformed answer)")));
+                              std::to_string(state_->options.proxy_port) +
+                              " refused the tunnel to " + peer +
+                              (status > 0 ? " (HTTP " + std::to_string(status) + ")"
+                                          : std::string(" (malformed answer)")));
         }
         if (timed_out) return AppError(errc::timeout, what + "timed out connecting to " + peer);
         return AppError(errc::connection_failed,
@@ -969,9 +988,10 @@ class HttplibTransport {
         if (timed_out) {
           return AppError(errc::timeout, what + "no complete response within the request timeout");
         }
-        return AppError(errc::transport, what + (error == E::Write
-                                                     ? "the connection failed while sending the request"
-                                                     : "the connection closed before the response was complete"));
+        return AppError(
+            errc::transport,
+            what + (error == E::Write ? "the connection failed while sending the request"
+                                      : "the connection closed before the response was complete"));
       case E::SSLConnection:
         if (timed_out) return AppError(errc::timeout, what + "timed out during the TLS handshake");
         return AppError(errc::tls, what + "the TLS handshake with " + peer + " failed");
@@ -985,8 +1005,8 @@ class HttplibTransport {
       case E::Compression:
         return AppError(errc::transport, what + "the response body could not be decompressed");
       default:
-        return AppError(errc::transport, what + "cpp-httplib reported error '" +
-                                             httplib::to_string(error) + "'");
+        return AppError(errc::transport,
+                        what + "cpp-httplib reported error '" + httplib::to_string(error) + "'");
     }
   }
 

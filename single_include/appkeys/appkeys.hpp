@@ -1433,6 +1433,7 @@ namespace appkeys {
 /// Thread safety: post may be called from any thread, including a worker.
 class ThreadPool {
  public:
+  /// Starts `thread_count` worker threads (at least one).
   explicit ThreadPool(std::size_t thread_count) {
     thread_count = std::max<std::size_t>(thread_count, 1);
     workers_.reserve(thread_count);
@@ -1472,6 +1473,7 @@ class ThreadPool {
     ready_.notify_one();
   }
 
+  /// How many worker threads it runs.
   std::size_t thread_count() const noexcept { return workers_.size(); }
 
  private:
@@ -1986,13 +1988,18 @@ Result<T> sync_wait_impl(Task<T>& task, SyncWaitSignal& signal, Wait wait) {
 template <class T>
 class [[nodiscard]] Task {
  public:
+  /// The coroutine machinery's hook (C++20 looks it up by this name).
   using promise_type = detail::TaskPromise<T>;
+  /// What `co_await task` yields.
   using value_type = T;
 
   /// An empty task (valid() is false), to be assigned later.
   Task() noexcept = default;
+  /// Takes over `other`'s coroutine; `other` becomes empty.
   Task(Task&& other) noexcept
       : handle_(std::exchange(other.handle_, {})), state_(std::exchange(other.state_, nullptr)) {}
+  /// Destroys the coroutine owned so far (unstarted, it never runs), then takes over
+  /// `other`'s.
   Task& operator=(Task&& other) noexcept {
     if (this != &other) {
       destroy();
@@ -2009,7 +2016,10 @@ class [[nodiscard]] Task {
   /// Whether the coroutine has run to its end.
   bool done() const noexcept { return handle_ && handle_.done(); }
 
+  /// Starts the task and suspends the awaiting coroutine until it ends; yields T, or
+  /// throws the AppError the call failed with.
   auto operator co_await() & noexcept { return Awaiter{handle_, state_}; }
+  /// As the lvalue form, for `co_await keys.create("name")`.
   auto operator co_await() && noexcept { return Awaiter{handle_, state_}; }
 
   /// An awaitable that owns this task and yields Result<T>.
@@ -2055,12 +2065,17 @@ inline Task<void> TaskPromise<void>::get_return_object() noexcept {
 template <class T>
 class [[nodiscard]] ResultAwaitable {
  public:
+  /// Takes ownership of `task`.
   explicit ResultAwaitable(Task<T> task) noexcept : task_(std::move(task)) {}
 
+  /// Awaitable protocol: never ready before it has started.
   bool await_ready() const noexcept { return false; }
+  /// Awaitable protocol: starts the task; false when it completed inline, so the
+  /// awaiting coroutine continues without being suspended.
   bool await_suspend(std::coroutine_handle<> awaiting) const {
     return task_.state_->start(task_.handle_, awaiting);
   }
+  /// Awaitable protocol: the task's outcome, value or AppError, as a Result.
   Result<T> await_resume() const { return task_.state_->take_result(); }
 
   /// Gives the task back (sync_wait takes it this way).
@@ -2181,6 +2196,7 @@ struct PostAwaiter {
 /// then owned by one caller.
 class CoroExec {
  public:
+  /// What a call returns: a lazy Task<T>, run when awaited (or given to sync_wait).
   template <class T>
   using result = Task<T>;
 
@@ -2193,12 +2209,18 @@ class CoroExec {
       : contexts_(std::make_shared<const Contexts>(
             Contexts{.run_on = std::move(run_on), .resume_on = std::move(resume_on)})) {}
 
+  /// Runs each call on `run_on` (a ThreadPool, a RunLoop or anything with post()) and
+  /// resumes the awaiting coroutine there. `run_on` must outlive the calls.
   template <PostTarget RunOn>
   explicit CoroExec(RunOn& run_on) : CoroExec(post_to(run_on)) {}
 
+  /// Runs each call on `run_on` and resumes the awaiting coroutine on `resume_on` (e.g.
+  /// a RunLoop the caller's thread drives). Both must outlive the calls.
   template <PostTarget RunOn, PostTarget ResumeOn>
   CoroExec(RunOn& run_on, ResumeOn& resume_on) : CoroExec(post_to(run_on), post_to(resume_on)) {}
 
+  /// The Executor requirement: wraps `operation` in a Task; nothing runs until the
+  /// task is awaited.
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     return run_operation<operation_value_t<F>>(std::decay_t<F>(std::forward<F>(operation)),
@@ -2323,9 +2345,12 @@ struct CallbackCall {
 template <class T>
 class [[nodiscard]] Deferred {
  public:
+  /// What the handler receives, as Result<value_type>.
   using value_type = T;
 
+  /// Moves the pending call; the source is left empty.
   Deferred(Deferred&&) noexcept = default;
+  /// Moves the pending call; a call pending in `*this` is dropped without running.
   Deferred& operator=(Deferred&&) noexcept = default;
 
   /// Whether then() may still be called.
@@ -2405,6 +2430,7 @@ class [[nodiscard]] Deferred {
 /// is then owned by one caller.
 class CallbackExec {
  public:
+  /// What a call returns: a Deferred<T>, started by then(handler).
   template <class T>
   using result = Deferred<T>;
 
@@ -2417,9 +2443,13 @@ class CallbackExec {
       : contexts_(std::make_shared<const detail::CallbackContexts>(detail::CallbackContexts{
             .run_on = std::move(run_on), .complete_on = std::move(complete_on)})) {}
 
+  /// Runs each call on `run_on` (a ThreadPool, a RunLoop or anything with post()); the
+  /// handler runs right after it, on the same thread. `run_on` must outlive the calls.
   template <PostTarget RunOn>
   explicit CallbackExec(RunOn& run_on) : CallbackExec(post_to(run_on)) {}
 
+  /// Runs each call on `run_on` and each handler on `complete_on` (e.g. a RunLoop the
+  /// caller's thread drives). Both must outlive the calls.
   template <PostTarget RunOn, PostTarget CompleteOn>
   CallbackExec(RunOn& run_on, CompleteOn& complete_on)
       : CallbackExec(post_to(run_on), post_to(complete_on)) {}
@@ -2434,6 +2464,8 @@ class CallbackExec {
     return copy;
   }
 
+  /// The Executor requirement: wraps `operation` in a Deferred; nothing runs until
+  /// then() is called on it.
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     using T = operation_value_t<F>;

@@ -93,9 +93,12 @@ struct CallbackCall {
 template <class T>
 class [[nodiscard]] Deferred {
  public:
+  /// What the handler receives, as Result<value_type>.
   using value_type = T;
 
+  /// Moves the pending call; the source is left empty.
   Deferred(Deferred&&) noexcept = default;
+  /// Moves the pending call; a call pending in `*this` is dropped without running.
   Deferred& operator=(Deferred&&) noexcept = default;
 
   /// Whether then() may still be called.
@@ -175,6 +178,7 @@ class [[nodiscard]] Deferred {
 /// is then owned by one caller.
 class CallbackExec {
  public:
+  /// What a call returns: a Deferred<T>, started by then(handler).
   template <class T>
   using result = Deferred<T>;
 
@@ -187,9 +191,13 @@ class CallbackExec {
       : contexts_(std::make_shared<const detail::CallbackContexts>(detail::CallbackContexts{
             .run_on = std::move(run_on), .complete_on = std::move(complete_on)})) {}
 
+  /// Runs each call on `run_on` (a ThreadPool, a RunLoop or anything with post()); the
+  /// handler runs right after it, on the same thread. `run_on` must outlive the calls.
   template <PostTarget RunOn>
   explicit CallbackExec(RunOn& run_on) : CallbackExec(post_to(run_on)) {}
 
+  /// Runs each call on `run_on` and each handler on `complete_on` (e.g. a RunLoop the
+  /// caller's thread drives). Both must outlive the calls.
   template <PostTarget RunOn, PostTarget CompleteOn>
   CallbackExec(RunOn& run_on, CompleteOn& complete_on)
       : CallbackExec(post_to(run_on), post_to(complete_on)) {}
@@ -204,6 +212,8 @@ class CallbackExec {
     return copy;
   }
 
+  /// The Executor requirement: wraps `operation` in a Deferred; nothing runs until
+  /// then() is called on it.
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     using T = operation_value_t<F>;

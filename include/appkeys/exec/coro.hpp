@@ -65,6 +65,7 @@ struct PostAwaiter {
 /// then owned by one caller.
 class CoroExec {
  public:
+  /// What a call returns: a lazy Task<T>, run when awaited (or given to sync_wait).
   template <class T>
   using result = Task<T>;
 
@@ -77,12 +78,18 @@ class CoroExec {
       : contexts_(std::make_shared<const Contexts>(
             Contexts{.run_on = std::move(run_on), .resume_on = std::move(resume_on)})) {}
 
+  /// Runs each call on `run_on` (a ThreadPool, a RunLoop or anything with post()) and
+  /// resumes the awaiting coroutine there. `run_on` must outlive the calls.
   template <PostTarget RunOn>
   explicit CoroExec(RunOn& run_on) : CoroExec(post_to(run_on)) {}
 
+  /// Runs each call on `run_on` and resumes the awaiting coroutine on `resume_on` (e.g.
+  /// a RunLoop the caller's thread drives). Both must outlive the calls.
   template <PostTarget RunOn, PostTarget ResumeOn>
   CoroExec(RunOn& run_on, ResumeOn& resume_on) : CoroExec(post_to(run_on), post_to(resume_on)) {}
 
+  /// The Executor requirement: wraps `operation` in a Task; nothing runs until the
+  /// task is awaited.
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     return run_operation<operation_value_t<F>>(std::decay_t<F>(std::forward<F>(operation)),

@@ -311,13 +311,18 @@ Result<T> sync_wait_impl(Task<T>& task, SyncWaitSignal& signal, Wait wait) {
 template <class T>
 class [[nodiscard]] Task {
  public:
+  /// The coroutine machinery's hook (C++20 looks it up by this name).
   using promise_type = detail::TaskPromise<T>;
+  /// What `co_await task` yields.
   using value_type = T;
 
   /// An empty task (valid() is false), to be assigned later.
   Task() noexcept = default;
+  /// Takes over `other`'s coroutine; `other` becomes empty.
   Task(Task&& other) noexcept
       : handle_(std::exchange(other.handle_, {})), state_(std::exchange(other.state_, nullptr)) {}
+  /// Destroys the coroutine owned so far (unstarted, it never runs), then takes over
+  /// `other`'s.
   Task& operator=(Task&& other) noexcept {
     if (this != &other) {
       destroy();
@@ -334,7 +339,10 @@ class [[nodiscard]] Task {
   /// Whether the coroutine has run to its end.
   bool done() const noexcept { return handle_ && handle_.done(); }
 
+  /// Starts the task and suspends the awaiting coroutine until it ends; yields T, or
+  /// throws the AppError the call failed with.
   auto operator co_await() & noexcept { return Awaiter{handle_, state_}; }
+  /// As the lvalue form, for `co_await keys.create("name")`.
   auto operator co_await() && noexcept { return Awaiter{handle_, state_}; }
 
   /// An awaitable that owns this task and yields Result<T>.
@@ -380,12 +388,17 @@ inline Task<void> TaskPromise<void>::get_return_object() noexcept {
 template <class T>
 class [[nodiscard]] ResultAwaitable {
  public:
+  /// Takes ownership of `task`.
   explicit ResultAwaitable(Task<T> task) noexcept : task_(std::move(task)) {}
 
+  /// Awaitable protocol: never ready before it has started.
   bool await_ready() const noexcept { return false; }
+  /// Awaitable protocol: starts the task; false when it completed inline, so the
+  /// awaiting coroutine continues without being suspended.
   bool await_suspend(std::coroutine_handle<> awaiting) const {
     return task_.state_->start(task_.handle_, awaiting);
   }
+  /// Awaitable protocol: the task's outcome, value or AppError, as a Result.
   Result<T> await_resume() const { return task_.state_->take_result(); }
 
   /// Gives the task back (sync_wait takes it this way).

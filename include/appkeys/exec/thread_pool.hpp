@@ -27,6 +27,7 @@ namespace appkeys {
 /// Thread safety: post may be called from any thread, including a worker.
 class ThreadPool {
  public:
+  /// Starts `thread_count` worker threads (at least one).
   explicit ThreadPool(std::size_t thread_count) {
     thread_count = std::max<std::size_t>(thread_count, 1);
     workers_.reserve(thread_count);
@@ -66,6 +67,7 @@ class ThreadPool {
     ready_.notify_one();
   }
 
+  /// How many worker threads it runs.
   std::size_t thread_count() const noexcept { return workers_.size(); }
 
  private:

@@ -709,8 +709,9 @@ class FakeBackend {
       }
       sessions_.erase(session);
     }
+    // One pass, linear in the tokens however many sessions ended (a sweep may end many).
     std::erase_if(tokens_, [&](const auto& entry) {
-      return std::find(ids.begin(), ids.end(), entry.second.session_id) != ids.end();
+      return sessions_.find(entry.second.session_id) == sessions_.end();
     });
     for (const auto& user_id : anonymous_owners) remove_if_unreachable_anonymous(user_id);
   }

@@ -1,6 +1,7 @@
 // appkeys — the two policies: Transport (how bytes move) and Executor (how a call runs).
 #pragma once
 
+#include <appkeys/detail/unique_function.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/result.hpp>
 
@@ -31,6 +32,43 @@ namespace appkeys {
 template <class T>
 concept Transport = std::move_constructible<T> && requires(T& t, const HttpRequest& r) {
   { t.send(r) } -> std::same_as<Result<HttpResponse>>;
+};
+
+/// What an AsyncTransport calls when an exchange ends: with the response, or with the
+/// AppError that ended it. Move-only, so it may own a promise or a coroutine handle.
+using Completion = detail::UniqueFunction<void(Result<HttpResponse>)>;
+
+/// AsyncTransport: starts an exchange and returns at once; the outcome arrives later
+/// through a completion. This is what lets one thread keep thousands of calls in flight
+/// (realm-core's `send_request_to_server(request, completion)` has the same shape).
+///
+/// Requirements, one by one:
+/// 1. `t.async_send(std::move(r), std::move(c))` with `T& t`, an HttpRequest `r` and a
+///    Completion `c` is valid. It takes ownership of both and returns without waiting
+///    for the network.
+/// 2. `c` is called exactly once, with what a Transport's `send(r)` would have returned
+///    (Transport requirements 2, 3 and 6 hold for the outcome: statuses are responses,
+///    `r.timeout` bounds the whole exchange including any time queued inside the
+///    transport, redirects are not followed, nothing secret is logged).
+/// 3. `c` runs either inline, before async_send returns (a request refused before any
+///    I/O, or a transport with nothing to wait for, like the in-memory fake), or later on
+///    a thread the transport owns. It never runs while the transport holds a lock that
+///    async_send takes, so a completion may start new exchanges on the same transport.
+/// 4. A completion must not block for long nor throw: it runs on the transport's thread,
+///    where every other exchange waits for it. An exception escaping it is the
+///    transport's to contain (it must not end the event loop).
+/// 5. async_send may be called from any thread, including from inside a completion.
+/// 6. Destroying the transport with exchanges in flight calls every pending completion
+///    exactly once (with errc::shutting_down, or its real outcome) before the destructor
+///    returns, and none after. Calling async_send once destruction has begun completes
+///    with errc::shutting_down.
+/// 7. T is move-constructible (App takes its transport by value); a moved-from transport
+///    need not accept calls.
+///
+/// The compiler checks 1 and 7; the rest are semantic.
+template <class T>
+concept AsyncTransport = std::move_constructible<T> && requires(T& t, HttpRequest r, Completion c) {
+  t.async_send(std::move(r), std::move(c));
 };
 
 namespace detail {

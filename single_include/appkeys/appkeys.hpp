@@ -181,7 +181,8 @@ static_assert(std::string_view(APPKEYS_VERSION_STRING) ==
   X(insecure_transport, "refused to send credentials over plain HTTP")     \
   X(response_too_large, "response too large")                              \
   X(malformed_response, "malformed response")                              \
-  X(shutting_down, "executor is shutting down")
+  X(shutting_down, "shutting down with the call in flight")               \
+  X(cancelled, "the call was cancelled")
 // ---- end appkeys/detail/server_error_codes.hpp
 
 #include <optional>
@@ -1068,6 +1069,61 @@ struct HttpResponse {
 // ---- begin appkeys/concepts.hpp
 // appkeys — the two policies: Transport (how bytes move) and Executor (how a call runs).
 
+// ---- begin appkeys/detail/unique_function.hpp
+// appkeys — UniqueFunction: a move-only type-erased callable.
+
+#include <concepts>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace appkeys::detail {
+
+template <class Signature>
+class UniqueFunction;
+
+/// A move-only `R(Args...)` callable: std::function without the copy requirement, so a
+/// completion or an operation that owns move-only state (a std::promise, a coroutine
+/// handle) can still be type-erased (std::move_only_function is C++23, which GCC 12's
+/// C++20 mode does not ship).
+///
+/// Thread safety: like a unique_ptr; distinct objects are independent.
+template <class R, class... Args>
+class UniqueFunction<R(Args...)> {
+ public:
+  UniqueFunction() noexcept = default;
+
+  template <class F>
+  requires(!std::same_as<std::remove_cvref_t<F>, UniqueFunction> &&
+           std::is_invocable_r_v<R, std::decay_t<F>&, Args...>) UniqueFunction(F&& f)
+      : impl_(std::make_unique<Impl<std::decay_t<F>>>(std::forward<F>(f))) {}
+
+  UniqueFunction(UniqueFunction&&) noexcept = default;
+  UniqueFunction& operator=(UniqueFunction&&) noexcept = default;
+
+  /// Precondition: holds a callable.
+  R operator()(Args... args) { return impl_->call(std::forward<Args>(args)...); }
+
+  explicit operator bool() const noexcept { return impl_ != nullptr; }
+
+ private:
+  struct Base {
+    virtual ~Base() = default;
+    virtual R call(Args&&... args) = 0;
+  };
+  template <class F>
+  struct Impl final : Base {
+    template <class G>
+    explicit Impl(G&& g) : f(std::forward<G>(g)) {}
+    R call(Args&&... args) override { return f(std::forward<Args>(args)...); }
+    F f;
+  };
+
+  std::unique_ptr<Base> impl_;
+};
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/unique_function.hpp
 
 #include <concepts>
 #include <type_traits>
@@ -1096,6 +1152,43 @@ namespace appkeys {
 template <class T>
 concept Transport = std::move_constructible<T> && requires(T& t, const HttpRequest& r) {
   { t.send(r) } -> std::same_as<Result<HttpResponse>>;
+};
+
+/// What an AsyncTransport calls when an exchange ends: with the response, or with the
+/// AppError that ended it. Move-only, so it may own a promise or a coroutine handle.
+using Completion = detail::UniqueFunction<void(Result<HttpResponse>)>;
+
+/// AsyncTransport: starts an exchange and returns at once; the outcome arrives later
+/// through a completion. This is what lets one thread keep thousands of calls in flight
+/// (realm-core's `send_request_to_server(request, completion)` has the same shape).
+///
+/// Requirements, one by one:
+/// 1. `t.async_send(std::move(r), std::move(c))` with `T& t`, an HttpRequest `r` and a
+///    Completion `c` is valid. It takes ownership of both and returns without waiting
+///    for the network.
+/// 2. `c` is called exactly once, with what a Transport's `send(r)` would have returned
+///    (Transport requirements 2, 3 and 6 hold for the outcome: statuses are responses,
+///    `r.timeout` bounds the whole exchange including any time queued inside the
+///    transport, redirects are not followed, nothing secret is logged).
+/// 3. `c` runs either inline, before async_send returns (a request refused before any
+///    I/O, or a transport with nothing to wait for, like the in-memory fake), or later on
+///    a thread the transport owns. It never runs while the transport holds a lock that
+///    async_send takes, so a completion may start new exchanges on the same transport.
+/// 4. A completion must not block for long nor throw: it runs on the transport's thread,
+///    where every other exchange waits for it. An exception escaping it is the
+///    transport's to contain (it must not end the event loop).
+/// 5. async_send may be called from any thread, including from inside a completion.
+/// 6. Destroying the transport with exchanges in flight calls every pending completion
+///    exactly once (with errc::shutting_down, or its real outcome) before the destructor
+///    returns, and none after. Calling async_send once destruction has begun completes
+///    with errc::shutting_down.
+/// 7. T is move-constructible (App takes its transport by value); a moved-from transport
+///    need not accept calls.
+///
+/// The compiler checks 1 and 7; the rest are semantic.
+template <class T>
+concept AsyncTransport = std::move_constructible<T> && requires(T& t, HttpRequest r, Completion c) {
+  t.async_send(std::move(r), std::move(c));
 };
 
 namespace detail {
@@ -1327,6 +1420,7 @@ static_assert(Executor<NoThrowExec>);
 // appkeys — jobs and where they go: the vocabulary CoroExec and CallbackExec share to
 // let the caller choose the threads an operation runs and completes on.
 
+
 #include <concepts>
 #include <functional>
 #include <memory>
@@ -1334,51 +1428,6 @@ static_assert(Executor<NoThrowExec>);
 #include <utility>
 
 namespace appkeys {
-namespace detail {
-
-template <class Signature>
-class UniqueFunction;
-
-/// A move-only `R()` callable: std::function without the copy requirement, so an
-/// operation that owns move-only state can still be type-erased (std::move_only_function
-/// is C++23, which GCC 12's C++20 mode does not ship).
-///
-/// Thread safety: like a unique_ptr; distinct objects are independent.
-template <class R>
-class UniqueFunction<R()> {
- public:
-  UniqueFunction() noexcept = default;
-
-  template <class F>
-  requires(!std::same_as<std::remove_cvref_t<F>, UniqueFunction> &&
-           std::is_invocable_r_v<R, std::decay_t<F>&>) explicit UniqueFunction(F&& f)
-      : impl_(std::make_unique<Impl<std::decay_t<F>>>(std::forward<F>(f))) {}
-
-  UniqueFunction(UniqueFunction&&) noexcept = default;
-  UniqueFunction& operator=(UniqueFunction&&) noexcept = default;
-
-  /// Precondition: holds a callable.
-  R operator()() { return impl_->call(); }
-
-  explicit operator bool() const noexcept { return impl_ != nullptr; }
-
- private:
-  struct Base {
-    virtual ~Base() = default;
-    virtual R call() = 0;
-  };
-  template <class F>
-  struct Impl final : Base {
-    template <class G>
-    explicit Impl(G&& g) : f(std::forward<G>(g)) {}
-    R call() override { return f(); }
-    F f;
-  };
-
-  std::unique_ptr<Base> impl_;
-};
-
-}  // namespace detail
 
 /// Hands a job to some thread that will run it later: a thread pool, an event loop, a
 /// GUI thread. This is the shape of `asio::post(ctx, f)`, `QMetaObject::invokeMethod`

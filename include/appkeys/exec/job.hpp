@@ -2,6 +2,8 @@
 // let the caller choose the threads an operation runs and completes on.
 #pragma once
 
+#include <appkeys/detail/unique_function.hpp>
+
 #include <concepts>
 #include <functional>
 #include <memory>
@@ -9,51 +11,6 @@
 #include <utility>
 
 namespace appkeys {
-namespace detail {
-
-template <class Signature>
-class UniqueFunction;
-
-/// A move-only `R()` callable: std::function without the copy requirement, so an
-/// operation that owns move-only state can still be type-erased (std::move_only_function
-/// is C++23, which GCC 12's C++20 mode does not ship).
-///
-/// Thread safety: like a unique_ptr; distinct objects are independent.
-template <class R>
-class UniqueFunction<R()> {
- public:
-  UniqueFunction() noexcept = default;
-
-  template <class F>
-  requires(!std::same_as<std::remove_cvref_t<F>, UniqueFunction> &&
-           std::is_invocable_r_v<R, std::decay_t<F>&>) explicit UniqueFunction(F&& f)
-      : impl_(std::make_unique<Impl<std::decay_t<F>>>(std::forward<F>(f))) {}
-
-  UniqueFunction(UniqueFunction&&) noexcept = default;
-  UniqueFunction& operator=(UniqueFunction&&) noexcept = default;
-
-  /// Precondition: holds a callable.
-  R operator()() { return impl_->call(); }
-
-  explicit operator bool() const noexcept { return impl_ != nullptr; }
-
- private:
-  struct Base {
-    virtual ~Base() = default;
-    virtual R call() = 0;
-  };
-  template <class F>
-  struct Impl final : Base {
-    template <class G>
-    explicit Impl(G&& g) : f(std::forward<G>(g)) {}
-    R call() override { return f(); }
-    F f;
-  };
-
-  std::unique_ptr<Base> impl_;
-};
-
-}  // namespace detail
 
 /// Hands a job to some thread that will run it later: a thread pool, an event loop, a
 /// GUI thread. This is the shape of `asio::post(ctx, f)`, `QMetaObject::invokeMethod`

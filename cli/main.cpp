@@ -1,6 +1,8 @@
 // appkeys — the command: run the local server, walk the demo, or manage keys on a server.
 //
-//   appkeys serve [--port N] [--app-id ID] [--user EMAIL:PASSWORD ...] [--threads N]
+//   appkeys serve [--host ADDR] [--port N] [--app-id ID] [--user EMAIL:PASSWORD ...]
+//                 [--threads N] [--tls-cert FILE --tls-key FILE] [--allow-insecure-http]
+//                 [--log] [--delay-ms N]
 //   appkeys demo [--transport curl|httplib]
 //   appkeys [--base-url URL] [--app-id ID] (--email E --password P | --api-key K) [--json]
 //           create NAME | list | get ID | enable ID | disable ID | delete ID
@@ -78,13 +80,27 @@ int main(int argc, char** argv) {
 
   appkeys::cli::ServeOptions serve;
   auto* serve_cmd = cli.add_subcommand("serve", "run the local App Services key server");
-  serve_cmd->add_option("--port", serve.port, "port on 127.0.0.1 (0: a free port)");
+  serve_cmd->add_option("--host", serve.host, "address to listen on")->capture_default_str();
+  serve_cmd->add_option("--port", serve.port, "port to listen on (0: a free port)")
+      ->capture_default_str();
   serve_cmd->add_option("--app-id", serve.app_id, "serve only this app id (default: any)");
-  serve_cmd->add_option("--user", serve.users, "add an email/password user (EMAIL:PASSWORD)");
+  serve_cmd->add_option("--user", serve.users,
+                        "make sure this email/password user exists, with this password "
+                        "(EMAIL:PASSWORD; repeatable)");
   serve_cmd
       ->add_option("--threads", serve.worker_threads,
                    "connections served at once, idle keep-alive ones included")
       ->check(CLI::Range(std::size_t{1}, std::size_t{4096}));
+  // Both or neither: checked by run_serve, which exits 2 as for every bad serve flag.
+  serve_cmd->add_option("--tls-cert", serve.tls_cert,
+                        "serve HTTPS with this PEM certificate chain");
+  serve_cmd->add_option("--tls-key", serve.tls_key, "the PEM private key of --tls-cert");
+  serve_cmd->add_flag("--allow-insecure-http", serve.allow_insecure_http,
+                      "serve plain HTTP on an address that is not loopback (secrets in clear)");
+  serve_cmd->add_flag("--log", serve.log,
+                      "access log on stderr: method, path, status, duration (never a secret)");
+  serve_cmd->add_option("--delay-ms", serve.delay_ms, "answer every request after this delay")
+      ->check(CLI::Range(0LL, 600'000LL));
 
   auto* demo_cmd = cli.add_subcommand("demo", "walk the whole key lifecycle over real HTTP");
 

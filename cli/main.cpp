@@ -35,15 +35,17 @@ int run_client(const appkeys::cli::ClientOptions& options, const std::string& tr
     return 2;
   }
   if (transport == "httplib") {
-    return appkeys::cli::run_key_command(options,
-                                         appkeys::HttplibTransport(appkeys::HttplibTransportOptions{
-                                             .allow_insecure_http = options.allow_insecure_http}),
-                                         command, argument);
+    return appkeys::cli::run_key_command(
+        options,
+        appkeys::HttplibTransport(appkeys::HttplibTransportOptions{
+            .ca_file = options.ca_file, .allow_insecure_http = options.allow_insecure_http}),
+        command, argument);
   }
-  return appkeys::cli::run_key_command(options,
-                                       appkeys::CurlTransport(appkeys::CurlTransportOptions{
-                                           .allow_insecure_http = options.allow_insecure_http}),
-                                       command, argument);
+  return appkeys::cli::run_key_command(
+      options,
+      appkeys::CurlTransport(appkeys::CurlTransportOptions{
+          .ca_file = options.ca_file, .allow_insecure_http = options.allow_insecure_http}),
+      command, argument);
 }
 
 }  // namespace
@@ -71,6 +73,9 @@ int main(int argc, char** argv) {
                "send requests to --base-url without asking for the app's location");
   cli.add_flag("--allow-insecure-http", client.allow_insecure_http,
                "allow plain http:// to a host that is not loopback (sends secrets in clear)");
+  cli.add_option("--ca-file", client.ca_file,
+                 "trust the CA certificates in this PEM file (e.g. a self-signed server's)")
+      ->envname("APPKEYS_CA_FILE");
   cli.add_option("--timeout-ms", timeout_ms, "bound on each HTTP exchange")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

@@ -3,15 +3,12 @@
 #pragma once
 
 #include <appkeys/testing/local_server_options.hpp>
+#include <appkeys/transport/httplib.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 
-#include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -29,23 +26,11 @@
 namespace appkeys::cli {
 
 /// True for the addresses only this machine can reach: 127.0.0.0/8, ::1 (also as
-/// ::ffff:127.x.y.z) and the name "localhost". Any other name counts as remote, even
-/// one that resolves to a loopback address: the check must not depend on DNS.
+/// ::ffff:127.x.y.z) and the name "localhost" — the rule HttplibTransport applies to
+/// plain http:// URLs. Any other name counts as remote, even one that resolves to a
+/// loopback address: the check must not depend on DNS.
 inline bool is_loopback_host(std::string_view host) {
-  std::string lower(host);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (lower == "localhost" || lower == "localhost.") return true;
-  in_addr v4{};
-  if (::inet_pton(AF_INET, lower.c_str(), &v4) == 1) {
-    return (ntohl(v4.s_addr) >> 24) == 127;
-  }
-  in6_addr v6{};
-  if (::inet_pton(AF_INET6, lower.c_str(), &v6) == 1) {
-    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
-    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
-  }
-  return false;
+  return detail::httplib_support::is_loopback_host(host);
 }
 
 /// "[::1]" → "::1": the brackets belong in URLs, not in an address to bind.

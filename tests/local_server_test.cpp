@@ -271,8 +271,8 @@ TEST_CASE("LocalServer over HTTPS: the key lifecycle through both transports",
                       "https://localhost:" + std::to_string(server.port()));
   }
   SECTION("without trusting it, a client refuses the server") {
-    appkeys::App<appkeys::HttplibTransport> app({.app_id = "tls-app",
-                                                 .base_url = server.base_url()});
+    appkeys::App<appkeys::HttplibTransport> app(
+        {.app_id = "tls-app", .base_url = server.base_url()});
     try {
       app.log_in(appkeys::Credentials::email_password("ann@example.com", "pw"));
       FAIL("an untrusted certificate was accepted");

@@ -132,8 +132,6 @@ class LocalServer {
   }
 
  private:
-  static constexpr const char* allowed_methods = "GET, HEAD, POST, PUT, DELETE";
-
   static std::string url_host(const std::string& address) {
     // A wildcard address is not one a client can dial: name the loopback instead.
     if (address == "0.0.0.0" || address.empty()) return "127.0.0.1";
@@ -240,7 +238,7 @@ class LocalServer {
       local_server_detail::routed_at() = now;
       if (options_.delay.count() > 0) std::this_thread::sleep_until(now + options_.delay);
       if (req.method == "TRACE" || req.method == "CONNECT") {
-        method_not_allowed(res);
+        local_server_detail::method_not_allowed(res);
         return httplib::Server::HandlerResponse::Handled;
       }
       return httplib::Server::HandlerResponse::Unhandled;
@@ -262,15 +260,16 @@ class LocalServer {
         [this](const httplib::Request& req, httplib::Response& res,
                const httplib::ContentReader& reader) {
           std::string body;
-          if (read_body(req, res, reader, body)) method_not_allowed(res);
+          if (read_body(req, res, reader, body)) local_server_detail::method_not_allowed(res);
         };
     server_->Get(".*", serve);  // HEAD too: httplib routes it here and drops the body
     server_->Post(".*", serve_with_body);
     server_->Put(".*", serve_with_body);
     server_->Delete(".*", serve_with_body);
     server_->Patch(".*", refuse_with_body);
-    server_->Options(
-        ".*", [](const httplib::Request&, httplib::Response& res) { method_not_allowed(res); });
+    server_->Options(".*", [](const httplib::Request&, httplib::Response& res) {
+      local_server_detail::method_not_allowed(res);
+    });
 
     // Errors httplib raises itself (oversized body, malformed request) arrive here with
     // an empty body; the backend's own error responses always have one.
@@ -282,8 +281,9 @@ class LocalServer {
           if (res.status == 413) {
             payload_too_large(res);
           } else {
-            res.set_content(std::to_string(res.status) + ' ' + status_text(res.status),
-                            "text/plain; charset=utf-8");
+            res.set_content(
+                std::to_string(res.status) + ' ' + local_server_detail::status_text(res.status),
+                "text/plain; charset=utf-8");
           }
           return httplib::Server::HandlerResponse::Handled;
         }));
@@ -320,31 +320,6 @@ class LocalServer {
     } catch (...) {
       // A failing log sink must not take the connection, or the server, down.
     }
-  }
-
-  static const char* status_text(int status) {
-    switch (status) {
-      case 400:
-        return "bad request";
-      case 404:
-        return "page not found";
-      case 405:
-        return "method not allowed";
-      case 413:
-        return "payload too large";
-      case 414:
-        return "URI too long";
-      case 416:
-        return "range not satisfiable";
-      default:
-        return "error";
-    }
-  }
-
-  static void method_not_allowed(httplib::Response& res) {
-    res.status = 405;
-    res.set_header("Allow", allowed_methods);
-    res.set_content("405 method not allowed", "text/plain; charset=utf-8");
   }
 
   void payload_too_large(httplib::Response& res) const {
@@ -388,30 +363,8 @@ class LocalServer {
       res.status = 400;
       res.set_content("400 bad request", "text/plain; charset=utf-8");
     }
-    close_after_sending(res);
+    local_server_detail::close_after_sending(res);
     return false;
-  }
-
-  /// The rest of a refused body is still on the wire, and httplib 0.11 would read it
-  /// as further requests, answering each with 400 for as long as the client sends.
-  /// The connection must close after this response, which httplib offers no switch
-  /// for ("Connection: close" in a handler's response is not read back): a content
-  /// provider that writes the whole response body and then reports failure makes
-  /// httplib end the connection once the response is on the wire.
-  static void close_after_sending(httplib::Response& res) {
-    std::string body = std::move(res.body);
-    res.body.clear();
-    std::string type = res.get_header_value("Content-Type");
-    res.headers.erase("Content-Type");
-    res.headers.erase("Content-Length");
-    res.set_header("Connection", "close");
-    const std::size_t length = body.size();
-    res.set_content_provider(
-        length, type,
-        [body = std::move(body)](std::size_t offset, std::size_t, httplib::DataSink& sink) {
-          if (offset < body.size()) sink.write(body.data() + offset, body.size() - offset);
-          return false;  // the body is complete; "failing" here closes the connection
-        });
   }
 
   void answer(const httplib::Request& req, httplib::Response& res, std::string body) {
@@ -425,7 +378,7 @@ class LocalServer {
     } else if (req.method == "DELETE") {
       request.method = HttpMethod::del;
     } else {
-      method_not_allowed(res);
+      local_server_detail::method_not_allowed(res);
       return;
     }
     // The target as received: httplib's req.path is percent-decoded, which would turn

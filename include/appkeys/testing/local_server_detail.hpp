@@ -1,5 +1,5 @@
-// appkeys — LocalServer's helpers: the backend concept, its worker pool, header filters
-// and the access log's view of a request.
+// appkeys — LocalServer's helpers: the backend concept, its worker pool, header filters,
+// the replies it makes by itself, and the access log's view of a request.
 #pragma once
 
 #include <appkeys/http.hpp>
@@ -69,6 +69,55 @@ inline bool is_httplib_pseudo_header(std::string_view name) noexcept {
 inline bool is_framing_header(std::string_view name) noexcept {
   return detail::iequals(name, "Content-Length") || detail::iequals(name, "Transfer-Encoding") ||
          detail::iequals(name, "Connection") || detail::iequals(name, "Keep-Alive");
+}
+
+/// The reason phrase of a status httplib answers by itself.
+inline const char* status_text(int status) {
+  switch (status) {
+    case 400:
+      return "bad request";
+    case 404:
+      return "page not found";
+    case 405:
+      return "method not allowed";
+    case 413:
+      return "payload too large";
+    case 414:
+      return "URI too long";
+    case 416:
+      return "range not satisfiable";
+    default:
+      return "error";
+  }
+}
+
+/// 405 with the methods the server routes.
+inline void method_not_allowed(httplib::Response& res) {
+  res.status = 405;
+  res.set_header("Allow", "GET, HEAD, POST, PUT, DELETE");
+  res.set_content("405 method not allowed", "text/plain; charset=utf-8");
+}
+
+/// The rest of a refused body is still on the wire, and httplib 0.11 would read it
+/// as further requests, answering each with 400 for as long as the client sends.
+/// The connection must close after this response, which httplib offers no switch
+/// for ("Connection: close" in a handler's response is not read back): a content
+/// provider that writes the whole response body and then reports failure makes
+/// httplib end the connection once the response is on the wire.
+inline void close_after_sending(httplib::Response& res) {
+  std::string body = std::move(res.body);
+  res.body.clear();
+  std::string type = res.get_header_value("Content-Type");
+  res.headers.erase("Content-Type");
+  res.headers.erase("Content-Length");
+  res.set_header("Connection", "close");
+  const std::size_t length = body.size();
+  res.set_content_provider(
+      length, type,
+      [body = std::move(body)](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+        if (offset < body.size()) sink.write(body.data() + offset, body.size() - offset);
+        return false;  // the body is complete; "failing" here closes the connection
+      });
 }
 
 /// `text` fit for one log line: bytes outside printable ASCII become "%XX" (a '%'

@@ -212,6 +212,9 @@ def test_first_line():
     s = Server(["--port", str(port)])
     check("--port N listens on N", s.first_line == "listening on http://127.0.0.1:%d" % port,
           repr(s.first_line))
+    code, out, err = exited(["--port", str(port)])
+    check("a port in use: exit 1, the reason given, nothing listening",
+          code == 1 and "cannot listen" in err and "listening" not in out, "%s %s" % (code, err))
     s.stop()
 
     if ipv6_loopback_available():

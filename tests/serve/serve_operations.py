@@ -74,6 +74,7 @@ class Server:
     to a file, so a busy access log can never block it."""
 
     counter = 0
+    started = []  # every one, so that none outlives the run whatever fails
 
     def __init__(self, args):
         Server.counter += 1
@@ -81,6 +82,7 @@ class Server:
         self.err_file = open(self.err_path, "wb")
         self.proc = subprocess.Popen([EXE, "serve"] + args, stdout=subprocess.PIPE,
                                      stderr=self.err_file, stdin=subprocess.DEVNULL)
+        Server.started.append(self.proc)
         self.first_line = self._read_first_line()
         self.url = None
         self.host = None
@@ -515,6 +517,10 @@ def main():
                 test()
             except Exception:
                 check("no unexpected error", False, traceback.format_exc(limit=3))
+        for proc in Server.started:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     print("%d passed, %d failed" % (CHECKS.passed, CHECKS.failed), flush=True)
     return 1 if CHECKS.failed else 0
 

@@ -1521,10 +1521,10 @@ class ThreadPool {
   requires std::is_invocable_r_v < void, std::decay_t<F>
   & > void post(F&& job) {
     detail::UniqueFunction<void()> erased(std::forward<F>(job));
-    {
-      std::lock_guard lock(state_->mutex);
-      state_->jobs.push_back(std::move(erased));
-    }
+    // Notified under the lock, as RunLoop does: once the lock is released the job may
+    // run and its caller destroy the pool, so nothing here may touch it afterwards.
+    std::lock_guard lock(state_->mutex);
+    state_->jobs.push_back(std::move(erased));
     state_->ready.notify_one();
   }
 

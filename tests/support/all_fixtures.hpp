@@ -7,4 +7,5 @@
 #include "support/http_fixtures_httplib.hpp"
 
 #define APPKEYS_BEHAVIOUR_FIXTURES \
-  appkeys_test::FakeFixture, appkeys_test::HttplibFixture, appkeys_test::CurlFixture
+  appkeys_test::FakeFixture, appkeys_test::HttplibFixture, appkeys_test::CurlFixture, \
+      appkeys_test::CurlMultiFixture

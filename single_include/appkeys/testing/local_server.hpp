@@ -3,7 +3,8 @@
 #ifndef APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_HPP
 #define APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_HPP
 #include <appkeys/appkeys.hpp>
-// ---- begin appkeys/testing/local_server.hpp
+#ifndef APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_HPP_INLINED
 // appkeys — LocalServer: a FakeBackend served over real HTTP on a loopback port.
 //
 // Needs cpp-httplib (`pkg-config --cflags --libs cpp-httplib`). The server is only an
@@ -430,4 +431,5 @@ class LocalServer {
 
 }  // namespace appkeys::testing
 // ---- end appkeys/testing/local_server.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_HPP_INLINED
 #endif  // APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_HPP

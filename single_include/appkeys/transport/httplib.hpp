@@ -3,7 +3,8 @@
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_HPP
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_HPP
 #include <appkeys/appkeys.hpp>
-// ---- begin appkeys/transport/httplib.hpp
+#ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_HPP_INLINED
 // appkeys — HttplibTransport: the Transport over cpp-httplib, with keep-alive pooling.
 //
 // cpp-httplib is a compiled library on Debian 12 (0.11.4): build with the flags and libs
@@ -1037,4 +1038,5 @@ static_assert(Transport<HttplibTransport>);
 
 }  // namespace appkeys
 // ---- end appkeys/transport/httplib.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_HPP_INLINED
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_HPP

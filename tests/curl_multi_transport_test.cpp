@@ -211,8 +211,7 @@ TEST_CASE("CurlMultiTransport: a call queued past its timeout ends with timeout,
   CHECK(arrived.load() == 1);  // the timed-out call never reached the server
 }
 
-TEST_CASE("CurlMultiTransport: failures reach the completion on the loop thread",
-          "[curl_multi]") {
+TEST_CASE("CurlMultiTransport: failures reach the completion on the loop thread", "[curl_multi]") {
   CurlMultiTransport transport;
   Outcomes outcomes;
   std::atomic<int> on_loop{0};
@@ -287,12 +286,11 @@ TEST_CASE("CurlMultiTransport: a blocking send on the loop thread fails instead 
   RawServer server(RawServer::http([](const RawRequest&) { return RawServer::ok(); }));
   CurlMultiTransport transport;
   Outcomes outcomes;
-  transport.async_send(make_request(HttpMethod::get, server.url()),
-                       [&](Result<HttpResponse> first) {
-                         REQUIRE(first.has_value());
-                         outcomes.record(0, transport.send(make_request(HttpMethod::get,
-                                                                        server.url())));
-                       });
+  transport.async_send(
+      make_request(HttpMethod::get, server.url()), [&](Result<HttpResponse> first) {
+        REQUIRE(first.has_value());
+        outcomes.record(0, transport.send(make_request(HttpMethod::get, server.url())));
+      });
   REQUIRE(outcomes.wait_for(1));
   const auto nested = outcomes.result(0);
   CHECK(error_of(nested) == errc::invalid_argument);
@@ -374,21 +372,21 @@ TEST_CASE("CurlMultiTransport: destruction completes 200 calls in flight once, w
   auto transport = std::make_unique<CurlMultiTransport>();
   CurlMultiTransport* raw = transport.get();
   for (int id = 0; id < calls; ++id) {
-    transport->async_send(
-        make_request(HttpMethod::get, server.url("/slow/" + std::to_string(id))),
-        [&, raw, id](Result<HttpResponse> result) {
-          if (destroyed) ++late;
-          if (id == 0) {
-            // Destruction has begun: a new call completes at once, inline.
-            raw->async_send(make_request(HttpMethod::get, server.url("/fast")),
-                            [&](Result<HttpResponse> refused) {
-                              if (!refused && refused.error().code() == errc::shutting_down) {
-                                ++refused_during_shutdown;
-                              }
-                            });
-          }
-          outcomes.record(id, std::move(result));
-        });
+    transport->async_send(make_request(HttpMethod::get, server.url("/slow/" + std::to_string(id))),
+                          [&, raw, id](Result<HttpResponse> result) {
+                            if (destroyed) ++late;
+                            if (id == 0) {
+                              // Destruction has begun: a new call completes at once, inline.
+                              raw->async_send(
+                                  make_request(HttpMethod::get, server.url("/fast")),
+                                  [&](Result<HttpResponse> refused) {
+                                    if (!refused && refused.error().code() == errc::shutting_down) {
+                                      ++refused_during_shutdown;
+                                    }
+                                  });
+                            }
+                            outcomes.record(id, std::move(result));
+                          });
   }
   // Some calls reached the server and are held there; the rest wait in the queue.
   REQUIRE(wait_until([&] { return arrived.load() >= 1; }));

@@ -36,7 +36,8 @@ using namespace std::chrono_literals;
 
 // =================================================================================
 
-TEMPLATE_TEST_CASE("libcurl transports: a port with nothing listening is connection_failed", "[curl]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE("libcurl transports: a port with nothing listening is connection_failed",
+                   "[curl]", APPKEYS_CURL_TRANSPORTS) {
   RefusingPort refusing;
   TestType transport;
   auto request = make_request(HttpMethod::get, url_for(refusing.port(), "/x"));
@@ -48,7 +49,8 @@ TEMPLATE_TEST_CASE("libcurl transports: a port with nothing listening is connect
         std::string::npos);
 }
 
-TEMPLATE_TEST_CASE("libcurl transports: a server slower than request.timeout is timeout", "[curl]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE("libcurl transports: a server slower than request.timeout is timeout", "[curl]",
+                   APPKEYS_CURL_TRANSPORTS) {
   auto gate = std::make_shared<Gate>();
   HttplibServer<> server([gate](httplib::Server& s) {
     s.Get("/slow", [gate](const httplib::Request&, httplib::Response& res) {
@@ -64,8 +66,9 @@ TEMPLATE_TEST_CASE("libcurl transports: a server slower than request.timeout is 
   CHECK(error_of(transport.send(request)) == errc::timeout);
 }
 
-TEMPLATE_TEST_CASE("libcurl transports: when every handle is busy, the wait counts against the timeout",
-          "[curl]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE(
+    "libcurl transports: when every handle is busy, the wait counts against the timeout", "[curl]",
+    APPKEYS_CURL_TRANSPORTS) {
   auto gate = std::make_shared<Gate>();
   HttplibServer<> server([gate](httplib::Server& s) {
     s.Get("/slow", [gate](const httplib::Request&, httplib::Response& res) {
@@ -92,7 +95,8 @@ TEMPLATE_TEST_CASE("libcurl transports: when every handle is busy, the wait coun
   CHECK(first_done);
 }
 
-TEMPLATE_TEST_CASE("libcurl transports: a connection closed in the middle of the body is transport", "[curl]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE("libcurl transports: a connection closed in the middle of the body is transport",
+                   "[curl]", APPKEYS_CURL_TRANSPORTS) {
   RawServer server([](int fd, RawServer& self) {
     std::string buffer;
     if (!self.read_request(fd, buffer)) return;
@@ -104,7 +108,8 @@ TEMPLATE_TEST_CASE("libcurl transports: a connection closed in the middle of the
   CHECK(error_of(result) == errc::transport);
 }
 
-TEMPLATE_TEST_CASE("libcurl transports: a server that closes without answering is transport", "[curl]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE("libcurl transports: a server that closes without answering is transport",
+                   "[curl]", APPKEYS_CURL_TRANSPORTS) {
   RawServer server([](int fd, RawServer& self) {
     std::string buffer;
     (void)self.read_request(fd, buffer);
@@ -113,7 +118,8 @@ TEMPLATE_TEST_CASE("libcurl transports: a server that closes without answering i
   CHECK(error_of(transport.send(make_request(HttpMethod::get, server.url()))) == errc::transport);
 }
 
-TEMPLATE_TEST_CASE("libcurl transports: TLS certificates and host names are verified", "[curl][tls]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE("libcurl transports: TLS certificates and host names are verified",
+                   "[curl][tls]", APPKEYS_CURL_TRANSPORTS) {
   SelfSignedCertificate certificate;
   HttplibServer<httplib::SSLServer> server(
       [](httplib::SSLServer& s) {
@@ -174,7 +180,8 @@ TEMPLATE_TEST_CASE("libcurl transports: TLS certificates and host names are veri
   }
 }
 
-TEMPLATE_TEST_CASE("libcurl transports: redirects are returned, not followed", "[curl]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE("libcurl transports: redirects are returned, not followed", "[curl]",
+                   APPKEYS_CURL_TRANSPORTS) {
   std::atomic<int> followed{0};
   HttplibServer<> server([&](httplib::Server& s) {
     s.Get("/from",
@@ -192,7 +199,8 @@ TEMPLATE_TEST_CASE("libcurl transports: redirects are returned, not followed", "
   CHECK(followed == 0);
 }
 
-TEMPLATE_TEST_CASE("libcurl transports: HTTP error statuses are responses", "[curl]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE("libcurl transports: HTTP error statuses are responses", "[curl]",
+                   APPKEYS_CURL_TRANSPORTS) {
   RawServer server(RawServer::http([](const RawRequest&) {
     return std::string(
         "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 27\r\n\r\n"
@@ -206,7 +214,9 @@ TEMPLATE_TEST_CASE("libcurl transports: HTTP error statuses are responses", "[cu
   CHECK(appkeys::header_value(result->headers, "CONTENT-TYPE") == "application/json");
 }
 
-TEMPLATE_TEST_CASE("libcurl transports: plain http to a non-loopback host is refused before any I/O", "[curl]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE(
+    "libcurl transports: plain http to a non-loopback host is refused before any I/O", "[curl]",
+    APPKEYS_CURL_TRANSPORTS) {
   // Every request is routed through a local "proxy" that counts connections: if the
   // transport did any I/O at all, the proxy would see it.
   RawServer proxy(RawServer::http([](const RawRequest&) { return RawServer::ok("via proxy"); }));
@@ -270,7 +280,8 @@ TEMPLATE_TEST_CASE("libcurl transports: plain http to a non-loopback host is ref
   }
 }
 
-TEMPLATE_TEST_CASE("libcurl transports: responses over max_response_bytes are response_too_large", "[curl]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE("libcurl transports: responses over max_response_bytes are response_too_large",
+                   "[curl]", APPKEYS_CURL_TRANSPORTS) {
   constexpr std::size_t limit = 1024 * 1024;
   HttplibServer<> server([](httplib::Server& s) {
     s.Get("/declared", [](const httplib::Request&, httplib::Response& res) {
@@ -307,8 +318,9 @@ TEMPLATE_TEST_CASE("libcurl transports: responses over max_response_bytes are re
   CHECK(get("/exact").has_value());
 }
 
-TEMPLATE_TEST_CASE("libcurl transports: a declared length over the limit fails before the body is read",
-          "[curl]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE(
+    "libcurl transports: a declared length over the limit fails before the body is read", "[curl]",
+    APPKEYS_CURL_TRANSPORTS) {
   // The server announces a huge body, sends a little and then waits: only
   // CURLOPT_MAXFILESIZE_LARGE can fail this at once (the write callback alone would wait
   // for more bytes until the timeout).
@@ -325,7 +337,8 @@ TEMPLATE_TEST_CASE("libcurl transports: a declared length over the limit fails b
   CHECK(error_of(transport.send(request)) == errc::response_too_large);
 }
 
-TEMPLATE_TEST_CASE("libcurl transports: response headers count against max_response_bytes", "[curl]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE("libcurl transports: response headers count against max_response_bytes",
+                   "[curl]", APPKEYS_CURL_TRANSPORTS) {
   RawServer server(RawServer::http([](const RawRequest&) {
     std::string response = "HTTP/1.1 200 OK\r\n";
     for (int i = 0; i < 100; ++i) {
@@ -342,7 +355,8 @@ TEMPLATE_TEST_CASE("libcurl transports: response headers count against max_respo
   CHECK(result->headers.size() == 101);
 }
 
-TEMPLATE_TEST_CASE("libcurl transports: exactly the request's bytes reach the server", "[curl][wire]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE("libcurl transports: exactly the request's bytes reach the server",
+                   "[curl][wire]", APPKEYS_CURL_TRANSPORTS) {
   RawServer server(RawServer::http([](const RawRequest&) { return RawServer::ok(); }));
   TestType transport;
   const auto only_request = [&] {
@@ -448,7 +462,8 @@ TEMPLATE_TEST_CASE("libcurl transports: exactly the request's bytes reach the se
   }
 }
 
-TEMPLATE_TEST_CASE("libcurl transports: response headers are the final response's", "[curl]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE("libcurl transports: response headers are the final response's", "[curl]",
+                   APPKEYS_CURL_TRANSPORTS) {
   RawServer server(RawServer::http([](const RawRequest&) {
     return std::string(
         "HTTP/1.1 100 Continue\r\nX-Interim: yes\r\n\r\n"
@@ -466,7 +481,8 @@ TEMPLATE_TEST_CASE("libcurl transports: response headers are the final response'
   CHECK(appkeys::header_value(result->headers, "content-type") == "application/json");
 }
 
-TEMPLATE_TEST_CASE("libcurl transports: connections are kept alive between requests", "[curl][keepalive]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE("libcurl transports: connections are kept alive between requests",
+                   "[curl][keepalive]", APPKEYS_CURL_TRANSPORTS) {
   RawServer server(RawServer::http([](const RawRequest& r) { return RawServer::ok(r.method); }));
   TestType transport;
   constexpr int requests = 40;
@@ -482,7 +498,8 @@ TEMPLATE_TEST_CASE("libcurl transports: connections are kept alive between reque
   CHECK(server.accepted() <= 2);
 }
 
-TEMPLATE_TEST_CASE("libcurl transports: one transport serves many threads at once", "[curl][concurrency]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE("libcurl transports: one transport serves many threads at once",
+                   "[curl][concurrency]", APPKEYS_CURL_TRANSPORTS) {
   HttplibServer<> server([](httplib::Server& s) {
     s.Get("/echo", [](const httplib::Request& req, httplib::Response& res) {
       res.set_content(req.get_param_value("n"), "text/plain");
@@ -512,7 +529,8 @@ TEMPLATE_TEST_CASE("libcurl transports: one transport serves many threads at onc
   CHECK(mismatched == 0);
 }
 
-TEMPLATE_TEST_CASE("libcurl transports: max_connections bounds the connections opened", "[curl][concurrency]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE("libcurl transports: max_connections bounds the connections opened",
+                   "[curl][concurrency]", APPKEYS_CURL_TRANSPORTS) {
   RawServer server(RawServer::http([](const RawRequest&) { return RawServer::ok(); }));
   TestType transport(typename TestType::options_type{.max_connections = 2});
   std::atomic<int> succeeded{0};
@@ -529,7 +547,8 @@ TEMPLATE_TEST_CASE("libcurl transports: max_connections bounds the connections o
   CHECK(server.accepted() <= 2);
 }
 
-TEMPLATE_TEST_CASE("libcurl transports: proxy credentials and tokens never appear in messages", "[curl]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE("libcurl transports: proxy credentials and tokens never appear in messages",
+                   "[curl]", APPKEYS_CURL_TRANSPORTS) {
   RefusingPort refusing;
   typename TestType::options_type options;
   options.proxy = url_for(refusing.port(), "");
@@ -548,7 +567,8 @@ TEMPLATE_TEST_CASE("libcurl transports: proxy credentials and tokens never appea
   CHECK(what.find("pw1234") == std::string::npos);
 }
 
-TEMPLATE_TEST_CASE("libcurl transports: the environment's proxy is ignored unless asked for", "[curl]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE("libcurl transports: the environment's proxy is ignored unless asked for",
+                   "[curl]", APPKEYS_CURL_TRANSPORTS) {
   RawServer target(RawServer::http([](const RawRequest&) { return RawServer::ok("direct"); }));
   RawServer proxy(RawServer::http([](const RawRequest&) { return RawServer::ok("via proxy"); }));
   // Only this thread runs libcurl here, and no other thread reads the environment
@@ -590,8 +610,9 @@ TEST_CASE("CurlTransport: copies share one pool, and a moved-from transport fail
   CHECK(error_of(original.send(make_request(HttpMethod::get, server.url()))) == errc::transport);
 }
 
-TEMPLATE_TEST_CASE("libcurl transports: a timeout that is not positive is invalid_argument, without I/O",
-          "[curl]", APPKEYS_CURL_TRANSPORTS) {
+TEMPLATE_TEST_CASE(
+    "libcurl transports: a timeout that is not positive is invalid_argument, without I/O", "[curl]",
+    APPKEYS_CURL_TRANSPORTS) {
   RawServer server(RawServer::http([](const RawRequest&) { return RawServer::ok(); }));
   TestType transport;
   auto request = make_request(HttpMethod::get, server.url());

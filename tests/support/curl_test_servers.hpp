@@ -435,5 +435,4 @@ class SelfSignedCertificate {
   std::string dir_, cert_, key_;
 };
 
-
 }  // namespace appkeys_test::curl_test

@@ -12,10 +12,10 @@
 #include <appkeys/result.hpp>
 #include <appkeys/transport/curl_detail/configure.hpp>
 #include <appkeys/transport/curl_detail/handles.hpp>
-#include <appkeys/transport/curl_detail/options.hpp>
 #include <appkeys/transport/curl_detail/outcome.hpp>
 #include <appkeys/transport/curl_detail/prepared.hpp>
 #include <appkeys/transport/curl_detail/response.hpp>
+#include <appkeys/transport/curl_options.hpp>
 
 #include <curl/curl.h>
 
@@ -32,9 +32,9 @@
 namespace appkeys {
 
 /// How a CurlTransport connects: the options both libcurl transports share (see
-/// curl_detail::BasicCurlOptions), with max_connections = 8 pooled handles by default.
+/// BasicCurlOptions), with max_connections = 8 pooled handles by default.
 /// `CurlTransport{{.ca_file = "/etc/my-ca.pem"}}` changes only what it names.
-using CurlTransportOptions = curl_detail::BasicCurlOptions<curl_detail::EasyTransportTraits>;
+using CurlTransportOptions = BasicCurlOptions<curl_detail::EasyTransportTraits>;
 
 namespace curl_detail {
 

@@ -10,7 +10,7 @@
 #include <appkeys/http.hpp>
 #include <appkeys/result.hpp>
 #include <appkeys/transport/curl_detail/multi_loop.hpp>
-#include <appkeys/transport/curl_detail/options.hpp>
+#include <appkeys/transport/curl_options.hpp>
 
 #include <chrono>
 #include <condition_variable>
@@ -37,7 +37,7 @@ namespace appkeys {
 ///   is called, time spent waiting for a connection included; a call still waiting when
 ///   it runs out completes with errc::timeout without being sent.
 /// - The same safe defaults as CurlTransport, from the same code
-///   (curl_detail::BasicCurlOptions, prepare, configure, outcome): certificates and host
+///   (BasicCurlOptions, prepare, configure, outcome): certificates and host
 ///   names verified (TLS 1.2 or newer), plain http:// only to loopback unless allowed,
 ///   no proxy from the environment unless asked, http and https only, redirects returned
 ///   and never followed, responses capped at max_response_bytes, messages free of

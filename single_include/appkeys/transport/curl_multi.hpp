@@ -216,8 +216,9 @@ Result<Target> parse_target(const std::string& text, const Options& options) {
     if (curl_url_get(target.url.get(), piece, &part, 0) == CURLUE_OK) {
       CurlString discard(part);
       return AppError(errc::invalid_argument,
-                      who + ": the request URL carries user info (user:password@), "
-                            "which is not sent");
+                      who +
+                          ": the request URL carries user info (user:password@), "
+                          "which is not sent");
     }
   }
   // The origin (for messages) is read back from the URL only when a request fails:
@@ -450,9 +451,8 @@ namespace appkeys::curl_detail {
 /// `share` may be null.
 template <class Options>
 CURLcode configure(Handle& handle, CURLSH* share, const Options& options,
-                   const HttpRequest& request, bool body, Target& target,
-                   RequestHeaders& headers, Exchange& exchange,
-                   std::chrono::milliseconds remaining) {
+                   const HttpRequest& request, bool body, Target& target, RequestHeaders& headers,
+                   Exchange& exchange, std::chrono::milliseconds remaining) {
   CURL* easy = handle.easy;
   CURLcode result = CURLE_OK;
   auto set = [&](CURLoption option, auto value) {
@@ -675,90 +675,6 @@ inline void run_timer(detail::UniqueFunction<void()>& fn) noexcept {
 }  // namespace appkeys::curl_detail
 // ---- end appkeys/transport/curl_detail/multi_call.hpp
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_MULTI_CALL_HPP_INLINED
-#ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_OPTIONS_HPP_INLINED
-#define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_OPTIONS_HPP_INLINED
-// appkeys — the options both libcurl transports are built from (CurlTransport and
-// CurlMultiTransport): one definition, so their safe defaults cannot drift apart.
-
-
-#include <chrono>
-#include <cstddef>
-#include <string>
-#include <string_view>
-
-namespace appkeys::curl_detail {
-
-/// How a libcurl transport connects. An aggregate with safe defaults, so
-/// `CurlTransport{{.ca_file = "/etc/my-ca.pem"}}` changes only what it names. (Every
-/// member has a default member initializer, even the empty strings, so that GCC's
-/// -Wmissing-field-initializers stays quiet about designated initializers.)
-///
-/// One template for both transports: `Transport` names the transport (for messages)
-/// and sets the default of max_connections, the one member whose meaning differs
-/// (CurlTransportOptions and CurlMultiTransport::Options are its two instances).
-///
-/// Thread safety: a value type; each transport keeps its own copy.
-template <class Transport>
-struct BasicCurlOptions {
-  /// The transport's name, as failure messages start with it.
-  static constexpr std::string_view transport_name = Transport::name;
-
-  /// Bound on establishing one connection (TCP + TLS handshake). The request's own
-  /// timeout still bounds the whole exchange; libcurl uses the smaller of the two.
-  /// Zero or negative leaves only the request's timeout.
-  std::chrono::milliseconds connect_timeout{10'000};
-  /// CurlTransport (default 8): how many requests may be in flight at once, and so
-  /// how many easy handles (each keeping its own kept-alive connections) the transport
-  /// owns; further concurrent send() calls wait for a free handle, and that wait counts
-  /// against their timeout.
-  /// CurlMultiTransport (default 64): the most connections open to one host at once
-  /// (CURLMOPT_MAX_HOST_CONNECTIONS); requests beyond what they can carry wait in the
-  /// transport's queue, and that wait counts against their timeout.
-  /// 0 is treated as 1.
-  std::size_t max_connections = Transport::default_max_connections;
-  /// PEM file of CA certificates to trust instead of the system's bundle.
-  std::string ca_file{};
-  /// Directory of hashed CA certificates (c_rehash) to trust instead of the system's.
-  std::string ca_dir{};
-  /// Turns OFF verification of the server's certificate chain AND of its host name
-  /// (for the server and for an HTTPS proxy). Anyone on the path can then read and
-  /// change the traffic, tokens and key values included. For tests against
-  /// self-signed servers only; prefer ca_file.
-  bool danger_accept_invalid_certificates = false;
-  /// Allow plain http:// to hosts other than loopback (127.0.0.0/8, [::1],
-  /// localhost). Off, such a request fails with errc::insecure_transport before any
-  /// I/O, because every request but one carries a password, a token or a key.
-  bool allow_insecure_http = false;
-  /// Proxy URL ("http://proxy:3128", "https://...", "socks5h://..."); empty for none.
-  std::string proxy{};
-  /// User name for the proxy's authentication; empty: none.
-  std::string proxy_username{};
-  /// Password for the proxy's authentication.
-  Secret proxy_password{};
-  /// When true, an empty `proxy` lets libcurl read http_proxy / https_proxy /
-  /// all_proxy / no_proxy from the environment. Off by default so that a process's
-  /// environment cannot silently route credentials through a proxy.
-  bool use_environment_proxy = false;
-  /// Largest response body accepted (and, separately, the largest total size of the
-  /// response headers); a larger response fails with errc::response_too_large.
-  std::size_t max_response_bytes = 64 * 1024 * 1024;
-};
-
-/// What BasicCurlOptions needs to know about CurlTransport.
-struct EasyTransportTraits {
-  static constexpr std::string_view name = "CurlTransport";  ///< For messages.
-  static constexpr std::size_t default_max_connections = 8;  ///< Pooled handles.
-};
-
-/// What BasicCurlOptions needs to know about CurlMultiTransport.
-struct MultiTransportTraits {
-  static constexpr std::string_view name = "CurlMultiTransport";  ///< For messages.
-  static constexpr std::size_t default_max_connections = 64;      ///< Per host.
-};
-
-}  // namespace appkeys::curl_detail
-// ---- end appkeys/transport/curl_detail/options.hpp
-#endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_OPTIONS_HPP_INLINED
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_OUTCOME_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_OUTCOME_HPP_INLINED
 // appkeys — what a finished libcurl transfer becomes: the response, or an AppError with
@@ -839,8 +755,8 @@ AppError failure(CURLcode code, const Exchange& exchange, const Handle& handle,
     while (!what.empty() && (what.back() == '\n' || what.back() == '\r')) what.pop_back();
   }
   std::string message = std::string(Options::transport_name) + ": " + what + " (" +
-                        std::string(to_string(request.method)) + " " +
-                        origin_of(target.url.get()) + ")";
+                        std::string(to_string(request.method)) + " " + origin_of(target.url.get()) +
+                        ")";
   for (std::string_view secret : headers.secrets) redact(message, secret);
   redact(message, options.proxy_password.reveal());
   return AppError(error, std::move(message));
@@ -864,6 +780,95 @@ Result<HttpResponse> outcome(CURLcode code, Exchange& exchange, const Handle& ha
 }  // namespace appkeys::curl_detail
 // ---- end appkeys/transport/curl_detail/outcome.hpp
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_OUTCOME_HPP_INLINED
+#ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_OPTIONS_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_OPTIONS_HPP_INLINED
+// appkeys — the options both libcurl transports are built from (CurlTransport and
+// CurlMultiTransport): one definition, so their safe defaults cannot drift apart.
+
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace appkeys {
+
+/// How a libcurl transport connects. An aggregate with safe defaults, so
+/// `CurlTransport{{.ca_file = "/etc/my-ca.pem"}}` changes only what it names. (Every
+/// member has a default member initializer, even the empty strings, so that GCC's
+/// -Wmissing-field-initializers stays quiet about designated initializers.)
+///
+/// One template for both transports, so their safe defaults cannot drift apart:
+/// `Transport` (a traits class of curl_detail) names the transport, for messages, and
+/// sets the default of max_connections, the one member whose meaning differs.
+/// CurlTransportOptions and CurlMultiTransport::Options are its two instances.
+///
+/// Thread safety: a value type; each transport keeps its own copy.
+template <class Transport>
+struct BasicCurlOptions {
+  /// The transport's name, as failure messages start with it.
+  static constexpr std::string_view transport_name = Transport::name;
+
+  /// Bound on establishing one connection (TCP + TLS handshake). The request's own
+  /// timeout still bounds the whole exchange; libcurl uses the smaller of the two.
+  /// Zero or negative leaves only the request's timeout.
+  std::chrono::milliseconds connect_timeout{10'000};
+  /// CurlTransport (default 8): how many requests may be in flight at once, and so
+  /// how many easy handles (each keeping its own kept-alive connections) the transport
+  /// owns; further concurrent send() calls wait for a free handle, and that wait counts
+  /// against their timeout.
+  /// CurlMultiTransport (default 64): the most connections open to one host at once
+  /// (CURLMOPT_MAX_HOST_CONNECTIONS); requests beyond what they can carry wait in the
+  /// transport's queue, and that wait counts against their timeout.
+  /// 0 is treated as 1.
+  std::size_t max_connections = Transport::default_max_connections;
+  /// PEM file of CA certificates to trust instead of the system's bundle.
+  std::string ca_file{};
+  /// Directory of hashed CA certificates (c_rehash) to trust instead of the system's.
+  std::string ca_dir{};
+  /// Turns OFF verification of the server's certificate chain AND of its host name
+  /// (for the server and for an HTTPS proxy). Anyone on the path can then read and
+  /// change the traffic, tokens and key values included. For tests against
+  /// self-signed servers only; prefer ca_file.
+  bool danger_accept_invalid_certificates = false;
+  /// Allow plain http:// to hosts other than loopback (127.0.0.0/8, [::1],
+  /// localhost). Off, such a request fails with errc::insecure_transport before any
+  /// I/O, because every request but one carries a password, a token or a key.
+  bool allow_insecure_http = false;
+  /// Proxy URL ("http://proxy:3128", "https://...", "socks5h://..."); empty for none.
+  std::string proxy{};
+  /// User name for the proxy's authentication; empty: none.
+  std::string proxy_username{};
+  /// Password for the proxy's authentication.
+  Secret proxy_password{};
+  /// When true, an empty `proxy` lets libcurl read http_proxy / https_proxy /
+  /// all_proxy / no_proxy from the environment. Off by default so that a process's
+  /// environment cannot silently route credentials through a proxy.
+  bool use_environment_proxy = false;
+  /// Largest response body accepted (and, separately, the largest total size of the
+  /// response headers); a larger response fails with errc::response_too_large.
+  std::size_t max_response_bytes = 64 * 1024 * 1024;
+};
+
+namespace curl_detail {
+
+/// What BasicCurlOptions needs to know about CurlTransport.
+struct EasyTransportTraits {
+  static constexpr std::string_view name = "CurlTransport";  ///< For messages.
+  static constexpr std::size_t default_max_connections = 8;  ///< Pooled handles.
+};
+
+/// What BasicCurlOptions needs to know about CurlMultiTransport.
+struct MultiTransportTraits {
+  static constexpr std::string_view name = "CurlMultiTransport";  ///< For messages.
+  static constexpr std::size_t default_max_connections = 64;      ///< Per host.
+};
+
+}  // namespace curl_detail
+
+}  // namespace appkeys
+// ---- end appkeys/transport/curl_options.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_OPTIONS_HPP_INLINED
 
 #include <curl/curl.h>
 
@@ -978,9 +983,10 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   /// Runs `fn` on the loop thread once `delay` has passed; dropped if the loop shuts
   /// down first.
   void after(std::chrono::milliseconds delay, Timer fn) {
-    const auto when = Clock::now() + std::max(std::chrono::milliseconds(0),
-                                              std::min(delay, std::chrono::milliseconds(
-                                                                  std::chrono::hours(24 * 365))));
+    const auto when =
+        Clock::now() +
+        std::max(std::chrono::milliseconds(0),
+                 std::min(delay, std::chrono::milliseconds(std::chrono::hours(24 * 365))));
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_ || multi_ == nullptr) return;  // dropped, as on shutdown
     wake_locked();
@@ -1089,10 +1095,10 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   }
 
   static AppError waited_too_long(const MultiCall& call) {
-    return AppError(errc::timeout, "CurlMultiTransport: the request waited for a connection "
-                                   "longer than its timeout, and was not sent (" +
-                                       std::string(to_string(call.request.method)) + " " +
-                                       call.origin + ")");
+    return AppError(errc::timeout,
+                    "CurlMultiTransport: the request waited for a connection "
+                    "longer than its timeout, and was not sent (" +
+                        std::string(to_string(call.request.method)) + " " + call.origin + ")");
   }
 
   /// Starts waiting calls, in order, on every host with room for them.
@@ -1130,9 +1136,9 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
       }
     }
     call.exchange.max_bytes = options_.max_response_bytes;
-    CURLcode setup = configure(*call.handle, share_, options_, call.request, call.prepared.body,
-                               call.prepared.target, call.prepared.headers, call.exchange,
-                               remaining);
+    CURLcode setup =
+        configure(*call.handle, share_, options_, call.request, call.prepared.body,
+                  call.prepared.target, call.prepared.headers, call.exchange, remaining);
     if (setup == CURLE_OK) setup = curl_easy_setopt(call.handle->easy, CURLOPT_PRIVATE, &call);
     // Over TLS, where HTTP/2 may carry many calls on one connection, a call waits for
     // a connection being set up instead of opening one more.
@@ -1141,8 +1147,9 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
     }
     if (setup != CURLE_OK) {
       release(call);
-      return AppError(errc::transport, std::string("CurlMultiTransport: libcurl refused an option (") +
-                                           curl_easy_strerror(setup) + ")");
+      return AppError(errc::transport,
+                      std::string("CurlMultiTransport: libcurl refused an option (") +
+                          curl_easy_strerror(setup) + ")");
     }
     if (curl_multi_add_handle(multi_, call.handle->easy) != CURLM_OK) {
       release(call);
@@ -1277,7 +1284,7 @@ namespace appkeys {
 ///   is called, time spent waiting for a connection included; a call still waiting when
 ///   it runs out completes with errc::timeout without being sent.
 /// - The same safe defaults as CurlTransport, from the same code
-///   (curl_detail::BasicCurlOptions, prepare, configure, outcome): certificates and host
+///   (BasicCurlOptions, prepare, configure, outcome): certificates and host
 ///   names verified (TLS 1.2 or newer), plain http:// only to loopback unless allowed,
 ///   no proxy from the environment unless asked, http and https only, redirects returned
 ///   and never followed, responses capped at max_response_bytes, messages free of

@@ -24,9 +24,8 @@ namespace appkeys::curl_detail {
 /// `share` may be null.
 template <class Options>
 CURLcode configure(Handle& handle, CURLSH* share, const Options& options,
-                   const HttpRequest& request, bool body, Target& target,
-                   RequestHeaders& headers, Exchange& exchange,
-                   std::chrono::milliseconds remaining) {
+                   const HttpRequest& request, bool body, Target& target, RequestHeaders& headers,
+                   Exchange& exchange, std::chrono::milliseconds remaining) {
   CURL* easy = handle.easy;
   CURLcode result = CURLE_OK;
   auto set = [&](CURLoption option, auto value) {

@@ -10,9 +10,9 @@
 #include <appkeys/transport/curl_detail/configure.hpp>
 #include <appkeys/transport/curl_detail/handles.hpp>
 #include <appkeys/transport/curl_detail/multi_call.hpp>
-#include <appkeys/transport/curl_detail/options.hpp>
 #include <appkeys/transport/curl_detail/outcome.hpp>
 #include <appkeys/transport/curl_detail/prepared.hpp>
+#include <appkeys/transport/curl_options.hpp>
 
 #include <curl/curl.h>
 
@@ -127,9 +127,10 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   /// Runs `fn` on the loop thread once `delay` has passed; dropped if the loop shuts
   /// down first.
   void after(std::chrono::milliseconds delay, Timer fn) {
-    const auto when = Clock::now() + std::max(std::chrono::milliseconds(0),
-                                              std::min(delay, std::chrono::milliseconds(
-                                                                  std::chrono::hours(24 * 365))));
+    const auto when =
+        Clock::now() +
+        std::max(std::chrono::milliseconds(0),
+                 std::min(delay, std::chrono::milliseconds(std::chrono::hours(24 * 365))));
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_ || multi_ == nullptr) return;  // dropped, as on shutdown
     wake_locked();
@@ -238,10 +239,10 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   }
 
   static AppError waited_too_long(const MultiCall& call) {
-    return AppError(errc::timeout, "CurlMultiTransport: the request waited for a connection "
-                                   "longer than its timeout, and was not sent (" +
-                                       std::string(to_string(call.request.method)) + " " +
-                                       call.origin + ")");
+    return AppError(errc::timeout,
+                    "CurlMultiTransport: the request waited for a connection "
+                    "longer than its timeout, and was not sent (" +
+                        std::string(to_string(call.request.method)) + " " + call.origin + ")");
   }
 
   /// Starts waiting calls, in order, on every host with room for them.
@@ -279,9 +280,9 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
       }
     }
     call.exchange.max_bytes = options_.max_response_bytes;
-    CURLcode setup = configure(*call.handle, share_, options_, call.request, call.prepared.body,
-                               call.prepared.target, call.prepared.headers, call.exchange,
-                               remaining);
+    CURLcode setup =
+        configure(*call.handle, share_, options_, call.request, call.prepared.body,
+                  call.prepared.target, call.prepared.headers, call.exchange, remaining);
     if (setup == CURLE_OK) setup = curl_easy_setopt(call.handle->easy, CURLOPT_PRIVATE, &call);
     // Over TLS, where HTTP/2 may carry many calls on one connection, a call waits for
     // a connection being set up instead of opening one more.
@@ -290,8 +291,9 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
     }
     if (setup != CURLE_OK) {
       release(call);
-      return AppError(errc::transport, std::string("CurlMultiTransport: libcurl refused an option (") +
-                                           curl_easy_strerror(setup) + ")");
+      return AppError(errc::transport,
+                      std::string("CurlMultiTransport: libcurl refused an option (") +
+                          curl_easy_strerror(setup) + ")");
     }
     if (curl_multi_add_handle(multi_, call.handle->easy) != CURLM_OK) {
       release(call);

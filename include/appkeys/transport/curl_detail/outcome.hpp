@@ -85,8 +85,8 @@ AppError failure(CURLcode code, const Exchange& exchange, const Handle& handle,
     while (!what.empty() && (what.back() == '\n' || what.back() == '\r')) what.pop_back();
   }
   std::string message = std::string(Options::transport_name) + ": " + what + " (" +
-                        std::string(to_string(request.method)) + " " +
-                        origin_of(target.url.get()) + ")";
+                        std::string(to_string(request.method)) + " " + origin_of(target.url.get()) +
+                        ")";
   for (std::string_view secret : headers.secrets) redact(message, secret);
   redact(message, options.proxy_password.reveal());
   return AppError(error, std::move(message));

@@ -117,8 +117,9 @@ Result<Target> parse_target(const std::string& text, const Options& options) {
     if (curl_url_get(target.url.get(), piece, &part, 0) == CURLUE_OK) {
       CurlString discard(part);
       return AppError(errc::invalid_argument,
-                      who + ": the request URL carries user info (user:password@), "
-                            "which is not sent");
+                      who +
+                          ": the request URL carries user info (user:password@), "
+                          "which is not sent");
     }
   }
   // The origin (for messages) is read back from the URL only when a request fails:

@@ -9,16 +9,17 @@
 #include <string>
 #include <string_view>
 
-namespace appkeys::curl_detail {
+namespace appkeys {
 
 /// How a libcurl transport connects. An aggregate with safe defaults, so
 /// `CurlTransport{{.ca_file = "/etc/my-ca.pem"}}` changes only what it names. (Every
 /// member has a default member initializer, even the empty strings, so that GCC's
 /// -Wmissing-field-initializers stays quiet about designated initializers.)
 ///
-/// One template for both transports: `Transport` names the transport (for messages)
-/// and sets the default of max_connections, the one member whose meaning differs
-/// (CurlTransportOptions and CurlMultiTransport::Options are its two instances).
+/// One template for both transports, so their safe defaults cannot drift apart:
+/// `Transport` (a traits class of curl_detail) names the transport, for messages, and
+/// sets the default of max_connections, the one member whose meaning differs.
+/// CurlTransportOptions and CurlMultiTransport::Options are its two instances.
 ///
 /// Thread safety: a value type; each transport keeps its own copy.
 template <class Transport>
@@ -67,6 +68,8 @@ struct BasicCurlOptions {
   std::size_t max_response_bytes = 64 * 1024 * 1024;
 };
 
+namespace curl_detail {
+
 /// What BasicCurlOptions needs to know about CurlTransport.
 struct EasyTransportTraits {
   static constexpr std::string_view name = "CurlTransport";  ///< For messages.
@@ -79,4 +82,6 @@ struct MultiTransportTraits {
   static constexpr std::size_t default_max_connections = 64;      ///< Per host.
 };
 
-}  // namespace appkeys::curl_detail
+}  // namespace curl_detail
+
+}  // namespace appkeys

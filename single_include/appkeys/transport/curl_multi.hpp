@@ -1291,6 +1291,14 @@ namespace appkeys {
 ///   secrets; exactly the request's method, headers and body reach the server.
 /// - Failures: as CurlTransport, with errc::shutting_down for calls the transport's
 ///   destruction ended.
+/// - Name resolution runs off the loop where libcurl has an asynchronous resolver
+///   (CURL_VERSION_ASYNCHDNS: the threaded resolver or c-ares, as in Debian's and most
+///   distributions' builds); a libcurl without one resolves on the loop thread, and a
+///   slow DNS answer then holds up every call. CURLOPT_NOSIGNAL is always set.
+/// - With a proxy, calls are grouped by their target's origin, while libcurl counts
+///   connections per proxy: calls beyond max_connections then wait inside libcurl
+///   (holding an easy handle) rather than in this transport's queue; the timeout still
+///   counts that wait.
 ///
 /// How it meets AsyncTransport, requirement by requirement:
 /// 1. async_send(HttpRequest, Completion) takes both and returns at once: it checks the

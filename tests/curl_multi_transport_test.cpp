@@ -182,6 +182,28 @@ TEST_CASE("CurlMultiTransport: 1,000 calls in flight from one thread use at most
   CHECK(server.requests().size() == static_cast<std::size_t>(calls));
 }
 
+TEST_CASE("CurlMultiTransport: 10,000 calls in flight from one thread all complete once",
+          "[curl_multi][concurrency]") {
+  ConnectionCounter counter;
+  RawServer server(counter.echo_target());
+  CurlMultiTransport transport;  // 64 connections per host
+  Outcomes outcomes;
+  constexpr int calls = 10'000;
+  for (int id = 0; id < calls; ++id) {
+    transport.async_send(make_request(HttpMethod::get, server.url("/m/" + std::to_string(id))),
+                         outcomes.completion(id));
+  }
+  REQUIRE(outcomes.wait_for(calls));
+  CHECK(outcomes.not_exactly_once(calls) == 0);
+  int answered = 0;
+  for (int id = 0; id < calls; ++id) {
+    auto result = outcomes.result(id);
+    if (result && result->body == "/m/" + std::to_string(id)) ++answered;
+  }
+  CHECK(answered == calls);
+  CHECK(counter.most.load() <= 64);
+}
+
 TEST_CASE("CurlMultiTransport: a call queued past its timeout ends with timeout, unsent",
           "[curl_multi]") {
   auto gate = std::make_shared<Gate>();

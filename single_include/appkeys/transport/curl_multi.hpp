@@ -1140,9 +1140,13 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
         configure(*call.handle, share_, options_, call.request, call.prepared.body,
                   call.prepared.target, call.prepared.headers, call.exchange, remaining);
     if (setup == CURLE_OK) setup = curl_easy_setopt(call.handle->easy, CURLOPT_PRIVATE, &call);
-    // Over TLS, where HTTP/2 may carry many calls on one connection, a call waits for
-    // a connection being set up instead of opening one more.
+    // Over TLS, HTTP/2 where the server offers it (ALPN), and then many calls share one
+    // connection: a call waits for a connection being set up instead of opening one
+    // more. 2TLS is libcurl's default; said explicitly, its failure ignored: a libcurl
+    // built without HTTP/2 refuses it and simply speaks HTTP/1.1.
     if (setup == CURLE_OK && call.origin.rfind("https:", 0) == 0) {
+      (void)curl_easy_setopt(call.handle->easy, CURLOPT_HTTP_VERSION,
+                             static_cast<long>(CURL_HTTP_VERSION_2TLS));
       setup = curl_easy_setopt(call.handle->easy, CURLOPT_PIPEWAIT, 1L);
     }
     if (setup != CURLE_OK) {

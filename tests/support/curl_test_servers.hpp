@@ -7,8 +7,8 @@
 // connections or misbehave on purpose.
 #pragma once
 
-#include <appkeys/http.hpp>
-#include <appkeys/result.hpp>
+// The umbrella header: the single-header build of the suite has no other header.
+#include <appkeys/appkeys.hpp>
 
 #include <httplib.h>
 #include <catch2/catch.hpp>

@@ -41,51 +41,56 @@ namespace {
 constexpr auto hang_bound = 60s;
 
 /// Records the outcome of many async calls, each under an id, and counts how often
-/// each id completed (exactly once is the contract).
+/// each id completed (exactly once is the contract). Its completions share the record
+/// with it, so one still running on the loop thread never outlives what it writes to.
 class Outcomes {
  public:
   Completion completion(int id) {
-    return [this, id](Result<HttpResponse> result) { record(id, std::move(result)); };
+    return
+        [state = state_, id](Result<HttpResponse> result) { state->record(id, std::move(result)); };
   }
-  void record(int id, Result<HttpResponse> result) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      ++times_[id];
-      results_.insert_or_assign(id, std::move(result));
-      ++total_;
-    }
-    changed_.notify_all();
-  }
+  void record(int id, Result<HttpResponse> result) { state_->record(id, std::move(result)); }
   /// Waits until `count` completions arrived; false when the hang bound passed first.
   bool wait_for(std::size_t count) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    return changed_.wait_for(lock, hang_bound, [&] { return total_ >= count; });
+    std::unique_lock<std::mutex> lock(state_->mutex);
+    return state_->changed.wait_for(lock, hang_bound, [&] { return state_->total >= count; });
   }
   std::size_t total() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return total_;
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    return state_->total;
   }
   /// How many ids completed other than exactly once, out of ids 0..count-1.
   std::size_t not_exactly_once(int count) const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(state_->mutex);
     std::size_t wrong = 0;
     for (int id = 0; id < count; ++id) {
-      auto it = times_.find(id);
-      if (it == times_.end() || it->second != 1) ++wrong;
+      auto it = state_->times.find(id);
+      if (it == state_->times.end() || it->second != 1) ++wrong;
     }
     return wrong;
   }
   Result<HttpResponse> result(int id) const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return results_.at(id);
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    return state_->results.at(id);
   }
 
  private:
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
-  std::map<int, int> times_;
-  std::map<int, Result<HttpResponse>> results_;
-  std::size_t total_ = 0;
+  struct State {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::map<int, int> times;
+    std::map<int, Result<HttpResponse>> results;
+    std::size_t total = 0;
+
+    void record(int id, Result<HttpResponse> result) {
+      std::lock_guard<std::mutex> lock(mutex);
+      ++times[id];
+      results.insert_or_assign(id, std::move(result));
+      ++total;
+      changed.notify_all();  // under the lock: a waiter cannot return and leave first
+    }
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 
 /// A RawServer handler that answers each request on a kept-alive connection with its
@@ -132,8 +137,8 @@ bool wait_until(const std::function<bool()>& done) {
 TEST_CASE("CurlMultiTransport: calls from many threads each complete once, with their answer",
           "[curl_multi][concurrency]") {
   RawServer server(RawServer::http([](const RawRequest& r) { return RawServer::ok(r.target); }));
-  CurlMultiTransport transport;
   Outcomes outcomes;
+  CurlMultiTransport transport;
   constexpr int threads = 8;
   constexpr int per_thread = 50;
   std::vector<std::thread> callers;
@@ -161,9 +166,9 @@ TEST_CASE("CurlMultiTransport: 1,000 calls in flight from one thread use at most
           "[curl_multi][concurrency]") {
   ConnectionCounter counter;
   RawServer server(counter.echo_target());
+  Outcomes outcomes;
   CurlMultiTransport transport(CurlMultiTransport::Options{.max_connections = 4});
   CHECK(transport.options().max_connections == 4);
-  Outcomes outcomes;
   constexpr int calls = 1'000;
   for (int id = 0; id < calls; ++id) {
     transport.async_send(make_request(HttpMethod::get, server.url("/k/" + std::to_string(id))),
@@ -186,8 +191,8 @@ TEST_CASE("CurlMultiTransport: 10,000 calls in flight from one thread all comple
           "[curl_multi][concurrency]") {
   ConnectionCounter counter;
   RawServer server(counter.echo_target());
-  CurlMultiTransport transport;  // 64 connections per host
   Outcomes outcomes;
+  CurlMultiTransport transport;  // 64 connections per host
   constexpr int calls = 10'000;
   for (int id = 0; id < calls; ++id) {
     transport.async_send(make_request(HttpMethod::get, server.url("/m/" + std::to_string(id))),
@@ -210,8 +215,8 @@ TEST_CASE("CurlMultiTransport: a call queued past its timeout ends with timeout,
   std::atomic<int> arrived{0};
   RawServer server(held_until(gate, arrived));
   Opener opener{gate};
-  CurlMultiTransport transport(CurlMultiTransport::Options{.max_connections = 1});
   Outcomes outcomes;
+  CurlMultiTransport transport(CurlMultiTransport::Options{.max_connections = 1});
   transport.async_send(make_request(HttpMethod::get, server.url("/slow")), outcomes.completion(0));
   REQUIRE(wait_until([&] { return arrived.load() == 1; }));  // it holds the one connection
 
@@ -234,9 +239,9 @@ TEST_CASE("CurlMultiTransport: a call queued past its timeout ends with timeout,
 }
 
 TEST_CASE("CurlMultiTransport: failures reach the completion on the loop thread", "[curl_multi]") {
-  CurlMultiTransport transport;
   Outcomes outcomes;
   std::atomic<int> on_loop{0};
+  CurlMultiTransport transport;
   const auto recorded_on_loop = [&](int id) -> Completion {
     return [&, id](Result<HttpResponse> result) {
       if (transport.in_loop_thread()) ++on_loop;
@@ -282,10 +287,11 @@ TEST_CASE("CurlMultiTransport: failures reach the completion on the loop thread"
 
 TEST_CASE("CurlMultiTransport: a completion may start the next call", "[curl_multi]") {
   RawServer server(RawServer::http([](const RawRequest& r) { return RawServer::ok(r.target); }));
-  CurlMultiTransport transport;
   Outcomes outcomes;
   constexpr int chain = 20;
-  std::function<void(int)> step = [&](int id) {
+  std::function<void(int)> step;
+  CurlMultiTransport transport;
+  step = [&](int id) {
     transport.async_send(make_request(HttpMethod::get, server.url("/c/" + std::to_string(id))),
                          [&, id](Result<HttpResponse> result) {
                            outcomes.record(id, std::move(result));
@@ -306,8 +312,8 @@ TEST_CASE("CurlMultiTransport: a completion may start the next call", "[curl_mul
 TEST_CASE("CurlMultiTransport: a blocking send on the loop thread fails instead of deadlocking",
           "[curl_multi]") {
   RawServer server(RawServer::http([](const RawRequest&) { return RawServer::ok(); }));
-  CurlMultiTransport transport;
   Outcomes outcomes;
+  CurlMultiTransport transport;
   transport.async_send(
       make_request(HttpMethod::get, server.url()), [&](Result<HttpResponse> first) {
         REQUIRE(first.has_value());
@@ -326,8 +332,8 @@ TEST_CASE("CurlMultiTransport: a blocking send on the loop thread fails instead 
 TEST_CASE("CurlMultiTransport: an exception escaping a completion does not stop the loop",
           "[curl_multi]") {
   RawServer server(RawServer::http([](const RawRequest&) { return RawServer::ok(); }));
-  CurlMultiTransport transport;
   std::atomic<int> thrown{0};
+  CurlMultiTransport transport;
   for (int i = 0; i < 3; ++i) {
     transport.async_send(make_request(HttpMethod::get, server.url()), [&](Result<HttpResponse>) {
       ++thrown;
@@ -348,10 +354,10 @@ TEST_CASE("CurlMultiTransport: an exception escaping a completion does not stop 
 
 TEST_CASE("CurlMultiTransport: async_after runs on the loop thread after its delay",
           "[curl_multi][timer]") {
-  CurlMultiTransport transport;
   SECTION("it runs once, not before the delay") {
     std::promise<std::pair<bool, std::chrono::steady_clock::time_point>> ran;
     auto future = ran.get_future();
+    CurlMultiTransport transport;
     const auto asked = std::chrono::steady_clock::now();
     transport.async_after(50ms, [&] {
       ran.set_value({transport.in_loop_thread(), std::chrono::steady_clock::now()});
@@ -374,6 +380,7 @@ TEST_CASE("CurlMultiTransport: async_after runs on the loop thread after its del
   }
   SECTION("a throwing timer does not stop the loop") {
     std::promise<void> second;
+    CurlMultiTransport transport;
     transport.async_after(0ms, [] { throw std::runtime_error("a careless timer"); });
     transport.async_after(1ms, [&] { second.set_value(); });
     CHECK(second.get_future().wait_for(hang_bound) == std::future_status::ready);

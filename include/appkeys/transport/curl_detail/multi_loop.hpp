@@ -20,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -224,7 +225,11 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   std::size_t room_of(const MultiHost& host) const noexcept {
     // CURLMOPT_MAX_CONCURRENT_STREAMS' default: streams libcurl runs on one connection.
     constexpr std::size_t streams_per_connection = 100;
-    return options_.max_connections * (host.multiplexed ? streams_per_connection : 1);
+    const std::size_t connections = options_.max_connections;
+    if (!host.multiplexed) return connections;
+    const std::size_t most = std::numeric_limits<std::size_t>::max();
+    return connections > most / streams_per_connection ? most
+                                                       : connections * streams_per_connection;
   }
 
   /// Calls still waiting when their deadline passes end with errc::timeout, unsent.

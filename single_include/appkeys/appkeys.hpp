@@ -3,12 +3,14 @@
 // Needs only the C++20 standard library and nlohmann/json.
 #ifndef APPKEYS_SINGLE_INCLUDE_APPKEYS_HPP
 #define APPKEYS_SINGLE_INCLUDE_APPKEYS_HPP
+// ---- begin appkeys/appkeys.hpp
 // appkeys — the umbrella header: the whole client, its executors and the in-memory
 // fake server. The network transports need libraries of their own and are included
 // separately: <appkeys/transport/httplib.hpp>, <appkeys/transport/curl.hpp>.
 
 // In dependency order, which is also the order of the single header: not sorted.
 // clang-format off
+// ---- begin appkeys/config.hpp
 // appkeys — configuration macros shared by every header.
 
 /// @file
@@ -47,6 +49,7 @@
   } while (false)
 #endif
 // ---- end appkeys/config.hpp
+// ---- begin appkeys/version.hpp
 // appkeys — version(): the version of the headers a program was compiled with.
 
 
@@ -96,8 +99,10 @@ static_assert(std::string_view(APPKEYS_VERSION_STRING) ==
 
 }  // namespace appkeys
 // ---- end appkeys/version.hpp
+// ---- begin appkeys/error.hpp
 // appkeys — errc, its std::error_category, and AppError.
 
+// ---- begin appkeys/detail/server_error_codes.hpp
 // appkeys — the server's error_code strings (PROTOCOL.md §5), written once.
 //
 // Every server code of realm-core's `app_error` / `service_error` table, as
@@ -343,6 +348,7 @@ class AppError : public std::system_error {
 template <>
 struct std::is_error_code_enum<appkeys::errc> : std::true_type {};
 // ---- end appkeys/error.hpp
+// ---- begin appkeys/result.hpp
 // appkeys — Result<T>: a value or an AppError.
 
 
@@ -502,6 +508,7 @@ using operation_value_t =
 
 }  // namespace appkeys
 // ---- end appkeys/result.hpp
+// ---- begin appkeys/object_id.hpp
 // appkeys — ObjectId, the 12-byte id of keys, users and devices.
 
 
@@ -614,6 +621,7 @@ struct std::hash<appkeys::ObjectId> {
   }
 };
 // ---- end appkeys/object_id.hpp
+// ---- begin appkeys/secret.hpp
 // appkeys — Secret: a key value, password or token that never prints.
 
 #include <algorithm>
@@ -744,6 +752,7 @@ struct std::formatter<appkeys::Secret, CharT> : std::formatter<std::string_view,
 };
 #endif
 // ---- end appkeys/secret.hpp
+// ---- begin appkeys/api_key.hpp
 // appkeys — ApiKey, one user API key as the server describes it.
 
 
@@ -781,6 +790,7 @@ struct ApiKey {
 
 }  // namespace appkeys
 // ---- end appkeys/api_key.hpp
+// ---- begin appkeys/credentials.hpp
 // appkeys — Credentials: how a user logs in.
 
 
@@ -858,6 +868,7 @@ class Credentials {
 
 }  // namespace appkeys
 // ---- end appkeys/credentials.hpp
+// ---- begin appkeys/retry.hpp
 // appkeys — RetryPolicy: whether and how a failed request is tried again.
 
 #include <chrono>
@@ -910,6 +921,7 @@ struct RetryPolicy {
 
 }  // namespace appkeys
 // ---- end appkeys/retry.hpp
+// ---- begin appkeys/app_config.hpp
 // appkeys — AppConfig: which app, where, and how patiently.
 
 
@@ -958,6 +970,7 @@ struct AppConfig {
 
 }  // namespace appkeys
 // ---- end appkeys/app_config.hpp
+// ---- begin appkeys/http.hpp
 // appkeys — the transport's vocabulary: HttpMethod, Headers, HttpRequest, HttpResponse.
 //
 // Public because users write transports (see concepts.hpp).
@@ -1053,8 +1066,10 @@ struct HttpResponse {
 
 }  // namespace appkeys
 // ---- end appkeys/http.hpp
+// ---- begin appkeys/concepts.hpp
 // appkeys — the two policies: Transport (how bytes move) and Executor (how a call runs).
 
+// ---- begin appkeys/detail/unique_function.hpp
 // appkeys — UniqueFunction: a move-only type-erased callable.
 
 #include <concepts>
@@ -1214,6 +1229,7 @@ concept Executor = std::copy_constructible<E> &&
 
 }  // namespace appkeys
 // ---- end appkeys/concepts.hpp
+// ---- begin appkeys/user.hpp
 // appkeys — User: a shared handle to one login session.
 
 
@@ -1337,6 +1353,7 @@ class User {
 
 }  // namespace appkeys
 // ---- end appkeys/user.hpp
+// ---- begin appkeys/exec/sync.hpp
 // appkeys — SyncExec: the call runs on the caller's thread and throws on failure.
 
 
@@ -1371,6 +1388,7 @@ static_assert(Executor<SyncExec>);
 
 }  // namespace appkeys
 // ---- end appkeys/exec/sync.hpp
+// ---- begin appkeys/exec/no_throw.hpp
 // appkeys — NoThrowExec: the call runs on the caller's thread and returns Result<T>.
 
 
@@ -1398,6 +1416,7 @@ static_assert(Executor<NoThrowExec>);
 
 }  // namespace appkeys
 // ---- end appkeys/exec/no_throw.hpp
+// ---- begin appkeys/exec/job.hpp
 // appkeys — jobs and where they go: the vocabulary CoroExec and CallbackExec share to
 // let the caller choose the threads an operation runs and completes on.
 
@@ -1435,6 +1454,7 @@ PostFunction post_to(P& target) {
 
 }  // namespace appkeys
 // ---- end appkeys/exec/job.hpp
+// ---- begin appkeys/exec/thread_pool.hpp
 // appkeys — ThreadPool: a fixed set of worker threads and a FIFO of jobs.
 
 
@@ -1531,6 +1551,7 @@ static_assert(PostTarget<ThreadPool>);
 
 }  // namespace appkeys
 // ---- end appkeys/exec/thread_pool.hpp
+// ---- begin appkeys/exec/run_loop.hpp
 // appkeys — RunLoop: a queue of jobs that the thread calling run() works through.
 
 
@@ -1637,6 +1658,7 @@ static_assert(PostTarget<RunLoop>);
 
 }  // namespace appkeys
 // ---- end appkeys/exec/run_loop.hpp
+// ---- begin appkeys/exec/future.hpp
 // appkeys — FutureExec: calls run on a bounded pool of threads; the caller gets a future.
 
 
@@ -1706,6 +1728,7 @@ static_assert(Executor<FutureExec>);
 
 #endif  // APPKEYS_HAS_EXCEPTIONS
 // ---- end appkeys/exec/future.hpp
+// ---- begin appkeys/exec/task.hpp
 // appkeys — Task<T>, a lazy coroutine task, and sync_wait, which runs one from plain code.
 
 
@@ -2161,6 +2184,7 @@ Result<T> sync_wait(ResultAwaitable<T> awaitable, RunLoop& loop) {
 
 #endif  // APPKEYS_HAS_EXCEPTIONS
 // ---- end appkeys/exec/task.hpp
+// ---- begin appkeys/exec/coro.hpp
 // appkeys — CoroExec: calls are C++20 coroutines; `co_await keys.create("name")`.
 
 
@@ -2279,6 +2303,7 @@ static_assert(Executor<CoroExec>);
 
 #endif  // APPKEYS_HAS_EXCEPTIONS
 // ---- end appkeys/exec/coro.hpp
+// ---- begin appkeys/exec/callback.hpp
 // appkeys — CallbackExec: each call completes by invoking a handler `void(Result<T>)`.
 
 
@@ -2506,16 +2531,20 @@ static_assert(Executor<CallbackExec>);
 
 #endif  // APPKEYS_HAS_EXCEPTIONS
 // ---- end appkeys/exec/callback.hpp
+// ---- begin appkeys/api_key_auth.hpp
 // appkeys — ApiKeyAuth: one user's API keys (create, fetch, list, enable, disable, delete).
 
+// ---- begin appkeys/detail/client_core.hpp
 // appkeys — every operation of the client, written once as plain synchronous code.
 //
 // Each operation builds an HttpRequest, sends it through the Transport and parses the
 // HttpResponse into Result<X>. App and ApiKeyAuth hand these operations to an
 // Executor, which decides where they run and what the caller receives.
 
+// ---- begin appkeys/detail/error_mapping.hpp
 // appkeys — turning a non-2xx response into an AppError (PROTOCOL.md §5), written once.
 
+// ---- begin appkeys/detail/json.hpp
 // appkeys — strict, non-throwing JSON access on top of nlohmann/json.
 
 #include <nlohmann/json.hpp>
@@ -2608,6 +2637,7 @@ inline std::string dump_json(const json& value) {
 
 }  // namespace appkeys::detail
 // ---- end appkeys/detail/json.hpp
+// ---- begin appkeys/detail/wire.hpp
 // appkeys — the protocol's JSON shapes (PROTOCOL.md §3–§5), written once.
 //
 // The client parses with these functions and the fake backend serializes with them,
@@ -3001,8 +3031,10 @@ inline AppError error_from_response(const HttpResponse& response, std::string_vi
 
 }  // namespace appkeys::detail
 // ---- end appkeys/detail/error_mapping.hpp
+// ---- begin appkeys/detail/jwt.hpp
 // appkeys — reading the one claim the client needs from a JWT-shaped token.
 
+// ---- begin appkeys/detail/base64.hpp
 // appkeys — base64url (RFC 4648 §5, no padding), for JWT-shaped tokens.
 
 #include <cstdint>
@@ -3101,6 +3133,7 @@ inline std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::stri
 
 }  // namespace appkeys::detail
 // ---- end appkeys/detail/jwt.hpp
+// ---- begin appkeys/detail/retry_rules.hpp
 // appkeys — which failures may be retried, and after how long (see RetryPolicy).
 //
 // Pure functions, so every rule is testable without a clock or a server.
@@ -3185,6 +3218,7 @@ inline std::optional<std::chrono::milliseconds> retry_delay(const RetryPolicy& p
 
 }  // namespace appkeys::detail
 // ---- end appkeys/detail/retry_rules.hpp
+// ---- begin appkeys/detail/routes.hpp
 // appkeys — the protocol's addresses (PROTOCOL.md §1, §3, §4), written once for the
 // client's request builders and the fake backend's router.
 
@@ -3809,6 +3843,7 @@ class ApiKeyAuth {
 
 }  // namespace appkeys
 // ---- end appkeys/api_key_auth.hpp
+// ---- begin appkeys/app.hpp
 // appkeys — App: one App Services app, reached through a Transport, run by an Executor.
 
 
@@ -3888,6 +3923,7 @@ using NoThrowApp = App<T, NoThrowExec>;
 
 }  // namespace appkeys
 // ---- end appkeys/app.hpp
+// ---- begin appkeys/testing/fake.hpp
 // appkeys — FakeBackend and FakeTransport: the whole server of PROTOCOL.md, in memory.
 //
 // The hosted service is gone (PROTOCOL.md §1), so this model is the reference peer: the
@@ -3895,6 +3931,7 @@ using NoThrowApp = App<T, NoThrowExec>;
 // Everything it answers is built from the shared protocol code (detail::routes,
 // detail::wire, detail::server_code_string), so the server cannot drift from the client.
 
+// ---- begin appkeys/detail/random.hpp
 // appkeys — random ids, key values and token signatures for the fake backend.
 //
 // NOT for production cryptography: a Mersenne Twister is predictable once enough of its
@@ -4002,6 +4039,7 @@ inline std::string random_token_chars(std::size_t count) {
 
 }  // namespace appkeys::detail
 // ---- end appkeys/detail/random.hpp
+// ---- begin appkeys/detail/sha256.hpp
 // appkeys — SHA-256 (FIPS 180-4), for the fake backend.
 //
 // Why a hand-written hash: the single header must need nothing but nlohmann/json (no
@@ -5156,6 +5194,7 @@ static_assert(Transport<FakeTransport>);
 
 }  // namespace appkeys::testing
 // ---- end appkeys/testing/fake.hpp
+// ---- begin appkeys/testing/fault_injection.hpp
 // appkeys — FaultInjectingTransport: a Transport decorator that makes the network and
 // the server misbehave on cue, so a client's error handling can be tested without one.
 //

@@ -5,6 +5,7 @@
 #include <appkeys/appkeys.hpp>
 #ifndef APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_HPP_INLINED
+// ---- begin appkeys/testing/local_server.hpp
 // appkeys — LocalServer: a FakeBackend served over real HTTP on a loopback port.
 //
 // Needs cpp-httplib (`pkg-config --cflags --libs cpp-httplib`). The server is only an

@@ -5,6 +5,7 @@
 #include <appkeys/appkeys.hpp>
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_HPP_INLINED
+// ---- begin appkeys/transport/curl.hpp
 // appkeys — CurlTransport: a Transport over libcurl's easy interface, with a pool of
 // kept-alive handles.
 //
@@ -13,12 +14,14 @@
 
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_CONFIGURE_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_CONFIGURE_HPP_INLINED
+// ---- begin appkeys/transport/curl_detail/configure.hpp
 // appkeys — every libcurl option of one exchange, set in one place for both libcurl
 // transports: TLS verification and CA options, no redirects, http(s) only, proxies,
 // the method and body, the callbacks and the response size limit.
 
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_HANDLES_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_HANDLES_HPP_INLINED
+// ---- begin appkeys/transport/curl_detail/handles.hpp
 // appkeys — libcurl's process-wide initialisation and owning wrappers for its handles
 // and strings, shared by both libcurl transports.
 //
@@ -93,11 +96,13 @@ struct Handle {
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_HANDLES_HPP_INLINED
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_REQUEST_HEADERS_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_REQUEST_HEADERS_HPP_INLINED
+// ---- begin appkeys/transport/curl_detail/request_headers.hpp
 // appkeys — a request's headers as libcurl wants them: checked so nothing can split the
 // request, and with libcurl's own additions suppressed so exactly the request is sent.
 
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_TARGET_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_TARGET_HPP_INLINED
+// ---- begin appkeys/transport/curl_detail/target.hpp
 // appkeys — where a request goes, as libcurl's own URL parser understands it, and the
 // rule that plain http:// reaches only loopback hosts unless allowed.
 
@@ -315,6 +320,7 @@ inline Result<RequestHeaders> build_headers(const HttpRequest& request, bool bod
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_REQUEST_HEADERS_HPP_INLINED
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_RESPONSE_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_RESPONSE_HPP_INLINED
+// ---- begin appkeys/transport/curl_detail/response.hpp
 // appkeys — collecting a response from libcurl's callbacks: the final response's
 // headers and the body, each bounded by max_response_bytes.
 
@@ -547,6 +553,7 @@ CURLcode configure(Handle& handle, CURLSH* share, const Options& options,
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_CONFIGURE_HPP_INLINED
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_OUTCOME_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_OUTCOME_HPP_INLINED
+// ---- begin appkeys/transport/curl_detail/outcome.hpp
 // appkeys — what a finished libcurl transfer becomes: the response, or an AppError with
 // the right errc and a message scrubbed of anything secret.
 
@@ -652,6 +659,7 @@ Result<HttpResponse> outcome(CURLcode code, Exchange& exchange, const Handle& ha
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_OUTCOME_HPP_INLINED
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_PREPARED_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_PREPARED_HPP_INLINED
+// ---- begin appkeys/transport/curl_detail/prepared.hpp
 // appkeys — the checks a libcurl transport makes before any I/O, in one call: the
 // timeout, the URL (http(s) only, plain http only to loopback unless allowed) and the
 // headers.
@@ -700,6 +708,7 @@ Result<PreparedRequest> prepare(const HttpRequest& request, const Options& optio
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_PREPARED_HPP_INLINED
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_OPTIONS_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_OPTIONS_HPP_INLINED
+// ---- begin appkeys/transport/curl_options.hpp
 // appkeys — the options both libcurl transports are built from (CurlTransport and
 // CurlMultiTransport): one definition, so their safe defaults cannot drift apart.
 

@@ -5,6 +5,7 @@
 #include <appkeys/appkeys.hpp>
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_MULTI_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_MULTI_HPP_INLINED
+// ---- begin appkeys/transport/curl_multi.hpp
 // appkeys — CurlMultiTransport: libcurl's multi interface driven by one event-loop thread
 // the transport owns; an AsyncTransport and a (blocking) Transport.
 //
@@ -12,17 +13,20 @@
 
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_MULTI_LOOP_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_MULTI_LOOP_HPP_INLINED
+// ---- begin appkeys/transport/curl_detail/multi_loop.hpp
 // appkeys — the event loop behind CurlMultiTransport: one thread drives one CURLM; other
 // threads only queue work and wake it.
 
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_CONFIGURE_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_CONFIGURE_HPP_INLINED
+// ---- begin appkeys/transport/curl_detail/configure.hpp
 // appkeys — every libcurl option of one exchange, set in one place for both libcurl
 // transports: TLS verification and CA options, no redirects, http(s) only, proxies,
 // the method and body, the callbacks and the response size limit.
 
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_HANDLES_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_HANDLES_HPP_INLINED
+// ---- begin appkeys/transport/curl_detail/handles.hpp
 // appkeys — libcurl's process-wide initialisation and owning wrappers for its handles
 // and strings, shared by both libcurl transports.
 //
@@ -97,11 +101,13 @@ struct Handle {
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_HANDLES_HPP_INLINED
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_REQUEST_HEADERS_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_REQUEST_HEADERS_HPP_INLINED
+// ---- begin appkeys/transport/curl_detail/request_headers.hpp
 // appkeys — a request's headers as libcurl wants them: checked so nothing can split the
 // request, and with libcurl's own additions suppressed so exactly the request is sent.
 
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_TARGET_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_TARGET_HPP_INLINED
+// ---- begin appkeys/transport/curl_detail/target.hpp
 // appkeys — where a request goes, as libcurl's own URL parser understands it, and the
 // rule that plain http:// reaches only loopback hosts unless allowed.
 
@@ -319,6 +325,7 @@ inline Result<RequestHeaders> build_headers(const HttpRequest& request, bool bod
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_REQUEST_HEADERS_HPP_INLINED
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_RESPONSE_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_RESPONSE_HPP_INLINED
+// ---- begin appkeys/transport/curl_detail/response.hpp
 // appkeys — collecting a response from libcurl's callbacks: the final response's
 // headers and the body, each bounded by max_response_bytes.
 
@@ -551,11 +558,13 @@ CURLcode configure(Handle& handle, CURLSH* share, const Options& options,
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_CONFIGURE_HPP_INLINED
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_MULTI_CALL_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_MULTI_CALL_HPP_INLINED
+// ---- begin appkeys/transport/curl_detail/multi_call.hpp
 // appkeys — one exchange of CurlMultiTransport as its event loop keeps it: the request,
 // its completion and deadline, and (only while it runs) an easy handle.
 
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_PREPARED_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_PREPARED_HPP_INLINED
+// ---- begin appkeys/transport/curl_detail/prepared.hpp
 // appkeys — the checks a libcurl transport makes before any I/O, in one call: the
 // timeout, the URL (http(s) only, plain http only to loopback unless allowed) and the
 // headers.
@@ -677,6 +686,7 @@ inline void run_timer(detail::UniqueFunction<void()>& fn) noexcept {
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_MULTI_CALL_HPP_INLINED
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_OUTCOME_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_OUTCOME_HPP_INLINED
+// ---- begin appkeys/transport/curl_detail/outcome.hpp
 // appkeys — what a finished libcurl transfer becomes: the response, or an AppError with
 // the right errc and a message scrubbed of anything secret.
 
@@ -782,6 +792,7 @@ Result<HttpResponse> outcome(CURLcode code, Exchange& exchange, const Handle& ha
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_OUTCOME_HPP_INLINED
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_OPTIONS_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_OPTIONS_HPP_INLINED
+// ---- begin appkeys/transport/curl_options.hpp
 // appkeys — the options both libcurl transports are built from (CurlTransport and
 // CurlMultiTransport): one definition, so their safe defaults cannot drift apart.
 

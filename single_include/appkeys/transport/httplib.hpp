@@ -5,6 +5,7 @@
 #include <appkeys/appkeys.hpp>
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_HPP_INLINED
+// ---- begin appkeys/transport/httplib.hpp
 // appkeys — HttplibTransport: the Transport over cpp-httplib, with keep-alive pooling.
 //
 // cpp-httplib is a compiled library on Debian 12 (0.11.4): build with the flags and libs

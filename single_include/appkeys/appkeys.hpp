@@ -181,7 +181,7 @@ static_assert(std::string_view(APPKEYS_VERSION_STRING) ==
   X(insecure_transport, "refused to send credentials over plain HTTP")     \
   X(response_too_large, "response too large")                              \
   X(malformed_response, "malformed response")                              \
-  X(shutting_down, "shutting down with the call in flight")               \
+  X(shutting_down, "shutting down with the call in flight")                \
   X(cancelled, "the call was cancelled")
 // ---- end appkeys/detail/server_error_codes.hpp
 

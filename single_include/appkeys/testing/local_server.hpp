@@ -3,6 +3,8 @@
 #ifndef APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_HPP
 #define APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_HPP
 #include <appkeys/appkeys.hpp>
+#ifndef APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_HPP_INLINED
 // ---- begin appkeys/testing/local_server.hpp
 // appkeys — LocalServer: a backend (FakeBackend, or any ServableBackend) served over real
 // HTTP or HTTPS.
@@ -11,6 +13,8 @@
 // support, which Debian's has). The server is only an HTTP skin: every route, status,
 // header and body comes from the backend's handle().
 
+#ifndef APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_DETAIL_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_DETAIL_HPP_INLINED
 // ---- begin appkeys/testing/local_server_detail.hpp
 // appkeys — LocalServer's helpers: the backend concept, its worker pool, header filters,
 // the replies it makes by itself, and the access log's view of a request.
@@ -170,6 +174,9 @@ inline std::optional<std::chrono::steady_clock::time_point>& routed_at() noexcep
 }  // namespace local_server_detail
 }  // namespace appkeys::testing
 // ---- end appkeys/testing/local_server_detail.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_DETAIL_HPP_INLINED
+#ifndef APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_OPTIONS_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_OPTIONS_HPP_INLINED
 // ---- begin appkeys/testing/local_server_options.hpp
 // appkeys — LocalServerOptions: where and how a testing::LocalServer serves (address,
 // port, threads, an artificial delay, TLS files, an access-log sink).
@@ -234,6 +241,9 @@ struct LocalServerOptions {
 
 }  // namespace appkeys::testing
 // ---- end appkeys/testing/local_server_options.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_OPTIONS_HPP_INLINED
+#ifndef APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_TLS_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_TLS_HPP_INLINED
 // ---- begin appkeys/testing/local_server_tls.hpp
 // appkeys — LocalServer's TLS set-up: loads a PEM certificate chain and its private key
 // into an OpenSSL server context, with an error that names the file at fault.
@@ -319,6 +329,7 @@ inline bool configure_tls_context(SSL_CTX& ctx, const std::string& cert_file,
 
 }  // namespace appkeys::testing::local_server_detail
 // ---- end appkeys/testing/local_server_tls.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_TLS_HPP_INLINED
 
 #include <httplib.h>
 
@@ -744,4 +755,5 @@ class LocalServer {
 
 }  // namespace appkeys::testing
 // ---- end appkeys/testing/local_server.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_HPP_INLINED
 #endif  // APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_HPP

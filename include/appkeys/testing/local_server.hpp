@@ -22,6 +22,7 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -125,12 +126,43 @@ class LocalServer {
   /// Starts serving `backend` on `bind_address`:`port` (0: a free port) with up to
   /// `worker_threads` connections at once, or fails with errc::connection_failed (thrown)
   /// when it cannot listen.
-  explicit LocalServer(FakeBackend& backend, std::uint16_t port = 0,
+  ///
+  /// `backend` is a FakeBackend, or any backend with the same
+  /// `HttpResponse handle(const HttpRequest&)` (server::Service, for `appkeys serve`);
+  /// its `options().max_body_bytes` is used when it has one.
+  template <class Backend>
+  requires requires(Backend& b, const HttpRequest& r) {
+    { b.handle(r) } -> std::same_as<HttpResponse>;
+  }
+  explicit LocalServer(Backend& backend, std::uint16_t port = 0,
                        std::string bind_address = "127.0.0.1",
                        std::size_t worker_threads = default_worker_threads)
-      : backend_(backend),
+      : handler_([&backend](const HttpRequest& request) { return backend.handle(request); }),
         bind_address_(std::move(bind_address)),
         worker_threads_(std::max<std::size_t>(1, worker_threads)) {
+    body_limit_ = local_server_detail::body_limit(backend);
+    start(port);
+  }
+
+  LocalServer(const LocalServer&) = delete;
+  LocalServer& operator=(const LocalServer&) = delete;
+
+  ~LocalServer() {
+    server_.stop();
+    thread_.join();
+  }
+
+  /// "http://127.0.0.1:PORT" (an IPv6 bind address is bracketed).
+  const std::string& base_url() const noexcept { return base_url_; }
+  /// The port it listens on (the one chosen when 0 was given).
+  std::uint16_t port() const noexcept { return port_; }
+  /// TCP connections accepted so far: with keep-alive, far fewer than requests.
+  std::size_t accepted_connections() const noexcept {
+    return accepted_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  void start(std::uint16_t port) {
     configure();
     int bound = -1;
     errno = 0;
@@ -159,24 +191,6 @@ class LocalServer {
     while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
 
-  LocalServer(const LocalServer&) = delete;
-  LocalServer& operator=(const LocalServer&) = delete;
-
-  ~LocalServer() {
-    server_.stop();
-    thread_.join();
-  }
-
-  /// "http://127.0.0.1:PORT" (an IPv6 bind address is bracketed).
-  const std::string& base_url() const noexcept { return base_url_; }
-  /// The port it listens on (the one chosen when 0 was given).
-  std::uint16_t port() const noexcept { return port_; }
-  /// TCP connections accepted so far: with keep-alive, far fewer than requests.
-  std::size_t accepted_connections() const noexcept {
-    return accepted_.load(std::memory_order_relaxed);
-  }
-
- private:
   static constexpr const char* allowed_methods = "GET, HEAD, POST, PUT, DELETE";
 
   static std::string url_host(const std::string& address) {
@@ -188,7 +202,6 @@ class LocalServer {
   }
 
   void configure() {
-    body_limit_ = local_server_detail::body_limit(backend_);
     server_.new_task_queue = [this] {
       return new local_server_detail::CountingPool(worker_threads_, accepted_);
     };
@@ -385,7 +398,7 @@ class LocalServer {
     }
     request.body = std::move(body);
 
-    HttpResponse response = backend_.handle(request);
+    HttpResponse response = handler_(request);
     res.status = response.status;
     for (const auto& [name, value] : response.headers) {
       if (local_server_detail::is_framing_header(name)) continue;
@@ -418,7 +431,7 @@ class LocalServer {
     return host_for_urls_;
   }
 
-  FakeBackend& backend_;
+  std::function<HttpResponse(const HttpRequest&)> handler_;  // calls the backend's handle
   std::string bind_address_;
   std::size_t worker_threads_;
   std::string host_for_urls_;

@@ -105,7 +105,7 @@ class Seeded {
     options.app_id = std::string(app_id);
     options.max_keys_per_user = max_keys;
     options.max_body_bytes = 2048;  // reachable with libFuzzer's default -max_len
-    backend_.reset();  // the old store closes before the new one opens
+    backend_.reset();               // the old store closes before the new one opens
     backend_ = std::make_unique<FuzzBackend>(options);
     secrets.clear();
     secret_names.clear();

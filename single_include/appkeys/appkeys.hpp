@@ -4176,10 +4176,285 @@ inline std::string sha256_hex(std::string_view data) {
 
 }  // namespace appkeys::detail
 // ---- end appkeys/detail/sha256.hpp
-// ---- begin appkeys/testing/backend/crypto.hpp
-// appkeys — the Crypto concept (token signatures, password hashes, comparisons) and
-// HeaderCrypto, the dependency-free model FakeBackend uses.
+// ---- begin appkeys/testing/backend/api_key_rules.hpp
+// appkeys — the six API-key routes' rules (PROTOCOL.md §3, §6), for a caller already
+// authenticated with a refresh token; BasicBackend routes to them.
 
+// ---- begin appkeys/testing/backend/options.hpp
+// appkeys — FakeBackendOptions: how the server rules behave where PROTOCOL.md leaves a choice.
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace appkeys::testing {
+
+/// How a FakeBackend (or any backend built on backend::BasicBackend) behaves where
+/// PROTOCOL.md leaves a choice.
+///
+/// Thread safety: a value type; a backend keeps its own copy.
+struct FakeBackendOptions {
+  /// Empty: serve any app id. Otherwise app-scoped routes naming another app get 404.
+  std::string app_id;
+  /// How long an access token is accepted (its `exp` claim).
+  std::chrono::seconds access_token_lifetime{30 * 60};
+  /// How long a refresh token, and so a session, is accepted.
+  std::chrono::seconds refresh_token_lifetime{60 * 24 * 3600};
+  /// The documented per-user limit; the next create is refused with 400.
+  std::size_t max_keys_per_user = 20;
+  /// Longer key names are refused with 400 InvalidParameter (PROTOCOL.md §6).
+  std::size_t max_key_name_bytes = 256;
+  /// Larger request bodies are refused with 413 before they are parsed.
+  std::size_t max_body_bytes = 1 << 20;
+  /// Live sessions kept at most; a login past it ends the oldest session (its client
+  /// gets 401 and is logged out), so a long-running `appkeys serve` that a client
+  /// floods with logins stays bounded. An anonymous user goes with its last session:
+  /// nothing could ever log in as it again (App Services deletes them likewise).
+  std::size_t max_sessions = 100'000;
+  /// Entries request_log() keeps, newest last; request_count() still counts them all.
+  std::size_t request_log_limit = 10'000;
+  /// Failed password logins in a row one account may have before it is slowed down;
+  /// 0 (the default for tests) never slows anyone. Past it, every further login for
+  /// that email is refused (401 InvalidPassword) without looking at the password for a
+  /// window that doubles with each failure (1 s, 2 s, 4 s, ... up to max_login_delay).
+  /// A correct login outside a window clears the count. Kept in memory, per process.
+  std::size_t failed_logins_before_delay = 0;
+  /// The longest window failed_logins_before_delay can impose.
+  std::chrono::seconds max_login_delay{15 * 60};
+};
+
+}  // namespace appkeys::testing
+// ---- end appkeys/testing/backend/options.hpp
+// ---- begin appkeys/testing/backend/records.hpp
+// appkeys — what a server store keeps: users, keys, sessions and tokens (no secrets in clear).
+
+
+#include <cstdint>
+#include <string>
+
+namespace appkeys::testing::backend {
+
+/// One user. Thread safety: a value type.
+struct UserRecord {
+  std::string id;             ///< 24 lowercase hex characters.
+  std::string provider;       ///< "local-userpass" or "anon-user".
+  std::string identity_id;    ///< The id of the user's own identity in the profile.
+  std::string email;          ///< Empty for an anonymous user.
+  std::string password_hash;  ///< The Crypto policy's self-describing hash; empty: none.
+  bool disabled = false;      ///< A disabled user cannot log in.
+};
+
+/// One user API key. Thread safety: a value type.
+struct KeyRecord {
+  ObjectId id;            ///< The key's id.
+  std::string name;       ///< Unique per user.
+  std::string key_hash;   ///< sha256_hex of the value; the value itself is never kept.
+  bool disabled = false;  ///< A disabled key cannot log in.
+};
+
+/// One login session. Thread safety: a value type.
+struct SessionRecord {
+  std::uint64_t id = 0;   ///< Assigned by the store; grows, so the smallest is the oldest.
+  std::string user_id;    ///< Whose session it is.
+  std::string provider;   ///< How this session logged in.
+  std::string key_id;     ///< For "api-key" sessions: the key's id (hex).
+  std::string device_id;  ///< 24 hex, echoed to the client.
+  std::int64_t refresh_expires_at = 0;  ///< Unix seconds; the session ends then.
+};
+
+/// Which of a session's tokens a bearer is.
+enum class TokenKind { access, refresh };
+
+/// A token, kept under the SHA-256 of its text. Thread safety: a value type.
+struct TokenRecord {
+  TokenKind kind = TokenKind::access;  ///< Access or refresh.
+  std::uint64_t session_id = 0;        ///< The session it belongs to.
+  std::int64_t expires_at = 0;         ///< Unix seconds.
+};
+
+/// A token issued with a new session: its hash and record.
+struct IssuedToken {
+  std::string hash;    ///< sha256_hex of the token text.
+  TokenRecord record;  ///< Its kind and expiry (session_id is filled in by the store).
+};
+
+/// What Store::create_key did: the outcome of one atomic check-and-insert.
+enum class CreateKeyOutcome {
+  created,        ///< The key is stored.
+  name_taken,     ///< The user already has a key with that name (409).
+  limit_reached,  ///< The user already has the maximum number of keys (400).
+  no_such_user,   ///< The user is gone (deleted meanwhile).
+};
+
+}  // namespace appkeys::testing::backend
+// ---- end appkeys/testing/backend/records.hpp
+// ---- begin appkeys/testing/backend/responses.hpp
+// appkeys — the HTTP answers the server rules give (PROTOCOL.md §3, §5).
+
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace appkeys::testing::backend::responses {
+
+/// A JSON answer, labelled as such.
+inline HttpResponse json_response(int status, const detail::json& body) {
+  HttpResponse response;
+  response.status = status;
+  response.headers.emplace("Content-Type", "application/json");
+  response.body = detail::dump_json(body);
+  return response;
+}
+
+/// 204 with no Content-Type: an empty body labelled JSON breaks the official Web SDK (§3).
+inline HttpResponse no_content() {
+  HttpResponse response;
+  response.status = 204;
+  return response;
+}
+
+/// A plain-text answer (Go's 404 and 405 pages, as the hosted service sent).
+inline HttpResponse plain_text(int status, std::string text) {
+  HttpResponse response;
+  response.status = status;
+  response.headers.emplace("Content-Type", "text/plain; charset=utf-8");
+  response.body = std::move(text);
+  return response;
+}
+
+/// A JSON error `{"error","error_code","link"}`; `origin` starts the link.
+inline HttpResponse error(std::string_view origin, int status, std::string_view code,
+                          std::string_view message) {
+  // A fresh correlation id per error, as the hosted service's log links had.
+  std::string link(origin);
+  link += "/logs?co_id=";
+  link += detail::random_object_id().to_hex();
+  return json_response(status, detail::wire::error_json(message, code, link));
+}
+
+/// As above, with the code's protocol string.
+inline HttpResponse error(std::string_view origin, int status, errc code,
+                          std::string_view message) {
+  return error(origin, status, detail::server_code_string(code), message);
+}
+
+}  // namespace appkeys::testing::backend::responses
+// ---- end appkeys/testing/backend/responses.hpp
+// ---- begin appkeys/testing/backend/store.hpp
+// appkeys — the Store concept: the storage policy the server rules run over.
+
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace appkeys::testing::backend {
+
+/// Where the server rules (backend::BasicBackend) keep users, keys, sessions, tokens and
+/// the deployment's secrets. The rules decide what is allowed; a store only keeps state,
+/// and makes each call below one atomic step (a transaction, or one lock), safe to call
+/// from many threads at once: the rules never hold a lock across two calls. Shipped
+/// models: backend::MemoryStore (header-only, in FakeBackend) and server::SqliteStore.
+///
+/// Requirements, for a store `s`, ids as `std::string_view` (users: 24 hex) or
+/// `ObjectId` (keys), `u` a UserRecord, `k` a KeyRecord:
+///
+/// Users
+/// - `s.find_user(id)` -> `std::optional<UserRecord>`.
+/// - `s.find_user_by_email(email)` -> `std::optional<UserRecord>`.
+/// - `s.insert_user(u)` -> `bool`: false, and nothing stored, when `u.email` is not empty
+///   and another user has it (emails are unique, so two registrations race safely).
+/// - `s.set_password(id, hash)` -> `bool`: false for an unknown user.
+/// - `s.set_user_disabled(id, disabled)` -> `bool`: false for an unknown user. It does
+///   not end sessions; the rules call end_user_sessions.
+/// - `s.delete_user(id)` -> `bool`: removes the user with its keys, sessions and tokens.
+/// - `s.list_users()` -> `std::vector<UserRecord>`, ordered by id.
+/// - `s.api_key_identities(id)` -> `std::vector<std::string>`: ids (hex) of the keys
+///   that ever logged in as this user, in order of first use.
+///
+/// Keys
+/// - `s.create_key(user_id, k, max_keys)` -> `CreateKeyOutcome`: in one atomic step,
+///   `name_taken` if the user has a key named `k.name`, else `limit_reached` if the user
+///   has `max_keys` keys or more, else stores `k` (`created`). Holds under any number of
+///   concurrent callers, threads or processes.
+/// - `s.list_keys(user_id)` -> `std::vector<KeyRecord>`, in creation order.
+/// - `s.find_key(user_id, key_id)` -> `std::optional<KeyRecord>`: only the user's own.
+/// - `s.find_key_by_hash(hash)` -> `std::optional<std::pair<std::string, KeyRecord>>`:
+///   the owner's id and the key whose key_hash is `hash`.
+/// - `s.set_key_disabled(user_id, key_id, disabled)` -> `bool`: false when the user has
+///   no such key.
+/// - `s.delete_key(user_id, key_id)` -> `bool`: false when the user has no such key.
+/// - `s.count_keys(user_id)` -> `std::size_t`.
+///
+/// Sessions and tokens (times are Unix seconds)
+/// - `s.start_session(session, tokens, max_sessions, new_user)` -> `std::uint64_t`, with
+///   `session` a SessionRecord, `tokens` a `const std::vector<IssuedToken>&` and
+///   `new_user` a `const UserRecord*` (nullptr: none). In one atomic step: inserts
+///   `*new_user` if given; ends the oldest sessions until fewer than `max_sessions`
+///   remain (0: no limit); stores the session under a new id larger than every earlier
+///   one, and the tokens for it; for an "api-key" session adds `session.key_id` to the
+///   owner's api_key_identities unless there. Returns the new id.
+/// - `s.find_session(id)` -> `std::optional<SessionRecord>`.
+/// - `s.insert_token(hash, record)` -> `bool`: false (nothing stored) when the session
+///   is gone.
+/// - `s.find_token(hash)` -> `std::optional<TokenRecord>`.
+/// - `s.end_session(id)`, `s.end_user_sessions(user_id)`, `s.end_expired(now)`: end
+///   sessions (one, all of one user's, or those expired at `now`) with their tokens;
+///   `end_expired` also drops every expired token. An anonymous user left with no
+///   session is deleted in the same step: nothing could ever log in as it again.
+/// - `s.delete_tokens(kind)`: forgets every token of that kind.
+/// - `s.count_sessions()`, `s.count_user_sessions(user_id)`, `s.count_tokens(kind)` ->
+///   `std::size_t`.
+///
+/// Deployment secrets
+/// - `s.load_or_store_secret(name, candidate)` -> `std::string`: the secret stored
+///   under `name`; if there is none, stores `candidate` first. Processes sharing a store
+///   therefore agree on one value (the token-signing key).
+template <class S>
+concept Store = requires(S& s, const S& cs, std::string_view id, const ObjectId& key_id,
+                         const UserRecord& u, const KeyRecord& k, const SessionRecord& session,
+                         const std::vector<IssuedToken>& tokens, const TokenRecord& token,
+                         std::size_t n, bool flag, std::int64_t now, TokenKind kind) {
+  { cs.find_user(id) } -> std::same_as<std::optional<UserRecord>>;
+  { cs.find_user_by_email(id) } -> std::same_as<std::optional<UserRecord>>;
+  { s.insert_user(u) } -> std::same_as<bool>;
+  { s.set_password(id, id) } -> std::same_as<bool>;
+  { s.set_user_disabled(id, flag) } -> std::same_as<bool>;
+  { s.delete_user(id) } -> std::same_as<bool>;
+  { cs.list_users() } -> std::same_as<std::vector<UserRecord>>;
+  { cs.api_key_identities(id) } -> std::same_as<std::vector<std::string>>;
+
+  { s.create_key(id, k, n) } -> std::same_as<CreateKeyOutcome>;
+  { cs.list_keys(id) } -> std::same_as<std::vector<KeyRecord>>;
+  { cs.find_key(id, key_id) } -> std::same_as<std::optional<KeyRecord>>;
+  { cs.find_key_by_hash(id) } -> std::same_as<std::optional<std::pair<std::string, KeyRecord>>>;
+  { s.set_key_disabled(id, key_id, flag) } -> std::same_as<bool>;
+  { s.delete_key(id, key_id) } -> std::same_as<bool>;
+  { cs.count_keys(id) } -> std::same_as<std::size_t>;
+
+  { s.start_session(session, tokens, n, &u) } -> std::same_as<std::uint64_t>;
+  { cs.find_session(std::uint64_t{}) } -> std::same_as<std::optional<SessionRecord>>;
+  { s.insert_token(id, token) } -> std::same_as<bool>;
+  { cs.find_token(id) } -> std::same_as<std::optional<TokenRecord>>;
+  s.end_session(std::uint64_t{});
+  s.end_user_sessions(id);
+  s.end_expired(now);
+  s.delete_tokens(kind);
+  { cs.count_sessions() } -> std::same_as<std::size_t>;
+  { cs.count_user_sessions(id) } -> std::same_as<std::size_t>;
+  { cs.count_tokens(kind) } -> std::same_as<std::size_t>;
+
+  { s.load_or_store_secret(id, std::string{}) } -> std::same_as<std::string>;
+};
+
+}  // namespace appkeys::testing::backend
+// ---- end appkeys/testing/backend/store.hpp
 // ---- begin appkeys/testing/backend/url.hpp
 // appkeys — URL and text helpers of the server rules (no I/O).
 
@@ -4267,6 +4542,123 @@ inline void wipe(std::string& text) noexcept {
 
 }  // namespace appkeys::testing::fake_detail
 // ---- end appkeys/testing/backend/url.hpp
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+
+namespace appkeys::testing::backend::api_key_rules {
+
+/// 404 APIKeyNotFound: an id that is not 24 hex, an unknown id and another user's id
+/// are the same answer (§6).
+inline HttpResponse key_not_found(std::string_view origin) {
+  return responses::error(origin, 404, errc::api_key_not_found, "API key not found");
+}
+
+/// POST api_keys: checks the session's provider, the body and the name, then lets the
+/// store check uniqueness and the per-user limit in one atomic step.
+template <Store S>
+HttpResponse create(S& store, const FakeBackendOptions& options, std::string_view origin,
+                    const SessionRecord& session, std::string_view body_text) {
+  if (session.provider == provider_name(AuthProvider::anonymous) ||
+      session.provider == provider_name(AuthProvider::api_key)) {
+    return responses::error(origin, 403, errc::invalid_parameter,
+                            "API keys cannot be created by a user logged in with the '" +
+                                session.provider + "' provider");
+  }
+  auto body = detail::parse_json(body_text);
+  if (!body || !body->is_object()) {
+    return responses::error(origin, 400, errc::bad_request, "request body must be a JSON object");
+  }
+  const std::string* name = detail::string_member(*body, detail::wire::field::name);
+  if (name == nullptr || name->empty()) {
+    // The hosted service sent this one without an error_code (PROTOCOL.md §6).
+    return responses::json_response(400, detail::wire::error_json("'name' is a required string."));
+  }
+  if (!std::all_of(name->begin(), name->end(), fake_detail::is_key_name_char)) {
+    return responses::error(origin, 400, errc::invalid_parameter,
+                            "API key name can only contain ASCII letters, numbers, underscores, "
+                            "and hyphens.");
+  }
+  if (name->size() > options.max_key_name_bytes) {
+    return responses::error(origin, 400, errc::invalid_parameter,
+                            "API key name must not be longer than " +
+                                std::to_string(options.max_key_name_bytes) + " bytes");
+  }
+  KeyRecord key;
+  key.id = detail::random_object_id();
+  key.name = *name;
+  std::string value = detail::random_token_chars(64);
+  key.key_hash = detail::sha256_hex(value);
+  HttpResponse response;
+  switch (store.create_key(session.user_id, key, options.max_keys_per_user)) {
+    case CreateKeyOutcome::created:
+      response =
+          responses::json_response(201, detail::wire::api_key_json(key.id, key.name, false, value));
+      break;
+    case CreateKeyOutcome::name_taken:
+      response = responses::error(origin, 409, errc::api_key_already_exists,
+                                  "API key with name already exists");
+      break;
+    case CreateKeyOutcome::limit_reached:
+      response = responses::error(
+          origin, 400, errc::invalid_parameter,
+          "a user can have at most " + std::to_string(options.max_keys_per_user) + " API keys");
+      break;
+    case CreateKeyOutcome::no_such_user:
+      response = responses::error(origin, 401, errc::invalid_session, "invalid session");
+      break;
+  }
+  fake_detail::wipe(value);
+  return response;
+}
+
+/// GET api_keys: the caller's keys in creation order, never their values.
+template <Store S>
+HttpResponse list(const S& store, const SessionRecord& session) {
+  detail::json list = detail::json::array();
+  for (const auto& key : store.list_keys(session.user_id)) {
+    list.push_back(detail::wire::api_key_json(key.id, key.name, key.disabled));
+  }
+  return responses::json_response(200, list);
+}
+
+/// GET api_keys/<id>.
+template <Store S>
+HttpResponse fetch(const S& store, std::string_view origin, const SessionRecord& session,
+                   std::string_view id_text) {
+  auto id = ObjectId::from_hex(id_text);
+  if (!id) return key_not_found(origin);
+  auto key = store.find_key(session.user_id, *id);
+  if (!key) return key_not_found(origin);
+  return responses::json_response(200,
+                                  detail::wire::api_key_json(key->id, key->name, key->disabled));
+}
+
+/// PUT api_keys/<id>/enable|disable: idempotent, the same state again succeeds (§6).
+template <Store S>
+HttpResponse set_disabled(S& store, std::string_view origin, const SessionRecord& session,
+                          std::string_view id_text, bool disabled) {
+  auto id = ObjectId::from_hex(id_text);
+  if (!id || !store.set_key_disabled(session.user_id, *id, disabled)) return key_not_found(origin);
+  return responses::no_content();
+}
+
+/// DELETE api_keys/<id>: permanent; the key can never log in again.
+template <Store S>
+HttpResponse remove(S& store, std::string_view origin, const SessionRecord& session,
+                    std::string_view id_text) {
+  auto id = ObjectId::from_hex(id_text);
+  if (!id || !store.delete_key(session.user_id, *id)) return key_not_found(origin);
+  return responses::no_content();
+}
+
+}  // namespace appkeys::testing::backend::api_key_rules
+// ---- end appkeys/testing/backend/api_key_rules.hpp
+// ---- begin appkeys/testing/backend/crypto.hpp
+// appkeys — the Crypto concept (token signatures, password hashes, comparisons) and
+// HeaderCrypto, the dependency-free model FakeBackend uses.
+
 
 #include <array>
 #include <concepts>
@@ -4462,167 +4854,55 @@ class LoginThrottle {
 
 }  // namespace appkeys::testing::backend
 // ---- end appkeys/testing/backend/login_throttle.hpp
-// ---- begin appkeys/testing/backend/options.hpp
-// appkeys — FakeBackendOptions: how the server rules behave where PROTOCOL.md leaves a choice.
-
-#include <chrono>
-#include <cstddef>
-#include <string>
-
-namespace appkeys::testing {
-
-/// How a FakeBackend (or any backend built on backend::BasicBackend) behaves where
-/// PROTOCOL.md leaves a choice.
-///
-/// Thread safety: a value type; a backend keeps its own copy.
-struct FakeBackendOptions {
-  /// Empty: serve any app id. Otherwise app-scoped routes naming another app get 404.
-  std::string app_id;
-  /// How long an access token is accepted (its `exp` claim).
-  std::chrono::seconds access_token_lifetime{30 * 60};
-  /// How long a refresh token, and so a session, is accepted.
-  std::chrono::seconds refresh_token_lifetime{60 * 24 * 3600};
-  /// The documented per-user limit; the next create is refused with 400.
-  std::size_t max_keys_per_user = 20;
-  /// Longer key names are refused with 400 InvalidParameter (PROTOCOL.md §6).
-  std::size_t max_key_name_bytes = 256;
-  /// Larger request bodies are refused with 413 before they are parsed.
-  std::size_t max_body_bytes = 1 << 20;
-  /// Live sessions kept at most; a login past it ends the oldest session (its client
-  /// gets 401 and is logged out), so a long-running `appkeys serve` that a client
-  /// floods with logins stays bounded. An anonymous user goes with its last session:
-  /// nothing could ever log in as it again (App Services deletes them likewise).
-  std::size_t max_sessions = 100'000;
-  /// Entries request_log() keeps, newest last; request_count() still counts them all.
-  std::size_t request_log_limit = 10'000;
-  /// Failed password logins in a row one account may have before it is slowed down;
-  /// 0 (the default for tests) never slows anyone. Past it, every further login for
-  /// that email is refused (401 InvalidPassword) without looking at the password for a
-  /// window that doubles with each failure (1 s, 2 s, 4 s, ... up to max_login_delay).
-  /// A correct login outside a window clears the count. Kept in memory, per process.
-  std::size_t failed_logins_before_delay = 0;
-  /// The longest window failed_logins_before_delay can impose.
-  std::chrono::seconds max_login_delay{15 * 60};
-};
-
-}  // namespace appkeys::testing
-// ---- end appkeys/testing/backend/options.hpp
-// ---- begin appkeys/testing/backend/records.hpp
-// appkeys — what a server store keeps: users, keys, sessions and tokens (no secrets in clear).
+// ---- begin appkeys/testing/backend/request_parts.hpp
+// appkeys — what the server rules read from a request besides its body's fields: the
+// bearer token and the client's device id.
 
 
-#include <cstdint>
-#include <string>
-
-namespace appkeys::testing::backend {
-
-/// One user. Thread safety: a value type.
-struct UserRecord {
-  std::string id;             ///< 24 lowercase hex characters.
-  std::string provider;       ///< "local-userpass" or "anon-user".
-  std::string identity_id;    ///< The id of the user's own identity in the profile.
-  std::string email;          ///< Empty for an anonymous user.
-  std::string password_hash;  ///< The Crypto policy's self-describing hash; empty: none.
-  bool disabled = false;      ///< A disabled user cannot log in.
-};
-
-/// One user API key. Thread safety: a value type.
-struct KeyRecord {
-  ObjectId id;            ///< The key's id.
-  std::string name;       ///< Unique per user.
-  std::string key_hash;   ///< sha256_hex of the value; the value itself is never kept.
-  bool disabled = false;  ///< A disabled key cannot log in.
-};
-
-/// One login session. Thread safety: a value type.
-struct SessionRecord {
-  std::uint64_t id = 0;   ///< Assigned by the store; grows, so the smallest is the oldest.
-  std::string user_id;    ///< Whose session it is.
-  std::string provider;   ///< How this session logged in.
-  std::string key_id;     ///< For "api-key" sessions: the key's id (hex).
-  std::string device_id;  ///< 24 hex, echoed to the client.
-  std::int64_t refresh_expires_at = 0;  ///< Unix seconds; the session ends then.
-};
-
-/// Which of a session's tokens a bearer is.
-enum class TokenKind { access, refresh };
-
-/// A token, kept under the SHA-256 of its text. Thread safety: a value type.
-struct TokenRecord {
-  TokenKind kind = TokenKind::access;  ///< Access or refresh.
-  std::uint64_t session_id = 0;        ///< The session it belongs to.
-  std::int64_t expires_at = 0;         ///< Unix seconds.
-};
-
-/// A token issued with a new session: its hash and record.
-struct IssuedToken {
-  std::string hash;    ///< sha256_hex of the token text.
-  TokenRecord record;  ///< Its kind and expiry (session_id is filled in by the store).
-};
-
-/// What Store::create_key did: the outcome of one atomic check-and-insert.
-enum class CreateKeyOutcome {
-  created,        ///< The key is stored.
-  name_taken,     ///< The user already has a key with that name (409).
-  limit_reached,  ///< The user already has the maximum number of keys (400).
-  no_such_user,   ///< The user is gone (deleted meanwhile).
-};
-
-}  // namespace appkeys::testing::backend
-// ---- end appkeys/testing/backend/records.hpp
-// ---- begin appkeys/testing/backend/responses.hpp
-// appkeys — the HTTP answers the server rules give (PROTOCOL.md §3, §5).
-
-
+#include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 
-namespace appkeys::testing::backend::responses {
+namespace appkeys::testing::backend::request_parts {
 
-/// A JSON answer, labelled as such.
-inline HttpResponse json_response(int status, const detail::json& body) {
-  HttpResponse response;
-  response.status = status;
-  response.headers.emplace("Content-Type", "application/json");
-  response.body = detail::dump_json(body);
-  return response;
+/// The token of an `Authorization: Bearer <token>` header (scheme in any case, spaces
+/// around the token ignored); nullopt for a missing, empty or other-scheme header.
+inline std::optional<std::string_view> bearer_token(const Headers& headers) {
+  auto header = header_value(headers, "Authorization");
+  if (!header) return std::nullopt;
+  constexpr std::string_view scheme = "bearer ";
+  if (header->size() <= scheme.size() ||
+      !detail::iequals(header->substr(0, scheme.size()), scheme)) {
+    return std::nullopt;
+  }
+  std::string_view token = header->substr(scheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  if (token.empty()) return std::nullopt;
+  return token;
 }
 
-/// 204 with no Content-Type: an empty body labelled JSON breaks the official Web SDK (§3).
-inline HttpResponse no_content() {
-  HttpResponse response;
-  response.status = 204;
-  return response;
+/// The `$oid` of `options.device.deviceId` when it is a usable id, else a new one: the
+/// client sends back the id it was given, and the server keeps it.
+inline std::string device_id_from(const detail::json& body) {
+  namespace field = detail::wire::field;
+  auto member = [](const detail::json* object, const char* name) -> const detail::json* {
+    if (object == nullptr || !object->is_object()) return nullptr;
+    auto it = object->find(name);
+    return it == object->end() ? nullptr : &*it;
+  };
+  const detail::json* device_id =
+      member(member(member(&body, field::options), field::device), "deviceId");
+  if (device_id != nullptr) {
+    if (const std::string* text = detail::string_member(*device_id, field::oid)) {
+      if (auto id = ObjectId::from_hex(*text); id && !id->is_zero()) return id->to_hex();
+    }
+  }
+  return detail::random_object_id().to_hex();
 }
 
-/// A plain-text answer (Go's 404 and 405 pages, as the hosted service sent).
-inline HttpResponse plain_text(int status, std::string text) {
-  HttpResponse response;
-  response.status = status;
-  response.headers.emplace("Content-Type", "text/plain; charset=utf-8");
-  response.body = std::move(text);
-  return response;
-}
-
-/// A JSON error `{"error","error_code","link"}`; `origin` starts the link.
-inline HttpResponse error(std::string_view origin, int status, std::string_view code,
-                          std::string_view message) {
-  // A fresh correlation id per error, as the hosted service's log links had.
-  std::string link(origin);
-  link += "/logs?co_id=";
-  link += detail::random_object_id().to_hex();
-  return json_response(status, detail::wire::error_json(message, code, link));
-}
-
-/// As above, with the code's protocol string.
-inline HttpResponse error(std::string_view origin, int status, errc code,
-                          std::string_view message) {
-  return error(origin, status, detail::server_code_string(code), message);
-}
-
-}  // namespace appkeys::testing::backend::responses
-// ---- end appkeys/testing/backend/responses.hpp
+}  // namespace appkeys::testing::backend::request_parts
+// ---- end appkeys/testing/backend/request_parts.hpp
 // ---- begin appkeys/testing/backend/routing.hpp
 // appkeys — the server's routes (PROTOCOL.md §1, §3, §4): which handler a path reaches.
 
@@ -4723,120 +5003,6 @@ inline std::vector<HttpMethod> allowed_methods(RouteKind kind) {
 // appkeys — a JSON view of everything a Store holds, for tests that prove no secret is
 // kept in clear (FakeBackend::debug_dump).
 
-// ---- begin appkeys/testing/backend/store.hpp
-// appkeys — the Store concept: the storage policy the server rules run over.
-
-
-#include <concepts>
-#include <cstddef>
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace appkeys::testing::backend {
-
-/// Where the server rules (backend::BasicBackend) keep users, keys, sessions, tokens and
-/// the deployment's secrets. The rules decide what is allowed; a store only keeps state,
-/// and makes each call below one atomic step (a transaction, or one lock), safe to call
-/// from many threads at once: the rules never hold a lock across two calls. Shipped
-/// models: backend::MemoryStore (header-only, in FakeBackend) and server::SqliteStore.
-///
-/// Requirements, for a store `s`, ids as `std::string_view` (users: 24 hex) or
-/// `ObjectId` (keys), `u` a UserRecord, `k` a KeyRecord:
-///
-/// Users
-/// - `s.find_user(id)` -> `std::optional<UserRecord>`.
-/// - `s.find_user_by_email(email)` -> `std::optional<UserRecord>`.
-/// - `s.insert_user(u)` -> `bool`: false, and nothing stored, when `u.email` is not empty
-///   and another user has it (emails are unique, so two registrations race safely).
-/// - `s.set_password(id, hash)` -> `bool`: false for an unknown user.
-/// - `s.set_user_disabled(id, disabled)` -> `bool`: false for an unknown user. It does
-///   not end sessions; the rules call end_user_sessions.
-/// - `s.delete_user(id)` -> `bool`: removes the user with its keys, sessions and tokens.
-/// - `s.list_users()` -> `std::vector<UserRecord>`, ordered by id.
-/// - `s.api_key_identities(id)` -> `std::vector<std::string>`: ids (hex) of the keys
-///   that ever logged in as this user, in order of first use.
-///
-/// Keys
-/// - `s.create_key(user_id, k, max_keys)` -> `CreateKeyOutcome`: in one atomic step,
-///   `name_taken` if the user has a key named `k.name`, else `limit_reached` if the user
-///   has `max_keys` keys or more, else stores `k` (`created`). Holds under any number of
-///   concurrent callers, threads or processes.
-/// - `s.list_keys(user_id)` -> `std::vector<KeyRecord>`, in creation order.
-/// - `s.find_key(user_id, key_id)` -> `std::optional<KeyRecord>`: only the user's own.
-/// - `s.find_key_by_hash(hash)` -> `std::optional<std::pair<std::string, KeyRecord>>`:
-///   the owner's id and the key whose key_hash is `hash`.
-/// - `s.set_key_disabled(user_id, key_id, disabled)` -> `bool`: false when the user has
-///   no such key.
-/// - `s.delete_key(user_id, key_id)` -> `bool`: false when the user has no such key.
-/// - `s.count_keys(user_id)` -> `std::size_t`.
-///
-/// Sessions and tokens (times are Unix seconds)
-/// - `s.start_session(session, tokens, max_sessions, new_user)` -> `std::uint64_t`, with
-///   `session` a SessionRecord, `tokens` a `const std::vector<IssuedToken>&` and
-///   `new_user` a `const UserRecord*` (nullptr: none). In one atomic step: inserts
-///   `*new_user` if given; ends the oldest sessions until fewer than `max_sessions`
-///   remain (0: no limit); stores the session under a new id larger than every earlier
-///   one, and the tokens for it; for an "api-key" session adds `session.key_id` to the
-///   owner's api_key_identities unless there. Returns the new id.
-/// - `s.find_session(id)` -> `std::optional<SessionRecord>`.
-/// - `s.insert_token(hash, record)` -> `bool`: false (nothing stored) when the session
-///   is gone.
-/// - `s.find_token(hash)` -> `std::optional<TokenRecord>`.
-/// - `s.end_session(id)`, `s.end_user_sessions(user_id)`, `s.end_expired(now)`: end
-///   sessions (one, all of one user's, or those expired at `now`) with their tokens;
-///   `end_expired` also drops every expired token. An anonymous user left with no
-///   session is deleted in the same step: nothing could ever log in as it again.
-/// - `s.delete_tokens(kind)`: forgets every token of that kind.
-/// - `s.count_sessions()`, `s.count_user_sessions(user_id)`, `s.count_tokens(kind)` ->
-///   `std::size_t`.
-///
-/// Deployment secrets
-/// - `s.load_or_store_secret(name, candidate)` -> `std::string`: the secret stored
-///   under `name`; if there is none, stores `candidate` first. Processes sharing a store
-///   therefore agree on one value (the token-signing key).
-template <class S>
-concept Store = requires(S& s, const S& cs, std::string_view id, const ObjectId& key_id,
-                         const UserRecord& u, const KeyRecord& k, const SessionRecord& session,
-                         const std::vector<IssuedToken>& tokens, const TokenRecord& token,
-                         std::size_t n, bool flag, std::int64_t now, TokenKind kind) {
-  { cs.find_user(id) } -> std::same_as<std::optional<UserRecord>>;
-  { cs.find_user_by_email(id) } -> std::same_as<std::optional<UserRecord>>;
-  { s.insert_user(u) } -> std::same_as<bool>;
-  { s.set_password(id, id) } -> std::same_as<bool>;
-  { s.set_user_disabled(id, flag) } -> std::same_as<bool>;
-  { s.delete_user(id) } -> std::same_as<bool>;
-  { cs.list_users() } -> std::same_as<std::vector<UserRecord>>;
-  { cs.api_key_identities(id) } -> std::same_as<std::vector<std::string>>;
-
-  { s.create_key(id, k, n) } -> std::same_as<CreateKeyOutcome>;
-  { cs.list_keys(id) } -> std::same_as<std::vector<KeyRecord>>;
-  { cs.find_key(id, key_id) } -> std::same_as<std::optional<KeyRecord>>;
-  { cs.find_key_by_hash(id) } -> std::same_as<std::optional<std::pair<std::string, KeyRecord>>>;
-  { s.set_key_disabled(id, key_id, flag) } -> std::same_as<bool>;
-  { s.delete_key(id, key_id) } -> std::same_as<bool>;
-  { cs.count_keys(id) } -> std::same_as<std::size_t>;
-
-  { s.start_session(session, tokens, n, &u) } -> std::same_as<std::uint64_t>;
-  { cs.find_session(std::uint64_t{}) } -> std::same_as<std::optional<SessionRecord>>;
-  { s.insert_token(id, token) } -> std::same_as<bool>;
-  { cs.find_token(id) } -> std::same_as<std::optional<TokenRecord>>;
-  s.end_session(std::uint64_t{});
-  s.end_user_sessions(id);
-  s.end_expired(now);
-  s.delete_tokens(kind);
-  { cs.count_sessions() } -> std::same_as<std::size_t>;
-  { cs.count_user_sessions(id) } -> std::same_as<std::size_t>;
-  { cs.count_tokens(kind) } -> std::same_as<std::size_t>;
-
-  { s.load_or_store_secret(id, std::string{}) } -> std::same_as<std::string>;
-};
-
-}  // namespace appkeys::testing::backend
-// ---- end appkeys/testing/backend/store.hpp
 
 #include <string>
 #include <string_view>
@@ -4907,6 +5073,8 @@ detail::json dump_store(const S& store) {
 namespace appkeys::testing::backend {
 
 /// The claims the server puts in a token.
+///
+/// Thread safety: a value type.
 struct TokenClaims {
   std::string subject;          ///< The user id (`sub`).
   std::string device_id;        ///< `baas_device_id`.
@@ -5187,14 +5355,10 @@ class BasicBackend {
       case RouteKind::session:
         return method == HttpMethod::post ? refresh_session(call) : log_out(call);
       case RouteKind::api_keys:
-        return method == HttpMethod::post ? create_key(call) : list_keys(call);
       case RouteKind::api_key:
-        return method == HttpMethod::get ? fetch_key(call, route->key_id)
-                                         : delete_key(call, route->key_id);
       case RouteKind::api_key_enable:
-        return set_key_disabled(call, route->key_id, false);
       case RouteKind::api_key_disable:
-        return set_key_disabled(call, route->key_id, true);
+        return api_key_route(call, *route);
     }
     return responses::plain_text(404, "404 page not found");
   }
@@ -5207,9 +5371,6 @@ class BasicBackend {
   }
   static HttpResponse invalid_session(const Call& call) {
     return error(call, 401, errc::invalid_session, "invalid session");
-  }
-  static HttpResponse key_not_found(const Call& call) {
-    return error(call, 404, errc::api_key_not_found, "API key not found");
   }
   /// The body as a JSON object, or nullopt (→ 400 BadRequest) for anything else.
   static std::optional<json> object_body(const Call& call) {
@@ -5284,18 +5445,9 @@ class BasicBackend {
   /// missing or malformed header, a bad signature, an unknown, revoked or expired token,
   /// or a token of the other kind (all the same 401 to the caller).
   std::optional<SessionRecord> authenticate(const Call& call, TokenKind required) const {
-    auto header = header_value(call.request.headers, "Authorization");
-    if (!header) return std::nullopt;
-    constexpr std::string_view scheme = "bearer ";
-    if (header->size() <= scheme.size() ||
-        !detail::iequals(header->substr(0, scheme.size()), scheme)) {
-      return std::nullopt;
-    }
-    std::string_view token = header->substr(scheme.size());
-    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-    while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-    if (token.empty() || !jwt_signature_valid(crypto_, signing_key_, token)) return std::nullopt;
-    auto found = store_.find_token(detail::sha256_hex(token));
+    auto token = request_parts::bearer_token(call.request.headers);
+    if (!token || !jwt_signature_valid(crypto_, signing_key_, *token)) return std::nullopt;
+    auto found = store_.find_token(detail::sha256_hex(*token));
     if (!found || found->kind != required) return std::nullopt;
     const std::int64_t current = now();
     if (found->expires_at <= current) return std::nullopt;
@@ -5304,25 +5456,6 @@ class BasicBackend {
     auto user = store_.find_user(session->user_id);
     if (!user || user->disabled) return std::nullopt;
     return session;
-  }
-
-  /// The `$oid` of `options.device.deviceId` when it is a usable id, else a new one: the
-  /// client sends back the id it was given, and the server keeps it.
-  static std::string device_id_from(const json& body) {
-    namespace field = detail::wire::field;
-    auto member = [](const json* object, const char* name) -> const json* {
-      if (object == nullptr || !object->is_object()) return nullptr;
-      auto it = object->find(name);
-      return it == object->end() ? nullptr : &*it;
-    };
-    const json* device_id =
-        member(member(member(&body, field::options), field::device), "deviceId");
-    if (device_id != nullptr) {
-      if (const std::string* text = detail::string_member(*device_id, field::oid)) {
-        if (auto id = ObjectId::from_hex(*text); id && !id->is_zero()) return id->to_hex();
-      }
-    }
-    return detail::random_object_id().to_hex();
   }
 
   /// A hash to check passwords against when the email is unknown, so that an unknown
@@ -5388,7 +5521,7 @@ class BasicBackend {
       session.user_id = owner->id;
     }
 
-    session.device_id = device_id_from(*body);
+    session.device_id = request_parts::device_id_from(*body);
     const Login login = start_session(session, anonymous ? &*anonymous : nullptr);
     return responses::json_response(
         200, detail::wire::login_response_json(login.access_token, login.refresh_token,
@@ -5452,99 +5585,27 @@ class BasicBackend {
     return responses::no_content();
   }
 
-  HttpResponse create_key(const Call& call) {
+  /// The six API-key routes: a refresh token first (§3), then api_key_rules.
+  HttpResponse api_key_route(const Call& call, const Route& route) {
     auto session = authenticate(call, TokenKind::refresh);
     if (!session) return invalid_session(call);
-    if (session->provider == anon_provider() || session->provider == api_key_provider()) {
-      return error(call, 403, errc::invalid_parameter,
-                   "API keys cannot be created by a user logged in with the '" + session->provider +
-                       "' provider");
+    const HttpMethod method = call.request.method;
+    switch (route.kind) {
+      case RouteKind::api_keys:
+        return method == HttpMethod::post ? api_key_rules::create(store_, options_, call.origin,
+                                                                  *session, call.request.body)
+                                          : api_key_rules::list(store_, *session);
+      case RouteKind::api_key:
+        return method == HttpMethod::get
+                   ? api_key_rules::fetch(store_, call.origin, *session, route.key_id)
+                   : api_key_rules::remove(store_, call.origin, *session, route.key_id);
+      case RouteKind::api_key_enable:
+      case RouteKind::api_key_disable:
+        return api_key_rules::set_disabled(store_, call.origin, *session, route.key_id,
+                                           route.kind == RouteKind::api_key_disable);
+      default:
+        return responses::plain_text(404, "404 page not found");
     }
-    auto body = object_body(call);
-    if (!body) return bad_body(call);
-    const std::string* name = detail::string_member(*body, detail::wire::field::name);
-    if (name == nullptr || name->empty()) {
-      // The hosted service sent this one without an error_code (PROTOCOL.md §6).
-      return responses::json_response(400,
-                                      detail::wire::error_json("'name' is a required string."));
-    }
-    if (!std::all_of(name->begin(), name->end(), fake_detail::is_key_name_char)) {
-      return error(call, 400, errc::invalid_parameter,
-                   "API key name can only contain ASCII letters, numbers, underscores, and "
-                   "hyphens.");
-    }
-    if (name->size() > options_.max_key_name_bytes) {
-      return error(call, 400, errc::invalid_parameter,
-                   "API key name must not be longer than " +
-                       std::to_string(options_.max_key_name_bytes) + " bytes");
-    }
-    KeyRecord key;
-    key.id = detail::random_object_id();
-    key.name = *name;
-    std::string value = detail::random_token_chars(64);
-    key.key_hash = detail::sha256_hex(value);
-    HttpResponse response;
-    switch (store_.create_key(session->user_id, key, options_.max_keys_per_user)) {
-      case CreateKeyOutcome::created:
-        response = responses::json_response(
-            201, detail::wire::api_key_json(key.id, key.name, false, value));
-        break;
-      case CreateKeyOutcome::name_taken:
-        response =
-            error(call, 409, errc::api_key_already_exists, "API key with name already exists");
-        break;
-      case CreateKeyOutcome::limit_reached:
-        response = error(
-            call, 400, errc::invalid_parameter,
-            "a user can have at most " + std::to_string(options_.max_keys_per_user) + " API keys");
-        break;
-      case CreateKeyOutcome::no_such_user:
-        response = invalid_session(call);
-        break;
-    }
-    fake_detail::wipe(value);
-    return response;
-  }
-
-  HttpResponse list_keys(const Call& call) {
-    auto session = authenticate(call, TokenKind::refresh);
-    if (!session) return invalid_session(call);
-    json list = json::array();
-    for (const auto& key : store_.list_keys(session->user_id)) {
-      list.push_back(detail::wire::api_key_json(key.id, key.name, key.disabled));
-    }
-    return responses::json_response(200, list);
-  }
-
-  HttpResponse fetch_key(const Call& call, std::string_view id_text) {
-    auto session = authenticate(call, TokenKind::refresh);
-    if (!session) return invalid_session(call);
-    // An id that is not 24 hex, an unknown id and another user's id are the same 404 (§6).
-    auto id = ObjectId::from_hex(id_text);
-    if (!id) return key_not_found(call);
-    auto key = store_.find_key(session->user_id, *id);
-    if (!key) return key_not_found(call);
-    return responses::json_response(200,
-                                    detail::wire::api_key_json(key->id, key->name, key->disabled));
-  }
-
-  HttpResponse set_key_disabled(const Call& call, std::string_view id_text, bool disabled) {
-    auto session = authenticate(call, TokenKind::refresh);
-    if (!session) return invalid_session(call);
-    auto id = ObjectId::from_hex(id_text);
-    // Idempotent: the same state again is a success (§6).
-    if (!id || !store_.set_key_disabled(session->user_id, *id, disabled)) {
-      return key_not_found(call);
-    }
-    return responses::no_content();
-  }
-
-  HttpResponse delete_key(const Call& call, std::string_view id_text) {
-    auto session = authenticate(call, TokenKind::refresh);
-    if (!session) return invalid_session(call);
-    auto id = ObjectId::from_hex(id_text);
-    if (!id || !store_.delete_key(session->user_id, *id)) return key_not_found(call);
-    return responses::no_content();
   }
 
   const FakeBackendOptions options_;

@@ -15,10 +15,12 @@
 #include <appkeys/error.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/object_id.hpp>
+#include <appkeys/testing/backend/api_key_rules.hpp>
 #include <appkeys/testing/backend/crypto.hpp>
 #include <appkeys/testing/backend/login_throttle.hpp>
 #include <appkeys/testing/backend/options.hpp>
 #include <appkeys/testing/backend/records.hpp>
+#include <appkeys/testing/backend/request_parts.hpp>
 #include <appkeys/testing/backend/responses.hpp>
 #include <appkeys/testing/backend/routing.hpp>
 #include <appkeys/testing/backend/state_dump.hpp>
@@ -262,14 +264,10 @@ class BasicBackend {
       case RouteKind::session:
         return method == HttpMethod::post ? refresh_session(call) : log_out(call);
       case RouteKind::api_keys:
-        return method == HttpMethod::post ? create_key(call) : list_keys(call);
       case RouteKind::api_key:
-        return method == HttpMethod::get ? fetch_key(call, route->key_id)
-                                         : delete_key(call, route->key_id);
       case RouteKind::api_key_enable:
-        return set_key_disabled(call, route->key_id, false);
       case RouteKind::api_key_disable:
-        return set_key_disabled(call, route->key_id, true);
+        return api_key_route(call, *route);
     }
     return responses::plain_text(404, "404 page not found");
   }
@@ -282,9 +280,6 @@ class BasicBackend {
   }
   static HttpResponse invalid_session(const Call& call) {
     return error(call, 401, errc::invalid_session, "invalid session");
-  }
-  static HttpResponse key_not_found(const Call& call) {
-    return error(call, 404, errc::api_key_not_found, "API key not found");
   }
   /// The body as a JSON object, or nullopt (→ 400 BadRequest) for anything else.
   static std::optional<json> object_body(const Call& call) {
@@ -359,18 +354,9 @@ class BasicBackend {
   /// missing or malformed header, a bad signature, an unknown, revoked or expired token,
   /// or a token of the other kind (all the same 401 to the caller).
   std::optional<SessionRecord> authenticate(const Call& call, TokenKind required) const {
-    auto header = header_value(call.request.headers, "Authorization");
-    if (!header) return std::nullopt;
-    constexpr std::string_view scheme = "bearer ";
-    if (header->size() <= scheme.size() ||
-        !detail::iequals(header->substr(0, scheme.size()), scheme)) {
-      return std::nullopt;
-    }
-    std::string_view token = header->substr(scheme.size());
-    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-    while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-    if (token.empty() || !jwt_signature_valid(crypto_, signing_key_, token)) return std::nullopt;
-    auto found = store_.find_token(detail::sha256_hex(token));
+    auto token = request_parts::bearer_token(call.request.headers);
+    if (!token || !jwt_signature_valid(crypto_, signing_key_, *token)) return std::nullopt;
+    auto found = store_.find_token(detail::sha256_hex(*token));
     if (!found || found->kind != required) return std::nullopt;
     const std::int64_t current = now();
     if (found->expires_at <= current) return std::nullopt;
@@ -379,25 +365,6 @@ class BasicBackend {
     auto user = store_.find_user(session->user_id);
     if (!user || user->disabled) return std::nullopt;
     return session;
-  }
-
-  /// The `$oid` of `options.device.deviceId` when it is a usable id, else a new one: the
-  /// client sends back the id it was given, and the server keeps it.
-  static std::string device_id_from(const json& body) {
-    namespace field = detail::wire::field;
-    auto member = [](const json* object, const char* name) -> const json* {
-      if (object == nullptr || !object->is_object()) return nullptr;
-      auto it = object->find(name);
-      return it == object->end() ? nullptr : &*it;
-    };
-    const json* device_id =
-        member(member(member(&body, field::options), field::device), "deviceId");
-    if (device_id != nullptr) {
-      if (const std::string* text = detail::string_member(*device_id, field::oid)) {
-        if (auto id = ObjectId::from_hex(*text); id && !id->is_zero()) return id->to_hex();
-      }
-    }
-    return detail::random_object_id().to_hex();
   }
 
   /// A hash to check passwords against when the email is unknown, so that an unknown
@@ -463,7 +430,7 @@ class BasicBackend {
       session.user_id = owner->id;
     }
 
-    session.device_id = device_id_from(*body);
+    session.device_id = request_parts::device_id_from(*body);
     const Login login = start_session(session, anonymous ? &*anonymous : nullptr);
     return responses::json_response(
         200, detail::wire::login_response_json(login.access_token, login.refresh_token,
@@ -527,99 +494,27 @@ class BasicBackend {
     return responses::no_content();
   }
 
-  HttpResponse create_key(const Call& call) {
+  /// The six API-key routes: a refresh token first (§3), then api_key_rules.
+  HttpResponse api_key_route(const Call& call, const Route& route) {
     auto session = authenticate(call, TokenKind::refresh);
     if (!session) return invalid_session(call);
-    if (session->provider == anon_provider() || session->provider == api_key_provider()) {
-      return error(call, 403, errc::invalid_parameter,
-                   "API keys cannot be created by a user logged in with the '" + session->provider +
-                       "' provider");
+    const HttpMethod method = call.request.method;
+    switch (route.kind) {
+      case RouteKind::api_keys:
+        return method == HttpMethod::post ? api_key_rules::create(store_, options_, call.origin,
+                                                                  *session, call.request.body)
+                                          : api_key_rules::list(store_, *session);
+      case RouteKind::api_key:
+        return method == HttpMethod::get
+                   ? api_key_rules::fetch(store_, call.origin, *session, route.key_id)
+                   : api_key_rules::remove(store_, call.origin, *session, route.key_id);
+      case RouteKind::api_key_enable:
+      case RouteKind::api_key_disable:
+        return api_key_rules::set_disabled(store_, call.origin, *session, route.key_id,
+                                           route.kind == RouteKind::api_key_disable);
+      default:
+        return responses::plain_text(404, "404 page not found");
     }
-    auto body = object_body(call);
-    if (!body) return bad_body(call);
-    const std::string* name = detail::string_member(*body, detail::wire::field::name);
-    if (name == nullptr || name->empty()) {
-      // The hosted service sent this one without an error_code (PROTOCOL.md §6).
-      return responses::json_response(400,
-                                      detail::wire::error_json("'name' is a required string."));
-    }
-    if (!std::all_of(name->begin(), name->end(), fake_detail::is_key_name_char)) {
-      return error(call, 400, errc::invalid_parameter,
-                   "API key name can only contain ASCII letters, numbers, underscores, and "
-                   "hyphens.");
-    }
-    if (name->size() > options_.max_key_name_bytes) {
-      return error(call, 400, errc::invalid_parameter,
-                   "API key name must not be longer than " +
-                       std::to_string(options_.max_key_name_bytes) + " bytes");
-    }
-    KeyRecord key;
-    key.id = detail::random_object_id();
-    key.name = *name;
-    std::string value = detail::random_token_chars(64);
-    key.key_hash = detail::sha256_hex(value);
-    HttpResponse response;
-    switch (store_.create_key(session->user_id, key, options_.max_keys_per_user)) {
-      case CreateKeyOutcome::created:
-        response = responses::json_response(
-            201, detail::wire::api_key_json(key.id, key.name, false, value));
-        break;
-      case CreateKeyOutcome::name_taken:
-        response =
-            error(call, 409, errc::api_key_already_exists, "API key with name already exists");
-        break;
-      case CreateKeyOutcome::limit_reached:
-        response = error(
-            call, 400, errc::invalid_parameter,
-            "a user can have at most " + std::to_string(options_.max_keys_per_user) + " API keys");
-        break;
-      case CreateKeyOutcome::no_such_user:
-        response = invalid_session(call);
-        break;
-    }
-    fake_detail::wipe(value);
-    return response;
-  }
-
-  HttpResponse list_keys(const Call& call) {
-    auto session = authenticate(call, TokenKind::refresh);
-    if (!session) return invalid_session(call);
-    json list = json::array();
-    for (const auto& key : store_.list_keys(session->user_id)) {
-      list.push_back(detail::wire::api_key_json(key.id, key.name, key.disabled));
-    }
-    return responses::json_response(200, list);
-  }
-
-  HttpResponse fetch_key(const Call& call, std::string_view id_text) {
-    auto session = authenticate(call, TokenKind::refresh);
-    if (!session) return invalid_session(call);
-    // An id that is not 24 hex, an unknown id and another user's id are the same 404 (§6).
-    auto id = ObjectId::from_hex(id_text);
-    if (!id) return key_not_found(call);
-    auto key = store_.find_key(session->user_id, *id);
-    if (!key) return key_not_found(call);
-    return responses::json_response(200,
-                                    detail::wire::api_key_json(key->id, key->name, key->disabled));
-  }
-
-  HttpResponse set_key_disabled(const Call& call, std::string_view id_text, bool disabled) {
-    auto session = authenticate(call, TokenKind::refresh);
-    if (!session) return invalid_session(call);
-    auto id = ObjectId::from_hex(id_text);
-    // Idempotent: the same state again is a success (§6).
-    if (!id || !store_.set_key_disabled(session->user_id, *id, disabled)) {
-      return key_not_found(call);
-    }
-    return responses::no_content();
-  }
-
-  HttpResponse delete_key(const Call& call, std::string_view id_text) {
-    auto session = authenticate(call, TokenKind::refresh);
-    if (!session) return invalid_session(call);
-    auto id = ObjectId::from_hex(id_text);
-    if (!id || !store_.delete_key(session->user_id, *id)) return key_not_found(call);
-    return responses::no_content();
   }
 
   const FakeBackendOptions options_;

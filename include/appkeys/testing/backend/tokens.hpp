@@ -13,6 +13,8 @@
 namespace appkeys::testing::backend {
 
 /// The claims the server puts in a token.
+///
+/// Thread safety: a value type.
 struct TokenClaims {
   std::string subject;          ///< The user id (`sub`).
   std::string device_id;        ///< `baas_device_id`.

@@ -111,8 +111,8 @@ inline bool is_framing_header(std::string_view name) noexcept {
 ///   for a client that closed its connection, else up to the 2 s idle timeout.
 ///
 /// Thread safety: base_url(), port() and accepted_connections() may be called from any
-/// thread; requests are served concurrently (FakeBackend serializes them). The backend
-/// must outlive the server.
+/// thread; requests are served concurrently (the backend is thread-safe, as FakeBackend and
+/// server::Service are). The backend must outlive the server.
 class LocalServer {
  public:
   /// Connections served at once: each takes a worker thread for as long as it is open

@@ -1462,6 +1462,7 @@ PostFunction post_to(P& target) {
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <type_traits>
@@ -1475,19 +1476,24 @@ namespace appkeys {
 /// caller's thread.
 ///
 /// Destruction lets the queued and running jobs finish (so every call in flight
-/// completes, and a job may still post more), then joins the workers. A job that throws
-/// ends the program, as an exception leaving a std::thread does: the executors post
-/// only jobs that cannot throw.
+/// completes, and a job may still post more), then joins the workers. A job may hold
+/// the last owner of its own pool: when the destructor runs on one of the workers, that
+/// worker is detached instead of joined (a thread cannot join itself); it finishes its
+/// job, runs whatever is still queued and exits, and the queue it uses lives until then.
+/// A job that throws ends the program, as an exception leaving a std::thread does: the
+/// executors post only jobs that cannot throw.
 ///
 /// Thread safety: post may be called from any thread, including a worker.
 class ThreadPool {
  public:
   /// Starts `thread_count` worker threads (at least one).
-  explicit ThreadPool(std::size_t thread_count) {
+  explicit ThreadPool(std::size_t thread_count) : state_(std::make_shared<State>()) {
     thread_count = std::max<std::size_t>(thread_count, 1);
     workers_.reserve(thread_count);
     for (std::size_t i = 0; i < thread_count; ++i) {
-      workers_.emplace_back([this] { work(); });
+      // Each worker owns a share of the queue, never a pointer to the pool: a detached
+      // worker outlives the ThreadPool object.
+      workers_.emplace_back([state = state_] { work(*state); });
     }
   }
 
@@ -1496,10 +1502,10 @@ class ThreadPool {
 
   ~ThreadPool() {
     {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
+      std::lock_guard lock(state_->mutex);
+      state_->stopping = true;
     }
-    ready_.notify_all();
+    state_->ready.notify_all();
     for (auto& worker : workers_) {
       // A job may hold the last handle to this pool; a thread cannot join itself.
       if (worker.get_id() == std::this_thread::get_id()) {
@@ -1515,35 +1521,40 @@ class ThreadPool {
   requires std::is_invocable_r_v < void, std::decay_t<F>
   & > void post(F&& job) {
     detail::UniqueFunction<void()> erased(std::forward<F>(job));
-    {
-      std::lock_guard lock(mutex_);
-      jobs_.push_back(std::move(erased));
-    }
-    ready_.notify_one();
+    // Notified under the lock, as RunLoop does: once the lock is released the job may
+    // run and its caller destroy the pool, so nothing here may touch it afterwards.
+    std::lock_guard lock(state_->mutex);
+    state_->jobs.push_back(std::move(erased));
+    state_->ready.notify_one();
   }
 
   /// How many worker threads it runs.
   std::size_t thread_count() const noexcept { return workers_.size(); }
 
  private:
-  void work() {
+  /// What the workers share: owned jointly by the pool and every worker.
+  struct State {
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::deque<detail::UniqueFunction<void()>> jobs;
+    bool stopping = false;
+  };
+
+  static void work(State& state) {
     for (;;) {
       detail::UniqueFunction<void()> job;
       {
-        std::unique_lock lock(mutex_);
-        ready_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-        if (jobs_.empty()) return;  // stopping and drained
-        job = std::move(jobs_.front());
-        jobs_.pop_front();
+        std::unique_lock lock(state.mutex);
+        state.ready.wait(lock, [&state] { return state.stopping || !state.jobs.empty(); });
+        if (state.jobs.empty()) return;  // stopping and drained
+        job = std::move(state.jobs.front());
+        state.jobs.pop_front();
       }
       job();
     }
   }
 
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::deque<detail::UniqueFunction<void()>> jobs_;
-  bool stopping_ = false;
+  std::shared_ptr<State> state_;
   std::vector<std::thread> workers_;
 };
 
@@ -1661,9 +1672,39 @@ static_assert(PostTarget<RunLoop>);
 // ---- begin appkeys/exec/future.hpp
 // appkeys — FutureExec: calls run on a bounded pool of threads; the caller gets a future.
 
+// ---- begin appkeys/exec/guarded.hpp
+// appkeys — run_guarded: an operation's exception becomes its Result's AppError, for
+// executors whose calls run where no caller could catch it.
+
 
 #if APPKEYS_HAS_EXCEPTIONS
 
+namespace appkeys::detail {
+
+/// Runs `operation` (returning Result<T>) and returns its outcome. An operation should
+/// report failures as values; one that throws anyway (a throwing transport or
+/// allocator, a third-party component) gives an errc::transport AppError instead of
+/// ending the program on a worker thread. The exception's own text is not kept: it
+/// might quote a request, and so a token. An AppError thrown is returned as it is.
+template <class T, class Operation>
+Result<T> run_guarded(Operation& operation) {
+  try {
+    return operation();
+  } catch (const AppError& error) {
+    return error;
+  } catch (...) {
+    return AppError(errc::transport, "the operation threw an exception");
+  }
+}
+
+}  // namespace appkeys::detail
+
+#endif  // APPKEYS_HAS_EXCEPTIONS
+// ---- end appkeys/exec/guarded.hpp
+
+#if APPKEYS_HAS_EXCEPTIONS
+
+#include <atomic>
 #include <cstddef>
 #include <exception>
 #include <future>
@@ -1672,12 +1713,50 @@ static_assert(PostTarget<RunLoop>);
 #include <utility>
 
 namespace appkeys {
+namespace detail {
+
+/// Settles `promise` with `outcome`: its value, or its AppError as the exception.
+template <class T>
+void settle(std::promise<T>& promise, Result<T>&& outcome) {
+  if (!outcome) {
+    promise.set_exception(std::make_exception_ptr(std::move(outcome).error()));
+  } else if constexpr (std::is_void_v<T>) {
+    promise.set_value();
+  } else {
+    promise.set_value(std::move(outcome).value());
+  }
+}
+
+/// What every copy of a FutureExec shares: its pool, and the flag that tells queued
+/// calls the pool is going away.
+struct FuturePool {
+  explicit FuturePool(std::size_t thread_count) : pool(thread_count) {}
+  FuturePool(const FuturePool&) = delete;
+  FuturePool& operator=(const FuturePool&) = delete;
+
+  // Set before the pool's destructor drains the queue. Each job owns a share of it, as
+  // a job may run after this object is gone (on a worker detached by the destructor).
+  ~FuturePool() { closing->store(true, std::memory_order_release); }
+
+  std::shared_ptr<std::atomic<bool>> closing = std::make_shared<std::atomic<bool>>(false);
+  ThreadPool pool;  // declared last: destroyed first, while `closing` is still set
+};
+
+}  // namespace detail
 
 /// Runs each call on a bounded pool of threads that it owns; `result<T>` is
 /// std::future<T>, whose get() returns the value or throws the AppError.
 ///
 /// Copies share one pool, which lives until the last copy (App and each ApiKeyAuth
-/// hold one) is destroyed; destruction waits for calls in flight.
+/// hold one) is destroyed. Keep a copy (the App) alive until the futures you care about
+/// are ready. Destroying the last copy:
+/// - lets the calls already running finish, and waits for them (unless it runs on one
+///   of the pool's own threads: see ThreadPool);
+/// - completes every call not yet started with AppError(errc::shutting_down) without
+///   running it, so the destructor waits for the running calls only, not the queue.
+///
+/// An operation that throws settles its future with an AppError (errc::transport, or the
+/// AppError it threw) instead of ending the program.
 ///
 /// Thread safety: run may be called from any number of threads at once.
 class FutureExec {
@@ -1687,39 +1766,39 @@ class FutureExec {
 
   /// Starts a pool of `thread_count` threads (at least one).
   explicit FutureExec(std::size_t thread_count = default_thread_count)
-      : pool_(std::make_shared<ThreadPool>(thread_count)) {}
+      : shared_(std::make_shared<detail::FuturePool>(thread_count)) {}
 
   /// What an operation producing `T` returns: a future of it.
   template <class T>
   using result = std::future<T>;
 
   /// Queues `operation` (returning Result<T>) on the pool; the future holds its value,
-  /// or its AppError as the exception.
+  /// or its AppError as the exception (errc::shutting_down if the executor was
+  /// destroyed before the call started).
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     using T = operation_value_t<F>;
     std::promise<T> promise;
     auto future = promise.get_future();
     // The pool takes move-only jobs, so the promise moves in with the operation.
-    pool_->post(
-        [promise = std::move(promise), op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
-          auto outcome = op();
-          if (!outcome) {
-            promise.set_exception(std::make_exception_ptr(std::move(outcome).error()));
-          } else if constexpr (std::is_void_v<T>) {
-            promise.set_value();
-          } else {
-            promise.set_value(std::move(outcome).value());
-          }
-        });
+    shared_->pool.post([promise = std::move(promise), closing = shared_->closing,
+                        op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
+      if (closing->load(std::memory_order_acquire)) {
+        detail::settle(promise, Result<T>(AppError(errc::shutting_down,
+                                                   "the executor was destroyed before the "
+                                                   "call started")));
+        return;
+      }
+      detail::settle(promise, detail::run_guarded<T>(op));
+    });
     return future;
   }
 
   /// Threads in the shared pool.
-  std::size_t thread_count() const noexcept { return pool_->thread_count(); }
+  std::size_t thread_count() const noexcept { return shared_->pool.thread_count(); }
 
  private:
-  std::shared_ptr<ThreadPool> pool_;
+  std::shared_ptr<detail::FuturePool> shared_;
 };
 
 static_assert(Executor<FutureExec>);
@@ -2361,7 +2440,7 @@ struct CallbackCall {
 
   /// On a run_on thread.
   static void run(const std::shared_ptr<CallbackCall>& self) {
-    Result<T> result = self->operation();
+    Result<T> result = run_guarded<T>(self->operation);
     self->operation = {};  // release what the operation holds before the handler runs
     if (self->contexts->complete_on) {
       // The post orders this thread's writes before the job reads them.
@@ -2423,7 +2502,7 @@ class [[nodiscard]] Deferred {
       return;
     }
     // Inline: the call runs here, before then() returns.
-    Result<T> outcome = operation();
+    Result<T> outcome = detail::run_guarded<T>(operation);
     operation = {};
     if (contexts && contexts->complete_on) {
       auto call = std::make_shared<Call>(Call{.operation = {},
@@ -2466,6 +2545,10 @@ class [[nodiscard]] Deferred {
 /// Or pass PostFunctions (`CallbackExec{run_on, complete_on}`) for asio, a UI loop or
 /// any queue. Each handler is invoked exactly once, failure included, provided the post
 /// functions run every job they accept.
+///
+/// An operation that throws (it should not: failures are values) reaches the handler as
+/// an error like any other: errc::transport without the exception's text, or the
+/// AppError it threw.
 ///
 /// A handler that throws: the exception cannot travel back to whoever called then()
 /// (that thread may be long gone), so by default the program ends (std::terminate, as

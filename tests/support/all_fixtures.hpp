@@ -6,5 +6,6 @@
 #include "support/http_fixtures_curl.hpp"
 #include "support/http_fixtures_httplib.hpp"
 
-#define APPKEYS_BEHAVIOUR_FIXTURES \
-  appkeys_test::FakeFixture, appkeys_test::HttplibFixture, appkeys_test::CurlFixture
+#define APPKEYS_BEHAVIOUR_FIXTURES                                                    \
+  appkeys_test::FakeFixture, appkeys_test::HttplibFixture, appkeys_test::CurlFixture, \
+      appkeys_test::CurlMultiFixture

@@ -3,6 +3,8 @@
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_HPP
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_HPP
 #include <appkeys/appkeys.hpp>
+#ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_HPP_INLINED
 // ---- begin appkeys/transport/httplib.hpp
 // appkeys — HttplibTransport: the Transport over cpp-httplib, with keep-alive pooling.
 //
@@ -1037,4 +1039,5 @@ static_assert(Transport<HttplibTransport>);
 
 }  // namespace appkeys
 // ---- end appkeys/transport/httplib.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_HPP_INLINED
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_HPP

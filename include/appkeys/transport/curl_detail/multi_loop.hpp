@@ -1,0 +1,411 @@
+// appkeys — the event loop behind CurlMultiTransport: one thread drives one CURLM; other
+// threads only queue work and wake it.
+#pragma once
+
+#include <appkeys/concepts.hpp>
+#include <appkeys/detail/unique_function.hpp>
+#include <appkeys/error.hpp>
+#include <appkeys/http.hpp>
+#include <appkeys/result.hpp>
+#include <appkeys/transport/curl_detail/configure.hpp>
+#include <appkeys/transport/curl_detail/handles.hpp>
+#include <appkeys/transport/curl_detail/multi_call.hpp>
+#include <appkeys/transport/curl_detail/outcome.hpp>
+#include <appkeys/transport/curl_detail/prepared.hpp>
+#include <appkeys/transport/curl_options.hpp>
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace appkeys::curl_detail {
+
+/// The options of CurlMultiTransport (its public name is CurlMultiTransport::Options).
+using MultiOptions = BasicCurlOptions<MultiTransportTraits>;
+
+/// Everything one CurlMultiTransport owns. Kept in a shared_ptr that the loop thread
+/// holds too, so that when the transport's last owner is released on the loop thread
+/// itself (inside a completion), the loop can finish and free it alone.
+///
+/// Thread safety: async_send, after and shut_down may be called from any thread; every
+/// member below "loop thread only" is touched by the loop thread alone.
+class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
+ public:
+  using Timer = detail::UniqueFunction<void()>;
+
+  explicit MultiLoop(MultiOptions options) : options_(std::move(options)) {
+    if (options_.max_connections == 0) options_.max_connections = 1;
+    if (global_init() != CURLE_OK) return;
+    multi_ = curl_multi_init();
+    if (multi_ == nullptr) return;
+    const auto per_host = static_cast<long>(
+        std::min<std::size_t>(options_.max_connections, static_cast<std::size_t>(1) << 30));
+    const bool ok =
+        curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, per_host) == CURLM_OK &&
+        curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX) == CURLM_OK;
+    // Every easy handle of the multi already shares its connection and DNS caches. The
+    // share adds TLS sessions, so a new connection to a known host resumes one. No lock
+    // callbacks: only the loop thread ever runs a transfer.
+    share_ = curl_share_init();
+    if (share_ != nullptr &&
+        curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+      curl_share_cleanup(share_);
+      share_ = nullptr;
+    }
+    if (!ok) {
+      curl_multi_cleanup(multi_);
+      multi_ = nullptr;
+    }
+  }
+
+  MultiLoop(const MultiLoop&) = delete;
+  MultiLoop& operator=(const MultiLoop&) = delete;
+
+  /// Runs after the loop thread has ended (joined, or it released the last reference
+  /// itself): no transfer is running and every easy handle is gone.
+  ~MultiLoop() {
+    if (multi_ != nullptr) curl_multi_cleanup(multi_);
+    if (share_ != nullptr) curl_share_cleanup(share_);
+  }
+
+  /// Starts the loop thread; false (and every call then fails inline) when libcurl
+  /// could not be set up.
+  bool start() {
+    if (multi_ == nullptr) return false;
+    thread_ = std::thread([self = shared_from_this()] { self->run(); });
+    loop_id_.store(thread_.get_id());
+    return true;
+  }
+
+  const MultiOptions& options() const noexcept { return options_; }
+
+  bool in_loop_thread() const noexcept { return loop_id_.load() == std::this_thread::get_id(); }
+
+  /// Takes one exchange; its completion runs on the loop thread, or inline here when
+  /// the request is refused before any I/O or the loop is shutting down.
+  void async_send(HttpRequest request, Completion completion) {
+    MultiCallList one;
+    MultiCall& call = one.emplace_back();
+    call.self = one.begin();
+    call.request = std::move(request);
+    call.completion = std::move(completion);
+    // The deadline starts now: time spent queued counts against the request's timeout.
+    call.deadline = Clock::now() + capped_timeout(call.request);
+    if (multi_ == nullptr) {
+      return run_completion(call.completion, AppError(errc::transport,
+                                                      "CurlMultiTransport: libcurl could not "
+                                                      "be initialised"));
+    }
+    // Checks that need no I/O run here, on the caller's thread, so a refused request
+    // never reaches the loop.
+    auto prepared = prepare(call.request, options_);
+    if (!prepared) return run_completion(call.completion, std::move(prepared).error());
+    call.prepared = std::move(*prepared);
+    call.origin = origin_of(call.prepared.target.url.get());
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!closed_) {
+        wake_locked();
+        incoming_calls_.splice(incoming_calls_.end(), one);
+        return;
+      }
+    }
+    run_completion(call.completion, shutting_down());
+  }
+
+  /// Runs `fn` on the loop thread once `delay` has passed; dropped if the loop shuts
+  /// down first.
+  void after(std::chrono::milliseconds delay, Timer fn) {
+    const auto when =
+        Clock::now() +
+        std::max(std::chrono::milliseconds(0),
+                 std::min(delay, std::chrono::milliseconds(std::chrono::hours(24 * 365))));
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_ || multi_ == nullptr) return;  // dropped, as on shutdown
+    wake_locked();
+    incoming_timers_.emplace_back(when, std::move(fn));
+  }
+
+  /// Stops intake, has the loop complete every call with errc::shutting_down, and
+  /// waits for it, unless called on the loop thread itself (a completion releasing the
+  /// transport's last owner): a thread cannot join itself, so the loop is left to
+  /// finish on its own after the current completion returns; it holds its own
+  /// reference to this object, so nothing it touches is freed under it.
+  void shut_down() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (closed_) return;
+      closed_ = true;
+      // Under the lock: the loop cannot see closed_, finish and clean up the multi
+      // handle before this wakeup is done with it.
+      if (multi_ != nullptr) curl_multi_wakeup(multi_);
+    }
+    if (!thread_.joinable()) return;
+    if (std::this_thread::get_id() == thread_.get_id()) {
+      thread_.detach();
+    } else {
+      thread_.join();
+    }
+  }
+
+ private:
+  static AppError shutting_down() {
+    return AppError(errc::shutting_down,
+                    "CurlMultiTransport: the transport was destroyed with the call in flight");
+  }
+
+  /// Called with mutex_ held, before adding work to the intake: wakes the loop only
+  /// when the intake is empty, since otherwise it was woken already and has not yet
+  /// emptied the intake (one wakeup per batch, not per call).
+  void wake_locked() {
+    if (incoming_calls_.empty() && incoming_timers_.empty()) curl_multi_wakeup(multi_);
+  }
+
+  struct Finished {
+    Completion completion;
+    Result<HttpResponse> result;
+  };
+
+  void run() {
+    std::vector<Finished> finished;
+    MultiCallList fresh;
+    std::vector<std::pair<Clock::time_point, Timer>> fresh_timers;
+    for (;;) {
+      bool stopping = false;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        fresh.splice(fresh.end(), incoming_calls_);
+        fresh_timers.swap(incoming_timers_);
+        stopping = closed_;
+      }
+      while (!fresh.empty()) queue(fresh, fresh.begin());
+      for (auto& [when, fn] : fresh_timers) timers_.emplace(when, std::move(fn));
+      fresh_timers.clear();
+      if (stopping) break;
+
+      expire_waiting(finished);
+      admit(finished);
+      int still_running = 0;
+      curl_multi_perform(multi_, &still_running);
+      collect(finished);
+      // Calls that finished made room: start the next ones before waiting again.
+      admit(finished);
+      // Completions run here, outside every libcurl callback and holding no lock: a
+      // completion may call async_send (it lands in the intake and wakes this loop).
+      for (auto& done : finished) run_completion(done.completion, std::move(done.result));
+      finished.clear();
+      run_due_timers();
+
+      curl_multi_poll(multi_, nullptr, 0, wait_ms(), nullptr);
+    }
+    drain();
+  }
+
+  /// Moves a fresh call into its host's waiting line, ordered by arrival.
+  void queue(MultiCallList& from, MultiCallList::iterator it) {
+    MultiCall& call = *it;
+    MultiHost& host = hosts_[call.origin];
+    call.host = &host;
+    host.waiting.splice(host.waiting.end(), from, it);
+    call.queued_deadline = deadlines_.emplace(call.deadline, &call);
+  }
+
+  std::size_t room_of(const MultiHost& host) const noexcept {
+    // CURLMOPT_MAX_CONCURRENT_STREAMS' default: streams libcurl runs on one connection.
+    constexpr std::size_t streams_per_connection = 100;
+    const std::size_t connections = options_.max_connections;
+    if (!host.multiplexed) return connections;
+    const std::size_t most = std::numeric_limits<std::size_t>::max();
+    return connections > most / streams_per_connection ? most
+                                                       : connections * streams_per_connection;
+  }
+
+  /// Calls still waiting when their deadline passes end with errc::timeout, unsent.
+  void expire_waiting(std::vector<Finished>& finished) {
+    const auto now = Clock::now();
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+      MultiCall& call = *deadlines_.begin()->second;
+      deadlines_.erase(deadlines_.begin());
+      finished.push_back({std::move(call.completion), waited_too_long(call)});
+      call.host->waiting.erase(call.self);
+    }
+  }
+
+  static AppError waited_too_long(const MultiCall& call) {
+    return AppError(errc::timeout,
+                    "CurlMultiTransport: the request waited for a connection "
+                    "longer than its timeout, and was not sent (" +
+                        std::string(to_string(call.request.method)) + " " + call.origin + ")");
+  }
+
+  /// Starts waiting calls, in order, on every host with room for them.
+  void admit(std::vector<Finished>& finished) {
+    for (auto& [origin, host] : hosts_) {
+      while (!host.waiting.empty() && host.running < room_of(host)) {
+        MultiCall& call = host.waiting.front();
+        deadlines_.erase(call.queued_deadline);
+        auto result = start(call);
+        if (result) {
+          ++host.running;
+          running_.splice(running_.end(), host.waiting, call.self);
+        } else {
+          finished.push_back({std::move(call.completion), std::move(result).error()});
+          host.waiting.erase(call.self);
+        }
+      }
+    }
+  }
+
+  /// Gives `call` an easy handle and adds it to the multi handle.
+  Result<void> start(MultiCall& call) {
+    const auto remaining =
+        std::chrono::duration_cast<std::chrono::milliseconds>(call.deadline - Clock::now());
+    if (remaining.count() <= 0) return waited_too_long(call);
+    if (!idle_.empty()) {
+      call.handle = std::move(idle_.back());
+      idle_.pop_back();
+    } else {
+      call.handle = std::make_unique<Handle>();
+      call.handle->easy = curl_easy_init();
+      if (call.handle->easy == nullptr) {
+        call.handle.reset();
+        return AppError(errc::transport, "CurlMultiTransport: curl_easy_init failed");
+      }
+    }
+    call.exchange.max_bytes = options_.max_response_bytes;
+    CURLcode setup =
+        configure(*call.handle, share_, options_, call.request, call.prepared.body,
+                  call.prepared.target, call.prepared.headers, call.exchange, remaining);
+    if (setup == CURLE_OK) setup = curl_easy_setopt(call.handle->easy, CURLOPT_PRIVATE, &call);
+    // Over TLS, HTTP/2 where the server offers it (ALPN), and then many calls share one
+    // connection: a call waits for a connection being set up instead of opening one
+    // more. 2TLS is libcurl's default; said explicitly, its failure ignored: a libcurl
+    // built without HTTP/2 refuses it and simply speaks HTTP/1.1.
+    if (setup == CURLE_OK && call.origin.rfind("https:", 0) == 0) {
+      (void)curl_easy_setopt(call.handle->easy, CURLOPT_HTTP_VERSION,
+                             static_cast<long>(CURL_HTTP_VERSION_2TLS));
+      setup = curl_easy_setopt(call.handle->easy, CURLOPT_PIPEWAIT, 1L);
+    }
+    if (setup != CURLE_OK) {
+      release(call);
+      return AppError(errc::transport,
+                      std::string("CurlMultiTransport: libcurl refused an option (") +
+                          curl_easy_strerror(setup) + ")");
+    }
+    if (curl_multi_add_handle(multi_, call.handle->easy) != CURLM_OK) {
+      release(call);
+      return AppError(errc::transport, "CurlMultiTransport: curl_multi_add_handle failed");
+    }
+    return {};
+  }
+
+  /// Takes the outcome of every finished transfer.
+  void collect(std::vector<Finished>& finished) {
+    int left = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
+      if (message->msg != CURLMSG_DONE) continue;
+      // Copied out first: the message dies with curl_multi_remove_handle.
+      CURL* easy = message->easy_handle;
+      const CURLcode code = message->data.result;
+      void* data = nullptr;
+      curl_easy_getinfo(easy, CURLINFO_PRIVATE, &data);
+      MultiCall& call = *static_cast<MultiCall*>(data);
+      curl_multi_remove_handle(multi_, easy);
+      long version = 0;
+      if (curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &version) == CURLE_OK &&
+          version >= CURL_HTTP_VERSION_2_0) {
+        call.host->multiplexed = true;
+      }
+      auto result = outcome(code, call.exchange, *call.handle, call.request, call.prepared.target,
+                            call.prepared.headers, options_);
+      finished.push_back({std::move(call.completion), std::move(result)});
+      --call.host->running;
+      release(call);
+      running_.erase(call.self);
+    }
+  }
+
+  /// Returns a call's handle to the idle pool (bounded: a handle holds buffers).
+  void release(MultiCall& call) {
+    if (!call.handle) return;
+    constexpr std::size_t max_idle = 64;
+    // Forget the call's options: they point into buffers that die with the call. The
+    // reset keeps the handle's caches; connections live in the multi handle.
+    curl_easy_reset(call.handle->easy);
+    if (idle_.size() < max_idle) idle_.push_back(std::move(call.handle));
+    call.handle.reset();
+  }
+
+  void run_due_timers() {
+    const auto now = Clock::now();
+    std::vector<Timer> due;
+    while (!timers_.empty() && timers_.begin()->first <= now) {
+      due.push_back(std::move(timers_.begin()->second));
+      timers_.erase(timers_.begin());
+    }
+    for (auto& fn : due) run_timer(fn);
+  }
+
+  /// How long the loop may sleep: until the next timer or queued deadline, at most 1 s
+  /// (curl_multi_poll also wakes for libcurl's own timeouts and for curl_multi_wakeup).
+  int wait_ms() const {
+    auto next = Clock::now() + std::chrono::seconds(1);
+    if (!timers_.empty()) next = std::min(next, timers_.begin()->first);
+    if (!deadlines_.empty()) next = std::min(next, deadlines_.begin()->first);
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - Clock::now());
+    return static_cast<int>(std::max<std::chrono::milliseconds::rep>(0, wait.count()));
+  }
+
+  /// After shutdown: every call still here completes with errc::shutting_down, pending
+  /// timers are dropped unrun, and every easy handle is freed.
+  void drain() {
+    std::vector<Completion> pending;
+    for (auto& call : running_) {
+      curl_multi_remove_handle(multi_, call.handle->easy);
+      pending.push_back(std::move(call.completion));
+    }
+    running_.clear();
+    for (auto& [origin, host] : hosts_) {
+      for (auto& call : host.waiting) pending.push_back(std::move(call.completion));
+      host.waiting.clear();
+    }
+    hosts_.clear();
+    deadlines_.clear();
+    timers_.clear();
+    idle_.clear();
+    for (auto& completion : pending) run_completion(completion, shutting_down());
+  }
+
+  MultiOptions options_;
+  CURLM* multi_ = nullptr;
+  CURLSH* share_ = nullptr;
+  std::thread thread_;  // touched only by start() and shut_down(), i.e. by the owner
+  std::atomic<std::thread::id> loop_id_{};
+
+  // Shared between callers and the loop, under mutex_.
+  std::mutex mutex_;
+  bool closed_ = false;
+  MultiCallList incoming_calls_;
+  std::vector<std::pair<Clock::time_point, Timer>> incoming_timers_;
+
+  // Loop thread only.
+  std::unordered_map<std::string, MultiHost> hosts_;
+  std::multimap<Clock::time_point, MultiCall*> deadlines_;  // of waiting calls
+  MultiCallList running_;
+  std::vector<std::unique_ptr<Handle>> idle_;
+  std::multimap<Clock::time_point, Timer> timers_;
+};
+
+}  // namespace appkeys::curl_detail

@@ -96,7 +96,7 @@ HttpResponse list(const S& store, const SessionRecord& session) {
   return responses::json_response(200, list);
 }
 
-/// GET api_keys/<id>.
+/// GET api_keys/\<id\>.
 template <Store S>
 HttpResponse fetch(const S& store, std::string_view origin, const SessionRecord& session,
                    std::string_view id_text) {
@@ -108,7 +108,7 @@ HttpResponse fetch(const S& store, std::string_view origin, const SessionRecord&
                                   detail::wire::api_key_json(key->id, key->name, key->disabled));
 }
 
-/// PUT api_keys/<id>/enable|disable: idempotent, the same state again succeeds (§6).
+/// PUT api_keys/\<id\>/enable|disable: idempotent, the same state again succeeds (§6).
 template <Store S>
 HttpResponse set_disabled(S& store, std::string_view origin, const SessionRecord& session,
                           std::string_view id_text, bool disabled) {
@@ -117,7 +117,7 @@ HttpResponse set_disabled(S& store, std::string_view origin, const SessionRecord
   return responses::no_content();
 }
 
-/// DELETE api_keys/<id>: permanent; the key can never log in again.
+/// DELETE api_keys/\<id\>: permanent; the key can never log in again.
 template <Store S>
 HttpResponse remove(S& store, std::string_view origin, const SessionRecord& session,
                     std::string_view id_text) {

@@ -143,7 +143,8 @@ TEST_CASE("many calls meeting one expired access token make one refresh",
           "[async][single_flight]") {
   World world;
   world.backend.expire_access_tokens();
-  const std::size_t refreshes_before = count_log(world.backend, "POST /api/client/v2.0/auth/session");
+  const std::size_t refreshes_before =
+      count_log(world.backend, "POST /api/client/v2.0/auth/session");
   constexpr std::size_t calls = 50;
   Tally tally;
   world.transport().pause();  // every call sends before any answer comes
@@ -287,10 +288,11 @@ TEST_CASE("10,000 calls in flight at once over one transport thread", "[async][m
   std::atomic<std::size_t> wrong{0};
   world.transport().pause();
   for (std::size_t i = 0; i < calls; ++i) {
-    world.core->start(world.core->make_fetch_key(world.user, key.id), [&](Result<appkeys::ApiKey> k) {
-      if (k && k->name != "many") ++wrong;
-      tally.add(k.has_value());
-    });
+    world.core->start(world.core->make_fetch_key(world.user, key.id),
+                      [&](Result<appkeys::ApiKey> k) {
+                        if (k && k->name != "many") ++wrong;
+                        tally.add(k.has_value());
+                      });
   }
   CHECK(world.transport().queued() == calls);  // all in flight, no thread each
   world.transport().resume();
@@ -309,8 +311,10 @@ struct InlineAsync {
     ++*sent;
     completion(answer(request));
   }
+  Result<HttpResponse> send(const HttpRequest& request) { return answer(request); }
 };
 static_assert(appkeys::AsyncTransport<InlineAsync>);
+static_assert(appkeys::Transport<InlineAsync>);
 
 /// A blocking transport that throws something that is not a std::exception.
 struct ThrowsInt {

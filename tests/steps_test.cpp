@@ -148,8 +148,8 @@ TEST_CASE("the location is asked once, and calls that need it meanwhile join tha
   std::optional<Result<void>> landed;
   REQUIRE_FALSE(waiting.flight->join([&](Result<void> outcome) { landed = std::move(outcome); }));
 
-  Action next = first.step(
-      Result<HttpResponse>(json_response(200, wire::location_json(kHost + "/").dump())));
+  Action next =
+      first.step(Result<HttpResponse>(json_response(200, wire::location_json(kHost + "/").dump())));
   REQUIRE(landed.has_value());
   CHECK(landed->has_value());
   REQUIRE(next.kind == Kind::send);
@@ -210,8 +210,8 @@ TEST_CASE("an access-token 401 refreshes and retries once with the new token", "
   CHECK(action.request.method == HttpMethod::post);
   CHECK(action.request.url == kBase + kApi + "/auth/session");
   CHECK(header(action.request, "Authorization") == "Bearer " + kRefresh);
-  action = machine.step(Result<HttpResponse>(
-      json_response(201, wire::refresh_response_json(kAccessNew).dump())));
+  action = machine.step(
+      Result<HttpResponse>(json_response(201, wire::refresh_response_json(kAccessNew).dump())));
   REQUIRE(action.kind == Kind::send);
   CHECK(header(action.request, "Authorization") == "Bearer " + kAccessNew);
   // A second 401 is final: no second refresh.
@@ -241,8 +241,8 @@ TEST_CASE("calls that meet one expired access token make one refresh",
   std::optional<Result<void>> landed;
   REQUIRE_FALSE(waiting.flight->join([&](Result<void> outcome) { landed = std::move(outcome); }));
 
-  Action retry_a = a.step(Result<HttpResponse>(
-      json_response(201, wire::refresh_response_json(kAccessNew).dump())));
+  Action retry_a = a.step(
+      Result<HttpResponse>(json_response(201, wire::refresh_response_json(kAccessNew).dump())));
   REQUIRE(retry_a.kind == Kind::send);
   CHECK(header(retry_a.request, "Authorization") == "Bearer " + kAccessNew);
   REQUIRE(landed.has_value());
@@ -257,8 +257,7 @@ TEST_CASE("calls that meet one expired access token make one refresh",
   CHECK(header(retry_c.request, "Authorization") == "Bearer " + kAccessNew);
 }
 
-TEST_CASE("whether a JWT has expired is read against the time the driver gives",
-          "[steps][401]") {
+TEST_CASE("whether a JWT has expired is read against the time the driver gives", "[steps][401]") {
   appkeys::detail::ClientState client(config());
   const std::int64_t exp = 2'000'000'000;  // 2033
   const auto at = [](std::int64_t seconds) {
@@ -331,8 +330,8 @@ TEST_CASE("log in: login request, then the profile, then the User", "[steps]") {
   CHECK(login.request.url == kBase + kApi + "/app/shop-abcde/auth/providers/local-userpass/login");
   CHECK(header(login.request, "Authorization").empty());
   Action profile = machine.step(Result<HttpResponse>(json_response(
-      200, wire::login_response_json(kAccess, kRefresh, kUserId, "fedcba9876543210fedcba98")
-               .dump())));
+      200,
+      wire::login_response_json(kAccess, kRefresh, kUserId, "fedcba9876543210fedcba98").dump())));
   REQUIRE(profile.kind == Kind::send);
   CHECK(profile.request.url == kBase + kApi + "/auth/profile");
   CHECK(header(profile.request, "Authorization") == "Bearer " + kAccess);

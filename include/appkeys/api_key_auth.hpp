@@ -36,7 +36,7 @@ namespace appkeys {
 ///
 /// Thread safety: a cheap handle; copies share the App's transport. Any member may be
 /// called from several threads at once.
-template <detail::AnyTransport T, Executor E = SyncExec>
+template <Transport T, Executor E = SyncExec>
 class ApiKeyAuth {
  public:
   /// What a call producing `X` returns: the Executor's choice.

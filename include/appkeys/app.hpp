@@ -24,8 +24,8 @@ namespace appkeys {
 /// The client of one app: logs users in and out and hands out their ApiKeyAuth.
 ///
 /// `T` moves the bytes (HttplibTransport, CurlTransport, CurlMultiTransport,
-/// testing::FakeTransport or your own Transport or AsyncTransport); `E` decides how a
-/// call runs and what it returns (SyncExec: the value, throwing AppError; NoThrowExec:
+/// testing::FakeTransport or your own Transport, which may also be an AsyncTransport); `E` decides
+/// how a call runs and what it returns (SyncExec: the value, throwing AppError; NoThrowExec:
 /// Result<...>; FutureExec: std::future<...>; CoroExec: Task<...>; CallbackExec:
 /// Deferred<...>). Over an AsyncTransport, FutureExec, CoroExec and CallbackExec hold
 /// no thread while a call is in flight.
@@ -45,7 +45,7 @@ namespace appkeys {
 /// Thread safety: App is a cheap handle (copies share the transport, the resolved
 /// location and the executor). Any member may be called from several threads at once,
 /// provided the Transport allows concurrent send() (every shipped transport does).
-template <detail::AnyTransport T, Executor E = SyncExec>
+template <Transport T, Executor E = SyncExec>
 class App {
  public:
   /// What a call producing `X` returns: the Executor's choice.
@@ -108,7 +108,7 @@ class App {
 };
 
 /// spdlog-style shorthands for common policy pairs.
-template <detail::AnyTransport T>
+template <Transport T>
 using NoThrowApp = App<T, NoThrowExec>;
 
 }  // namespace appkeys

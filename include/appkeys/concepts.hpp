@@ -101,8 +101,8 @@ using OperationCompletion = detail::UniqueFunction<void(Result<X>)>;
 /// 4. Each operation is used once: run_blocking(), operator() or start(), not two.
 /// 5. Nothing throws: failures are the AppError in the Result.
 template <class Op>
-concept StartableOperation =
-    requires(Op& op, OperationCompletion<typename Op::value_type> completion) {
+concept StartableOperation = requires(Op& op,
+                                      OperationCompletion<typename Op::value_type> completion) {
   typename Op::value_type;
   { op.run_blocking() } -> std::same_as<Result<typename Op::value_type>>;
   { op() } -> std::same_as<Result<typename Op::value_type>>;
@@ -143,8 +143,8 @@ struct ProbeOperation {
 /// The shipped executors also accept a plain callable returning Result<X> (run as
 /// run_blocking would be). The compiler checks 1, 2 and 4 through the probes below.
 template <class E>
-concept Executor = std::copy_constructible<E> && requires(E& e, detail::ProbeOperation<int> op,
-                                                          detail::ProbeOperation<void> void_op) {
+concept Executor = std::copy_constructible<E> &&
+    requires(E& e, detail::ProbeOperation<int> op, detail::ProbeOperation<void> void_op) {
   typename E::template result<int>;
   typename E::template result<void>;
   { e.run(op) } -> std::same_as<typename E::template result<int>>;

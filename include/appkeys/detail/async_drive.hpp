@@ -38,8 +38,8 @@ class AsyncRun final : public ShutdownTarget,
  public:
   using value_type = typename Machine::value_type;
 
-  AsyncRun(std::shared_ptr<void> keep_alive, T& transport, CallRegistry* registry,
-           Machine machine, CallCompletion<value_type> completion)
+  AsyncRun(std::shared_ptr<void> keep_alive, T& transport, CallRegistry* registry, Machine machine,
+           CallCompletion<value_type> completion)
       : keep_alive_(std::move(keep_alive)),
         transport_(&transport),
         registry_(registry),
@@ -187,7 +187,8 @@ class AsyncRun final : public ShutdownTarget,
 /// `keep_alive` is held until the call is over (the App's core, which owns
 /// `transport` and `registry`).
 template <steps::StepMachine Machine, AsyncTransport T>
-void async_drive(Machine machine, T& transport, CallCompletion<typename Machine::value_type> completion,
+void async_drive(Machine machine, T& transport,
+                 CallCompletion<typename Machine::value_type> completion,
                  std::shared_ptr<void> keep_alive = {}, CallRegistry* registry = nullptr,
                  std::stop_token stop = {}) {
   auto run = std::make_shared<AsyncRun<Machine, T>>(std::move(keep_alive), transport, registry,

@@ -91,13 +91,14 @@ class ClientCore : public std::enable_shared_from_this<ClientCore<T>> {
         std::optional<Result<X>> outcome;
       };
       auto latch = std::make_shared<Latch>();
-      start(std::move(machine),
-            [latch](Result<X> outcome) {
-              std::lock_guard lock(latch->mutex);
-              latch->outcome.emplace(std::move(outcome));
-              latch->ready.notify_all();
-            },
-            std::move(stop));
+      start(
+          std::move(machine),
+          [latch](Result<X> outcome) {
+            std::lock_guard lock(latch->mutex);
+            latch->outcome.emplace(std::move(outcome));
+            latch->ready.notify_all();
+          },
+          std::move(stop));
       std::unique_lock lock(latch->mutex);
       latch->ready.wait(lock, [&] { return latch->outcome.has_value(); });
       return std::move(*latch->outcome);

@@ -20,8 +20,7 @@ namespace appkeys::detail {
 /// destroyed first). A transport with an event loop can offer it so backoff needs no
 /// thread of the library's.
 template <class T>
-concept HasAsyncAfter =
-    requires(T& t, std::chrono::milliseconds delay, UniqueFunction<void()> fn) {
+concept HasAsyncAfter = requires(T& t, std::chrono::milliseconds delay, UniqueFunction<void()> fn) {
   t.async_after(delay, std::move(fn));
 };
 

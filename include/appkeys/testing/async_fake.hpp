@@ -40,8 +40,7 @@ namespace appkeys::testing {
 class FakeAsyncTransport {
  public:
   /// Answers from `backend`.
-  explicit FakeAsyncTransport(FakeBackend& backend)
-      : state_(std::make_shared<State>(backend)) {
+  explicit FakeAsyncTransport(FakeBackend& backend) : state_(std::make_shared<State>(backend)) {
     state_->worker = std::thread([state = state_] { State::work(state); });
   }
   /// Takes over `other`'s thread and queue; `other` accepts no more calls.
@@ -156,9 +155,8 @@ class FakeAsyncTransport {
         Pending pending;
         {
           std::unique_lock lock(self->mutex);
-          self->wake.wait(lock, [&] {
-            return self->stopping || (!self->paused && !self->queue.empty());
-          });
+          self->wake.wait(
+              lock, [&] { return self->stopping || (!self->paused && !self->queue.empty()); });
           if (self->stopping) return;  // the destructor completes what is queued
           pending = std::move(self->queue.front());
           self->queue.pop_front();

@@ -51,7 +51,8 @@ class AccessTokenExchange {
     if (phase_ == Phase::refreshing) {
       Action action = refresh_->step(std::move(event));
       if (!action.is_done()) return action;
-      if (auto refreshed = refresh_->take(); !refreshed) return finish(std::move(refreshed).error());
+      if (auto refreshed = refresh_->take(); !refreshed)
+        return finish(std::move(refreshed).error());
       return send();
     }
     Action action = exchange_->step(std::move(event));
@@ -84,9 +85,9 @@ class AccessTokenExchange {
     if (sent_token_.empty()) {
       return finish(AppError(errc::not_logged_in, "user " + user_.id + " is logged out"));
     }
-    exchange_.emplace(client_.make_request(method_, join_url(host_, path_), body_,
-                                           sent_token_.reveal()),
-                      Idempotency::idempotent, client_.config().retry);
+    exchange_.emplace(
+        client_.make_request(method_, join_url(host_, path_), body_, sent_token_.reveal()),
+        Idempotency::idempotent, client_.config().retry);
     return exchange_->step(Start{});
   }
 
@@ -130,9 +131,9 @@ class RefreshTokenExchange {
       if (refresh.empty()) {
         return finish(AppError(errc::not_logged_in, "user " + user_.id + " is logged out"));
       }
-      exchange_.emplace(client_.make_request(method_, join_url(host_, path_), std::move(body_),
-                                             refresh.reveal()),
-                        idempotency_, client_.config().retry);
+      exchange_.emplace(
+          client_.make_request(method_, join_url(host_, path_), std::move(body_), refresh.reveal()),
+          idempotency_, client_.config().retry);
       return exchange_->step(std::move(event));
     }
     Action action = exchange_->step(std::move(event));

@@ -55,8 +55,8 @@ class KeyCall {
         auto host = host_.take();
         if (!host) return finish(std::move(host).error());
         phase_ = Phase::call;
-        call_.emplace(client_, *user_.state(), *host, spec_.method, spec_.path(),
-                      spec_.idempotency, spec_.body());
+        call_.emplace(client_, *user_.state(), *host, spec_.method, spec_.path(), spec_.idempotency,
+                      spec_.body());
         event = Start{};
         [[fallthrough]];
       }

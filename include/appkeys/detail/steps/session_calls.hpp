@@ -99,16 +99,15 @@ class LogIn {
         host_view_ = *host;
         phase_ = Phase::login;
         device_id_ = client_.current_device_id();
-        login_.emplace(
-            client_.make_request(
-                HttpMethod::post,
-                join_url(host_view_, routes::login(client_.config().app_id,
-                                                   credentials_.provider_name())),
-                wire::login_body(credentials_, wire::device_json(client_.config().device,
-                                                                 client_.config().app_id,
-                                                                 device_id_)),
-                {}),
-            Idempotency::non_idempotent, client_.config().retry);
+        login_.emplace(client_.make_request(
+                           HttpMethod::post,
+                           join_url(host_view_, routes::login(client_.config().app_id,
+                                                              credentials_.provider_name())),
+                           wire::login_body(credentials_,
+                                            wire::device_json(client_.config().device,
+                                                              client_.config().app_id, device_id_)),
+                           {}),
+                       Idempotency::non_idempotent, client_.config().retry);
         event = Start{now_};
         [[fallthrough]];
       }
@@ -151,10 +150,10 @@ class LogIn {
     wipe(response->body);
     if (!login) return std::move(login).error();
     if (!login->device_id.empty()) client_.remember_device_id(login->device_id);
-    state_ = std::make_shared<UserState>(
-        login->user_id, std::string(credentials_.provider_name()),
-        login->device_id.empty() ? device_id_ : login->device_id, std::move(login->access_token),
-        std::move(login->refresh_token));
+    state_ = std::make_shared<UserState>(login->user_id, std::string(credentials_.provider_name()),
+                                         login->device_id.empty() ? device_id_ : login->device_id,
+                                         std::move(login->access_token),
+                                         std::move(login->refresh_token));
     return {};
   }
 
@@ -187,7 +186,8 @@ class RegisterEmail {
   Action step(Event event) {
     if (std::holds_alternative<Start>(event)) {
       if (auto ok = client_.check_config(); !ok) return finish(std::move(ok).error());
-      if (email_.empty()) return finish(AppError(errc::invalid_argument, "email must not be empty"));
+      if (email_.empty())
+        return finish(AppError(errc::invalid_argument, "email must not be empty"));
       if (password_.empty()) {
         return finish(AppError(errc::invalid_argument, "password must not be empty"));
       }
@@ -237,8 +237,7 @@ class LogOut {
  public:
   using value_type = void;
 
-  LogOut(ClientState& client, User user)
-      : client_(client), user_(std::move(user)), host_(client) {}
+  LogOut(ClientState& client, User user) : client_(client), user_(std::move(user)), host_(client) {}
 
   Action step(Event event) {
     if (std::holds_alternative<Start>(event)) {

@@ -83,6 +83,16 @@ class Tally {
   std::vector<errc> codes_;
 };
 
+/// Waits (bounded) until the transport behind `remote` is gone and its thread done.
+bool wait_finished(const FakeAsyncTransport::Remote& remote) {
+  const auto deadline = std::chrono::steady_clock::now() + kHangBound;
+  while (!remote.finished()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
 std::size_t count_log(const FakeBackend& backend, const std::string& line) {
   auto log = backend.request_log();
   return static_cast<std::size_t>(std::count(log.begin(), log.end(), line));
@@ -222,20 +232,27 @@ TEST_CASE("App::with_stop_token cancels a blocking call waiting on the transport
           "[async][cancel]") {
   FakeBackend backend;
   backend.add_email_user(kEmail, kPassword);
-  appkeys::App<FakeAsyncTransport, appkeys::NoThrowExec> app(config(), FakeAsyncTransport(backend));
-  auto user = app.log_in(Credentials::email_password(kEmail, kPassword)).value();
-  std::stop_source stop;
-  auto keys = app.with_stop_token(stop.get_token()).api_keys(user);
-  app.transport().pause();
-  std::thread canceller([&] {
-    while (app.transport().queued() == 0) std::this_thread::yield();
-    stop.request_stop();
-  });
-  auto outcome = keys.fetch_all();
-  canceller.join();
-  REQUIRE_FALSE(outcome);
-  CHECK(outcome.error().value() == errc::cancelled);
-  app.transport().resume();
+  std::optional<FakeAsyncTransport::Remote> remote;
+  {
+    appkeys::App<FakeAsyncTransport, appkeys::NoThrowExec> app(config(),
+                                                               FakeAsyncTransport(backend));
+    remote.emplace(app.transport().remote());
+    auto user = app.log_in(Credentials::email_password(kEmail, kPassword)).value();
+    std::stop_source stop;
+    auto keys = app.with_stop_token(stop.get_token()).api_keys(user);
+    app.transport().pause();
+    std::thread canceller([&] {
+      while (app.transport().queued() == 0) std::this_thread::yield();
+      stop.request_stop();
+    });
+    auto outcome = keys.fetch_all();
+    canceller.join();
+    REQUIRE_FALSE(outcome);
+    CHECK(outcome.error().value() == errc::cancelled);
+    app.transport().resume();
+  }
+  // The cancelled request still held the transport (and so the backend) until answered.
+  CHECK(wait_finished(*remote));
 }
 
 TEST_CASE("destroying the App with calls in flight completes each once, before it returns",
@@ -246,9 +263,11 @@ TEST_CASE("destroying the App with calls in flight completes each once, before i
   std::atomic<bool> destructor_returned{false};
   std::atomic<int> after_destructor{0};
   constexpr std::size_t calls = 100;
+  std::optional<FakeAsyncTransport::Remote> remote;
   {
     auto handle = appkeys::detail::make_owned_core(config(), FakeAsyncTransport(backend));
     auto user = handle->log_in(Credentials::email_password(kEmail, kPassword)).value();
+    remote.emplace(handle->transport().remote());
     handle->transport().pause();
     for (std::size_t i = 0; i < calls; ++i) {
       handle->start(handle->make_fetch_keys(user), [&](Result<std::vector<appkeys::ApiKey>> r) {
@@ -262,6 +281,11 @@ TEST_CASE("destroying the App with calls in flight completes each once, before i
   CHECK(tally.ok() + tally.failed() == calls);
   for (errc code : tally.codes()) CHECK(code == errc::shutting_down);
   CHECK(after_destructor == 0);
+  // The requests themselves still hold the transport until they are answered; then it
+  // goes, and nothing is left.
+  remote->resume();
+  CHECK(wait_finished(*remote));
+  CHECK(tally.ok() + tally.failed() == calls);
 }
 
 TEST_CASE("a completion may start new calls", "[async]") {

@@ -111,6 +111,11 @@ concept StartableOperation = requires(Op& op,
 };
 
 namespace detail {
+/// An operation whose start() holds no thread while the call is in flight: executors
+/// that can wait by completion start these instead of running them on a thread.
+template <class Op>
+concept NonblockingOperation = StartableOperation<Op> && Op::nonblocking;
+
 /// Stand-in operations used only to state the Executor concept.
 template <class X>
 struct ProbeOperation {

@@ -16,12 +16,35 @@
 #include <appkeys/result.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <concepts>
 #include <memory>
 #include <optional>
 #include <stop_token>
 #include <utility>
 
 namespace appkeys::detail {
+
+/// The optional AsyncTransport hook `t.in_loop_thread()`: true on the transport's own
+/// event-loop thread, where a blocking call would wait for itself.
+template <class T>
+concept ReportsLoopThread = requires(const T& t) {
+  { t.in_loop_thread() } -> std::convertible_to<bool>;
+};
+
+/// Drops `owner`, the last reference to whatever owns `transport`, somewhere other than
+/// the transport's own loop thread when it is on it: a transport's destructor joins that
+/// thread, which cannot join itself. The shared timer thread drops it instead.
+template <class T>
+void release_off_loop(std::shared_ptr<void>& owner, const T& transport) {
+  if constexpr (ReportsLoopThread<T>) {
+    if (owner && owner.use_count() == 1 && transport.in_loop_thread()) {
+      TimerThread::shared().after(std::chrono::milliseconds(0),
+                                  [last = std::move(owner)]() mutable { last.reset(); });
+    }
+  }
+  owner.reset();
+}
 
 inline AppError cancelled_call_error() {
   return AppError(errc::cancelled, "the call was cancelled");
@@ -56,6 +79,7 @@ class AsyncRun final : public ShutdownTarget,
     if (registered_) registry_->remove(entry_);
     machine_.reset();  // a flight this call led lands before the completion runs
     slot_.settle(shutting_down_error());
+    release_off_loop(keep_alive_, *transport_);
   }
 
   /// Registers the call, arms its cancellation and takes the first step.

@@ -34,13 +34,6 @@
 
 namespace appkeys::detail {
 
-/// The optional AsyncTransport hook `t.in_loop_thread()`: true on the transport's own
-/// event-loop thread, where a blocking call would wait for itself.
-template <class T>
-concept ReportsLoopThread = requires(const T& t) {
-  { t.in_loop_thread() } -> std::convertible_to<bool>;
-};
-
 /// What App and ApiKeyAuth may be built over: a blocking Transport, an AsyncTransport,
 /// or both.
 template <class T>

@@ -15,7 +15,11 @@ struct CoreOwner {
   explicit CoreOwner(std::shared_ptr<ClientCore<T>> owned) noexcept : core(std::move(owned)) {}
   CoreOwner(const CoreOwner&) = delete;
   CoreOwner& operator=(const CoreOwner&) = delete;
-  ~CoreOwner() { core->shut_down(); }
+  ~CoreOwner() {
+    core->shut_down();
+    std::shared_ptr<void> last = std::move(core);
+    release_off_loop(last, static_cast<ClientCore<T>*>(last.get())->transport());
+  }
 
   std::shared_ptr<ClientCore<T>> core;
 };

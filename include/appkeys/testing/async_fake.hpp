@@ -35,6 +35,10 @@ namespace appkeys::testing {
 /// Destroyed on its own thread (a completion dropped the last App), it cannot join
 /// itself: the thread then finishes on its own, holding what it needs.
 ///
+/// Calls in flight keep their App's transport alive after the App is destroyed, until
+/// their requests are answered: the backend must outlive the transport, and
+/// remote().finished() tells a test when it is gone.
+///
 /// Thread safety: every member may be called from any thread, including from inside a
 /// completion; the backend must outlive the transport.
 class FakeAsyncTransport {
@@ -96,26 +100,61 @@ class FakeAsyncTransport {
   }
 
   /// Holds the queue: requests are accepted but not answered until resume().
-  void pause() {
-    std::lock_guard lock(state_->mutex);
-    state_->paused = true;
-  }
+  void pause() { remote().pause(); }
   /// Answers the queue again.
-  void resume() {
-    std::lock_guard lock(state_->mutex);
-    state_->paused = false;
-    state_->wake.notify_all();
-  }
+  void resume() { remote().resume(); }
   /// Requests accepted and not yet answered.
-  std::size_t queued() const {
-    std::lock_guard lock(state_->mutex);
-    return state_->queue.size();
-  }
+  std::size_t queued() const { return remote().queued(); }
   /// Requests accepted by async_send so far.
-  std::size_t accepted() const {
-    std::lock_guard lock(state_->mutex);
-    return state_->accepted;
-  }
+  std::size_t accepted() const { return remote().accepted(); }
+
+  class Remote;
+  /// A handle to this transport's queue that stays valid after the transport is gone
+  /// (it may outlive the App that owns the transport, while calls keep it alive).
+  Remote remote() const;
+
+ private:
+  struct State;
+
+ public:
+  /// Controls the queue of one FakeAsyncTransport from outside the App that owns it.
+  ///
+  /// Thread safety: every member may be called from any thread.
+  class Remote {
+   public:
+    /// Holds the queue: requests are accepted but not answered until resume().
+    void pause() {
+      std::lock_guard lock(state_->mutex);
+      state_->paused = true;
+    }
+    /// Answers the queue again.
+    void resume() {
+      std::lock_guard lock(state_->mutex);
+      state_->paused = false;
+      state_->wake.notify_all();
+    }
+    /// Requests accepted and not yet answered.
+    std::size_t queued() const {
+      std::lock_guard lock(state_->mutex);
+      return state_->queue.size();
+    }
+    /// Requests accepted by async_send so far.
+    std::size_t accepted() const {
+      std::lock_guard lock(state_->mutex);
+      return state_->accepted;
+    }
+    /// Whether the transport has been destroyed and its thread has finished: from then
+    /// on it touches the backend no more.
+    bool finished() const {
+      std::lock_guard lock(state_->mutex);
+      return state_->finished;
+    }
+
+   private:
+    friend class FakeAsyncTransport;
+    explicit Remote(std::shared_ptr<State> state) noexcept : state_(std::move(state)) {}
+    std::shared_ptr<State> state_;
+  };
 
  private:
   struct Pending {
@@ -133,6 +172,7 @@ class FakeAsyncTransport {
     std::size_t accepted = 0;
     bool paused = false;
     bool stopping = false;
+    bool finished = false;
     std::thread worker;
     std::atomic<std::thread::id> worker_id{};
 
@@ -157,7 +197,10 @@ class FakeAsyncTransport {
           std::unique_lock lock(self->mutex);
           self->wake.wait(
               lock, [&] { return self->stopping || (!self->paused && !self->queue.empty()); });
-          if (self->stopping) return;  // the destructor completes what is queued
+          if (self->stopping) {  // the destructor completes what is queued
+            self->finished = true;
+            return;
+          }
           pending = std::move(self->queue.front());
           self->queue.pop_front();
         }
@@ -169,6 +212,8 @@ class FakeAsyncTransport {
 
   std::shared_ptr<State> state_;
 };
+
+inline FakeAsyncTransport::Remote FakeAsyncTransport::remote() const { return Remote(state_); }
 
 static_assert(AsyncTransport<FakeAsyncTransport>);
 static_assert(Transport<FakeAsyncTransport>);

@@ -22,6 +22,7 @@ struct ClientOptions {
   bool json = false;
   bool skip_location = false;
   bool allow_insecure_http = false;
+  std::string ca_file;  // trust this PEM CA bundle instead of the system's
   std::chrono::milliseconds timeout{30'000};
 };
 

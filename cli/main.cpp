@@ -1,6 +1,8 @@
 // appkeys — the command: run the local server, walk the demo, or manage keys on a server.
 //
-//   appkeys serve [--port N] [--app-id ID] [--user EMAIL:PASSWORD ...] [--threads N]
+//   appkeys serve [--host ADDR] [--port N] [--app-id ID] [--user EMAIL:PASSWORD ...]
+//                 [--threads N] [--tls-cert FILE --tls-key FILE] [--allow-insecure-http]
+//                 [--log] [--delay-ms N]
 //   appkeys demo [--transport curl|httplib]
 //   appkeys [--base-url URL] [--app-id ID] (--email E --password P | --api-key K) [--json]
 //           create NAME | list | get ID | enable ID | disable ID | delete ID
@@ -33,15 +35,17 @@ int run_client(const appkeys::cli::ClientOptions& options, const std::string& tr
     return 2;
   }
   if (transport == "httplib") {
-    return appkeys::cli::run_key_command(options,
-                                         appkeys::HttplibTransport(appkeys::HttplibTransportOptions{
-                                             .allow_insecure_http = options.allow_insecure_http}),
-                                         command, argument);
+    return appkeys::cli::run_key_command(
+        options,
+        appkeys::HttplibTransport(appkeys::HttplibTransportOptions{
+            .ca_file = options.ca_file, .allow_insecure_http = options.allow_insecure_http}),
+        command, argument);
   }
-  return appkeys::cli::run_key_command(options,
-                                       appkeys::CurlTransport(appkeys::CurlTransportOptions{
-                                           .allow_insecure_http = options.allow_insecure_http}),
-                                       command, argument);
+  return appkeys::cli::run_key_command(
+      options,
+      appkeys::CurlTransport(appkeys::CurlTransportOptions{
+          .ca_file = options.ca_file, .allow_insecure_http = options.allow_insecure_http}),
+      command, argument);
 }
 
 }  // namespace
@@ -69,6 +73,9 @@ int main(int argc, char** argv) {
                "send requests to --base-url without asking for the app's location");
   cli.add_flag("--allow-insecure-http", client.allow_insecure_http,
                "allow plain http:// to a host that is not loopback (sends secrets in clear)");
+  cli.add_option("--ca-file", client.ca_file,
+                 "trust the CA certificates in this PEM file (e.g. a self-signed server's)")
+      ->envname("APPKEYS_CA_FILE");
   cli.add_option("--timeout-ms", timeout_ms, "bound on each HTTP exchange")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -78,13 +85,27 @@ int main(int argc, char** argv) {
 
   appkeys::cli::ServeOptions serve;
   auto* serve_cmd = cli.add_subcommand("serve", "run the local App Services key server");
-  serve_cmd->add_option("--port", serve.port, "port on 127.0.0.1 (0: a free port)");
+  serve_cmd->add_option("--host", serve.host, "address to listen on")->capture_default_str();
+  serve_cmd->add_option("--port", serve.port, "port to listen on (0: a free port)")
+      ->capture_default_str();
   serve_cmd->add_option("--app-id", serve.app_id, "serve only this app id (default: any)");
-  serve_cmd->add_option("--user", serve.users, "add an email/password user (EMAIL:PASSWORD)");
+  serve_cmd->add_option("--user", serve.users,
+                        "make sure this email/password user exists, with this password "
+                        "(EMAIL:PASSWORD; repeatable)");
   serve_cmd
       ->add_option("--threads", serve.worker_threads,
                    "connections served at once, idle keep-alive ones included")
       ->check(CLI::Range(std::size_t{1}, std::size_t{4096}));
+  // Both or neither: checked by run_serve, which exits 2 as for every bad serve flag.
+  serve_cmd->add_option("--tls-cert", serve.tls_cert,
+                        "serve HTTPS with this PEM certificate chain");
+  serve_cmd->add_option("--tls-key", serve.tls_key, "the PEM private key of --tls-cert");
+  serve_cmd->add_flag("--allow-insecure-http", serve.allow_insecure_http,
+                      "serve plain HTTP on an address that is not loopback (secrets in clear)");
+  serve_cmd->add_flag("--log", serve.log,
+                      "access log on stderr: method, path, status, duration (never a secret)");
+  serve_cmd->add_option("--delay-ms", serve.delay_ms, "answer every request after this delay")
+      ->check(CLI::Range(0LL, 600'000LL));
 
   auto* demo_cmd = cli.add_subcommand("demo", "walk the whole key lifecycle over real HTTP");
 

@@ -1,6 +1,8 @@
 // appkeys command — `appkeys serve`: the local server in the foreground.
 #pragma once
 
+#include "serve_support.hpp"
+
 #include <appkeys/testing/fake.hpp>
 #include <appkeys/testing/local_server.hpp>
 
@@ -8,17 +10,28 @@
 #include <cstddef>
 #include <cstdint>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace appkeys::cli {
 
 struct ServeOptions {
+  std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   std::string app_id;
   std::vector<std::string> users;  // EMAIL:PASSWORD
   std::size_t worker_threads = testing::LocalServer::default_worker_threads;
+  std::string tls_cert;
+  std::string tls_key;
+  bool allow_insecure_http = false;
+  bool log = false;
+  long long delay_ms = 0;
 };
+
+/// How long a stop may take, beyond the configured delay, before the process exits
+/// without waiting (httplib's own read and write timeouts, 5 s, fit in it).
+inline constexpr std::chrono::seconds stop_bound{10};
 
 /// Blocks SIGINT and SIGTERM in every thread (call before any thread starts) so that
 /// the main thread can wait for them with sigwait and shut the server down cleanly.
@@ -31,24 +44,73 @@ inline sigset_t block_termination_signals() {
   return signals;
 }
 
-inline int run_serve(const ServeOptions& options) {
+/// The flags that make no server, with the message to print; nothing when they are fine.
+inline std::optional<std::string> serve_usage_error(const ServeOptions& options) {
+  for (const auto& entry : options.users) {
+    if (!split_user(entry)) return "--user takes EMAIL:PASSWORD";
+  }
+  if (options.host.empty()) return "--host needs an address";
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    return "--tls-cert and --tls-key go together: give both or neither";
+  }
+  if (options.tls_cert.empty() && !options.allow_insecure_http && !is_loopback_host(options.host)) {
+    return "refusing to serve plain HTTP on " + options.host +
+           ", which is not a loopback address: passwords, tokens and key values would cross "
+           "the network in clear. Give --tls-cert FILE --tls-key FILE, or "
+           "--allow-insecure-http to accept that risk";
+  }
+  return std::nullopt;
+}
+
+/// Makes sure each EMAIL:PASSWORD user exists with that password: a new email is added,
+/// an existing one keeps its id, keys and sessions and gets the password given, so the
+/// same flags are safe on every start.
+template <class Backend>
+void ensure_users(Backend& backend, const std::vector<std::string>& users) {
+  for (const auto& entry : users) {
+    auto user = split_user(entry);
+    backend.add_email_user(user->first, user->second);  // FakeBackend: "ensure" semantics
+  }
+}
+
+inline int run_serve(ServeOptions options) {
+  options.host = unbracketed(options.host);
+  if (auto error = serve_usage_error(options)) {
+    std::cerr << "appkeys: error: " << *error << '\n';
+    return 2;
+  }
   const sigset_t signals = block_termination_signals();
   testing::FakeBackend backend(testing::FakeBackendOptions{.app_id = options.app_id});
-  for (const auto& entry : options.users) {
-    const auto colon = entry.find(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == entry.size()) {
-      std::cerr << "appkeys: error: --user takes EMAIL:PASSWORD\n";
-      return 2;
-    }
-    backend.add_email_user(entry.substr(0, colon), entry.substr(colon + 1));
+  ensure_users(backend, options.users);
+  testing::LocalServerOptions server_options{
+      .host = options.host,
+      .port = options.port,
+      .worker_threads = options.worker_threads,
+      .delay = std::chrono::milliseconds(options.delay_ms),
+      .tls_cert_file = options.tls_cert,
+      .tls_key_file = options.tls_key,
+      .access_log = options.log ? stderr_access_log() : nullptr};
+  std::optional<testing::LocalServer> server;
+  try {
+    server.emplace(backend, std::move(server_options));
+  } catch (const AppError& error) {
+    std::string message = error.what();
+    if (message.starts_with("LocalServer: ")) message.erase(0, 13);
+    std::cerr << "appkeys: error: " << message << '\n';
+    return error.code() == errc::connection_failed ? 1 : 2;
   }
-  testing::LocalServer server(backend, options.port, "127.0.0.1", options.worker_threads);
-  std::cout << "listening on " << server.base_url() << std::endl;
+  std::cout << "listening on " << server->base_url() << std::endl;
   std::cerr << "app id: " << (options.app_id.empty() ? "(any)" : options.app_id) << ", "
             << options.users.size() << " user(s); stop with Ctrl-C\n";
   int received = 0;
   sigwait(&signals, &received);
-  std::cerr << "stopping (" << backend.request_count() << " requests served)\n";
+  std::cerr << "stopping: finishing the requests in flight\n";
+  {
+    StopWatchdog watchdog(signals, stop_bound + std::chrono::milliseconds(options.delay_ms));
+    server.reset();  // stops accepting, then waits for the requests in flight
+    watchdog.finished();
+  }
+  std::cerr << "stopped (" << backend.request_count() << " requests served)\n";
   return 0;
 }
 

@@ -181,7 +181,7 @@ static_assert(std::string_view(APPKEYS_VERSION_STRING) ==
   X(insecure_transport, "refused to send credentials over plain HTTP")     \
   X(response_too_large, "response too large")                              \
   X(malformed_response, "malformed response")                              \
-  X(shutting_down, "shutting down with the call in flight")               \
+  X(shutting_down, "shutting down with the call in flight")                \
   X(cancelled, "the call was cancelled")
 // ---- end appkeys/detail/server_error_codes.hpp
 
@@ -1231,6 +1231,11 @@ concept StartableOperation = requires(Op& op,
 };
 
 namespace detail {
+/// An operation whose start() holds no thread while the call is in flight: executors
+/// that can wait by completion start these instead of running them on a thread.
+template <class Op>
+concept NonblockingOperation = StartableOperation<Op> && Op::nonblocking;
+
 /// Stand-in operations used only to state the Executor concept.
 template <class X>
 struct ProbeOperation {
@@ -1626,6 +1631,7 @@ PostFunction post_to(P& target) {
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <type_traits>
@@ -1639,19 +1645,24 @@ namespace appkeys {
 /// caller's thread.
 ///
 /// Destruction lets the queued and running jobs finish (so every call in flight
-/// completes, and a job may still post more), then joins the workers. A job that throws
-/// ends the program, as an exception leaving a std::thread does: the executors post
-/// only jobs that cannot throw.
+/// completes, and a job may still post more), then joins the workers. A job may hold
+/// the last owner of its own pool: when the destructor runs on one of the workers, that
+/// worker is detached instead of joined (a thread cannot join itself); it finishes its
+/// job, runs whatever is still queued and exits, and the queue it uses lives until then.
+/// A job that throws ends the program, as an exception leaving a std::thread does: the
+/// executors post only jobs that cannot throw.
 ///
 /// Thread safety: post may be called from any thread, including a worker.
 class ThreadPool {
  public:
   /// Starts `thread_count` worker threads (at least one).
-  explicit ThreadPool(std::size_t thread_count) {
+  explicit ThreadPool(std::size_t thread_count) : state_(std::make_shared<State>()) {
     thread_count = std::max<std::size_t>(thread_count, 1);
     workers_.reserve(thread_count);
     for (std::size_t i = 0; i < thread_count; ++i) {
-      workers_.emplace_back([this] { work(); });
+      // Each worker owns a share of the queue, never a pointer to the pool: a detached
+      // worker outlives the ThreadPool object.
+      workers_.emplace_back([state = state_] { work(*state); });
     }
   }
 
@@ -1660,10 +1671,10 @@ class ThreadPool {
 
   ~ThreadPool() {
     {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
+      std::lock_guard lock(state_->mutex);
+      state_->stopping = true;
     }
-    ready_.notify_all();
+    state_->ready.notify_all();
     for (auto& worker : workers_) {
       // A job may hold the last handle to this pool; a thread cannot join itself.
       if (worker.get_id() == std::this_thread::get_id()) {
@@ -1679,35 +1690,40 @@ class ThreadPool {
   requires std::is_invocable_r_v < void, std::decay_t<F>
   & > void post(F&& job) {
     detail::UniqueFunction<void()> erased(std::forward<F>(job));
-    {
-      std::lock_guard lock(mutex_);
-      jobs_.push_back(std::move(erased));
-    }
-    ready_.notify_one();
+    // Notified under the lock, as RunLoop does: once the lock is released the job may
+    // run and its caller destroy the pool, so nothing here may touch it afterwards.
+    std::lock_guard lock(state_->mutex);
+    state_->jobs.push_back(std::move(erased));
+    state_->ready.notify_one();
   }
 
   /// How many worker threads it runs.
   std::size_t thread_count() const noexcept { return workers_.size(); }
 
  private:
-  void work() {
+  /// What the workers share: owned jointly by the pool and every worker.
+  struct State {
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::deque<detail::UniqueFunction<void()>> jobs;
+    bool stopping = false;
+  };
+
+  static void work(State& state) {
     for (;;) {
       detail::UniqueFunction<void()> job;
       {
-        std::unique_lock lock(mutex_);
-        ready_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-        if (jobs_.empty()) return;  // stopping and drained
-        job = std::move(jobs_.front());
-        jobs_.pop_front();
+        std::unique_lock lock(state.mutex);
+        state.ready.wait(lock, [&state] { return state.stopping || !state.jobs.empty(); });
+        if (state.jobs.empty()) return;  // stopping and drained
+        job = std::move(state.jobs.front());
+        state.jobs.pop_front();
       }
       job();
     }
   }
 
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::deque<detail::UniqueFunction<void()>> jobs_;
-  bool stopping_ = false;
+  std::shared_ptr<State> state_;
   std::vector<std::thread> workers_;
 };
 
@@ -1825,9 +1841,39 @@ static_assert(PostTarget<RunLoop>);
 // ---- begin appkeys/exec/future.hpp
 // appkeys — FutureExec: calls run on a bounded pool of threads; the caller gets a future.
 
+// ---- begin appkeys/exec/guarded.hpp
+// appkeys — run_guarded: an operation's exception becomes its Result's AppError, for
+// executors whose calls run where no caller could catch it.
+
 
 #if APPKEYS_HAS_EXCEPTIONS
 
+namespace appkeys::detail {
+
+/// Runs `operation` (returning Result<T>) and returns its outcome. An operation should
+/// report failures as values; one that throws anyway (a throwing transport or
+/// allocator, a third-party component) gives an errc::transport AppError instead of
+/// ending the program on a worker thread. The exception's own text is not kept: it
+/// might quote a request, and so a token. An AppError thrown is returned as it is.
+template <class T, class Operation>
+Result<T> run_guarded(Operation& operation) {
+  try {
+    return operation();
+  } catch (const AppError& error) {
+    return error;
+  } catch (...) {
+    return AppError(errc::transport, "the operation threw an exception");
+  }
+}
+
+}  // namespace appkeys::detail
+
+#endif  // APPKEYS_HAS_EXCEPTIONS
+// ---- end appkeys/exec/guarded.hpp
+
+#if APPKEYS_HAS_EXCEPTIONS
+
+#include <atomic>
 #include <cstddef>
 #include <exception>
 #include <future>
@@ -1836,12 +1882,55 @@ static_assert(PostTarget<RunLoop>);
 #include <utility>
 
 namespace appkeys {
+namespace detail {
+
+/// Settles `promise` with `outcome`: its value, or its AppError as the exception.
+template <class T>
+void settle(std::promise<T>& promise, Result<T>&& outcome) {
+  if (!outcome) {
+    promise.set_exception(std::make_exception_ptr(std::move(outcome).error()));
+  } else if constexpr (std::is_void_v<T>) {
+    promise.set_value();
+  } else {
+    promise.set_value(std::move(outcome).value());
+  }
+}
+
+/// What every copy of a FutureExec shares: its pool, and the flag that tells queued
+/// calls the pool is going away.
+struct FuturePool {
+  explicit FuturePool(std::size_t thread_count) : pool(thread_count) {}
+  FuturePool(const FuturePool&) = delete;
+  FuturePool& operator=(const FuturePool&) = delete;
+
+  // Set before the pool's destructor drains the queue. Each job owns a share of it, as
+  // a job may run after this object is gone (on a worker detached by the destructor).
+  ~FuturePool() { closing->store(true, std::memory_order_release); }
+
+  std::shared_ptr<std::atomic<bool>> closing = std::make_shared<std::atomic<bool>>(false);
+  ThreadPool pool;  // declared last: destroyed first, while `closing` is still set
+};
+
+}  // namespace detail
 
 /// Runs each call on a bounded pool of threads that it owns; `result<T>` is
 /// std::future<T>, whose get() returns the value or throws the AppError.
 ///
+/// Over an AsyncTransport (CurlMultiTransport, testing::FakeAsyncTransport) no thread is
+/// held while a call is in flight: the call is started at once and the transport's
+/// thread fulfils the future when it completes (the pool stays idle). Do not wait on
+/// such a future from inside a completion running on the transport's thread.
+///
 /// Copies share one pool, which lives until the last copy (App and each ApiKeyAuth
-/// hold one) is destroyed; destruction waits for calls in flight.
+/// hold one) is destroyed. Keep a copy (the App) alive until the futures you care about
+/// are ready. Destroying the last copy:
+/// - lets the calls already running finish, and waits for them (unless it runs on one
+///   of the pool's own threads: see ThreadPool);
+/// - completes every call not yet started with AppError(errc::shutting_down) without
+///   running it, so the destructor waits for the running calls only, not the queue.
+///
+/// An operation that throws settles its future with an AppError (errc::transport, or the
+/// AppError it threw) instead of ending the program.
 ///
 /// Thread safety: run may be called from any number of threads at once.
 class FutureExec {
@@ -1851,39 +1940,48 @@ class FutureExec {
 
   /// Starts a pool of `thread_count` threads (at least one).
   explicit FutureExec(std::size_t thread_count = default_thread_count)
-      : pool_(std::make_shared<ThreadPool>(thread_count)) {}
+      : shared_(std::make_shared<detail::FuturePool>(thread_count)) {}
 
   /// What an operation producing `T` returns: a future of it.
   template <class T>
   using result = std::future<T>;
 
   /// Queues `operation` (returning Result<T>) on the pool; the future holds its value,
-  /// or its AppError as the exception.
+  /// or its AppError as the exception (errc::shutting_down if the executor was
+  /// destroyed before the call started).
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     using T = operation_value_t<F>;
     std::promise<T> promise;
     auto future = promise.get_future();
-    // The pool takes move-only jobs, so the promise moves in with the operation.
-    pool_->post(
-        [promise = std::move(promise), op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
-          auto outcome = op();
-          if (!outcome) {
-            promise.set_exception(std::make_exception_ptr(std::move(outcome).error()));
-          } else if constexpr (std::is_void_v<T>) {
-            promise.set_value();
-          } else {
-            promise.set_value(std::move(outcome).value());
-          }
-        });
+    if constexpr (detail::NonblockingOperation<std::decay_t<F>>) {
+      // Over an AsyncTransport: no pool thread is held; the transport's thread settles
+      // the promise when the call completes.
+      std::decay_t<F> op(std::forward<F>(operation));
+      op.start([promise = std::move(promise)](Result<T> outcome) mutable {
+        detail::settle(promise, std::move(outcome));
+      });
+    } else {
+      // The pool takes move-only jobs, so the promise moves in with the operation.
+      shared_->pool.post([promise = std::move(promise), closing = shared_->closing,
+                          op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
+        if (closing->load(std::memory_order_acquire)) {
+          detail::settle(promise, Result<T>(AppError(errc::shutting_down,
+                                                     "the executor was destroyed before the "
+                                                     "call started")));
+          return;
+        }
+        detail::settle(promise, detail::run_guarded<T>(op));
+      });
+    }
     return future;
   }
 
   /// Threads in the shared pool.
-  std::size_t thread_count() const noexcept { return pool_->thread_count(); }
+  std::size_t thread_count() const noexcept { return shared_->pool.thread_count(); }
 
  private:
-  std::shared_ptr<ThreadPool> pool_;
+  std::shared_ptr<detail::FuturePool> shared_;
 };
 
 static_assert(Executor<FutureExec>);
@@ -2354,8 +2452,10 @@ Result<T> sync_wait(ResultAwaitable<T> awaitable, RunLoop& loop) {
 
 #if APPKEYS_HAS_EXCEPTIONS
 
+#include <atomic>
 #include <coroutine>
 #include <memory>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -2376,14 +2476,69 @@ struct PostAwaiter {
   void await_resume() const noexcept {}
 };
 
+/// `co_await StartAwaiter{op, post}`: starts a non-blocking operation and suspends until
+/// its completion; resumes there (the transport's thread), or on a job handed to `post`
+/// when it is set. A call that completes inline (refused before any I/O) goes on
+/// without suspending, unless it must move to `post`'s thread.
+template <class T, class Operation>
+struct StartAwaiter {
+  Operation& operation;
+  const PostFunction* post;
+  std::optional<Result<T>> outcome{};
+  std::coroutine_handle<> awaiting{};
+  std::atomic<int> state{starting};
+
+  static constexpr int starting = 0;
+  static constexpr int suspended = 1;
+  static constexpr int completed = 2;
+
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> self) {
+    awaiting = self;
+    operation.start([this](Result<T> result) {
+      outcome.emplace(std::move(result));
+      // Whoever comes second (the completion, or await_suspend below) resumes.
+      if (state.exchange(completed, std::memory_order_acq_rel) == suspended) resume();
+    });
+    int expected = starting;
+    if (state.compare_exchange_strong(expected, suspended, std::memory_order_acq_rel)) {
+      return true;  // the completion will resume us
+    }
+    if (post != nullptr && *post) {  // completed inline, but the caller chose the thread
+      resume();
+      return true;
+    }
+    return false;
+  }
+  Result<T> await_resume() { return std::move(*outcome); }
+
+ private:
+  void resume() {
+    if (post != nullptr && *post) {
+      PostFunction target = *post;  // the frame (where *post lives) may go once posted
+      target([handle = awaiting] { handle.resume(); });
+    } else {
+      awaiting.resume();
+    }
+  }
+};
+
 }  // namespace detail
 
 /// Each call is a lazy Task: `ApiKey key = co_await keys.create("name");`, and a
 /// failure is thrown as AppError (or use `co_await keys.create("name").as_result()`).
 ///
-/// An operation is a blocking function (build the request, send it, parse the answer).
-/// Where it runs, and where the awaiting coroutine continues, is chosen when the
-/// executor is built:
+/// Over an AsyncTransport (CurlMultiTransport, testing::FakeAsyncTransport) a call holds
+/// no thread while it is in flight: awaiting it starts its requests and suspends the
+/// coroutine, which continues on the transport's thread when the call completes (so it
+/// must not block there: a blocking call on that thread fails with
+/// errc::invalid_argument), or on `resume_on`'s thread (else `run_on`'s) if one was
+/// given: `CoroExec{loop, loop}` brings every coroutine back to the thread running
+/// `loop`.
+///
+/// Over a blocking transport an operation is a blocking function (build the request,
+/// send it, parse the answer). Where it runs, and where the awaiting coroutine
+/// continues, is chosen when the executor is built:
 ///
 /// | executor               | the blocking call runs         | the coroutine continues      |
 /// |------------------------|--------------------------------|------------------------------|
@@ -2452,10 +2607,20 @@ class CoroExec {
   template <class T, class Operation>
   static detail::OperationTask<T> run_operation(Operation operation,
                                                 std::shared_ptr<const Contexts> contexts) {
-    if (contexts && contexts->run_on) co_await detail::PostAwaiter{contexts->run_on};
-    Result<T> outcome = operation();
-    if (contexts && contexts->resume_on) co_await detail::PostAwaiter{contexts->resume_on};
-    co_return std::move(outcome);
+    if constexpr (detail::NonblockingOperation<Operation>) {
+      const PostFunction* resume_on = nullptr;
+      if (contexts && contexts->resume_on) {
+        resume_on = &contexts->resume_on;
+      } else if (contexts && contexts->run_on) {
+        resume_on = &contexts->run_on;
+      }
+      co_return co_await detail::StartAwaiter<T, Operation>{operation, resume_on};
+    } else {
+      if (contexts && contexts->run_on) co_await detail::PostAwaiter{contexts->run_on};
+      Result<T> outcome = operation();
+      if (contexts && contexts->resume_on) co_await detail::PostAwaiter{contexts->resume_on};
+      co_return std::move(outcome);
+    }
   }
 
   std::shared_ptr<const Contexts> contexts_;
@@ -2525,7 +2690,7 @@ struct CallbackCall {
 
   /// On a run_on thread.
   static void run(const std::shared_ptr<CallbackCall>& self) {
-    Result<T> result = self->operation();
+    Result<T> result = run_guarded<T>(self->operation);
     self->operation = {};  // release what the operation holds before the handler runs
     if (self->contexts->complete_on) {
       // The post orders this thread's writes before the job reads them.
@@ -2534,6 +2699,23 @@ struct CallbackCall {
     } else {
       invoke_handler(self->handler, std::move(result), self->contexts.get());
     }
+  }
+
+  /// A non-blocking call's outcome, on the thread that completed it.
+  static void arrive(const std::shared_ptr<CallbackCall>& self, Result<T> outcome) {
+    const CallbackContexts* contexts = self->contexts.get();
+    const PostFunction* post = nullptr;
+    if (contexts && contexts->complete_on) {
+      post = &contexts->complete_on;
+    } else if (contexts && contexts->run_on) {
+      post = &contexts->run_on;
+    }
+    if (post == nullptr) {
+      invoke_handler(self->handler, std::move(outcome), contexts);
+      return;
+    }
+    self->outcome.emplace(std::move(outcome));
+    (*post)([self] { complete(self); });
   }
 
   /// On a complete_on thread.
@@ -2567,7 +2749,9 @@ class [[nodiscard]] Deferred {
   Deferred& operator=(Deferred&&) noexcept = default;
 
   /// Whether then() may still be called.
-  bool valid() const noexcept { return static_cast<bool>(operation_); }
+  bool valid() const noexcept {
+    return static_cast<bool>(operation_) || static_cast<bool>(starter_);
+  }
 
   /// Starts the call; `handler(Result<T>)` is invoked exactly once, on the thread the
   /// executor says (see CallbackExec), possibly before then() returns. The handler may
@@ -2579,6 +2763,16 @@ class [[nodiscard]] Deferred {
     auto contexts = std::move(contexts_);
     auto operation = std::move(operation_);
     using Call = detail::CallbackCall<T, std::decay_t<Handler>>;
+    if (starter_) {
+      // Non-blocking: nothing runs on run_on; the completion arrives on the transport's
+      // thread and the handler runs there, or on complete_on (else run_on) if given.
+      auto starter = std::move(starter_);
+      auto call = std::make_shared<Call>(Call{.operation = {},
+                                              .handler = std::forward<Handler>(handler),
+                                              .contexts = std::move(contexts)});
+      starter([call](Result<T> outcome) { Call::arrive(call, std::move(outcome)); });
+      return;
+    }
     if (contexts && contexts->run_on) {
       auto call = std::make_shared<Call>(Call{.operation = std::move(operation),
                                               .handler = std::forward<Handler>(handler),
@@ -2587,7 +2781,7 @@ class [[nodiscard]] Deferred {
       return;
     }
     // Inline: the call runs here, before then() returns.
-    Result<T> outcome = operation();
+    Result<T> outcome = detail::run_guarded<T>(operation);
     operation = {};
     if (contexts && contexts->complete_on) {
       auto call = std::make_shared<Call>(Call{.operation = {},
@@ -2604,12 +2798,17 @@ class [[nodiscard]] Deferred {
  private:
   friend class CallbackExec;
 
+  using Starter = detail::UniqueFunction<void(OperationCompletion<T>)>;
+
   Deferred(std::shared_ptr<const detail::CallbackContexts> contexts,
            detail::UniqueFunction<Result<T>()> operation) noexcept
       : contexts_(std::move(contexts)), operation_(std::move(operation)) {}
+  Deferred(std::shared_ptr<const detail::CallbackContexts> contexts, Starter starter) noexcept
+      : contexts_(std::move(contexts)), starter_(std::move(starter)) {}
 
   std::shared_ptr<const detail::CallbackContexts> contexts_;
-  detail::UniqueFunction<Result<T>()> operation_;
+  detail::UniqueFunction<Result<T>()> operation_;  // a blocking call, or
+  Starter starter_;                                // a non-blocking one
 };
 
 /// Each call returns a Deferred<T>, started with a completion handler `void(Result<T>)`:
@@ -2631,11 +2830,21 @@ class [[nodiscard]] Deferred {
 /// any queue. Each handler is invoked exactly once, failure included, provided the post
 /// functions run every job they accept.
 ///
+/// An operation that throws (it should not: failures are values) reaches the handler as
+/// an error like any other: errc::transport without the exception's text, or the
+/// AppError it threw.
+///
 /// A handler that throws: the exception cannot travel back to whoever called then()
 /// (that thread may be long gone), so by default the program ends (std::terminate, as
 /// for an exception leaving a std::thread). `on_handler_exception(hook)` gives an
 /// executor that hands the exception to `hook` instead, on the handler's thread, and
 /// carries on: the call is complete, the pool and other calls are unaffected.
+///
+/// Over an AsyncTransport (CurlMultiTransport, testing::FakeAsyncTransport) no thread is
+/// held while a call is in flight: then() starts the call and returns, and the handler
+/// runs on the transport's thread when it completes, or on `complete_on` (else
+/// `run_on`) if given. A handler on the transport's thread must not block (a blocking
+/// call there fails with errc::invalid_argument); it may start new calls.
 ///
 /// Copies share the chosen contexts. Needs exceptions.
 ///
@@ -2682,7 +2891,16 @@ class CallbackExec {
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     using T = operation_value_t<F>;
-    return Deferred<T>(contexts_, detail::UniqueFunction<Result<T>()>(std::forward<F>(operation)));
+    if constexpr (detail::NonblockingOperation<std::decay_t<F>>) {
+      return Deferred<T>(contexts_, typename Deferred<T>::Starter(
+                                        [op = std::decay_t<F>(std::forward<F>(operation))](
+                                            OperationCompletion<T> completion) mutable {
+                                          op.start(std::move(completion));
+                                        }));
+    } else {
+      return Deferred<T>(contexts_,
+                         detail::UniqueFunction<Result<T>()>(std::forward<F>(operation)));
+    }
   }
 
  private:
@@ -3205,12 +3423,35 @@ Result<HttpResponse> guarded_send(T& transport, const HttpRequest& request) noex
 // ---- end appkeys/detail/transport_call.hpp
 
 #include <atomic>
+#include <chrono>
+#include <concepts>
 #include <memory>
 #include <optional>
 #include <stop_token>
 #include <utility>
 
 namespace appkeys::detail {
+
+/// The optional AsyncTransport hook `t.in_loop_thread()`: true on the transport's own
+/// event-loop thread, where a blocking call would wait for itself.
+template <class T>
+concept ReportsLoopThread = requires(const T& t) {
+  { t.in_loop_thread() } -> std::convertible_to<bool>;
+};
+
+/// Drops `owner`, the last reference to whatever owns `transport`, somewhere other than
+/// the transport's own loop thread when it is on it: a transport's destructor joins that
+/// thread, which cannot join itself. The shared timer thread drops it instead.
+template <class T>
+void release_off_loop(std::shared_ptr<void>& owner, const T& transport) {
+  if constexpr (ReportsLoopThread<T>) {
+    if (owner && owner.use_count() == 1 && transport.in_loop_thread()) {
+      TimerThread::shared().after(std::chrono::milliseconds(0),
+                                  [last = std::move(owner)]() mutable { last.reset(); });
+    }
+  }
+  owner.reset();
+}
 
 inline AppError cancelled_call_error() {
   return AppError(errc::cancelled, "the call was cancelled");
@@ -3245,6 +3486,7 @@ class AsyncRun final : public ShutdownTarget,
     if (registered_) registry_->remove(entry_);
     machine_.reset();  // a flight this call led lands before the completion runs
     slot_.settle(shutting_down_error());
+    release_off_loop(keep_alive_, *transport_);
   }
 
   /// Registers the call, arms its cancellation and takes the first step.
@@ -5262,13 +5504,6 @@ class LogOut {
 
 namespace appkeys::detail {
 
-/// The optional AsyncTransport hook `t.in_loop_thread()`: true on the transport's own
-/// event-loop thread, where a blocking call would wait for itself.
-template <class T>
-concept ReportsLoopThread = requires(const T& t) {
-  { t.in_loop_thread() } -> std::convertible_to<bool>;
-};
-
 /// What App and ApiKeyAuth may be built over: a blocking Transport, an AsyncTransport,
 /// or both.
 template <class T>
@@ -5600,7 +5835,11 @@ struct CoreOwner {
   explicit CoreOwner(std::shared_ptr<ClientCore<T>> owned) noexcept : core(std::move(owned)) {}
   CoreOwner(const CoreOwner&) = delete;
   CoreOwner& operator=(const CoreOwner&) = delete;
-  ~CoreOwner() { core->shut_down(); }
+  ~CoreOwner() {
+    core->shut_down();
+    std::shared_ptr<void> last = std::move(core);
+    release_off_loop(last, static_cast<ClientCore<T>*>(last.get())->transport());
+  }
 
   std::shared_ptr<ClientCore<T>> core;
 };
@@ -7020,6 +7259,10 @@ namespace appkeys::testing {
 /// Destroyed on its own thread (a completion dropped the last App), it cannot join
 /// itself: the thread then finishes on its own, holding what it needs.
 ///
+/// Calls in flight keep their App's transport alive after the App is destroyed, until
+/// their requests are answered: the backend must outlive the transport, and
+/// remote().finished() tells a test when it is gone.
+///
 /// Thread safety: every member may be called from any thread, including from inside a
 /// completion; the backend must outlive the transport.
 class FakeAsyncTransport {
@@ -7081,26 +7324,61 @@ class FakeAsyncTransport {
   }
 
   /// Holds the queue: requests are accepted but not answered until resume().
-  void pause() {
-    std::lock_guard lock(state_->mutex);
-    state_->paused = true;
-  }
+  void pause() { remote().pause(); }
   /// Answers the queue again.
-  void resume() {
-    std::lock_guard lock(state_->mutex);
-    state_->paused = false;
-    state_->wake.notify_all();
-  }
+  void resume() { remote().resume(); }
   /// Requests accepted and not yet answered.
-  std::size_t queued() const {
-    std::lock_guard lock(state_->mutex);
-    return state_->queue.size();
-  }
+  std::size_t queued() const { return remote().queued(); }
   /// Requests accepted by async_send so far.
-  std::size_t accepted() const {
-    std::lock_guard lock(state_->mutex);
-    return state_->accepted;
-  }
+  std::size_t accepted() const { return remote().accepted(); }
+
+  class Remote;
+  /// A handle to this transport's queue that stays valid after the transport is gone
+  /// (it may outlive the App that owns the transport, while calls keep it alive).
+  Remote remote() const;
+
+ private:
+  struct State;
+
+ public:
+  /// Controls the queue of one FakeAsyncTransport from outside the App that owns it.
+  ///
+  /// Thread safety: every member may be called from any thread.
+  class Remote {
+   public:
+    /// Holds the queue: requests are accepted but not answered until resume().
+    void pause() {
+      std::lock_guard lock(state_->mutex);
+      state_->paused = true;
+    }
+    /// Answers the queue again.
+    void resume() {
+      std::lock_guard lock(state_->mutex);
+      state_->paused = false;
+      state_->wake.notify_all();
+    }
+    /// Requests accepted and not yet answered.
+    std::size_t queued() const {
+      std::lock_guard lock(state_->mutex);
+      return state_->queue.size();
+    }
+    /// Requests accepted by async_send so far.
+    std::size_t accepted() const {
+      std::lock_guard lock(state_->mutex);
+      return state_->accepted;
+    }
+    /// Whether the transport has been destroyed and its thread has finished: from then
+    /// on it touches the backend no more.
+    bool finished() const {
+      std::lock_guard lock(state_->mutex);
+      return state_->finished;
+    }
+
+   private:
+    friend class FakeAsyncTransport;
+    explicit Remote(std::shared_ptr<State> state) noexcept : state_(std::move(state)) {}
+    std::shared_ptr<State> state_;
+  };
 
  private:
   struct Pending {
@@ -7118,6 +7396,7 @@ class FakeAsyncTransport {
     std::size_t accepted = 0;
     bool paused = false;
     bool stopping = false;
+    bool finished = false;
     std::thread worker;
     std::atomic<std::thread::id> worker_id{};
 
@@ -7142,7 +7421,10 @@ class FakeAsyncTransport {
           std::unique_lock lock(self->mutex);
           self->wake.wait(
               lock, [&] { return self->stopping || (!self->paused && !self->queue.empty()); });
-          if (self->stopping) return;  // the destructor completes what is queued
+          if (self->stopping) {  // the destructor completes what is queued
+            self->finished = true;
+            return;
+          }
           pending = std::move(self->queue.front());
           self->queue.pop_front();
         }
@@ -7154,6 +7436,8 @@ class FakeAsyncTransport {
 
   std::shared_ptr<State> state_;
 };
+
+inline FakeAsyncTransport::Remote FakeAsyncTransport::remote() const { return Remote(state_); }
 
 static_assert(AsyncTransport<FakeAsyncTransport>);
 static_assert(Transport<FakeAsyncTransport>);

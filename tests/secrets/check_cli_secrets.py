@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Secrets never leak through the `appkeys` command's output.
 
-Runs `appkeys serve` and every key command against it, capturing all stdout and stderr
-(the server's too), then checks that the password appears nowhere and that each created
+Runs `appkeys serve --log` and every key command against it, capturing all stdout and
+stderr (the server's too, its access log included), then checks that the password appears nowhere and that each created
 key's value appears only in the stdout of the `create` that made it.
 
 Usage: check_cli_secrets.py PATH_TO_APPKEYS
@@ -62,7 +62,8 @@ def main():
         server_out = open(server_out_path, "wb")
         server_err = open(server_err_path, "wb")
         server = subprocess.Popen(
-            [exe, "serve", "--port", "0", "--app-id", APP_ID, "--user", EMAIL + ":" + password],
+            [exe, "serve", "--port", "0", "--app-id", APP_ID, "--user", EMAIL + ":" + password,
+             "--log"],
             stdout=server_out, stderr=server_err, stdin=subprocess.DEVNULL)
         try:
             base_url = None
@@ -179,6 +180,9 @@ def main():
             server_stderr = f.read()
         runs.append(Run("server", server.returncode, server_stdout, server_stderr))
 
+    # The server ran with its access log on: the checks below cover every line of it.
+    log_lines = re.findall(rb"^\S+Z [A-Z]+ /\S* \d{3} \d+ms$", server_stderr, re.M)
+    checks.check(len(log_lines) >= 30, "server: --log wrote a line per request (%d)" % len(log_lines))
     pw = password.encode()
     for r in runs:
         checks.check(pw not in r.stdout, r.label + ": password in stdout")

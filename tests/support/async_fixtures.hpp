@@ -36,6 +36,6 @@ using CallbackOnPoolAsyncFake = ExecutorFixture<AsyncFakeFixture, OnPool, appkey
 
 }  // namespace appkeys_test
 
-#define APPKEYS_ASYNC_FIXTURES                                                     \
-  appkeys_test::AsyncFakeFixture, appkeys_test::CoroInlineAsyncFake,               \
+#define APPKEYS_ASYNC_FIXTURES                                       \
+  appkeys_test::AsyncFakeFixture, appkeys_test::CoroInlineAsyncFake, \
       appkeys_test::CallbackInlineAsyncFake, appkeys_test::CallbackOnPoolAsyncFake

@@ -115,17 +115,10 @@ struct Blocking<E, appkeys::FutureExec> {
     using T = appkeys::operation_value_t<F>;
     std::promise<T> promise;
     auto future = promise.get_future();
-    Await<E>::deliver(
-        executor.run(std::forward<F>(operation)),
-        [promise = std::move(promise)](appkeys::Result<T> outcome) mutable {
-          if (!outcome) {
-            promise.set_exception(std::make_exception_ptr(std::move(outcome).error()));
-          } else if constexpr (std::is_void_v<T>) {
-            promise.set_value();
-          } else {
-            promise.set_value(std::move(outcome).value());
-          }
-        });
+    Await<E>::deliver(executor.run(std::forward<F>(operation)),
+                      [promise = std::move(promise)](appkeys::Result<T> outcome) mutable {
+                        appkeys::detail::settle(promise, std::move(outcome));
+                      });
     return future;
   }
 };

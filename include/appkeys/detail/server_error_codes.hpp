@@ -77,5 +77,5 @@
   X(insecure_transport, "refused to send credentials over plain HTTP")     \
   X(response_too_large, "response too large")                              \
   X(malformed_response, "malformed response")                              \
-  X(shutting_down, "shutting down with the call in flight")               \
+  X(shutting_down, "shutting down with the call in flight")                \
   X(cancelled, "the call was cancelled")

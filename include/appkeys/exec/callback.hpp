@@ -3,6 +3,7 @@
 
 #include <appkeys/concepts.hpp>
 #include <appkeys/config.hpp>
+#include <appkeys/exec/guarded.hpp>
 #include <appkeys/exec/job.hpp>
 #include <appkeys/result.hpp>
 
@@ -60,7 +61,7 @@ struct CallbackCall {
 
   /// On a run_on thread.
   static void run(const std::shared_ptr<CallbackCall>& self) {
-    Result<T> result = self->operation();
+    Result<T> result = run_guarded<T>(self->operation);
     self->operation = {};  // release what the operation holds before the handler runs
     if (self->contexts->complete_on) {
       // The post orders this thread's writes before the job reads them.
@@ -119,7 +120,9 @@ class [[nodiscard]] Deferred {
   Deferred& operator=(Deferred&&) noexcept = default;
 
   /// Whether then() may still be called.
-  bool valid() const noexcept { return static_cast<bool>(operation_) || static_cast<bool>(starter_); }
+  bool valid() const noexcept {
+    return static_cast<bool>(operation_) || static_cast<bool>(starter_);
+  }
 
   /// Starts the call; `handler(Result<T>)` is invoked exactly once, on the thread the
   /// executor says (see CallbackExec), possibly before then() returns. The handler may
@@ -149,7 +152,7 @@ class [[nodiscard]] Deferred {
       return;
     }
     // Inline: the call runs here, before then() returns.
-    Result<T> outcome = operation();
+    Result<T> outcome = detail::run_guarded<T>(operation);
     operation = {};
     if (contexts && contexts->complete_on) {
       auto call = std::make_shared<Call>(Call{.operation = {},
@@ -197,6 +200,10 @@ class [[nodiscard]] Deferred {
 /// Or pass PostFunctions (`CallbackExec{run_on, complete_on}`) for asio, a UI loop or
 /// any queue. Each handler is invoked exactly once, failure included, provided the post
 /// functions run every job they accept.
+///
+/// An operation that throws (it should not: failures are values) reaches the handler as
+/// an error like any other: errc::transport without the exception's text, or the
+/// AppError it threw.
 ///
 /// A handler that throws: the exception cannot travel back to whoever called then()
 /// (that thread may be long gone), so by default the program ends (std::terminate, as

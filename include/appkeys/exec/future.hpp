@@ -3,11 +3,13 @@
 
 #include <appkeys/concepts.hpp>
 #include <appkeys/config.hpp>
+#include <appkeys/exec/guarded.hpp>
 #include <appkeys/exec/thread_pool.hpp>
 #include <appkeys/result.hpp>
 
 #if APPKEYS_HAS_EXCEPTIONS
 
+#include <atomic>
 #include <cstddef>
 #include <exception>
 #include <future>
@@ -18,9 +20,9 @@
 namespace appkeys {
 namespace detail {
 
-/// Stores a call's outcome in its promise: the value, or the AppError as the exception.
+/// Settles `promise` with `outcome`: its value, or its AppError as the exception.
 template <class T>
-void fulfil(std::promise<T>& promise, Result<T> outcome) {
+void settle(std::promise<T>& promise, Result<T>&& outcome) {
   if (!outcome) {
     promise.set_exception(std::make_exception_ptr(std::move(outcome).error()));
   } else if constexpr (std::is_void_v<T>) {
@@ -29,6 +31,21 @@ void fulfil(std::promise<T>& promise, Result<T> outcome) {
     promise.set_value(std::move(outcome).value());
   }
 }
+
+/// What every copy of a FutureExec shares: its pool, and the flag that tells queued
+/// calls the pool is going away.
+struct FuturePool {
+  explicit FuturePool(std::size_t thread_count) : pool(thread_count) {}
+  FuturePool(const FuturePool&) = delete;
+  FuturePool& operator=(const FuturePool&) = delete;
+
+  // Set before the pool's destructor drains the queue. Each job owns a share of it, as
+  // a job may run after this object is gone (on a worker detached by the destructor).
+  ~FuturePool() { closing->store(true, std::memory_order_release); }
+
+  std::shared_ptr<std::atomic<bool>> closing = std::make_shared<std::atomic<bool>>(false);
+  ThreadPool pool;  // declared last: destroyed first, while `closing` is still set
+};
 
 }  // namespace detail
 
@@ -41,7 +58,15 @@ void fulfil(std::promise<T>& promise, Result<T> outcome) {
 /// such a future from inside a completion running on the transport's thread.
 ///
 /// Copies share one pool, which lives until the last copy (App and each ApiKeyAuth
-/// hold one) is destroyed; destruction waits for calls in flight.
+/// hold one) is destroyed. Keep a copy (the App) alive until the futures you care about
+/// are ready. Destroying the last copy:
+/// - lets the calls already running finish, and waits for them (unless it runs on one
+///   of the pool's own threads: see ThreadPool);
+/// - completes every call not yet started with AppError(errc::shutting_down) without
+///   running it, so the destructor waits for the running calls only, not the queue.
+///
+/// An operation that throws settles its future with an AppError (errc::transport, or the
+/// AppError it threw) instead of ending the program.
 ///
 /// Thread safety: run may be called from any number of threads at once.
 class FutureExec {
@@ -51,41 +76,48 @@ class FutureExec {
 
   /// Starts a pool of `thread_count` threads (at least one).
   explicit FutureExec(std::size_t thread_count = default_thread_count)
-      : pool_(std::make_shared<ThreadPool>(thread_count)) {}
+      : shared_(std::make_shared<detail::FuturePool>(thread_count)) {}
 
   /// What an operation producing `T` returns: a future of it.
   template <class T>
   using result = std::future<T>;
 
   /// Queues `operation` (returning Result<T>) on the pool; the future holds its value,
-  /// or its AppError as the exception.
+  /// or its AppError as the exception (errc::shutting_down if the executor was
+  /// destroyed before the call started).
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     using T = operation_value_t<F>;
     std::promise<T> promise;
     auto future = promise.get_future();
     if constexpr (detail::NonblockingOperation<std::decay_t<F>>) {
-      // Over an AsyncTransport: no pool thread is held; the transport's thread fulfils
+      // Over an AsyncTransport: no pool thread is held; the transport's thread settles
       // the promise when the call completes.
       std::decay_t<F> op(std::forward<F>(operation));
       op.start([promise = std::move(promise)](Result<T> outcome) mutable {
-        detail::fulfil(promise, std::move(outcome));
+        detail::settle(promise, std::move(outcome));
       });
     } else {
       // The pool takes move-only jobs, so the promise moves in with the operation.
-      pool_->post([promise = std::move(promise),
-                   op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
-        detail::fulfil(promise, op());
+      shared_->pool.post([promise = std::move(promise), closing = shared_->closing,
+                          op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
+        if (closing->load(std::memory_order_acquire)) {
+          detail::settle(promise, Result<T>(AppError(errc::shutting_down,
+                                                     "the executor was destroyed before the "
+                                                     "call started")));
+          return;
+        }
+        detail::settle(promise, detail::run_guarded<T>(op));
       });
     }
     return future;
   }
 
   /// Threads in the shared pool.
-  std::size_t thread_count() const noexcept { return pool_->thread_count(); }
+  std::size_t thread_count() const noexcept { return shared_->pool.thread_count(); }
 
  private:
-  std::shared_ptr<ThreadPool> pool_;
+  std::shared_ptr<detail::FuturePool> shared_;
 };
 
 static_assert(Executor<FutureExec>);

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <type_traits>
@@ -20,19 +21,24 @@ namespace appkeys {
 /// caller's thread.
 ///
 /// Destruction lets the queued and running jobs finish (so every call in flight
-/// completes, and a job may still post more), then joins the workers. A job that throws
-/// ends the program, as an exception leaving a std::thread does: the executors post
-/// only jobs that cannot throw.
+/// completes, and a job may still post more), then joins the workers. A job may hold
+/// the last owner of its own pool: when the destructor runs on one of the workers, that
+/// worker is detached instead of joined (a thread cannot join itself); it finishes its
+/// job, runs whatever is still queued and exits, and the queue it uses lives until then.
+/// A job that throws ends the program, as an exception leaving a std::thread does: the
+/// executors post only jobs that cannot throw.
 ///
 /// Thread safety: post may be called from any thread, including a worker.
 class ThreadPool {
  public:
   /// Starts `thread_count` worker threads (at least one).
-  explicit ThreadPool(std::size_t thread_count) {
+  explicit ThreadPool(std::size_t thread_count) : state_(std::make_shared<State>()) {
     thread_count = std::max<std::size_t>(thread_count, 1);
     workers_.reserve(thread_count);
     for (std::size_t i = 0; i < thread_count; ++i) {
-      workers_.emplace_back([this] { work(); });
+      // Each worker owns a share of the queue, never a pointer to the pool: a detached
+      // worker outlives the ThreadPool object.
+      workers_.emplace_back([state = state_] { work(*state); });
     }
   }
 
@@ -41,10 +47,10 @@ class ThreadPool {
 
   ~ThreadPool() {
     {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
+      std::lock_guard lock(state_->mutex);
+      state_->stopping = true;
     }
-    ready_.notify_all();
+    state_->ready.notify_all();
     for (auto& worker : workers_) {
       // A job may hold the last handle to this pool; a thread cannot join itself.
       if (worker.get_id() == std::this_thread::get_id()) {
@@ -60,35 +66,40 @@ class ThreadPool {
   requires std::is_invocable_r_v < void, std::decay_t<F>
   & > void post(F&& job) {
     detail::UniqueFunction<void()> erased(std::forward<F>(job));
-    {
-      std::lock_guard lock(mutex_);
-      jobs_.push_back(std::move(erased));
-    }
-    ready_.notify_one();
+    // Notified under the lock, as RunLoop does: once the lock is released the job may
+    // run and its caller destroy the pool, so nothing here may touch it afterwards.
+    std::lock_guard lock(state_->mutex);
+    state_->jobs.push_back(std::move(erased));
+    state_->ready.notify_one();
   }
 
   /// How many worker threads it runs.
   std::size_t thread_count() const noexcept { return workers_.size(); }
 
  private:
-  void work() {
+  /// What the workers share: owned jointly by the pool and every worker.
+  struct State {
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::deque<detail::UniqueFunction<void()>> jobs;
+    bool stopping = false;
+  };
+
+  static void work(State& state) {
     for (;;) {
       detail::UniqueFunction<void()> job;
       {
-        std::unique_lock lock(mutex_);
-        ready_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-        if (jobs_.empty()) return;  // stopping and drained
-        job = std::move(jobs_.front());
-        jobs_.pop_front();
+        std::unique_lock lock(state.mutex);
+        state.ready.wait(lock, [&state] { return state.stopping || !state.jobs.empty(); });
+        if (state.jobs.empty()) return;  // stopping and drained
+        job = std::move(state.jobs.front());
+        state.jobs.pop_front();
       }
       job();
     }
   }
 
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::deque<detail::UniqueFunction<void()>> jobs_;
-  bool stopping_ = false;
+  std::shared_ptr<State> state_;
   std::vector<std::thread> workers_;
 };
 

@@ -4,31 +4,39 @@
 #define APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_HPP
 #include <appkeys/appkeys.hpp>
 // ---- begin appkeys/testing/local_server.hpp
-// appkeys — LocalServer: a FakeBackend served over real HTTP on a loopback port.
+// appkeys — LocalServer: a backend (FakeBackend, or any ServableBackend) served over real
+// HTTP or HTTPS.
 //
-// Needs cpp-httplib (`pkg-config --cflags --libs cpp-httplib`). The server is only an
-// HTTP skin: every route, status, header and body comes from FakeBackend::handle.
+// Needs cpp-httplib (`pkg-config --cflags --libs cpp-httplib`; HTTPS needs its OpenSSL
+// support, which Debian's has). The server is only an HTTP skin: every route, status,
+// header and body comes from the backend's handle().
+
+// ---- begin appkeys/testing/local_server_detail.hpp
+// appkeys — LocalServer's helpers: the backend concept, its worker pool, header filters,
+// the replies it makes by itself, and the access log's view of a request.
 
 
 #include <httplib.h>
 
-#include <sys/socket.h>
-
-#include <algorithm>
 #include <atomic>
-#include <cctype>
-#include <cerrno>
 #include <chrono>
+#include <concepts>
 #include <cstddef>
-#include <cstdint>
-#include <cstring>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 
 namespace appkeys::testing {
+
+/// What LocalServer can serve: anything answering an HttpRequest with an HttpResponse
+/// (FakeBackend, or a server backed by a real store), safely from several threads at
+/// once.
+template <class B>
+concept ServableBackend = requires(B& backend, const HttpRequest& request) {
+  { backend.handle(request) } -> std::same_as<HttpResponse>;
+};
 
 namespace local_server_detail {
 
@@ -49,8 +57,9 @@ class CountingPool final : public httplib::TaskQueue {
   std::atomic<std::size_t>& accepted_;
 };
 
-/// The backend's body limit when FakeBackend tells it, else a cap large enough never to
-/// pre-empt the backend's own 413 (which then answers for bodies above its limit).
+/// The backend's body limit when it tells it (FakeBackend does), else a cap large
+/// enough never to pre-empt the backend's own 413 (which then answers for bodies above
+/// its limit).
 template <class Backend>
 std::size_t body_limit(const Backend& backend) {
   if constexpr (requires { backend.options().max_body_bytes; }) {
@@ -74,108 +83,357 @@ inline bool is_framing_header(std::string_view name) noexcept {
          detail::iequals(name, "Connection") || detail::iequals(name, "Keep-Alive");
 }
 
-}  // namespace local_server_detail
+/// The reason phrase of a status httplib answers by itself.
+inline const char* status_text(int status) {
+  switch (status) {
+    case 400:
+      return "bad request";
+    case 404:
+      return "page not found";
+    case 405:
+      return "method not allowed";
+    case 413:
+      return "payload too large";
+    case 414:
+      return "URI too long";
+    case 416:
+      return "range not satisfiable";
+    default:
+      return "error";
+  }
+}
 
-/// Serves a FakeBackend over HTTP/1.1 on a loopback address, in a background thread,
-/// from construction to destruction, for this library's tests and for any other client
-/// (curl, the official SDKs) pointed at base_url().
+/// 405 with the methods the server routes.
+inline void method_not_allowed(httplib::Response& res) {
+  res.status = 405;
+  res.set_header("Allow", "GET, HEAD, POST, PUT, DELETE");
+  res.set_content("405 method not allowed", "text/plain; charset=utf-8");
+}
+
+/// The rest of a refused body is still on the wire, and httplib 0.11 would read it
+/// as further requests, answering each with 400 for as long as the client sends.
+/// The connection must close after this response, which httplib offers no switch
+/// for ("Connection: close" in a handler's response is not read back): a content
+/// provider that writes the whole response body and then reports failure makes
+/// httplib end the connection once the response is on the wire.
+inline void close_after_sending(httplib::Response& res) {
+  std::string body = std::move(res.body);
+  res.body.clear();
+  std::string type = res.get_header_value("Content-Type");
+  res.headers.erase("Content-Type");
+  res.headers.erase("Content-Length");
+  res.set_header("Connection", "close");
+  const std::size_t length = body.size();
+  res.set_content_provider(
+      length, type,
+      [body = std::move(body)](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+        if (offset < body.size()) sink.write(body.data() + offset, body.size() - offset);
+        return false;  // the body is complete; "failing" here closes the connection
+      });
+}
+
+/// `text` fit for one log line: bytes outside printable ASCII become "%XX" (a '%'
+/// already there stays: targets arrive percent-encoded), at most `limit` bytes of input
+/// are kept ("..." marks a cut), "-" for empty text.
+inline std::string loggable(std::string_view text, std::size_t limit) {
+  if (text.empty()) return "-";
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (std::size_t i = 0; i < text.size() && i < limit; ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte > 0x20 && byte < 0x7f) {
+      out += static_cast<char>(byte);
+    } else {
+      out += '%';
+      out += hex[byte >> 4];
+      out += hex[byte & 0x0f];
+    }
+  }
+  if (text.size() > limit) out += "...";
+  return out;
+}
+
+/// The path of a request target: everything before its query string or fragment.
+inline std::string_view target_path(std::string_view target) noexcept {
+  return target.substr(0, target.find_first_of("?#"));
+}
+
+/// When the request this worker thread is serving was routed. httplib serves one
+/// request at a time per thread and runs the pre-routing handler and the logger on the
+/// thread that serves the request, so a thread-local carries the time from one to the
+/// other; the logger clears it, so a request refused before routing has none.
+inline std::optional<std::chrono::steady_clock::time_point>& routed_at() noexcept {
+  thread_local std::optional<std::chrono::steady_clock::time_point> time;
+  return time;
+}
+
+}  // namespace local_server_detail
+}  // namespace appkeys::testing
+// ---- end appkeys/testing/local_server_detail.hpp
+// ---- begin appkeys/testing/local_server_options.hpp
+// appkeys — LocalServerOptions: where and how a testing::LocalServer serves (address,
+// port, threads, an artificial delay, TLS files, an access-log sink).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace appkeys::testing {
+
+/// One answered request, as LocalServer reports it to an access-log sink. It carries
+/// nothing a client sent except the method and the path: no query string, header or
+/// body, so no token, password or key value can reach a log through it.
+///
+/// Thread safety: a value passed by const reference; valid only during the sink's call.
+struct AccessLogEntry {
+  /// The request method as received ("GET", "POST", ...); "-" when the request line
+  /// could not be parsed. Bytes outside printable ASCII are percent-encoded.
+  std::string_view method;
+  /// The request target without its query string or fragment, as the client sent it
+  /// (percent-encoding kept), at most 256 bytes ("..." marks a cut); "-" when absent.
+  /// Bytes outside printable ASCII are percent-encoded, so one entry is one line.
+  std::string_view path;
+  /// The HTTP status sent back.
+  int status = 0;
+  /// From the moment the request was routed to the response being written, delay
+  /// included; zero for requests httplib refused before routing them (malformed ones).
+  std::chrono::milliseconds duration{0};
+};
+
+/// How a LocalServer serves. Every member has a default, so
+/// `LocalServer{backend, {.port = 8080}}` changes only what it names.
+///
+/// Thread safety: a value type; LocalServer keeps its own copy.
+struct LocalServerOptions {
+  /// Connections served at once by default (see LocalServer::default_worker_threads).
+  static constexpr std::size_t default_worker_threads = 256;
+
+  /// The address to listen on: an IPv4 or IPv6 literal or a host name. LocalServer
+  /// itself does not refuse non-loopback addresses (`appkeys serve` does).
+  std::string host = "127.0.0.1";
+  /// 0: a free port, chosen by the system (LocalServer::port() tells which).
+  std::uint16_t port = 0;
+  /// Connections served at once (at least 1): each takes a worker thread while open.
+  std::size_t worker_threads = default_worker_threads;
+  /// Every request is answered this long after it arrived, as a server far away would
+  /// be; the worker thread waits meanwhile. Zero: no delay.
+  std::chrono::milliseconds delay{0};
+  /// PEM certificate chain for HTTPS (leaf first); with tls_key_file, or both empty
+  /// for plain HTTP.
+  std::string tls_cert_file{};
+  /// PEM private key matching tls_cert_file, unencrypted.
+  std::string tls_key_file{};
+  /// Called once per answered request, after its response is written, from the worker
+  /// thread that served it: calls may be concurrent, so the sink must serialize its own
+  /// output. Empty: no access log. An exception it throws is swallowed.
+  std::function<void(const AccessLogEntry&)> access_log{};
+};
+
+}  // namespace appkeys::testing
+// ---- end appkeys/testing/local_server_options.hpp
+// ---- begin appkeys/testing/local_server_tls.hpp
+// appkeys — LocalServer's TLS set-up: loads a PEM certificate chain and its private key
+// into an OpenSSL server context, with an error that names the file at fault.
+//
+// Needs cpp-httplib built with CPPHTTPLIB_OPENSSL_SUPPORT (Debian's is), which brings
+// the OpenSSL headers in.
+
+#include <httplib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#endif
+
+namespace appkeys::testing::local_server_detail {
+
+/// "" when `path` can be opened for reading, else why not ("No such file or directory").
+inline std::string unreadable_reason(const std::string& path) {
+  errno = 0;
+  std::ifstream file(path, std::ios::binary);
+  if (file.good()) return {};
+  return errno != 0 ? std::strerror(errno) : "cannot be opened";
+}
+
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+
+/// OpenSSL's queued errors as one line (they name what failed, never key material);
+/// the queue is emptied so the next operation starts clean.
+inline std::string take_openssl_errors() {
+  std::string out;
+  while (const unsigned long code = ERR_get_error()) {
+    char text[256];
+    ERR_error_string_n(code, text, sizeof text);
+    if (!out.empty()) out += "; ";
+    out += text;
+  }
+  return out;
+}
+
+/// Refuses to prompt on the terminal for a key's passphrase: an encrypted key fails.
+inline int no_passphrase(char*, int, int, void*) { return 0; }
+
+/// Configures `ctx` as a TLS 1.2+ server with the certificate chain in `cert_file` and
+/// the unencrypted private key in `key_file`; false with `error` set (naming the file at
+/// fault) when either cannot be read, parsed or paired.
+inline bool configure_tls_context(SSL_CTX& ctx, const std::string& cert_file,
+                                  const std::string& key_file, std::string& error) {
+  ERR_clear_error();
+  SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION);
+  SSL_CTX_set_default_passwd_cb(&ctx, no_passphrase);
+  if (SSL_CTX_use_certificate_chain_file(&ctx, cert_file.c_str()) != 1) {
+    error = "the TLS certificate file " + cert_file + " holds no usable PEM certificate (" +
+            take_openssl_errors() + ')';
+    return false;
+  }
+  BIO* bio = BIO_new_file(key_file.c_str(), "r");
+  EVP_PKEY* key = bio ? PEM_read_bio_PrivateKey(bio, nullptr, no_passphrase, nullptr) : nullptr;
+  if (bio) BIO_free(bio);
+  if (key == nullptr) {
+    error = "the TLS key file " + key_file + " holds no usable unencrypted PEM private key (" +
+            take_openssl_errors() + ')';
+    return false;
+  }
+  const bool paired =
+      SSL_CTX_use_PrivateKey(&ctx, key) == 1 && SSL_CTX_check_private_key(&ctx) == 1;
+  EVP_PKEY_free(key);
+  if (!paired) {
+    take_openssl_errors();
+    error = "the private key in " + key_file + " does not match the certificate in " + cert_file;
+    return false;
+  }
+  return true;
+}
+
+#endif  // CPPHTTPLIB_OPENSSL_SUPPORT
+
+}  // namespace appkeys::testing::local_server_detail
+// ---- end appkeys/testing/local_server_tls.hpp
+
+#include <httplib.h>
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+namespace appkeys::testing {
+
+/// Serves a backend (a FakeBackend, or any ServableBackend) over HTTP/1.1, or HTTPS
+/// when given a certificate, in a background thread, from construction to destruction,
+/// for this library's tests, for `appkeys serve`, and for any other client (curl, the
+/// official SDKs) pointed at base_url().
 ///
 ///     appkeys::testing::FakeBackend backend;
 ///     appkeys::testing::LocalServer server{backend};
 ///     appkeys::App<appkeys::HttplibTransport> app({.app_id = "a", .base_url = server.base_url()});
 ///
-/// - Each request reaches FakeBackend::handle as an HttpRequest whose url is
-///   "http://<bind address>:<port><target as received>" (so the location route names
-///   the server's own address), with the client's headers and body; the backend's
-///   status, headers and body go back unchanged. HEAD is answered as GET without the
-///   body; PATCH, OPTIONS and TRACE get 405 with an Allow header, multipart forms 415.
-///   A POST, PUT or DELETE with neither Content-Length nor Transfer-Encoding (as
-///   `curl -X PUT URL` sends) has an empty body.
+/// - Each request reaches the backend's handle() as an HttpRequest whose url is
+///   "<scheme>://<host>:<port><target as received>" (so the location route names the
+///   server's own address), with the client's headers and body; the backend's status,
+///   headers and body go back unchanged. The host is the bind address, or the
+///   request's own Host header when the server listens on a wildcard address or serves
+///   HTTPS (there the name a client dialled is the one its certificate check needs).
+///   HEAD is answered as GET without the body; PATCH, OPTIONS and TRACE get 405 with
+///   an Allow header, multipart forms 415. A POST, PUT or DELETE with neither
+///   Content-Length nor Transfer-Encoding (as `curl -X PUT URL` sends) has an empty body.
 /// - A 204 carries neither Content-Type nor Content-Length (httplib adds
 ///   "Content-Length: 0", which is removed); PROTOCOL.md §3.
-/// - A body above the backend's limit (FakeBackendOptions::max_body_bytes once
-///   FakeBackend exposes options(), else 64 MiB; above it the backend's own 413
-///   answers) is refused with 413 and the backend's JSON error (ReadSizeLimitExceeded)
-///   before it reaches the backend, chunked or not.
+/// - A body above the backend's limit (FakeBackendOptions::max_body_bytes when the
+///   backend exposes options(), else 64 MiB; above it the backend's own 413 answers) is
+///   refused with 413 and the backend's JSON error (ReadSizeLimitExceeded) before it
+///   reaches the backend, chunked or not.
 /// - Connections are kept alive (up to 1000 requests, 2 s idle) and TCP_NODELAY is on;
 ///   up to `worker_threads` connections (256 by default) are served at once, more wait
 ///   to be accepted: a client that holds that many idle connections delays everyone
 ///   else by up to the 2 s idle timeout. A request whose body is refused (413, 400)
 ///   closes its connection, so a client cannot go on streaming an unbounded body.
+/// - LocalServerOptions::delay holds every routed request that long before it is
+///   answered; LocalServerOptions::access_log receives one AccessLogEntry per answer.
 /// - httplib 0.11 skips a request header line without a colon instead of answering
 ///   400 (RFC 9112 §5); the rest of the request is served as if it were absent.
 /// - httplib 0.11 percent-decodes request header values before the backend sees them
 ///   ("a%41" → "aA"); no header of PROTOCOL.md contains a '%'.
-/// - The destructor stops accepting and waits for open connections to end: at once
-///   for a client that closed its connection, else up to the 2 s idle timeout.
+/// - The destructor stops accepting, lets every request in flight finish (its delay
+///   included) and waits for open connections to end: at once for a client that closed
+///   its connection, else up to the 2 s idle timeout (5 s for a client that stalls
+///   mid-request or mid-response).
 ///
-/// Thread safety: base_url(), port() and accepted_connections() may be called from any
-/// thread; requests are served concurrently (FakeBackend serializes them). The backend
-/// must outlive the server.
+/// Thread safety: base_url(), port(), is_tls() and accepted_connections() may be called
+/// from any thread; requests are served concurrently, so the backend's handle() must be
+/// safe to call from several threads (FakeBackend serializes them). The backend must
+/// outlive the server.
 class LocalServer {
  public:
   /// Connections served at once: each takes a worker thread for as long as it is open
   /// (httplib serves a connection per thread), idle keep-alive ones included. Threads
   /// that wait on a socket cost memory for their stacks and nothing else.
-  static constexpr std::size_t default_worker_threads = 256;
+  static constexpr std::size_t default_worker_threads = LocalServerOptions::default_worker_threads;
+
+  /// Starts serving `backend` as `options` say, or throws AppError: errc::tls when the
+  /// certificate or key cannot be used (the message names the file), errc::invalid_argument
+  /// when only one of them is given, errc::connection_failed when it cannot listen.
+  template <ServableBackend Backend>
+  explicit LocalServer(Backend& backend, LocalServerOptions options = {})
+      : handle_([&backend](const HttpRequest& request) { return backend.handle(request); }),
+        body_limit_(local_server_detail::body_limit(backend)),
+        options_(std::move(options)) {
+    start();
+  }
 
   /// Starts serving `backend` on `bind_address`:`port` (0: a free port) with up to
-  /// `worker_threads` connections at once, or fails with errc::connection_failed (thrown)
-  /// when it cannot listen.
-  explicit LocalServer(FakeBackend& backend, std::uint16_t port = 0,
-                       std::string bind_address = "127.0.0.1",
-                       std::size_t worker_threads = default_worker_threads)
-      : backend_(backend),
-        bind_address_(std::move(bind_address)),
-        worker_threads_(std::max<std::size_t>(1, worker_threads)) {
-    configure();
-    int bound = -1;
-    errno = 0;
-    if (port == 0) {
-      bound = server_.bind_to_any_port(bind_address_);
-    } else if (server_.bind_to_port(bind_address_, port)) {
-      bound = port;
-    }
-    if (bound <= 0) {
-      const int error = errno;
-      APPKEYS_THROW(
-          AppError(errc::connection_failed,
-                   "LocalServer: cannot listen on " + bind_address_ + ':' + std::to_string(port) +
-                       (error != 0 ? std::string(": ") + std::strerror(error) : std::string())));
-    }
-    // The library was compiled with a listen backlog of 5: a seventh simultaneous
-    // connect overflows it, the SYN is dropped and the client retries only after 1 s.
-    // listen() again on the bound socket raises the backlog.
-    if (listener_ >= 0) ::listen(listener_, SOMAXCONN);
-    port_ = static_cast<std::uint16_t>(bound);
-    host_for_urls_ = url_host(bind_address_);
-    base_url_ = "http://" + host_for_urls_ + ':' + std::to_string(port_);
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    // Server::stop() is a no-op until the accept loop has started, so the destructor
-    // could otherwise miss it; the socket itself already accepts connections.
-    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
+  /// `worker_threads` connections at once; the other options keep their defaults.
+  template <ServableBackend Backend>
+  LocalServer(Backend& backend, std::uint16_t port, std::string bind_address = "127.0.0.1",
+              std::size_t worker_threads = default_worker_threads)
+      : LocalServer(backend, LocalServerOptions{.host = std::move(bind_address),
+                                                .port = port,
+                                                .worker_threads = worker_threads}) {}
 
   LocalServer(const LocalServer&) = delete;
   LocalServer& operator=(const LocalServer&) = delete;
 
   ~LocalServer() {
-    server_.stop();
+    server_->stop();
     thread_.join();
   }
 
-  /// "http://127.0.0.1:PORT" (an IPv6 bind address is bracketed).
+  /// "http://127.0.0.1:PORT", or "https://..." with TLS; an IPv6 address is bracketed
+  /// and a wildcard one ("0.0.0.0", "::") is named by its loopback, which clients can dial.
   const std::string& base_url() const noexcept { return base_url_; }
   /// The port it listens on (the one chosen when 0 was given).
   std::uint16_t port() const noexcept { return port_; }
+  /// True when it serves HTTPS.
+  bool is_tls() const noexcept { return tls_; }
   /// TCP connections accepted so far: with keep-alive, far fewer than requests.
   std::size_t accepted_connections() const noexcept {
     return accepted_.load(std::memory_order_relaxed);
   }
 
  private:
-  static constexpr const char* allowed_methods = "GET, HEAD, POST, PUT, DELETE";
-
   static std::string url_host(const std::string& address) {
     // A wildcard address is not one a client can dial: name the loopback instead.
     if (address == "0.0.0.0" || address.empty()) return "127.0.0.1";
@@ -184,29 +442,105 @@ class LocalServer {
     return address;
   }
 
+  static bool is_wildcard(const std::string& address) {
+    return address == "0.0.0.0" || address == "::" || address.empty();
+  }
+
+  void start() {
+    options_.worker_threads = std::max<std::size_t>(1, options_.worker_threads);
+    server_ = make_server();
+    configure();
+    const std::string& host = options_.host;
+    int bound = -1;
+    errno = 0;
+    if (options_.port == 0) {
+      bound = server_->bind_to_any_port(host);
+    } else if (server_->bind_to_port(host, options_.port)) {
+      bound = options_.port;
+    }
+    if (bound <= 0) {
+      const int error = errno;
+      APPKEYS_THROW(
+          AppError(errc::connection_failed,
+                   "LocalServer: cannot listen on " + host + ':' + std::to_string(options_.port) +
+                       (error != 0 ? std::string(": ") + std::strerror(error) : std::string())));
+    }
+    // The library was compiled with a listen backlog of 5: a seventh simultaneous
+    // connect overflows it, the SYN is dropped and the client retries only after 1 s.
+    // listen() again on the bound socket raises the backlog.
+    if (listener_ >= 0) ::listen(listener_, SOMAXCONN);
+    port_ = static_cast<std::uint16_t>(bound);
+    scheme_ = tls_ ? "https" : "http";
+    use_host_header_ = tls_ || is_wildcard(host);
+    host_for_urls_ = url_host(host);
+    base_url_ = scheme_ + "://" + host_for_urls_ + ':' + std::to_string(port_);
+    thread_ = std::thread([this] { server_->listen_after_bind(); });
+    // Server::stop() is a no-op until the accept loop has started, so the destructor
+    // could otherwise miss it; the socket itself already accepts connections.
+    while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+
+  /// A plain server, or a TLS one whose certificate and key were checked first.
+  std::unique_ptr<httplib::Server> make_server() {
+    const std::string& cert = options_.tls_cert_file;
+    const std::string& key = options_.tls_key_file;
+    if (cert.empty() && key.empty()) return std::make_unique<httplib::Server>();
+    if (cert.empty() || key.empty()) {
+      APPKEYS_THROW(AppError(errc::invalid_argument,
+                             "LocalServer: a TLS certificate and its key go together: give both "
+                             "or neither"));
+    }
+    for (const auto& [path, what] : {std::pair{&cert, "certificate"}, std::pair{&key, "key"}}) {
+      if (auto reason = local_server_detail::unreadable_reason(*path); !reason.empty()) {
+        APPKEYS_THROW(AppError(errc::tls, std::string("LocalServer: cannot read the TLS ") + what +
+                                              " file " + *path + ": " + reason));
+      }
+    }
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+    std::string error;
+    auto server = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
+      return local_server_detail::configure_tls_context(ctx, cert, key, error);
+    });
+    if (!server->is_valid()) {
+      APPKEYS_THROW(AppError(
+          errc::tls, "LocalServer: " + (error.empty() ? std::string("TLS set-up failed") : error)));
+    }
+    tls_ = true;
+    return server;
+#else
+    APPKEYS_THROW(AppError(errc::tls,
+                           "LocalServer: HTTPS needs cpp-httplib built with OpenSSL support "
+                           "(CPPHTTPLIB_OPENSSL_SUPPORT)"));
+#endif
+  }
+
   void configure() {
-    body_limit_ = local_server_detail::body_limit(backend_);
-    server_.new_task_queue = [this] {
-      return new local_server_detail::CountingPool(worker_threads_, accepted_);
+    server_->new_task_queue = [this] {
+      return new local_server_detail::CountingPool(options_.worker_threads, accepted_);
     };
-    server_.set_tcp_nodelay(true);
+    server_->set_tcp_nodelay(true);
     // httplib's default sets SO_REUSEPORT, which would let a second server bind a port
     // that is in use and silently share its connections; only SO_REUSEADDR here.
-    server_.set_socket_options([this](socket_t sock) {
+    server_->set_socket_options([this](socket_t sock) {
       int yes = 1;
       ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
       listener_ = sock;
     });
-    server_.set_keep_alive_max_count(1000);
-    server_.set_keep_alive_timeout(2);
-    server_.set_read_timeout(std::chrono::seconds(5));
-    server_.set_write_timeout(std::chrono::seconds(5));
-    server_.set_payload_max_length(body_limit_);
+    server_->set_keep_alive_max_count(1000);
+    server_->set_keep_alive_timeout(2);
+    server_->set_read_timeout(std::chrono::seconds(5));
+    server_->set_write_timeout(std::chrono::seconds(5));
+    server_->set_payload_max_length(body_limit_);
 
-    // TRACE (and CONNECT) have no handler list in httplib, which would answer 400.
-    server_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    // Every routed request passes here first, on the thread that serves it: its start
+    // time for the access log, then the delay, then TRACE (and CONNECT), which have no
+    // handler list in httplib and would get 400.
+    server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      const auto now = std::chrono::steady_clock::now();
+      local_server_detail::routed_at() = now;
+      if (options_.delay.count() > 0) std::this_thread::sleep_until(now + options_.delay);
       if (req.method == "TRACE" || req.method == "CONNECT") {
-        method_not_allowed(res);
+        local_server_detail::method_not_allowed(res);
         return httplib::Server::HandlerResponse::Handled;
       }
       return httplib::Server::HandlerResponse::Unhandled;
@@ -228,19 +562,20 @@ class LocalServer {
         [this](const httplib::Request& req, httplib::Response& res,
                const httplib::ContentReader& reader) {
           std::string body;
-          if (read_body(req, res, reader, body)) method_not_allowed(res);
+          if (read_body(req, res, reader, body)) local_server_detail::method_not_allowed(res);
         };
-    server_.Get(".*", serve);  // HEAD too: httplib routes it here and drops the body
-    server_.Post(".*", serve_with_body);
-    server_.Put(".*", serve_with_body);
-    server_.Delete(".*", serve_with_body);
-    server_.Patch(".*", refuse_with_body);
-    server_.Options(
-        ".*", [](const httplib::Request&, httplib::Response& res) { method_not_allowed(res); });
+    server_->Get(".*", serve);  // HEAD too: httplib routes it here and drops the body
+    server_->Post(".*", serve_with_body);
+    server_->Put(".*", serve_with_body);
+    server_->Delete(".*", serve_with_body);
+    server_->Patch(".*", refuse_with_body);
+    server_->Options(".*", [](const httplib::Request&, httplib::Response& res) {
+      local_server_detail::method_not_allowed(res);
+    });
 
     // Errors httplib raises itself (oversized body, malformed request) arrive here with
     // an empty body; the backend's own error responses always have one.
-    server_.set_error_handler(httplib::Server::HandlerWithResponse(
+    server_->set_error_handler(httplib::Server::HandlerWithResponse(
         [this](const httplib::Request&, httplib::Response& res) {
           if (!res.body.empty() || res.has_header("Content-Type")) {
             return httplib::Server::HandlerResponse::Unhandled;
@@ -248,45 +583,45 @@ class LocalServer {
           if (res.status == 413) {
             payload_too_large(res);
           } else {
-            res.set_content(std::to_string(res.status) + ' ' + status_text(res.status),
-                            "text/plain; charset=utf-8");
+            res.set_content(
+                std::to_string(res.status) + ' ' + local_server_detail::status_text(res.status),
+                "text/plain; charset=utf-8");
           }
           return httplib::Server::HandlerResponse::Handled;
         }));
 
     // httplib writes "Content-Length: 0" on every empty response; RFC 9110 forbids it
     // on 204 and 304, and PROTOCOL.md wants a bare 204.
-    server_.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    server_->set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
       if (res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200)) {
         res.headers.erase("Content-Length");
         res.headers.erase("Content-Type");
       }
     });
+
+    // httplib calls its logger once per response, after writing it, on the serving
+    // thread; the routing time is taken (and cleared) here even without a sink.
+    server_->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      const auto routed = std::exchange(local_server_detail::routed_at(), std::nullopt);
+      if (options_.access_log) log_access(req, res, routed);
+    });
   }
 
-  static const char* status_text(int status) {
-    switch (status) {
-      case 400:
-        return "bad request";
-      case 404:
-        return "page not found";
-      case 405:
-        return "method not allowed";
-      case 413:
-        return "payload too large";
-      case 414:
-        return "URI too long";
-      case 416:
-        return "range not satisfiable";
-      default:
-        return "error";
+  void log_access(const httplib::Request& req, const httplib::Response& res,
+                  std::optional<std::chrono::steady_clock::time_point> routed) const {
+    try {
+      const std::string method = local_server_detail::loggable(req.method, 16);
+      const std::string path =
+          local_server_detail::loggable(local_server_detail::target_path(req.target), 256);
+      AccessLogEntry entry{.method = method, .path = path, .status = res.status};
+      if (routed) {
+        entry.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - *routed);
+      }
+      options_.access_log(entry);
+    } catch (...) {
+      // A failing log sink must not take the connection, or the server, down.
     }
-  }
-
-  static void method_not_allowed(httplib::Response& res) {
-    res.status = 405;
-    res.set_header("Allow", allowed_methods);
-    res.set_content("405 method not allowed", "text/plain; charset=utf-8");
   }
 
   void payload_too_large(httplib::Response& res) const {
@@ -330,30 +665,8 @@ class LocalServer {
       res.status = 400;
       res.set_content("400 bad request", "text/plain; charset=utf-8");
     }
-    close_after_sending(res);
+    local_server_detail::close_after_sending(res);
     return false;
-  }
-
-  /// The rest of a refused body is still on the wire, and httplib 0.11 would read it
-  /// as further requests, answering each with 400 for as long as the client sends.
-  /// The connection must close after this response, which httplib offers no switch
-  /// for ("Connection: close" in a handler's response is not read back): a content
-  /// provider that writes the whole response body and then reports failure makes
-  /// httplib end the connection once the response is on the wire.
-  static void close_after_sending(httplib::Response& res) {
-    std::string body = std::move(res.body);
-    res.body.clear();
-    std::string type = res.get_header_value("Content-Type");
-    res.headers.erase("Content-Type");
-    res.headers.erase("Content-Length");
-    res.set_header("Connection", "close");
-    const std::size_t length = body.size();
-    res.set_content_provider(
-        length, type,
-        [body = std::move(body)](std::size_t offset, std::size_t, httplib::DataSink& sink) {
-          if (offset < body.size()) sink.write(body.data() + offset, body.size() - offset);
-          return false;  // the body is complete; "failing" here closes the connection
-        });
   }
 
   void answer(const httplib::Request& req, httplib::Response& res, std::string body) {
@@ -367,14 +680,14 @@ class LocalServer {
     } else if (req.method == "DELETE") {
       request.method = HttpMethod::del;
     } else {
-      method_not_allowed(res);
+      local_server_detail::method_not_allowed(res);
       return;
     }
     // The target as received: httplib's req.path is percent-decoded, which would turn
     // "%2F" into a path separator the client never sent.
     std::string_view target = req.target;
     if (target.empty() || target.front() != '/') target = req.path;
-    request.url = "http://" + request_host(req) + ':' + std::to_string(port_);
+    request.url = scheme_ + "://" + request_host(req) + ':' + std::to_string(port_);
     request.url += target;
     for (const auto& [name, value] : req.headers) {
       if (local_server_detail::is_httplib_pseudo_header(name)) continue;
@@ -382,7 +695,7 @@ class LocalServer {
     }
     request.body = std::move(body);
 
-    HttpResponse response = backend_.handle(request);
+    HttpResponse response = handle_(request);
     res.status = response.status;
     for (const auto& [name, value] : response.headers) {
       if (local_server_detail::is_framing_header(name)) continue;
@@ -391,12 +704,11 @@ class LocalServer {
     res.body = std::move(response.body);
   }
 
-  /// The address clients reached us at: the bind address, or for a wildcard bind the
-  /// request's own Host (so a remote client is told an address it can dial).
+  /// The address clients reached us at: the bind address, or for a wildcard bind or
+  /// with TLS the request's own Host (so a remote client is told an address it can dial,
+  /// under the name its certificate check expects).
   std::string request_host(const httplib::Request& req) const {
-    const bool wildcard =
-        bind_address_ == "0.0.0.0" || bind_address_ == "::" || bind_address_.empty();
-    if (wildcard) {
+    if (use_host_header_) {
       std::string host = req.get_header_value("Host");
       if (!host.empty()) {
         // Drop the client's port: the URL appends ours.
@@ -415,16 +727,18 @@ class LocalServer {
     return host_for_urls_;
   }
 
-  FakeBackend& backend_;
-  std::string bind_address_;
-  std::size_t worker_threads_;
+  std::function<HttpResponse(const HttpRequest&)> handle_;
+  std::size_t body_limit_ = 0;
+  LocalServerOptions options_;
+  bool tls_ = false;
+  bool use_host_header_ = false;
+  std::string scheme_;
   std::string host_for_urls_;
   std::string base_url_;
   std::uint16_t port_ = 0;
-  std::size_t body_limit_ = 0;
   socket_t listener_ = -1;  // the listening socket, as httplib created it
   std::atomic<std::size_t> accepted_{0};
-  httplib::Server server_;
+  std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
 };
 

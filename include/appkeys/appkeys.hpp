@@ -27,8 +27,10 @@
 #include <appkeys/exec/task.hpp>
 #include <appkeys/exec/coro.hpp>
 #include <appkeys/exec/callback.hpp>
+#include <appkeys/exec/when_all.hpp>
 #include <appkeys/api_key_auth.hpp>
 #include <appkeys/app.hpp>
 #include <appkeys/testing/fake.hpp>
+#include <appkeys/testing/async_fake.hpp>
 #include <appkeys/testing/fault_injection.hpp>
 // clang-format on

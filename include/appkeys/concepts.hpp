@@ -71,36 +71,85 @@ concept AsyncTransport = std::move_constructible<T> && requires(T& t, HttpReques
   t.async_send(std::move(r), std::move(c));
 };
 
-namespace detail {
-/// A stand-in operation used only to state the Executor concept.
-struct ProbeOperation {
-  Result<int> operator()() const { return 0; }
+/// The optional hooks an AsyncTransport may offer, detected with requires-expressions:
+///
+/// - `bool t.in_loop_thread() const`: true when called on the transport's own
+///   event-loop thread. A blocking call (SyncExec, NoThrowExec, a FutureExec future's
+///   get()) made there would wait for an answer that only that thread can deliver; with
+///   this hook the library fails such a call at once with errc::invalid_argument instead
+///   of deadlocking. CurlMultiTransport and testing::FakeAsyncTransport offer it.
+/// - `t.async_after(std::chrono::milliseconds delay, fn)`: calls the move-only `void()`
+///   `fn` once, on the transport's thread, after `delay` (at once, from the destructor,
+///   if the transport goes first). Retry backoff then uses the transport's loop; without
+///   it the library keeps one small timer thread shared by every call of every App.
+
+/// Where a call's outcome goes: called exactly once with the Result.
+template <class X>
+using OperationCompletion = detail::UniqueFunction<void(Result<X>)>;
+
+/// StartableOperation: what App and ApiKeyAuth give an Executor for each call. It can run
+/// either way, and the executor picks:
+///
+/// 1. `typename Op::value_type` is the X the call produces (maybe void).
+/// 2. `op.run_blocking()` runs the call on the calling thread and returns Result<X>;
+///    `op()` is the same (so an executor written for plain callables still works).
+/// 3. `op.start(completion)` starts the call and calls `completion(Result<X>)` exactly
+///    once. When `Op::nonblocking` is true (the transport is an AsyncTransport) start
+///    returns at once, holds no thread while requests are in flight, and the completion
+///    runs on the transport's thread (or inline, for a call refused before any I/O);
+///    otherwise start runs the call blocking and completes before it returns.
+/// 4. Each operation is used once: run_blocking(), operator() or start(), not two.
+/// 5. Nothing throws: failures are the AppError in the Result.
+template <class Op>
+concept StartableOperation = requires(Op& op,
+                                      OperationCompletion<typename Op::value_type> completion) {
+  typename Op::value_type;
+  { op.run_blocking() } -> std::same_as<Result<typename Op::value_type>>;
+  { op() } -> std::same_as<Result<typename Op::value_type>>;
+  op.start(std::move(completion));
+  { Op::nonblocking } -> std::convertible_to<bool>;
 };
-struct ProbeVoidOperation {
-  Result<void> operator()() const { return {}; }
+
+namespace detail {
+/// An operation whose start() holds no thread while the call is in flight: executors
+/// that can wait by completion start these instead of running them on a thread.
+template <class Op>
+concept NonblockingOperation = StartableOperation<Op> && Op::nonblocking;
+
+/// Stand-in operations used only to state the Executor concept.
+template <class X>
+struct ProbeOperation {
+  using value_type = X;
+  static constexpr bool nonblocking = false;
+  Result<X> run_blocking() const;
+  Result<X> operator()() const;
+  void start(OperationCompletion<X>) const;
 };
 }  // namespace detail
 
-/// Executor: decides where an operation runs and what the caller receives.
+/// Executor: decides how a call runs and what the caller receives.
 ///
-/// An operation is a move-only-friendly callable `f` with `f()` returning `Result<X>`;
-/// it does the blocking work (build request, send, parse) and must not throw.
+/// Each call reaches the executor as a StartableOperation `op` (see above): the
+/// executor either runs it blocking (SyncExec, NoThrowExec, FutureExec over a blocking
+/// transport) or starts it with a completion (FutureExec, CoroExec and CallbackExec
+/// when `op.nonblocking`: no thread is held while the call is in flight).
 ///
 /// Requirements, one by one:
 /// 1. `typename E::template result<X>` names what a call returns for every X,
 ///    including void (SyncExec: X; NoThrowExec: Result<X>; FutureExec: std::future<X>).
-/// 2. `e.run(f)` accepts any such operation and returns exactly `E::result<X>`.
-/// 3. run invokes f exactly once, and the value or AppError that f produced reaches
-///    the caller unchanged (SyncExec throws the AppError; FutureExec stores it in the
-///    future).
+/// 2. `e.run(op)` accepts any StartableOperation and returns exactly `E::result<X>`.
+/// 3. run uses op exactly once (run_blocking(), op() or start()), and the value or
+///    AppError it produced reaches the caller unchanged (SyncExec throws the AppError;
+///    FutureExec stores it in the future).
 /// 4. E is copy-constructible: App hands a copy to every ApiKeyAuth. Copies may share
 ///    state (FutureExec's copies share one pool).
 /// 5. run may be called from several threads at once.
 ///
-/// The compiler checks 1, 2 and 4 through the probes below.
+/// The shipped executors also accept a plain callable returning Result<X> (run as
+/// run_blocking would be). The compiler checks 1, 2 and 4 through the probes below.
 template <class E>
 concept Executor = std::copy_constructible<E> &&
-    requires(E& e, detail::ProbeOperation op, detail::ProbeVoidOperation void_op) {
+    requires(E& e, detail::ProbeOperation<int> op, detail::ProbeOperation<void> void_op) {
   typename E::template result<int>;
   typename E::template result<void>;
   { e.run(op) } -> std::same_as<typename E::template result<int>>;

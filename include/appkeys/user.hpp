@@ -1,6 +1,7 @@
 // appkeys — User: a shared handle to one login session.
 #pragma once
 
+#include <appkeys/detail/steps/flight.hpp>
 #include <appkeys/secret.hpp>
 
 #include <memory>
@@ -43,6 +44,10 @@ struct UserState {
   Secret access_token;                   // guarded by mutex
   Secret refresh_token;                  // guarded by mutex; empty once logged out
   std::vector<UserIdentity> identities;  // guarded by mutex
+
+  /// The access-token refresh in flight, shared by every call of this session that
+  /// needs one at the same time (one POST /auth/session, however many calls wait).
+  const std::shared_ptr<steps::Flight> refresh_flight = std::make_shared<steps::Flight>();
 
   bool logged_in() const {
     std::lock_guard lock(mutex);

@@ -1191,36 +1191,85 @@ concept AsyncTransport = std::move_constructible<T> && requires(T& t, HttpReques
   t.async_send(std::move(r), std::move(c));
 };
 
-namespace detail {
-/// A stand-in operation used only to state the Executor concept.
-struct ProbeOperation {
-  Result<int> operator()() const { return 0; }
+/// The optional hooks an AsyncTransport may offer, detected with requires-expressions:
+///
+/// - `bool t.in_loop_thread() const`: true when called on the transport's own
+///   event-loop thread. A blocking call (SyncExec, NoThrowExec, a FutureExec future's
+///   get()) made there would wait for an answer that only that thread can deliver; with
+///   this hook the library fails such a call at once with errc::invalid_argument instead
+///   of deadlocking. CurlMultiTransport and testing::FakeAsyncTransport offer it.
+/// - `t.async_after(std::chrono::milliseconds delay, fn)`: calls the move-only `void()`
+///   `fn` once, on the transport's thread, after `delay` (at once, from the destructor,
+///   if the transport goes first). Retry backoff then uses the transport's loop; without
+///   it the library keeps one small timer thread shared by every call of every App.
+
+/// Where a call's outcome goes: called exactly once with the Result.
+template <class X>
+using OperationCompletion = detail::UniqueFunction<void(Result<X>)>;
+
+/// StartableOperation: what App and ApiKeyAuth give an Executor for each call. It can run
+/// either way, and the executor picks:
+///
+/// 1. `typename Op::value_type` is the X the call produces (maybe void).
+/// 2. `op.run_blocking()` runs the call on the calling thread and returns Result<X>;
+///    `op()` is the same (so an executor written for plain callables still works).
+/// 3. `op.start(completion)` starts the call and calls `completion(Result<X>)` exactly
+///    once. When `Op::nonblocking` is true (the transport is an AsyncTransport) start
+///    returns at once, holds no thread while requests are in flight, and the completion
+///    runs on the transport's thread (or inline, for a call refused before any I/O);
+///    otherwise start runs the call blocking and completes before it returns.
+/// 4. Each operation is used once: run_blocking(), operator() or start(), not two.
+/// 5. Nothing throws: failures are the AppError in the Result.
+template <class Op>
+concept StartableOperation = requires(Op& op,
+                                      OperationCompletion<typename Op::value_type> completion) {
+  typename Op::value_type;
+  { op.run_blocking() } -> std::same_as<Result<typename Op::value_type>>;
+  { op() } -> std::same_as<Result<typename Op::value_type>>;
+  op.start(std::move(completion));
+  { Op::nonblocking } -> std::convertible_to<bool>;
 };
-struct ProbeVoidOperation {
-  Result<void> operator()() const { return {}; }
+
+namespace detail {
+/// An operation whose start() holds no thread while the call is in flight: executors
+/// that can wait by completion start these instead of running them on a thread.
+template <class Op>
+concept NonblockingOperation = StartableOperation<Op> && Op::nonblocking;
+
+/// Stand-in operations used only to state the Executor concept.
+template <class X>
+struct ProbeOperation {
+  using value_type = X;
+  static constexpr bool nonblocking = false;
+  Result<X> run_blocking() const;
+  Result<X> operator()() const;
+  void start(OperationCompletion<X>) const;
 };
 }  // namespace detail
 
-/// Executor: decides where an operation runs and what the caller receives.
+/// Executor: decides how a call runs and what the caller receives.
 ///
-/// An operation is a move-only-friendly callable `f` with `f()` returning `Result<X>`;
-/// it does the blocking work (build request, send, parse) and must not throw.
+/// Each call reaches the executor as a StartableOperation `op` (see above): the
+/// executor either runs it blocking (SyncExec, NoThrowExec, FutureExec over a blocking
+/// transport) or starts it with a completion (FutureExec, CoroExec and CallbackExec
+/// when `op.nonblocking`: no thread is held while the call is in flight).
 ///
 /// Requirements, one by one:
 /// 1. `typename E::template result<X>` names what a call returns for every X,
 ///    including void (SyncExec: X; NoThrowExec: Result<X>; FutureExec: std::future<X>).
-/// 2. `e.run(f)` accepts any such operation and returns exactly `E::result<X>`.
-/// 3. run invokes f exactly once, and the value or AppError that f produced reaches
-///    the caller unchanged (SyncExec throws the AppError; FutureExec stores it in the
-///    future).
+/// 2. `e.run(op)` accepts any StartableOperation and returns exactly `E::result<X>`.
+/// 3. run uses op exactly once (run_blocking(), op() or start()), and the value or
+///    AppError it produced reaches the caller unchanged (SyncExec throws the AppError;
+///    FutureExec stores it in the future).
 /// 4. E is copy-constructible: App hands a copy to every ApiKeyAuth. Copies may share
 ///    state (FutureExec's copies share one pool).
 /// 5. run may be called from several threads at once.
 ///
-/// The compiler checks 1, 2 and 4 through the probes below.
+/// The shipped executors also accept a plain callable returning Result<X> (run as
+/// run_blocking would be). The compiler checks 1, 2 and 4 through the probes below.
 template <class E>
 concept Executor = std::copy_constructible<E> &&
-    requires(E& e, detail::ProbeOperation op, detail::ProbeVoidOperation void_op) {
+    requires(E& e, detail::ProbeOperation<int> op, detail::ProbeOperation<void> void_op) {
   typename E::template result<int>;
   typename E::template result<void>;
   { e.run(op) } -> std::same_as<typename E::template result<int>>;
@@ -1232,6 +1281,122 @@ concept Executor = std::copy_constructible<E> &&
 // ---- begin appkeys/user.hpp
 // appkeys — User: a shared handle to one login session.
 
+// ---- begin appkeys/detail/steps/flight.hpp
+// appkeys — Flight: one request shared by every call that needs it at the same time
+// (the location lookup, a user's access-token refresh).
+//
+// The first call to need it leads: it sends the request, stores what it learnt (the
+// hostname, the new token) where every call reads it, and lands the flight with the
+// outcome. Calls that need it meanwhile join: they hand the driver a continuation and
+// hold no thread and no lock until the leader lands. Nothing here does I/O.
+
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace appkeys::detail::steps {
+
+/// Thread safety: every member may be called concurrently. Waiters run on the thread
+/// that lands the flight, outside the lock, so a waiter may lead the next flight.
+class Flight {
+ public:
+  /// Called once, with the leader's outcome.
+  using Waiter = UniqueFunction<void(Result<void>)>;
+
+  /// Whether the caller now leads (no flight was in the air); a leader must land().
+  bool try_lead() {
+    std::lock_guard lock(mutex_);
+    if (in_air_) return false;
+    in_air_ = true;
+    return true;
+  }
+
+  /// Queues `waiter` for the flight in the air and returns nullopt; if the flight has
+  /// landed meanwhile, returns its outcome instead and drops `waiter` unrun.
+  std::optional<Result<void>> join(Waiter waiter) {
+    std::lock_guard lock(mutex_);
+    if (!in_air_) return last_outcome_;
+    waiters_.push_back(std::move(waiter));
+    return std::nullopt;
+  }
+
+  /// Ends the flight: every waiter queued so far is called with `outcome`.
+  void land(Result<void> outcome) {
+    std::vector<Waiter> waiters;
+    {
+      std::lock_guard lock(mutex_);
+      in_air_ = false;
+      last_outcome_ = outcome;
+      waiters.swap(waiters_);
+    }
+    for (auto& waiter : waiters) waiter(outcome);
+  }
+
+  /// Whether a leader is in the air (for tests).
+  bool in_air() const {
+    std::lock_guard lock(mutex_);
+    return in_air_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  bool in_air_ = false;
+  Result<void> last_outcome_{};
+  std::vector<Waiter> waiters_;
+};
+
+/// The leader's duty to land, as an RAII handle: a leader that is destroyed without
+/// landing (its call was cancelled, or shut down) lands with errc::cancelled, which
+/// tells the waiters to try again rather than fail.
+class FlightLease {
+ public:
+  FlightLease() = default;
+  explicit FlightLease(std::shared_ptr<Flight> flight) noexcept : flight_(std::move(flight)) {}
+  FlightLease(FlightLease&& other) noexcept : flight_(std::exchange(other.flight_, nullptr)) {}
+  FlightLease& operator=(FlightLease&& other) noexcept {
+    if (this != &other) {
+      abandon();
+      flight_ = std::exchange(other.flight_, nullptr);
+    }
+    return *this;
+  }
+  FlightLease(const FlightLease&) = delete;
+  FlightLease& operator=(const FlightLease&) = delete;
+  ~FlightLease() { abandon(); }
+
+  explicit operator bool() const noexcept { return flight_ != nullptr; }
+
+  void land(Result<void> outcome) {
+    if (auto flight = std::exchange(flight_, nullptr)) flight->land(std::move(outcome));
+  }
+
+ private:
+  void abandon() noexcept {
+    if (!flight_) return;
+#if APPKEYS_HAS_EXCEPTIONS
+    try {
+      land(AppError(errc::cancelled, "the shared request this call waited for was abandoned"));
+    } catch (...) {
+      // Out of memory while waking waiters: nothing better can be done from here.
+    }
+#else
+    land(AppError(errc::cancelled, "the shared request this call waited for was abandoned"));
+#endif
+  }
+
+  std::shared_ptr<Flight> flight_;
+};
+
+/// Whether a Joined outcome means "the leader gave up: try again".
+inline bool leader_abandoned(const Result<void>& outcome) noexcept {
+  return !outcome && outcome.error().value() == errc::cancelled;
+}
+
+}  // namespace appkeys::detail::steps
+// ---- end appkeys/detail/steps/flight.hpp
 
 #include <memory>
 #include <mutex>
@@ -1273,6 +1438,10 @@ struct UserState {
   Secret access_token;                   // guarded by mutex
   Secret refresh_token;                  // guarded by mutex; empty once logged out
   std::vector<UserIdentity> identities;  // guarded by mutex
+
+  /// The access-token refresh in flight, shared by every call of this session that
+  /// needs one at the same time (one POST /auth/session, however many calls wait).
+  const std::shared_ptr<steps::Flight> refresh_flight = std::make_shared<steps::Flight>();
 
   bool logged_in() const {
     std::lock_guard lock(mutex);
@@ -1747,6 +1916,11 @@ struct FuturePool {
 /// Runs each call on a bounded pool of threads that it owns; `result<T>` is
 /// std::future<T>, whose get() returns the value or throws the AppError.
 ///
+/// Over an AsyncTransport (CurlMultiTransport, testing::FakeAsyncTransport) no thread is
+/// held while a call is in flight: the call is started at once and the transport's
+/// thread fulfils the future when it completes (the pool stays idle). Do not wait on
+/// such a future from inside a completion running on the transport's thread.
+///
 /// Copies share one pool, which lives until the last copy (App and each ApiKeyAuth
 /// hold one) is destroyed. Keep a copy (the App) alive until the futures you care about
 /// are ready. Destroying the last copy:
@@ -1780,17 +1954,26 @@ class FutureExec {
     using T = operation_value_t<F>;
     std::promise<T> promise;
     auto future = promise.get_future();
-    // The pool takes move-only jobs, so the promise moves in with the operation.
-    shared_->pool.post([promise = std::move(promise), closing = shared_->closing,
-                        op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
-      if (closing->load(std::memory_order_acquire)) {
-        detail::settle(promise, Result<T>(AppError(errc::shutting_down,
-                                                   "the executor was destroyed before the "
-                                                   "call started")));
-        return;
-      }
-      detail::settle(promise, detail::run_guarded<T>(op));
-    });
+    if constexpr (detail::NonblockingOperation<std::decay_t<F>>) {
+      // Over an AsyncTransport: no pool thread is held; the transport's thread settles
+      // the promise when the call completes.
+      std::decay_t<F> op(std::forward<F>(operation));
+      op.start([promise = std::move(promise)](Result<T> outcome) mutable {
+        detail::settle(promise, std::move(outcome));
+      });
+    } else {
+      // The pool takes move-only jobs, so the promise moves in with the operation.
+      shared_->pool.post([promise = std::move(promise), closing = shared_->closing,
+                          op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
+        if (closing->load(std::memory_order_acquire)) {
+          detail::settle(promise, Result<T>(AppError(errc::shutting_down,
+                                                     "the executor was destroyed before the "
+                                                     "call started")));
+          return;
+        }
+        detail::settle(promise, detail::run_guarded<T>(op));
+      });
+    }
     return future;
   }
 
@@ -2269,8 +2452,10 @@ Result<T> sync_wait(ResultAwaitable<T> awaitable, RunLoop& loop) {
 
 #if APPKEYS_HAS_EXCEPTIONS
 
+#include <atomic>
 #include <coroutine>
 #include <memory>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -2291,14 +2476,69 @@ struct PostAwaiter {
   void await_resume() const noexcept {}
 };
 
+/// `co_await StartAwaiter{op, post}`: starts a non-blocking operation and suspends until
+/// its completion; resumes there (the transport's thread), or on a job handed to `post`
+/// when it is set. A call that completes inline (refused before any I/O) goes on
+/// without suspending, unless it must move to `post`'s thread.
+template <class T, class Operation>
+struct StartAwaiter {
+  Operation& operation;
+  const PostFunction* post;
+  std::optional<Result<T>> outcome{};
+  std::coroutine_handle<> awaiting{};
+  std::atomic<int> state{starting};
+
+  static constexpr int starting = 0;
+  static constexpr int suspended = 1;
+  static constexpr int completed = 2;
+
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> self) {
+    awaiting = self;
+    operation.start([this](Result<T> result) {
+      outcome.emplace(std::move(result));
+      // Whoever comes second (the completion, or await_suspend below) resumes.
+      if (state.exchange(completed, std::memory_order_acq_rel) == suspended) resume();
+    });
+    int expected = starting;
+    if (state.compare_exchange_strong(expected, suspended, std::memory_order_acq_rel)) {
+      return true;  // the completion will resume us
+    }
+    if (post != nullptr && *post) {  // completed inline, but the caller chose the thread
+      resume();
+      return true;
+    }
+    return false;
+  }
+  Result<T> await_resume() { return std::move(*outcome); }
+
+ private:
+  void resume() {
+    if (post != nullptr && *post) {
+      PostFunction target = *post;  // the frame (where *post lives) may go once posted
+      target([handle = awaiting] { handle.resume(); });
+    } else {
+      awaiting.resume();
+    }
+  }
+};
+
 }  // namespace detail
 
 /// Each call is a lazy Task: `ApiKey key = co_await keys.create("name");`, and a
 /// failure is thrown as AppError (or use `co_await keys.create("name").as_result()`).
 ///
-/// An operation is a blocking function (build the request, send it, parse the answer).
-/// Where it runs, and where the awaiting coroutine continues, is chosen when the
-/// executor is built:
+/// Over an AsyncTransport (CurlMultiTransport, testing::FakeAsyncTransport) a call holds
+/// no thread while it is in flight: awaiting it starts its requests and suspends the
+/// coroutine, which continues on the transport's thread when the call completes (so it
+/// must not block there: a blocking call on that thread fails with
+/// errc::invalid_argument), or on `resume_on`'s thread (else `run_on`'s) if one was
+/// given: `CoroExec{loop, loop}` brings every coroutine back to the thread running
+/// `loop`.
+///
+/// Over a blocking transport an operation is a blocking function (build the request,
+/// send it, parse the answer). Where it runs, and where the awaiting coroutine
+/// continues, is chosen when the executor is built:
 ///
 /// | executor               | the blocking call runs         | the coroutine continues      |
 /// |------------------------|--------------------------------|------------------------------|
@@ -2367,10 +2607,20 @@ class CoroExec {
   template <class T, class Operation>
   static detail::OperationTask<T> run_operation(Operation operation,
                                                 std::shared_ptr<const Contexts> contexts) {
-    if (contexts && contexts->run_on) co_await detail::PostAwaiter{contexts->run_on};
-    Result<T> outcome = operation();
-    if (contexts && contexts->resume_on) co_await detail::PostAwaiter{contexts->resume_on};
-    co_return std::move(outcome);
+    if constexpr (detail::NonblockingOperation<Operation>) {
+      const PostFunction* resume_on = nullptr;
+      if (contexts && contexts->resume_on) {
+        resume_on = &contexts->resume_on;
+      } else if (contexts && contexts->run_on) {
+        resume_on = &contexts->run_on;
+      }
+      co_return co_await detail::StartAwaiter<T, Operation>{operation, resume_on};
+    } else {
+      if (contexts && contexts->run_on) co_await detail::PostAwaiter{contexts->run_on};
+      Result<T> outcome = operation();
+      if (contexts && contexts->resume_on) co_await detail::PostAwaiter{contexts->resume_on};
+      co_return std::move(outcome);
+    }
   }
 
   std::shared_ptr<const Contexts> contexts_;
@@ -2451,6 +2701,23 @@ struct CallbackCall {
     }
   }
 
+  /// A non-blocking call's outcome, on the thread that completed it.
+  static void arrive(const std::shared_ptr<CallbackCall>& self, Result<T> outcome) {
+    const CallbackContexts* contexts = self->contexts.get();
+    const PostFunction* post = nullptr;
+    if (contexts && contexts->complete_on) {
+      post = &contexts->complete_on;
+    } else if (contexts && contexts->run_on) {
+      post = &contexts->run_on;
+    }
+    if (post == nullptr) {
+      invoke_handler(self->handler, std::move(outcome), contexts);
+      return;
+    }
+    self->outcome.emplace(std::move(outcome));
+    (*post)([self] { complete(self); });
+  }
+
   /// On a complete_on thread.
   static void complete(const std::shared_ptr<CallbackCall>& self) {
     invoke_handler(self->handler, std::move(*self->outcome), self->contexts.get());
@@ -2482,7 +2749,9 @@ class [[nodiscard]] Deferred {
   Deferred& operator=(Deferred&&) noexcept = default;
 
   /// Whether then() may still be called.
-  bool valid() const noexcept { return static_cast<bool>(operation_); }
+  bool valid() const noexcept {
+    return static_cast<bool>(operation_) || static_cast<bool>(starter_);
+  }
 
   /// Starts the call; `handler(Result<T>)` is invoked exactly once, on the thread the
   /// executor says (see CallbackExec), possibly before then() returns. The handler may
@@ -2494,6 +2763,16 @@ class [[nodiscard]] Deferred {
     auto contexts = std::move(contexts_);
     auto operation = std::move(operation_);
     using Call = detail::CallbackCall<T, std::decay_t<Handler>>;
+    if (starter_) {
+      // Non-blocking: nothing runs on run_on; the completion arrives on the transport's
+      // thread and the handler runs there, or on complete_on (else run_on) if given.
+      auto starter = std::move(starter_);
+      auto call = std::make_shared<Call>(Call{.operation = {},
+                                              .handler = std::forward<Handler>(handler),
+                                              .contexts = std::move(contexts)});
+      starter([call](Result<T> outcome) { Call::arrive(call, std::move(outcome)); });
+      return;
+    }
     if (contexts && contexts->run_on) {
       auto call = std::make_shared<Call>(Call{.operation = std::move(operation),
                                               .handler = std::forward<Handler>(handler),
@@ -2519,12 +2798,17 @@ class [[nodiscard]] Deferred {
  private:
   friend class CallbackExec;
 
+  using Starter = detail::UniqueFunction<void(OperationCompletion<T>)>;
+
   Deferred(std::shared_ptr<const detail::CallbackContexts> contexts,
            detail::UniqueFunction<Result<T>()> operation) noexcept
       : contexts_(std::move(contexts)), operation_(std::move(operation)) {}
+  Deferred(std::shared_ptr<const detail::CallbackContexts> contexts, Starter starter) noexcept
+      : contexts_(std::move(contexts)), starter_(std::move(starter)) {}
 
   std::shared_ptr<const detail::CallbackContexts> contexts_;
-  detail::UniqueFunction<Result<T>()> operation_;
+  detail::UniqueFunction<Result<T>()> operation_;  // a blocking call, or
+  Starter starter_;                                // a non-blocking one
 };
 
 /// Each call returns a Deferred<T>, started with a completion handler `void(Result<T>)`:
@@ -2555,6 +2839,12 @@ class [[nodiscard]] Deferred {
 /// for an exception leaving a std::thread). `on_handler_exception(hook)` gives an
 /// executor that hands the exception to `hook` instead, on the handler's thread, and
 /// carries on: the call is complete, the pool and other calls are unaffected.
+///
+/// Over an AsyncTransport (CurlMultiTransport, testing::FakeAsyncTransport) no thread is
+/// held while a call is in flight: then() starts the call and returns, and the handler
+/// runs on the transport's thread when it completes, or on `complete_on` (else
+/// `run_on`) if given. A handler on the transport's thread must not block (a blocking
+/// call there fails with errc::invalid_argument); it may start new calls.
 ///
 /// Copies share the chosen contexts. Needs exceptions.
 ///
@@ -2601,7 +2891,16 @@ class CallbackExec {
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     using T = operation_value_t<F>;
-    return Deferred<T>(contexts_, detail::UniqueFunction<Result<T>()>(std::forward<F>(operation)));
+    if constexpr (detail::NonblockingOperation<std::decay_t<F>>) {
+      return Deferred<T>(contexts_, typename Deferred<T>::Starter(
+                                        [op = std::decay_t<F>(std::forward<F>(operation))](
+                                            OperationCompletion<T> completion) mutable {
+                                          op.start(std::move(completion));
+                                        }));
+    } else {
+      return Deferred<T>(contexts_,
+                         detail::UniqueFunction<Result<T>()>(std::forward<F>(operation)));
+    }
   }
 
  private:
@@ -2614,18 +2913,729 @@ static_assert(Executor<CallbackExec>);
 
 #endif  // APPKEYS_HAS_EXCEPTIONS
 // ---- end appkeys/exec/callback.hpp
+// ---- begin appkeys/exec/when_all.hpp
+// appkeys — when_all: many Tasks in flight at once, awaited as one.
+
+
+#if APPKEYS_HAS_EXCEPTIONS
+
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace appkeys {
+namespace detail {
+
+/// What the tasks of one when_all share: their outcomes, and who to resume.
+template <class T>
+struct WhenAllState {
+  explicit WhenAllState(std::size_t count) : outcomes(count), remaining(count + 1) {}
+
+  std::vector<std::optional<Result<T>>> outcomes;
+  std::exception_ptr exception;  // the first non-AppError exception a task threw
+  std::atomic<bool> has_exception{false};
+  // One per task, plus one held by the starter until every task has been started, so
+  // the awaiting coroutine is resumed exactly once, by whoever finishes last.
+  std::atomic<std::size_t> remaining;
+  std::coroutine_handle<> continuation;
+
+  /// Whether the caller was the last to finish.
+  bool arrive() noexcept { return remaining.fetch_sub(1, std::memory_order_acq_rel) == 1; }
+};
+
+/// A coroutine nobody awaits: started by hand, it frees its own frame when it ends.
+struct WhenAllChild {
+  struct promise_type {
+    WhenAllChild get_return_object() noexcept {
+      return WhenAllChild{std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+    std::suspend_never final_suspend() const noexcept { return {}; }
+    void return_void() const noexcept {}
+    void unhandled_exception() const noexcept { std::terminate(); }  // the body catches all
+  };
+  std::coroutine_handle<promise_type> handle;
+};
+
+template <class T>
+WhenAllChild when_all_child(Task<T> task, std::shared_ptr<WhenAllState<T>> state,
+                            std::size_t index) {
+  try {
+    state->outcomes[index].emplace(co_await std::move(task).as_result());
+  } catch (...) {
+    if (!state->has_exception.exchange(true)) state->exception = std::current_exception();
+  }
+  if (state->arrive()) state->continuation.resume();
+}
+
+/// Starts every child once the awaiting coroutine is suspended.
+template <class T>
+struct WhenAllAwaiter {
+  std::vector<Task<T>>& tasks;
+  std::shared_ptr<WhenAllState<T>>& state;
+
+  bool await_ready() const noexcept { return tasks.empty(); }
+  bool await_suspend(std::coroutine_handle<> awaiting) {
+    state->continuation = awaiting;
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+      when_all_child(std::move(tasks[i]), state, i).handle.resume();
+    }
+    return !state->arrive();  // every task finished already: go on without suspending
+  }
+  void await_resume() const noexcept {}
+};
+
+}  // namespace detail
+
+/// Runs every task at once and finishes when all have, with each task's outcome, value
+/// or AppError, in the order given. Tasks that complete inline run one after another;
+/// calls through CoroExec over an AsyncTransport are all in flight together (one thread
+/// can hold thousands), and so are calls that CoroExec runs on a pool. The awaiting
+/// coroutine resumes on the thread where the last task finished. An exception other
+/// than AppError escaping a task's own body is rethrown once every task has finished.
+/// `sync_wait(when_all(std::move(tasks)))` runs it from plain code.
+template <class T>
+Task<std::vector<Result<T>>> when_all(std::vector<Task<T>> tasks) {
+  auto state = std::make_shared<detail::WhenAllState<T>>(tasks.size());
+  co_await detail::WhenAllAwaiter<T>{tasks, state};
+  if (state->exception) std::rethrow_exception(state->exception);
+  std::vector<Result<T>> outcomes;
+  outcomes.reserve(state->outcomes.size());
+  for (auto& outcome : state->outcomes) outcomes.push_back(std::move(*outcome));
+  co_return outcomes;
+}
+
+}  // namespace appkeys
+
+#endif  // APPKEYS_HAS_EXCEPTIONS
+// ---- end appkeys/exec/when_all.hpp
 // ---- begin appkeys/api_key_auth.hpp
 // appkeys — ApiKeyAuth: one user's API keys (create, fetch, list, enable, disable, delete).
 
 // ---- begin appkeys/detail/client_core.hpp
-// appkeys — every operation of the client, written once as plain synchronous code.
+// appkeys — ClientCore: one App's shared state, its transport, and the two ways to run
+// a protocol step machine over it (blocking, or by completion).
 //
-// Each operation builds an HttpRequest, sends it through the Transport and parses the
-// HttpResponse into Result<X>. App and ApiKeyAuth hand these operations to an
-// Executor, which decides where they run and what the caller receives.
+// Every operation is a step machine in detail/steps/; App and ApiKeyAuth build one per
+// call and hand it, wrapped in a CoreOperation (detail/operation.hpp), to the Executor,
+// which either runs it blocking or starts it with a completion.
 
-// ---- begin appkeys/detail/error_mapping.hpp
-// appkeys — turning a non-2xx response into an AppError (PROTOCOL.md §5), written once.
+// ---- begin appkeys/detail/async_drive.hpp
+// appkeys — the completion driver: runs a step machine over AsyncTransport::async_send,
+// holding no thread while a request is in flight. Each event (a response, a timer, a
+// landed flight) steps the machine on the thread that delivered it, then the driver
+// returns: the call lives on the heap, kept alive by whoever will deliver its next event.
+
+// ---- begin appkeys/detail/call_registry.hpp
+// appkeys — settling a call exactly once, whichever comes first: its outcome, its
+// cancellation, or the shutdown of its App.
+
+
+#include <atomic>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace appkeys::detail {
+
+/// A call's completion, called at most once. The first settle() wins; the others do
+/// nothing. One atomic decides, so an outcome racing a cancellation cannot call twice.
+///
+/// Thread safety: every member may be called concurrently.
+template <class X>
+class SettleOnce {
+ public:
+  explicit SettleOnce(UniqueFunction<void(Result<X>)> completion) noexcept
+      : completion_(std::move(completion)) {}
+  SettleOnce(const SettleOnce&) = delete;
+  SettleOnce& operator=(const SettleOnce&) = delete;
+
+  /// Whether the completion has been called (or is being called).
+  bool settled() const noexcept { return state_.load(std::memory_order_acquire) != pending; }
+
+  /// Calls the completion with `outcome` unless it was called already; whether it was
+  /// this call that did. The completion is destroyed before settle() is marked done,
+  /// so whatever it owned (a handler, the last handle to an App) is gone by then.
+  bool settle(Result<X> outcome) noexcept {
+    int expected = pending;
+    if (!state_.compare_exchange_strong(expected, completing, std::memory_order_acq_rel)) {
+      return false;
+    }
+    completer_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    {
+      auto completion = std::move(completion_);
+      completion(std::move(outcome));  // executors' completions do not throw
+    }
+    state_.store(done, std::memory_order_release);
+    state_.notify_all();
+    return true;
+  }
+
+  /// Returns once the completion has returned, unless it is running on this very thread
+  /// (a handler that destroys its own App).
+  void wait_settled() const noexcept {
+    if (state_.load(std::memory_order_acquire) == completing &&
+        completer_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+      return;
+    }
+    for (int state = state_.load(std::memory_order_acquire); state == completing;
+         state = state_.load(std::memory_order_acquire)) {
+      state_.wait(completing, std::memory_order_acquire);
+    }
+  }
+
+ private:
+  static constexpr int pending = 0;
+  static constexpr int completing = 1;
+  static constexpr int done = 2;
+
+  std::atomic<int> state_{pending};
+  std::atomic<std::thread::id> completer_{};
+  UniqueFunction<void(Result<X>)> completion_;
+};
+
+/// A call in flight that its App can settle at shutdown.
+class ShutdownTarget {
+ public:
+  /// Settles the call with errc::shutting_down, or waits until its completion, which
+  /// another thread is running, has returned.
+  virtual void shut_down() noexcept = 0;
+
+ protected:
+  ~ShutdownTarget() = default;
+};
+
+inline AppError shutting_down_error() {
+  return AppError(errc::shutting_down, "the App was destroyed with the call in flight");
+}
+
+/// The calls in flight through one App's completion driver.
+///
+/// Thread safety: every member may be called concurrently.
+class CallRegistry {
+ public:
+  using Entry = std::list<std::weak_ptr<ShutdownTarget>>::iterator;
+
+  /// Registers `call`; false once shut_down() has begun (the caller then settles the
+  /// call with errc::shutting_down itself).
+  bool add(std::weak_ptr<ShutdownTarget> call, Entry& entry) {
+    std::lock_guard lock(mutex_);
+    if (closing_) return false;
+    entry = calls_.insert(calls_.end(), std::move(call));
+    return true;
+  }
+
+  void remove(Entry entry) noexcept {
+    std::lock_guard lock(mutex_);
+    calls_.erase(entry);
+  }
+
+  /// Refuses new calls, then settles every call in flight (errc::shutting_down, unless
+  /// its real outcome got there first) and returns once no completion is running
+  /// except, possibly, the one this thread is inside.
+  void shut_down() noexcept {
+    std::vector<std::shared_ptr<ShutdownTarget>> live;
+    {
+      std::lock_guard lock(mutex_);
+      closing_ = true;
+      live.reserve(calls_.size());
+      for (auto& call : calls_) {
+        if (auto strong = call.lock()) live.push_back(std::move(strong));
+      }
+    }
+    for (auto& call : live) call->shut_down();
+  }
+
+  bool closing() const {
+    std::lock_guard lock(mutex_);
+    return closing_;
+  }
+
+  /// Calls in flight (for tests).
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return calls_.size();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  bool closing_ = false;
+  std::list<std::weak_ptr<ShutdownTarget>> calls_;
+};
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/call_registry.hpp
+// ---- begin appkeys/detail/steps/action.hpp
+// appkeys — the vocabulary of the protocol's step machines (sans-I/O, as h11 and
+// quinn-proto): what a machine asks its driver to do, and what the driver feeds back.
+//
+// A step machine is an object with
+//
+//     using value_type = X;
+//     Action step(Event event);          // feed one event, get the next request
+//     Result<X> take_result();           // once step() has returned Action::done()
+//
+// The first event is Start (carrying the wall-clock time, the only clock a machine
+// sees); after that the driver feeds exactly the event the last Action asked for: the
+// transport's outcome after `send`, TimerFired after `wait`, Joined after `join`. A
+// machine never touches a socket, a thread or a clock of its own, and holds no lock
+// across a step, so one machine runs unchanged under the blocking driver (drive.hpp)
+// and the completion driver (async_drive.hpp), and unit tests can drive it by hand.
+
+
+#include <chrono>
+#include <concepts>
+#include <memory>
+#include <utility>
+#include <variant>
+
+namespace appkeys::detail::steps {
+
+class Flight;
+
+/// The clock whose time a machine is given (JWT `exp` claims are wall-clock times).
+using WallClock = std::chrono::system_clock;
+
+/// The first event: the machine may read `now` to decide whether a token has expired.
+struct Start {
+  WallClock::time_point now{};
+};
+/// The delay a `wait` action asked for has passed.
+struct TimerFired {};
+/// The single-flight request a `join` action waited for has ended with `outcome`.
+/// errc::cancelled means its leader gave up (was cancelled or destroyed): try again.
+struct Joined {
+  Result<void> outcome{};
+};
+
+/// One input to a step machine; the Result is the transport's outcome of a `send`.
+using Event = std::variant<Start, Result<HttpResponse>, TimerFired, Joined>;
+
+/// What a step machine asks of its driver.
+struct Action {
+  enum class Kind {
+    send,  ///< Send `request`; feed back its Result<HttpResponse>.
+    wait,  ///< Wait `delay` (retry backoff); feed back TimerFired.
+    join,  ///< Wait until `flight` lands (another call is doing this request); feed back Joined.
+    done,  ///< Finished: take_result() holds the outcome.
+  };
+
+  Kind kind = Kind::done;
+  HttpRequest request{};
+  std::chrono::milliseconds delay{0};
+  std::shared_ptr<Flight> flight{};
+
+  static Action send(HttpRequest request) {
+    Action action;
+    action.kind = Kind::send;
+    action.request = std::move(request);
+    return action;
+  }
+  static Action wait(std::chrono::milliseconds delay) {
+    Action action;
+    action.kind = Kind::wait;
+    action.delay = delay;
+    return action;
+  }
+  static Action join(std::shared_ptr<Flight> flight) {
+    Action action;
+    action.kind = Kind::join;
+    action.flight = std::move(flight);
+    return action;
+  }
+  static Action done() { return Action{}; }
+
+  bool is_done() const noexcept { return kind == Kind::done; }
+};
+
+/// The interface both drivers run (see the top of this file).
+template <class M>
+concept StepMachine = requires(M& machine, Event event) {
+  typename M::value_type;
+  { machine.step(std::move(event)) } -> std::same_as<Action>;
+  { machine.take_result() } -> std::same_as<Result<typename M::value_type>>;
+};
+
+/// A machine that is finished before it starts: a call refused before any I/O.
+template <class X>
+class Ready {
+ public:
+  using value_type = X;
+  explicit Ready(Result<X> outcome) : outcome_(std::move(outcome)) {}
+  Action step(Event) { return Action::done(); }
+  Result<X> take_result() { return std::move(outcome_); }
+
+ private:
+  Result<X> outcome_;
+};
+
+}  // namespace appkeys::detail::steps
+// ---- end appkeys/detail/steps/action.hpp
+// ---- begin appkeys/detail/timer.hpp
+// appkeys — timers for the completion driver's retry backoff: the transport's own
+// (`t.async_after(delay, fn)`, when it has one) or one small thread the library owns,
+// shared by every call of every App. Never a sleeping thread per call.
+
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+namespace appkeys::detail {
+
+/// The optional AsyncTransport hook: `t.async_after(delay, fn)` calls `fn()` once, on
+/// the transport's thread, after `delay` (or at once, from its destructor, if it is
+/// destroyed first). A transport with an event loop can offer it so backoff needs no
+/// thread of the library's.
+template <class T>
+concept HasAsyncAfter = requires(T& t, std::chrono::milliseconds delay, UniqueFunction<void()> fn) {
+  t.async_after(delay, std::move(fn));
+};
+
+/// One thread running timed jobs in deadline order, started on first use.
+///
+/// Thread safety: after() may be called from any thread, including from a job.
+class TimerThread {
+ public:
+  /// The process-wide instance.
+  static TimerThread& shared() {
+    static TimerThread instance;
+    return instance;
+  }
+
+  TimerThread() = default;
+  TimerThread(const TimerThread&) = delete;
+  TimerThread& operator=(const TimerThread&) = delete;
+
+  /// Jobs still waiting are destroyed without running (at exit: no call waits on them
+  /// any more; the driver settles a call whose state is destroyed).
+  ~TimerThread() {
+    std::multimap<Deadline, UniqueFunction<void()>> dropped;
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      dropped.swap(jobs_);
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  /// Runs `job` on the timer thread once `delay` has passed.
+  void after(std::chrono::milliseconds delay, UniqueFunction<void()> job) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;  // at exit: dropped, as above
+      jobs_.emplace(Clock::now() + delay, std::move(job));
+      if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    }
+    wake_.notify_all();
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  using Deadline = Clock::time_point;
+
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      if (jobs_.empty()) {
+        wake_.wait(lock);
+        continue;
+      }
+      auto first = jobs_.begin();
+      if (first->first > Clock::now()) {
+        wake_.wait_until(lock, first->first);
+        continue;
+      }
+      UniqueFunction<void()> job = std::move(first->second);
+      jobs_.erase(first);
+      lock.unlock();
+      job();  // the driver's jobs do not throw
+      job = {};
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::multimap<Deadline, UniqueFunction<void()>> jobs_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+/// Calls `job` once `delay` has passed: on the transport's timer if it has one.
+template <class T>
+void schedule_after(T& transport, std::chrono::milliseconds delay, UniqueFunction<void()> job) {
+  if constexpr (HasAsyncAfter<T>) {
+    transport.async_after(delay, std::move(job));
+  } else {
+    TimerThread::shared().after(delay, std::move(job));
+  }
+}
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/timer.hpp
+// ---- begin appkeys/detail/transport_call.hpp
+// appkeys — calling a user's transport safely: whatever it throws becomes an AppError.
+
+
+#include <utility>
+
+namespace appkeys::detail {
+
+/// The AppError for a transport that threw. Its message is not kept: it might quote
+/// the request, which can hold a token.
+inline AppError transport_threw() {
+  return AppError(errc::transport, "the transport threw an exception");
+}
+
+/// `transport.send(request)`; a transport should report failures as values (the
+/// Transport concept), and one that throws anyway, with anything at all, must not
+/// break NoThrowExec's promise.
+template <Transport T>
+Result<HttpResponse> guarded_send(T& transport, const HttpRequest& request) noexcept {
+#if APPKEYS_HAS_EXCEPTIONS
+  try {
+    return transport.send(request);
+  } catch (const AppError& error) {
+    return error;
+  } catch (...) {
+    return transport_threw();
+  }
+#else
+  return transport.send(request);
+#endif
+}
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/transport_call.hpp
+
+#include <atomic>
+#include <chrono>
+#include <concepts>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <utility>
+
+namespace appkeys::detail {
+
+/// The optional AsyncTransport hook `t.in_loop_thread()`: true on the transport's own
+/// event-loop thread, where a blocking call would wait for itself.
+template <class T>
+concept ReportsLoopThread = requires(const T& t) {
+  { t.in_loop_thread() } -> std::convertible_to<bool>;
+};
+
+/// Drops `owner`, the last reference to whatever owns `transport`, somewhere other than
+/// the transport's own loop thread when it is on it: a transport's destructor joins that
+/// thread, which cannot join itself. The shared timer thread drops it instead.
+template <class T>
+void release_off_loop(std::shared_ptr<void>& owner, const T& transport) {
+  if constexpr (ReportsLoopThread<T>) {
+    if (owner && owner.use_count() == 1 && transport.in_loop_thread()) {
+      TimerThread::shared().after(std::chrono::milliseconds(0),
+                                  [last = std::move(owner)]() mutable { last.reset(); });
+    }
+  }
+  owner.reset();
+}
+
+inline AppError cancelled_call_error() {
+  return AppError(errc::cancelled, "the call was cancelled");
+}
+
+/// What a call's completion receives.
+template <class X>
+using CallCompletion = UniqueFunction<void(Result<X>)>;
+
+/// One call in flight through the completion driver.
+template <steps::StepMachine Machine, AsyncTransport T>
+class AsyncRun final : public ShutdownTarget,
+                       public std::enable_shared_from_this<AsyncRun<Machine, T>> {
+ public:
+  using value_type = typename Machine::value_type;
+
+  AsyncRun(std::shared_ptr<void> keep_alive, T& transport, CallRegistry* registry, Machine machine,
+           CallCompletion<value_type> completion)
+      : keep_alive_(std::move(keep_alive)),
+        transport_(&transport),
+        registry_(registry),
+        machine_(std::move(machine)),
+        slot_(std::move(completion)) {}
+
+  AsyncRun(const AsyncRun&) = delete;
+  AsyncRun& operator=(const AsyncRun&) = delete;
+
+  /// A call whose state is destroyed before it settled (a transport that dropped a
+  /// completion, a timer dropped at exit) still completes, exactly once.
+  ~AsyncRun() {
+    on_stop_.reset();
+    if (registered_) registry_->remove(entry_);
+    machine_.reset();  // a flight this call led lands before the completion runs
+    slot_.settle(shutting_down_error());
+    release_off_loop(keep_alive_, *transport_);
+  }
+
+  /// Registers the call, arms its cancellation and takes the first step.
+  static void start(std::shared_ptr<AsyncRun> self, std::stop_token stop) {
+    if (self->registry_ != nullptr) {
+      if (!self->registry_->add(std::weak_ptr<ShutdownTarget>(self), self->entry_)) {
+        self->slot_.settle(shutting_down_error());
+        return;
+      }
+      self->registered_ = true;
+    }
+    if (stop.stop_possible()) {
+      // Runs at once if the stop was already requested.
+      self->on_stop_.emplace(std::move(stop), Canceller{std::weak_ptr<AsyncRun>(self)});
+    }
+    self->advance(steps::Start{steps::WallClock::now()});
+  }
+
+  void shut_down() noexcept override {
+    if (!slot_.settle(shutting_down_error())) slot_.wait_settled();
+  }
+
+ private:
+  struct Canceller {
+    std::weak_ptr<AsyncRun> run;
+    void operator()() const noexcept {
+      if (auto self = run.lock()) self->slot_.settle(cancelled_call_error());
+    }
+  };
+
+  /// Feeds `event` to the machine and carries out what it asks, until it waits for
+  /// something outside this thread. Events for one call never overlap: each is
+  /// delivered by whoever the previous action handed the continuation to.
+  void advance(steps::Event event) noexcept {
+    for (;;) {
+      if (slot_.settled()) {
+        // Cancelled or shut down: this late event is dropped, and so is the machine
+        // (a flight it led lands, so that its waiters try again).
+        machine_.reset();
+        return;
+      }
+      steps::Action action = step(std::move(event));
+      switch (action.kind) {
+        case steps::Action::Kind::done:
+          finish();
+          return;
+        case steps::Action::Kind::send:
+          send(std::move(action.request));
+          return;
+        case steps::Action::Kind::wait:
+          schedule_after(*transport_, action.delay,
+                         [self = this->shared_from_this()] { self->advance(steps::TimerFired{}); });
+          return;
+        case steps::Action::Kind::join: {
+          auto flight = std::move(action.flight);
+          auto landed = flight->join([self = this->shared_from_this()](Result<void> outcome) {
+            self->advance(steps::Joined{std::move(outcome)});
+          });
+          if (!landed) return;
+          event = steps::Joined{std::move(*landed)};
+          continue;
+        }
+      }
+    }
+  }
+
+  steps::Action step(steps::Event event) noexcept {
+#if APPKEYS_HAS_EXCEPTIONS
+    try {
+      return machine_->step(std::move(event));
+    } catch (...) {  // std::bad_alloc: end this call, not the transport's thread
+      failure_.emplace(AppError(errc::transport, "the call failed with an internal error"));
+      return steps::Action::done();
+    }
+#else
+    return machine_->step(std::move(event));
+#endif
+  }
+
+  void finish() noexcept {
+    if (failure_) {
+      slot_.settle(std::move(*failure_));
+    } else {
+      slot_.settle(machine_->take_result());
+    }
+    machine_.reset();
+  }
+
+  void send(HttpRequest request) noexcept {
+    awaiting_response_.store(true, std::memory_order_relaxed);
+    auto answer = [self = this->shared_from_this()](Result<HttpResponse> outcome) {
+      if (self->awaiting_response_.exchange(false, std::memory_order_acq_rel)) {
+        self->advance(std::move(outcome));
+      }
+    };
+#if APPKEYS_HAS_EXCEPTIONS
+    try {
+      transport_->async_send(std::move(request), Completion(std::move(answer)));
+    } catch (...) {
+      // The transport refused by throwing (it should complete with an error instead);
+      // unless it also called the completion, the call ends here.
+      if (awaiting_response_.exchange(false, std::memory_order_acq_rel)) {
+        advance(Result<HttpResponse>(transport_threw()));
+      }
+    }
+#else
+    transport_->async_send(std::move(request), Completion(std::move(answer)));
+#endif
+  }
+
+  // Declared first, destroyed last: the core (and its transport) outlives the rest.
+  std::shared_ptr<void> keep_alive_;
+  T* transport_;
+  CallRegistry* registry_;
+  CallRegistry::Entry entry_{};
+  bool registered_ = false;
+  std::optional<Machine> machine_;
+  std::optional<AppError> failure_;
+  std::atomic<bool> awaiting_response_{false};
+  SettleOnce<value_type> slot_;
+  std::optional<std::stop_callback<Canceller>> on_stop_;
+};
+
+/// Starts `machine` over `transport` and returns at once; `completion` is called
+/// exactly once: with the outcome, with errc::cancelled once `stop` is requested, or
+/// with errc::shutting_down when `registry` shuts down first. It runs on whichever
+/// thread delivered the last event (usually the transport's), or inline.
+///
+/// `keep_alive` is held until the call is over (the App's core, which owns
+/// `transport` and `registry`).
+template <steps::StepMachine Machine, AsyncTransport T>
+void async_drive(Machine machine, T& transport,
+                 CallCompletion<typename Machine::value_type> completion,
+                 std::shared_ptr<void> keep_alive = {}, CallRegistry* registry = nullptr,
+                 std::stop_token stop = {}) {
+  auto run = std::make_shared<AsyncRun<Machine, T>>(std::move(keep_alive), transport, registry,
+                                                    std::move(machine), std::move(completion));
+  AsyncRun<Machine, T>::start(std::move(run), std::move(stop));
+}
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/async_drive.hpp
+// ---- begin appkeys/detail/drive.hpp
+// appkeys — the blocking driver: runs a step machine to its end on the calling thread
+// with Transport::send. The only place in the library that sleeps (retry backoff).
+
+// ---- begin appkeys/detail/steps/exchange.hpp
+// appkeys — Exchange: one request sent until the RetryPolicy says stop; the only place
+// the retry rules (detail/retry_rules.hpp) are applied.
 
 // ---- begin appkeys/detail/json.hpp
 // appkeys — strict, non-throwing JSON access on top of nlohmann/json.
@@ -2720,6 +3730,408 @@ inline std::string dump_json(const json& value) {
 
 }  // namespace appkeys::detail
 // ---- end appkeys/detail/json.hpp
+// ---- begin appkeys/detail/retry_rules.hpp
+// appkeys — which failures may be retried, and after how long (see RetryPolicy).
+//
+// Pure functions, so every rule is testable without a clock or a server.
+
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <optional>
+#include <string_view>
+
+namespace appkeys::detail {
+
+enum class Idempotency { idempotent, non_idempotent };
+
+/// Statuses that say "not now" rather than "no".
+constexpr bool is_transient_status(int status) noexcept {
+  return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+/// True when the request may have been processed by the server even though the caller
+/// got no usable answer: a timeout or a dropped connection after sending, or a
+/// transient 5xx. A refused connection never reached it.
+inline bool outcome_unknown(const Result<HttpResponse>& outcome) noexcept {
+  if (!outcome) {
+    const errc code = outcome.error().value();
+    return code == errc::timeout || code == errc::transport;
+  }
+  return outcome->status >= 500;
+}
+
+/// Retry-After in delay-seconds form; HTTP-date and anything else is ignored.
+inline std::optional<std::chrono::milliseconds> retry_after(const Headers& headers) {
+  auto value = header_value(headers, "Retry-After");
+  if (!value) return std::nullopt;
+  std::string_view text = *value;
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  long long seconds = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (error != std::errc() || end != text.data() + text.size() || seconds < 0 ||
+      seconds > 24 * 3600) {
+    return std::nullopt;
+  }
+  return std::chrono::milliseconds(seconds * 1000);
+}
+
+/// How long to wait before attempt number `attempts_done + 1`, or nullopt to stop and
+/// return `outcome`. `random01` is uniform in [0, 1).
+inline std::optional<std::chrono::milliseconds> retry_delay(const RetryPolicy& policy,
+                                                            int attempts_done,
+                                                            const Result<HttpResponse>& outcome,
+                                                            Idempotency idempotency,
+                                                            double random01) {
+  if (attempts_done >= policy.max_attempts) return std::nullopt;
+  bool retryable = false;
+  if (!outcome) {
+    const errc code = outcome.error().value();
+    // A refused connection proves the request never left: safe for every request.
+    retryable =
+        code == errc::connection_failed || (idempotency == Idempotency::idempotent &&
+                                            (code == errc::timeout || code == errc::transport));
+  } else {
+    retryable = idempotency == Idempotency::idempotent && is_transient_status(outcome->status);
+  }
+  if (!retryable) return std::nullopt;
+
+  if (outcome) {
+    if (auto after = retry_after(outcome->headers)) {
+      if (*after > policy.max_retry_after) return std::nullopt;
+      return *after;
+    }
+  }
+  const double base = static_cast<double>(policy.initial_backoff.count()) *
+                      std::pow(std::max(policy.multiplier, 1.0), attempts_done - 1);
+  const double capped = std::min(base, static_cast<double>(policy.max_backoff.count()));
+  const double jitter = std::clamp(policy.jitter, 0.0, 1.0);
+  const double delay = capped * (1.0 - jitter * std::clamp(random01, 0.0, 1.0));
+  return std::chrono::milliseconds(static_cast<long long>(std::max(delay, 0.0)));
+}
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/retry_rules.hpp
+
+#include <optional>
+#include <random>
+#include <utility>
+#include <variant>
+
+namespace appkeys::detail::steps {
+
+/// Clears the copies of secrets a request holds (its bearer token, a body with a
+/// password or a key name) before the memory is freed.
+inline void wipe_request(HttpRequest& request) noexcept {
+  for (auto& [name, value] : request.headers) {
+    if (iequals(name, "Authorization")) wipe(value);
+  }
+  wipe(request.body);
+}
+
+/// Uniform in [0, 1), for backoff jitter; one generator per thread, so no lock.
+inline double random_unit() {
+  thread_local std::minstd_rand generator(std::random_device{}());
+  return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
+}
+
+/// Sends `request`, and again after a delay while the policy allows (see RetryPolicy).
+/// Outcome: the last attempt's Result<HttpResponse>; earlier_outcome_unknown() says
+/// whether an attempt before it may have been processed by the server.
+class Exchange {
+ public:
+  Exchange(HttpRequest request, Idempotency idempotency, const RetryPolicy& policy)
+      : request_(std::move(request)), idempotency_(idempotency), policy_(policy) {}
+  Exchange(Exchange&&) = default;
+  Exchange& operator=(Exchange&&) = default;
+  ~Exchange() { wipe_request(request_); }
+
+  Action step(Event event) {
+    if (auto* response = std::get_if<Result<HttpResponse>>(&event)) {
+      return on_outcome(std::move(*response));
+    }
+    return send_attempt();  // Start, or TimerFired after a backoff
+  }
+
+  Result<HttpResponse> take() { return std::move(*outcome_); }
+  bool earlier_outcome_unknown() const noexcept { return earlier_outcome_unknown_; }
+
+ private:
+  Action send_attempt() {
+    ++attempts_;
+    // The last attempt the policy allows gives the request away; earlier ones copy it.
+    if (attempts_ >= policy_.max_attempts) return Action::send(std::move(request_));
+    return Action::send(request_);
+  }
+
+  Action on_outcome(Result<HttpResponse> outcome) {
+    auto delay = retry_delay(policy_, attempts_, outcome, idempotency_, random_unit());
+    if (!delay) {
+      outcome_.emplace(std::move(outcome));
+      return Action::done();
+    }
+    if (outcome_unknown(outcome)) earlier_outcome_unknown_ = true;
+    if (outcome) wipe(outcome->body);
+    if (delay->count() > 0) return Action::wait(*delay);
+    return send_attempt();
+  }
+
+  HttpRequest request_;
+  Idempotency idempotency_;
+  RetryPolicy policy_;
+  int attempts_ = 0;
+  bool earlier_outcome_unknown_ = false;
+  std::optional<Result<HttpResponse>> outcome_;
+};
+
+}  // namespace appkeys::detail::steps
+// ---- end appkeys/detail/steps/exchange.hpp
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <utility>
+
+namespace appkeys::detail {
+
+/// Blocks until `flight` lands (a call on another thread leads it); its outcome.
+inline Result<void> wait_for_flight(steps::Flight& flight) {
+  struct Landing {
+    std::mutex mutex;
+    std::condition_variable landed;
+    std::optional<Result<void>> outcome;
+  };
+  auto landing = std::make_shared<Landing>();
+  if (auto now = flight.join([landing](Result<void> outcome) {
+        std::lock_guard lock(landing->mutex);
+        landing->outcome.emplace(std::move(outcome));
+        landing->landed.notify_all();
+      })) {
+    return std::move(*now);
+  }
+  std::unique_lock lock(landing->mutex);
+  landing->landed.wait(lock, [&] { return landing->outcome.has_value(); });
+  return std::move(*landing->outcome);
+}
+
+/// Sleeps for `delay`, or less if `stop` is requested meanwhile; whether it was.
+inline bool sleep_unless_stopped(std::chrono::milliseconds delay, const std::stop_token& stop) {
+  std::mutex mutex;
+  std::condition_variable_any never;
+  std::unique_lock lock(mutex);
+  return never.wait_for(lock, stop, delay, [] { return false; }) || stop.stop_requested();
+}
+
+inline AppError cancelled_error() { return AppError(errc::cancelled, "the call was cancelled"); }
+
+/// Runs `machine` to its end: each `send` through `transport.send`, each `wait` as a
+/// sleep, each `join` as a wait on the flight. `stop` is checked before every request
+/// and after every sleep (a request in progress is not interrupted): once it is
+/// requested the call ends with errc::cancelled.
+template <steps::StepMachine Machine, Transport T>
+Result<typename Machine::value_type> drive(Machine& machine, T& transport,
+                                           std::stop_token stop = {}) {
+  steps::Action action = machine.step(steps::Start{steps::WallClock::now()});
+  for (;;) {
+    switch (action.kind) {
+      case steps::Action::Kind::send: {
+        if (stop.stop_requested()) return cancelled_error();
+        Result<HttpResponse> outcome = guarded_send(transport, action.request);
+        steps::wipe_request(action.request);
+        action = machine.step(std::move(outcome));
+        break;
+      }
+      case steps::Action::Kind::wait:
+        if (sleep_unless_stopped(action.delay, stop)) return cancelled_error();
+        action = machine.step(steps::TimerFired{});
+        break;
+      case steps::Action::Kind::join:
+        action = machine.step(steps::Joined{wait_for_flight(*action.flight)});
+        break;
+      case steps::Action::Kind::done:
+        return machine.take_result();
+    }
+  }
+}
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/drive.hpp
+// ---- begin appkeys/detail/steps/client_state.hpp
+// appkeys — ClientState: what every step machine of one App reads and shares (the
+// configuration, the resolved location, the device id), and the checks and request
+// shapes common to every operation.
+
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace appkeys::detail {
+
+inline std::string_view trim_trailing_slashes(std::string_view url) noexcept {
+  while (!url.empty() && url.back() == '/') url.remove_suffix(1);
+  return url;
+}
+
+/// App ids go into URL paths: allow only the characters real ids use.
+inline bool is_valid_app_id(std::string_view app_id) noexcept {
+  if (app_id.empty() || app_id.size() > 128) return false;
+  // "." and ".." would be dot segments that clients and proxies normalise away.
+  if (app_id.find_first_not_of('.') == std::string_view::npos) return false;
+  for (char c : app_id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+inline bool is_http_url(std::string_view url) noexcept {
+  return url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
+}
+
+/// host + path, in one allocation.
+inline std::string join_url(std::string_view host, std::string_view path) {
+  std::string url;
+  url.reserve(host.size() + path.size());
+  url += host;
+  url += path;
+  return url;
+}
+
+inline Result<void> check_credentials(const Credentials& credentials) {
+  switch (credentials.provider()) {
+    case AuthProvider::email_password:
+      if (credentials.email().empty()) {
+        return AppError(errc::invalid_argument, "email must not be empty");
+      }
+      if (credentials.secret().empty()) {
+        return AppError(errc::invalid_argument, "password must not be empty");
+      }
+      break;
+    case AuthProvider::api_key:
+      if (credentials.secret().empty()) {
+        return AppError(errc::invalid_argument, "API key must not be empty");
+      }
+      break;
+    case AuthProvider::anonymous:
+      break;
+  }
+  return {};
+}
+
+inline Result<void> check_logged_in(const User& user) {
+  if (!user.is_logged_in()) {
+    return AppError(errc::not_logged_in,
+                    user.state() ? "user " + user.id() + " is logged out"
+                                 : std::string("no user: this User was never logged in"));
+  }
+  return {};
+}
+
+/// Shared by every call of one App (and every copy of it).
+///
+/// Thread safety: every member may be called concurrently.
+class ClientState {
+ public:
+  explicit ClientState(AppConfig config)
+      : config_(std::move(config)), base_url_(trim_trailing_slashes(config_.base_url)) {}
+  ClientState(const ClientState&) = delete;
+  ClientState& operator=(const ClientState&) = delete;
+
+  const AppConfig& config() const noexcept { return config_; }
+  const std::string& base_url() const noexcept { return base_url_; }
+
+  Result<void> check_config() const {
+    if (!is_valid_app_id(config_.app_id)) {
+      return AppError(errc::invalid_argument,
+                      config_.app_id.empty()
+                          ? "AppConfig::app_id is empty"
+                          : "AppConfig::app_id may contain only letters, digits, '-', '_' and '.'");
+    }
+    if (!is_http_url(base_url_)) {
+      return AppError(errc::invalid_argument,
+                      "AppConfig::base_url must start with https:// or http://");
+    }
+    return {};
+  }
+
+  /// A request with the headers of PROTOCOL.md §2 and the configured timeout.
+  HttpRequest make_request(HttpMethod method, std::string url, std::string body,
+                           std::string_view bearer) const {
+    HttpRequest request{method, std::move(url), {}, std::move(body), config_.request_timeout};
+    request.headers.emplace("Accept", "application/json");
+    if (!request.body.empty()) request.headers.emplace("Content-Type", "application/json");
+    if (!bearer.empty()) {
+      std::string value = "Bearer ";
+      value += bearer;
+      request.headers.emplace("Authorization", std::move(value));
+    }
+    request.headers.emplace("User-Agent", "appkeys/" APPKEYS_VERSION_STRING);
+    return request;
+  }
+
+  // -- the location (PROTOCOL.md §1), resolved once and shared --------------------
+
+  /// The hostname once resolved; the view stays valid for the life of this object, as
+  /// the hostname is written once and never changed.
+  std::optional<std::string_view> resolved_host() const noexcept {
+    if (host_resolved_.load(std::memory_order_acquire)) return std::string_view(hostname_);
+    return std::nullopt;
+  }
+  /// Called once, by the leader of the location flight.
+  void set_resolved_host(std::string_view hostname) {
+    std::lock_guard lock(location_mutex_);
+    if (host_resolved_.load(std::memory_order_relaxed)) return;
+    hostname_ = std::string(trim_trailing_slashes(hostname));
+    host_resolved_.store(true, std::memory_order_release);
+  }
+  const std::shared_ptr<steps::Flight>& location_flight() const noexcept {
+    return location_flight_;
+  }
+
+  // -- the device id the server assigned at the last login --------------------------
+
+  std::string current_device_id() const {
+    std::lock_guard lock(device_mutex_);
+    return device_id_;
+  }
+  void remember_device_id(const std::string& id) {
+    std::lock_guard lock(device_mutex_);
+    device_id_ = id;
+  }
+
+ private:
+  const AppConfig config_;
+  const std::string base_url_;
+
+  std::mutex location_mutex_;               // orders the one write of hostname_
+  std::string hostname_;                    // written once, then never again
+  std::atomic<bool> host_resolved_{false};  // set (release) once hostname_ is written
+  std::shared_ptr<steps::Flight> location_flight_ = std::make_shared<steps::Flight>();
+
+  mutable std::mutex device_mutex_;
+  std::string device_id_;  // guarded by device_mutex_
+};
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/steps/client_state.hpp
+// ---- begin appkeys/detail/steps/key_calls.hpp
+// appkeys — the six user API key calls (PROTOCOL.md §3) as step machines: the host,
+// then one request with the refresh token, then the answer parsed.
+
+// ---- begin appkeys/detail/error_mapping.hpp
+// appkeys — turning a non-2xx response into an AppError (PROTOCOL.md §5), written once.
+
 // ---- begin appkeys/detail/wire.hpp
 // appkeys — the protocol's JSON shapes (PROTOCOL.md §3–§5), written once.
 //
@@ -3114,6 +4526,64 @@ inline AppError error_from_response(const HttpResponse& response, std::string_vi
 
 }  // namespace appkeys::detail
 // ---- end appkeys/detail/error_mapping.hpp
+// ---- begin appkeys/detail/routes.hpp
+// appkeys — the protocol's addresses (PROTOCOL.md §1, §3, §4), written once for the
+// client's request builders and the fake backend's router.
+
+#include <string>
+#include <string_view>
+
+namespace appkeys::detail::routes {
+
+inline constexpr std::string_view api_root = "/api/client/v2.0";
+
+// Path pieces, so the server can match what the client builds.
+inline constexpr std::string_view app_segment = "/app/";
+inline constexpr std::string_view location_suffix = "/location";
+inline constexpr std::string_view providers_segment = "/auth/providers/";
+inline constexpr std::string_view login_suffix = "/login";
+inline constexpr std::string_view register_suffix = "/register";
+inline constexpr std::string_view enable_suffix = "/enable";
+inline constexpr std::string_view disable_suffix = "/disable";
+
+inline std::string join(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (auto part : parts) out += part;
+  return out;
+}
+
+inline std::string location(std::string_view app_id) {
+  return join({api_root, app_segment, app_id, location_suffix});
+}
+inline std::string login(std::string_view app_id, std::string_view provider) {
+  return join({api_root, app_segment, app_id, providers_segment, provider, login_suffix});
+}
+inline std::string register_email(std::string_view app_id) {
+  return join(
+      {api_root, app_segment, app_id, providers_segment, "local-userpass", register_suffix});
+}
+inline std::string profile() { return join({api_root, "/auth/profile"}); }
+inline std::string session() { return join({api_root, "/auth/session"}); }
+inline std::string api_keys() { return join({api_root, "/auth/api_keys"}); }
+inline std::string api_key(std::string_view id_hex) {
+  return join({api_root, "/auth/api_keys/", id_hex});
+}
+inline std::string api_key_enable(std::string_view id_hex) {
+  return join({api_root, "/auth/api_keys/", id_hex, enable_suffix});
+}
+inline std::string api_key_disable(std::string_view id_hex) {
+  return join({api_root, "/auth/api_keys/", id_hex, disable_suffix});
+}
+
+}  // namespace appkeys::detail::routes
+// ---- end appkeys/detail/routes.hpp
+// ---- begin appkeys/detail/steps/bearer_exchange.hpp
+// appkeys — requests authenticated with one of the session's tokens, and the 401 rules
+// of PROTOCOL.md §5, written once:
+// - access token: refreshed first if it is about to expire; a 401 refreshes it and
+//   retries once;
+// - refresh token (every API-key call): a 401 is final and logs the session out locally.
+
 // ---- begin appkeys/detail/jwt.hpp
 // appkeys — reading the one claim the client needs from a JWT-shaped token.
 
@@ -3216,301 +4686,437 @@ inline std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::stri
 
 }  // namespace appkeys::detail
 // ---- end appkeys/detail/jwt.hpp
-// ---- begin appkeys/detail/retry_rules.hpp
-// appkeys — which failures may be retried, and after how long (see RetryPolicy).
-//
-// Pure functions, so every rule is testable without a clock or a server.
+// ---- begin appkeys/detail/steps/token_refresh.hpp
+// appkeys — TokenRefresh: a new access token for one session (POST /auth/session with
+// the refresh token), one request however many of the session's calls need it at once.
 
 
-#include <algorithm>
-#include <charconv>
-#include <chrono>
-#include <cmath>
 #include <optional>
 #include <string_view>
-
-namespace appkeys::detail {
-
-enum class Idempotency { idempotent, non_idempotent };
-
-/// Statuses that say "not now" rather than "no".
-constexpr bool is_transient_status(int status) noexcept {
-  return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
-}
-
-/// True when the request may have been processed by the server even though the caller
-/// got no usable answer: a timeout or a dropped connection after sending, or a
-/// transient 5xx. A refused connection never reached it.
-inline bool outcome_unknown(const Result<HttpResponse>& outcome) noexcept {
-  if (!outcome) {
-    const errc code = outcome.error().value();
-    return code == errc::timeout || code == errc::transport;
-  }
-  return outcome->status >= 500;
-}
-
-/// Retry-After in delay-seconds form; HTTP-date and anything else is ignored.
-inline std::optional<std::chrono::milliseconds> retry_after(const Headers& headers) {
-  auto value = header_value(headers, "Retry-After");
-  if (!value) return std::nullopt;
-  std::string_view text = *value;
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-  long long seconds = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-  if (error != std::errc() || end != text.data() + text.size() || seconds < 0 ||
-      seconds > 24 * 3600) {
-    return std::nullopt;
-  }
-  return std::chrono::milliseconds(seconds * 1000);
-}
-
-/// How long to wait before attempt number `attempts_done + 1`, or nullopt to stop and
-/// return `outcome`. `random01` is uniform in [0, 1).
-inline std::optional<std::chrono::milliseconds> retry_delay(const RetryPolicy& policy,
-                                                            int attempts_done,
-                                                            const Result<HttpResponse>& outcome,
-                                                            Idempotency idempotency,
-                                                            double random01) {
-  if (attempts_done >= policy.max_attempts) return std::nullopt;
-  bool retryable = false;
-  if (!outcome) {
-    const errc code = outcome.error().value();
-    // A refused connection proves the request never left: safe for every request.
-    retryable =
-        code == errc::connection_failed || (idempotency == Idempotency::idempotent &&
-                                            (code == errc::timeout || code == errc::transport));
-  } else {
-    retryable = idempotency == Idempotency::idempotent && is_transient_status(outcome->status);
-  }
-  if (!retryable) return std::nullopt;
-
-  if (outcome) {
-    if (auto after = retry_after(outcome->headers)) {
-      if (*after > policy.max_retry_after) return std::nullopt;
-      return *after;
-    }
-  }
-  const double base = static_cast<double>(policy.initial_backoff.count()) *
-                      std::pow(std::max(policy.multiplier, 1.0), attempts_done - 1);
-  const double capped = std::min(base, static_cast<double>(policy.max_backoff.count()));
-  const double jitter = std::clamp(policy.jitter, 0.0, 1.0);
-  const double delay = capped * (1.0 - jitter * std::clamp(random01, 0.0, 1.0));
-  return std::chrono::milliseconds(static_cast<long long>(std::max(delay, 0.0)));
-}
-
-}  // namespace appkeys::detail
-// ---- end appkeys/detail/retry_rules.hpp
-// ---- begin appkeys/detail/routes.hpp
-// appkeys — the protocol's addresses (PROTOCOL.md §1, §3, §4), written once for the
-// client's request builders and the fake backend's router.
-
-#include <string>
-#include <string_view>
-
-namespace appkeys::detail::routes {
-
-inline constexpr std::string_view api_root = "/api/client/v2.0";
-
-// Path pieces, so the server can match what the client builds.
-inline constexpr std::string_view app_segment = "/app/";
-inline constexpr std::string_view location_suffix = "/location";
-inline constexpr std::string_view providers_segment = "/auth/providers/";
-inline constexpr std::string_view login_suffix = "/login";
-inline constexpr std::string_view register_suffix = "/register";
-inline constexpr std::string_view enable_suffix = "/enable";
-inline constexpr std::string_view disable_suffix = "/disable";
-
-inline std::string join(std::initializer_list<std::string_view> parts) {
-  std::string out;
-  for (auto part : parts) out += part;
-  return out;
-}
-
-inline std::string location(std::string_view app_id) {
-  return join({api_root, app_segment, app_id, location_suffix});
-}
-inline std::string login(std::string_view app_id, std::string_view provider) {
-  return join({api_root, app_segment, app_id, providers_segment, provider, login_suffix});
-}
-inline std::string register_email(std::string_view app_id) {
-  return join(
-      {api_root, app_segment, app_id, providers_segment, "local-userpass", register_suffix});
-}
-inline std::string profile() { return join({api_root, "/auth/profile"}); }
-inline std::string session() { return join({api_root, "/auth/session"}); }
-inline std::string api_keys() { return join({api_root, "/auth/api_keys"}); }
-inline std::string api_key(std::string_view id_hex) {
-  return join({api_root, "/auth/api_keys/", id_hex});
-}
-inline std::string api_key_enable(std::string_view id_hex) {
-  return join({api_root, "/auth/api_keys/", id_hex, enable_suffix});
-}
-inline std::string api_key_disable(std::string_view id_hex) {
-  return join({api_root, "/auth/api_keys/", id_hex, disable_suffix});
-}
-
-}  // namespace appkeys::detail::routes
-// ---- end appkeys/detail/routes.hpp
-
-#include <atomic>
-#include <chrono>
-#include <exception>
-#include <memory>
-#include <mutex>
-#include <random>
-#include <string>
-#include <string_view>
-#include <thread>
 #include <utility>
-#include <vector>
+#include <variant>
 
-namespace appkeys::detail {
+namespace appkeys::detail::steps {
 
-inline std::string_view trim_trailing_slashes(std::string_view url) noexcept {
-  while (!url.empty() && url.back() == '/') url.remove_suffix(1);
-  return url;
-}
+/// Outcome: success once the session holds a new access token. A 401 ends the session
+/// locally (PROTOCOL.md §5: no other token could succeed).
+class TokenRefresh {
+ public:
+  TokenRefresh(ClientState& client, UserState& user, std::string_view host)
+      : client_(client), user_(user), host_(host) {}
 
-/// App ids go into URL paths: allow only the characters real ids use.
-inline bool is_valid_app_id(std::string_view app_id) noexcept {
-  if (app_id.empty() || app_id.size() > 128) return false;
-  // "." and ".." would be dot segments that clients and proxies normalise away.
-  if (app_id.find_first_not_of('.') == std::string_view::npos) return false;
-  for (char c : app_id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
-    if (!ok) return false;
+  Action step(Event event) {
+    if (auto* joined = std::get_if<Joined>(&event)) {
+      if (leader_abandoned(joined->outcome)) return attempt();
+      return finish(std::move(joined->outcome));
+    }
+    if (std::holds_alternative<Start>(event)) return attempt();
+    Action action = exchange_->step(std::move(event));
+    if (!action.is_done()) return action;
+    Result<void> outcome = on_response(exchange_->take());
+    lease_.land(outcome);
+    return finish(std::move(outcome));
   }
-  return true;
-}
 
-inline bool is_http_url(std::string_view url) noexcept {
-  return url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
-}
+  Result<void> take() { return std::move(*outcome_); }
+
+ private:
+  Action attempt() {
+    if (!user_.refresh_flight->try_lead()) return Action::join(user_.refresh_flight);
+    lease_ = FlightLease(user_.refresh_flight);
+    Secret refresh = user_.current_refresh_token();
+    if (refresh.empty()) {
+      Result<void> gone = AppError(errc::not_logged_in, "user " + user_.id + " is logged out");
+      lease_.land(gone);
+      return finish(std::move(gone));
+    }
+    exchange_.emplace(client_.make_request(HttpMethod::post, join_url(host_, routes::session()), {},
+                                           refresh.reveal()),
+                      Idempotency::non_idempotent, client_.config().retry);
+    return exchange_->step(Start{});
+  }
+
+  Result<void> on_response(Result<HttpResponse> response) {
+    constexpr std::string_view context = "access token refresh";
+    if (!response) return std::move(response).error();
+    if (!is_success(response->status)) {
+      if (response->status == 401) user_.clear_tokens();
+      return error_from_response(*response, context);
+    }
+    auto token = wire::parse_refresh_response(response->body, response->status);
+    wipe(response->body);
+    if (!token) return std::move(token).error();
+    user_.set_access_token(std::move(token).value());
+    return {};
+  }
+
+  Action finish(Result<void> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  ClientState& client_;
+  UserState& user_;
+  std::string_view host_;
+  std::optional<Exchange> exchange_;
+  FlightLease lease_;
+  std::optional<Result<void>> outcome_;
+};
+
+}  // namespace appkeys::detail::steps
+// ---- end appkeys/detail/steps/token_refresh.hpp
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace appkeys::detail::steps {
 
 /// A token within this margin of its `exp` is refreshed before use, so a request does
 /// not race the expiry on its way to the server.
 inline constexpr std::chrono::seconds access_token_expiry_margin{10};
 
-template <Transport T>
-class ClientCore {
+inline bool is_expiring(const Secret& access_token, WallClock::time_point now) {
+  auto expiry = jwt_expiry(access_token.reveal());
+  return expiry && *expiry <= now + access_token_expiry_margin;
+}
+
+/// Outcome: the response (any status) to `method path` sent with the access token.
+class AccessTokenExchange {
  public:
-  ClientCore(AppConfig config, T transport)
-      : config_(std::move(config)),
-        base_url_(trim_trailing_slashes(config_.base_url)),
-        transport_(std::move(transport)) {}
+  AccessTokenExchange(ClientState& client, UserState& user, std::string_view host,
+                      HttpMethod method, std::string path, std::string body = {})
+      : client_(client),
+        user_(user),
+        host_(host),
+        method_(method),
+        path_(std::move(path)),
+        body_(std::move(body)) {}
 
-  ClientCore(const ClientCore&) = delete;
-  ClientCore& operator=(const ClientCore&) = delete;
-
-  const AppConfig& config() const noexcept { return config_; }
-  T& transport() noexcept { return transport_; }
-
-  // -------------------------------------------------------------------------------
-  // Sessions (PROTOCOL.md §4)
-
-  Result<User> log_in(const Credentials& credentials) {
-    if (auto ok = check_config(); !ok) return std::move(ok).error();
-    if (auto ok = check_credentials(credentials); !ok) return std::move(ok).error();
-    auto host = resolve_host();
-    if (!host) return std::move(host).error();
-
-    const std::string device_id = current_device_id();
-    auto response = exchange(
-        make_request(HttpMethod::post,
-                     join_url(*host, routes::login(config_.app_id, credentials.provider_name())),
-                     wire::login_body(credentials,
-                                      wire::device_json(config_.device, config_.app_id, device_id)),
-                     {}),
-        Idempotency::non_idempotent);
-    if (!response) return std::move(response).error();
-    if (!is_success(response->status)) return error_from_response(*response, "log in");
-    auto login = wire::parse_login_response(response->body, response->status);
-    wipe(response->body);
-    if (!login) return std::move(login).error();
-    if (!login->device_id.empty()) remember_device_id(login->device_id);
-
-    auto state = std::make_shared<UserState>(
-        login->user_id, std::string(credentials.provider_name()),
-        login->device_id.empty() ? device_id : login->device_id, std::move(login->access_token),
-        std::move(login->refresh_token));
-    User user(state);
-    // Like the official SDKs, a login is complete once the profile has been read: it
-    // proves the access token works and lists the user's identities.
-    auto profile = fetch_profile(user);
-    if (!profile) {
-      state->clear_tokens();
-      return std::move(profile).error();
+  Action step(Event event) {
+    if (auto* start = std::get_if<Start>(&event)) {
+      if (is_expiring(user_.current_access_token(), start->now)) return refresh();
+      return send();
     }
-    {
-      std::lock_guard lock(state->mutex);
-      state->identities = std::move(profile->identities);
+    if (phase_ == Phase::refreshing) {
+      Action action = refresh_->step(std::move(event));
+      if (!action.is_done()) return action;
+      if (auto refreshed = refresh_->take(); !refreshed)
+        return finish(std::move(refreshed).error());
+      return send();
     }
-    return user;
+    Action action = exchange_->step(std::move(event));
+    if (!action.is_done()) return action;
+    Result<HttpResponse> response = exchange_->take();
+    if (!response || response->status != 401 || retried_) return finish(std::move(response));
+    // PROTOCOL.md §5: refresh the access token and retry once. A call whose 401 arrives
+    // after another call refreshed the token retries with that token, without a
+    // refresh of its own: many calls meeting one expiry make one refresh.
+    retried_ = true;
+    Secret current = user_.current_access_token();
+    if (!current.empty() && current.reveal() != sent_token_.reveal()) return send();
+    return refresh();
   }
 
-  /// Ends the session on the server and forgets its tokens locally. The local log-out
-  /// happens even when the server cannot be reached, as in the official SDKs; logging
-  /// out a user that is already logged out succeeds and sends nothing.
-  Result<void> log_out(const User& user) {
-    const auto& state = user.state();
-    if (!state) return {};
-    Secret refresh = state->current_refresh_token();
-    state->clear_tokens();
-    if (refresh.empty()) return {};
-    auto host = resolve_host();
-    if (!host) return std::move(host).error();
-    auto response = exchange(
-        make_request(HttpMethod::del, join_url(*host, routes::session()), {}, refresh.reveal()),
-        Idempotency::idempotent);
-    if (!response) return std::move(response).error();
-    if (!is_success(response->status)) return error_from_response(*response, "log out");
-    return {};
+  Result<HttpResponse> take() { return std::move(*outcome_); }
+
+ private:
+  enum class Phase { sending, refreshing };
+
+  Action refresh() {
+    phase_ = Phase::refreshing;
+    refresh_.emplace(client_, user_, host_);
+    return refresh_->step(Start{});
   }
 
-  /// Registers an email/password user (the local-userpass provider).
-  Result<void> register_email(std::string_view email, const Secret& password) {
-    if (auto ok = check_config(); !ok) return std::move(ok).error();
-    if (email.empty()) return AppError(errc::invalid_argument, "email must not be empty");
-    if (password.empty()) return AppError(errc::invalid_argument, "password must not be empty");
-    auto host = resolve_host();
-    if (!host) return std::move(host).error();
-    std::string body = wire::register_body(email, password.reveal());
-    auto response = exchange(
-        make_request(HttpMethod::post, join_url(*host, routes::register_email(config_.app_id)),
-                     std::move(body), {}),
-        Idempotency::non_idempotent);
-    if (!response) return std::move(response).error();
-    if (!is_success(response->status)) return error_from_response(*response, "register user");
-    return {};
-  }
-
-  /// GET /auth/profile with the access token (refreshed and retried once on 401).
-  Result<wire::Profile> fetch_profile(const User& user) {
-    auto response = send_with_access_token(user, HttpMethod::get, routes::profile());
-    if (!response) return std::move(response).error();
-    if (!is_success(response->status)) return error_from_response(*response, "profile request");
-    return wire::parse_profile(response->body, response->status);
-  }
-
-  // -------------------------------------------------------------------------------
-  // User API keys (PROTOCOL.md §3): all six use the refresh token.
-
-  Result<ApiKey> create_key(const User& user, std::string_view name) {
-    if (auto ok = check_logged_in(user); !ok) return std::move(ok).error();
-    if (name.empty()) {
-      return AppError(errc::invalid_argument, "API key name must not be empty");
+  Action send() {
+    phase_ = Phase::sending;
+    sent_token_ = user_.current_access_token();
+    if (sent_token_.empty()) {
+      return finish(AppError(errc::not_logged_in, "user " + user_.id + " is logged out"));
     }
+    exchange_.emplace(
+        client_.make_request(method_, join_url(host_, path_), body_, sent_token_.reveal()),
+        Idempotency::idempotent, client_.config().retry);
+    return exchange_->step(Start{});
+  }
+
+  Action finish(Result<HttpResponse> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  ClientState& client_;
+  UserState& user_;
+  std::string_view host_;
+  HttpMethod method_;
+  std::string path_;
+  std::string body_;
+  Phase phase_ = Phase::sending;
+  bool retried_ = false;
+  Secret sent_token_;
+  std::optional<TokenRefresh> refresh_;
+  std::optional<Exchange> exchange_;
+  std::optional<Result<HttpResponse>> outcome_;
+};
+
+/// Outcome: the response (any status) to `method path` sent with the refresh token;
+/// earlier_outcome_unknown() as for Exchange.
+class RefreshTokenExchange {
+ public:
+  RefreshTokenExchange(ClientState& client, UserState& user, std::string_view host,
+                       HttpMethod method, std::string path, Idempotency idempotency,
+                       std::string body = {})
+      : client_(client),
+        user_(user),
+        host_(host),
+        method_(method),
+        path_(std::move(path)),
+        idempotency_(idempotency),
+        body_(std::move(body)) {}
+
+  Action step(Event event) {
+    if (std::holds_alternative<Start>(event)) {
+      Secret refresh = user_.current_refresh_token();
+      if (refresh.empty()) {
+        return finish(AppError(errc::not_logged_in, "user " + user_.id + " is logged out"));
+      }
+      exchange_.emplace(
+          client_.make_request(method_, join_url(host_, path_), std::move(body_), refresh.reveal()),
+          idempotency_, client_.config().retry);
+      return exchange_->step(std::move(event));
+    }
+    Action action = exchange_->step(std::move(event));
+    if (!action.is_done()) return action;
+    Result<HttpResponse> response = exchange_->take();
+    // PROTOCOL.md §5: a 401 on a refresh-token request ends the session locally; no
+    // retry, since no other token could succeed.
+    if (response && response->status == 401) user_.clear_tokens();
+    return finish(std::move(response));
+  }
+
+  Result<HttpResponse> take() { return std::move(*outcome_); }
+  bool earlier_outcome_unknown() const noexcept {
+    return exchange_ && exchange_->earlier_outcome_unknown();
+  }
+
+ private:
+  Action finish(Result<HttpResponse> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  ClientState& client_;
+  UserState& user_;
+  std::string_view host_;
+  HttpMethod method_;
+  std::string path_;
+  Idempotency idempotency_;
+  std::string body_;
+  std::optional<Exchange> exchange_;
+  std::optional<Result<HttpResponse>> outcome_;
+};
+
+}  // namespace appkeys::detail::steps
+// ---- end appkeys/detail/steps/bearer_exchange.hpp
+// ---- begin appkeys/detail/steps/host_lookup.hpp
+// appkeys — HostLookup: the host every request goes to (PROTOCOL.md §1), asked for
+// once per App however many calls need it at the same time.
+
+
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace appkeys::detail::steps {
+
+/// Outcome: the host (a view into ClientState, valid as long as it is). With
+/// AppConfig::skip_location it is the base URL, and no request is made.
+class HostLookup {
+ public:
+  explicit HostLookup(ClientState& client) : client_(client) {}
+
+  Action step(Event event) {
+    if (auto* joined = std::get_if<Joined>(&event)) {
+      if (leader_abandoned(joined->outcome)) return attempt();
+      if (!joined->outcome) return finish(std::move(joined->outcome).error());
+      return attempt();  // resolved by the leader (or, rarely, to be asked again)
+    }
+    if (std::holds_alternative<Start>(event)) return attempt();
+    Action action = exchange_->step(std::move(event));
+    if (!action.is_done()) return action;
+    return on_response(exchange_->take());
+  }
+
+  Result<std::string_view> take() { return std::move(*outcome_); }
+
+ private:
+  Action attempt() {
+    // Every request passes here, so a bad config fails before any I/O even for a User
+    // that logged in through another App.
+    if (auto ok = client_.check_config(); !ok) return finish(std::move(ok).error());
+    if (client_.config().skip_location) return finish(std::string_view(client_.base_url()));
+    if (auto host = client_.resolved_host()) return finish(*host);
+    if (!client_.location_flight()->try_lead()) return Action::join(client_.location_flight());
+    lease_ = FlightLease(client_.location_flight());
+    // PROTOCOL.md §1: the location request carries no headers at all.
+    HttpRequest request{HttpMethod::get,
+                        client_.base_url() + routes::location(client_.config().app_id),
+                        {},
+                        {},
+                        client_.config().request_timeout};
+    exchange_.emplace(std::move(request), Idempotency::idempotent, client_.config().retry);
+    return exchange_->step(Start{});
+  }
+
+  Action on_response(Result<HttpResponse> response) {
+    Result<std::string_view> host = resolve(std::move(response));
+    if (host) {
+      client_.set_resolved_host(*host);
+      host = *client_.resolved_host();
+      lease_.land({});
+    } else {
+      lease_.land(host.error());
+    }
+    return finish(std::move(host));
+  }
+
+  Result<std::string_view> resolve(Result<HttpResponse> response) {
+    if (!response) return std::move(response).error();
+    if (!is_success(response->status)) return error_from_response(*response, "location request");
+    auto location = wire::parse_location(response->body, response->status);
+    if (!location) return std::move(location).error();
+    location_text_ = std::move(location->hostname);
+    return std::string_view(location_text_);
+  }
+
+  Action finish(Result<std::string_view> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  ClientState& client_;
+  std::optional<Exchange> exchange_;
+  FlightLease lease_;
+  std::string location_text_;
+  std::optional<Result<std::string_view>> outcome_;
+};
+
+}  // namespace appkeys::detail::steps
+// ---- end appkeys/detail/steps/host_lookup.hpp
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace appkeys::detail::steps {
+
+/// One key call: `Spec` says what is sent and how the answer is read:
+///
+///     using value_type = X;
+///     HttpMethod method; Idempotency idempotency;
+///     Result<void> check_input() const;         // the caller's arguments, checked first
+///     Result<void> check(const User&) const;    // then the user (once logged in)
+///     std::string path() const; std::string body() const;
+///     Result<X> finish(Result<HttpResponse>, bool earlier_outcome_unknown);
+template <class Spec>
+class KeyCall {
+ public:
+  using value_type = typename Spec::value_type;
+
+  KeyCall(ClientState& client, User user, Spec spec)
+      : client_(client), user_(std::move(user)), spec_(std::move(spec)), host_(client) {}
+
+  Action step(Event event) {
+    switch (phase_) {
+      case Phase::checks: {
+        if (auto ok = spec_.check_input(); !ok) return finish(std::move(ok).error());
+        if (auto ok = check_logged_in(user_); !ok) return finish(std::move(ok).error());
+        if (auto ok = spec_.check(user_); !ok) return finish(std::move(ok).error());
+        phase_ = Phase::host;
+        [[fallthrough]];
+      }
+      case Phase::host: {
+        Action action = host_.step(std::move(event));
+        if (!action.is_done()) return action;
+        auto host = host_.take();
+        if (!host) return finish(std::move(host).error());
+        phase_ = Phase::call;
+        call_.emplace(client_, *user_.state(), *host, spec_.method, spec_.path(), spec_.idempotency,
+                      spec_.body());
+        event = Start{};
+        [[fallthrough]];
+      }
+      case Phase::call: {
+        Action action = call_->step(std::move(event));
+        if (!action.is_done()) return action;
+        return finish(spec_.finish(call_->take(), call_->earlier_outcome_unknown()));
+      }
+    }
+    return Action::done();
+  }
+
+  Result<value_type> take_result() { return std::move(*outcome_); }
+
+ private:
+  enum class Phase { checks, host, call };
+
+  Action finish(Result<value_type> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  ClientState& client_;
+  User user_;
+  Spec spec_;
+  Phase phase_ = Phase::checks;
+  HostLookup host_;
+  std::optional<RefreshTokenExchange> call_;
+  std::optional<Result<value_type>> outcome_;
+};
+
+/// The id as given by the caller; text that did not parse fails the call before I/O.
+using KeyId = Result<ObjectId>;
+
+inline Result<void> check_id(const KeyId& id) {
+  if (!id) return id.error();
+  return {};
+}
+
+/// A 2xx whose body is ignored (enable, disable).
+inline Result<void> expect_success(Result<HttpResponse> response, std::string_view context) {
+  if (!response) return std::move(response).error();
+  if (!is_success(response->status)) return error_from_response(*response, context);
+  return {};  // PROTOCOL.md §3: the body of a 2xx is ignored
+}
+
+struct CreateKeySpec {
+  using value_type = ApiKey;
+  static constexpr HttpMethod method = HttpMethod::post;
+  static constexpr Idempotency idempotency = Idempotency::non_idempotent;
+  std::string name;
+
+  Result<void> check_input() const { return {}; }
+  Result<void> check(const User& user) const {
+    if (name.empty()) return AppError(errc::invalid_argument, "API key name must not be empty");
     if (user.provider() != provider_name(AuthProvider::email_password)) {
       return AppError(errc::provider_not_allowed,
                       "a user logged in with provider '" + user.provider() +
                           "' cannot create API keys (only local-userpass users can)");
     }
+    return {};
+  }
+  std::string path() const { return routes::api_keys(); }
+  std::string body() const { return wire::create_key_body(name); }
+  Result<ApiKey> finish(Result<HttpResponse> response, bool) const {
     constexpr std::string_view context = "create API key";
-    auto response =
-        send_with_refresh_token(user, HttpMethod::post, routes::api_keys(),
-                                Idempotency::non_idempotent, wire::create_key_body(name));
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto key = wire::parse_api_key(response->body, context, response->status);
@@ -3520,22 +5126,39 @@ class ClientCore {
     }
     return key;
   }
+};
 
-  Result<ApiKey> fetch_key(const User& user, const ObjectId& id) {
+struct FetchKeySpec {
+  using value_type = ApiKey;
+  static constexpr HttpMethod method = HttpMethod::get;
+  static constexpr Idempotency idempotency = Idempotency::idempotent;
+  KeyId id;
+
+  Result<void> check_input() const { return check_id(id); }
+  Result<void> check(const User&) const { return {}; }
+  std::string path() const { return routes::api_key(id->to_hex()); }
+  std::string body() const { return {}; }
+  Result<ApiKey> finish(Result<HttpResponse> response, bool) const {
     constexpr std::string_view context = "fetch API key";
-    auto response = send_with_refresh_token(user, HttpMethod::get, routes::api_key(id.to_hex()),
-                                            Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto key = wire::parse_api_key(response->body, context, response->status);
     if (key) key->key.reset();  // only create() returns the value (DESIGN.md)
     return key;
   }
+};
 
-  Result<std::vector<ApiKey>> fetch_keys(const User& user) {
+struct FetchKeysSpec {
+  using value_type = std::vector<ApiKey>;
+  static constexpr HttpMethod method = HttpMethod::get;
+  static constexpr Idempotency idempotency = Idempotency::idempotent;
+
+  Result<void> check_input() const { return {}; }
+  Result<void> check(const User&) const { return {}; }
+  std::string path() const { return routes::api_keys(); }
+  std::string body() const { return {}; }
+  Result<std::vector<ApiKey>> finish(Result<HttpResponse> response, bool) const {
     constexpr std::string_view context = "fetch API keys";
-    auto response =
-        send_with_refresh_token(user, HttpMethod::get, routes::api_keys(), Idempotency::idempotent);
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto keys = wire::parse_api_key_list(response->body, context, response->status);
@@ -3544,274 +5167,551 @@ class ClientCore {
     }
     return keys;
   }
+};
 
+/// enable (true) or disable (false).
+struct SetKeyEnabledSpec {
+  using value_type = void;
+  static constexpr HttpMethod method = HttpMethod::put;
+  static constexpr Idempotency idempotency = Idempotency::idempotent;
+  KeyId id;
+  bool enable;
+
+  Result<void> check_input() const { return check_id(id); }
+  Result<void> check(const User&) const { return {}; }
+  std::string path() const {
+    return enable ? routes::api_key_enable(id->to_hex()) : routes::api_key_disable(id->to_hex());
+  }
+  std::string body() const { return {}; }
+  Result<void> finish(Result<HttpResponse> response, bool) const {
+    return expect_success(std::move(response), enable ? "enable API key" : "disable API key");
+  }
+};
+
+struct RemoveKeySpec {
+  using value_type = void;
+  static constexpr HttpMethod method = HttpMethod::del;
+  static constexpr Idempotency idempotency = Idempotency::idempotent;
+  KeyId id;
+
+  Result<void> check_input() const { return check_id(id); }
+  Result<void> check(const User&) const { return {}; }
+  std::string path() const { return routes::api_key(id->to_hex()); }
+  std::string body() const { return {}; }
+  Result<void> finish(Result<HttpResponse> response, bool earlier_outcome_unknown) const {
+    auto outcome = expect_success(std::move(response), "delete API key");
+    // A retry that finds the key gone after an attempt that may have reached the
+    // server: that attempt deleted it (RetryPolicy).
+    if (!outcome && earlier_outcome_unknown && outcome.error().value() == errc::api_key_not_found) {
+      return {};
+    }
+    return outcome;
+  }
+};
+
+using CreateKey = KeyCall<CreateKeySpec>;
+using FetchKey = KeyCall<FetchKeySpec>;
+using FetchKeys = KeyCall<FetchKeysSpec>;
+using SetKeyEnabled = KeyCall<SetKeyEnabledSpec>;
+using RemoveKey = KeyCall<RemoveKeySpec>;
+
+}  // namespace appkeys::detail::steps
+// ---- end appkeys/detail/steps/key_calls.hpp
+// ---- begin appkeys/detail/steps/session_calls.hpp
+// appkeys — the session calls (PROTOCOL.md §4) as step machines: log in (and its
+// profile request), register, log out, and the profile read on its own.
+
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace appkeys::detail::steps {
+
+/// Reads the profile's answer (a 401 was already dealt with by AccessTokenExchange).
+inline Result<wire::Profile> read_profile(Result<HttpResponse> response) {
+  if (!response) return std::move(response).error();
+  if (!is_success(response->status)) return error_from_response(*response, "profile request");
+  return wire::parse_profile(response->body, response->status);
+}
+
+/// GET /auth/profile with the access token.
+class FetchProfile {
+ public:
+  using value_type = wire::Profile;
+
+  FetchProfile(ClientState& client, User user)
+      : client_(client), user_(std::move(user)), host_(client) {}
+
+  Action step(Event event) {
+    if (auto* start = std::get_if<Start>(&event)) {
+      now_ = start->now;
+      if (auto ok = check_logged_in(user_); !ok) return finish(std::move(ok).error());
+    }
+    if (!call_) {
+      Action action = host_.step(std::move(event));
+      if (!action.is_done()) return action;
+      auto host = host_.take();
+      if (!host) return finish(std::move(host).error());
+      call_.emplace(client_, *user_.state(), *host, HttpMethod::get, routes::profile());
+      event = Start{now_};
+    }
+    Action action = call_->step(std::move(event));
+    if (!action.is_done()) return action;
+    return finish(read_profile(call_->take()));
+  }
+
+  Result<wire::Profile> take_result() { return std::move(*outcome_); }
+
+ private:
+  Action finish(Result<wire::Profile> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  ClientState& client_;
+  User user_;
+  WallClock::time_point now_{};
+  HostLookup host_;
+  std::optional<AccessTokenExchange> call_;
+  std::optional<Result<wire::Profile>> outcome_;
+};
+
+/// Logs in, then reads the profile: like the official SDKs, a login is complete once
+/// the profile has been read (it proves the access token works and lists identities).
+class LogIn {
+ public:
+  using value_type = User;
+
+  LogIn(ClientState& client, Credentials credentials)
+      : client_(client), credentials_(std::move(credentials)), host_(client) {}
+
+  Action step(Event event) {
+    switch (phase_) {
+      case Phase::checks: {
+        now_ = std::get<Start>(event).now;
+        if (auto ok = client_.check_config(); !ok) return finish(std::move(ok).error());
+        if (auto ok = check_credentials(credentials_); !ok) return finish(std::move(ok).error());
+        phase_ = Phase::host;
+        [[fallthrough]];
+      }
+      case Phase::host: {
+        Action action = host_.step(std::move(event));
+        if (!action.is_done()) return action;
+        auto host = host_.take();
+        if (!host) return finish(std::move(host).error());
+        host_view_ = *host;
+        phase_ = Phase::login;
+        device_id_ = client_.current_device_id();
+        login_.emplace(client_.make_request(
+                           HttpMethod::post,
+                           join_url(host_view_, routes::login(client_.config().app_id,
+                                                              credentials_.provider_name())),
+                           wire::login_body(credentials_,
+                                            wire::device_json(client_.config().device,
+                                                              client_.config().app_id, device_id_)),
+                           {}),
+                       Idempotency::non_idempotent, client_.config().retry);
+        event = Start{now_};
+        [[fallthrough]];
+      }
+      case Phase::login: {
+        Action action = login_->step(std::move(event));
+        if (!action.is_done()) return action;
+        if (auto ok = on_login(login_->take()); !ok) return finish(std::move(ok).error());
+        phase_ = Phase::profile;
+        profile_.emplace(client_, *state_, host_view_, HttpMethod::get, routes::profile());
+        event = Start{now_};
+        [[fallthrough]];
+      }
+      case Phase::profile: {
+        Action action = profile_->step(std::move(event));
+        if (!action.is_done()) return action;
+        auto profile = read_profile(profile_->take());
+        if (!profile) {
+          state_->clear_tokens();
+          return finish(std::move(profile).error());
+        }
+        {
+          std::lock_guard lock(state_->mutex);
+          state_->identities = std::move(profile->identities);
+        }
+        return finish(User(state_));
+      }
+    }
+    return Action::done();
+  }
+
+  Result<User> take_result() { return std::move(*outcome_); }
+
+ private:
+  enum class Phase { checks, host, login, profile };
+
+  Result<void> on_login(Result<HttpResponse> response) {
+    if (!response) return std::move(response).error();
+    if (!is_success(response->status)) return error_from_response(*response, "log in");
+    auto login = wire::parse_login_response(response->body, response->status);
+    wipe(response->body);
+    if (!login) return std::move(login).error();
+    if (!login->device_id.empty()) client_.remember_device_id(login->device_id);
+    state_ = std::make_shared<UserState>(login->user_id, std::string(credentials_.provider_name()),
+                                         login->device_id.empty() ? device_id_ : login->device_id,
+                                         std::move(login->access_token),
+                                         std::move(login->refresh_token));
+    return {};
+  }
+
+  Action finish(Result<User> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  ClientState& client_;
+  Credentials credentials_;
+  Phase phase_ = Phase::checks;
+  WallClock::time_point now_{};
+  HostLookup host_;
+  std::string_view host_view_;
+  std::string device_id_;
+  std::optional<Exchange> login_;
+  std::shared_ptr<UserState> state_;
+  std::optional<AccessTokenExchange> profile_;
+  std::optional<Result<User>> outcome_;
+};
+
+/// Registers an email/password user (the local-userpass provider).
+class RegisterEmail {
+ public:
+  using value_type = void;
+
+  RegisterEmail(ClientState& client, std::string email, Secret password)
+      : client_(client), email_(std::move(email)), password_(std::move(password)), host_(client) {}
+
+  Action step(Event event) {
+    if (std::holds_alternative<Start>(event)) {
+      if (auto ok = client_.check_config(); !ok) return finish(std::move(ok).error());
+      if (email_.empty())
+        return finish(AppError(errc::invalid_argument, "email must not be empty"));
+      if (password_.empty()) {
+        return finish(AppError(errc::invalid_argument, "password must not be empty"));
+      }
+    }
+    if (!exchange_) {
+      Action action = host_.step(std::move(event));
+      if (!action.is_done()) return action;
+      auto host = host_.take();
+      if (!host) return finish(std::move(host).error());
+      exchange_.emplace(
+          client_.make_request(HttpMethod::post,
+                               join_url(*host, routes::register_email(client_.config().app_id)),
+                               wire::register_body(email_, password_.reveal()), {}),
+          Idempotency::non_idempotent, client_.config().retry);
+      event = Start{};
+    }
+    Action action = exchange_->step(std::move(event));
+    if (!action.is_done()) return action;
+    auto response = exchange_->take();
+    if (!response) return finish(std::move(response).error());
+    if (!is_success(response->status)) {
+      return finish(error_from_response(*response, "register user"));
+    }
+    return finish({});
+  }
+
+  Result<void> take_result() { return std::move(*outcome_); }
+
+ private:
+  Action finish(Result<void> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  ClientState& client_;
+  std::string email_;
+  Secret password_;
+  HostLookup host_;
+  std::optional<Exchange> exchange_;
+  std::optional<Result<void>> outcome_;
+};
+
+/// Ends the session on the server and forgets its tokens locally. The local log-out
+/// happens first and even when the server cannot be reached, as in the official SDKs;
+/// logging out a user that is already logged out succeeds and sends nothing.
+class LogOut {
+ public:
+  using value_type = void;
+
+  LogOut(ClientState& client, User user) : client_(client), user_(std::move(user)), host_(client) {}
+
+  Action step(Event event) {
+    if (std::holds_alternative<Start>(event)) {
+      const auto& state = user_.state();
+      if (!state) return finish({});
+      refresh_ = state->current_refresh_token();
+      state->clear_tokens();
+      if (refresh_.empty()) return finish({});
+    }
+    if (!exchange_) {
+      Action action = host_.step(std::move(event));
+      if (!action.is_done()) return action;
+      auto host = host_.take();
+      if (!host) return finish(std::move(host).error());
+      exchange_.emplace(client_.make_request(HttpMethod::del, join_url(*host, routes::session()),
+                                             {}, refresh_.reveal()),
+                        Idempotency::idempotent, client_.config().retry);
+      refresh_ = Secret();
+      event = Start{};
+    }
+    Action action = exchange_->step(std::move(event));
+    if (!action.is_done()) return action;
+    auto response = exchange_->take();
+    if (!response) return finish(std::move(response).error());
+    if (!is_success(response->status)) return finish(error_from_response(*response, "log out"));
+    return finish({});
+  }
+
+  Result<void> take_result() { return std::move(*outcome_); }
+
+ private:
+  Action finish(Result<void> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  ClientState& client_;
+  User user_;
+  Secret refresh_;
+  HostLookup host_;
+  std::optional<Exchange> exchange_;
+  std::optional<Result<void>> outcome_;
+};
+
+}  // namespace appkeys::detail::steps
+// ---- end appkeys/detail/steps/session_calls.hpp
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace appkeys::detail {
+
+/// What App and ApiKeyAuth may be built over: a blocking Transport, an AsyncTransport,
+/// or both.
+template <class T>
+concept AnyTransport = Transport<T> || AsyncTransport<T>;
+
+inline AppError blocking_on_loop_thread_error() {
+  return AppError(errc::invalid_argument,
+                  "a blocking call (SyncExec, NoThrowExec) was made on the transport's own "
+                  "event-loop thread, where it would wait for itself forever: start it with "
+                  "FutureExec, CoroExec or CallbackExec, or from another thread");
+}
+
+template <AnyTransport T>
+class ClientCore : public std::enable_shared_from_this<ClientCore<T>> {
+ public:
+  ClientCore(AppConfig config, T transport)
+      : state_(std::move(config)), transport_(std::move(transport)) {}
+
+  ClientCore(const ClientCore&) = delete;
+  ClientCore& operator=(const ClientCore&) = delete;
+
+  /// Calls still in flight when the core goes complete with errc::shutting_down
+  /// (normally none: each keeps the core alive until it is over).
+  ~ClientCore() { registry_.shut_down(); }
+
+  const AppConfig& config() const noexcept { return state_.config(); }
+  T& transport() noexcept { return transport_; }
+  ClientState& state() noexcept { return state_; }
+  CallRegistry& registry() noexcept { return registry_; }
+
+  /// Whether start() holds no thread while a request is in flight.
+  static constexpr bool nonblocking = AsyncTransport<T>;
+
+  /// Runs `machine` to its end on this thread. Over an AsyncTransport this starts it
+  /// with a completion and waits for it (so calls made blocking and calls made by
+  /// completion share one location lookup and one refresh); on the transport's own
+  /// loop thread that would never return, so it fails at once instead.
+  template <steps::StepMachine Machine>
+  Result<typename Machine::value_type> run_blocking(Machine machine, std::stop_token stop = {}) {
+    using X = typename Machine::value_type;
+    if constexpr (AsyncTransport<T>) {
+      if constexpr (ReportsLoopThread<T>) {
+        if (transport_.in_loop_thread()) return blocking_on_loop_thread_error();
+      }
+      struct Latch {
+        std::mutex mutex;
+        std::condition_variable ready;
+        std::optional<Result<X>> outcome;
+      };
+      auto latch = std::make_shared<Latch>();
+      start(
+          std::move(machine),
+          [latch](Result<X> outcome) {
+            std::lock_guard lock(latch->mutex);
+            latch->outcome.emplace(std::move(outcome));
+            latch->ready.notify_all();
+          },
+          std::move(stop));
+      std::unique_lock lock(latch->mutex);
+      latch->ready.wait(lock, [&] { return latch->outcome.has_value(); });
+      return std::move(*latch->outcome);
+    } else {
+      return drive(machine, transport_, std::move(stop));
+    }
+  }
+
+  /// Starts `machine`; `completion` is called exactly once (see async_drive). Over a
+  /// blocking Transport the call runs here, and completes, before start() returns.
+  template <steps::StepMachine Machine>
+  void start(Machine machine, CallCompletion<typename Machine::value_type> completion,
+             std::stop_token stop = {}) {
+    if constexpr (AsyncTransport<T>) {
+      // Shared ownership keeps the transport and this state alive while the call is in
+      // flight; a core that is not owned by a shared_ptr (a test's) must outlive it.
+      std::shared_ptr<void> keep_alive = this->weak_from_this().lock();
+      async_drive(std::move(machine), transport_, std::move(completion), std::move(keep_alive),
+                  &registry_, std::move(stop));
+    } else {
+      completion(run_blocking(std::move(machine), std::move(stop)));
+    }
+  }
+
+  /// Settles every call in flight through the completion driver with
+  /// errc::shutting_down and refuses new ones; returns once no completion is running
+  /// (bar the caller's own). App calls it when its last handle goes.
+  void shut_down() noexcept { registry_.shut_down(); }
+
+  // -------------------------------------------------------------------------------
+  // The step machines, one per operation.
+
+  steps::LogIn make_log_in(Credentials credentials) { return {state_, std::move(credentials)}; }
+  steps::LogOut make_log_out(User user) { return {state_, std::move(user)}; }
+  steps::RegisterEmail make_register_email(std::string email, Secret password) {
+    return {state_, std::move(email), std::move(password)};
+  }
+  steps::FetchProfile make_fetch_profile(User user) { return {state_, std::move(user)}; }
+  steps::CreateKey make_create_key(User user, std::string name) {
+    return {state_, std::move(user), steps::CreateKeySpec{std::move(name)}};
+  }
+  steps::FetchKey make_fetch_key(User user, steps::KeyId id) {
+    return {state_, std::move(user), steps::FetchKeySpec{std::move(id)}};
+  }
+  steps::FetchKeys make_fetch_keys(User user) {
+    return {state_, std::move(user), steps::FetchKeysSpec{}};
+  }
+  steps::SetKeyEnabled make_set_key_enabled(User user, steps::KeyId id, bool enable) {
+    return {state_, std::move(user), steps::SetKeyEnabledSpec{std::move(id), enable}};
+  }
+  steps::RemoveKey make_remove_key(User user, steps::KeyId id) {
+    return {state_, std::move(user), steps::RemoveKeySpec{std::move(id)}};
+  }
+
+  // -------------------------------------------------------------------------------
+  // Each operation run blocking: for tests and tools that drive the core directly.
+
+  Result<User> log_in(const Credentials& credentials) {
+    return run_blocking(make_log_in(credentials));
+  }
+  Result<void> log_out(const User& user) { return run_blocking(make_log_out(user)); }
+  Result<void> register_email(std::string_view email, const Secret& password) {
+    return run_blocking(make_register_email(std::string(email), password));
+  }
+  Result<wire::Profile> fetch_profile(const User& user) {
+    return run_blocking(make_fetch_profile(user));
+  }
+  Result<ApiKey> create_key(const User& user, std::string_view name) {
+    return run_blocking(make_create_key(user, std::string(name)));
+  }
+  Result<ApiKey> fetch_key(const User& user, const ObjectId& id) {
+    return run_blocking(make_fetch_key(user, id));
+  }
+  Result<std::vector<ApiKey>> fetch_keys(const User& user) {
+    return run_blocking(make_fetch_keys(user));
+  }
   Result<void> enable_key(const User& user, const ObjectId& id) {
-    return send_expecting_no_body(user, HttpMethod::put, routes::api_key_enable(id.to_hex()),
-                                  "enable API key");
+    return run_blocking(make_set_key_enabled(user, id, true));
   }
   Result<void> disable_key(const User& user, const ObjectId& id) {
-    return send_expecting_no_body(user, HttpMethod::put, routes::api_key_disable(id.to_hex()),
-                                  "disable API key");
+    return run_blocking(make_set_key_enabled(user, id, false));
   }
   Result<void> remove_key(const User& user, const ObjectId& id) {
-    bool earlier_outcome_unknown = false;
-    auto response = send_with_refresh_token(user, HttpMethod::del, routes::api_key(id.to_hex()),
-                                            Idempotency::idempotent, {}, &earlier_outcome_unknown);
-    if (!response) return std::move(response).error();
-    if (is_success(response->status)) return {};
-    auto error = error_from_response(*response, "delete API key");
-    // A retry that finds the key gone after an attempt that may have reached the server:
-    // that attempt deleted it (RetryPolicy).
-    if (earlier_outcome_unknown && error.value() == errc::api_key_not_found) return {};
-    return error;
+    return run_blocking(make_remove_key(user, id));
   }
 
  private:
-  Result<void> check_config() const {
-    if (!is_valid_app_id(config_.app_id)) {
-      return AppError(errc::invalid_argument,
-                      config_.app_id.empty()
-                          ? "AppConfig::app_id is empty"
-                          : "AppConfig::app_id may contain only letters, digits, '-', '_' and '.'");
-    }
-    if (!is_http_url(base_url_)) {
-      return AppError(errc::invalid_argument,
-                      "AppConfig::base_url must start with https:// or http://");
-    }
-    return {};
-  }
-
-  static Result<void> check_credentials(const Credentials& credentials) {
-    switch (credentials.provider()) {
-      case AuthProvider::email_password:
-        if (credentials.email().empty()) {
-          return AppError(errc::invalid_argument, "email must not be empty");
-        }
-        if (credentials.secret().empty()) {
-          return AppError(errc::invalid_argument, "password must not be empty");
-        }
-        break;
-      case AuthProvider::api_key:
-        if (credentials.secret().empty()) {
-          return AppError(errc::invalid_argument, "API key must not be empty");
-        }
-        break;
-      case AuthProvider::anonymous:
-        break;
-    }
-    return {};
-  }
-
-  static Result<void> check_logged_in(const User& user) {
-    if (!user.is_logged_in()) {
-      return AppError(errc::not_logged_in,
-                      user.state() ? "user " + user.id() + " is logged out"
-                                   : std::string("no user: this User was never logged in"));
-    }
-    return {};
-  }
-
-  HttpRequest make_request(HttpMethod method, std::string url, std::string body,
-                           std::string_view bearer) const {
-    HttpRequest request{method, std::move(url), {}, std::move(body), config_.request_timeout};
-    request.headers.emplace("Accept", "application/json");
-    if (!request.body.empty()) request.headers.emplace("Content-Type", "application/json");
-    if (!bearer.empty()) {
-      std::string value = "Bearer ";
-      value += bearer;
-      request.headers.emplace("Authorization", std::move(value));
-    }
-    request.headers.emplace("User-Agent", "appkeys/" APPKEYS_VERSION_STRING);
-    return request;
-  }
-
-  /// Sends through the transport, retrying as config_.retry allows, then wipes the
-  /// copies of secrets the request held. `earlier_outcome_unknown` is set when an
-  /// attempt before the last one may have been processed by the server.
-  Result<HttpResponse> exchange(HttpRequest request, Idempotency idempotency,
-                                bool* earlier_outcome_unknown = nullptr) {
-    Result<HttpResponse> response = call_transport(request);
-    for (int attempts = 1;; ++attempts) {
-      auto delay = retry_delay(config_.retry, attempts, response, idempotency, random_unit());
-      if (!delay) break;
-      if (earlier_outcome_unknown != nullptr && outcome_unknown(response)) {
-        *earlier_outcome_unknown = true;
-      }
-      if (delay->count() > 0) std::this_thread::sleep_for(*delay);
-      response = call_transport(request);
-    }
-    for (auto& [name, value] : request.headers) {
-      if (iequals(name, "Authorization")) wipe(value);
-    }
-    wipe(request.body);
-    return response;
-  }
-
-  Result<HttpResponse> call_transport(const HttpRequest& request) {
-#if APPKEYS_HAS_EXCEPTIONS
-    // A transport should report failures as values (the Transport concept); one that
-    // throws anyway must not break NoThrowExec's promise. Its message is not kept: it
-    // might quote the request, which can hold a token.
-    try {
-      return transport_.send(request);
-    } catch (const AppError& error) {
-      return error;
-    } catch (const std::exception&) {
-      return AppError(errc::transport, "the transport threw an exception");
-    }
-#else
-    return transport_.send(request);
-#endif
-  }
-
-  /// The host every request goes to: the location's hostname, fetched once. The view
-  /// stays valid for the life of this ClientCore: the hostname never changes once set.
-  Result<std::string_view> resolve_host() {
-    // Every request passes here, so a bad config fails before any I/O even for a User
-    // that logged in through another App.
-    if (auto ok = check_config(); !ok) return std::move(ok).error();
-    if (config_.skip_location) return std::string_view(base_url_);
-    // Once resolved, every later request reads the hostname without the lock (and
-    // without copying it): host_resolved_ publishes it.
-    if (host_resolved_.load(std::memory_order_acquire)) return std::string_view(hostname_);
-    std::lock_guard lock(location_mutex_);
-    if (!hostname_.empty()) return std::string_view(hostname_);
-    // PROTOCOL.md §1: the location request carries no headers at all.
-    HttpRequest request{HttpMethod::get,
-                        base_url_ + routes::location(config_.app_id),
-                        {},
-                        {},
-                        config_.request_timeout};
-    auto response = exchange(std::move(request), Idempotency::idempotent);
-    if (!response) return std::move(response).error();
-    if (!is_success(response->status)) {
-      return error_from_response(*response, "location request");
-    }
-    auto location = wire::parse_location(response->body, response->status);
-    if (!location) return std::move(location).error();
-    hostname_ = std::string(trim_trailing_slashes(location->hostname));
-    host_resolved_.store(true, std::memory_order_release);
-    return std::string_view(hostname_);
-  }
-
-  /// host + path, in one allocation.
-  static std::string join_url(std::string_view host, std::string_view path) {
-    std::string url;
-    url.reserve(host.size() + path.size());
-    url += host;
-    url += path;
-    return url;
-  }
-
-  Result<HttpResponse> send_with_refresh_token(const User& user, HttpMethod method,
-                                               std::string path, Idempotency idempotency,
-                                               std::string body = {},
-                                               bool* earlier_outcome_unknown = nullptr) {
-    if (auto ok = check_logged_in(user); !ok) return std::move(ok).error();
-    auto host = resolve_host();
-    if (!host) return std::move(host).error();
-    Secret refresh = user.state()->current_refresh_token();
-    if (refresh.empty()) return check_logged_in(user).error();
-    auto response =
-        exchange(make_request(method, join_url(*host, path), std::move(body), refresh.reveal()),
-                 idempotency, earlier_outcome_unknown);
-    // PROTOCOL.md §5: a 401 on a refresh-token request ends the session locally; no
-    // retry, since no other token could succeed.
-    if (response && response->status == 401) user.state()->clear_tokens();
-    return response;
-  }
-
-  Result<HttpResponse> send_with_access_token(const User& user, HttpMethod method,
-                                              const std::string& path,
-                                              const std::string& body = {}) {
-    if (auto ok = check_logged_in(user); !ok) return std::move(ok).error();
-    auto host = resolve_host();
-    if (!host) return std::move(host).error();
-    UserState& state = *user.state();
-    Secret access = state.current_access_token();
-    if (is_expiring(access)) {
-      if (auto refreshed = refresh_access_token(state, *host); !refreshed) {
-        return std::move(refreshed).error();
-      }
-      access = state.current_access_token();
-    }
-    auto response = exchange(make_request(method, join_url(*host, path), body, access.reveal()),
-                             Idempotency::idempotent);
-    if (!response || response->status != 401) return response;
-    // PROTOCOL.md §5: refresh the access token and retry once.
-    if (auto refreshed = refresh_access_token(state, *host); !refreshed) {
-      return std::move(refreshed).error();
-    }
-    access = state.current_access_token();
-    return exchange(make_request(method, join_url(*host, path), body, access.reveal()),
-                    Idempotency::idempotent);
-  }
-
-  Result<void> refresh_access_token(UserState& state, std::string_view host) {
-    Secret refresh = state.current_refresh_token();
-    if (refresh.empty()) {
-      return AppError(errc::not_logged_in, "user " + state.id + " is logged out");
-    }
-    constexpr std::string_view context = "access token refresh";
-    auto response = exchange(
-        make_request(HttpMethod::post, join_url(host, routes::session()), {}, refresh.reveal()),
-        Idempotency::non_idempotent);
-    if (!response) return std::move(response).error();
-    if (!is_success(response->status)) {
-      if (response->status == 401) state.clear_tokens();
-      return error_from_response(*response, context);
-    }
-    auto token = wire::parse_refresh_response(response->body, response->status);
-    wipe(response->body);
-    if (!token) return std::move(token).error();
-    state.set_access_token(std::move(token).value());
-    return {};
-  }
-
-  static bool is_expiring(const Secret& access_token) {
-    auto expiry = jwt_expiry(access_token.reveal());
-    return expiry && *expiry <= std::chrono::system_clock::now() + access_token_expiry_margin;
-  }
-
-  Result<void> send_expecting_no_body(const User& user, HttpMethod method, std::string path,
-                                      std::string_view context) {
-    auto response = send_with_refresh_token(user, method, std::move(path), Idempotency::idempotent);
-    if (!response) return std::move(response).error();
-    if (!is_success(response->status)) return error_from_response(*response, context);
-    return {};  // PROTOCOL.md §3: the body of a 2xx is ignored
-  }
-
-  /// Uniform in [0, 1), for backoff jitter; one generator per thread, so no lock.
-  static double random_unit() {
-    thread_local std::minstd_rand generator(std::random_device{}());
-    return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
-  }
-
-  std::string current_device_id() const {
-    std::lock_guard lock(device_mutex_);
-    return device_id_;
-  }
-  void remember_device_id(const std::string& id) {
-    std::lock_guard lock(device_mutex_);
-    device_id_ = id;
-  }
-
-  const AppConfig config_;
-  const std::string base_url_;
-  T transport_;
-
-  std::mutex location_mutex_;               // held during the one location request
-  std::string hostname_;                    // written once, under location_mutex_, then never again
-  std::atomic<bool> host_resolved_{false};  // set (release) once hostname_ is written
-
-  mutable std::mutex device_mutex_;
-  std::string device_id_;  // guarded by device_mutex_
+  ClientState state_;
+  CallRegistry registry_;
+  T transport_;  // declared last, destroyed first: it settles its pending exchanges
+                 // while the state they step is still here
 };
 
 }  // namespace appkeys::detail
 // ---- end appkeys/detail/client_core.hpp
+// ---- begin appkeys/detail/operation.hpp
+// appkeys — CoreOperation: one call as App and ApiKeyAuth hand it to the Executor: a
+// step machine and the core to run it on, startable either way (StartableOperation).
+
 
 #include <memory>
+#include <optional>
+#include <stop_token>
+#include <utility>
+
+namespace appkeys::detail {
+
+/// Thread safety: used once, by one thread (the executor's).
+template <AnyTransport T, steps::StepMachine Machine>
+class CoreOperation {
+ public:
+  using value_type = typename Machine::value_type;
+  static constexpr bool nonblocking = ClientCore<T>::nonblocking;
+
+  CoreOperation(std::shared_ptr<ClientCore<T>> core, Machine machine, std::stop_token stop)
+      : core_(std::move(core)), machine_(std::move(machine)), stop_(std::move(stop)) {}
+
+  CoreOperation(CoreOperation&&) = default;
+  CoreOperation& operator=(CoreOperation&&) = delete;
+
+  Result<value_type> run_blocking() { return core_->run_blocking(take_machine(), stop_); }
+  Result<value_type> operator()() { return run_blocking(); }
+  void start(OperationCompletion<value_type> completion) {
+    core_->start(take_machine(), std::move(completion), stop_);
+  }
+
+ private:
+  Machine take_machine() {
+    Machine machine = std::move(*machine_);
+    machine_.reset();
+    return machine;
+  }
+
+  std::shared_ptr<ClientCore<T>> core_;
+  std::optional<Machine> machine_;
+  std::stop_token stop_;
+};
+
+/// An operation over `core` (which keeps it alive) running `machine`.
+template <AnyTransport T, steps::StepMachine Machine>
+CoreOperation<T, Machine> make_operation(ClientCore<T>& core, Machine machine,
+                                         std::stop_token stop) {
+  return CoreOperation<T, Machine>(core.shared_from_this(), std::move(machine), std::move(stop));
+}
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/operation.hpp
+
+#include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -3831,6 +5731,9 @@ namespace appkeys {
 /// (errc::provider_not_allowed), an id that is not 24 hex characters
 /// (errc::invalid_argument).
 ///
+/// Cancellation: `keys.with_stop_token(token)` is a copy whose calls end with
+/// errc::cancelled once `token` is stopped (see App).
+///
 /// Thread safety: a cheap handle; copies share the App's transport. Any member may be
 /// called from several threads at once.
 template <Transport T, Executor E = SyncExec>
@@ -3847,81 +5750,68 @@ class ApiKeyAuth {
   /// Creates an enabled key named `name` (ASCII letters, digits, '_' and '-'). The
   /// returned ApiKey's `key` holds the secret value: this is the only time it is seen.
   result<ApiKey> create(std::string_view name) const {
-    return executor_.run([core = core_, user = user_, name = std::string(name)] {
-      return core->create_key(user, name);
-    });
+    return run(core_->make_create_key(user_, std::string(name)));
   }
 
   /// One key, without its value.
-  result<ApiKey> fetch(const ObjectId& id) const {
-    return executor_.run([core = core_, user = user_, id] { return core->fetch_key(user, id); });
-  }
+  result<ApiKey> fetch(const ObjectId& id) const { return run(core_->make_fetch_key(user_, id)); }
   /// As fetch(ObjectId), for an id held as text; text that is not 24 hex characters is
   /// errc::invalid_argument, so nothing can be injected into the URL.
   result<ApiKey> fetch(std::string_view id_hex) const {
-    return with_parsed_id(id_hex, [](auto& core, const User& user, const ObjectId& id) {
-      return core->fetch_key(user, id);
-    });
+    return run(core_->make_fetch_key(user_, ObjectId::from_hex(id_hex)));
   }
 
   /// Every key of the user, in creation order, without values.
-  result<std::vector<ApiKey>> fetch_all() const {
-    return executor_.run([core = core_, user = user_] { return core->fetch_keys(user); });
-  }
+  result<std::vector<ApiKey>> fetch_all() const { return run(core_->make_fetch_keys(user_)); }
 
   /// Enables the key: it can log in again. Enabling an enabled key changes nothing.
   result<void> enable(const ObjectId& id) const {
-    return executor_.run([core = core_, user = user_, id] { return core->enable_key(user, id); });
+    return run(core_->make_set_key_enabled(user_, id, true));
   }
   /// As enable(const ObjectId&), for an id held as text (see fetch(std::string_view)).
   result<void> enable(std::string_view id_hex) const {
-    return with_parsed_id(id_hex, [](auto& core, const User& user, const ObjectId& id) {
-      return core->enable_key(user, id);
-    });
+    return run(core_->make_set_key_enabled(user_, ObjectId::from_hex(id_hex), true));
   }
 
   /// Disables the key: logging in with it fails (errc::auth_error) until it is enabled.
   /// Disabling a disabled key changes nothing.
   result<void> disable(const ObjectId& id) const {
-    return executor_.run([core = core_, user = user_, id] { return core->disable_key(user, id); });
+    return run(core_->make_set_key_enabled(user_, id, false));
   }
   /// As disable(const ObjectId&), for an id held as text (see fetch(std::string_view)).
   result<void> disable(std::string_view id_hex) const {
-    return with_parsed_id(id_hex, [](auto& core, const User& user, const ObjectId& id) {
-      return core->disable_key(user, id);
-    });
+    return run(core_->make_set_key_enabled(user_, ObjectId::from_hex(id_hex), false));
   }
 
   /// Deletes the key for good (the SDK's `delete`, a keyword in C++).
-  result<void> remove(const ObjectId& id) const {
-    return executor_.run([core = core_, user = user_, id] { return core->remove_key(user, id); });
-  }
+  result<void> remove(const ObjectId& id) const { return run(core_->make_remove_key(user_, id)); }
   /// As remove(const ObjectId&), for an id held as text (see fetch(std::string_view)).
   result<void> remove(std::string_view id_hex) const {
-    return with_parsed_id(id_hex, [](auto& core, const User& user, const ObjectId& id) {
-      return core->remove_key(user, id);
-    });
+    return run(core_->make_remove_key(user_, ObjectId::from_hex(id_hex)));
+  }
+
+  /// A copy of this handle whose calls end with errc::cancelled once `token` is stopped.
+  ApiKeyAuth with_stop_token(std::stop_token token) const {
+    ApiKeyAuth copy = *this;
+    copy.stop_ = std::move(token);
+    return copy;
   }
 
   /// The user whose keys these are.
   const User& user() const noexcept { return user_; }
 
  private:
-  /// Parses the id on the caller's side, then runs `op` through the executor, so a bad
-  /// id fails in the executor's own way (throw, Result or future) without any I/O.
-  template <class Op>
-  auto with_parsed_id(std::string_view id_hex, Op op) const {
-    auto id = ObjectId::from_hex(id_hex);
-    using Outcome = decltype(op(core_, user_, ObjectId{}));
-    return executor_.run([core = core_, user = user_, id = std::move(id), op]() -> Outcome {
-      if (!id) return id.error();
-      return op(core, user, *id);
-    });
+  /// Hands the call to the executor; a bad id fails in the executor's own way (throw,
+  /// Result or future) without any I/O, as the step machine checks it first.
+  template <class Machine>
+  auto run(Machine machine) const {
+    return executor_.run(detail::make_operation(*core_, std::move(machine), stop_));
   }
 
   std::shared_ptr<detail::ClientCore<T>> core_;
   User user_;
   mutable E executor_;
+  std::stop_token stop_;
 };
 
 }  // namespace appkeys
@@ -3929,8 +5819,46 @@ class ApiKeyAuth {
 // ---- begin appkeys/app.hpp
 // appkeys — App: one App Services app, reached through a Transport, run by an Executor.
 
+// ---- begin appkeys/detail/core_owner.hpp
+// appkeys — how the user's handles (App, ApiKeyAuth) own a ClientCore: when the last of
+// them goes, calls still in flight are settled (errc::shutting_down) before the
+// destructor returns; the calls themselves keep the core alive until they are over.
+
 
 #include <memory>
+#include <utility>
+
+namespace appkeys::detail {
+
+template <AnyTransport T>
+struct CoreOwner {
+  explicit CoreOwner(std::shared_ptr<ClientCore<T>> owned) noexcept : core(std::move(owned)) {}
+  CoreOwner(const CoreOwner&) = delete;
+  CoreOwner& operator=(const CoreOwner&) = delete;
+  ~CoreOwner() {
+    core->shut_down();
+    std::shared_ptr<void> last = std::move(core);
+    release_off_loop(last, static_cast<ClientCore<T>*>(last.get())->transport());
+  }
+
+  std::shared_ptr<ClientCore<T>> core;
+};
+
+/// A handle to a new core: its copies count as user handles (see CoreOwner), and it
+/// points at the core itself, so the rest of the code needs no indirection.
+template <AnyTransport T>
+std::shared_ptr<ClientCore<T>> make_owned_core(AppConfig config, T transport) {
+  auto owner = std::make_shared<CoreOwner<T>>(
+      std::make_shared<ClientCore<T>>(std::move(config), std::move(transport)));
+  ClientCore<T>* core = owner->core.get();
+  return std::shared_ptr<ClientCore<T>>(std::move(owner), core);
+}
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/core_owner.hpp
+
+#include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -3939,12 +5867,24 @@ namespace appkeys {
 
 /// The client of one app: logs users in and out and hands out their ApiKeyAuth.
 ///
-/// `T` moves the bytes (HttplibTransport, CurlTransport, testing::FakeTransport or your
-/// own Transport); `E` decides how a call runs and what it returns (SyncExec: the value,
-/// throwing AppError; NoThrowExec: Result<...>; FutureExec: std::future<...>).
+/// `T` moves the bytes (HttplibTransport, CurlTransport, CurlMultiTransport,
+/// testing::FakeTransport or your own Transport, which may also be an AsyncTransport); `E` decides
+/// how a call runs and what it returns (SyncExec: the value, throwing AppError; NoThrowExec:
+/// Result<...>; FutureExec: std::future<...>; CoroExec: Task<...>; CallbackExec:
+/// Deferred<...>). Over an AsyncTransport, FutureExec, CoroExec and CallbackExec hold
+/// no thread while a call is in flight.
 ///
 ///     appkeys::App<appkeys::CurlTransport> app({.app_id = "shop-abcde"});
 ///     appkeys::User user = app.log_in(appkeys::Credentials::email_password(email, pw));
+///
+/// Cancellation: `app.with_stop_token(token)` is a copy whose calls end with
+/// errc::cancelled once `token` is stopped (at once for a call in flight through the
+/// completion driver; before its next request for a call running blocking).
+///
+/// Shutdown: when the last App and ApiKeyAuth handle of one app is destroyed, every call
+/// still in flight through the completion driver completes before the destructor returns
+/// (errc::shutting_down unless its answer came first) and no handler of theirs runs
+/// afterwards; the calls keep the transport alive until their requests are over.
 ///
 /// Thread safety: App is a cheap handle (copies share the transport, the resolved
 /// location and the executor). Any member may be called from several threads at once,
@@ -3961,32 +5901,37 @@ class App {
   /// The client of `config.app_id`; no I/O happens until the first call (which asks for
   /// the app's location unless `config.skip_location`).
   explicit App(AppConfig config, T transport = T{}, E executor = E{})
-      : core_(std::make_shared<detail::ClientCore<T>>(std::move(config), std::move(transport))),
+      : core_(detail::make_owned_core(std::move(config), std::move(transport))),
         executor_(std::move(executor)) {}
 
   /// Logs in; each call starts a new, independent session. With API-key credentials
   /// the User is the key's owner (same id()) with provider() == "api-key".
   result<User> log_in(Credentials credentials) {
-    return executor_.run(
-        [core = core_, credentials = std::move(credentials)] { return core->log_in(credentials); });
+    return run(core_->make_log_in(std::move(credentials)));
   }
 
   /// Ends the user's session on the server and forgets its tokens in every copy of
   /// `user`. Local log-out happens even if the server cannot be reached.
-  result<void> log_out(User& user) {
-    return executor_.run([core = core_, user] { return core->log_out(user); });
-  }
+  result<void> log_out(User& user) { return run(core_->make_log_out(user)); }
 
   /// Registers a new email/password user (the Node SDK's
   /// `app.emailPasswordAuth.registerUser`).
   result<void> register_email(std::string_view email, std::string_view password) {
-    return executor_.run([core = core_, email = std::string(email), password = Secret(password)] {
-      return core->register_email(email, password);
-    });
+    return run(core_->make_register_email(std::string(email), Secret(password)));
   }
 
   /// The API keys of `user`. Cheap: no I/O happens until a call is made.
-  ApiKeyAuth<T, E> api_keys(const User& user) const { return {core_, user, executor_}; }
+  ApiKeyAuth<T, E> api_keys(const User& user) const {
+    return ApiKeyAuth<T, E>(core_, user, executor_).with_stop_token(stop_);
+  }
+
+  /// A copy of this App whose calls (and whose api_keys() handles' calls) end with
+  /// errc::cancelled once `token` is stopped; see the class comment.
+  App with_stop_token(std::stop_token token) const {
+    App copy = *this;
+    copy.stop_ = std::move(token);
+    return copy;
+  }
 
   /// The configuration given at construction.
   const AppConfig& config() const noexcept { return core_->config(); }
@@ -3996,8 +5941,14 @@ class App {
   E& executor() noexcept { return executor_; }
 
  private:
+  template <class Machine>
+  auto run(Machine machine) {
+    return executor_.run(detail::make_operation(*core_, std::move(machine), stop_));
+  }
+
   std::shared_ptr<detail::ClientCore<T>> core_;
   E executor_;
+  std::stop_token stop_;
 };
 
 /// spdlog-style shorthands for common policy pairs.
@@ -6126,6 +8077,222 @@ static_assert(Transport<FakeTransport>);
 
 }  // namespace appkeys::testing
 // ---- end appkeys/testing/fake.hpp
+// ---- begin appkeys/testing/async_fake.hpp
+// appkeys — testing::FakeAsyncTransport: the in-memory fake backend behind an
+// AsyncTransport, answering on a thread of its own, so tests of the non-blocking path
+// (completions arriving on another thread, calls in flight together, cancellation,
+// shutdown) need no network.
+
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+namespace appkeys::testing {
+
+/// An AsyncTransport (and a Transport) in front of a FakeBackend. async_send queues the
+/// request and returns; one thread the transport owns answers the queue in order
+/// through FakeBackend::handle, and calls each completion there. send() answers on the
+/// caller's thread.
+///
+/// For tests that need calls to stay in flight: pause() holds the queue (requests are
+/// accepted but not answered) until resume(); queued() says how many wait.
+///
+/// Destruction completes every queued exchange with errc::shutting_down (one being
+/// answered gets its answer) and joins the thread, before the destructor returns.
+/// Destroyed on its own thread (a completion dropped the last App), it cannot join
+/// itself: the thread then finishes on its own, holding what it needs.
+///
+/// Calls in flight keep their App's transport alive after the App is destroyed, until
+/// their requests are answered: the backend must outlive the transport, and
+/// remote().finished() tells a test when it is gone.
+///
+/// Thread safety: every member may be called from any thread, including from inside a
+/// completion; the backend must outlive the transport.
+class FakeAsyncTransport {
+ public:
+  /// Answers from `backend`.
+  explicit FakeAsyncTransport(FakeBackend& backend) : state_(std::make_shared<State>(backend)) {
+    state_->worker = std::thread([state = state_] { State::work(state); });
+  }
+  /// Takes over `other`'s thread and queue; `other` accepts no more calls.
+  FakeAsyncTransport(FakeAsyncTransport&& other) noexcept = default;
+  FakeAsyncTransport& operator=(FakeAsyncTransport&&) = delete;
+  FakeAsyncTransport(const FakeAsyncTransport&) = delete;
+  FakeAsyncTransport& operator=(const FakeAsyncTransport&) = delete;
+
+  ~FakeAsyncTransport() {
+    if (!state_) return;
+    std::deque<Pending> dropped;
+    {
+      std::lock_guard lock(state_->mutex);
+      state_->stopping = true;
+      dropped.swap(state_->queue);
+    }
+    state_->wake.notify_all();
+    for (auto& pending : dropped) {
+      State::complete(pending.completion,
+                      AppError(errc::shutting_down, "FakeAsyncTransport destroyed"));
+    }
+    if (state_->worker.get_id() == std::this_thread::get_id()) {
+      state_->worker.detach();
+    } else {
+      state_->worker.join();
+    }
+  }
+
+  /// AsyncTransport: queues the exchange; `completion` runs on the transport's thread
+  /// (inline, with errc::shutting_down, once destruction has begun).
+  void async_send(HttpRequest request, Completion completion) {
+    {
+      std::lock_guard lock(state_->mutex);
+      if (!state_->stopping) {
+        state_->queue.push_back(Pending{std::move(request), std::move(completion)});
+        ++state_->accepted;
+        state_->wake.notify_all();
+        return;
+      }
+    }
+    State::complete(completion, AppError(errc::shutting_down, "FakeAsyncTransport destroyed"));
+  }
+
+  /// Transport: the backend's answer, on the caller's thread.
+  Result<HttpResponse> send(const HttpRequest& request) {
+    return FakeTransport(state_->backend).send(request);
+  }
+
+  /// The optional AsyncTransport hook: true on the thread that runs completions, where
+  /// a blocking call would wait for itself.
+  bool in_loop_thread() const noexcept {
+    return state_ && std::this_thread::get_id() == state_->worker_id.load();
+  }
+
+  /// Holds the queue: requests are accepted but not answered until resume().
+  void pause() { remote().pause(); }
+  /// Answers the queue again.
+  void resume() { remote().resume(); }
+  /// Requests accepted and not yet answered.
+  std::size_t queued() const { return remote().queued(); }
+  /// Requests accepted by async_send so far.
+  std::size_t accepted() const { return remote().accepted(); }
+
+  class Remote;
+  /// A handle to this transport's queue that stays valid after the transport is gone
+  /// (it may outlive the App that owns the transport, while calls keep it alive).
+  Remote remote() const;
+
+ private:
+  struct State;
+
+ public:
+  /// Controls the queue of one FakeAsyncTransport from outside the App that owns it.
+  ///
+  /// Thread safety: every member may be called from any thread.
+  class Remote {
+   public:
+    /// Holds the queue: requests are accepted but not answered until resume().
+    void pause() {
+      std::lock_guard lock(state_->mutex);
+      state_->paused = true;
+    }
+    /// Answers the queue again.
+    void resume() {
+      std::lock_guard lock(state_->mutex);
+      state_->paused = false;
+      state_->wake.notify_all();
+    }
+    /// Requests accepted and not yet answered.
+    std::size_t queued() const {
+      std::lock_guard lock(state_->mutex);
+      return state_->queue.size();
+    }
+    /// Requests accepted by async_send so far.
+    std::size_t accepted() const {
+      std::lock_guard lock(state_->mutex);
+      return state_->accepted;
+    }
+    /// Whether the transport has been destroyed and its thread has finished: from then
+    /// on it touches the backend no more.
+    bool finished() const {
+      std::lock_guard lock(state_->mutex);
+      return state_->finished;
+    }
+
+   private:
+    friend class FakeAsyncTransport;
+    explicit Remote(std::shared_ptr<State> state) noexcept : state_(std::move(state)) {}
+    std::shared_ptr<State> state_;
+  };
+
+ private:
+  struct Pending {
+    HttpRequest request;
+    Completion completion;
+  };
+
+  struct State {
+    explicit State(FakeBackend& b) : backend(b) {}
+
+    FakeBackend& backend;
+    mutable std::mutex mutex;
+    std::condition_variable wake;
+    std::deque<Pending> queue;
+    std::size_t accepted = 0;
+    bool paused = false;
+    bool stopping = false;
+    bool finished = false;
+    std::thread worker;
+    std::atomic<std::thread::id> worker_id{};
+
+    /// A completion must not throw (AsyncTransport requirement 4); one that does must
+    /// not end the transport's thread.
+    static void complete(Completion& completion, Result<HttpResponse> outcome) noexcept {
+#if APPKEYS_HAS_EXCEPTIONS
+      try {
+        completion(std::move(outcome));
+      } catch (...) {
+      }
+#else
+      completion(std::move(outcome));
+#endif
+    }
+
+    static void work(const std::shared_ptr<State>& self) {
+      self->worker_id.store(std::this_thread::get_id());
+      for (;;) {
+        Pending pending;
+        {
+          std::unique_lock lock(self->mutex);
+          self->wake.wait(
+              lock, [&] { return self->stopping || (!self->paused && !self->queue.empty()); });
+          if (self->stopping) {  // the destructor completes what is queued
+            self->finished = true;
+            return;
+          }
+          pending = std::move(self->queue.front());
+          self->queue.pop_front();
+        }
+        auto outcome = FakeTransport(self->backend).send(pending.request);
+        complete(pending.completion, std::move(outcome));
+      }
+    }
+  };
+
+  std::shared_ptr<State> state_;
+};
+
+inline FakeAsyncTransport::Remote FakeAsyncTransport::remote() const { return Remote(state_); }
+
+static_assert(AsyncTransport<FakeAsyncTransport>);
+static_assert(Transport<FakeAsyncTransport>);
+
+}  // namespace appkeys::testing
+// ---- end appkeys/testing/async_fake.hpp
 // ---- begin appkeys/testing/fault_injection.hpp
 // appkeys — FaultInjectingTransport: a Transport decorator that makes the network and
 // the server misbehave on cue, so a client's error handling can be tested without one.

@@ -72,6 +72,23 @@ struct CallbackCall {
     }
   }
 
+  /// A non-blocking call's outcome, on the thread that completed it.
+  static void arrive(const std::shared_ptr<CallbackCall>& self, Result<T> outcome) {
+    const CallbackContexts* contexts = self->contexts.get();
+    const PostFunction* post = nullptr;
+    if (contexts && contexts->complete_on) {
+      post = &contexts->complete_on;
+    } else if (contexts && contexts->run_on) {
+      post = &contexts->run_on;
+    }
+    if (post == nullptr) {
+      invoke_handler(self->handler, std::move(outcome), contexts);
+      return;
+    }
+    self->outcome.emplace(std::move(outcome));
+    (*post)([self] { complete(self); });
+  }
+
   /// On a complete_on thread.
   static void complete(const std::shared_ptr<CallbackCall>& self) {
     invoke_handler(self->handler, std::move(*self->outcome), self->contexts.get());
@@ -103,7 +120,9 @@ class [[nodiscard]] Deferred {
   Deferred& operator=(Deferred&&) noexcept = default;
 
   /// Whether then() may still be called.
-  bool valid() const noexcept { return static_cast<bool>(operation_); }
+  bool valid() const noexcept {
+    return static_cast<bool>(operation_) || static_cast<bool>(starter_);
+  }
 
   /// Starts the call; `handler(Result<T>)` is invoked exactly once, on the thread the
   /// executor says (see CallbackExec), possibly before then() returns. The handler may
@@ -115,6 +134,16 @@ class [[nodiscard]] Deferred {
     auto contexts = std::move(contexts_);
     auto operation = std::move(operation_);
     using Call = detail::CallbackCall<T, std::decay_t<Handler>>;
+    if (starter_) {
+      // Non-blocking: nothing runs on run_on; the completion arrives on the transport's
+      // thread and the handler runs there, or on complete_on (else run_on) if given.
+      auto starter = std::move(starter_);
+      auto call = std::make_shared<Call>(Call{.operation = {},
+                                              .handler = std::forward<Handler>(handler),
+                                              .contexts = std::move(contexts)});
+      starter([call](Result<T> outcome) { Call::arrive(call, std::move(outcome)); });
+      return;
+    }
     if (contexts && contexts->run_on) {
       auto call = std::make_shared<Call>(Call{.operation = std::move(operation),
                                               .handler = std::forward<Handler>(handler),
@@ -140,12 +169,17 @@ class [[nodiscard]] Deferred {
  private:
   friend class CallbackExec;
 
+  using Starter = detail::UniqueFunction<void(OperationCompletion<T>)>;
+
   Deferred(std::shared_ptr<const detail::CallbackContexts> contexts,
            detail::UniqueFunction<Result<T>()> operation) noexcept
       : contexts_(std::move(contexts)), operation_(std::move(operation)) {}
+  Deferred(std::shared_ptr<const detail::CallbackContexts> contexts, Starter starter) noexcept
+      : contexts_(std::move(contexts)), starter_(std::move(starter)) {}
 
   std::shared_ptr<const detail::CallbackContexts> contexts_;
-  detail::UniqueFunction<Result<T>()> operation_;
+  detail::UniqueFunction<Result<T>()> operation_;  // a blocking call, or
+  Starter starter_;                                // a non-blocking one
 };
 
 /// Each call returns a Deferred<T>, started with a completion handler `void(Result<T>)`:
@@ -176,6 +210,12 @@ class [[nodiscard]] Deferred {
 /// for an exception leaving a std::thread). `on_handler_exception(hook)` gives an
 /// executor that hands the exception to `hook` instead, on the handler's thread, and
 /// carries on: the call is complete, the pool and other calls are unaffected.
+///
+/// Over an AsyncTransport (CurlMultiTransport, testing::FakeAsyncTransport) no thread is
+/// held while a call is in flight: then() starts the call and returns, and the handler
+/// runs on the transport's thread when it completes, or on `complete_on` (else
+/// `run_on`) if given. A handler on the transport's thread must not block (a blocking
+/// call there fails with errc::invalid_argument); it may start new calls.
 ///
 /// Copies share the chosen contexts. Needs exceptions.
 ///
@@ -222,7 +262,16 @@ class CallbackExec {
   template <class F>
   result<operation_value_t<F>> run(F&& operation) const {
     using T = operation_value_t<F>;
-    return Deferred<T>(contexts_, detail::UniqueFunction<Result<T>()>(std::forward<F>(operation)));
+    if constexpr (detail::NonblockingOperation<std::decay_t<F>>) {
+      return Deferred<T>(contexts_, typename Deferred<T>::Starter(
+                                        [op = std::decay_t<F>(std::forward<F>(operation))](
+                                            OperationCompletion<T> completion) mutable {
+                                          op.start(std::move(completion));
+                                        }));
+    } else {
+      return Deferred<T>(contexts_,
+                         detail::UniqueFunction<Result<T>()>(std::forward<F>(operation)));
+    }
   }
 
  private:

@@ -10,8 +10,10 @@
 
 #if APPKEYS_HAS_EXCEPTIONS
 
+#include <atomic>
 #include <coroutine>
 #include <memory>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -32,14 +34,69 @@ struct PostAwaiter {
   void await_resume() const noexcept {}
 };
 
+/// `co_await StartAwaiter{op, post}`: starts a non-blocking operation and suspends until
+/// its completion; resumes there (the transport's thread), or on a job handed to `post`
+/// when it is set. A call that completes inline (refused before any I/O) goes on
+/// without suspending, unless it must move to `post`'s thread.
+template <class T, class Operation>
+struct StartAwaiter {
+  Operation& operation;
+  const PostFunction* post;
+  std::optional<Result<T>> outcome{};
+  std::coroutine_handle<> awaiting{};
+  std::atomic<int> state{starting};
+
+  static constexpr int starting = 0;
+  static constexpr int suspended = 1;
+  static constexpr int completed = 2;
+
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> self) {
+    awaiting = self;
+    operation.start([this](Result<T> result) {
+      outcome.emplace(std::move(result));
+      // Whoever comes second (the completion, or await_suspend below) resumes.
+      if (state.exchange(completed, std::memory_order_acq_rel) == suspended) resume();
+    });
+    int expected = starting;
+    if (state.compare_exchange_strong(expected, suspended, std::memory_order_acq_rel)) {
+      return true;  // the completion will resume us
+    }
+    if (post != nullptr && *post) {  // completed inline, but the caller chose the thread
+      resume();
+      return true;
+    }
+    return false;
+  }
+  Result<T> await_resume() { return std::move(*outcome); }
+
+ private:
+  void resume() {
+    if (post != nullptr && *post) {
+      PostFunction target = *post;  // the frame (where *post lives) may go once posted
+      target([handle = awaiting] { handle.resume(); });
+    } else {
+      awaiting.resume();
+    }
+  }
+};
+
 }  // namespace detail
 
 /// Each call is a lazy Task: `ApiKey key = co_await keys.create("name");`, and a
 /// failure is thrown as AppError (or use `co_await keys.create("name").as_result()`).
 ///
-/// An operation is a blocking function (build the request, send it, parse the answer).
-/// Where it runs, and where the awaiting coroutine continues, is chosen when the
-/// executor is built:
+/// Over an AsyncTransport (CurlMultiTransport, testing::FakeAsyncTransport) a call holds
+/// no thread while it is in flight: awaiting it starts its requests and suspends the
+/// coroutine, which continues on the transport's thread when the call completes (so it
+/// must not block there: a blocking call on that thread fails with
+/// errc::invalid_argument), or on `resume_on`'s thread (else `run_on`'s) if one was
+/// given: `CoroExec{loop, loop}` brings every coroutine back to the thread running
+/// `loop`.
+///
+/// Over a blocking transport an operation is a blocking function (build the request,
+/// send it, parse the answer). Where it runs, and where the awaiting coroutine
+/// continues, is chosen when the executor is built:
 ///
 /// | executor               | the blocking call runs         | the coroutine continues      |
 /// |------------------------|--------------------------------|------------------------------|
@@ -108,10 +165,20 @@ class CoroExec {
   template <class T, class Operation>
   static detail::OperationTask<T> run_operation(Operation operation,
                                                 std::shared_ptr<const Contexts> contexts) {
-    if (contexts && contexts->run_on) co_await detail::PostAwaiter{contexts->run_on};
-    Result<T> outcome = operation();
-    if (contexts && contexts->resume_on) co_await detail::PostAwaiter{contexts->resume_on};
-    co_return std::move(outcome);
+    if constexpr (detail::NonblockingOperation<Operation>) {
+      const PostFunction* resume_on = nullptr;
+      if (contexts && contexts->resume_on) {
+        resume_on = &contexts->resume_on;
+      } else if (contexts && contexts->run_on) {
+        resume_on = &contexts->run_on;
+      }
+      co_return co_await detail::StartAwaiter<T, Operation>{operation, resume_on};
+    } else {
+      if (contexts && contexts->run_on) co_await detail::PostAwaiter{contexts->run_on};
+      Result<T> outcome = operation();
+      if (contexts && contexts->resume_on) co_await detail::PostAwaiter{contexts->resume_on};
+      co_return std::move(outcome);
+    }
   }
 
   std::shared_ptr<const Contexts> contexts_;

@@ -52,6 +52,11 @@ struct FuturePool {
 /// Runs each call on a bounded pool of threads that it owns; `result<T>` is
 /// std::future<T>, whose get() returns the value or throws the AppError.
 ///
+/// Over an AsyncTransport (CurlMultiTransport, testing::FakeAsyncTransport) no thread is
+/// held while a call is in flight: the call is started at once and the transport's
+/// thread fulfils the future when it completes (the pool stays idle). Do not wait on
+/// such a future from inside a completion running on the transport's thread.
+///
 /// Copies share one pool, which lives until the last copy (App and each ApiKeyAuth
 /// hold one) is destroyed. Keep a copy (the App) alive until the futures you care about
 /// are ready. Destroying the last copy:
@@ -85,17 +90,26 @@ class FutureExec {
     using T = operation_value_t<F>;
     std::promise<T> promise;
     auto future = promise.get_future();
-    // The pool takes move-only jobs, so the promise moves in with the operation.
-    shared_->pool.post([promise = std::move(promise), closing = shared_->closing,
-                        op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
-      if (closing->load(std::memory_order_acquire)) {
-        detail::settle(promise, Result<T>(AppError(errc::shutting_down,
-                                                   "the executor was destroyed before the "
-                                                   "call started")));
-        return;
-      }
-      detail::settle(promise, detail::run_guarded<T>(op));
-    });
+    if constexpr (detail::NonblockingOperation<std::decay_t<F>>) {
+      // Over an AsyncTransport: no pool thread is held; the transport's thread settles
+      // the promise when the call completes.
+      std::decay_t<F> op(std::forward<F>(operation));
+      op.start([promise = std::move(promise)](Result<T> outcome) mutable {
+        detail::settle(promise, std::move(outcome));
+      });
+    } else {
+      // The pool takes move-only jobs, so the promise moves in with the operation.
+      shared_->pool.post([promise = std::move(promise), closing = shared_->closing,
+                          op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
+        if (closing->load(std::memory_order_acquire)) {
+          detail::settle(promise, Result<T>(AppError(errc::shutting_down,
+                                                     "the executor was destroyed before the "
+                                                     "call started")));
+          return;
+        }
+        detail::settle(promise, detail::run_guarded<T>(op));
+      });
+    }
     return future;
   }
 

@@ -1,0 +1,223 @@
+// appkeys — the completion driver: runs a step machine over AsyncTransport::async_send,
+// holding no thread while a request is in flight. Each event (a response, a timer, a
+// landed flight) steps the machine on the thread that delivered it, then the driver
+// returns: the call lives on the heap, kept alive by whoever will deliver its next event.
+#pragma once
+
+#include <appkeys/concepts.hpp>
+#include <appkeys/config.hpp>
+#include <appkeys/detail/call_registry.hpp>
+#include <appkeys/detail/steps/action.hpp>
+#include <appkeys/detail/steps/flight.hpp>
+#include <appkeys/detail/timer.hpp>
+#include <appkeys/detail/transport_call.hpp>
+#include <appkeys/detail/unique_function.hpp>
+#include <appkeys/error.hpp>
+#include <appkeys/result.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <concepts>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <utility>
+
+namespace appkeys::detail {
+
+/// The optional AsyncTransport hook `t.in_loop_thread()`: true on the transport's own
+/// event-loop thread, where a blocking call would wait for itself.
+template <class T>
+concept ReportsLoopThread = requires(const T& t) {
+  { t.in_loop_thread() } -> std::convertible_to<bool>;
+};
+
+/// Drops `owner`, the last reference to whatever owns `transport`, somewhere other than
+/// the transport's own loop thread when it is on it: a transport's destructor joins that
+/// thread, which cannot join itself. The shared timer thread drops it instead.
+template <class T>
+void release_off_loop(std::shared_ptr<void>& owner, const T& transport) {
+  if constexpr (ReportsLoopThread<T>) {
+    if (owner && owner.use_count() == 1 && transport.in_loop_thread()) {
+      TimerThread::shared().after(std::chrono::milliseconds(0),
+                                  [last = std::move(owner)]() mutable { last.reset(); });
+    }
+  }
+  owner.reset();
+}
+
+inline AppError cancelled_call_error() {
+  return AppError(errc::cancelled, "the call was cancelled");
+}
+
+/// What a call's completion receives.
+template <class X>
+using CallCompletion = UniqueFunction<void(Result<X>)>;
+
+/// One call in flight through the completion driver.
+template <steps::StepMachine Machine, AsyncTransport T>
+class AsyncRun final : public ShutdownTarget,
+                       public std::enable_shared_from_this<AsyncRun<Machine, T>> {
+ public:
+  using value_type = typename Machine::value_type;
+
+  AsyncRun(std::shared_ptr<void> keep_alive, T& transport, CallRegistry* registry, Machine machine,
+           CallCompletion<value_type> completion)
+      : keep_alive_(std::move(keep_alive)),
+        transport_(&transport),
+        registry_(registry),
+        machine_(std::move(machine)),
+        slot_(std::move(completion)) {}
+
+  AsyncRun(const AsyncRun&) = delete;
+  AsyncRun& operator=(const AsyncRun&) = delete;
+
+  /// A call whose state is destroyed before it settled (a transport that dropped a
+  /// completion, a timer dropped at exit) still completes, exactly once.
+  ~AsyncRun() {
+    on_stop_.reset();
+    if (registered_) registry_->remove(entry_);
+    machine_.reset();  // a flight this call led lands before the completion runs
+    slot_.settle(shutting_down_error());
+    release_off_loop(keep_alive_, *transport_);
+  }
+
+  /// Registers the call, arms its cancellation and takes the first step.
+  static void start(std::shared_ptr<AsyncRun> self, std::stop_token stop) {
+    if (self->registry_ != nullptr) {
+      if (!self->registry_->add(std::weak_ptr<ShutdownTarget>(self), self->entry_)) {
+        self->slot_.settle(shutting_down_error());
+        return;
+      }
+      self->registered_ = true;
+    }
+    if (stop.stop_possible()) {
+      // Runs at once if the stop was already requested.
+      self->on_stop_.emplace(std::move(stop), Canceller{std::weak_ptr<AsyncRun>(self)});
+    }
+    self->advance(steps::Start{steps::WallClock::now()});
+  }
+
+  void shut_down() noexcept override {
+    if (!slot_.settle(shutting_down_error())) slot_.wait_settled();
+  }
+
+ private:
+  struct Canceller {
+    std::weak_ptr<AsyncRun> run;
+    void operator()() const noexcept {
+      if (auto self = run.lock()) self->slot_.settle(cancelled_call_error());
+    }
+  };
+
+  /// Feeds `event` to the machine and carries out what it asks, until it waits for
+  /// something outside this thread. Events for one call never overlap: each is
+  /// delivered by whoever the previous action handed the continuation to.
+  void advance(steps::Event event) noexcept {
+    for (;;) {
+      if (slot_.settled()) {
+        // Cancelled or shut down: this late event is dropped, and so is the machine
+        // (a flight it led lands, so that its waiters try again).
+        machine_.reset();
+        return;
+      }
+      steps::Action action = step(std::move(event));
+      switch (action.kind) {
+        case steps::Action::Kind::done:
+          finish();
+          return;
+        case steps::Action::Kind::send:
+          send(std::move(action.request));
+          return;
+        case steps::Action::Kind::wait:
+          schedule_after(*transport_, action.delay,
+                         [self = this->shared_from_this()] { self->advance(steps::TimerFired{}); });
+          return;
+        case steps::Action::Kind::join: {
+          auto flight = std::move(action.flight);
+          auto landed = flight->join([self = this->shared_from_this()](Result<void> outcome) {
+            self->advance(steps::Joined{std::move(outcome)});
+          });
+          if (!landed) return;
+          event = steps::Joined{std::move(*landed)};
+          continue;
+        }
+      }
+    }
+  }
+
+  steps::Action step(steps::Event event) noexcept {
+#if APPKEYS_HAS_EXCEPTIONS
+    try {
+      return machine_->step(std::move(event));
+    } catch (...) {  // std::bad_alloc: end this call, not the transport's thread
+      failure_.emplace(AppError(errc::transport, "the call failed with an internal error"));
+      return steps::Action::done();
+    }
+#else
+    return machine_->step(std::move(event));
+#endif
+  }
+
+  void finish() noexcept {
+    if (failure_) {
+      slot_.settle(std::move(*failure_));
+    } else {
+      slot_.settle(machine_->take_result());
+    }
+    machine_.reset();
+  }
+
+  void send(HttpRequest request) noexcept {
+    awaiting_response_.store(true, std::memory_order_relaxed);
+    auto answer = [self = this->shared_from_this()](Result<HttpResponse> outcome) {
+      if (self->awaiting_response_.exchange(false, std::memory_order_acq_rel)) {
+        self->advance(std::move(outcome));
+      }
+    };
+#if APPKEYS_HAS_EXCEPTIONS
+    try {
+      transport_->async_send(std::move(request), Completion(std::move(answer)));
+    } catch (...) {
+      // The transport refused by throwing (it should complete with an error instead);
+      // unless it also called the completion, the call ends here.
+      if (awaiting_response_.exchange(false, std::memory_order_acq_rel)) {
+        advance(Result<HttpResponse>(transport_threw()));
+      }
+    }
+#else
+    transport_->async_send(std::move(request), Completion(std::move(answer)));
+#endif
+  }
+
+  // Declared first, destroyed last: the core (and its transport) outlives the rest.
+  std::shared_ptr<void> keep_alive_;
+  T* transport_;
+  CallRegistry* registry_;
+  CallRegistry::Entry entry_{};
+  bool registered_ = false;
+  std::optional<Machine> machine_;
+  std::optional<AppError> failure_;
+  std::atomic<bool> awaiting_response_{false};
+  SettleOnce<value_type> slot_;
+  std::optional<std::stop_callback<Canceller>> on_stop_;
+};
+
+/// Starts `machine` over `transport` and returns at once; `completion` is called
+/// exactly once: with the outcome, with errc::cancelled once `stop` is requested, or
+/// with errc::shutting_down when `registry` shuts down first. It runs on whichever
+/// thread delivered the last event (usually the transport's), or inline.
+///
+/// `keep_alive` is held until the call is over (the App's core, which owns
+/// `transport` and `registry`).
+template <steps::StepMachine Machine, AsyncTransport T>
+void async_drive(Machine machine, T& transport,
+                 CallCompletion<typename Machine::value_type> completion,
+                 std::shared_ptr<void> keep_alive = {}, CallRegistry* registry = nullptr,
+                 std::stop_token stop = {}) {
+  auto run = std::make_shared<AsyncRun<Machine, T>>(std::move(keep_alive), transport, registry,
+                                                    std::move(machine), std::move(completion));
+  AsyncRun<Machine, T>::start(std::move(run), std::move(stop));
+}
+
+}  // namespace appkeys::detail

@@ -1,0 +1,107 @@
+// appkeys — the vocabulary of the protocol's step machines (sans-I/O, as h11 and
+// quinn-proto): what a machine asks its driver to do, and what the driver feeds back.
+//
+// A step machine is an object with
+//
+//     using value_type = X;
+//     Action step(Event event);          // feed one event, get the next request
+//     Result<X> take_result();           // once step() has returned Action::done()
+//
+// The first event is Start (carrying the wall-clock time, the only clock a machine
+// sees); after that the driver feeds exactly the event the last Action asked for: the
+// transport's outcome after `send`, TimerFired after `wait`, Joined after `join`. A
+// machine never touches a socket, a thread or a clock of its own, and holds no lock
+// across a step, so one machine runs unchanged under the blocking driver (drive.hpp)
+// and the completion driver (async_drive.hpp), and unit tests can drive it by hand.
+#pragma once
+
+#include <appkeys/http.hpp>
+#include <appkeys/result.hpp>
+
+#include <chrono>
+#include <concepts>
+#include <memory>
+#include <utility>
+#include <variant>
+
+namespace appkeys::detail::steps {
+
+class Flight;
+
+/// The clock whose time a machine is given (JWT `exp` claims are wall-clock times).
+using WallClock = std::chrono::system_clock;
+
+/// The first event: the machine may read `now` to decide whether a token has expired.
+struct Start {
+  WallClock::time_point now{};
+};
+/// The delay a `wait` action asked for has passed.
+struct TimerFired {};
+/// The single-flight request a `join` action waited for has ended with `outcome`.
+/// errc::cancelled means its leader gave up (was cancelled or destroyed): try again.
+struct Joined {
+  Result<void> outcome{};
+};
+
+/// One input to a step machine; the Result is the transport's outcome of a `send`.
+using Event = std::variant<Start, Result<HttpResponse>, TimerFired, Joined>;
+
+/// What a step machine asks of its driver.
+struct Action {
+  enum class Kind {
+    send,  ///< Send `request`; feed back its Result<HttpResponse>.
+    wait,  ///< Wait `delay` (retry backoff); feed back TimerFired.
+    join,  ///< Wait until `flight` lands (another call is doing this request); feed back Joined.
+    done,  ///< Finished: take_result() holds the outcome.
+  };
+
+  Kind kind = Kind::done;
+  HttpRequest request{};
+  std::chrono::milliseconds delay{0};
+  std::shared_ptr<Flight> flight{};
+
+  static Action send(HttpRequest request) {
+    Action action;
+    action.kind = Kind::send;
+    action.request = std::move(request);
+    return action;
+  }
+  static Action wait(std::chrono::milliseconds delay) {
+    Action action;
+    action.kind = Kind::wait;
+    action.delay = delay;
+    return action;
+  }
+  static Action join(std::shared_ptr<Flight> flight) {
+    Action action;
+    action.kind = Kind::join;
+    action.flight = std::move(flight);
+    return action;
+  }
+  static Action done() { return Action{}; }
+
+  bool is_done() const noexcept { return kind == Kind::done; }
+};
+
+/// The interface both drivers run (see the top of this file).
+template <class M>
+concept StepMachine = requires(M& machine, Event event) {
+  typename M::value_type;
+  { machine.step(std::move(event)) } -> std::same_as<Action>;
+  { machine.take_result() } -> std::same_as<Result<typename M::value_type>>;
+};
+
+/// A machine that is finished before it starts: a call refused before any I/O.
+template <class X>
+class Ready {
+ public:
+  using value_type = X;
+  explicit Ready(Result<X> outcome) : outcome_(std::move(outcome)) {}
+  Action step(Event) { return Action::done(); }
+  Result<X> take_result() { return std::move(outcome_); }
+
+ private:
+  Result<X> outcome_;
+};
+
+}  // namespace appkeys::detail::steps

@@ -1,0 +1,170 @@
+// appkeys — requests authenticated with one of the session's tokens, and the 401 rules
+// of PROTOCOL.md §5, written once:
+// - access token: refreshed first if it is about to expire; a 401 refreshes it and
+//   retries once;
+// - refresh token (every API-key call): a 401 is final and logs the session out locally.
+#pragma once
+
+#include <appkeys/detail/jwt.hpp>
+#include <appkeys/detail/retry_rules.hpp>
+#include <appkeys/detail/steps/action.hpp>
+#include <appkeys/detail/steps/client_state.hpp>
+#include <appkeys/detail/steps/exchange.hpp>
+#include <appkeys/detail/steps/token_refresh.hpp>
+#include <appkeys/user.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace appkeys::detail::steps {
+
+/// A token within this margin of its `exp` is refreshed before use, so a request does
+/// not race the expiry on its way to the server.
+inline constexpr std::chrono::seconds access_token_expiry_margin{10};
+
+inline bool is_expiring(const Secret& access_token, WallClock::time_point now) {
+  auto expiry = jwt_expiry(access_token.reveal());
+  return expiry && *expiry <= now + access_token_expiry_margin;
+}
+
+/// Outcome: the response (any status) to `method path` sent with the access token.
+class AccessTokenExchange {
+ public:
+  AccessTokenExchange(ClientState& client, UserState& user, std::string_view host,
+                      HttpMethod method, std::string path, std::string body = {})
+      : client_(client),
+        user_(user),
+        host_(host),
+        method_(method),
+        path_(std::move(path)),
+        body_(std::move(body)) {}
+
+  Action step(Event event) {
+    if (auto* start = std::get_if<Start>(&event)) {
+      if (is_expiring(user_.current_access_token(), start->now)) return refresh();
+      return send();
+    }
+    if (phase_ == Phase::refreshing) {
+      Action action = refresh_->step(std::move(event));
+      if (!action.is_done()) return action;
+      if (auto refreshed = refresh_->take(); !refreshed)
+        return finish(std::move(refreshed).error());
+      return send();
+    }
+    Action action = exchange_->step(std::move(event));
+    if (!action.is_done()) return action;
+    Result<HttpResponse> response = exchange_->take();
+    if (!response || response->status != 401 || retried_) return finish(std::move(response));
+    // PROTOCOL.md §5: refresh the access token and retry once. A call whose 401 arrives
+    // after another call refreshed the token retries with that token, without a
+    // refresh of its own: many calls meeting one expiry make one refresh.
+    retried_ = true;
+    Secret current = user_.current_access_token();
+    if (!current.empty() && current.reveal() != sent_token_.reveal()) return send();
+    return refresh();
+  }
+
+  Result<HttpResponse> take() { return std::move(*outcome_); }
+
+ private:
+  enum class Phase { sending, refreshing };
+
+  Action refresh() {
+    phase_ = Phase::refreshing;
+    refresh_.emplace(client_, user_, host_);
+    return refresh_->step(Start{});
+  }
+
+  Action send() {
+    phase_ = Phase::sending;
+    sent_token_ = user_.current_access_token();
+    if (sent_token_.empty()) {
+      return finish(AppError(errc::not_logged_in, "user " + user_.id + " is logged out"));
+    }
+    exchange_.emplace(
+        client_.make_request(method_, join_url(host_, path_), body_, sent_token_.reveal()),
+        Idempotency::idempotent, client_.config().retry);
+    return exchange_->step(Start{});
+  }
+
+  Action finish(Result<HttpResponse> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  ClientState& client_;
+  UserState& user_;
+  std::string_view host_;
+  HttpMethod method_;
+  std::string path_;
+  std::string body_;
+  Phase phase_ = Phase::sending;
+  bool retried_ = false;
+  Secret sent_token_;
+  std::optional<TokenRefresh> refresh_;
+  std::optional<Exchange> exchange_;
+  std::optional<Result<HttpResponse>> outcome_;
+};
+
+/// Outcome: the response (any status) to `method path` sent with the refresh token;
+/// earlier_outcome_unknown() as for Exchange.
+class RefreshTokenExchange {
+ public:
+  RefreshTokenExchange(ClientState& client, UserState& user, std::string_view host,
+                       HttpMethod method, std::string path, Idempotency idempotency,
+                       std::string body = {})
+      : client_(client),
+        user_(user),
+        host_(host),
+        method_(method),
+        path_(std::move(path)),
+        idempotency_(idempotency),
+        body_(std::move(body)) {}
+
+  Action step(Event event) {
+    if (std::holds_alternative<Start>(event)) {
+      Secret refresh = user_.current_refresh_token();
+      if (refresh.empty()) {
+        return finish(AppError(errc::not_logged_in, "user " + user_.id + " is logged out"));
+      }
+      exchange_.emplace(
+          client_.make_request(method_, join_url(host_, path_), std::move(body_), refresh.reveal()),
+          idempotency_, client_.config().retry);
+      return exchange_->step(std::move(event));
+    }
+    Action action = exchange_->step(std::move(event));
+    if (!action.is_done()) return action;
+    Result<HttpResponse> response = exchange_->take();
+    // PROTOCOL.md §5: a 401 on a refresh-token request ends the session locally; no
+    // retry, since no other token could succeed.
+    if (response && response->status == 401) user_.clear_tokens();
+    return finish(std::move(response));
+  }
+
+  Result<HttpResponse> take() { return std::move(*outcome_); }
+  bool earlier_outcome_unknown() const noexcept {
+    return exchange_ && exchange_->earlier_outcome_unknown();
+  }
+
+ private:
+  Action finish(Result<HttpResponse> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  ClientState& client_;
+  UserState& user_;
+  std::string_view host_;
+  HttpMethod method_;
+  std::string path_;
+  Idempotency idempotency_;
+  std::string body_;
+  std::optional<Exchange> exchange_;
+  std::optional<Result<HttpResponse>> outcome_;
+};
+
+}  // namespace appkeys::detail::steps

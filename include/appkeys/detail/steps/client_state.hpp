@@ -1,0 +1,171 @@
+// appkeys — ClientState: what every step machine of one App reads and shares (the
+// configuration, the resolved location, the device id), and the checks and request
+// shapes common to every operation.
+#pragma once
+
+#include <appkeys/app_config.hpp>
+#include <appkeys/config.hpp>
+#include <appkeys/credentials.hpp>
+#include <appkeys/detail/steps/flight.hpp>
+#include <appkeys/error.hpp>
+#include <appkeys/http.hpp>
+#include <appkeys/result.hpp>
+#include <appkeys/user.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace appkeys::detail {
+
+inline std::string_view trim_trailing_slashes(std::string_view url) noexcept {
+  while (!url.empty() && url.back() == '/') url.remove_suffix(1);
+  return url;
+}
+
+/// App ids go into URL paths: allow only the characters real ids use.
+inline bool is_valid_app_id(std::string_view app_id) noexcept {
+  if (app_id.empty() || app_id.size() > 128) return false;
+  // "." and ".." would be dot segments that clients and proxies normalise away.
+  if (app_id.find_first_not_of('.') == std::string_view::npos) return false;
+  for (char c : app_id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+inline bool is_http_url(std::string_view url) noexcept {
+  return url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
+}
+
+/// host + path, in one allocation.
+inline std::string join_url(std::string_view host, std::string_view path) {
+  std::string url;
+  url.reserve(host.size() + path.size());
+  url += host;
+  url += path;
+  return url;
+}
+
+inline Result<void> check_credentials(const Credentials& credentials) {
+  switch (credentials.provider()) {
+    case AuthProvider::email_password:
+      if (credentials.email().empty()) {
+        return AppError(errc::invalid_argument, "email must not be empty");
+      }
+      if (credentials.secret().empty()) {
+        return AppError(errc::invalid_argument, "password must not be empty");
+      }
+      break;
+    case AuthProvider::api_key:
+      if (credentials.secret().empty()) {
+        return AppError(errc::invalid_argument, "API key must not be empty");
+      }
+      break;
+    case AuthProvider::anonymous:
+      break;
+  }
+  return {};
+}
+
+inline Result<void> check_logged_in(const User& user) {
+  if (!user.is_logged_in()) {
+    return AppError(errc::not_logged_in,
+                    user.state() ? "user " + user.id() + " is logged out"
+                                 : std::string("no user: this User was never logged in"));
+  }
+  return {};
+}
+
+/// Shared by every call of one App (and every copy of it).
+///
+/// Thread safety: every member may be called concurrently.
+class ClientState {
+ public:
+  explicit ClientState(AppConfig config)
+      : config_(std::move(config)), base_url_(trim_trailing_slashes(config_.base_url)) {}
+  ClientState(const ClientState&) = delete;
+  ClientState& operator=(const ClientState&) = delete;
+
+  const AppConfig& config() const noexcept { return config_; }
+  const std::string& base_url() const noexcept { return base_url_; }
+
+  Result<void> check_config() const {
+    if (!is_valid_app_id(config_.app_id)) {
+      return AppError(errc::invalid_argument,
+                      config_.app_id.empty()
+                          ? "AppConfig::app_id is empty"
+                          : "AppConfig::app_id may contain only letters, digits, '-', '_' and '.'");
+    }
+    if (!is_http_url(base_url_)) {
+      return AppError(errc::invalid_argument,
+                      "AppConfig::base_url must start with https:// or http://");
+    }
+    return {};
+  }
+
+  /// A request with the headers of PROTOCOL.md §2 and the configured timeout.
+  HttpRequest make_request(HttpMethod method, std::string url, std::string body,
+                           std::string_view bearer) const {
+    HttpRequest request{method, std::move(url), {}, std::move(body), config_.request_timeout};
+    request.headers.emplace("Accept", "application/json");
+    if (!request.body.empty()) request.headers.emplace("Content-Type", "application/json");
+    if (!bearer.empty()) {
+      std::string value = "Bearer ";
+      value += bearer;
+      request.headers.emplace("Authorization", std::move(value));
+    }
+    request.headers.emplace("User-Agent", "appkeys/" APPKEYS_VERSION_STRING);
+    return request;
+  }
+
+  // -- the location (PROTOCOL.md §1), resolved once and shared --------------------
+
+  /// The hostname once resolved; the view stays valid for the life of this object, as
+  /// the hostname is written once and never changed.
+  std::optional<std::string_view> resolved_host() const noexcept {
+    if (host_resolved_.load(std::memory_order_acquire)) return std::string_view(hostname_);
+    return std::nullopt;
+  }
+  /// Called once, by the leader of the location flight.
+  void set_resolved_host(std::string_view hostname) {
+    std::lock_guard lock(location_mutex_);
+    if (host_resolved_.load(std::memory_order_relaxed)) return;
+    hostname_ = std::string(trim_trailing_slashes(hostname));
+    host_resolved_.store(true, std::memory_order_release);
+  }
+  const std::shared_ptr<steps::Flight>& location_flight() const noexcept {
+    return location_flight_;
+  }
+
+  // -- the device id the server assigned at the last login --------------------------
+
+  std::string current_device_id() const {
+    std::lock_guard lock(device_mutex_);
+    return device_id_;
+  }
+  void remember_device_id(const std::string& id) {
+    std::lock_guard lock(device_mutex_);
+    device_id_ = id;
+  }
+
+ private:
+  const AppConfig config_;
+  const std::string base_url_;
+
+  std::mutex location_mutex_;               // orders the one write of hostname_
+  std::string hostname_;                    // written once, then never again
+  std::atomic<bool> host_resolved_{false};  // set (release) once hostname_ is written
+  std::shared_ptr<steps::Flight> location_flight_ = std::make_shared<steps::Flight>();
+
+  mutable std::mutex device_mutex_;
+  std::string device_id_;  // guarded by device_mutex_
+};
+
+}  // namespace appkeys::detail

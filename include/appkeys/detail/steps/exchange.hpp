@@ -1,0 +1,83 @@
+// appkeys — Exchange: one request sent until the RetryPolicy says stop; the only place
+// the retry rules (detail/retry_rules.hpp) are applied.
+#pragma once
+
+#include <appkeys/detail/json.hpp>
+#include <appkeys/detail/retry_rules.hpp>
+#include <appkeys/detail/steps/action.hpp>
+#include <appkeys/http.hpp>
+#include <appkeys/result.hpp>
+#include <appkeys/retry.hpp>
+
+#include <optional>
+#include <random>
+#include <utility>
+#include <variant>
+
+namespace appkeys::detail::steps {
+
+/// Clears the copies of secrets a request holds (its bearer token, a body with a
+/// password or a key name) before the memory is freed.
+inline void wipe_request(HttpRequest& request) noexcept {
+  for (auto& [name, value] : request.headers) {
+    if (iequals(name, "Authorization")) wipe(value);
+  }
+  wipe(request.body);
+}
+
+/// Uniform in [0, 1), for backoff jitter; one generator per thread, so no lock.
+inline double random_unit() {
+  thread_local std::minstd_rand generator(std::random_device{}());
+  return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
+}
+
+/// Sends `request`, and again after a delay while the policy allows (see RetryPolicy).
+/// Outcome: the last attempt's Result<HttpResponse>; earlier_outcome_unknown() says
+/// whether an attempt before it may have been processed by the server.
+class Exchange {
+ public:
+  Exchange(HttpRequest request, Idempotency idempotency, const RetryPolicy& policy)
+      : request_(std::move(request)), idempotency_(idempotency), policy_(policy) {}
+  Exchange(Exchange&&) = default;
+  Exchange& operator=(Exchange&&) = default;
+  ~Exchange() { wipe_request(request_); }
+
+  Action step(Event event) {
+    if (auto* response = std::get_if<Result<HttpResponse>>(&event)) {
+      return on_outcome(std::move(*response));
+    }
+    return send_attempt();  // Start, or TimerFired after a backoff
+  }
+
+  Result<HttpResponse> take() { return std::move(*outcome_); }
+  bool earlier_outcome_unknown() const noexcept { return earlier_outcome_unknown_; }
+
+ private:
+  Action send_attempt() {
+    ++attempts_;
+    // The last attempt the policy allows gives the request away; earlier ones copy it.
+    if (attempts_ >= policy_.max_attempts) return Action::send(std::move(request_));
+    return Action::send(request_);
+  }
+
+  Action on_outcome(Result<HttpResponse> outcome) {
+    auto delay = retry_delay(policy_, attempts_, outcome, idempotency_, random_unit());
+    if (!delay) {
+      outcome_.emplace(std::move(outcome));
+      return Action::done();
+    }
+    if (outcome_unknown(outcome)) earlier_outcome_unknown_ = true;
+    if (outcome) wipe(outcome->body);
+    if (delay->count() > 0) return Action::wait(*delay);
+    return send_attempt();
+  }
+
+  HttpRequest request_;
+  Idempotency idempotency_;
+  RetryPolicy policy_;
+  int attempts_ = 0;
+  bool earlier_outcome_unknown_ = false;
+  std::optional<Result<HttpResponse>> outcome_;
+};
+
+}  // namespace appkeys::detail::steps

@@ -1,0 +1,93 @@
+// appkeys — HostLookup: the host every request goes to (PROTOCOL.md §1), asked for
+// once per App however many calls need it at the same time.
+#pragma once
+
+#include <appkeys/detail/error_mapping.hpp>
+#include <appkeys/detail/retry_rules.hpp>
+#include <appkeys/detail/routes.hpp>
+#include <appkeys/detail/steps/action.hpp>
+#include <appkeys/detail/steps/client_state.hpp>
+#include <appkeys/detail/steps/exchange.hpp>
+#include <appkeys/detail/steps/flight.hpp>
+#include <appkeys/detail/wire.hpp>
+
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace appkeys::detail::steps {
+
+/// Outcome: the host (a view into ClientState, valid as long as it is). With
+/// AppConfig::skip_location it is the base URL, and no request is made.
+class HostLookup {
+ public:
+  explicit HostLookup(ClientState& client) : client_(client) {}
+
+  Action step(Event event) {
+    if (auto* joined = std::get_if<Joined>(&event)) {
+      if (leader_abandoned(joined->outcome)) return attempt();
+      if (!joined->outcome) return finish(std::move(joined->outcome).error());
+      return attempt();  // resolved by the leader (or, rarely, to be asked again)
+    }
+    if (std::holds_alternative<Start>(event)) return attempt();
+    Action action = exchange_->step(std::move(event));
+    if (!action.is_done()) return action;
+    return on_response(exchange_->take());
+  }
+
+  Result<std::string_view> take() { return std::move(*outcome_); }
+
+ private:
+  Action attempt() {
+    // Every request passes here, so a bad config fails before any I/O even for a User
+    // that logged in through another App.
+    if (auto ok = client_.check_config(); !ok) return finish(std::move(ok).error());
+    if (client_.config().skip_location) return finish(std::string_view(client_.base_url()));
+    if (auto host = client_.resolved_host()) return finish(*host);
+    if (!client_.location_flight()->try_lead()) return Action::join(client_.location_flight());
+    lease_ = FlightLease(client_.location_flight());
+    // PROTOCOL.md §1: the location request carries no headers at all.
+    HttpRequest request{HttpMethod::get,
+                        client_.base_url() + routes::location(client_.config().app_id),
+                        {},
+                        {},
+                        client_.config().request_timeout};
+    exchange_.emplace(std::move(request), Idempotency::idempotent, client_.config().retry);
+    return exchange_->step(Start{});
+  }
+
+  Action on_response(Result<HttpResponse> response) {
+    Result<std::string_view> host = resolve(std::move(response));
+    if (host) {
+      client_.set_resolved_host(*host);
+      host = *client_.resolved_host();
+      lease_.land({});
+    } else {
+      lease_.land(host.error());
+    }
+    return finish(std::move(host));
+  }
+
+  Result<std::string_view> resolve(Result<HttpResponse> response) {
+    if (!response) return std::move(response).error();
+    if (!is_success(response->status)) return error_from_response(*response, "location request");
+    auto location = wire::parse_location(response->body, response->status);
+    if (!location) return std::move(location).error();
+    location_text_ = std::move(location->hostname);
+    return std::string_view(location_text_);
+  }
+
+  Action finish(Result<std::string_view> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  ClientState& client_;
+  std::optional<Exchange> exchange_;
+  FlightLease lease_;
+  std::string location_text_;
+  std::optional<Result<std::string_view>> outcome_;
+};
+
+}  // namespace appkeys::detail::steps

@@ -1,0 +1,285 @@
+// appkeys — the session calls (PROTOCOL.md §4) as step machines: log in (and its
+// profile request), register, log out, and the profile read on its own.
+#pragma once
+
+#include <appkeys/credentials.hpp>
+#include <appkeys/detail/error_mapping.hpp>
+#include <appkeys/detail/retry_rules.hpp>
+#include <appkeys/detail/routes.hpp>
+#include <appkeys/detail/steps/action.hpp>
+#include <appkeys/detail/steps/bearer_exchange.hpp>
+#include <appkeys/detail/steps/client_state.hpp>
+#include <appkeys/detail/steps/exchange.hpp>
+#include <appkeys/detail/steps/host_lookup.hpp>
+#include <appkeys/detail/wire.hpp>
+#include <appkeys/secret.hpp>
+#include <appkeys/user.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace appkeys::detail::steps {
+
+/// Reads the profile's answer (a 401 was already dealt with by AccessTokenExchange).
+inline Result<wire::Profile> read_profile(Result<HttpResponse> response) {
+  if (!response) return std::move(response).error();
+  if (!is_success(response->status)) return error_from_response(*response, "profile request");
+  return wire::parse_profile(response->body, response->status);
+}
+
+/// GET /auth/profile with the access token.
+class FetchProfile {
+ public:
+  using value_type = wire::Profile;
+
+  FetchProfile(ClientState& client, User user)
+      : client_(client), user_(std::move(user)), host_(client) {}
+
+  Action step(Event event) {
+    if (auto* start = std::get_if<Start>(&event)) {
+      now_ = start->now;
+      if (auto ok = check_logged_in(user_); !ok) return finish(std::move(ok).error());
+    }
+    if (!call_) {
+      Action action = host_.step(std::move(event));
+      if (!action.is_done()) return action;
+      auto host = host_.take();
+      if (!host) return finish(std::move(host).error());
+      call_.emplace(client_, *user_.state(), *host, HttpMethod::get, routes::profile());
+      event = Start{now_};
+    }
+    Action action = call_->step(std::move(event));
+    if (!action.is_done()) return action;
+    return finish(read_profile(call_->take()));
+  }
+
+  Result<wire::Profile> take_result() { return std::move(*outcome_); }
+
+ private:
+  Action finish(Result<wire::Profile> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  ClientState& client_;
+  User user_;
+  WallClock::time_point now_{};
+  HostLookup host_;
+  std::optional<AccessTokenExchange> call_;
+  std::optional<Result<wire::Profile>> outcome_;
+};
+
+/// Logs in, then reads the profile: like the official SDKs, a login is complete once
+/// the profile has been read (it proves the access token works and lists identities).
+class LogIn {
+ public:
+  using value_type = User;
+
+  LogIn(ClientState& client, Credentials credentials)
+      : client_(client), credentials_(std::move(credentials)), host_(client) {}
+
+  Action step(Event event) {
+    switch (phase_) {
+      case Phase::checks: {
+        now_ = std::get<Start>(event).now;
+        if (auto ok = client_.check_config(); !ok) return finish(std::move(ok).error());
+        if (auto ok = check_credentials(credentials_); !ok) return finish(std::move(ok).error());
+        phase_ = Phase::host;
+        [[fallthrough]];
+      }
+      case Phase::host: {
+        Action action = host_.step(std::move(event));
+        if (!action.is_done()) return action;
+        auto host = host_.take();
+        if (!host) return finish(std::move(host).error());
+        host_view_ = *host;
+        phase_ = Phase::login;
+        device_id_ = client_.current_device_id();
+        login_.emplace(client_.make_request(
+                           HttpMethod::post,
+                           join_url(host_view_, routes::login(client_.config().app_id,
+                                                              credentials_.provider_name())),
+                           wire::login_body(credentials_,
+                                            wire::device_json(client_.config().device,
+                                                              client_.config().app_id, device_id_)),
+                           {}),
+                       Idempotency::non_idempotent, client_.config().retry);
+        event = Start{now_};
+        [[fallthrough]];
+      }
+      case Phase::login: {
+        Action action = login_->step(std::move(event));
+        if (!action.is_done()) return action;
+        if (auto ok = on_login(login_->take()); !ok) return finish(std::move(ok).error());
+        phase_ = Phase::profile;
+        profile_.emplace(client_, *state_, host_view_, HttpMethod::get, routes::profile());
+        event = Start{now_};
+        [[fallthrough]];
+      }
+      case Phase::profile: {
+        Action action = profile_->step(std::move(event));
+        if (!action.is_done()) return action;
+        auto profile = read_profile(profile_->take());
+        if (!profile) {
+          state_->clear_tokens();
+          return finish(std::move(profile).error());
+        }
+        {
+          std::lock_guard lock(state_->mutex);
+          state_->identities = std::move(profile->identities);
+        }
+        return finish(User(state_));
+      }
+    }
+    return Action::done();
+  }
+
+  Result<User> take_result() { return std::move(*outcome_); }
+
+ private:
+  enum class Phase { checks, host, login, profile };
+
+  Result<void> on_login(Result<HttpResponse> response) {
+    if (!response) return std::move(response).error();
+    if (!is_success(response->status)) return error_from_response(*response, "log in");
+    auto login = wire::parse_login_response(response->body, response->status);
+    wipe(response->body);
+    if (!login) return std::move(login).error();
+    if (!login->device_id.empty()) client_.remember_device_id(login->device_id);
+    state_ = std::make_shared<UserState>(login->user_id, std::string(credentials_.provider_name()),
+                                         login->device_id.empty() ? device_id_ : login->device_id,
+                                         std::move(login->access_token),
+                                         std::move(login->refresh_token));
+    return {};
+  }
+
+  Action finish(Result<User> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  ClientState& client_;
+  Credentials credentials_;
+  Phase phase_ = Phase::checks;
+  WallClock::time_point now_{};
+  HostLookup host_;
+  std::string_view host_view_;
+  std::string device_id_;
+  std::optional<Exchange> login_;
+  std::shared_ptr<UserState> state_;
+  std::optional<AccessTokenExchange> profile_;
+  std::optional<Result<User>> outcome_;
+};
+
+/// Registers an email/password user (the local-userpass provider).
+class RegisterEmail {
+ public:
+  using value_type = void;
+
+  RegisterEmail(ClientState& client, std::string email, Secret password)
+      : client_(client), email_(std::move(email)), password_(std::move(password)), host_(client) {}
+
+  Action step(Event event) {
+    if (std::holds_alternative<Start>(event)) {
+      if (auto ok = client_.check_config(); !ok) return finish(std::move(ok).error());
+      if (email_.empty())
+        return finish(AppError(errc::invalid_argument, "email must not be empty"));
+      if (password_.empty()) {
+        return finish(AppError(errc::invalid_argument, "password must not be empty"));
+      }
+    }
+    if (!exchange_) {
+      Action action = host_.step(std::move(event));
+      if (!action.is_done()) return action;
+      auto host = host_.take();
+      if (!host) return finish(std::move(host).error());
+      exchange_.emplace(
+          client_.make_request(HttpMethod::post,
+                               join_url(*host, routes::register_email(client_.config().app_id)),
+                               wire::register_body(email_, password_.reveal()), {}),
+          Idempotency::non_idempotent, client_.config().retry);
+      event = Start{};
+    }
+    Action action = exchange_->step(std::move(event));
+    if (!action.is_done()) return action;
+    auto response = exchange_->take();
+    if (!response) return finish(std::move(response).error());
+    if (!is_success(response->status)) {
+      return finish(error_from_response(*response, "register user"));
+    }
+    return finish({});
+  }
+
+  Result<void> take_result() { return std::move(*outcome_); }
+
+ private:
+  Action finish(Result<void> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  ClientState& client_;
+  std::string email_;
+  Secret password_;
+  HostLookup host_;
+  std::optional<Exchange> exchange_;
+  std::optional<Result<void>> outcome_;
+};
+
+/// Ends the session on the server and forgets its tokens locally. The local log-out
+/// happens first and even when the server cannot be reached, as in the official SDKs;
+/// logging out a user that is already logged out succeeds and sends nothing.
+class LogOut {
+ public:
+  using value_type = void;
+
+  LogOut(ClientState& client, User user) : client_(client), user_(std::move(user)), host_(client) {}
+
+  Action step(Event event) {
+    if (std::holds_alternative<Start>(event)) {
+      const auto& state = user_.state();
+      if (!state) return finish({});
+      refresh_ = state->current_refresh_token();
+      state->clear_tokens();
+      if (refresh_.empty()) return finish({});
+    }
+    if (!exchange_) {
+      Action action = host_.step(std::move(event));
+      if (!action.is_done()) return action;
+      auto host = host_.take();
+      if (!host) return finish(std::move(host).error());
+      exchange_.emplace(client_.make_request(HttpMethod::del, join_url(*host, routes::session()),
+                                             {}, refresh_.reveal()),
+                        Idempotency::idempotent, client_.config().retry);
+      refresh_ = Secret();
+      event = Start{};
+    }
+    Action action = exchange_->step(std::move(event));
+    if (!action.is_done()) return action;
+    auto response = exchange_->take();
+    if (!response) return finish(std::move(response).error());
+    if (!is_success(response->status)) return finish(error_from_response(*response, "log out"));
+    return finish({});
+  }
+
+  Result<void> take_result() { return std::move(*outcome_); }
+
+ private:
+  Action finish(Result<void> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  ClientState& client_;
+  User user_;
+  Secret refresh_;
+  HostLookup host_;
+  std::optional<Exchange> exchange_;
+  std::optional<Result<void>> outcome_;
+};
+
+}  // namespace appkeys::detail::steps

@@ -1,0 +1,87 @@
+// appkeys — TokenRefresh: a new access token for one session (POST /auth/session with
+// the refresh token), one request however many of the session's calls need it at once.
+#pragma once
+
+#include <appkeys/detail/error_mapping.hpp>
+#include <appkeys/detail/retry_rules.hpp>
+#include <appkeys/detail/routes.hpp>
+#include <appkeys/detail/steps/action.hpp>
+#include <appkeys/detail/steps/client_state.hpp>
+#include <appkeys/detail/steps/exchange.hpp>
+#include <appkeys/detail/steps/flight.hpp>
+#include <appkeys/detail/wire.hpp>
+#include <appkeys/user.hpp>
+
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace appkeys::detail::steps {
+
+/// Outcome: success once the session holds a new access token. A 401 ends the session
+/// locally (PROTOCOL.md §5: no other token could succeed).
+class TokenRefresh {
+ public:
+  TokenRefresh(ClientState& client, UserState& user, std::string_view host)
+      : client_(client), user_(user), host_(host) {}
+
+  Action step(Event event) {
+    if (auto* joined = std::get_if<Joined>(&event)) {
+      if (leader_abandoned(joined->outcome)) return attempt();
+      return finish(std::move(joined->outcome));
+    }
+    if (std::holds_alternative<Start>(event)) return attempt();
+    Action action = exchange_->step(std::move(event));
+    if (!action.is_done()) return action;
+    Result<void> outcome = on_response(exchange_->take());
+    lease_.land(outcome);
+    return finish(std::move(outcome));
+  }
+
+  Result<void> take() { return std::move(*outcome_); }
+
+ private:
+  Action attempt() {
+    if (!user_.refresh_flight->try_lead()) return Action::join(user_.refresh_flight);
+    lease_ = FlightLease(user_.refresh_flight);
+    Secret refresh = user_.current_refresh_token();
+    if (refresh.empty()) {
+      Result<void> gone = AppError(errc::not_logged_in, "user " + user_.id + " is logged out");
+      lease_.land(gone);
+      return finish(std::move(gone));
+    }
+    exchange_.emplace(client_.make_request(HttpMethod::post, join_url(host_, routes::session()), {},
+                                           refresh.reveal()),
+                      Idempotency::non_idempotent, client_.config().retry);
+    return exchange_->step(Start{});
+  }
+
+  Result<void> on_response(Result<HttpResponse> response) {
+    constexpr std::string_view context = "access token refresh";
+    if (!response) return std::move(response).error();
+    if (!is_success(response->status)) {
+      if (response->status == 401) user_.clear_tokens();
+      return error_from_response(*response, context);
+    }
+    auto token = wire::parse_refresh_response(response->body, response->status);
+    wipe(response->body);
+    if (!token) return std::move(token).error();
+    user_.set_access_token(std::move(token).value());
+    return {};
+  }
+
+  Action finish(Result<void> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  ClientState& client_;
+  UserState& user_;
+  std::string_view host_;
+  std::optional<Exchange> exchange_;
+  FlightLease lease_;
+  std::optional<Result<void>> outcome_;
+};
+
+}  // namespace appkeys::detail::steps

@@ -1,0 +1,41 @@
+// The behaviour suite's fixtures over testing::FakeAsyncTransport: the in-memory
+// backend answered on the transport's own thread, so every executor runs its
+// non-blocking path (completions arriving on another thread) without a network.
+#pragma once
+
+#include "support/executor_fixtures.hpp"
+
+#include <appkeys/appkeys.hpp>
+
+#include <utility>
+
+namespace appkeys_test {
+
+/// SyncExec and NoThrowExec block on the completion; FutureExec holds no pool thread.
+struct AsyncFakeFixture {
+  static constexpr const char* name = "async fake";
+  using transport_type = appkeys::testing::FakeAsyncTransport;
+
+  appkeys::testing::FakeBackend backend;
+
+  appkeys::AppConfig config() const { return appkeys::AppConfig{.app_id = app_id}; }
+  transport_type transport() { return transport_type{backend}; }
+
+  template <class E = appkeys::SyncExec>
+  appkeys::App<transport_type, E> make_app(E executor = E{}) {
+    return appkeys::App<transport_type, E>(config(), transport(), std::move(executor));
+  }
+};
+
+/// Coroutines resume on the transport's thread.
+using CoroInlineAsyncFake = ExecutorFixture<AsyncFakeFixture, Inline, appkeys::CoroExec>;
+/// Handlers run on the transport's thread.
+using CallbackInlineAsyncFake = ExecutorFixture<AsyncFakeFixture, Inline, appkeys::CallbackExec>;
+/// Handlers are posted to a pool.
+using CallbackOnPoolAsyncFake = ExecutorFixture<AsyncFakeFixture, OnPool, appkeys::CallbackExec>;
+
+}  // namespace appkeys_test
+
+#define APPKEYS_ASYNC_FIXTURES                                       \
+  appkeys_test::AsyncFakeFixture, appkeys_test::CoroInlineAsyncFake, \
+      appkeys_test::CallbackInlineAsyncFake, appkeys_test::CallbackOnPoolAsyncFake

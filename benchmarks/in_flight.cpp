@@ -502,7 +502,7 @@ int main(int argc, char** argv) try {
   std::printf("in_flight: delay %ld ms, %.1f s per run, server %s, connections capped at %zu\n\n",
               settings.delay_ms, settings.seconds, server.base_url().c_str(), cap);
   std::printf("| configuration | in flight | calls/s | limit | %% of limit | peak in flight | "
-              "threads | memory per call in flight | failed |\n");
+              "threads | memory per call in flight | failed or cut off |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 
   std::vector<std::string> runs;

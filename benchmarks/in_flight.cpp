@@ -116,9 +116,9 @@ class ServerProcess {
       if (int null = ::open("/dev/null", O_WRONLY); null >= 0) ::dup2(null, STDERR_FILENO);
       ::close(out[0]);
       ::close(out[1]);
-      const char* argv[] = {settings.server.c_str(), "serve",          "--delay-ms",
-                            delay.c_str(),           "--threads",      thread_count.c_str(),
-                            "--user",                user.c_str(),     nullptr};
+      const char* argv[] = {
+          settings.server.c_str(), "serve",  "--delay-ms", delay.c_str(), "--threads",
+          thread_count.c_str(),    "--user", user.c_str(), nullptr};
       ::execv(settings.server.c_str(), const_cast<char* const*>(argv));
       std::perror("in_flight: exec appkeys serve");
       ::_exit(127);
@@ -288,7 +288,7 @@ struct Run {
       Keys& keys;
       const ak::ObjectId& id;
       std::mutex mutex;
-      std::size_t owed = 0;        // calls to start, by whoever holds `launching`
+      std::size_t owed = 0;  // calls to start, by whoever holds `launching`
       bool launching = false;
 
       void request(std::size_t count) {
@@ -356,8 +356,7 @@ enum class Style { futures, callbacks, coroutines };
 template <class Transport, class Exec, Style style>
 Outcome measure(const Settings& settings, const std::string& name, const std::string& base_url,
                 const ak::ObjectId& id, std::size_t in_flight, std::size_t connections,
-                std::function<Transport()> make_transport,
-                std::function<Exec()> make_exec) {
+                std::function<Transport()> make_transport, std::function<Exec()> make_exec) {
   Run run{settings, in_flight, {}, {}, {}, {}};
   const long rss_before = rss_kib_now();
   Outcome outcome;
@@ -422,14 +421,22 @@ Settings parse(int argc, char** argv) {
       if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
       return argv[++i];
     };
-    if (arg == "--server") s.server = value();
-    else if (arg == "--delay-ms") s.delay_ms = std::stol(value());
-    else if (arg == "--seconds") s.seconds = std::stod(value());
-    else if (arg == "--in-flight") s.in_flight = parse_list(value());
-    else if (arg == "--connections") s.connection_cap = std::stoul(value());
-    else if (arg == "--json") s.json = value();
-    else if (arg == "--only") s.only = value();
-    else throw std::invalid_argument("unknown argument " + arg);
+    if (arg == "--server")
+      s.server = value();
+    else if (arg == "--delay-ms")
+      s.delay_ms = std::stol(value());
+    else if (arg == "--seconds")
+      s.seconds = std::stod(value());
+    else if (arg == "--in-flight")
+      s.in_flight = parse_list(value());
+    else if (arg == "--connections")
+      s.connection_cap = std::stoul(value());
+    else if (arg == "--json")
+      s.json = value();
+    else if (arg == "--only")
+      s.only = value();
+    else
+      throw std::invalid_argument("unknown argument " + arg);
   }
   if (s.delay_ms <= 0 || s.seconds <= 0 || s.connection_cap == 0) {
     throw std::invalid_argument("--delay-ms, --seconds and --connections must be positive");
@@ -440,12 +447,12 @@ Settings parse(int argc, char** argv) {
 std::string to_json(const Outcome& o, long delay_ms) {
   std::ostringstream out;
   out << "{\"config\": \"" << o.config << "\", \"in_flight\": " << o.in_flight
-        << ", \"connections\": " << o.connections << ", \"completed\": " << o.completed
-        << ", \"failed\": " << o.failed << ", \"seconds\": " << o.seconds
-        << ", \"calls_per_second\": " << (o.seconds > 0 ? double(o.completed) / o.seconds : 0)
+      << ", \"connections\": " << o.connections << ", \"completed\": " << o.completed
+      << ", \"failed\": " << o.failed << ", \"seconds\": " << o.seconds
+      << ", \"calls_per_second\": " << (o.seconds > 0 ? double(o.completed) / o.seconds : 0)
       << ", \"limit\": " << limit_of(o, delay_ms) << ", \"peak_in_flight\": " << o.peak_in_flight
-      << ", \"peak_threads\": " << o.peak_threads << ", \"rss_kib_per_call\": " << o.rss_kib_per_call
-      << "}";
+      << ", \"peak_threads\": " << o.peak_threads
+      << ", \"rss_kib_per_call\": " << o.rss_kib_per_call << "}";
   return out.str();
 }
 
@@ -484,7 +491,8 @@ std::string in_child(const std::function<Outcome()>& measure, long delay_ms) {
   ::close(out[1]);
   std::string json;
   char buffer[4096];
-  for (ssize_t n; (n = ::read(out[0], buffer, sizeof buffer)) > 0;) json.append(buffer, std::size_t(n));
+  for (ssize_t n; (n = ::read(out[0], buffer, sizeof buffer)) > 0;)
+    json.append(buffer, std::size_t(n));
   ::close(out[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -501,8 +509,9 @@ int main(int argc, char** argv) try {
 
   std::printf("in_flight: delay %ld ms, %.1f s per run, server %s, connections capped at %zu\n\n",
               settings.delay_ms, settings.seconds, server.base_url().c_str(), cap);
-  std::printf("| configuration | in flight | calls/s | limit | %% of limit | peak in flight | "
-              "threads | memory per call in flight | failed or cut off |\n");
+  std::printf(
+      "| configuration | in flight | calls/s | limit | %% of limit | peak in flight | "
+      "threads | memory per call in flight | failed or cut off |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 
   std::vector<std::string> runs;
@@ -522,17 +531,21 @@ int main(int argc, char** argv) try {
     using ak::CurlTransport;
 
     if (wanted("FutureExec / CurlTransport (defaults)")) {
-      record([&] { return measure<CurlTransport, ak::FutureExec, Style::futures>(
-          settings, "FutureExec / CurlTransport (defaults)", server.base_url(), id, n,
-          std::min(ak::FutureExec::default_thread_count, std::size_t{8}), 
-          [] { return CurlTransport{}; }, [] { return ak::FutureExec{}; }); });
+      record([&] {
+        return measure<CurlTransport, ak::FutureExec, Style::futures>(
+            settings, "FutureExec / CurlTransport (defaults)", server.base_url(), id, n,
+            std::min(ak::FutureExec::default_thread_count, std::size_t{8}),
+            [] { return CurlTransport{}; }, [] { return ak::FutureExec{}; });
+      });
     }
     if (wanted("FutureExec / CurlTransport (tuned)")) {
-      record([&] { return measure<CurlTransport, ak::FutureExec, Style::futures>(
-          settings, "FutureExec / CurlTransport (tuned)", server.base_url(), id, n, tuned,
-          
-          [tuned] { return CurlTransport{ak::CurlTransportOptions{.max_connections = tuned}}; },
-          [tuned] { return ak::FutureExec{tuned}; }); });
+      record([&] {
+        return measure<CurlTransport, ak::FutureExec, Style::futures>(
+            settings, "FutureExec / CurlTransport (tuned)", server.base_url(), id, n, tuned,
+
+            [tuned] { return CurlTransport{ak::CurlTransportOptions{.max_connections = tuned}}; },
+            [tuned] { return ak::FutureExec{tuned}; });
+      });
     }
     auto multi = [multi_connections] {
       CurlMultiTransport::Options options;
@@ -540,23 +553,30 @@ int main(int argc, char** argv) try {
       return CurlMultiTransport{options};
     };
     if (wanted("FutureExec / CurlMultiTransport")) {
-      record([&] { return measure<CurlMultiTransport, ak::FutureExec, Style::futures>(
-          settings, "FutureExec / CurlMultiTransport", server.base_url(), id, n,
-          multi_connections, multi, [] { return ak::FutureExec{}; }); });
+      record([&] {
+        return measure<CurlMultiTransport, ak::FutureExec, Style::futures>(
+            settings, "FutureExec / CurlMultiTransport", server.base_url(), id, n,
+            multi_connections, multi, [] { return ak::FutureExec{}; });
+      });
     }
     if (wanted("CallbackExec / CurlMultiTransport")) {
-      record([&] { return measure<CurlMultiTransport, ak::CallbackExec, Style::callbacks>(
-          settings, "CallbackExec / CurlMultiTransport", server.base_url(), id, n,
-          multi_connections, multi, [] { return ak::CallbackExec{}; }); });
+      record([&] {
+        return measure<CurlMultiTransport, ak::CallbackExec, Style::callbacks>(
+            settings, "CallbackExec / CurlMultiTransport", server.base_url(), id, n,
+            multi_connections, multi, [] { return ak::CallbackExec{}; });
+      });
     }
     if (wanted("CoroExec / CurlMultiTransport")) {
-      record([&] { return measure<CurlMultiTransport, ak::CoroExec, Style::coroutines>(
-          settings, "CoroExec / CurlMultiTransport", server.base_url(), id, n, multi_connections,
-          multi, [] { return ak::CoroExec{}; }); });
+      record([&] {
+        return measure<CurlMultiTransport, ak::CoroExec, Style::coroutines>(
+            settings, "CoroExec / CurlMultiTransport", server.base_url(), id, n, multi_connections,
+            multi, [] { return ak::CoroExec{}; });
+      });
     }
   }
-  std::printf("\nlimit = min(in flight, connections) / delay; threads = the peak of Threads in "
-              "/proc/self/status; memory = (peak VmRSS - VmRSS before the App) / in flight.\n");
+  std::printf(
+      "\nlimit = min(in flight, connections) / delay; threads = the peak of Threads in "
+      "/proc/self/status; memory = (peak VmRSS - VmRSS before the App) / in flight.\n");
   if (!settings.json.empty()) write_json(settings, runs);
   return 0;
 } catch (const std::exception& error) {

@@ -103,8 +103,9 @@ int main() {
     auto keys = app.api_keys(user);
 
     std::promise<ak::Result<ak::ApiKey>> creating;
-    keys.create("reporting").then(
-        [&](ak::Result<ak::ApiKey> key) { creating.set_value(std::move(key)); });
+    keys.create("reporting").then([&](ak::Result<ak::ApiKey> key) {
+      creating.set_value(std::move(key));
+    });
     const ak::ObjectId id = creating.get_future().get().value().id;
 
     // 2,000 callbacks, all started from this thread. Each handler runs exactly once, on

@@ -225,6 +225,10 @@ struct Detached {
   };
 };
 
+/// One measurement: `in_flight` slots, each running one call after another until the
+/// deadline. A call that fails ends its slot (it is counted, and the table shows it):
+/// a failure that completes inline would otherwise be retried at once, over and over,
+/// on the thread that ran it.
 struct Run {
   const Settings& settings;
   std::size_t in_flight;
@@ -266,14 +270,16 @@ struct Run {
         peaks.sample();
         if (Clock::now() > give_up()) return;  // ~App settles the rest
       }
+      bool ok = true;
       try {
         oldest.get();
         counters.on_finish(nullptr);
       } catch (const ak::AppError& error) {
         counters.on_finish(&error);
+        ok = false;
       }
       pending.pop_front();
-      if (may_start()) start();
+      if (ok && may_start()) start();  // a failure ends its slot: see Run
     }
   }
 
@@ -303,7 +309,7 @@ struct Run {
             run.counters.on_start();
             keys.fetch(id).then([this](ak::Result<ak::ApiKey> key) {
               run.counters.on_finish(error_of(key));
-              request(1);
+              if (key) request(1);  // a failure ends its slot: see Run
             });
           }
           lock.lock();
@@ -326,6 +332,7 @@ struct Run {
         run.counters.on_start();
         ak::Result<ak::ApiKey> key = co_await keys.fetch(id).as_result();
         run.counters.on_finish(error_of(key));
+        if (!key) co_return;  // a failure ends its slot: see Run
       }
     };
     for (std::size_t i = 0; i < in_flight && may_start(); ++i) slot(*this, keys, id);

@@ -2,13 +2,15 @@
 //
 //   appkeys serve [--host ADDR] [--port N] [--app-id ID] [--user EMAIL:PASSWORD ...]
 //                 [--threads N] [--tls-cert FILE --tls-key FILE] [--allow-insecure-http]
-//                 [--log] [--delay-ms N]
+//                 [--log] [--delay-ms N] [--store sqlite:PATH|memory:]
+//   appkeys users list|add EMAIL|disable USER|enable USER|delete USER [--store URI]
 //   appkeys demo [--transport curl|httplib]
 //   appkeys [--base-url URL] [--app-id ID] (--email E --password P | --api-key K) [--json]
 //           create NAME | list | get ID | enable ID | disable ID | delete ID
 #include "demo.hpp"
 #include "key_commands.hpp"
 #include "serve.hpp"
+#include "users.hpp"
 
 #include <appkeys/appkeys.hpp>
 #include <appkeys/transport/curl.hpp>
@@ -106,6 +108,33 @@ int main(int argc, char** argv) {
                       "access log on stderr: method, path, status, duration (never a secret)");
   serve_cmd->add_option("--delay-ms", serve.delay_ms, "answer every request after this delay")
       ->check(CLI::Range(0LL, 600'000LL));
+  serve_cmd
+      ->add_option("--store", serve.store,
+                   "where users and keys live: sqlite:PATH (created if absent) or memory:")
+      ->envname("APPKEYS_STORE")
+      ->capture_default_str();
+
+  appkeys::cli::UsersOptions users;
+  auto* users_cmd = cli.add_subcommand("users", "manage email/password users in a store");
+  users_cmd->require_subcommand(1);
+  users_cmd->fallthrough();  // `users list --store URI` as well as `users --store URI list`
+  users_cmd->add_option("--store", users.store, "the store: sqlite:PATH")
+      ->envname("APPKEYS_STORE")
+      ->capture_default_str();
+  auto* users_list = users_cmd->add_subcommand("list", "list the users");
+  users_list->add_flag("--json", users.json, "machine-readable output");
+  auto* users_add = users_cmd->add_subcommand("add", "add a user, or set its password");
+  users_add->add_option("EMAIL", users.user, "email")->required();
+  users_add
+      ->add_option("--password", users.password,
+                   "the password (else APPKEYS_PASSWORD, else one line of stdin)")
+      ->envname("APPKEYS_PASSWORD");
+  auto* users_disable = users_cmd->add_subcommand("disable", "disable a user, ending its sessions");
+  users_disable->add_option("USER", users.user, "email or user id")->required();
+  auto* users_enable = users_cmd->add_subcommand("enable", "enable a user");
+  users_enable->add_option("USER", users.user, "email or user id")->required();
+  auto* users_delete = users_cmd->add_subcommand("delete", "delete a user and its keys");
+  users_delete->add_option("USER", users.user, "email or user id")->required();
 
   auto* demo_cmd = cli.add_subcommand("demo", "walk the whole key lifecycle over real HTTP");
 
@@ -127,6 +156,15 @@ int main(int argc, char** argv) {
 
   try {
     if (serve_cmd->parsed()) return appkeys::cli::run_serve(serve);
+    if (users_cmd->parsed()) {
+      using appkeys::cli::UsersCommand;
+      const UsersCommand command = users_list->parsed()      ? UsersCommand::list
+                                   : users_add->parsed()     ? UsersCommand::add
+                                   : users_disable->parsed() ? UsersCommand::disable
+                                   : users_enable->parsed()  ? UsersCommand::enable
+                                                             : UsersCommand::remove;
+      return appkeys::cli::run_users(command, users);
+    }
     if (demo_cmd->parsed()) {
       return transport == "httplib" ? appkeys::cli::run_demo<appkeys::HttplibTransport>("httplib")
                                     : appkeys::cli::run_demo<appkeys::CurlTransport>("curl");

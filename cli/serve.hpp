@@ -3,15 +3,19 @@
 
 #include "serve_support.hpp"
 
-#include <appkeys/testing/fake.hpp>
+#include <appkeys/server/service.hpp>
+#include <appkeys/server/store_uri.hpp>
 #include <appkeys/testing/local_server.hpp>
 
 #include <csignal>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace appkeys::cli {
@@ -27,7 +31,20 @@ struct ServeOptions {
   bool allow_insecure_http = false;
   bool log = false;
   long long delay_ms = 0;
+  std::string store{server::default_store_uri};  // --store URI
 };
+
+/// The service over the store `uri` names, or nullptr after printing why not (a bad
+/// URI, a file that is not an appkeys store, a schema from a newer appkeys).
+inline std::unique_ptr<server::Service> open_store(const std::string& uri,
+                                                   server::ServiceOptions options = {}) {
+  try {
+    return server::open_service(server::parse_store_uri(uri), std::move(options));
+  } catch (const std::exception& error) {
+    std::cerr << "appkeys: error: " << error.what() << '\n';
+    return nullptr;
+  }
+}
 
 /// How long a stop may take, beyond the configured delay, before the process exits
 /// without waiting (httplib's own read and write timeouts, 5 s, fit in it).
@@ -69,7 +86,7 @@ template <class Backend>
 void ensure_users(Backend& backend, const std::vector<std::string>& users) {
   for (const auto& entry : users) {
     auto user = split_user(entry);
-    backend.add_email_user(user->first, user->second);  // FakeBackend: "ensure" semantics
+    backend.add_email_user(user->first, user->second);  // the rules' "ensure" semantics
   }
 }
 
@@ -80,7 +97,11 @@ inline int run_serve(ServeOptions options) {
     return 2;
   }
   const sigset_t signals = block_termination_signals();
-  testing::FakeBackend backend(testing::FakeBackendOptions{.app_id = options.app_id});
+  server::ServiceOptions service_options;
+  service_options.rules.app_id = options.app_id;
+  const auto service = open_store(options.store, std::move(service_options));
+  if (!service) return 2;
+  server::Service& backend = *service;
   ensure_users(backend, options.users);
   testing::LocalServerOptions server_options{
       .host = options.host,
@@ -101,7 +122,8 @@ inline int run_serve(ServeOptions options) {
   }
   std::cout << "listening on " << server->base_url() << std::endl;
   std::cerr << "app id: " << (options.app_id.empty() ? "(any)" : options.app_id) << ", "
-            << options.users.size() << " user(s); stop with Ctrl-C\n";
+            << options.users.size() << " user(s), store " << backend.store_uri().to_string()
+            << "; stop with Ctrl-C\n";
   int received = 0;
   sigwait(&signals, &received);
   std::cerr << "stopping: finishing the requests in flight\n";

@@ -1,5 +1,6 @@
 // Fuzzes testing::FakeBackend::handle, the whole reference server (PROTOCOL.md §6) that
-// `appkeys serve` exposes over HTTP.
+// `appkeys serve` exposes over HTTP. Built as fuzz_fake_backend_request_sqlite (with
+// APPKEYS_FUZZ_SQLITE_STORE), the same rules run over the server's SQLite store.
 //
 // Input framing (text, so the corpus is readable):
 //
@@ -39,6 +40,13 @@
 #include <appkeys/detail/wire.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/testing/fake.hpp>
+
+#ifdef APPKEYS_FUZZ_SQLITE_STORE
+#include "fuzz_sqlite_backend.hpp"
+using FuzzBackend = appkeys_fuzz::SqliteFuzzBackend;
+#else
+using FuzzBackend = appkeys::testing::FakeBackend;
+#endif
 
 #include <cstddef>
 #include <cstdint>
@@ -82,7 +90,7 @@ class Seeded {
  public:
   Seeded() { reset(); }
 
-  appkeys::testing::FakeBackend& backend() { return *backend_; }
+  FuzzBackend& backend() { return *backend_; }
 
   std::string refresh, access, api_refresh, anon_refresh;
   std::string user_id, key_id, key_value;
@@ -97,7 +105,8 @@ class Seeded {
     options.app_id = std::string(app_id);
     options.max_keys_per_user = max_keys;
     options.max_body_bytes = 2048;  // reachable with libFuzzer's default -max_len
-    backend_ = std::make_unique<appkeys::testing::FakeBackend>(options);
+    backend_.reset();               // the old store closes before the new one opens
+    backend_ = std::make_unique<FuzzBackend>(options);
     secrets.clear();
     secret_names.clear();
     secrets.emplace_back(password);
@@ -232,7 +241,7 @@ class Seeded {
     return std::move(keys).value();
   }
 
-  std::unique_ptr<appkeys::testing::FakeBackend> backend_;
+  std::unique_ptr<FuzzBackend> backend_;
   std::size_t full_count_ = 0;
   std::size_t key_generation_ = 0;
 };

@@ -18,6 +18,11 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+// The server suite compiles this file again with the same rules over the SQLite store.
+#ifdef APPKEYS_TEST_SQLITE_STORE
+#include "server/sqlite_rules_backend.hpp"
+#endif
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -33,9 +38,14 @@ namespace {
 using appkeys::HttpMethod;
 using appkeys::HttpRequest;
 using appkeys::HttpResponse;
+#ifdef APPKEYS_TEST_SQLITE_STORE
+using FakeBackend = appkeys_test::SqliteRulesBackend;
+using FakeTransport = appkeys_test::BackendTransport<FakeBackend>;
+#else
 using appkeys::testing::FakeBackend;
-using appkeys::testing::FakeBackendOptions;
 using appkeys::testing::FakeTransport;
+#endif
+using appkeys::testing::FakeBackendOptions;
 using json = nlohmann::json;
 namespace routes = appkeys::detail::routes;
 using namespace std::chrono_literals;

@@ -4010,110 +4010,96 @@ using NoThrowApp = App<T, NoThrowExec>;
 // appkeys — FakeBackend and FakeTransport: the whole server of PROTOCOL.md, in memory.
 //
 // The hosted service is gone (PROTOCOL.md §1), so this model is the reference peer: the
-// client's tests run against it, and testing::LocalServer serves it over real HTTP.
-// Everything it answers is built from the shared protocol code (detail::routes,
-// detail::wire, detail::server_code_string), so the server cannot drift from the client.
+// client's tests run against it, and testing::LocalServer serves it over real HTTP. Its
+// rules are backend::BasicBackend's, the same code `appkeys serve` runs over SQLite;
+// only the store (backend::MemoryStore) and the password hash (backend::HeaderCrypto)
+// are its own.
+
+// ---- begin appkeys/testing/backend/basic_backend.hpp
+// appkeys — BasicBackend: the server of PROTOCOL.md written once, over a Store and a Crypto.
+//
+// testing::FakeBackend is BasicBackend<MemoryStore, HeaderCrypto>; `appkeys serve` runs
+// the same class over server::SqliteStore and server::OpenSslCrypto. Everything it
+// answers is built from the shared protocol code (detail::routes, detail::wire,
+// detail::server_code_string), so the server cannot drift from the client.
 
 // ---- begin appkeys/detail/random.hpp
-// appkeys — random ids, key values and token signatures for the fake backend.
+// appkeys — random ids, key values, tokens and secrets, from the operating system's CSPRNG.
 //
-// NOT for production cryptography: a Mersenne Twister is predictable once enough of its
-// output is seen. It is good enough for a test server (unique ids, unguessable-in-
-// practice test keys) and needs no dependency, which the single header requires. A real
-// server must draw secrets from the operating system's CSPRNG.
+// Every value here may end up a secret (a key value, a token, a signing secret), and ids
+// handed to one client must not let it predict another client's secrets, so there is no
+// user-space generator at all: each call asks the kernel (getrandom(2) on Linux,
+// arc4random_buf on the BSDs and macOS). There is no seed and no deterministic mode.
 
 
-#include <array>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
-#include <random>
+#include <cstdlib>
 #include <string>
+
+#if defined(__linux__)
+#include <sys/random.h>
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__)
+#include <stdlib.h>  // arc4random_buf
+#else
+#error "appkeys: no CSPRNG known for this platform (need getrandom or arc4random_buf)"
+#endif
 
 namespace appkeys::detail {
 
-/// A process-wide generator behind one mutex, re-seeded from std::random_device every
-/// `reseed_interval` draws so that a long-running local server does not expose one
-/// generator state for ever.
-///
-/// Thread safety: every member function may be called concurrently.
-class RandomSource {
- public:
-  static constexpr std::uint64_t reseed_interval = 1u << 16;
-
-  RandomSource() { reseed(); }
-
-  std::uint64_t next() {
-    std::lock_guard lock(mutex_);
-    if (++draws_ >= reseed_interval) {
-      reseed();
-      draws_ = 0;
+/// Fills `size` bytes at `out` from the kernel's CSPRNG. It blocks only until the kernel
+/// pool is initialised at boot; a failure the kernel reports (which does not happen on a
+/// supported kernel) aborts: going on with predictable secrets would be worse.
+inline void fill_random(void* out, std::size_t size) noexcept {
+#if defined(__linux__)
+  auto* bytes = static_cast<unsigned char*>(out);
+  while (size > 0) {
+    const ssize_t got = ::getrandom(bytes, size, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      std::abort();
     }
-    return engine_();
+    bytes += got;
+    size -= static_cast<std::size_t>(got);
   }
-
- private:
-  // Called with mutex_ held (or from the constructor).
-  void reseed() {
-    std::random_device device;
-    std::array<std::uint32_t, 8> words{};
-    for (auto& word : words) word = device();
-    std::seed_seq seed(words.begin(), words.end());
-    engine_.seed(seed);
-  }
-
-  std::mutex mutex_;
-  std::mt19937_64 engine_;
-  std::uint64_t draws_ = 0;
-};
-
-/// The shared generator. A function-local static of an inline function, so every
-/// translation unit sees the same one.
-inline RandomSource& random_source() {
-  static RandomSource source;
-  return source;
+#else
+  ::arc4random_buf(out, size);
+#endif
 }
 
 /// `count` random bytes.
 inline std::string random_bytes(std::size_t count) {
-  std::string out;
-  out.reserve(count);
-  auto& source = random_source();
-  while (out.size() < count) {
-    std::uint64_t word = source.next();
-    for (int i = 0; i < 8 && out.size() < count; ++i, word >>= 8) {
-      out.push_back(static_cast<char>(word & 0xff));
-    }
-  }
+  std::string out(count, '\0');
+  if (count > 0) fill_random(out.data(), count);
   return out;
 }
 
 /// A random ObjectId; never the all-zero id, which the protocol uses for "none".
 inline ObjectId random_object_id() {
   for (;;) {
-    const std::string bytes = random_bytes(12);
     ObjectId::bytes_type raw{};
-    for (std::size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<std::uint8_t>(bytes[i]);
+    fill_random(raw.data(), raw.size());
     ObjectId id(raw);
     if (!id.is_zero()) return id;
   }
 }
 
-/// `count` characters drawn uniformly from [A-Za-z0-9].
+/// `count` characters drawn uniformly from [A-Za-z0-9] (5.95 bits each).
 inline std::string random_token_chars(std::size_t count) {
   static constexpr char alphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  constexpr std::uint64_t size = sizeof(alphabet) - 1;  // 62
-  // Rejection sampling: values at or above the largest multiple of 62 that fits in a
+  constexpr unsigned size = sizeof(alphabet) - 1;  // 62
+  // Rejection sampling: bytes at or above the largest multiple of 62 that fits in a
   // byte would make the first letters likelier than the rest.
-  constexpr std::uint64_t limit = 256 - 256 % size;
+  constexpr unsigned limit = 256 - 256 % size;
   std::string out;
   out.reserve(count);
-  auto& source = random_source();
+  unsigned char buffer[64];
   while (out.size() < count) {
-    std::uint64_t word = source.next();
-    for (int i = 0; i < 8 && out.size() < count; ++i, word >>= 8) {
-      const std::uint64_t byte = word & 0xff;
+    fill_random(buffer, sizeof buffer);
+    for (unsigned char byte : buffer) {
+      if (out.size() == count) break;
       if (byte < limit) out.push_back(alphabet[byte % size]);
     }
   }
@@ -4273,27 +4259,23 @@ inline std::string sha256_hex(std::string_view data) {
 
 }  // namespace appkeys::detail
 // ---- end appkeys/detail/sha256.hpp
+// ---- begin appkeys/testing/backend/api_key_rules.hpp
+// appkeys — the six API-key routes' rules (PROTOCOL.md §3, §6), for a caller already
+// authenticated with a refresh token; BasicBackend routes to them.
 
-#include <algorithm>
+// ---- begin appkeys/testing/backend/options.hpp
+// appkeys — FakeBackendOptions: how the server rules behave where PROTOCOL.md leaves a choice.
+
 #include <chrono>
 #include <cstddef>
-#include <cstdint>
-#include <deque>
-#include <map>
-#include <mutex>
-#include <optional>
-#include <stdexcept>
 #include <string>
-#include <string_view>
-#include <unordered_map>
-#include <utility>
-#include <vector>
 
 namespace appkeys::testing {
 
-/// How a FakeBackend behaves where PROTOCOL.md leaves a choice.
+/// How a FakeBackend (or any backend built on backend::BasicBackend) behaves where
+/// PROTOCOL.md leaves a choice.
 ///
-/// Thread safety: a value type; FakeBackend keeps its own copy.
+/// Thread safety: a value type; a backend keeps its own copy.
 struct FakeBackendOptions {
   /// Empty: serve any app id. Otherwise app-scoped routes naming another app get 404.
   std::string app_id;
@@ -4314,10 +4296,259 @@ struct FakeBackendOptions {
   std::size_t max_sessions = 100'000;
   /// Entries request_log() keeps, newest last; request_count() still counts them all.
   std::size_t request_log_limit = 10'000;
+  /// Failed password logins in a row one account may have before it is slowed down;
+  /// 0 (the default for tests) never slows anyone. Past it, every further login for
+  /// that email is refused (401 InvalidPassword) without looking at the password for a
+  /// window that doubles with each failure (1 s, 2 s, 4 s, ... up to max_login_delay).
+  /// A correct login outside a window clears the count. Kept in memory, per process.
+  std::size_t failed_logins_before_delay = 0;
+  /// The longest window failed_logins_before_delay can impose.
+  std::chrono::seconds max_login_delay{15 * 60};
 };
 
-namespace fake_detail {
+}  // namespace appkeys::testing
+// ---- end appkeys/testing/backend/options.hpp
+// ---- begin appkeys/testing/backend/records.hpp
+// appkeys — what a server store keeps: users, keys, sessions and tokens (no secrets in clear).
 
+
+#include <cstdint>
+#include <string>
+
+namespace appkeys::testing::backend {
+
+/// One user. Thread safety: a value type.
+struct UserRecord {
+  std::string id;             ///< 24 lowercase hex characters.
+  std::string provider;       ///< "local-userpass" or "anon-user".
+  std::string identity_id;    ///< The id of the user's own identity in the profile.
+  std::string email;          ///< Empty for an anonymous user.
+  std::string password_hash;  ///< The Crypto policy's self-describing hash; empty: none.
+  bool disabled = false;      ///< A disabled user cannot log in.
+};
+
+/// One user API key. Thread safety: a value type.
+struct KeyRecord {
+  ObjectId id;            ///< The key's id.
+  std::string name;       ///< Unique per user.
+  std::string key_hash;   ///< sha256_hex of the value; the value itself is never kept.
+  bool disabled = false;  ///< A disabled key cannot log in.
+};
+
+/// One login session. Thread safety: a value type.
+struct SessionRecord {
+  std::uint64_t id = 0;   ///< Assigned by the store; grows, so the smallest is the oldest.
+  std::string user_id;    ///< Whose session it is.
+  std::string provider;   ///< How this session logged in.
+  std::string key_id;     ///< For "api-key" sessions: the key's id (hex).
+  std::string device_id;  ///< 24 hex, echoed to the client.
+  std::int64_t refresh_expires_at = 0;  ///< Unix seconds; the session ends then.
+};
+
+/// Which of a session's tokens a bearer is.
+enum class TokenKind { access, refresh };
+
+/// A token, kept under the SHA-256 of its text. Thread safety: a value type.
+struct TokenRecord {
+  TokenKind kind = TokenKind::access;  ///< Access or refresh.
+  std::uint64_t session_id = 0;        ///< The session it belongs to.
+  std::int64_t expires_at = 0;         ///< Unix seconds.
+};
+
+/// A token issued with a new session: its hash and record.
+struct IssuedToken {
+  std::string hash;    ///< sha256_hex of the token text.
+  TokenRecord record;  ///< Its kind and expiry (session_id is filled in by the store).
+};
+
+/// What Store::create_key did: the outcome of one atomic check-and-insert.
+enum class CreateKeyOutcome {
+  created,        ///< The key is stored.
+  name_taken,     ///< The user already has a key with that name (409).
+  limit_reached,  ///< The user already has the maximum number of keys (400).
+  no_such_user,   ///< The user is gone (deleted meanwhile).
+};
+
+}  // namespace appkeys::testing::backend
+// ---- end appkeys/testing/backend/records.hpp
+// ---- begin appkeys/testing/backend/responses.hpp
+// appkeys — the HTTP answers the server rules give (PROTOCOL.md §3, §5).
+
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace appkeys::testing::backend::responses {
+
+/// A JSON answer, labelled as such.
+inline HttpResponse json_response(int status, const detail::json& body) {
+  HttpResponse response;
+  response.status = status;
+  response.headers.emplace("Content-Type", "application/json");
+  response.body = detail::dump_json(body);
+  return response;
+}
+
+/// 204 with no Content-Type: an empty body labelled JSON breaks the official Web SDK (§3).
+inline HttpResponse no_content() {
+  HttpResponse response;
+  response.status = 204;
+  return response;
+}
+
+/// A plain-text answer (Go's 404 and 405 pages, as the hosted service sent).
+inline HttpResponse plain_text(int status, std::string text) {
+  HttpResponse response;
+  response.status = status;
+  response.headers.emplace("Content-Type", "text/plain; charset=utf-8");
+  response.body = std::move(text);
+  return response;
+}
+
+/// A JSON error `{"error","error_code","link"}`; `origin` starts the link.
+inline HttpResponse error(std::string_view origin, int status, std::string_view code,
+                          std::string_view message) {
+  // A fresh correlation id per error, as the hosted service's log links had.
+  std::string link(origin);
+  link += "/logs?co_id=";
+  link += detail::random_object_id().to_hex();
+  return json_response(status, detail::wire::error_json(message, code, link));
+}
+
+/// As above, with the code's protocol string.
+inline HttpResponse error(std::string_view origin, int status, errc code,
+                          std::string_view message) {
+  return error(origin, status, detail::server_code_string(code), message);
+}
+
+}  // namespace appkeys::testing::backend::responses
+// ---- end appkeys/testing/backend/responses.hpp
+// ---- begin appkeys/testing/backend/store.hpp
+// appkeys — the Store concept: the storage policy the server rules run over.
+
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace appkeys::testing::backend {
+
+/// Where the server rules (backend::BasicBackend) keep users, keys, sessions, tokens and
+/// the deployment's secrets. The rules decide what is allowed; a store only keeps state,
+/// and makes each call below one atomic step (a transaction, or one lock), safe to call
+/// from many threads at once: the rules never hold a lock across two calls. Shipped
+/// models: backend::MemoryStore (header-only, in FakeBackend) and server::SqliteStore.
+///
+/// Requirements, for a store `s`, ids as `std::string_view` (users: 24 hex) or
+/// `ObjectId` (keys), `u` a UserRecord, `k` a KeyRecord:
+///
+/// Users
+/// - `s.find_user(id)` -> `std::optional<UserRecord>`.
+/// - `s.find_user_by_email(email)` -> `std::optional<UserRecord>`.
+/// - `s.insert_user(u)` -> `bool`: false, and nothing stored, when `u.email` is not empty
+///   and another user has it (emails are unique, so two registrations race safely).
+/// - `s.set_password(id, hash)` -> `bool`: false for an unknown user.
+/// - `s.set_user_disabled(id, disabled)` -> `bool`: false for an unknown user. It does
+///   not end sessions; the rules call end_user_sessions.
+/// - `s.delete_user(id)` -> `bool`: removes the user with its keys, sessions and tokens.
+/// - `s.list_users()` -> `std::vector<UserRecord>`, ordered by id.
+/// - `s.api_key_identities(id)` -> `std::vector<std::string>`: ids (hex) of the keys
+///   that ever logged in as this user, in order of first use.
+///
+/// Keys
+/// - `s.create_key(user_id, k, max_keys)` -> `CreateKeyOutcome`: in one atomic step,
+///   `name_taken` if the user has a key named `k.name`, else `limit_reached` if the user
+///   has `max_keys` keys or more, else stores `k` (`created`). Holds under any number of
+///   concurrent callers, threads or processes.
+/// - `s.list_keys(user_id)` -> `std::vector<KeyRecord>`, in creation order.
+/// - `s.find_key(user_id, key_id)` -> `std::optional<KeyRecord>`: only the user's own.
+/// - `s.find_key_by_hash(hash)` -> `std::optional<std::pair<std::string, KeyRecord>>`:
+///   the owner's id and the key whose key_hash is `hash`.
+/// - `s.set_key_disabled(user_id, key_id, disabled)` -> `bool`: false when the user has
+///   no such key.
+/// - `s.delete_key(user_id, key_id)` -> `bool`: false when the user has no such key.
+/// - `s.count_keys(user_id)` -> `std::size_t`.
+///
+/// Sessions and tokens (times are Unix seconds)
+/// - `s.start_session(session, tokens, max_sessions, new_user)` -> `std::uint64_t`, with
+///   `session` a SessionRecord, `tokens` a `const std::vector<IssuedToken>&` and
+///   `new_user` a `const UserRecord*` (nullptr: none). In one atomic step: inserts
+///   `*new_user` if given; ends the oldest sessions until fewer than `max_sessions`
+///   remain (0: no limit); stores the session under a new id larger than every earlier
+///   one, and the tokens for it; for an "api-key" session adds `session.key_id` to the
+///   owner's api_key_identities unless there. Returns the new id.
+/// - `s.find_session(id)` -> `std::optional<SessionRecord>`.
+/// - `s.insert_token(hash, record)` -> `bool`: false (nothing stored) when the session
+///   is gone.
+/// - `s.find_token(hash)` -> `std::optional<TokenRecord>`.
+/// - `s.end_session(id)`, `s.end_user_sessions(user_id)`, `s.end_expired(now)`: end
+///   sessions (one, all of one user's, or those expired at `now`) with their tokens;
+///   `end_expired` also drops every expired token. An anonymous user left with no
+///   session is deleted in the same step: nothing could ever log in as it again.
+/// - `s.delete_tokens(kind)`: forgets every token of that kind.
+/// - `s.count_sessions()`, `s.count_user_sessions(user_id)`, `s.count_tokens(kind)` ->
+///   `std::size_t`.
+///
+/// Deployment secrets
+/// - `s.load_or_store_secret(name, candidate)` -> `std::string`: the secret stored
+///   under `name`; if there is none, stores `candidate` first. Processes sharing a store
+///   therefore agree on one value (the token-signing key).
+template <class S>
+concept Store = requires(S& s, const S& cs, std::string_view id, const ObjectId& key_id,
+                         const UserRecord& u, const KeyRecord& k, const SessionRecord& session,
+                         const std::vector<IssuedToken>& tokens, const TokenRecord& token,
+                         std::size_t n, bool flag, std::int64_t now, TokenKind kind) {
+  { cs.find_user(id) } -> std::same_as<std::optional<UserRecord>>;
+  { cs.find_user_by_email(id) } -> std::same_as<std::optional<UserRecord>>;
+  { s.insert_user(u) } -> std::same_as<bool>;
+  { s.set_password(id, id) } -> std::same_as<bool>;
+  { s.set_user_disabled(id, flag) } -> std::same_as<bool>;
+  { s.delete_user(id) } -> std::same_as<bool>;
+  { cs.list_users() } -> std::same_as<std::vector<UserRecord>>;
+  { cs.api_key_identities(id) } -> std::same_as<std::vector<std::string>>;
+
+  { s.create_key(id, k, n) } -> std::same_as<CreateKeyOutcome>;
+  { cs.list_keys(id) } -> std::same_as<std::vector<KeyRecord>>;
+  { cs.find_key(id, key_id) } -> std::same_as<std::optional<KeyRecord>>;
+  { cs.find_key_by_hash(id) } -> std::same_as<std::optional<std::pair<std::string, KeyRecord>>>;
+  { s.set_key_disabled(id, key_id, flag) } -> std::same_as<bool>;
+  { s.delete_key(id, key_id) } -> std::same_as<bool>;
+  { cs.count_keys(id) } -> std::same_as<std::size_t>;
+
+  { s.start_session(session, tokens, n, &u) } -> std::same_as<std::uint64_t>;
+  { cs.find_session(std::uint64_t{}) } -> std::same_as<std::optional<SessionRecord>>;
+  { s.insert_token(id, token) } -> std::same_as<bool>;
+  { cs.find_token(id) } -> std::same_as<std::optional<TokenRecord>>;
+  s.end_session(std::uint64_t{});
+  s.end_user_sessions(id);
+  s.end_expired(now);
+  s.delete_tokens(kind);
+  { cs.count_sessions() } -> std::same_as<std::size_t>;
+  { cs.count_user_sessions(id) } -> std::same_as<std::size_t>;
+  { cs.count_tokens(kind) } -> std::same_as<std::size_t>;
+
+  { s.load_or_store_secret(id, std::string{}) } -> std::same_as<std::string>;
+};
+
+}  // namespace appkeys::testing::backend
+// ---- end appkeys/testing/backend/store.hpp
+// ---- begin appkeys/testing/backend/url.hpp
+// appkeys — URL and text helpers of the server rules (no I/O).
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace appkeys::testing::fake_detail {
+
+/// A request URL split for routing.
 struct UrlParts {
   std::string origin;  // "scheme://authority": the location answer and error links name it
   std::string path;    // without query or fragment: routing and the request log ignore them
@@ -4386,59 +4617,647 @@ inline bool is_key_name_char(char c) noexcept {
          c == '-';
 }
 
-}  // namespace fake_detail
+/// Overwrites a temporary copy of a secret before it is freed.
+inline void wipe(std::string& text) noexcept {
+  volatile char* bytes = text.data();
+  for (std::size_t i = 0; i < text.size(); ++i) bytes[i] = 0;
+}
+
+}  // namespace appkeys::testing::fake_detail
+// ---- end appkeys/testing/backend/url.hpp
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+
+namespace appkeys::testing::backend::api_key_rules {
+
+/// 404 APIKeyNotFound: an id that is not 24 hex, an unknown id and another user's id
+/// are the same answer (§6).
+inline HttpResponse key_not_found(std::string_view origin) {
+  return responses::error(origin, 404, errc::api_key_not_found, "API key not found");
+}
+
+/// POST api_keys: checks the session's provider, the body and the name, then lets the
+/// store check uniqueness and the per-user limit in one atomic step.
+template <Store S>
+HttpResponse create(S& store, const FakeBackendOptions& options, std::string_view origin,
+                    const SessionRecord& session, std::string_view body_text) {
+  if (session.provider == provider_name(AuthProvider::anonymous) ||
+      session.provider == provider_name(AuthProvider::api_key)) {
+    return responses::error(origin, 403, errc::invalid_parameter,
+                            "API keys cannot be created by a user logged in with the '" +
+                                session.provider + "' provider");
+  }
+  auto body = detail::parse_json(body_text);
+  if (!body || !body->is_object()) {
+    return responses::error(origin, 400, errc::bad_request, "request body must be a JSON object");
+  }
+  const std::string* name = detail::string_member(*body, detail::wire::field::name);
+  if (name == nullptr || name->empty()) {
+    // The hosted service sent this one without an error_code (PROTOCOL.md §6).
+    return responses::json_response(400, detail::wire::error_json("'name' is a required string."));
+  }
+  if (!std::all_of(name->begin(), name->end(), fake_detail::is_key_name_char)) {
+    return responses::error(origin, 400, errc::invalid_parameter,
+                            "API key name can only contain ASCII letters, numbers, underscores, "
+                            "and hyphens.");
+  }
+  if (name->size() > options.max_key_name_bytes) {
+    return responses::error(origin, 400, errc::invalid_parameter,
+                            "API key name must not be longer than " +
+                                std::to_string(options.max_key_name_bytes) + " bytes");
+  }
+  KeyRecord key;
+  key.id = detail::random_object_id();
+  key.name = *name;
+  std::string value = detail::random_token_chars(64);
+  key.key_hash = detail::sha256_hex(value);
+  HttpResponse response;
+  switch (store.create_key(session.user_id, key, options.max_keys_per_user)) {
+    case CreateKeyOutcome::created:
+      response =
+          responses::json_response(201, detail::wire::api_key_json(key.id, key.name, false, value));
+      break;
+    case CreateKeyOutcome::name_taken:
+      response = responses::error(origin, 409, errc::api_key_already_exists,
+                                  "API key with name already exists");
+      break;
+    case CreateKeyOutcome::limit_reached:
+      response = responses::error(
+          origin, 400, errc::invalid_parameter,
+          "a user can have at most " + std::to_string(options.max_keys_per_user) + " API keys");
+      break;
+    case CreateKeyOutcome::no_such_user:
+      response = responses::error(origin, 401, errc::invalid_session, "invalid session");
+      break;
+  }
+  fake_detail::wipe(value);
+  return response;
+}
+
+/// GET api_keys: the caller's keys in creation order, never their values.
+template <Store S>
+HttpResponse list(const S& store, const SessionRecord& session) {
+  detail::json list = detail::json::array();
+  for (const auto& key : store.list_keys(session.user_id)) {
+    list.push_back(detail::wire::api_key_json(key.id, key.name, key.disabled));
+  }
+  return responses::json_response(200, list);
+}
+
+/// GET api_keys/<id>.
+template <Store S>
+HttpResponse fetch(const S& store, std::string_view origin, const SessionRecord& session,
+                   std::string_view id_text) {
+  auto id = ObjectId::from_hex(id_text);
+  if (!id) return key_not_found(origin);
+  auto key = store.find_key(session.user_id, *id);
+  if (!key) return key_not_found(origin);
+  return responses::json_response(200,
+                                  detail::wire::api_key_json(key->id, key->name, key->disabled));
+}
+
+/// PUT api_keys/<id>/enable|disable: idempotent, the same state again succeeds (§6).
+template <Store S>
+HttpResponse set_disabled(S& store, std::string_view origin, const SessionRecord& session,
+                          std::string_view id_text, bool disabled) {
+  auto id = ObjectId::from_hex(id_text);
+  if (!id || !store.set_key_disabled(session.user_id, *id, disabled)) return key_not_found(origin);
+  return responses::no_content();
+}
+
+/// DELETE api_keys/<id>: permanent; the key can never log in again.
+template <Store S>
+HttpResponse remove(S& store, std::string_view origin, const SessionRecord& session,
+                    std::string_view id_text) {
+  auto id = ObjectId::from_hex(id_text);
+  if (!id || !store.delete_key(session.user_id, *id)) return key_not_found(origin);
+  return responses::no_content();
+}
+
+}  // namespace appkeys::testing::backend::api_key_rules
+// ---- end appkeys/testing/backend/api_key_rules.hpp
+// ---- begin appkeys/testing/backend/crypto.hpp
+// appkeys — the Crypto concept (token signatures, password hashes, comparisons) and
+// HeaderCrypto, the dependency-free model FakeBackend uses.
+
+
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace appkeys::testing::backend {
+
+/// The primitives the server rules need besides SHA-256 (which they take from
+/// detail::sha256_hex: key values and tokens are high-entropy random values, for which
+/// one SHA-256 is the right at-rest hash).
+///
+/// Requirements, for a const `c`, text `a`, `b`:
+/// - `c.hmac_sha256(key, data)` -> `std::string`: the 32 raw bytes of HMAC-SHA256
+///   (RFC 2104), the HS256 JWT signature.
+/// - `c.equal(a, b)` -> `bool`: equality in time that depends only on the lengths.
+/// - `c.hash_password(password)` -> `std::string`: a self-describing hash, salt and
+///   parameters included (`$name$params$salt$hash`), never containing the password.
+/// - `c.verify_password(password, stored)` -> `bool`: whether `password` matches a
+///   string hash_password made, with the parameters written in it (so parameters can be
+///   raised later and old hashes still verify); false for any format it does not know.
+template <class C>
+concept Crypto = requires(const C& c, std::string_view a, std::string_view b) {
+  { c.hmac_sha256(a, b) } -> std::same_as<std::string>;
+  { c.equal(a, b) } -> std::same_as<bool>;
+  { c.hash_password(a) } -> std::same_as<std::string>;
+  { c.verify_password(a, b) } -> std::same_as<bool>;
+};
+
+/// HMAC-SHA256 over detail::Sha256 (RFC 2104), for the header-only build.
+inline std::string hmac_sha256(std::string_view key, std::string_view data) {
+  constexpr std::size_t block = 64;
+  std::array<std::uint8_t, block> padded{};
+  if (key.size() > block) {
+    detail::Sha256 hasher;
+    hasher.update(key);
+    const auto digest = hasher.digest();
+    for (std::size_t i = 0; i < digest.size(); ++i) padded[i] = digest[i];
+  } else {
+    for (std::size_t i = 0; i < key.size(); ++i) padded[i] = static_cast<std::uint8_t>(key[i]);
+  }
+  std::string inner_pad(block, '\0');
+  std::string outer_pad(block, '\0');
+  for (std::size_t i = 0; i < block; ++i) {
+    inner_pad[i] = static_cast<char>(padded[i] ^ 0x36);
+    outer_pad[i] = static_cast<char>(padded[i] ^ 0x5c);
+  }
+  detail::Sha256 inner;
+  inner.update(inner_pad);
+  inner.update(data);
+  const auto inner_digest = inner.digest();
+  detail::Sha256 outer;
+  outer.update(outer_pad);
+  outer.update(
+      std::string_view(reinterpret_cast<const char*>(inner_digest.data()), inner_digest.size()));
+  const auto digest = outer.digest();
+  fake_detail::wipe(inner_pad);
+  fake_detail::wipe(outer_pad);
+  return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
+}
+
+/// The Crypto of FakeBackend: no dependency beyond the standard library, as the single
+/// header requires, and fast, so that tests making thousands of logins stay fast.
+/// Passwords are one salted SHA-256 (`$sha256$<salt hex>$<hash hex>`): fine for test
+/// users, NOT a password hash for a server facing real users, whose stored hashes may
+/// leak; `appkeys serve` uses server::OpenSslCrypto (scrypt) instead.
+///
+/// Thread safety: stateless; every member function may be called concurrently.
+struct HeaderCrypto {
+  /// See Crypto.
+  std::string hmac_sha256(std::string_view key, std::string_view data) const {
+    return backend::hmac_sha256(key, data);
+  }
+  /// See Crypto.
+  bool equal(std::string_view a, std::string_view b) const noexcept {
+    return Secret::constant_time_equal(a, b);
+  }
+  /// See Crypto.
+  std::string hash_password(std::string_view password) const {
+    return format(detail::random_object_id().to_hex(), password);
+  }
+  /// See Crypto.
+  bool verify_password(std::string_view password, std::string_view stored) const {
+    constexpr std::string_view prefix = "$sha256$";
+    if (stored.substr(0, prefix.size()) != prefix) return false;
+    const std::string_view rest = stored.substr(prefix.size());
+    const std::size_t dollar = rest.find('$');
+    if (dollar == std::string_view::npos) return false;
+    std::string expected = format(rest.substr(0, dollar), password);
+    const bool match = equal(expected, stored);
+    fake_detail::wipe(expected);
+    return match;
+  }
+
+ private:
+  static std::string format(std::string_view salt, std::string_view password) {
+    std::string salted(salt);
+    salted += password;
+    std::string out = "$sha256$";
+    out += salt;
+    out += '$';
+    out += detail::sha256_hex(salted);
+    fake_detail::wipe(salted);
+    return out;
+  }
+};
+
+static_assert(Crypto<HeaderCrypto>);
+
+}  // namespace appkeys::testing::backend
+// ---- end appkeys/testing/backend/crypto.hpp
+// ---- begin appkeys/testing/backend/login_throttle.hpp
+// appkeys — LoginThrottle: slows down repeated failed password logins for one account.
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace appkeys::testing::backend {
+
+/// Counts failed password logins per email (known or not, so the answers do not tell
+/// which emails exist). From the `threshold`-th failure in a row on, the email is
+/// locked for a window that doubles with each further failure (1 s, 2 s, 4 s, ...,
+/// at most `max_delay`); during it every login for that email is refused without
+/// looking at the password, so guessing runs at a few tries per window at most. Lives in
+/// process memory: a restart forgets it (documented; the windows are short anyway).
+///
+/// Thread safety: every member function may be called concurrently.
+class LoginThrottle {
+ public:
+  /// `threshold` 0 turns the throttle off.
+  LoginThrottle(std::size_t threshold, std::chrono::seconds max_delay)
+      : threshold_(threshold), max_delay_(std::max<std::int64_t>(1, max_delay.count())) {}
+
+  /// Seconds `email` stays locked at Unix time `now`, or nullopt when it may try.
+  std::optional<std::int64_t> locked_for(std::string_view email, std::int64_t now) const {
+    if (threshold_ == 0) return std::nullopt;
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(email);
+    if (it == entries_.end() || it->second.locked_until <= now) return std::nullopt;
+    return it->second.locked_until - now;
+  }
+
+  /// Records a failed login for `email` at `now`.
+  void failed(std::string_view email, std::int64_t now) {
+    if (threshold_ == 0) return;
+    std::lock_guard lock(mutex_);
+    if (entries_.size() >= max_entries) forget_unlocked(now);
+    auto& entry = entries_[std::string(email)];
+    ++entry.failures;
+    if (entry.failures >= threshold_) {
+      const std::size_t doublings = std::min<std::size_t>(entry.failures - threshold_, 30);
+      const std::int64_t window = std::min<std::int64_t>(std::int64_t{1} << doublings, max_delay_);
+      entry.locked_until = now + window;
+    }
+  }
+
+  /// A correct login: the count starts again.
+  void succeeded(std::string_view email) {
+    if (threshold_ == 0) return;
+    std::lock_guard lock(mutex_);
+    if (auto it = entries_.find(email); it != entries_.end()) entries_.erase(it);
+  }
+
+ private:
+  static constexpr std::size_t max_entries = 100'000;
+
+  struct Entry {
+    std::size_t failures = 0;
+    std::int64_t locked_until = 0;
+  };
+
+  // Called with mutex_ held: bounds memory under a flood of made-up emails. Entries
+  // that are not locked now lose their count, which only makes the throttle start over.
+  void forget_unlocked(std::int64_t now) {
+    std::erase_if(entries_, [&](const auto& entry) { return entry.second.locked_until <= now; });
+  }
+
+  const std::size_t threshold_;
+  const std::int64_t max_delay_;
+  mutable std::mutex mutex_;
+  std::map<std::string, Entry, std::less<>> entries_;  // guarded by mutex_
+};
+
+}  // namespace appkeys::testing::backend
+// ---- end appkeys/testing/backend/login_throttle.hpp
+// ---- begin appkeys/testing/backend/request_parts.hpp
+// appkeys — what the server rules read from a request besides its body's fields: the
+// bearer token and the client's device id.
+
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace appkeys::testing::backend::request_parts {
+
+/// The token of an `Authorization: Bearer <token>` header (scheme in any case, spaces
+/// around the token ignored); nullopt for a missing, empty or other-scheme header.
+inline std::optional<std::string_view> bearer_token(const Headers& headers) {
+  auto header = header_value(headers, "Authorization");
+  if (!header) return std::nullopt;
+  constexpr std::string_view scheme = "bearer ";
+  if (header->size() <= scheme.size() ||
+      !detail::iequals(header->substr(0, scheme.size()), scheme)) {
+    return std::nullopt;
+  }
+  std::string_view token = header->substr(scheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  if (token.empty()) return std::nullopt;
+  return token;
+}
+
+/// The `$oid` of `options.device.deviceId` when it is a usable id, else a new one: the
+/// client sends back the id it was given, and the server keeps it.
+inline std::string device_id_from(const detail::json& body) {
+  namespace field = detail::wire::field;
+  auto member = [](const detail::json* object, const char* name) -> const detail::json* {
+    if (object == nullptr || !object->is_object()) return nullptr;
+    auto it = object->find(name);
+    return it == object->end() ? nullptr : &*it;
+  };
+  const detail::json* device_id =
+      member(member(member(&body, field::options), field::device), "deviceId");
+  if (device_id != nullptr) {
+    if (const std::string* text = detail::string_member(*device_id, field::oid)) {
+      if (auto id = ObjectId::from_hex(*text); id && !id->is_zero()) return id->to_hex();
+    }
+  }
+  return detail::random_object_id().to_hex();
+}
+
+}  // namespace appkeys::testing::backend::request_parts
+// ---- end appkeys/testing/backend/request_parts.hpp
+// ---- begin appkeys/testing/backend/routing.hpp
+// appkeys — the server's routes (PROTOCOL.md §1, §3, §4): which handler a path reaches.
+
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace appkeys::testing::backend {
+
+/// Which operation a path names.
+enum class RouteKind {
+  location,
+  login,
+  register_email,
+  profile,
+  session,
+  api_keys,
+  api_key,
+  api_key_enable,
+  api_key_disable,
+};
+
+/// A matched path. Thread safety: a value type.
+struct Route {
+  RouteKind kind;        ///< The operation.
+  std::string app_id;    ///< App-scoped routes.
+  std::string provider;  ///< Login.
+  std::string key_id;    ///< The path segment as sent, not yet validated.
+};
+
+/// The route `path` names, or nullopt (404).
+inline std::optional<Route> match_route(std::string_view path) {
+  namespace routes = detail::routes;
+  using fake_detail::starts_with;
+  const auto make = [](RouteKind kind, std::string app = {}, std::string provider = {},
+                       std::string key = {}) {
+    return Route{kind, std::move(app), std::move(provider), std::move(key)};
+  };
+  if (path == routes::profile()) return make(RouteKind::profile);
+  if (path == routes::session()) return make(RouteKind::session);
+  const std::string keys = routes::api_keys();
+  if (path == keys) return make(RouteKind::api_keys);
+  if (starts_with(path, keys) && path.size() > keys.size() + 1 && path[keys.size()] == '/') {
+    const std::string_view rest = path.substr(keys.size() + 1);
+    const std::string id(rest.substr(0, rest.find('/')));
+    if (path == routes::api_key(id)) return make(RouteKind::api_key, {}, {}, id);
+    if (path == routes::api_key_enable(id)) return make(RouteKind::api_key_enable, {}, {}, id);
+    if (path == routes::api_key_disable(id)) return make(RouteKind::api_key_disable, {}, {}, id);
+    return std::nullopt;
+  }
+  const std::string app_prefix = routes::join({routes::api_root, routes::app_segment});
+  if (!starts_with(path, app_prefix)) return std::nullopt;
+  const std::string_view rest = path.substr(app_prefix.size());
+  const std::size_t slash = rest.find('/');
+  if (slash == 0 || slash == std::string_view::npos) return std::nullopt;
+  const std::string app(rest.substr(0, slash));
+  if (path == routes::location(app)) return make(RouteKind::location, app);
+  if (path == routes::register_email(app)) return make(RouteKind::register_email, app);
+  const std::string providers =
+      routes::join({routes::api_root, routes::app_segment, app, routes::providers_segment});
+  if (!starts_with(path, providers)) return std::nullopt;
+  const std::string_view tail = path.substr(providers.size());
+  const std::size_t provider_end = tail.find('/');
+  if (provider_end == 0 || provider_end == std::string_view::npos) return std::nullopt;
+  const std::string provider(tail.substr(0, provider_end));
+  if (path == routes::login(app, provider)) return make(RouteKind::login, app, provider);
+  return std::nullopt;
+}
+
+/// The methods a route answers; others get 405 with these in Allow.
+inline std::vector<HttpMethod> allowed_methods(RouteKind kind) {
+  switch (kind) {
+    case RouteKind::location:
+    case RouteKind::profile:
+      return {HttpMethod::get};
+    case RouteKind::login:
+    case RouteKind::register_email:
+      return {HttpMethod::post};
+    case RouteKind::session:
+      return {HttpMethod::post, HttpMethod::del};
+    case RouteKind::api_keys:
+      return {HttpMethod::get, HttpMethod::post};
+    case RouteKind::api_key:
+      return {HttpMethod::get, HttpMethod::del};
+    case RouteKind::api_key_enable:
+    case RouteKind::api_key_disable:
+      return {HttpMethod::put};
+  }
+  return {};
+}
+
+}  // namespace appkeys::testing::backend
+// ---- end appkeys/testing/backend/routing.hpp
+// ---- begin appkeys/testing/backend/state_dump.hpp
+// appkeys — a JSON view of everything a Store holds, for tests that prove no secret is
+// kept in clear (FakeBackend::debug_dump).
+
+
+#include <string>
+#include <string_view>
+
+namespace appkeys::testing::backend {
+
+/// Users (id, provider, email, disabled, the password hash, identities), their keys (id,
+/// name, disabled, key hash) and session counts, plus the store's session and token
+/// counts. Not one atomic snapshot: each part is read in its own step.
+template <Store S>
+detail::json dump_store(const S& store) {
+  using detail::json;
+  json users = json::array();
+  for (const UserRecord& user : store.list_users()) {
+    json keys = json::array();
+    for (const KeyRecord& key : store.list_keys(user.id)) {
+      keys.push_back(json{{"_id", key.id.to_hex()},
+                          {"name", key.name},
+                          {"disabled", key.disabled},
+                          {"key_sha256", key.key_hash}});
+    }
+    json identities = json::array();
+    identities.push_back(json{{"id", user.identity_id}, {"provider_type", user.provider}});
+    for (const auto& key_id : store.api_key_identities(user.id)) {
+      identities.push_back(json{{"id", key_id}, {"provider_type", "api-key"}});
+    }
+    json entry = json::object();
+    entry["id"] = user.id;
+    entry["provider"] = user.provider;
+    if (!user.email.empty()) entry["email"] = user.email;
+    if (!user.password_hash.empty()) {
+      // HeaderCrypto's "$sha256$salt$hash" as the two fields it always had; other
+      // formats as they are.
+      constexpr std::string_view prefix = "$sha256$";
+      const std::string_view hash = user.password_hash;
+      const std::size_t dollar = hash.find('$', prefix.size());
+      if (hash.substr(0, prefix.size()) == prefix && dollar != std::string_view::npos) {
+        entry["password_salt"] = std::string(hash.substr(prefix.size(), dollar - prefix.size()));
+        entry["password_sha256"] = std::string(hash.substr(dollar + 1));
+      } else {
+        entry["password_hash"] = user.password_hash;
+      }
+    }
+    entry["disabled"] = user.disabled;
+    entry["identities"] = std::move(identities);
+    entry["api_keys"] = std::move(keys);
+    entry["sessions"] = store.count_user_sessions(user.id);
+    users.push_back(std::move(entry));
+  }
+  json out = json::object();
+  out["sessions"] = store.count_sessions();
+  out["access_tokens"] = store.count_tokens(TokenKind::access);
+  out["refresh_tokens"] = store.count_tokens(TokenKind::refresh);
+  out["users"] = std::move(users);
+  return out;
+}
+
+}  // namespace appkeys::testing::backend
+// ---- end appkeys/testing/backend/state_dump.hpp
+// ---- begin appkeys/testing/backend/tokens.hpp
+// appkeys — HS256 JWTs: how the server rules sign and check the tokens they issue.
+
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace appkeys::testing::backend {
+
+/// The claims the server puts in a token.
+///
+/// Thread safety: a value type.
+struct TokenClaims {
+  std::string subject;          ///< The user id (`sub`).
+  std::string device_id;        ///< `baas_device_id`.
+  std::string type;             ///< "access" or "refresh" (`typ`).
+  std::int64_t issued_at = 0;   ///< `iat`, Unix seconds.
+  std::int64_t expires_at = 0;  ///< `exp`, Unix seconds.
+};
+
+/// `header.payload.signature`, signed with HMAC-SHA256 under `key`. A random `jti`
+/// makes every token unique, even two issued in the same second for the same session.
+template <Crypto C>
+std::string sign_jwt(const C& crypto, std::string_view key, const TokenClaims& claims) {
+  using detail::json;
+  const json header = {{"alg", "HS256"}, {"typ", "JWT"}};
+  json payload = json::object();
+  payload["baas_device_id"] = claims.device_id;
+  payload["exp"] = claims.expires_at;
+  payload["iat"] = claims.issued_at;
+  payload["jti"] = detail::random_object_id().to_hex();
+  payload["sub"] = claims.subject;
+  payload["typ"] = claims.type;
+  std::string token = detail::base64url_encode(detail::dump_json(header));
+  token += '.';
+  token += detail::base64url_encode(detail::dump_json(payload));
+  const std::string signature = crypto.hmac_sha256(key, token);
+  token += '.';
+  token += detail::base64url_encode(signature);
+  return token;
+}
+
+/// Whether `token` is three dot-separated parts whose signature is the HMAC-SHA256 of
+/// the first two under `key`, compared in constant time. The claims are not read here:
+/// the store decides whether the token is still valid.
+template <Crypto C>
+bool jwt_signature_valid(const C& crypto, std::string_view key, std::string_view token) {
+  const std::size_t last_dot = token.rfind('.');
+  if (last_dot == std::string_view::npos || token.find('.') == last_dot) return false;
+  const std::string_view signed_part = token.substr(0, last_dot);
+  const std::string expected = detail::base64url_encode(crypto.hmac_sha256(key, signed_part));
+  return crypto.equal(expected, token.substr(last_dot + 1));
+}
+
+}  // namespace appkeys::testing::backend
+// ---- end appkeys/testing/backend/tokens.hpp
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace appkeys::testing::backend {
 
 /// The server of PROTOCOL.md (locations, logins, registration, sessions, profiles and
-/// the six user API key routes), in memory, reached through HTTP-shaped requests.
+/// the six user API key routes) reached through HTTP-shaped requests, with its state in
+/// a `S` and its signatures and password hashes from a `C`.
 ///
-/// Nothing secret is stored in clear: key values, passwords and tokens are kept only as
-/// SHA-256 hashes (passwords salted), so debug_dump() can prove it. The clock is the
-/// system clock plus an offset that advance_clock() moves, so token `exp` claims look
-/// real while tests can still expire them at will.
+/// Key values and refresh and access tokens are kept only as SHA-256 hashes, passwords
+/// only as C's self-describing hashes. Tokens are HS256 JWTs signed with a secret kept
+/// in the store (made on first use), checked on every request before the store is asked
+/// about them. The clock is the system clock plus an offset that advance_clock() moves,
+/// so token `exp` claims look real while tests can still expire them at will. A request
+/// whose store call throws (a database error) gets 500 InternalServerError.
 ///
-/// Thread safety: every member function may be called concurrently; one mutex
-/// serializes them, so each request sees and leaves a consistent state.
-class FakeBackend {
+/// Thread safety: every member function may be called concurrently. Each store call is
+/// atomic (the Store concept); no lock is held across two of them, so requests run in
+/// parallel as far as the store allows.
+template <Store S, Crypto C = HeaderCrypto>
+class BasicBackend {
  public:
-  FakeBackend() : FakeBackend(FakeBackendOptions{}) {}
-  /// A server with no users, behaving as `options` says.
-  explicit FakeBackend(FakeBackendOptions options) : options_(std::move(options)) {}
+  /// A server behaving as `options` says, over a store built from `store_args`.
+  template <class... StoreArgs>
+  explicit BasicBackend(FakeBackendOptions options, C crypto, StoreArgs&&... store_args)
+      : options_(std::move(options)),
+        crypto_(std::move(crypto)),
+        store_(std::forward<StoreArgs>(store_args)...),
+        throttle_(options_.failed_logins_before_delay, options_.max_login_delay) {
+    signing_key_ = store_.load_or_store_secret(signing_key_name, detail::random_token_chars(64));
+  }
 
-  FakeBackend(const FakeBackend&) = delete;
-  FakeBackend& operator=(const FakeBackend&) = delete;
+  BasicBackend(const BasicBackend&) = delete;
+  BasicBackend& operator=(const BasicBackend&) = delete;
 
   /// The options it was built with; fixed for its lifetime, so no lock is needed (an
   /// HTTP skin reads max_body_bytes to refuse oversized bodies before buffering them).
   const FakeBackendOptions& options() const noexcept { return options_; }
 
-  /// Adds an email/password user and returns its id (24 hex). An existing email gets
-  /// the new password and keeps its id (and its keys and sessions).
-  std::string add_email_user(std::string_view email, std::string_view password) {
-    std::lock_guard lock(mutex_);
-    if (auto it = email_index_.find(email); it != email_index_.end()) {
-      UserRecord& user = users_.find(it->second)->second;
-      set_password(user, password);
-      return user.id;
-    }
-    UserRecord& user = create_user(email_provider());
-    user.email = std::string(email);
-    set_password(user, password);
-    email_index_.emplace(user.email, user.id);
-    return user.id;
-  }
-
-  /// A disabled user cannot log in (401 UserDisabled), and disabling ends every
-  /// session the user has, as the hosted service did. Throws std::invalid_argument for
-  /// an unknown id, so a typo in a test cannot pass silently.
-  void set_user_disabled(std::string_view user_id, bool disabled) {
-    std::lock_guard lock(mutex_);
-    auto it = users_.find(user_id);
-    if (it == users_.end()) {
-      APPKEYS_THROW(std::invalid_argument("FakeBackend::set_user_disabled: unknown user id"));
-    }
-    it->second.disabled = disabled;
-    if (disabled) revoke_user_sessions(it->second.id);
-  }
+  /// The store (for an operator's tools and for tests).
+  S& store() noexcept { return store_; }
+  /// The store, read-only.
+  const S& store() const noexcept { return store_; }
 
   /// Answers one request, routing on its method and URL path. `request.url` should be
   /// absolute; a bare path is accepted too, its origin then taken from the Host header
@@ -4455,42 +5274,74 @@ class FakeBackend {
       auto host = header_value(request.headers, "Host");
       call.origin = host && !host->empty() ? "http://" + std::string(*host) : "http://localhost";
     }
-    std::lock_guard lock(mutex_);
-    ++request_count_;
-    std::string entry(to_string(request.method));
-    entry += ' ';
-    entry += call.path;
-    if (options_.request_log_limit == 0) return dispatch(call);
-    if (request_log_.size() >= options_.request_log_limit) request_log_.pop_front();
-    request_log_.push_back(std::move(entry));
+    record(request.method, call.path);
+#if APPKEYS_HAS_EXCEPTIONS
+    try {
+      return dispatch(call);
+    } catch (const std::exception&) {
+      // The store failed (disk full, database locked past its timeout...). The message
+      // stays out of the answer: it may name files or SQL.
+      return responses::error(call.origin, 500, errc::internal_server_error,
+                              "internal server error");
+    }
+#else
     return dispatch(call);
+#endif
   }
+
+  // ------------------------------------------------------------------------------
+  // Users (for tests and operators)
+
+  /// Adds an email/password user and returns its id (24 hex). An existing email gets
+  /// the new password and keeps its id (and its keys and sessions).
+  std::string add_email_user(std::string_view email, std::string_view password) {
+    std::string hash = crypto_.hash_password(password);
+    for (;;) {
+      if (auto existing = store_.find_user_by_email(email)) {
+        if (store_.set_password(existing->id, hash)) return existing->id;
+        continue;  // deleted meanwhile: add it anew
+      }
+      UserRecord user = new_user(email_provider());
+      user.email = std::string(email);
+      user.password_hash = hash;
+      if (store_.insert_user(user)) return user.id;
+      // Another caller added this email meanwhile: set its password instead.
+    }
+  }
+
+  /// A disabled user cannot log in (401 UserDisabled), and disabling ends every
+  /// session the user has, as the hosted service did. Throws std::invalid_argument for
+  /// an unknown id, so a typo in a test cannot pass silently.
+  void set_user_disabled(std::string_view user_id, bool disabled) {
+    if (!store_.set_user_disabled(user_id, disabled)) {
+      APPKEYS_THROW(std::invalid_argument("FakeBackend::set_user_disabled: unknown user id"));
+    }
+    if (disabled) store_.end_user_sessions(user_id);
+  }
+
+  /// Deletes a user with its keys and sessions; false for an unknown id.
+  bool delete_user(std::string_view user_id) { return store_.delete_user(user_id); }
+
+  /// Every user, ordered by id.
+  std::vector<UserRecord> list_users() const { return store_.list_users(); }
 
   // ------------------------------------------------------------------------------
   // Test controls
 
   /// Moves the backend's clock forward; tokens expire by this clock.
   void advance_clock(std::chrono::seconds by) {
-    std::lock_guard lock(mutex_);
-    clock_offset_ += by;
+    clock_offset_.fetch_add(by.count(), std::memory_order_relaxed);
   }
 
   /// Every access token issued so far is expired from now on; refresh tokens are not.
-  void expire_access_tokens() {
-    std::lock_guard lock(mutex_);
-    std::erase_if(tokens_,
-                  [](const auto& entry) { return entry.second.kind == TokenKind::access; });
-  }
+  void expire_access_tokens() { store_.delete_tokens(TokenKind::access); }
 
   /// Ends every session of `user_id`: its refresh and access tokens become invalid.
-  void revoke_sessions(std::string_view user_id) {
-    std::lock_guard lock(mutex_);
-    revoke_user_sessions(user_id);
-  }
+  void revoke_sessions(std::string_view user_id) { store_.end_user_sessions(user_id); }
 
   /// Requests handled so far, whatever their outcome.
   std::size_t request_count() const {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(log_mutex_);
     return request_count_;
   }
 
@@ -4498,138 +5349,35 @@ class FakeBackend {
   /// FakeBackendOptions::request_log_limit of them. Query strings, headers and bodies
   /// are left out: they may carry secrets.
   std::vector<std::string> request_log() const {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(log_mutex_);
     return {request_log_.begin(), request_log_.end()};
   }
 
   /// The user's current (undeleted) keys; 0 for an unknown user.
-  std::size_t key_count(std::string_view user_id) const {
-    std::lock_guard lock(mutex_);
-    auto it = users_.find(user_id);
-    return it == users_.end() ? 0 : it->second.keys.size();
-  }
+  std::size_t key_count(std::string_view user_id) const { return store_.count_keys(user_id); }
 
   /// JSON text of the whole stored state: users (id, provider, email, disabled, the
-  /// salted password hash, identities), their keys (id, name, disabled, key hash),
-  /// session counts and token counts. Lets tests prove that no key value, password or
-  /// token is stored in clear.
+  /// password hash, identities), their keys (id, name, disabled, key hash), session
+  /// counts and token counts. Lets tests prove that no key value, password or token is
+  /// stored in clear.
   std::string debug_dump() const {
-    using detail::json;
-    std::lock_guard lock(mutex_);
-    std::map<std::string, std::size_t, std::less<>> sessions_per_user;
-    for (const auto& [id, session] : sessions_) ++sessions_per_user[session.user_id];
-    std::size_t access_tokens = 0;
-    std::size_t refresh_tokens = 0;
-    for (const auto& [hash, token] : tokens_) {
-      ++(token.kind == TokenKind::access ? access_tokens : refresh_tokens);
-    }
-
-    json users = json::array();
-    for (const auto& [id, user] : users_) {
-      json keys = json::array();
-      for (const auto& key : user.keys) {
-        keys.push_back(json{{"_id", key.id.to_hex()},
-                            {"name", key.name},
-                            {"disabled", key.disabled},
-                            {"key_sha256", key.key_hash}});
-      }
-      json identities = json::array();
-      for (const auto& identity : identities_of(user)) {
-        identities.push_back(json{{"id", identity.id}, {"provider_type", identity.provider_type}});
-      }
-      json entry = json::object();
-      entry["id"] = user.id;
-      entry["provider"] = user.provider;
-      if (!user.email.empty()) entry["email"] = user.email;
-      if (!user.password_hash.empty()) {
-        entry["password_salt"] = user.password_salt;
-        entry["password_sha256"] = user.password_hash;
-      }
-      entry["disabled"] = user.disabled;
-      entry["identities"] = std::move(identities);
-      entry["api_keys"] = std::move(keys);
-      auto count = sessions_per_user.find(user.id);
-      entry["sessions"] = count == sessions_per_user.end() ? 0 : count->second;
-      users.push_back(std::move(entry));
-    }
-    json out = json::object();
+    detail::json out = dump_store(store_);
     out["app_id"] = options_.app_id;
-    out["clock_offset_seconds"] = clock_offset_.count();
-    out["request_count"] = request_count_;
-    out["sessions"] = sessions_.size();
-    out["access_tokens"] = access_tokens;
-    out["refresh_tokens"] = refresh_tokens;
-    out["users"] = std::move(users);
+    out["clock_offset_seconds"] = clock_offset_.load(std::memory_order_relaxed);
+    out["request_count"] = request_count();
     return detail::dump_json(out);
   }
 
  private:
-  using Clock = std::chrono::system_clock;
-  using TimePoint = Clock::time_point;
   using json = detail::json;
 
+  /// Where the token-signing secret lives in the store.
+  static constexpr std::string_view signing_key_name = "jwt_hs256_key";
   /// Not in realm-core's table (PROTOCOL.md §6 leaves a foreign app id to us); an
   /// unknown string, so the client maps it to errc::app_server_error.
   static constexpr std::string_view app_not_found_code = "AppNotFound";
-
-  struct KeyRecord {
-    ObjectId id;
-    std::string name;
-    std::string key_hash;  // sha256_hex of the value; the value itself is never kept
-    bool disabled = false;
-  };
-
-  struct UserRecord {
-    std::string id;
-    std::string provider;     // "local-userpass" or "anon-user"
-    std::string identity_id;  // the id of the user's own identity in the profile
-    std::string email;
-    std::string password_salt;
-    std::string password_hash;  // sha256_hex(salt + password)
-    bool disabled = false;
-    std::vector<KeyRecord> keys;                  // creation order
-    std::vector<std::string> api_key_identities;  // key ids ever used to log in
-  };
-
-  struct SessionRecord {
-    std::string user_id;
-    std::string provider;  // how this session logged in
-    std::string key_id;    // for "api-key" sessions
-    std::string device_id;
-    TimePoint refresh_expires_at;
-  };
-
-  enum class TokenKind { access, refresh };
-
-  struct TokenRecord {
-    TokenKind kind;
-    std::uint64_t session_id;
-    TimePoint expires_at;
-  };
-
-  enum class RouteKind {
-    location,
-    login,
-    register_email,
-    profile,
-    session,
-    api_keys,
-    api_key,
-    api_key_enable,
-    api_key_disable,
-  };
-
-  struct Route {
-    RouteKind kind;
-    std::string app_id;    // app-scoped routes
-    std::string provider;  // login
-    std::string key_id;    // the path segment as sent, not yet validated
-  };
-
-  static Route make_route(RouteKind kind, std::string app_id = {}, std::string provider = {},
-                          std::string key_id = {}) {
-    return Route{kind, std::move(app_id), std::move(provider), std::move(key_id)};
-  }
+  /// Expired sessions and tokens are dropped after this many tokens are issued.
+  static constexpr std::size_t sweep_interval = 1024;
 
   /// One request being handled.
   struct Call {
@@ -4642,79 +5390,24 @@ class FakeBackend {
   static std::string_view anon_provider() { return provider_name(AuthProvider::anonymous); }
   static std::string_view api_key_provider() { return provider_name(AuthProvider::api_key); }
 
-  // ------------------------------------------------------------------------------
-  // Routing
-
-  static std::optional<Route> match_route(std::string_view path) {
-    namespace routes = detail::routes;
-    using fake_detail::starts_with;
-    if (path == routes::profile()) return make_route(RouteKind::profile);
-    if (path == routes::session()) return make_route(RouteKind::session);
-    const std::string keys = routes::api_keys();
-    if (path == keys) return make_route(RouteKind::api_keys);
-    if (starts_with(path, keys) && path.size() > keys.size() + 1 && path[keys.size()] == '/') {
-      const std::string_view rest = path.substr(keys.size() + 1);
-      const std::string id(rest.substr(0, rest.find('/')));
-      if (path == routes::api_key(id)) return make_route(RouteKind::api_key, {}, {}, id);
-      if (path == routes::api_key_enable(id)) {
-        return make_route(RouteKind::api_key_enable, {}, {}, id);
-      }
-      if (path == routes::api_key_disable(id)) {
-        return make_route(RouteKind::api_key_disable, {}, {}, id);
-      }
-      return std::nullopt;
-    }
-    const std::string app_prefix = routes::join({routes::api_root, routes::app_segment});
-    if (!starts_with(path, app_prefix)) return std::nullopt;
-    const std::string_view rest = path.substr(app_prefix.size());
-    const std::size_t slash = rest.find('/');
-    if (slash == 0 || slash == std::string_view::npos) return std::nullopt;
-    const std::string app(rest.substr(0, slash));
-    if (path == routes::location(app)) return make_route(RouteKind::location, app);
-    if (path == routes::register_email(app)) {
-      return make_route(RouteKind::register_email, app);
-    }
-    const std::string providers =
-        routes::join({routes::api_root, routes::app_segment, app, routes::providers_segment});
-    if (!starts_with(path, providers)) return std::nullopt;
-    const std::string_view tail = path.substr(providers.size());
-    const std::size_t provider_end = tail.find('/');
-    if (provider_end == 0 || provider_end == std::string_view::npos) return std::nullopt;
-    const std::string provider(tail.substr(0, provider_end));
-    if (path == routes::login(app, provider)) {
-      return make_route(RouteKind::login, app, provider);
-    }
-    return std::nullopt;
-  }
-
-  static std::vector<HttpMethod> allowed_methods(RouteKind kind) {
-    switch (kind) {
-      case RouteKind::location:
-      case RouteKind::profile:
-        return {HttpMethod::get};
-      case RouteKind::login:
-      case RouteKind::register_email:
-        return {HttpMethod::post};
-      case RouteKind::session:
-        return {HttpMethod::post, HttpMethod::del};
-      case RouteKind::api_keys:
-        return {HttpMethod::get, HttpMethod::post};
-      case RouteKind::api_key:
-        return {HttpMethod::get, HttpMethod::del};
-      case RouteKind::api_key_enable:
-      case RouteKind::api_key_disable:
-        return {HttpMethod::put};
-    }
-    return {};
+  void record(HttpMethod method, const std::string& path) {
+    std::lock_guard lock(log_mutex_);
+    ++request_count_;
+    if (options_.request_log_limit == 0) return;
+    if (request_log_.size() >= options_.request_log_limit) request_log_.pop_front();
+    std::string entry(to_string(method));
+    entry += ' ';
+    entry += path;
+    request_log_.push_back(std::move(entry));
   }
 
   HttpResponse dispatch(const Call& call) {
     auto route = match_route(call.path);
-    if (!route) return plain_text(404, "404 page not found");
+    if (!route) return responses::plain_text(404, "404 page not found");
     const auto methods = allowed_methods(route->kind);
     const HttpMethod method = call.request.method;
     if (std::find(methods.begin(), methods.end(), method) == methods.end()) {
-      HttpResponse response = plain_text(405, "405 method not allowed");
+      HttpResponse response = responses::plain_text(405, "405 method not allowed");
       std::string allow;
       for (HttpMethod m : methods) {
         if (!allow.empty()) allow += ", ";
@@ -4730,11 +5423,12 @@ class FakeBackend {
                        " bytes");
     }
     if (!route->app_id.empty() && !options_.app_id.empty() && route->app_id != options_.app_id) {
-      return error(call, 404, app_not_found_code, "cannot find app using Client App ID");
+      return responses::error(call.origin, 404, app_not_found_code,
+                              "cannot find app using Client App ID");
     }
     switch (route->kind) {
       case RouteKind::location:
-        return json_response(200, detail::wire::location_json(call.origin));
+        return responses::json_response(200, detail::wire::location_json(call.origin));
       case RouteKind::login:
         return log_in(call, route->provider);
       case RouteKind::register_email:
@@ -4744,187 +5438,74 @@ class FakeBackend {
       case RouteKind::session:
         return method == HttpMethod::post ? refresh_session(call) : log_out(call);
       case RouteKind::api_keys:
-        return method == HttpMethod::post ? create_key(call) : list_keys(call);
       case RouteKind::api_key:
-        return method == HttpMethod::get ? fetch_key(call, route->key_id)
-                                         : delete_key(call, route->key_id);
       case RouteKind::api_key_enable:
-        return set_key_disabled(call, route->key_id, false);
       case RouteKind::api_key_disable:
-        return set_key_disabled(call, route->key_id, true);
+        return api_key_route(call, *route);
     }
-    return plain_text(404, "404 page not found");
+    return responses::plain_text(404, "404 page not found");
   }
 
   // ------------------------------------------------------------------------------
-  // Responses
-
-  static HttpResponse json_response(int status, const json& body) {
-    HttpResponse response;
-    response.status = status;
-    response.headers.emplace("Content-Type", "application/json");
-    response.body = detail::dump_json(body);
-    return response;
-  }
-
-  /// No Content-Type: an empty body labelled JSON breaks the official Web SDK (§3).
-  static HttpResponse no_content() {
-    HttpResponse response;
-    response.status = 204;
-    return response;
-  }
-
-  static HttpResponse plain_text(int status, std::string text) {
-    HttpResponse response;
-    response.status = status;
-    response.headers.emplace("Content-Type", "text/plain; charset=utf-8");
-    response.body = std::move(text);
-    return response;
-  }
-
-  static HttpResponse error(const Call& call, int status, std::string_view code,
-                            std::string_view message) {
-    // A fresh correlation id per error, as the hosted service's log links had.
-    const std::string link = call.origin + "/logs?co_id=" + detail::random_object_id().to_hex();
-    return json_response(status, detail::wire::error_json(message, code, link));
-  }
+  // Answers
 
   static HttpResponse error(const Call& call, int status, errc code, std::string_view message) {
-    return error(call, status, detail::server_code_string(code), message);
+    return responses::error(call.origin, status, code, message);
   }
-
   static HttpResponse invalid_session(const Call& call) {
     return error(call, 401, errc::invalid_session, "invalid session");
   }
-
-  static HttpResponse key_not_found(const Call& call) {
-    return error(call, 404, errc::api_key_not_found, "API key not found");
-  }
-
   /// The body as a JSON object, or nullopt (→ 400 BadRequest) for anything else.
   static std::optional<json> object_body(const Call& call) {
     auto value = detail::parse_json(call.request.body);
     if (!value || !value->is_object()) return std::nullopt;
     return value;
   }
-
   static HttpResponse bad_body(const Call& call) {
     return error(call, 400, errc::bad_request, "request body must be a JSON object");
   }
 
   // ------------------------------------------------------------------------------
-  // Clock, users, tokens and sessions (all called with mutex_ held)
+  // Clock, users, tokens and sessions
 
-  TimePoint now() const { return Clock::now() + clock_offset_; }
-
-  static std::int64_t epoch_seconds(TimePoint time) {
-    return std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count();
+  std::int64_t now() const {
+    const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+    return std::chrono::duration_cast<std::chrono::seconds>(since_epoch).count() +
+           clock_offset_.load(std::memory_order_relaxed);
   }
 
-  std::string fresh_id() const {
-    for (;;) {
-      std::string id = detail::random_object_id().to_hex();
-      if (users_.find(id) == users_.end() && key_owner_.find(id) == key_owner_.end()) return id;
-    }
-  }
-
-  UserRecord& create_user(std::string_view provider) {
+  static UserRecord new_user(std::string_view provider) {
     UserRecord user;
-    user.id = fresh_id();
+    user.id = detail::random_object_id().to_hex();
     user.provider = std::string(provider);
     user.identity_id = detail::random_object_id().to_hex();
-    const std::string id = user.id;
-    return users_.emplace(id, std::move(user)).first->second;
+    return user;
   }
 
-  static void set_password(UserRecord& user, std::string_view password) {
-    user.password_salt = detail::random_object_id().to_hex();
-    std::string salted = user.password_salt;
-    salted += password;
-    user.password_hash = detail::sha256_hex(salted);
-    wipe(salted);
+  /// A new token for `session`, and its hash for the store.
+  IssuedToken issue_token(TokenKind kind, const SessionRecord& session, std::string& text) {
+    const std::int64_t issued = now();
+    const auto lifetime = kind == TokenKind::access ? options_.access_token_lifetime
+                                                    : options_.refresh_token_lifetime;
+    TokenClaims claims;
+    claims.subject = session.user_id;
+    claims.device_id = session.device_id;
+    claims.type = kind == TokenKind::access ? "access" : "refresh";
+    claims.issued_at = issued;
+    claims.expires_at = issued + lifetime.count();
+    text = sign_jwt(crypto_, signing_key_, claims);
+    return IssuedToken{detail::sha256_hex(text), TokenRecord{kind, session.id, claims.expires_at}};
   }
 
-  static bool password_matches(const UserRecord& user, std::string_view password) {
-    if (user.password_hash.empty()) return false;
-    std::string salted = user.password_salt;
-    salted += password;
-    const std::string hash = detail::sha256_hex(salted);
-    wipe(salted);
-    return Secret::constant_time_equal(hash, user.password_hash);
-  }
-
-  /// Overwrites a temporary copy of a secret before it is freed.
-  static void wipe(std::string& text) noexcept {
-    volatile char* bytes = text.data();
-    for (std::size_t i = 0; i < text.size(); ++i) bytes[i] = 0;
-  }
-
-  static std::vector<UserIdentity> identities_of(const UserRecord& user) {
-    std::vector<UserIdentity> out;
-    out.push_back(UserIdentity{user.identity_id, user.provider});
-    for (const auto& key_id : user.api_key_identities) {
-      out.push_back(UserIdentity{key_id, std::string(api_key_provider())});
+  /// Drops expired tokens and sessions now and then, so a long-running server does not
+  /// grow without bound.
+  void sweep_if_due(std::size_t issued) {
+    if (tokens_since_sweep_.fetch_add(issued, std::memory_order_relaxed) + issued <
+        sweep_interval) {
+      return;
     }
-    return out;
-  }
-
-  UserRecord* find_user(std::string_view id) {
-    auto it = users_.find(id);
-    return it == users_.end() ? nullptr : &it->second;
-  }
-
-  /// The key `id_text` of user `user_id`; nullptr if the text is not 24 hex, the key is
-  /// unknown or it belongs to someone else (indistinguishable on purpose: §6).
-  KeyRecord* find_key(const std::string& user_id, std::string_view id_text) {
-    auto id = ObjectId::from_hex(id_text);
-    if (!id) return nullptr;
-    auto owner = key_owner_.find(id->to_hex());
-    if (owner == key_owner_.end() || owner->second != user_id) return nullptr;
-    UserRecord* user = find_user(user_id);
-    if (user == nullptr) return nullptr;
-    for (auto& key : user->keys) {
-      if (key.id == *id) return &key;
-    }
-    return nullptr;
-  }
-
-  std::string issue_token(TokenKind kind, std::uint64_t session_id, const SessionRecord& session) {
-    const TimePoint issued = now();
-    const TimePoint expires =
-        issued + (kind == TokenKind::access ? options_.access_token_lifetime
-                                            : options_.refresh_token_lifetime);
-    const json header = {{"alg", "HS256"}, {"typ", "JWT"}};
-    json payload = json::object();
-    payload["baas_device_id"] = session.device_id;
-    payload["exp"] = epoch_seconds(expires);
-    payload["iat"] = epoch_seconds(issued);
-    payload["sub"] = session.user_id;
-    payload["typ"] = kind == TokenKind::access ? "access" : "refresh";
-    // The signature is random bytes: nothing verifies it but this backend, which looks
-    // tokens up by hash, and randomness makes every token unique.
-    std::string token = detail::base64url_encode(detail::dump_json(header));
-    token += '.';
-    token += detail::base64url_encode(detail::dump_json(payload));
-    token += '.';
-    token += detail::base64url_encode(detail::random_bytes(32));
-    sweep_if_needed();
-    tokens_[detail::sha256_hex(token)] = TokenRecord{kind, session_id, expires};
-    return token;
-  }
-
-  /// Drops expired tokens and sessions now and then, so a long-running local server
-  /// does not grow without bound.
-  void sweep_if_needed() {
-    if (tokens_.size() < sweep_threshold_) return;
-    const TimePoint current = now();
-    std::vector<std::uint64_t> expired;
-    for (const auto& [id, session] : sessions_) {
-      if (session.refresh_expires_at <= current) expired.push_back(id);
-    }
-    end_sessions(expired);
-    std::erase_if(tokens_, [&](const auto& entry) { return entry.second.expires_at <= current; });
-    sweep_threshold_ = std::max<std::size_t>(1024, 2 * tokens_.size());
+    tokens_since_sweep_.store(0, std::memory_order_relaxed);
+    store_.end_expired(now());
   }
 
   struct Login {
@@ -4932,111 +5513,43 @@ class FakeBackend {
     std::string refresh_token;
   };
 
-  Login start_session(std::string user_id, std::string_view provider, std::string key_id,
-                      std::string device_id) {
-    while (options_.max_sessions > 0 && sessions_.size() >= options_.max_sessions) {
-      end_sessions({sessions_.begin()->first});  // ids grow: the first is the oldest
-    }
-    const std::uint64_t id = next_session_id_++;
-    SessionRecord& session = sessions_[id];
-    session.user_id = std::move(user_id);
-    session.provider = std::string(provider);
-    session.key_id = std::move(key_id);
-    session.device_id = std::move(device_id);
-    session.refresh_expires_at = now() + options_.refresh_token_lifetime;
+  Login start_session(SessionRecord session, const UserRecord* new_user_record) {
+    session.refresh_expires_at = now() + options_.refresh_token_lifetime.count();
     Login login;
-    login.refresh_token = issue_token(TokenKind::refresh, id, session);
-    login.access_token = issue_token(TokenKind::access, id, session);
+    std::vector<IssuedToken> tokens;
+    tokens.push_back(issue_token(TokenKind::refresh, session, login.refresh_token));
+    tokens.push_back(issue_token(TokenKind::access, session, login.access_token));
+    store_.start_session(session, tokens, options_.max_sessions, new_user_record);
+    sweep_if_due(tokens.size());
     return login;
   }
 
-  void end_sessions(const std::vector<std::uint64_t>& ids) {
-    if (ids.empty()) return;
-    std::vector<std::string> anonymous_owners;
-    for (auto id : ids) {
-      auto session = sessions_.find(id);
-      if (session == sessions_.end()) continue;
-      if (session->second.provider == anon_provider()) {
-        anonymous_owners.push_back(session->second.user_id);
-      }
-      sessions_.erase(session);
-    }
-    // One pass, linear in the tokens however many sessions ended (a sweep may end many).
-    std::erase_if(tokens_, [&](const auto& entry) {
-      return sessions_.find(entry.second.session_id) == sessions_.end();
-    });
-    for (const auto& user_id : anonymous_owners) remove_if_unreachable_anonymous(user_id);
+  /// The session behind the request's bearer token of the required kind; nullopt for a
+  /// missing or malformed header, a bad signature, an unknown, revoked or expired token,
+  /// or a token of the other kind (all the same 401 to the caller).
+  std::optional<SessionRecord> authenticate(const Call& call, TokenKind required) const {
+    auto token = request_parts::bearer_token(call.request.headers);
+    if (!token || !jwt_signature_valid(crypto_, signing_key_, *token)) return std::nullopt;
+    auto found = store_.find_token(detail::sha256_hex(*token));
+    if (!found || found->kind != required) return std::nullopt;
+    const std::int64_t current = now();
+    if (found->expires_at <= current) return std::nullopt;
+    auto session = store_.find_session(found->session_id);
+    if (!session || session->refresh_expires_at <= current) return std::nullopt;
+    auto user = store_.find_user(session->user_id);
+    if (!user || user->disabled) return std::nullopt;
+    return session;
   }
 
-  /// An anonymous user has no credentials and cannot own keys: once its last session
-  /// is gone nobody can ever reach it again, so it is dropped rather than kept forever.
-  void remove_if_unreachable_anonymous(const std::string& user_id) {
-    auto user = users_.find(user_id);
-    if (user == users_.end() || user->second.provider != anon_provider()) return;
-    if (!user->second.keys.empty()) return;
-    for (const auto& [id, session] : sessions_) {
-      if (session.user_id == user_id) return;
-    }
-    users_.erase(user);
-  }
-
-  void revoke_user_sessions(std::string_view user_id) {
-    std::vector<std::uint64_t> ids;
-    for (const auto& [id, session] : sessions_) {
-      if (session.user_id == user_id) ids.push_back(id);
-    }
-    end_sessions(ids);
-  }
-
-  /// The session id behind the request's bearer token of the required kind; nullopt
-  /// for a missing or malformed header, an unknown, revoked or expired token, or a
-  /// token of the other kind (all the same 401 to the caller).
-  std::optional<std::uint64_t> authenticate(const Call& call, TokenKind required) const {
-    auto header = header_value(call.request.headers, "Authorization");
-    if (!header) return std::nullopt;
-    constexpr std::string_view scheme = "bearer ";
-    if (header->size() <= scheme.size() ||
-        !detail::iequals(header->substr(0, scheme.size()), scheme)) {
-      return std::nullopt;
-    }
-    std::string_view token = header->substr(scheme.size());
-    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-    while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-    if (token.empty()) return std::nullopt;
-    auto found = tokens_.find(detail::sha256_hex(token));
-    if (found == tokens_.end() || found->second.kind != required) return std::nullopt;
-    const TimePoint current = now();
-    if (found->second.expires_at <= current) return std::nullopt;
-    auto session = sessions_.find(found->second.session_id);
-    if (session == sessions_.end() || session->second.refresh_expires_at <= current) {
-      return std::nullopt;
-    }
-    auto user = users_.find(session->second.user_id);
-    if (user == users_.end() || user->second.disabled) return std::nullopt;
-    return found->second.session_id;
-  }
-
-  /// The `$oid` of `options.device.deviceId` when it is a usable id, else a new one: the
-  /// client sends back the id it was given, and the server keeps it.
-  static std::string device_id_from(const json& body) {
-    namespace field = detail::wire::field;
-    auto member = [](const json* object, const char* name) -> const json* {
-      if (object == nullptr || !object->is_object()) return nullptr;
-      auto it = object->find(name);
-      return it == object->end() ? nullptr : &*it;
-    };
-    const json* device_id =
-        member(member(member(&body, field::options), field::device), "deviceId");
-    if (device_id != nullptr) {
-      if (const std::string* text = detail::string_member(*device_id, field::oid)) {
-        if (auto id = ObjectId::from_hex(*text); id && !id->is_zero()) return id->to_hex();
-      }
-    }
-    return detail::random_object_id().to_hex();
+  /// A hash to check passwords against when the email is unknown, so that an unknown
+  /// email costs as much time as a wrong password (no enumeration by timing).
+  const std::string& decoy_hash() {
+    std::call_once(decoy_once_, [this] { decoy_hash_ = crypto_.hash_password("decoy"); });
+    return decoy_hash_;
   }
 
   // ------------------------------------------------------------------------------
-  // Handlers (called with mutex_ held)
+  // Handlers
 
   HttpResponse log_in(const Call& call, const std::string& provider) {
     namespace field = detail::wire::field;
@@ -5047,8 +5560,9 @@ class FakeBackend {
     auto body = object_body(call);
     if (!body) return bad_body(call);
 
-    std::string user_id;
-    std::string key_id;
+    SessionRecord session;
+    session.provider = provider;
+    std::optional<UserRecord> anonymous;
     if (provider == email_provider()) {
       const std::string* username = detail::string_member(*body, field::username);
       const std::string* password = detail::string_member(*body, field::password);
@@ -5056,38 +5570,45 @@ class FakeBackend {
         return error(call, 400, errc::missing_parameter,
                      "'username' and 'password' are required strings");
       }
-      auto entry = email_index_.find(*username);
-      UserRecord* user = entry == email_index_.end() ? nullptr : find_user(entry->second);
-      if (user == nullptr || !password_matches(*user, *password)) {
+      if (auto wait = throttle_.locked_for(*username, now())) {
+        return error(call, 401, errc::invalid_password,
+                     "too many failed logins for this account; try again in " +
+                         std::to_string(*wait) + " s");
+      }
+      auto user = store_.find_user_by_email(*username);
+      const bool match = user ? crypto_.verify_password(*password, user->password_hash)
+                              : (crypto_.verify_password(*password, decoy_hash()), false);
+      if (!match) {
+        throttle_.failed(*username, now());
         return error(call, 401, errc::invalid_password, "invalid username/password");
       }
+      throttle_.succeeded(*username);
       if (user->disabled) return error(call, 401, errc::user_disabled, "user is disabled");
-      user_id = user->id;
+      session.user_id = user->id;
     } else if (provider == anon_provider()) {
-      user_id = create_user(anon_provider()).id;
+      anonymous = new_user(anon_provider());
+      session.user_id = anonymous->id;
     } else {
       const std::string* key = detail::string_member(*body, field::key);
-      if (key == nullptr)
+      if (key == nullptr) {
         return error(call, 400, errc::missing_parameter, "'key' is a required string");
-      auto entry = key_hash_index_.find(detail::sha256_hex(*key));
-      if (entry == key_hash_index_.end()) return error(call, 401, errc::auth_error, "unauthorized");
-      const std::string owner_id = key_owner_.at(entry->second);
-      KeyRecord* record = find_key(owner_id, entry->second);
-      if (record == nullptr || record->disabled) {
+      }
+      auto entry = store_.find_key_by_hash(detail::sha256_hex(*key));
+      if (!entry || entry->second.disabled) {
         return error(call, 401, errc::auth_error, "unauthorized");
       }
-      UserRecord* owner = find_user(owner_id);
+      auto owner = store_.find_user(entry->first);
+      if (!owner) return error(call, 401, errc::auth_error, "unauthorized");
       if (owner->disabled) return error(call, 401, errc::user_disabled, "user is disabled");
-      key_id = record->id.to_hex();
-      auto& seen = owner->api_key_identities;
-      if (std::find(seen.begin(), seen.end(), key_id) == seen.end()) seen.push_back(key_id);
-      user_id = owner->id;
+      session.key_id = entry->second.id.to_hex();
+      session.user_id = owner->id;
     }
 
-    std::string device_id = device_id_from(*body);
-    Login login = start_session(user_id, provider, std::move(key_id), device_id);
-    return json_response(200, detail::wire::login_response_json(
-                                  login.access_token, login.refresh_token, user_id, device_id));
+    session.device_id = request_parts::device_id_from(*body);
+    const Login login = start_session(session, anonymous ? &*anonymous : nullptr);
+    return responses::json_response(
+        200, detail::wire::login_response_json(login.access_token, login.refresh_token,
+                                               session.user_id, session.device_id));
   }
 
   HttpResponse register_email(const Call& call) {
@@ -5104,157 +5625,485 @@ class FakeBackend {
     if (length < 6 || length > 128) {
       return error(call, 400, errc::bad_request, "password must be between 6 and 128 characters");
     }
-    if (email_index_.find(*email) != email_index_.end()) {
+    const auto name_in_use = [&] {
       return error(call, 409, errc::account_name_in_use, "name already in use");
-    }
-    UserRecord& user = create_user(email_provider());
+    };
+    if (store_.find_user_by_email(*email)) return name_in_use();
+    UserRecord user = new_user(email_provider());
     user.email = *email;
-    set_password(user, *password);
-    email_index_.emplace(user.email, user.id);
-    return json_response(201, json::object());
+    user.password_hash = crypto_.hash_password(*password);
+    if (!store_.insert_user(user)) return name_in_use();
+    return responses::json_response(201, json::object());
   }
 
   HttpResponse profile(const Call& call) {
-    auto session_id = authenticate(call, TokenKind::access);
-    if (!session_id) return invalid_session(call);
-    const UserRecord& user = *find_user(sessions_.at(*session_id).user_id);
+    auto session = authenticate(call, TokenKind::access);
+    if (!session) return invalid_session(call);
+    auto user = store_.find_user(session->user_id);
+    if (!user) return invalid_session(call);
+    std::vector<UserIdentity> identities;
+    identities.push_back(UserIdentity{user->identity_id, user->provider});
+    for (auto& key_id : store_.api_key_identities(user->id)) {
+      identities.push_back(UserIdentity{std::move(key_id), std::string(api_key_provider())});
+    }
     json data = json::object();
-    if (!user.email.empty()) data[detail::wire::field::email] = user.email;
-    return json_response(200, detail::wire::profile_json(user.id, identities_of(user), data));
+    if (!user->email.empty()) data[detail::wire::field::email] = user->email;
+    return responses::json_response(200, detail::wire::profile_json(user->id, identities, data));
   }
 
   HttpResponse refresh_session(const Call& call) {
-    auto session_id = authenticate(call, TokenKind::refresh);
-    if (!session_id) return invalid_session(call);
-    const std::string access =
-        issue_token(TokenKind::access, *session_id, sessions_.at(*session_id));
-    return json_response(201, detail::wire::refresh_response_json(access));
+    auto session = authenticate(call, TokenKind::refresh);
+    if (!session) return invalid_session(call);
+    std::string access;
+    const IssuedToken issued = issue_token(TokenKind::access, *session, access);
+    if (!store_.insert_token(issued.hash, issued.record)) return invalid_session(call);
+    sweep_if_due(1);
+    return responses::json_response(201, detail::wire::refresh_response_json(access));
   }
 
   HttpResponse log_out(const Call& call) {
-    auto session_id = authenticate(call, TokenKind::refresh);
-    if (!session_id) return invalid_session(call);
-    end_sessions({*session_id});
-    return no_content();
+    auto session = authenticate(call, TokenKind::refresh);
+    if (!session) return invalid_session(call);
+    store_.end_session(session->id);
+    return responses::no_content();
   }
 
-  HttpResponse create_key(const Call& call) {
-    auto session_id = authenticate(call, TokenKind::refresh);
-    if (!session_id) return invalid_session(call);
-    const SessionRecord& session = sessions_.at(*session_id);
-    if (session.provider == anon_provider() || session.provider == api_key_provider()) {
-      return error(call, 403, errc::invalid_parameter,
-                   "API keys cannot be created by a user logged in with the '" + session.provider +
-                       "' provider");
+  /// The six API-key routes: a refresh token first (§3), then api_key_rules.
+  HttpResponse api_key_route(const Call& call, const Route& route) {
+    auto session = authenticate(call, TokenKind::refresh);
+    if (!session) return invalid_session(call);
+    const HttpMethod method = call.request.method;
+    switch (route.kind) {
+      case RouteKind::api_keys:
+        return method == HttpMethod::post ? api_key_rules::create(store_, options_, call.origin,
+                                                                  *session, call.request.body)
+                                          : api_key_rules::list(store_, *session);
+      case RouteKind::api_key:
+        return method == HttpMethod::get
+                   ? api_key_rules::fetch(store_, call.origin, *session, route.key_id)
+                   : api_key_rules::remove(store_, call.origin, *session, route.key_id);
+      case RouteKind::api_key_enable:
+      case RouteKind::api_key_disable:
+        return api_key_rules::set_disabled(store_, call.origin, *session, route.key_id,
+                                           route.kind == RouteKind::api_key_disable);
+      default:
+        return responses::plain_text(404, "404 page not found");
     }
-    auto body = object_body(call);
-    if (!body) return bad_body(call);
-    const std::string* name = detail::string_member(*body, detail::wire::field::name);
-    if (name == nullptr || name->empty()) {
-      // The hosted service sent this one without an error_code (PROTOCOL.md §6).
-      return json_response(400, detail::wire::error_json("'name' is a required string."));
-    }
-    if (!std::all_of(name->begin(), name->end(), fake_detail::is_key_name_char)) {
-      return error(call, 400, errc::invalid_parameter,
-                   "API key name can only contain ASCII letters, numbers, underscores, and "
-                   "hyphens.");
-    }
-    if (name->size() > options_.max_key_name_bytes) {
-      return error(call, 400, errc::invalid_parameter,
-                   "API key name must not be longer than " +
-                       std::to_string(options_.max_key_name_bytes) + " bytes");
-    }
-    UserRecord& user = *find_user(session.user_id);
-    for (const auto& key : user.keys) {
-      if (key.name == *name) {
-        return error(call, 409, errc::api_key_already_exists, "API key with name already exists");
-      }
-    }
-    if (user.keys.size() >= options_.max_keys_per_user) {
-      return error(
-          call, 400, errc::invalid_parameter,
-          "a user can have at most " + std::to_string(options_.max_keys_per_user) + " API keys");
-    }
-
-    KeyRecord key;
-    key.id = *ObjectId::from_hex(fresh_id());
-    key.name = *name;
-    std::string value = detail::random_token_chars(64);
-    key.key_hash = detail::sha256_hex(value);
-    const std::string id_hex = key.id.to_hex();
-    key_owner_.emplace(id_hex, user.id);
-    key_hash_index_.emplace(key.key_hash, id_hex);
-    HttpResponse response =
-        json_response(201, detail::wire::api_key_json(key.id, key.name, false, value));
-    wipe(value);
-    user.keys.push_back(std::move(key));
-    return response;
-  }
-
-  HttpResponse list_keys(const Call& call) {
-    auto session_id = authenticate(call, TokenKind::refresh);
-    if (!session_id) return invalid_session(call);
-    const UserRecord& user = *find_user(sessions_.at(*session_id).user_id);
-    json list = json::array();
-    for (const auto& key : user.keys) {
-      list.push_back(detail::wire::api_key_json(key.id, key.name, key.disabled));
-    }
-    return json_response(200, list);
-  }
-
-  HttpResponse fetch_key(const Call& call, std::string_view id_text) {
-    auto session_id = authenticate(call, TokenKind::refresh);
-    if (!session_id) return invalid_session(call);
-    const KeyRecord* key = find_key(sessions_.at(*session_id).user_id, id_text);
-    if (key == nullptr) return key_not_found(call);
-    return json_response(200, detail::wire::api_key_json(key->id, key->name, key->disabled));
-  }
-
-  HttpResponse set_key_disabled(const Call& call, std::string_view id_text, bool disabled) {
-    auto session_id = authenticate(call, TokenKind::refresh);
-    if (!session_id) return invalid_session(call);
-    KeyRecord* key = find_key(sessions_.at(*session_id).user_id, id_text);
-    if (key == nullptr) return key_not_found(call);
-    key->disabled = disabled;  // idempotent: the same state again is a success (§6)
-    return no_content();
-  }
-
-  HttpResponse delete_key(const Call& call, std::string_view id_text) {
-    auto session_id = authenticate(call, TokenKind::refresh);
-    if (!session_id) return invalid_session(call);
-    const std::string user_id = sessions_.at(*session_id).user_id;
-    KeyRecord* key = find_key(user_id, id_text);
-    if (key == nullptr) return key_not_found(call);
-    key_hash_index_.erase(key->key_hash);
-    key_owner_.erase(key->id.to_hex());
-    auto& keys = find_user(user_id)->keys;
-    keys.erase(keys.begin() + (key - keys.data()));
-    return no_content();
   }
 
   const FakeBackendOptions options_;
+  const C crypto_;
+  S store_;
+  std::string signing_key_;  // set once in the constructor
+  LoginThrottle throttle_;
+  std::atomic<std::int64_t> clock_offset_{0};
+  std::atomic<std::size_t> tokens_since_sweep_{0};
+  std::once_flag decoy_once_;
+  std::string decoy_hash_;  // set once under decoy_once_
+
+  mutable std::mutex log_mutex_;
+  // Guarded by log_mutex_.
+  std::size_t request_count_ = 0;
+  std::deque<std::string> request_log_;
+};
+
+}  // namespace appkeys::testing::backend
+// ---- end appkeys/testing/backend/basic_backend.hpp
+// ---- begin appkeys/testing/backend/memory_store.hpp
+// appkeys — MemoryStore: the Store policy kept in process memory (FakeBackend's store).
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace appkeys::testing::backend {
+
+/// A Store in memory: everything is lost with the object. Each call takes one mutex for
+/// its whole duration, which makes it the atomic step the Store concept asks for.
+///
+/// Thread safety: every member function may be called concurrently.
+class MemoryStore {
+ public:
+  MemoryStore() = default;
+  MemoryStore(const MemoryStore&) = delete;
+  MemoryStore& operator=(const MemoryStore&) = delete;
+
+  /// See Store.
+  std::optional<UserRecord> find_user(std::string_view id) const {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(id);
+    if (it == users_.end()) return std::nullopt;
+    return it->second.record;
+  }
+
+  /// See Store.
+  std::optional<UserRecord> find_user_by_email(std::string_view email) const {
+    std::lock_guard lock(mutex_);
+    auto it = email_index_.find(email);
+    if (it == email_index_.end()) return std::nullopt;
+    return users_.find(it->second)->second.record;
+  }
+
+  /// See Store.
+  bool insert_user(const UserRecord& user) {
+    std::lock_guard lock(mutex_);
+    return insert_user_locked(user);
+  }
+
+  /// See Store.
+  bool set_password(std::string_view id, std::string_view hash) {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(id);
+    if (it == users_.end()) return false;
+    it->second.record.password_hash = std::string(hash);
+    return true;
+  }
+
+  /// See Store.
+  bool set_user_disabled(std::string_view id, bool disabled) {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(id);
+    if (it == users_.end()) return false;
+    it->second.record.disabled = disabled;
+    return true;
+  }
+
+  /// See Store.
+  bool delete_user(std::string_view id) {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(id);
+    if (it == users_.end()) return false;
+    end_sessions_locked(sessions_of_locked(id));
+    it = users_.find(id);
+    if (it == users_.end()) return true;  // an anonymous user goes with its sessions
+    for (const auto& key : it->second.keys) {
+      key_hash_index_.erase(key.key_hash);
+      key_owner_.erase(key.id.to_hex());
+    }
+    if (!it->second.record.email.empty()) email_index_.erase(it->second.record.email);
+    users_.erase(it);
+    return true;
+  }
+
+  /// See Store.
+  std::vector<UserRecord> list_users() const {
+    std::lock_guard lock(mutex_);
+    std::vector<UserRecord> out;
+    out.reserve(users_.size());
+    for (const auto& [id, user] : users_) out.push_back(user.record);
+    return out;
+  }
+
+  /// See Store.
+  std::vector<std::string> api_key_identities(std::string_view id) const {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(id);
+    return it == users_.end() ? std::vector<std::string>{} : it->second.identities;
+  }
+
+  /// See Store.
+  CreateKeyOutcome create_key(std::string_view user_id, const KeyRecord& key,
+                              std::size_t max_keys) {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(user_id);
+    if (it == users_.end()) return CreateKeyOutcome::no_such_user;
+    auto& keys = it->second.keys;
+    for (const auto& existing : keys) {
+      if (existing.name == key.name) return CreateKeyOutcome::name_taken;
+    }
+    if (keys.size() >= max_keys) return CreateKeyOutcome::limit_reached;
+    key_owner_.emplace(key.id.to_hex(), it->first);
+    key_hash_index_.emplace(key.key_hash, key.id.to_hex());
+    keys.push_back(key);
+    return CreateKeyOutcome::created;
+  }
+
+  /// See Store.
+  std::vector<KeyRecord> list_keys(std::string_view user_id) const {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(user_id);
+    return it == users_.end() ? std::vector<KeyRecord>{} : it->second.keys;
+  }
+
+  /// See Store.
+  std::optional<KeyRecord> find_key(std::string_view user_id, const ObjectId& key_id) const {
+    std::lock_guard lock(mutex_);
+    const KeyRecord* key = find_key_locked(user_id, key_id);
+    if (key == nullptr) return std::nullopt;
+    return *key;
+  }
+
+  /// See Store.
+  std::optional<std::pair<std::string, KeyRecord>> find_key_by_hash(std::string_view hash) const {
+    std::lock_guard lock(mutex_);
+    auto entry = key_hash_index_.find(std::string(hash));
+    if (entry == key_hash_index_.end()) return std::nullopt;
+    const std::string& owner = key_owner_.at(entry->second);
+    const KeyRecord* key = find_key_locked(owner, *ObjectId::from_hex(entry->second));
+    if (key == nullptr) return std::nullopt;
+    return std::pair<std::string, KeyRecord>{owner, *key};
+  }
+
+  /// See Store.
+  bool set_key_disabled(std::string_view user_id, const ObjectId& key_id, bool disabled) {
+    std::lock_guard lock(mutex_);
+    KeyRecord* key = find_key_locked(user_id, key_id);
+    if (key == nullptr) return false;
+    key->disabled = disabled;
+    return true;
+  }
+
+  /// See Store.
+  bool delete_key(std::string_view user_id, const ObjectId& key_id) {
+    std::lock_guard lock(mutex_);
+    KeyRecord* key = find_key_locked(user_id, key_id);
+    if (key == nullptr) return false;
+    key_hash_index_.erase(key->key_hash);
+    key_owner_.erase(key->id.to_hex());
+    auto& keys = users_.find(user_id)->second.keys;
+    keys.erase(keys.begin() + (key - keys.data()));
+    return true;
+  }
+
+  /// See Store.
+  std::size_t count_keys(std::string_view user_id) const {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(user_id);
+    return it == users_.end() ? 0 : it->second.keys.size();
+  }
+
+  /// See Store.
+  std::uint64_t start_session(const SessionRecord& session, const std::vector<IssuedToken>& tokens,
+                              std::size_t max_sessions, const UserRecord* new_user) {
+    std::lock_guard lock(mutex_);
+    if (new_user != nullptr) insert_user_locked(*new_user);
+    while (max_sessions > 0 && sessions_.size() >= max_sessions) {
+      end_sessions_locked({sessions_.begin()->first});  // ids grow: the first is the oldest
+    }
+    const std::uint64_t id = next_session_id_++;
+    SessionRecord& stored = sessions_[id];
+    stored = session;
+    stored.id = id;
+    for (const auto& token : tokens) {
+      TokenRecord record = token.record;
+      record.session_id = id;
+      tokens_[token.hash] = record;
+    }
+    if (!session.key_id.empty()) {
+      auto user = users_.find(session.user_id);
+      if (user != users_.end()) {
+        auto& seen = user->second.identities;
+        if (std::find(seen.begin(), seen.end(), session.key_id) == seen.end()) {
+          seen.push_back(session.key_id);
+        }
+      }
+    }
+    return id;
+  }
+
+  /// See Store.
+  std::optional<SessionRecord> find_session(std::uint64_t id) const {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  /// See Store.
+  bool insert_token(std::string_view hash, const TokenRecord& record) {
+    std::lock_guard lock(mutex_);
+    if (sessions_.find(record.session_id) == sessions_.end()) return false;
+    tokens_[std::string(hash)] = record;
+    return true;
+  }
+
+  /// See Store.
+  std::optional<TokenRecord> find_token(std::string_view hash) const {
+    std::lock_guard lock(mutex_);
+    auto it = tokens_.find(std::string(hash));
+    if (it == tokens_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  /// See Store.
+  void end_session(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    end_sessions_locked({id});
+  }
+
+  /// See Store.
+  void end_user_sessions(std::string_view user_id) {
+    std::lock_guard lock(mutex_);
+    end_sessions_locked(sessions_of_locked(user_id));
+  }
+
+  /// See Store.
+  void end_expired(std::int64_t now) {
+    std::lock_guard lock(mutex_);
+    std::vector<std::uint64_t> expired;
+    for (const auto& [id, session] : sessions_) {
+      if (session.refresh_expires_at <= now) expired.push_back(id);
+    }
+    end_sessions_locked(expired);
+    std::erase_if(tokens_, [&](const auto& entry) { return entry.second.expires_at <= now; });
+  }
+
+  /// See Store.
+  void delete_tokens(TokenKind kind) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(tokens_, [&](const auto& entry) { return entry.second.kind == kind; });
+  }
+
+  /// See Store.
+  std::size_t count_sessions() const {
+    std::lock_guard lock(mutex_);
+    return sessions_.size();
+  }
+
+  /// See Store.
+  std::size_t count_user_sessions(std::string_view user_id) const {
+    std::lock_guard lock(mutex_);
+    return static_cast<std::size_t>(
+        std::count_if(sessions_.begin(), sessions_.end(),
+                      [&](const auto& entry) { return entry.second.user_id == user_id; }));
+  }
+
+  /// See Store.
+  std::size_t count_tokens(TokenKind kind) const {
+    std::lock_guard lock(mutex_);
+    return static_cast<std::size_t>(
+        std::count_if(tokens_.begin(), tokens_.end(),
+                      [&](const auto& entry) { return entry.second.kind == kind; }));
+  }
+
+  /// See Store.
+  std::string load_or_store_secret(std::string_view name, std::string candidate) {
+    std::lock_guard lock(mutex_);
+    return secrets_.try_emplace(std::string(name), std::move(candidate)).first->second;
+  }
+
+ private:
+  struct UserData {
+    UserRecord record;
+    std::vector<KeyRecord> keys;          // creation order
+    std::vector<std::string> identities;  // key ids ever used to log in
+  };
+
+  // Everything below is called with mutex_ held.
+
+  bool insert_user_locked(const UserRecord& user) {
+    if (!user.email.empty() && email_index_.find(user.email) != email_index_.end()) return false;
+    if (!users_.try_emplace(user.id, UserData{user, {}, {}}).second) return false;
+    if (!user.email.empty()) email_index_.emplace(user.email, user.id);
+    return true;
+  }
+
+  KeyRecord* find_key_locked(std::string_view user_id, const ObjectId& key_id) {
+    auto owner = key_owner_.find(key_id.to_hex());
+    if (owner == key_owner_.end() || owner->second != user_id) return nullptr;
+    auto user = users_.find(user_id);
+    if (user == users_.end()) return nullptr;
+    for (auto& key : user->second.keys) {
+      if (key.id == key_id) return &key;
+    }
+    return nullptr;
+  }
+
+  const KeyRecord* find_key_locked(std::string_view user_id, const ObjectId& key_id) const {
+    return const_cast<MemoryStore*>(this)->find_key_locked(user_id, key_id);
+  }
+
+  std::vector<std::uint64_t> sessions_of_locked(std::string_view user_id) const {
+    std::vector<std::uint64_t> ids;
+    for (const auto& [id, session] : sessions_) {
+      if (session.user_id == user_id) ids.push_back(id);
+    }
+    return ids;
+  }
+
+  void end_sessions_locked(const std::vector<std::uint64_t>& ids) {
+    if (ids.empty()) return;
+    std::vector<std::string> anonymous_owners;
+    for (auto id : ids) {
+      auto session = sessions_.find(id);
+      if (session == sessions_.end()) continue;
+      anonymous_owners.push_back(session->second.user_id);
+      sessions_.erase(session);
+    }
+    // One pass, linear in the tokens however many sessions ended (a sweep may end many).
+    std::erase_if(tokens_, [&](const auto& entry) {
+      return sessions_.find(entry.second.session_id) == sessions_.end();
+    });
+    for (const auto& user_id : anonymous_owners) remove_if_unreachable_anonymous(user_id);
+  }
+
+  void remove_if_unreachable_anonymous(const std::string& user_id) {
+    auto user = users_.find(user_id);
+    if (user == users_.end() || user->second.record.provider != "anon-user") return;
+    if (!user->second.keys.empty()) return;
+    for (const auto& [id, session] : sessions_) {
+      if (session.user_id == user_id) return;
+    }
+    users_.erase(user);
+  }
 
   mutable std::mutex mutex_;
   // Everything below is guarded by mutex_.
-  std::map<std::string, UserRecord, std::less<>> users_;
+  std::map<std::string, UserData, std::less<>> users_;
   std::map<std::string, std::string, std::less<>> email_index_;  // email -> user id
   std::unordered_map<std::string, std::string> key_owner_;       // key id -> user id
   std::unordered_map<std::string, std::string> key_hash_index_;  // key hash -> key id
   std::map<std::uint64_t, SessionRecord> sessions_;
   std::unordered_map<std::string, TokenRecord> tokens_;  // token hash -> record
   std::uint64_t next_session_id_ = 1;
-  std::size_t sweep_threshold_ = 1024;
-  std::chrono::seconds clock_offset_{0};
-  std::size_t request_count_ = 0;
-  std::deque<std::string> request_log_;
+  std::map<std::string, std::string, std::less<>> secrets_;
+};
+
+static_assert(Store<MemoryStore>);
+
+}  // namespace appkeys::testing::backend
+// ---- end appkeys/testing/backend/memory_store.hpp
+
+#include <utility>
+
+namespace appkeys::testing {
+
+/// The server of PROTOCOL.md (locations, logins, registration, sessions, profiles and
+/// the six user API key routes), in memory, reached through HTTP-shaped requests; see
+/// backend::BasicBackend for every member.
+///
+/// Nothing secret is stored in clear: key values and tokens are kept only as SHA-256
+/// hashes, passwords salted and hashed, so debug_dump() can prove it. Tokens are HS256
+/// JWTs under a random per-backend secret. Secrets come from the OS CSPRNG. Password
+/// hashing is one fast salted SHA-256, fit for test users only (backend::HeaderCrypto);
+/// `appkeys serve` uses scrypt.
+///
+/// Thread safety: every member function may be called concurrently; each request sees
+/// and leaves a consistent state (the store takes one mutex per step).
+class FakeBackend : public backend::BasicBackend<backend::MemoryStore, backend::HeaderCrypto> {
+ public:
+  FakeBackend() : FakeBackend(FakeBackendOptions{}) {}
+  /// A server with no users, behaving as `options` says.
+  explicit FakeBackend(FakeBackendOptions options)
+      : BasicBackend(std::move(options), backend::HeaderCrypto{}) {}
 };
 
 /// A Transport that hands each request to a FakeBackend in the same process: no
 /// sockets, no threads, deterministic. The URL must still be absolute http:// or
 /// https://, as for a real transport, so a client that builds a bad URL fails here too.
 ///
-/// Thread safety: send may be called concurrently (the backend serializes requests);
-/// the backend must outlive every FakeTransport that refers to it.
+/// Thread safety: send may be called concurrently (the backend is thread-safe); the
+/// backend must outlive every FakeTransport that refers to it.
 class FakeTransport {
  public:
   /// Sends every request to `backend`.

@@ -649,17 +649,23 @@ def stop(proc):
 
 
 def main(argv):
-    if len(argv) != 2:
-        print(f"usage: {argv[0]} PATH/TO/appkeys", file=sys.stderr)
+    # The store: memory (the default) or sqlite (a fresh file in a temporary directory).
+    if len(argv) not in (2, 3) or (len(argv) == 3 and argv[2] not in ("memory", "sqlite")):
+        print(f"usage: {argv[0]} PATH/TO/appkeys [memory|sqlite]", file=sys.stderr)
         return 2
+    store_kind = argv[2] if len(argv) == 3 else "memory"
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(OVERALL_TIMEOUT)
     server_log = tempfile.TemporaryFile()
+    store_dir = tempfile.TemporaryDirectory(prefix="appkeys-conformance-")
+    store = ("sqlite:" + os.path.join(store_dir.name, "appkeys.db")) if store_kind == "sqlite" \
+        else "memory:"
     proc = None
     crashed = False
     try:
         proc = subprocess.Popen(
-            [argv[1], "serve", "--port", "0", "--app-id", APP_ID, "--user", f"{EMAIL}:{PASSWORD}"],
+            [argv[1], "serve", "--port", "0", "--app-id", APP_ID, "--user", f"{EMAIL}:{PASSWORD}",
+             "--store", store],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=server_log)
         first = read_first_line(proc, STARTUP_TIMEOUT)
         match = re.fullmatch(r"listening on (http://127\.0\.0\.1:(\d+))", first)
@@ -681,6 +687,7 @@ def main(argv):
                 text = server_log.read().decode("utf-8", "replace")
                 print("server stderr:\n" + text, end="" if text.endswith("\n") else "\n")
         server_log.close()
+        store_dir.cleanup()
     print(f"{CHECKS.passed} passed, {CHECKS.failed} failed", flush=True)
     return 1 if CHECKS.failed or crashed else 0
 

@@ -47,10 +47,14 @@ class Run:
 
 
 def main():
-    if len(sys.argv) != 2:
-        print("usage: check_cli_secrets.py PATH_TO_APPKEYS", file=sys.stderr)
+    # The server's store: memory (the default) or sqlite, whose files are then searched
+    # for the secrets too, while the server runs (with its -wal and -shm) and after.
+    if len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and sys.argv[2] not in ("memory", "sqlite")):
+        print("usage: check_cli_secrets.py PATH_TO_APPKEYS [memory|sqlite]", file=sys.stderr)
         return 2
     exe = sys.argv[1]
+    store_kind = sys.argv[2] if len(sys.argv) == 3 else "memory"
+    store_files = []  # (label, bytes) of every file the store wrote
     checks = Checks()
     password = "pw-" + secrets.token_urlsafe(24)
     runs = []
@@ -61,9 +65,18 @@ def main():
         server_err_path = os.path.join(tmp, "server.err")
         server_out = open(server_out_path, "wb")
         server_err = open(server_err_path, "wb")
+        db_path = os.path.join(tmp, "appkeys.db")
+        store = "sqlite:" + db_path if store_kind == "sqlite" else "memory:"
+
+        def snapshot_store(when):
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                if os.path.exists(db_path + suffix):
+                    with open(db_path + suffix, "rb") as f:
+                        store_files.append(("store file appkeys.db%s %s" % (suffix, when), f.read()))
+
         server = subprocess.Popen(
             [exe, "serve", "--port", "0", "--app-id", APP_ID, "--user", EMAIL + ":" + password,
-             "--log"],
+             "--log", "--store", store],
             stdout=server_out, stderr=server_err, stdin=subprocess.DEVNULL)
         try:
             base_url = None
@@ -165,6 +178,7 @@ def main():
             except subprocess.TimeoutExpired as e:
                 runs.append(Run("demo", None, e.stdout or b"", e.stderr or b""))
                 checks.check(False, "demo: timed out")
+            snapshot_store("while serving")
         finally:
             server.terminate()
             try:
@@ -179,6 +193,9 @@ def main():
         with open(server_err_path, "rb") as f:
             server_stderr = f.read()
         runs.append(Run("server", server.returncode, server_stdout, server_stderr))
+        snapshot_store("after the server stopped")
+        if store_kind == "sqlite":
+            checks.check(len(store_files) >= 2, "the SQLite store wrote its files")
 
     # The server ran with its access log on: the checks below cover every line of it.
     log_lines = re.findall(rb"^\S+Z [A-Z]+ /\S* \d{3} \d+ms$", server_stderr, re.M)
@@ -187,6 +204,10 @@ def main():
     for r in runs:
         checks.check(pw not in r.stdout, r.label + ": password in stdout")
         checks.check(pw not in r.stderr, r.label + ": password in stderr")
+    for label, data in store_files:
+        checks.check(pw not in data, label + ": password in clear")
+        for _, value, _ in created:
+            checks.check(value not in data, label + ": a key value in clear")
     for maker, value, _ in created:
         for r in runs:
             if r is maker:

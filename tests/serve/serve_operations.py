@@ -80,8 +80,10 @@ class Server:
         Server.counter += 1
         self.err_path = os.path.join(TMP, "server-%d.err" % Server.counter)
         self.err_file = open(self.err_path, "wb")
+        # In the run's temporary directory, so the default store (sqlite:appkeys.db in the
+        # working directory) never lands in the build tree.
         self.proc = subprocess.Popen([EXE, "serve"] + args, stdout=subprocess.PIPE,
-                                     stderr=self.err_file, stdin=subprocess.DEVNULL)
+                                     stderr=self.err_file, stdin=subprocess.DEVNULL, cwd=TMP)
         Server.started.append(self.proc)
         self.first_line = self._read_first_line()
         self.url = None
@@ -137,7 +139,7 @@ def exited(args):
     """Runs `appkeys serve ARGS` expecting it to end by itself: (status, stdout, stderr)."""
     try:
         p = subprocess.run([EXE, "serve"] + args, capture_output=True, timeout=HANG_BOUND,
-                           stdin=subprocess.DEVNULL)
+                           stdin=subprocess.DEVNULL, cwd=TMP)
         return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode(
             "utf-8", "replace")
     except subprocess.TimeoutExpired as e:

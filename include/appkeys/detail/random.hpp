@@ -1,104 +1,82 @@
-// appkeys — random ids, key values and token signatures for the fake backend.
+// appkeys — random ids, key values, tokens and secrets, from the operating system's CSPRNG.
 //
-// NOT for production cryptography: a Mersenne Twister is predictable once enough of its
-// output is seen. It is good enough for a test server (unique ids, unguessable-in-
-// practice test keys) and needs no dependency, which the single header requires. A real
-// server must draw secrets from the operating system's CSPRNG.
+// Every value here may end up a secret (a key value, a token, a signing secret), and ids
+// handed to one client must not let it predict another client's secrets, so there is no
+// user-space generator at all: each call asks the kernel (getrandom(2) on Linux,
+// arc4random_buf on the BSDs and macOS). There is no seed and no deterministic mode.
 #pragma once
 
+#include <appkeys/config.hpp>
 #include <appkeys/object_id.hpp>
 
-#include <array>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
-#include <random>
+#include <cstdlib>
 #include <string>
+
+#if defined(__linux__)
+#include <sys/random.h>
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__)
+#include <stdlib.h>  // arc4random_buf
+#else
+#error "appkeys: no CSPRNG known for this platform (need getrandom or arc4random_buf)"
+#endif
 
 namespace appkeys::detail {
 
-/// A process-wide generator behind one mutex, re-seeded from std::random_device every
-/// `reseed_interval` draws so that a long-running local server does not expose one
-/// generator state for ever.
-///
-/// Thread safety: every member function may be called concurrently.
-class RandomSource {
- public:
-  static constexpr std::uint64_t reseed_interval = 1u << 16;
-
-  RandomSource() { reseed(); }
-
-  std::uint64_t next() {
-    std::lock_guard lock(mutex_);
-    if (++draws_ >= reseed_interval) {
-      reseed();
-      draws_ = 0;
+/// Fills `size` bytes at `out` from the kernel's CSPRNG. It blocks only until the kernel
+/// pool is initialised at boot; a failure the kernel reports (which does not happen on a
+/// supported kernel) aborts: going on with predictable secrets would be worse.
+inline void fill_random(void* out, std::size_t size) noexcept {
+#if defined(__linux__)
+  auto* bytes = static_cast<unsigned char*>(out);
+  while (size > 0) {
+    const ssize_t got = ::getrandom(bytes, size, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      std::abort();
     }
-    return engine_();
+    bytes += got;
+    size -= static_cast<std::size_t>(got);
   }
-
- private:
-  // Called with mutex_ held (or from the constructor).
-  void reseed() {
-    std::random_device device;
-    std::array<std::uint32_t, 8> words{};
-    for (auto& word : words) word = device();
-    std::seed_seq seed(words.begin(), words.end());
-    engine_.seed(seed);
-  }
-
-  std::mutex mutex_;
-  std::mt19937_64 engine_;
-  std::uint64_t draws_ = 0;
-};
-
-/// The shared generator. A function-local static of an inline function, so every
-/// translation unit sees the same one.
-inline RandomSource& random_source() {
-  static RandomSource source;
-  return source;
+#else
+  ::arc4random_buf(out, size);
+#endif
 }
 
 /// `count` random bytes.
 inline std::string random_bytes(std::size_t count) {
-  std::string out;
-  out.reserve(count);
-  auto& source = random_source();
-  while (out.size() < count) {
-    std::uint64_t word = source.next();
-    for (int i = 0; i < 8 && out.size() < count; ++i, word >>= 8) {
-      out.push_back(static_cast<char>(word & 0xff));
-    }
-  }
+  std::string out(count, '\0');
+  if (count > 0) fill_random(out.data(), count);
   return out;
 }
 
 /// A random ObjectId; never the all-zero id, which the protocol uses for "none".
 inline ObjectId random_object_id() {
   for (;;) {
-    const std::string bytes = random_bytes(12);
     ObjectId::bytes_type raw{};
-    for (std::size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<std::uint8_t>(bytes[i]);
+    fill_random(raw.data(), raw.size());
     ObjectId id(raw);
     if (!id.is_zero()) return id;
   }
 }
 
-/// `count` characters drawn uniformly from [A-Za-z0-9].
+/// `count` characters drawn uniformly from [A-Za-z0-9] (5.95 bits each).
 inline std::string random_token_chars(std::size_t count) {
   static constexpr char alphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  constexpr std::uint64_t size = sizeof(alphabet) - 1;  // 62
-  // Rejection sampling: values at or above the largest multiple of 62 that fits in a
+  constexpr unsigned size = sizeof(alphabet) - 1;  // 62
+  // Rejection sampling: bytes at or above the largest multiple of 62 that fits in a
   // byte would make the first letters likelier than the rest.
-  constexpr std::uint64_t limit = 256 - 256 % size;
+  constexpr unsigned limit = 256 - 256 % size;
   std::string out;
   out.reserve(count);
-  auto& source = random_source();
+  unsigned char buffer[64];
   while (out.size() < count) {
-    std::uint64_t word = source.next();
-    for (int i = 0; i < 8 && out.size() < count; ++i, word >>= 8) {
-      const std::uint64_t byte = word & 0xff;
+    fill_random(buffer, sizeof buffer);
+    for (unsigned char byte : buffer) {
+      if (out.size() == count) break;
       if (byte < limit) out.push_back(alphabet[byte % size]);
     }
   }

@@ -395,7 +395,7 @@ namespace appkeys::testing {
 ///
 /// Thread safety: base_url(), port(), is_tls() and accepted_connections() may be called
 /// from any thread; requests are served concurrently, so the backend's handle() must be
-/// safe to call from several threads (FakeBackend serializes them). The backend must
+/// safe to call from several threads (FakeBackend and server::Service are). The backend must
 /// outlive the server.
 class LocalServer {
  public:

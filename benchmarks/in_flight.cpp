@@ -116,9 +116,18 @@ class ServerProcess {
       if (int null = ::open("/dev/null", O_WRONLY); null >= 0) ::dup2(null, STDERR_FILENO);
       ::close(out[0]);
       ::close(out[1]);
-      const char* argv[] = {
-          settings.server.c_str(), "serve",  "--delay-ms", delay.c_str(), "--threads",
-          thread_count.c_str(),    "--user", user.c_str(), nullptr};
+      // An in-memory store: nothing lands on disk, and every run starts empty.
+      const char* argv[] = {settings.server.c_str(),
+                            "serve",
+                            "--store",
+                            "memory:",
+                            "--delay-ms",
+                            delay.c_str(),
+                            "--threads",
+                            thread_count.c_str(),
+                            "--user",
+                            user.c_str(),
+                            nullptr};
       ::execv(settings.server.c_str(), const_cast<char* const*>(argv));
       std::perror("in_flight: exec appkeys serve");
       ::_exit(127);

@@ -6307,6 +6307,8 @@ struct TokenRecord {
 };
 
 /// A token issued with a new session: its hash and record.
+///
+/// Thread safety: a plain value; distinct objects are independent.
 struct IssuedToken {
   std::string hash;    ///< sha256_hex of the token text.
   TokenRecord record;  ///< Its kind and expiry (session_id is filled in by the store).

@@ -179,9 +179,15 @@ struct Outcome {
 };
 
 /// Counts shared by the thread that starts calls and the threads that complete them.
+///
+/// A slot (one chain of calls, each started when the previous one finished) stays open
+/// until it starts no more calls. The drain waits for the slots, not for `finished` to
+/// reach `started`: between one call's finish and the next call's start the two are
+/// equal, and a drain that returned there would destroy the App under the next call.
 struct Counters {
   std::mutex mutex;
   std::condition_variable changed;
+  std::size_t open_slots = 0;
   std::size_t started = 0;
   std::size_t finished = 0;
   std::size_t failed = 0;
@@ -189,6 +195,18 @@ struct Counters {
   std::string first_error;
   Clock::time_point last_finish;
 
+  void open_slot() {
+    std::lock_guard lock(mutex);
+    ++open_slots;
+  }
+  /// The slot's last call has finished and it starts no more.
+  void close_slot() {
+    {
+      std::lock_guard lock(mutex);
+      --open_slots;
+    }
+    changed.notify_all();
+  }
   void on_start() {
     std::lock_guard lock(mutex);
     ++started;
@@ -251,11 +269,11 @@ struct Run {
   /// Past it the run stops waiting: the App's destruction ends what is left.
   Clock::time_point give_up() const { return deadline + std::chrono::seconds(10); }
 
-  /// Waits, sampling, until every started call has finished (or give_up()).
+  /// Waits, sampling, until every slot has closed (or give_up()).
   void drain() {
     const auto give_up = this->give_up();
     std::unique_lock lock(counters.mutex);
-    while (counters.finished < counters.started && Clock::now() < give_up) {
+    while (counters.open_slots > 0 && Clock::now() < give_up) {
       counters.changed.wait_for(lock, std::chrono::milliseconds(20));
       lock.unlock();
       peaks.sample();
@@ -318,8 +336,14 @@ struct Run {
             run.counters.on_start();
             keys.fetch(id).then([this](ak::Result<ak::ApiKey> key) {
               run.counters.on_finish(error_of(key));
-              if (key) request(1);  // a failure ends its slot: see Run
+              if (key) {
+                request(1);
+              } else {
+                run.counters.close_slot();  // a failure ends its slot: see Run
+              }
             });
+          } else {
+            run.counters.close_slot();  // the deadline passed: this slot is done
           }
           lock.lock();
         }
@@ -328,6 +352,7 @@ struct Run {
     };
     auto launcher = std::make_shared<Launcher>(*this, keys, id);
     keep_alive = launcher;
+    for (std::size_t i = 0; i < in_flight; ++i) counters.open_slot();
     launcher->request(in_flight);
     peaks.sample(true);
     drain();
@@ -341,10 +366,14 @@ struct Run {
         run.counters.on_start();
         ak::Result<ak::ApiKey> key = co_await keys.fetch(id).as_result();
         run.counters.on_finish(error_of(key));
-        if (!key) co_return;  // a failure ends its slot: see Run
+        if (!key) break;  // a failure ends its slot: see Run
       }
+      run.counters.close_slot();  // the last thing the coroutine touches
     };
-    for (std::size_t i = 0; i < in_flight && may_start(); ++i) slot(*this, keys, id);
+    for (std::size_t i = 0; i < in_flight && may_start(); ++i) {
+      counters.open_slot();
+      slot(*this, keys, id);
+    }
     peaks.sample(true);
     drain();
   }

@@ -46,11 +46,11 @@ long thread_count() {
 class Tally {
  public:
   void add(bool ok) {
-    {
-      std::lock_guard lock(mutex_);
-      ++done_;
-      if (!ok) ++failed_;
-    }
+    // Notify under the lock: the waiter may destroy this Tally as soon as it sees the
+    // count, which must not happen while this handler is still inside notify_all.
+    std::lock_guard lock(mutex_);
+    ++done_;
+    if (!ok) ++failed_;
     changed_.notify_all();
   }
   void wait_for(std::size_t count) {

@@ -230,6 +230,19 @@ TEST_CASE("CoroExec{} resumes the coroutine on the transport's thread", "[exec_a
     auto all = co_await keys.fetch_all();
     co_return app.transport().in_loop_thread() && all.empty();
   };
+  // An answer that arrives before the coroutine has suspended lets it go on where it is
+  // (the awaiting thread, see StartAwaiter); hold the answer back until the request is
+  // queued and the awaiting thread has had ample time to suspend, so the coroutine can
+  // only continue on the transport's thread.
+  app.transport().pause();
+  std::jthread releaser([&app] {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (app.transport().queued() == 0 && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    app.transport().resume();
+  });
   CHECK(appkeys::sync_wait(body()));
 }
 

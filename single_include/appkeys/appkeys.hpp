@@ -2533,8 +2533,9 @@ struct StartAwaiter {
 /// coroutine, which continues on the transport's thread when the call completes (so it
 /// must not block there: a blocking call on that thread fails with
 /// errc::invalid_argument), or on `resume_on`'s thread (else `run_on`'s) if one was
-/// given: `CoroExec{loop, loop}` brings every coroutine back to the thread running
-/// `loop`.
+/// given. An answer that arrives before the coroutine has finished suspending (a fast
+/// transport, an inline refusal) lets it go on at once on the awaiting thread instead.
+/// `CoroExec{loop, loop}` brings every coroutine back to the thread running `loop`.
 ///
 /// Over a blocking transport an operation is a blocking function (build the request,
 /// send it, parse the answer). Where it runs, and where the awaiting coroutine

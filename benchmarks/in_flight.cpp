@@ -200,11 +200,11 @@ struct Counters {
     ++open_slots;
   }
   /// The slot's last call has finished and it starts no more.
+  /// Notifies under the lock: once the last slot closes the drain returns and the Run,
+  /// these counters included, may be gone before a notify outside it would run.
   void close_slot() {
-    {
-      std::lock_guard lock(mutex);
-      --open_slots;
-    }
+    std::lock_guard lock(mutex);
+    --open_slots;
     changed.notify_all();
   }
   void on_start() {

@@ -36,11 +36,10 @@ class Tally {
       first_error_ = key.error().what();
     }
   }
+  /// Notifies under the lock: the waiter may destroy this as soon as it can see ended_.
   void end() {
-    {
-      std::lock_guard lock(mutex_);
-      ended_ = true;
-    }
+    std::lock_guard lock(mutex_);
+    ended_ = true;
     changed_.notify_all();
   }
   /// Whether the chain ended within the hang bound.

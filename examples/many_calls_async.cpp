@@ -1,15 +1,19 @@
 // Many calls in flight from one thread, over CurlMultiTransport (libcurl's multi
 // interface, one event-loop thread for every exchange): 2,000 fetches as callbacks
-// (CallbackExec), then 1,000 as futures (FutureExec), against a LocalServer that answers
-// every request after a few milliseconds, as a remote server would. Then an App is
-// destroyed while calls are still in flight: each of them still completes exactly once,
-// with its answer or errc::shutting_down, before the destructor returns.
+// (CallbackExec) and 10,000 as futures (FutureExec), all started before any is waited
+// for, against a LocalServer that answers every request after 100 ms, as a remote
+// server would. Then an App is destroyed while calls are still in flight: each of them
+// still completes exactly once, with its answer or errc::shutting_down, before the
+// destructor returns.
+//
+//     many_calls_async [callbacks [futures [delay_ms]]]     (defaults: 2000 10000 100)
 //
 // What is checked is every count; the times and thread counts are printed, not checked.
 #include <appkeys/appkeys.hpp>
 #include <appkeys/testing/local_server.hpp>
 #include <appkeys/transport/curl_multi.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -28,9 +32,15 @@ using Millis = std::chrono::duration<double, std::milli>;
 
 namespace {
 
-constexpr std::size_t callback_calls = 2000;
-constexpr std::size_t future_calls = 1000;
 constexpr std::size_t calls_at_shutdown = 300;
+
+/// The count in argv[index], or `fallback` when absent or not a number.
+std::size_t argument(int argc, char** argv, int index, std::size_t fallback) {
+  if (argc <= index) return fallback;
+  char* end = nullptr;
+  const unsigned long long value = std::strtoull(argv[index], &end, 10);
+  return end != argv[index] && *end == '\0' ? static_cast<std::size_t>(value) : fallback;
+}
 
 /// The threads of this process (Linux: /proc/self/status), or -1 where unknown.
 long thread_count() {
@@ -79,10 +89,13 @@ ak::AppConfig config(const std::string& base_url) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  const std::size_t callback_calls = argument(argc, argv, 1, 2000);
+  const std::size_t future_calls = argument(argc, argv, 2, 10000);
+  const auto delay = std::chrono::milliseconds(argument(argc, argv, 3, 100));
   ak::testing::FakeBackend backend;
   backend.add_email_user("ann@example.com", "pw-of-ann");
-  ak::testing::LocalServer server{backend, {.delay = std::chrono::milliseconds(5)}};
+  ak::testing::LocalServer server{backend, {.delay = delay}};
   {
     // The server starts its worker threads with its first connection: one blocking
     // call (SyncExec works over CurlMultiTransport too) gets them counted before ours.
@@ -93,6 +106,9 @@ int main() {
   int status = 0;
 
   try {
+    // Declared before the Apps: a handler still in flight when an exception unwinds this
+    // block runs (with shutting_down) inside ~App, and must find it alive.
+    Tally tally;
     // One transport: 64 connections to the server at most; calls beyond them wait in
     // the transport's queue, holding no thread.
     ak::App<ak::CurlMultiTransport, ak::CallbackExec> app(config(server.base_url()));
@@ -108,36 +124,46 @@ int main() {
     });
     const ak::ObjectId id = creating.get_future().get().value().id;
 
-    // 2,000 callbacks, all started from this thread. Each handler runs exactly once, on
-    // the transport's loop thread: it must be quick and must not block there.
-    Tally tally;
+    // FutureExec over CurlMultiTransport holds no thread per call (its pool never
+    // starts): a second App, with a transport (and loop thread) of its own.
+    ak::App<ak::CurlMultiTransport, ak::FutureExec> future_app(config(server.base_url()));
+    ak::User future_user =
+        future_app.log_in(ak::Credentials::email_password("ann@example.com", "pw-of-ann")).get();
+    auto future_keys = future_app.api_keys(future_user);
+
+    // Every call started from this thread before any is waited for. Each handler runs
+    // exactly once, on the transport's loop thread: it must be quick and must not block
+    // there.
     long peak_threads = thread_count();
-    auto start = Clock::now();
+    const auto start = Clock::now();
     for (std::size_t i = 0; i < callback_calls; ++i) {
       keys.fetch(id).then([&tally, &id](ak::Result<ak::ApiKey> key) {
         tally.add(key.has_value() && key.value().id == id);
       });
     }
-    peak_threads = std::max(peak_threads, thread_count());
-    tally.wait_for(callback_calls);
-    std::cout << callback_calls << " callbacks: " << tally.done() << " done, " << tally.failed()
-              << " failed, " << Millis(Clock::now() - start).count() << " ms\n";
-    if (tally.done() != callback_calls || tally.failed() != 0) status = 1;
-
-    // 1,000 futures from the same thread, over the same kind of transport.
-    ak::App<ak::CurlMultiTransport, ak::FutureExec> future_app(config(server.base_url()));
-    ak::User future_user =
-        future_app.log_in(ak::Credentials::email_password("ann@example.com", "pw-of-ann")).get();
-    auto future_keys = future_app.api_keys(future_user);
-    start = Clock::now();
     std::vector<std::future<ak::ApiKey>> fetching;
     fetching.reserve(future_calls);
     for (std::size_t i = 0; i < future_calls; ++i) fetching.push_back(future_keys.fetch(id));
+    const auto started = Clock::now();
+    const std::size_t futures_pending = static_cast<std::size_t>(
+        std::count_if(fetching.begin(), fetching.end(), [](const std::future<ak::ApiKey>& f) {
+          return f.wait_for(std::chrono::seconds(0)) != std::future_status::ready;
+        }));
     peak_threads = std::max(peak_threads, thread_count());
+    std::cout << "started " << callback_calls << " callbacks and " << future_calls
+              << " futures from one thread in " << Millis(started - start).count()
+              << " ms; then still in flight: " << callback_calls - tally.done() << " callbacks, "
+              << futures_pending << " futures\n";
+
     std::size_t right = 0;
     for (auto& future : fetching) right += future.get().id == id ? 1 : 0;  // throws AppError
-    std::cout << future_calls << " futures: " << right << " right, "
-              << Millis(Clock::now() - start).count() << " ms\n";
+    tally.wait_for(callback_calls);
+    peak_threads = std::max(peak_threads, thread_count());
+    std::cout << callback_calls << " callbacks: " << tally.done() << " done, " << tally.failed()
+              << " failed; " << future_calls << " futures: " << right << " right; "
+              << Millis(Clock::now() - start).count() << " ms with the server " << delay.count()
+              << " ms away\n";
+    if (tally.done() != callback_calls || tally.failed() != 0) status = 1;
     if (right != future_calls) status = 1;
 
     std::cout << "threads this client added at most: " << peak_threads - threads_before

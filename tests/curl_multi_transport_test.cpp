@@ -5,6 +5,7 @@
 // curl_transport_test.cpp runs every safety case through this transport too.
 #include "support/curl_test_servers.hpp"
 
+#include <appkeys/appkeys.hpp>
 #include <appkeys/transport/curl_multi.hpp>
 
 #include <catch2/catch.hpp>
@@ -20,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <utility>
@@ -484,4 +486,187 @@ TEST_CASE("CurlMultiTransport: moved from, it completes calls inline with transp
   CurlMultiTransport assigned;
   assigned = std::move(moved);
   CHECK(assigned.send(make_request(HttpMethod::get, server.url())).has_value());
+}
+
+namespace {
+
+/// A server that reads one request per connection and never answers it: it waits for
+/// the client to close the connection, and counts the connections closed that way.
+struct SilentServer {
+  std::atomic<int> arrived{0};
+  std::atomic<int> closed_by_client{0};
+  RawServer server{[this](int fd, RawServer& raw) {
+    std::string buffer;
+    if (!raw.read_request(fd, buffer)) return;
+    ++arrived;
+    while (raw.read_more(fd, buffer)) {
+    }
+    if (!raw.stopping()) ++closed_by_client;
+  }};
+};
+
+}  // namespace
+
+TEST_CASE("CurlMultiTransport: a stop request abandons a running transfer and closes it",
+          "[curl_multi][cancel]") {
+  SilentServer silent;
+  RawServer answering(RawServer::http([](const RawRequest& r) { return RawServer::ok(r.target); }));
+  CurlMultiTransport transport;
+  Outcomes outcomes;
+  std::stop_source stop;
+  // Far longer than the hang bound: only the cancellation can end this call in time.
+  transport.async_send(HttpRequest{HttpMethod::get, silent.server.url("/slow"), {}, {}, 600s},
+                       outcomes.completion(0), stop.get_token());
+  REQUIRE(wait_until([&] { return silent.arrived.load() == 1; }));
+  CHECK(outcomes.total() == 0);
+
+  stop.request_stop();
+  REQUIRE(outcomes.wait_for(1));
+  auto cancelled = outcomes.result(0);
+  REQUIRE_FALSE(cancelled.has_value());
+  CHECK(cancelled.error().value() == errc::cancelled);
+  // The server sees the connection closed: the transfer stopped, it did not run on.
+  REQUIRE(wait_until([&] { return silent.closed_by_client.load() == 1; }));
+
+  // The loop goes on: the next call is answered, and the cancelled one never completes
+  // again (not even at shutdown).
+  transport.async_send(HttpRequest{HttpMethod::get, answering.url("/next"), {}, {}, 30s},
+                       outcomes.completion(1));
+  REQUIRE(outcomes.wait_for(2));
+  REQUIRE(outcomes.result(1).has_value());
+  CHECK(outcomes.result(1)->body == "/next");
+  stop.request_stop();  // again: nothing happens
+  { CurlMultiTransport gone = std::move(transport); }
+  CHECK(outcomes.not_exactly_once(2) == 0);
+}
+
+TEST_CASE("CurlMultiTransport: a stop request takes a queued call out of the line, unsent",
+          "[curl_multi][cancel]") {
+  auto gate = std::make_shared<Gate>();
+  std::atomic<int> arrived{0};
+  RawServer server(held_until(gate, arrived));
+  Opener opener{gate};  // opens the gate before the server waits for its handlers
+  CurlMultiTransport::Options options;
+  options.max_connections = 1;
+  CurlMultiTransport transport(options);
+  Outcomes outcomes;
+  std::stop_source stop;
+  transport.async_send(HttpRequest{HttpMethod::get, server.url("/held"), {}, {}, 60s},
+                       outcomes.completion(0));
+  REQUIRE(wait_until([&] { return arrived.load() == 1; }));
+  transport.async_send(HttpRequest{HttpMethod::get, server.url("/queued"), {}, {}, 60s},
+                       outcomes.completion(1), stop.get_token());
+  stop.request_stop();
+  REQUIRE(outcomes.wait_for(1));
+  REQUIRE_FALSE(outcomes.result(1).has_value());
+  CHECK(outcomes.result(1).error().value() == errc::cancelled);
+  gate->open();
+  REQUIRE(outcomes.wait_for(2));
+  CHECK(outcomes.result(0).has_value());
+  CHECK(arrived.load() == 1);  // the cancelled call was never sent
+
+  SECTION("a token already stopped completes inline, unsent") {
+    std::stop_source stopped;
+    stopped.request_stop();
+    transport.async_send(HttpRequest{HttpMethod::get, server.url("/never"), {}, {}, 60s},
+                         outcomes.completion(2), stopped.get_token());
+    CHECK(outcomes.total() == 3);  // inline: before async_send returned
+    CHECK(outcomes.result(2).error().value() == errc::cancelled);
+  }
+  { CurlMultiTransport gone = std::move(transport); }
+  CHECK(arrived.load() == 1);
+}
+
+TEST_CASE("CurlMultiTransport: stop requests racing answers settle each call exactly once",
+          "[curl_multi][cancel]") {
+  RawServer server(RawServer::http([](const RawRequest& r) { return RawServer::ok(r.target); }));
+  CurlMultiTransport::Options options;
+  options.max_connections = 8;
+  CurlMultiTransport transport(options);
+  Outcomes outcomes;
+  constexpr int calls = 300;
+  std::vector<std::stop_source> stops(calls);
+  for (int i = 0; i < calls; ++i) {
+    transport.async_send(
+        HttpRequest{HttpMethod::get, server.url("/" + std::to_string(i)), {}, {}, 60s},
+        outcomes.completion(i), stops[static_cast<std::size_t>(i)].get_token());
+  }
+  // Another thread cancels every other call while they run, wait in line or finish.
+  std::thread canceller([&] {
+    for (int i = 0; i < calls; i += 2) stops[static_cast<std::size_t>(i)].request_stop();
+  });
+  canceller.join();
+  REQUIRE(outcomes.wait_for(calls));
+  int answered = 0;
+  int cancelled = 0;
+  for (int i = 0; i < calls; ++i) {
+    auto result = outcomes.result(i);
+    if (result) {
+      CHECK(result->body == "/" + std::to_string(i));
+      ++answered;
+    } else {
+      CHECK(result.error().value() == errc::cancelled);
+      CHECK(i % 2 == 0);
+      ++cancelled;
+    }
+  }
+  CHECK(answered + cancelled == calls);
+  CHECK(answered >= calls / 2);
+  { CurlMultiTransport gone = std::move(transport); }
+  CHECK(outcomes.not_exactly_once(calls) == 0);
+}
+
+TEST_CASE("CurlMultiTransport: a cancelled App call stops its transfer on the wire",
+          "[curl_multi][cancel]") {
+  // Answers the location lookup; holds every other request until the client closes.
+  std::atomic<int> held{0};
+  std::atomic<int> closed_by_client{0};
+  std::atomic<int> port{0};
+  RawServer server([&](int fd, RawServer& raw) {
+    std::string buffer;
+    while (auto request = raw.read_request(fd, buffer)) {
+      if (request->target.find("/location") != std::string::npos) {
+        const std::string body = R"({"deployment_model":"GLOBAL","location":"US-VA","hostname":")" +
+                                 url_for(port.load(), "") + R"(","ws_hostname":"ws://unused"})";
+        if (!RawServer::write_all(fd,
+                                  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                  "Content-Length: " +
+                                      std::to_string(body.size()) + "\r\n\r\n" + body)) {
+          return;
+        }
+        continue;
+      }
+      ++held;
+      while (raw.read_more(fd, buffer)) {
+      }
+      if (!raw.stopping()) ++closed_by_client;
+      return;
+    }
+  });
+  port = server.port();
+  // A session made against an in-memory backend: its tokens only need to be sent.
+  appkeys::testing::FakeBackend backend;
+  backend.add_email_user("cancel@example.com", "cancel password");
+  appkeys::App<appkeys::testing::FakeTransport> login_app(
+      appkeys::AppConfig{.app_id = "shop-abcde"}, appkeys::testing::FakeTransport(backend));
+  auto user = login_app.log_in(
+      appkeys::Credentials::email_password("cancel@example.com", "cancel password"));
+
+  appkeys::AppConfig config{.app_id = "shop-abcde", .base_url = url_for(server.port(), "")};
+  config.request_timeout = 600s;  // only the cancellation can end the call in time
+  appkeys::App<CurlMultiTransport, appkeys::CallbackExec> app(config, CurlMultiTransport{});
+  std::stop_source stop;
+  std::promise<appkeys::Result<std::vector<appkeys::ApiKey>>> outcome;
+  auto future = outcome.get_future();
+  app.api_keys(user).with_stop_token(stop.get_token()).fetch_all().then([&](auto all) {
+    outcome.set_value(std::move(all));
+  });
+  REQUIRE(wait_until([&] { return held.load() == 1; }));
+  stop.request_stop();
+  REQUIRE(future.wait_for(hang_bound) == std::future_status::ready);
+  auto all = future.get();
+  REQUIRE_FALSE(all.has_value());
+  CHECK(all.error().value() == errc::cancelled);
+  // The transport abandoned the exchange: the server sees its connection closed.
+  REQUIRE(wait_until([&] { return closed_by_client.load() == 1; }));
 }

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <filesystem>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -114,6 +115,54 @@ TEST_CASE("FutureExec over an AsyncTransport holds no pool thread per call", "[e
   }
   CHECK(right == calls);
   CHECK_THROWS_AS(keys.fetch("0123456789abcdef01234567").get(), appkeys::AppError);
+}
+
+namespace {
+/// Threads of this process now (Linux: one entry per thread in /proc/self/task).
+std::size_t process_threads() {
+  std::size_t count = 0;
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    ++count;
+  }
+  return count;
+}
+}  // namespace
+
+TEST_CASE("FutureExec over an AsyncTransport never starts its pool", "[exec_async][lazy_pool]") {
+  FakeBackend backend;
+  backend.add_email_user(kEmail, kPassword);
+  auto user = log_in(backend);
+  FakeAsyncTransport transport(backend);
+  const std::size_t threads_before = process_threads();
+  appkeys::FutureExec executor;  // the default: 8 threads, were it started
+  CHECK(executor.thread_count() == appkeys::FutureExec::default_thread_count);
+  AsyncApp<appkeys::FutureExec> app(config(), std::move(transport), executor);
+  auto keys = app.api_keys(user);
+  auto key = keys.create("lazy").get();
+  std::vector<std::future<ApiKey>> futures;
+  for (int i = 0; i < 100; ++i) futures.push_back(keys.fetch(key.id));
+  for (auto& future : futures) {
+    REQUIRE(future.wait_for(kHangBound) == std::future_status::ready);
+    CHECK(future.get().name == "lazy");
+  }
+  CHECK(executor.running_thread_count() == 0);  // copies share the pool: the App's too
+  // Not one pool thread appeared (a shared timer thread may have).
+  CHECK(process_threads() < threads_before + appkeys::FutureExec::default_thread_count);
+}
+
+TEST_CASE("FutureExec over a blocking transport starts its pool with the first call",
+          "[exec_async][lazy_pool]") {
+  FakeBackend backend;
+  backend.add_email_user(kEmail, kPassword);
+  appkeys::FutureExec executor(3);
+  CHECK(executor.running_thread_count() == 0);
+  appkeys::App<appkeys::testing::FakeTransport, appkeys::FutureExec> app(
+      config(), appkeys::testing::FakeTransport(backend), executor);
+  CHECK(executor.running_thread_count() == 0);
+  auto user = app.log_in(Credentials::email_password(kEmail, kPassword)).get();
+  CHECK(user.is_logged_in());
+  CHECK(executor.running_thread_count() == 3);
 }
 
 TEST_CASE("CallbackExec{} runs handlers on the transport's thread; they may start calls",

@@ -7,6 +7,7 @@
 // fault_injection.hpp only once tools/amalgamate lists it in EXTRAS; until then the
 // file compiles to nothing there rather than breaking that build.
 #if __has_include(<appkeys/testing/fault_injection.hpp>)
+#include <appkeys/testing/async_fake.hpp>
 #include <appkeys/testing/fault_injection.hpp>
 
 #include <atomic>
@@ -31,9 +32,11 @@ using appkeys::testing::FakeTransport;
 using appkeys::testing::Fault;
 using appkeys::testing::FaultKind;
 using Faulty = appkeys::testing::FaultInjectingTransport<FakeTransport>;
+using FaultyAsync = appkeys::testing::FaultInjectingTransport<appkeys::testing::FakeAsyncTransport>;
 using namespace std::chrono_literals;
 
 static_assert(appkeys::Transport<Faulty>);
+static_assert(appkeys::AsyncTransport<FaultyAsync> && appkeys::Transport<FaultyAsync>);
 
 namespace {
 
@@ -168,16 +171,21 @@ Result<void> drop_value(Result<X> result) {
 }
 
 /// One backend, one user with three keys, and an App whose transport can be faulted.
-struct World {
+/// Over FakeTransport every call runs blocking (the step machines driven by `drive`);
+/// over FakeAsyncTransport the same calls run through the completion driver, answered
+/// on the transport's thread (NoThrowExec waits for them).
+template <class Inner>
+struct BasicWorld {
+  using transport_type = appkeys::testing::FaultInjectingTransport<Inner>;
   FakeBackend backend;
   std::string user_id = backend.add_email_user(email, password);
-  Faulty transport{FakeTransport{backend}};
-  appkeys::App<Faulty, appkeys::NoThrowExec> app{appkeys::AppConfig{.app_id = app_id}, transport};
+  appkeys::App<transport_type, appkeys::NoThrowExec> app{appkeys::AppConfig{.app_id = app_id},
+                                                         transport_type{Inner{backend}}};
   User user;
   std::vector<ApiKey> keys;          // k0, k1, k2 as created
   std::vector<std::string> secrets;  // must never appear in an error
 
-  World() {
+  BasicWorld() {
     user = log_in().value();
     for (const char* name : {"k0", "k1", "k2"}) {
       keys.push_back(app.api_keys(user).create(name).value());
@@ -188,6 +196,9 @@ struct World {
   }
 
   Result<User> log_in() { return app.log_in(Credentials::email_password(email, password)); }
+
+  /// The App's transport: steer and observe the faults through it.
+  transport_type& transport() { return app.transport(); }
 
   void remember_tokens(const User& u) {
     if (!u.state()) return;
@@ -242,6 +253,11 @@ void check_error_is_clear(const AppError& error, const std::vector<std::string>&
   }
 }
 
+/// The blocking driver.
+using World = BasicWorld<FakeTransport>;
+/// The completion driver.
+using AsyncWorld = BasicWorld<appkeys::testing::FakeAsyncTransport>;
+
 /// Builds a fetch_all answer of at least `bytes` bytes of well-formed keys.
 std::string big_key_list(std::size_t bytes, std::size_t& count) {
   std::string body = "[";
@@ -261,30 +277,30 @@ std::string big_key_list(std::size_t bytes, std::size_t& count) {
 
 }  // namespace
 
-TEST_CASE(
+TEMPLATE_TEST_CASE(
     "fault injection: every operation x every fault ends in a typed, clear, secret-free "
     "error and leaves the client usable",
-    "[fault]") {
+    "[fault]", World, AsyncWorld) {
   const auto cases = fault_cases();
   int tried = 0;
   for (Op op : all_ops) {
     for (const auto& fault_case : cases) {
       INFO("operation: " << op_name(op) << "; fault: " << fault_case.name);
       ++tried;
-      World world;
+      TestType world;
       const auto expected = expected_errc(fault_case, op);
-      const std::size_t applied_before = world.transport.faults_applied();
-      const std::size_t forwarded_before = world.transport.forwarded();
+      const std::size_t applied_before = world.transport().faults_applied();
+      const std::size_t forwarded_before = world.transport().forwarded();
 
-      world.transport.inject(aim(fault_case.fault, op));
+      world.transport().inject(aim(fault_case.fault, op));
       Result<void> faulted = world.run(op, 0);
 
-      CHECK(world.transport.pending() == 0);
-      CHECK(world.transport.faults_applied() == applied_before + 1);
+      CHECK(world.transport().pending() == 0);
+      CHECK(world.transport().faults_applied() == applied_before + 1);
       if (appkeys::testing::forwards_request(fault_case.fault.kind())) {
-        CHECK(world.transport.forwarded() > forwarded_before);
+        CHECK(world.transport().forwarded() > forwarded_before);
       } else if (op != Op::log_out) {  // log_out's own login is forwarded
-        CHECK(world.transport.forwarded() == forwarded_before);
+        CHECK(world.transport().forwarded() == forwarded_before);
       }
 
       if (expected) {
@@ -331,7 +347,7 @@ TEST_CASE("fault injection: an 8 MiB key list neither crashes nor hangs fetch_al
   World world;
   std::size_t count = 0;
   std::string body = big_key_list(8u * 1024 * 1024, count);
-  world.transport.inject(aim(Fault::replace_body(std::move(body)), Op::fetch_all));
+  world.transport().inject(aim(Fault::replace_body(std::move(body)), Op::fetch_all));
   auto keys = world.app.api_keys(world.user).fetch_all();
   if (keys) {
     CHECK(keys->size() == count);
@@ -349,7 +365,7 @@ TEST_CASE("fault injection: an 8 MiB key list neither crashes nor hangs fetch_al
 
 TEST_CASE("fault injection: a truncated create response loses nothing silently", "[fault]") {
   World world;
-  world.transport.inject(aim(Fault::truncate_body(20), Op::create));
+  world.transport().inject(aim(Fault::truncate_body(20), Op::create));
   auto created = world.app.api_keys(world.user).create("half-made");
   REQUIRE_FALSE(created.has_value());
   CHECK(created.error().value() == errc::malformed_response);

@@ -82,6 +82,13 @@ concept AsyncTransport = std::move_constructible<T> && requires(T& t, HttpReques
 ///   `fn` once, on the transport's thread, after `delay` (at once, from the destructor,
 ///   if the transport goes first). Retry backoff then uses the transport's loop; without
 ///   it the library keeps one small timer thread shared by every call of every App.
+/// - `t.async_send(std::move(r), std::move(c), std::stop_token stop)`: as async_send,
+///   and once `stop` is requested the transport abandons the exchange (closes its
+///   connection, frees its buffers) and calls `c` at once with errc::cancelled, still
+///   exactly once. A cancelled call (App::with_stop_token, or the stop token given to an
+///   executor) then stops its transfer instead of letting it run to the end;
+///   without the hook the call still completes with errc::cancelled at once, but the
+///   exchange runs on in the transport until it ends. CurlMultiTransport offers it.
 
 /// Where a call's outcome goes: called exactly once with the Result.
 template <class X>

@@ -1202,6 +1202,13 @@ concept AsyncTransport = std::move_constructible<T> && requires(T& t, HttpReques
 ///   `fn` once, on the transport's thread, after `delay` (at once, from the destructor,
 ///   if the transport goes first). Retry backoff then uses the transport's loop; without
 ///   it the library keeps one small timer thread shared by every call of every App.
+/// - `t.async_send(std::move(r), std::move(c), std::stop_token stop)`: as async_send,
+///   and once `stop` is requested the transport abandons the exchange (closes its
+///   connection, frees its buffers) and calls `c` at once with errc::cancelled, still
+///   exactly once. A cancelled call (App::with_stop_token, or the stop token given to an
+///   executor) then stops its transfer instead of letting it run to the end;
+///   without the hook the call still completes with errc::cancelled at once, but the
+///   exchange runs on in the transport until it ends. CurlMultiTransport offers it.
 
 /// Where a call's outcome goes: called exactly once with the Result.
 template <class X>
@@ -1873,11 +1880,13 @@ Result<T> run_guarded(Operation& operation) {
 
 #if APPKEYS_HAS_EXCEPTIONS
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <exception>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <type_traits>
 #include <utility>
 
@@ -1896,19 +1905,40 @@ void settle(std::promise<T>& promise, Result<T>&& outcome) {
   }
 }
 
-/// What every copy of a FutureExec shares: its pool, and the flag that tells queued
-/// calls the pool is going away.
+/// What every copy of a FutureExec shares: its pool, started by the first call that
+/// needs it (never, over an AsyncTransport), and the flag that tells queued calls the
+/// pool is going away.
 struct FuturePool {
-  explicit FuturePool(std::size_t thread_count) : pool(thread_count) {}
+  explicit FuturePool(std::size_t count) : thread_count(std::max<std::size_t>(count, 1)) {}
   FuturePool(const FuturePool&) = delete;
   FuturePool& operator=(const FuturePool&) = delete;
 
   // Set before the pool's destructor drains the queue. Each job owns a share of it, as
   // a job may run after this object is gone (on a worker detached by the destructor).
-  ~FuturePool() { closing->store(true, std::memory_order_release); }
+  ~FuturePool() {
+    closing->store(true, std::memory_order_release);
+    pool.reset();  // explicitly here: while `closing` is still set
+  }
 
+  /// The pool, started on first use.
+  ThreadPool& started() {
+    std::call_once(start_once, [this] {
+      pool = std::make_unique<ThreadPool>(thread_count);
+      started_flag.store(true, std::memory_order_release);
+    });
+    return *pool;
+  }
+
+  /// Threads running now: 0 until a call needed the pool.
+  std::size_t running_threads() const noexcept {
+    return started_flag.load(std::memory_order_acquire) ? thread_count : 0;
+  }
+
+  const std::size_t thread_count;
   std::shared_ptr<std::atomic<bool>> closing = std::make_shared<std::atomic<bool>>(false);
-  ThreadPool pool;  // declared last: destroyed first, while `closing` is still set
+  std::once_flag start_once;
+  std::atomic<bool> started_flag{false};
+  std::unique_ptr<ThreadPool> pool;
 };
 
 }  // namespace detail
@@ -1918,7 +1948,8 @@ struct FuturePool {
 ///
 /// Over an AsyncTransport (CurlMultiTransport, testing::FakeAsyncTransport) no thread is
 /// held while a call is in flight: the call is started at once and the transport's
-/// thread fulfils the future when it completes (the pool stays idle). Do not wait on
+/// thread fulfils the future when it completes. The pool's threads start with the first
+/// call that needs them, so over an AsyncTransport they never start. Do not wait on
 /// such a future from inside a completion running on the transport's thread.
 ///
 /// Copies share one pool, which lives until the last copy (App and each ApiKeyAuth
@@ -1938,7 +1969,8 @@ class FutureExec {
   /// Threads in the pool when none is given.
   static constexpr std::size_t default_thread_count = 8;
 
-  /// Starts a pool of `thread_count` threads (at least one).
+  /// A pool of `thread_count` threads (at least one), started by the first call that
+  /// runs on it.
   explicit FutureExec(std::size_t thread_count = default_thread_count)
       : shared_(std::make_shared<detail::FuturePool>(thread_count)) {}
 
@@ -1963,8 +1995,8 @@ class FutureExec {
       });
     } else {
       // The pool takes move-only jobs, so the promise moves in with the operation.
-      shared_->pool.post([promise = std::move(promise), closing = shared_->closing,
-                          op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
+      shared_->started().post([promise = std::move(promise), closing = shared_->closing,
+                               op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
         if (closing->load(std::memory_order_acquire)) {
           detail::settle(promise, Result<T>(AppError(errc::shutting_down,
                                                      "the executor was destroyed before the "
@@ -1977,8 +2009,12 @@ class FutureExec {
     return future;
   }
 
-  /// Threads in the shared pool.
-  std::size_t thread_count() const noexcept { return shared_->pool.thread_count(); }
+  /// Threads in the shared pool once started (at least one).
+  std::size_t thread_count() const noexcept { return shared_->thread_count; }
+
+  /// Threads the shared pool runs now: 0 until a call needed the pool (always 0 over an
+  /// AsyncTransport), then thread_count().
+  std::size_t running_thread_count() const noexcept { return shared_->running_threads(); }
 
  private:
   std::shared_ptr<detail::FuturePool> shared_;
@@ -3454,6 +3490,26 @@ void release_off_loop(std::shared_ptr<void>& owner, const T& transport) {
   owner.reset();
 }
 
+/// The optional AsyncTransport hook `t.async_send(r, c, stop)`: the transport abandons
+/// the exchange (and frees its connection) once `stop` is requested.
+template <class T>
+concept CancellableTransport = requires(T& t, HttpRequest r, Completion c, std::stop_token s) {
+  t.async_send(std::move(r), std::move(c), std::move(s));
+};
+
+/// Sends through `transport`, handing it `stop` when it can abandon an exchange.
+template <AsyncTransport T>
+void send_stoppable(T& transport, HttpRequest request, Completion completion,
+                    const std::stop_token& stop) {
+  if constexpr (CancellableTransport<T>) {
+    if (stop.stop_possible()) {
+      transport.async_send(std::move(request), std::move(completion), stop);
+      return;
+    }
+  }
+  transport.async_send(std::move(request), std::move(completion));
+}
+
 inline AppError cancelled_call_error() {
   return AppError(errc::cancelled, "the call was cancelled");
 }
@@ -3500,6 +3556,7 @@ class AsyncRun final : public ShutdownTarget,
       self->registered_ = true;
     }
     if (stop.stop_possible()) {
+      self->stop_ = stop;  // handed to a transport that can abandon its exchange
       // Runs at once if the stop was already requested.
       self->on_stop_.emplace(std::move(stop), Canceller{std::weak_ptr<AsyncRun>(self)});
     }
@@ -3523,6 +3580,11 @@ class AsyncRun final : public ShutdownTarget,
   /// delivered by whoever the previous action handed the continuation to.
   void advance(steps::Event event) noexcept {
     for (;;) {
+      // A stop request reaches the transport's own hook (which abandons the exchange)
+      // and this call's Canceller in no set order. The transport's errc::cancelled must
+      // never be fed to the machine: a flight this call leads would land with it, and
+      // its waiters, which were not cancelled, would fail with it.
+      if (stop_.stop_requested()) slot_.settle(cancelled_call_error());
       if (slot_.settled()) {
         // Cancelled or shut down: this late event is dropped, and so is the machine
         // (a flight it led lands, so that its waiters try again).
@@ -3585,7 +3647,7 @@ class AsyncRun final : public ShutdownTarget,
     };
 #if APPKEYS_HAS_EXCEPTIONS
     try {
-      transport_->async_send(std::move(request), Completion(std::move(answer)));
+      send_stoppable(*transport_, std::move(request), Completion(std::move(answer)), stop_);
     } catch (...) {
       // The transport refused by throwing (it should complete with an error instead);
       // unless it also called the completion, the call ends here.
@@ -3594,7 +3656,7 @@ class AsyncRun final : public ShutdownTarget,
       }
     }
 #else
-    transport_->async_send(std::move(request), Completion(std::move(answer)));
+    send_stoppable(*transport_, std::move(request), Completion(std::move(answer)), stop_);
 #endif
   }
 
@@ -3608,6 +3670,7 @@ class AsyncRun final : public ShutdownTarget,
   std::optional<AppError> failure_;
   std::atomic<bool> awaiting_response_{false};
   SettleOnce<value_type> slot_;
+  std::stop_token stop_;
   std::optional<std::stop_callback<Canceller>> on_stop_;
 };
 
@@ -4525,6 +4588,14 @@ inline AppError error_from_response(const HttpResponse& response, std::string_vi
   return AppError(errc::http_error, prefix + "HTTP status " + std::to_string(status), status);
 }
 
+/// A 2xx whose body is ignored (enable, disable, delete, register, log out: PROTOCOL.md
+/// §3 and §4), or the error that `response` carries.
+inline Result<void> expect_success(Result<HttpResponse> response, std::string_view context) {
+  if (!response) return std::move(response).error();
+  if (!is_success(response->status)) return error_from_response(*response, context);
+  return {};
+}
+
 }  // namespace appkeys::detail
 // ---- end appkeys/detail/error_mapping.hpp
 // ---- begin appkeys/detail/routes.hpp
@@ -4785,17 +4856,58 @@ inline bool is_expiring(const Secret& access_token, WallClock::time_point now) {
   return expiry && *expiry <= now + access_token_expiry_margin;
 }
 
-/// Outcome: the response (any status) to `method path` sent with the access token.
-class AccessTokenExchange {
+/// What both exchanges share: one request, `method path` with `body`, sent to `host`
+/// with a bearer token, and its outcome once done.
+class BearerRequest {
  public:
-  AccessTokenExchange(ClientState& client, UserState& user, std::string_view host,
-                      HttpMethod method, std::string path, std::string body = {})
+  /// The outcome (any status), once step() returned done.
+  Result<HttpResponse> take() { return std::move(*outcome_); }
+
+ protected:
+  BearerRequest(ClientState& client, UserState& user, std::string_view host, HttpMethod method,
+                std::string path, std::string body)
       : client_(client),
         user_(user),
         host_(host),
         method_(method),
         path_(std::move(path)),
         body_(std::move(body)) {}
+
+  /// The request, authenticated with `token`.
+  HttpRequest request_with(const Secret& token) const {
+    return client_.make_request(method_, join_url(host_, path_), body_, token.reveal());
+  }
+
+  /// Ends with errc::not_logged_in: the session has no token left.
+  Action logged_out() {
+    return finish(AppError(errc::not_logged_in, "user " + user_.id + " is logged out"));
+  }
+
+  Action finish(Result<HttpResponse> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  /// The host every request of this exchange goes to.
+  std::string_view host() const noexcept { return host_; }
+
+  ClientState& client_;
+  UserState& user_;
+
+ private:
+  std::string_view host_;
+  HttpMethod method_;
+  std::string path_;
+  std::string body_;
+  std::optional<Result<HttpResponse>> outcome_;
+};
+
+/// Outcome: the response (any status) to `method path` sent with the access token.
+class AccessTokenExchange : public BearerRequest {
+ public:
+  AccessTokenExchange(ClientState& client, UserState& user, std::string_view host,
+                      HttpMethod method, std::string path, std::string body = {})
+      : BearerRequest(client, user, host, method, std::move(path), std::move(body)) {}
 
   Action step(Event event) {
     if (auto* start = std::get_if<Start>(&event)) {
@@ -4822,72 +4934,45 @@ class AccessTokenExchange {
     return refresh();
   }
 
-  Result<HttpResponse> take() { return std::move(*outcome_); }
-
  private:
   enum class Phase { sending, refreshing };
 
   Action refresh() {
     phase_ = Phase::refreshing;
-    refresh_.emplace(client_, user_, host_);
+    refresh_.emplace(client_, user_, host());
     return refresh_->step(Start{});
   }
 
   Action send() {
     phase_ = Phase::sending;
     sent_token_ = user_.current_access_token();
-    if (sent_token_.empty()) {
-      return finish(AppError(errc::not_logged_in, "user " + user_.id + " is logged out"));
-    }
-    exchange_.emplace(
-        client_.make_request(method_, join_url(host_, path_), body_, sent_token_.reveal()),
-        Idempotency::idempotent, client_.config().retry);
+    if (sent_token_.empty()) return logged_out();
+    exchange_.emplace(request_with(sent_token_), Idempotency::idempotent, client_.config().retry);
     return exchange_->step(Start{});
   }
 
-  Action finish(Result<HttpResponse> outcome) {
-    outcome_.emplace(std::move(outcome));
-    return Action::done();
-  }
-
-  ClientState& client_;
-  UserState& user_;
-  std::string_view host_;
-  HttpMethod method_;
-  std::string path_;
-  std::string body_;
   Phase phase_ = Phase::sending;
   bool retried_ = false;
   Secret sent_token_;
   std::optional<TokenRefresh> refresh_;
   std::optional<Exchange> exchange_;
-  std::optional<Result<HttpResponse>> outcome_;
 };
 
 /// Outcome: the response (any status) to `method path` sent with the refresh token;
 /// earlier_outcome_unknown() as for Exchange.
-class RefreshTokenExchange {
+class RefreshTokenExchange : public BearerRequest {
  public:
   RefreshTokenExchange(ClientState& client, UserState& user, std::string_view host,
                        HttpMethod method, std::string path, Idempotency idempotency,
                        std::string body = {})
-      : client_(client),
-        user_(user),
-        host_(host),
-        method_(method),
-        path_(std::move(path)),
-        idempotency_(idempotency),
-        body_(std::move(body)) {}
+      : BearerRequest(client, user, host, method, std::move(path), std::move(body)),
+        idempotency_(idempotency) {}
 
   Action step(Event event) {
     if (std::holds_alternative<Start>(event)) {
       Secret refresh = user_.current_refresh_token();
-      if (refresh.empty()) {
-        return finish(AppError(errc::not_logged_in, "user " + user_.id + " is logged out"));
-      }
-      exchange_.emplace(
-          client_.make_request(method_, join_url(host_, path_), std::move(body_), refresh.reveal()),
-          idempotency_, client_.config().retry);
+      if (refresh.empty()) return logged_out();
+      exchange_.emplace(request_with(refresh), idempotency_, client_.config().retry);
       return exchange_->step(std::move(event));
     }
     Action action = exchange_->step(std::move(event));
@@ -4899,26 +4984,13 @@ class RefreshTokenExchange {
     return finish(std::move(response));
   }
 
-  Result<HttpResponse> take() { return std::move(*outcome_); }
   bool earlier_outcome_unknown() const noexcept {
     return exchange_ && exchange_->earlier_outcome_unknown();
   }
 
  private:
-  Action finish(Result<HttpResponse> outcome) {
-    outcome_.emplace(std::move(outcome));
-    return Action::done();
-  }
-
-  ClientState& client_;
-  UserState& user_;
-  std::string_view host_;
-  HttpMethod method_;
-  std::string path_;
   Idempotency idempotency_;
-  std::string body_;
   std::optional<Exchange> exchange_;
-  std::optional<Result<HttpResponse>> outcome_;
 };
 
 }  // namespace appkeys::detail::steps
@@ -5091,12 +5163,21 @@ inline Result<void> check_id(const KeyId& id) {
   return {};
 }
 
-/// A 2xx whose body is ignored (enable, disable).
-inline Result<void> expect_success(Result<HttpResponse> response, std::string_view context) {
-  if (!response) return std::move(response).error();
-  if (!is_success(response->status)) return error_from_response(*response, context);
-  return {};  // PROTOCOL.md §3: the body of a 2xx is ignored
-}
+/// What most key calls share: nothing to check beyond a logged-in user, and no body.
+struct BodilessKeySpec {
+  Result<void> check_input() const { return {}; }
+  Result<void> check(const User&) const { return {}; }
+  std::string body() const { return {}; }
+};
+
+/// A call on one key named by the caller's id, which is checked before any I/O.
+struct IdKeySpec : BodilessKeySpec {
+  explicit IdKeySpec(KeyId key_id) : id(std::move(key_id)) {}
+  KeyId id;
+
+  Result<void> check_input() const { return check_id(id); }
+  std::string path() const { return routes::api_key(id->to_hex()); }
+};
 
 struct CreateKeySpec {
   using value_type = ApiKey;
@@ -5129,16 +5210,12 @@ struct CreateKeySpec {
   }
 };
 
-struct FetchKeySpec {
+struct FetchKeySpec : IdKeySpec {
   using value_type = ApiKey;
   static constexpr HttpMethod method = HttpMethod::get;
   static constexpr Idempotency idempotency = Idempotency::idempotent;
-  KeyId id;
+  using IdKeySpec::IdKeySpec;
 
-  Result<void> check_input() const { return check_id(id); }
-  Result<void> check(const User&) const { return {}; }
-  std::string path() const { return routes::api_key(id->to_hex()); }
-  std::string body() const { return {}; }
   Result<ApiKey> finish(Result<HttpResponse> response, bool) const {
     constexpr std::string_view context = "fetch API key";
     if (!response) return std::move(response).error();
@@ -5149,15 +5226,12 @@ struct FetchKeySpec {
   }
 };
 
-struct FetchKeysSpec {
+struct FetchKeysSpec : BodilessKeySpec {
   using value_type = std::vector<ApiKey>;
   static constexpr HttpMethod method = HttpMethod::get;
   static constexpr Idempotency idempotency = Idempotency::idempotent;
 
-  Result<void> check_input() const { return {}; }
-  Result<void> check(const User&) const { return {}; }
   std::string path() const { return routes::api_keys(); }
-  std::string body() const { return {}; }
   Result<std::vector<ApiKey>> finish(Result<HttpResponse> response, bool) const {
     constexpr std::string_view context = "fetch API keys";
     if (!response) return std::move(response).error();
@@ -5171,34 +5245,28 @@ struct FetchKeysSpec {
 };
 
 /// enable (true) or disable (false).
-struct SetKeyEnabledSpec {
+struct SetKeyEnabledSpec : IdKeySpec {
   using value_type = void;
   static constexpr HttpMethod method = HttpMethod::put;
   static constexpr Idempotency idempotency = Idempotency::idempotent;
-  KeyId id;
+  SetKeyEnabledSpec(KeyId key_id, bool enable_it)
+      : IdKeySpec(std::move(key_id)), enable(enable_it) {}
   bool enable;
 
-  Result<void> check_input() const { return check_id(id); }
-  Result<void> check(const User&) const { return {}; }
   std::string path() const {
     return enable ? routes::api_key_enable(id->to_hex()) : routes::api_key_disable(id->to_hex());
   }
-  std::string body() const { return {}; }
   Result<void> finish(Result<HttpResponse> response, bool) const {
     return expect_success(std::move(response), enable ? "enable API key" : "disable API key");
   }
 };
 
-struct RemoveKeySpec {
+struct RemoveKeySpec : IdKeySpec {
   using value_type = void;
   static constexpr HttpMethod method = HttpMethod::del;
   static constexpr Idempotency idempotency = Idempotency::idempotent;
-  KeyId id;
+  using IdKeySpec::IdKeySpec;
 
-  Result<void> check_input() const { return check_id(id); }
-  Result<void> check(const User&) const { return {}; }
-  std::string path() const { return routes::api_key(id->to_hex()); }
-  std::string body() const { return {}; }
   Result<void> finish(Result<HttpResponse> response, bool earlier_outcome_unknown) const {
     auto outcome = expect_success(std::move(response), "delete API key");
     // A retry that finds the key gone after an attempt that may have reached the
@@ -5383,13 +5451,53 @@ class LogIn {
   std::optional<Result<User>> outcome_;
 };
 
-/// Registers an email/password user (the local-userpass provider).
-class RegisterEmail {
+/// What register and log out share: the host, then one request whose 2xx body is
+/// ignored; the outcome is success or the error the answer carries.
+class HostThenRequest {
  public:
   using value_type = void;
 
+  Result<void> take_result() { return std::move(*outcome_); }
+
+ protected:
+  explicit HostThenRequest(ClientState& client) : client_(client), host_(client) {}
+
+  /// Steps the host lookup, then the request `make(host)` returns (with its
+  /// idempotency), and reads its answer for `context` ("register user").
+  template <class MakeRequest>
+  Action host_then_request(Event event, Idempotency idempotency, std::string_view context,
+                           MakeRequest make) {
+    if (!exchange_) {
+      Action action = host_.step(std::move(event));
+      if (!action.is_done()) return action;
+      auto host = host_.take();
+      if (!host) return finish(std::move(host).error());
+      exchange_.emplace(make(*host), idempotency, client_.config().retry);
+      event = Start{};
+    }
+    Action action = exchange_->step(std::move(event));
+    if (!action.is_done()) return action;
+    return finish(expect_success(exchange_->take(), context));
+  }
+
+  Action finish(Result<void> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  ClientState& client_;
+
+ private:
+  HostLookup host_;
+  std::optional<Exchange> exchange_;
+  std::optional<Result<void>> outcome_;
+};
+
+/// Registers an email/password user (the local-userpass provider).
+class RegisterEmail : public HostThenRequest {
+ public:
   RegisterEmail(ClientState& client, std::string email, Secret password)
-      : client_(client), email_(std::move(email)), password_(std::move(password)), host_(client) {}
+      : HostThenRequest(client), email_(std::move(email)), password_(std::move(password)) {}
 
   Action step(Event event) {
     if (std::holds_alternative<Start>(event)) {
@@ -5400,52 +5508,26 @@ class RegisterEmail {
         return finish(AppError(errc::invalid_argument, "password must not be empty"));
       }
     }
-    if (!exchange_) {
-      Action action = host_.step(std::move(event));
-      if (!action.is_done()) return action;
-      auto host = host_.take();
-      if (!host) return finish(std::move(host).error());
-      exchange_.emplace(
-          client_.make_request(HttpMethod::post,
-                               join_url(*host, routes::register_email(client_.config().app_id)),
-                               wire::register_body(email_, password_.reveal()), {}),
-          Idempotency::non_idempotent, client_.config().retry);
-      event = Start{};
-    }
-    Action action = exchange_->step(std::move(event));
-    if (!action.is_done()) return action;
-    auto response = exchange_->take();
-    if (!response) return finish(std::move(response).error());
-    if (!is_success(response->status)) {
-      return finish(error_from_response(*response, "register user"));
-    }
-    return finish({});
+    return host_then_request(std::move(event), Idempotency::non_idempotent, "register user",
+                             [this](std::string_view host) {
+                               return client_.make_request(
+                                   HttpMethod::post,
+                                   join_url(host, routes::register_email(client_.config().app_id)),
+                                   wire::register_body(email_, password_.reveal()), {});
+                             });
   }
-
-  Result<void> take_result() { return std::move(*outcome_); }
 
  private:
-  Action finish(Result<void> outcome) {
-    outcome_.emplace(std::move(outcome));
-    return Action::done();
-  }
-
-  ClientState& client_;
   std::string email_;
   Secret password_;
-  HostLookup host_;
-  std::optional<Exchange> exchange_;
-  std::optional<Result<void>> outcome_;
 };
 
 /// Ends the session on the server and forgets its tokens locally. The local log-out
 /// happens first and even when the server cannot be reached, as in the official SDKs;
 /// logging out a user that is already logged out succeeds and sends nothing.
-class LogOut {
+class LogOut : public HostThenRequest {
  public:
-  using value_type = void;
-
-  LogOut(ClientState& client, User user) : client_(client), user_(std::move(user)), host_(client) {}
+  LogOut(ClientState& client, User user) : HostThenRequest(client), user_(std::move(user)) {}
 
   Action step(Event event) {
     if (std::holds_alternative<Start>(event)) {
@@ -5455,39 +5537,18 @@ class LogOut {
       state->clear_tokens();
       if (refresh_.empty()) return finish({});
     }
-    if (!exchange_) {
-      Action action = host_.step(std::move(event));
-      if (!action.is_done()) return action;
-      auto host = host_.take();
-      if (!host) return finish(std::move(host).error());
-      exchange_.emplace(client_.make_request(HttpMethod::del, join_url(*host, routes::session()),
-                                             {}, refresh_.reveal()),
-                        Idempotency::idempotent, client_.config().retry);
-      refresh_ = Secret();
-      event = Start{};
-    }
-    Action action = exchange_->step(std::move(event));
-    if (!action.is_done()) return action;
-    auto response = exchange_->take();
-    if (!response) return finish(std::move(response).error());
-    if (!is_success(response->status)) return finish(error_from_response(*response, "log out"));
-    return finish({});
+    return host_then_request(
+        std::move(event), Idempotency::idempotent, "log out", [this](std::string_view host) {
+          auto request = client_.make_request(HttpMethod::del, join_url(host, routes::session()),
+                                              {}, refresh_.reveal());
+          refresh_ = Secret();  // kept only in the request now
+          return request;
+        });
   }
-
-  Result<void> take_result() { return std::move(*outcome_); }
 
  private:
-  Action finish(Result<void> outcome) {
-    outcome_.emplace(std::move(outcome));
-    return Action::done();
-  }
-
-  ClientState& client_;
   User user_;
   Secret refresh_;
-  HostLookup host_;
-  std::optional<Exchange> exchange_;
-  std::optional<Result<void>> outcome_;
 };
 
 }  // namespace appkeys::detail::steps
@@ -8311,6 +8372,7 @@ static_assert(Transport<FakeAsyncTransport>);
 
 
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdio>
 #include <deque>
@@ -8650,6 +8712,13 @@ class Fault {
 ///
 /// Copies share the script and the counters, so a test can keep one copy and hand
 /// another to App (which takes its transport by value) and still steer and observe it.
+/// (An Inner that cannot be copied, like testing::FakeAsyncTransport, makes the
+/// decorator move-only: steer it through App::transport() then.)
+///
+/// When Inner is also an AsyncTransport, so is the decorator: async_send applies the
+/// same script, completing inline for a fault in front of the server and, for a
+/// forwarding fault, damaging Inner's outcome inside Inner's completion. So the same
+/// faults reach calls run by the completion driver.
 ///
 /// Thread safety: send, inject, clear and the counters may be called from several
 /// threads at once; the script is guarded by one mutex, which is not held while Inner
@@ -8687,6 +8756,35 @@ class FaultInjectingTransport {
 
   /// The decorated transport.
   Inner& inner() noexcept { return inner_; }
+
+  /// AsyncTransport (when Inner is one): starts the exchange through Inner, or completes
+  /// as the first matching Fault says.
+  void async_send(HttpRequest request, Completion completion) requires AsyncTransport<Inner> {
+    std::optional<Fault> fault = take_fault(request);
+    if (fault && !forwards_request(fault->kind())) {
+      completion(fault->apply(AppError(errc::transport, "not forwarded")));
+      return;
+    }
+    {
+      std::lock_guard lock(state_->mutex);
+      ++state_->forwarded;
+    }
+    if (!fault) {
+      inner_.async_send(std::move(request), std::move(completion));
+      return;
+    }
+    inner_.async_send(
+        std::move(request),
+        [fault = std::move(*fault), completion = std::move(completion)](
+            Result<HttpResponse> outcome) mutable { completion(fault.apply(std::move(outcome))); });
+  }
+
+  /// The optional AsyncTransport hook, when Inner offers it: true on Inner's loop
+  /// thread, where a blocking call would wait for itself.
+  bool in_loop_thread() const noexcept requires requires(const Inner& inner) {
+    { inner.in_loop_thread() } -> std::convertible_to<bool>;
+  }
+  { return inner_.in_loop_thread(); }
 
   /// Sends through Inner, or answers as the first matching Fault says.
   Result<HttpResponse> send(const HttpRequest& request) {

@@ -6,25 +6,13 @@
 #include "support/executor_fixtures.hpp"
 
 #include <appkeys/appkeys.hpp>
-
-#include <utility>
+#include <appkeys/testing/async_fake.hpp>
 
 namespace appkeys_test {
 
 /// SyncExec and NoThrowExec block on the completion; FutureExec holds no pool thread.
-struct AsyncFakeFixture {
+struct AsyncFakeFixture : InMemoryFixture<appkeys::testing::FakeAsyncTransport> {
   static constexpr const char* name = "async fake";
-  using transport_type = appkeys::testing::FakeAsyncTransport;
-
-  appkeys::testing::FakeBackend backend;
-
-  appkeys::AppConfig config() const { return appkeys::AppConfig{.app_id = app_id}; }
-  transport_type transport() { return transport_type{backend}; }
-
-  template <class E = appkeys::SyncExec>
-  appkeys::App<transport_type, E> make_app(E executor = E{}) {
-    return appkeys::App<transport_type, E>(config(), transport(), std::move(executor));
-  }
 };
 
 /// Coroutines resume on the transport's thread.

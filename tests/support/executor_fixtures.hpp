@@ -68,6 +68,23 @@ struct Await<appkeys::CallbackExec> {
   }
 };
 
+template <>
+struct Await<appkeys::FutureExec> {
+  template <class T>
+  static appkeys::Result<T> wait(std::future<T> future) {
+    try {
+      if constexpr (std::is_void_v<T>) {
+        future.get();
+        return {};
+      } else {
+        return future.get();
+      }
+    } catch (const appkeys::AppError& error) {
+      return error;
+    }
+  }
+};
+
 // ---------------------------------------------------------------------------------
 // Blocking<E, Style>: E's machinery, Style's result types
 
@@ -120,6 +137,18 @@ struct Blocking<E, appkeys::FutureExec> {
                         appkeys::detail::settle(promise, std::move(outcome));
                       });
     return future;
+  }
+};
+
+/// FutureExec as itself: its own futures.
+template <>
+struct Blocking<appkeys::FutureExec, appkeys::FutureExec> {
+  appkeys::FutureExec executor;
+  template <class T>
+  using result = std::future<T>;
+  template <class F>
+  result<appkeys::operation_value_t<F>> run(F&& operation) const {
+    return executor.run(std::forward<F>(operation));
   }
 };
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <appkeys/appkeys.hpp>
+#include <appkeys/testing/fake.hpp>
 
 #include <string>
 #include <utility>
@@ -13,10 +14,11 @@ namespace appkeys_test {
 
 inline constexpr const char* app_id = "shop-abcde";
 
-/// Reaches the backend in memory, with HTTP-shaped requests (FakeTransport).
-struct FakeFixture {
-  static constexpr const char* name = "fake";
-  using transport_type = appkeys::testing::FakeTransport;
+/// A fixture whose Apps reach an in-memory backend through transport T, built from
+/// the backend itself (FakeTransport, testing::FakeAsyncTransport).
+template <class T>
+struct InMemoryFixture {
+  using transport_type = T;
 
   appkeys::testing::FakeBackend backend;
 
@@ -27,6 +29,11 @@ struct FakeFixture {
   appkeys::App<transport_type, E> make_app(E executor = E{}) {
     return appkeys::App<transport_type, E>(config(), transport(), std::move(executor));
   }
+};
+
+/// Reaches the backend in memory, with HTTP-shaped requests (FakeTransport).
+struct FakeFixture : InMemoryFixture<appkeys::testing::FakeTransport> {
+  static constexpr const char* name = "fake";
 };
 
 }  // namespace appkeys_test

@@ -46,6 +46,26 @@ void release_off_loop(std::shared_ptr<void>& owner, const T& transport) {
   owner.reset();
 }
 
+/// The optional AsyncTransport hook `t.async_send(r, c, stop)`: the transport abandons
+/// the exchange (and frees its connection) once `stop` is requested.
+template <class T>
+concept CancellableTransport = requires(T& t, HttpRequest r, Completion c, std::stop_token s) {
+  t.async_send(std::move(r), std::move(c), std::move(s));
+};
+
+/// Sends through `transport`, handing it `stop` when it can abandon an exchange.
+template <AsyncTransport T>
+void send_stoppable(T& transport, HttpRequest request, Completion completion,
+                    const std::stop_token& stop) {
+  if constexpr (CancellableTransport<T>) {
+    if (stop.stop_possible()) {
+      transport.async_send(std::move(request), std::move(completion), stop);
+      return;
+    }
+  }
+  transport.async_send(std::move(request), std::move(completion));
+}
+
 inline AppError cancelled_call_error() {
   return AppError(errc::cancelled, "the call was cancelled");
 }
@@ -92,6 +112,7 @@ class AsyncRun final : public ShutdownTarget,
       self->registered_ = true;
     }
     if (stop.stop_possible()) {
+      self->stop_ = stop;  // handed to a transport that can abandon its exchange
       // Runs at once if the stop was already requested.
       self->on_stop_.emplace(std::move(stop), Canceller{std::weak_ptr<AsyncRun>(self)});
     }
@@ -115,6 +136,11 @@ class AsyncRun final : public ShutdownTarget,
   /// delivered by whoever the previous action handed the continuation to.
   void advance(steps::Event event) noexcept {
     for (;;) {
+      // A stop request reaches the transport's own hook (which abandons the exchange)
+      // and this call's Canceller in no set order. The transport's errc::cancelled must
+      // never be fed to the machine: a flight this call leads would land with it, and
+      // its waiters, which were not cancelled, would fail with it.
+      if (stop_.stop_requested()) slot_.settle(cancelled_call_error());
       if (slot_.settled()) {
         // Cancelled or shut down: this late event is dropped, and so is the machine
         // (a flight it led lands, so that its waiters try again).
@@ -177,7 +203,7 @@ class AsyncRun final : public ShutdownTarget,
     };
 #if APPKEYS_HAS_EXCEPTIONS
     try {
-      transport_->async_send(std::move(request), Completion(std::move(answer)));
+      send_stoppable(*transport_, std::move(request), Completion(std::move(answer)), stop_);
     } catch (...) {
       // The transport refused by throwing (it should complete with an error instead);
       // unless it also called the completion, the call ends here.
@@ -186,7 +212,7 @@ class AsyncRun final : public ShutdownTarget,
       }
     }
 #else
-    transport_->async_send(std::move(request), Completion(std::move(answer)));
+    send_stoppable(*transport_, std::move(request), Completion(std::move(answer)), stop_);
 #endif
   }
 
@@ -200,6 +226,7 @@ class AsyncRun final : public ShutdownTarget,
   std::optional<AppError> failure_;
   std::atomic<bool> awaiting_response_{false};
   SettleOnce<value_type> slot_;
+  std::stop_token stop_;
   std::optional<std::stop_callback<Canceller>> on_stop_;
 };
 

@@ -5,6 +5,7 @@
 #include <appkeys/detail/wire.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/http.hpp>
+#include <appkeys/result.hpp>
 
 #include <cstddef>
 #include <string>
@@ -75,6 +76,14 @@ inline AppError error_from_response(const HttpResponse& response, std::string_vi
     }
   }
   return AppError(errc::http_error, prefix + "HTTP status " + std::to_string(status), status);
+}
+
+/// A 2xx whose body is ignored (enable, disable, delete, register, log out: PROTOCOL.md
+/// §3 and §4), or the error that `response` carries.
+inline Result<void> expect_success(Result<HttpResponse> response, std::string_view context) {
+  if (!response) return std::move(response).error();
+  if (!is_success(response->status)) return error_from_response(*response, context);
+  return {};
 }
 
 }  // namespace appkeys::detail

@@ -9,11 +9,13 @@
 
 #if APPKEYS_HAS_EXCEPTIONS
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <exception>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <type_traits>
 #include <utility>
 
@@ -32,19 +34,40 @@ void settle(std::promise<T>& promise, Result<T>&& outcome) {
   }
 }
 
-/// What every copy of a FutureExec shares: its pool, and the flag that tells queued
-/// calls the pool is going away.
+/// What every copy of a FutureExec shares: its pool, started by the first call that
+/// needs it (never, over an AsyncTransport), and the flag that tells queued calls the
+/// pool is going away.
 struct FuturePool {
-  explicit FuturePool(std::size_t thread_count) : pool(thread_count) {}
+  explicit FuturePool(std::size_t count) : thread_count(std::max<std::size_t>(count, 1)) {}
   FuturePool(const FuturePool&) = delete;
   FuturePool& operator=(const FuturePool&) = delete;
 
   // Set before the pool's destructor drains the queue. Each job owns a share of it, as
   // a job may run after this object is gone (on a worker detached by the destructor).
-  ~FuturePool() { closing->store(true, std::memory_order_release); }
+  ~FuturePool() {
+    closing->store(true, std::memory_order_release);
+    pool.reset();  // explicitly here: while `closing` is still set
+  }
 
+  /// The pool, started on first use.
+  ThreadPool& started() {
+    std::call_once(start_once, [this] {
+      pool = std::make_unique<ThreadPool>(thread_count);
+      started_flag.store(true, std::memory_order_release);
+    });
+    return *pool;
+  }
+
+  /// Threads running now: 0 until a call needed the pool.
+  std::size_t running_threads() const noexcept {
+    return started_flag.load(std::memory_order_acquire) ? thread_count : 0;
+  }
+
+  const std::size_t thread_count;
   std::shared_ptr<std::atomic<bool>> closing = std::make_shared<std::atomic<bool>>(false);
-  ThreadPool pool;  // declared last: destroyed first, while `closing` is still set
+  std::once_flag start_once;
+  std::atomic<bool> started_flag{false};
+  std::unique_ptr<ThreadPool> pool;
 };
 
 }  // namespace detail
@@ -54,7 +77,8 @@ struct FuturePool {
 ///
 /// Over an AsyncTransport (CurlMultiTransport, testing::FakeAsyncTransport) no thread is
 /// held while a call is in flight: the call is started at once and the transport's
-/// thread fulfils the future when it completes (the pool stays idle). Do not wait on
+/// thread fulfils the future when it completes. The pool's threads start with the first
+/// call that needs them, so over an AsyncTransport they never start. Do not wait on
 /// such a future from inside a completion running on the transport's thread.
 ///
 /// Copies share one pool, which lives until the last copy (App and each ApiKeyAuth
@@ -74,7 +98,8 @@ class FutureExec {
   /// Threads in the pool when none is given.
   static constexpr std::size_t default_thread_count = 8;
 
-  /// Starts a pool of `thread_count` threads (at least one).
+  /// A pool of `thread_count` threads (at least one), started by the first call that
+  /// runs on it.
   explicit FutureExec(std::size_t thread_count = default_thread_count)
       : shared_(std::make_shared<detail::FuturePool>(thread_count)) {}
 
@@ -99,8 +124,8 @@ class FutureExec {
       });
     } else {
       // The pool takes move-only jobs, so the promise moves in with the operation.
-      shared_->pool.post([promise = std::move(promise), closing = shared_->closing,
-                          op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
+      shared_->started().post([promise = std::move(promise), closing = shared_->closing,
+                               op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
         if (closing->load(std::memory_order_acquire)) {
           detail::settle(promise, Result<T>(AppError(errc::shutting_down,
                                                      "the executor was destroyed before the "
@@ -113,8 +138,12 @@ class FutureExec {
     return future;
   }
 
-  /// Threads in the shared pool.
-  std::size_t thread_count() const noexcept { return shared_->pool.thread_count(); }
+  /// Threads in the shared pool once started (at least one).
+  std::size_t thread_count() const noexcept { return shared_->thread_count; }
+
+  /// Threads the shared pool runs now: 0 until a call needed the pool (always 0 over an
+  /// AsyncTransport), then thread_count().
+  std::size_t running_thread_count() const noexcept { return shared_->running_threads(); }
 
  private:
   std::shared_ptr<detail::FuturePool> shared_;

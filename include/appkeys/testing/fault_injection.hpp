@@ -18,6 +18,7 @@
 #include <appkeys/testing/fake.hpp>
 
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdio>
 #include <deque>
@@ -357,6 +358,13 @@ class Fault {
 ///
 /// Copies share the script and the counters, so a test can keep one copy and hand
 /// another to App (which takes its transport by value) and still steer and observe it.
+/// (An Inner that cannot be copied, like testing::FakeAsyncTransport, makes the
+/// decorator move-only: steer it through App::transport() then.)
+///
+/// When Inner is also an AsyncTransport, so is the decorator: async_send applies the
+/// same script, completing inline for a fault in front of the server and, for a
+/// forwarding fault, damaging Inner's outcome inside Inner's completion. So the same
+/// faults reach calls run by the completion driver.
 ///
 /// Thread safety: send, inject, clear and the counters may be called from several
 /// threads at once; the script is guarded by one mutex, which is not held while Inner
@@ -394,6 +402,35 @@ class FaultInjectingTransport {
 
   /// The decorated transport.
   Inner& inner() noexcept { return inner_; }
+
+  /// AsyncTransport (when Inner is one): starts the exchange through Inner, or completes
+  /// as the first matching Fault says.
+  void async_send(HttpRequest request, Completion completion) requires AsyncTransport<Inner> {
+    std::optional<Fault> fault = take_fault(request);
+    if (fault && !forwards_request(fault->kind())) {
+      completion(fault->apply(AppError(errc::transport, "not forwarded")));
+      return;
+    }
+    {
+      std::lock_guard lock(state_->mutex);
+      ++state_->forwarded;
+    }
+    if (!fault) {
+      inner_.async_send(std::move(request), std::move(completion));
+      return;
+    }
+    inner_.async_send(
+        std::move(request),
+        [fault = std::move(*fault), completion = std::move(completion)](
+            Result<HttpResponse> outcome) mutable { completion(fault.apply(std::move(outcome))); });
+  }
+
+  /// The optional AsyncTransport hook, when Inner offers it: true on Inner's loop
+  /// thread, where a blocking call would wait for itself.
+  bool in_loop_thread() const noexcept requires requires(const Inner& inner) {
+    { inner.in_loop_thread() } -> std::convertible_to<bool>;
+  }
+  { return inner_.in_loop_thread(); }
 
   /// Sends through Inner, or answers as the first matching Fault says.
   Result<HttpResponse> send(const HttpRequest& request) {

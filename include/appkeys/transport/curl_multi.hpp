@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <utility>
 
 namespace appkeys {
@@ -136,6 +137,21 @@ class CurlMultiTransport {
       return;
     }
     loop_->async_send(std::move(request), std::move(completion));
+  }
+
+  /// As async_send(request, completion), and abandons the exchange once `stop` is
+  /// requested: the loop removes its transfer from the multi handle, which closes its
+  /// connection (or takes it out of the queue, unsent), and calls `completion` with
+  /// errc::cancelled, still exactly once (inline, if `stop` was requested already). The
+  /// completion always runs on the loop thread or inline, never on the thread that
+  /// requested the stop. A response that arrives first wins: the completion then gets it.
+  void async_send(HttpRequest request, Completion completion, std::stop_token stop) {
+    if (!loop_) {
+      curl_detail::run_completion(
+          completion, AppError(errc::transport, "CurlMultiTransport: used after being moved from"));
+      return;
+    }
+    loop_->async_send(std::move(request), std::move(completion), std::move(stop));
   }
 
   /// Runs `fn` on the loop thread once `delay` has passed (a timer in the loop, e.g. for

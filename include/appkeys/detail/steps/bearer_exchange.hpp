@@ -31,17 +31,58 @@ inline bool is_expiring(const Secret& access_token, WallClock::time_point now) {
   return expiry && *expiry <= now + access_token_expiry_margin;
 }
 
-/// Outcome: the response (any status) to `method path` sent with the access token.
-class AccessTokenExchange {
+/// What both exchanges share: one request, `method path` with `body`, sent to `host`
+/// with a bearer token, and its outcome once done.
+class BearerRequest {
  public:
-  AccessTokenExchange(ClientState& client, UserState& user, std::string_view host,
-                      HttpMethod method, std::string path, std::string body = {})
+  /// The outcome (any status), once step() returned done.
+  Result<HttpResponse> take() { return std::move(*outcome_); }
+
+ protected:
+  BearerRequest(ClientState& client, UserState& user, std::string_view host, HttpMethod method,
+                std::string path, std::string body)
       : client_(client),
         user_(user),
         host_(host),
         method_(method),
         path_(std::move(path)),
         body_(std::move(body)) {}
+
+  /// The request, authenticated with `token`.
+  HttpRequest request_with(const Secret& token) const {
+    return client_.make_request(method_, join_url(host_, path_), body_, token.reveal());
+  }
+
+  /// Ends with errc::not_logged_in: the session has no token left.
+  Action logged_out() {
+    return finish(AppError(errc::not_logged_in, "user " + user_.id + " is logged out"));
+  }
+
+  Action finish(Result<HttpResponse> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  /// The host every request of this exchange goes to.
+  std::string_view host() const noexcept { return host_; }
+
+  ClientState& client_;
+  UserState& user_;
+
+ private:
+  std::string_view host_;
+  HttpMethod method_;
+  std::string path_;
+  std::string body_;
+  std::optional<Result<HttpResponse>> outcome_;
+};
+
+/// Outcome: the response (any status) to `method path` sent with the access token.
+class AccessTokenExchange : public BearerRequest {
+ public:
+  AccessTokenExchange(ClientState& client, UserState& user, std::string_view host,
+                      HttpMethod method, std::string path, std::string body = {})
+      : BearerRequest(client, user, host, method, std::move(path), std::move(body)) {}
 
   Action step(Event event) {
     if (auto* start = std::get_if<Start>(&event)) {
@@ -68,72 +109,45 @@ class AccessTokenExchange {
     return refresh();
   }
 
-  Result<HttpResponse> take() { return std::move(*outcome_); }
-
  private:
   enum class Phase { sending, refreshing };
 
   Action refresh() {
     phase_ = Phase::refreshing;
-    refresh_.emplace(client_, user_, host_);
+    refresh_.emplace(client_, user_, host());
     return refresh_->step(Start{});
   }
 
   Action send() {
     phase_ = Phase::sending;
     sent_token_ = user_.current_access_token();
-    if (sent_token_.empty()) {
-      return finish(AppError(errc::not_logged_in, "user " + user_.id + " is logged out"));
-    }
-    exchange_.emplace(
-        client_.make_request(method_, join_url(host_, path_), body_, sent_token_.reveal()),
-        Idempotency::idempotent, client_.config().retry);
+    if (sent_token_.empty()) return logged_out();
+    exchange_.emplace(request_with(sent_token_), Idempotency::idempotent, client_.config().retry);
     return exchange_->step(Start{});
   }
 
-  Action finish(Result<HttpResponse> outcome) {
-    outcome_.emplace(std::move(outcome));
-    return Action::done();
-  }
-
-  ClientState& client_;
-  UserState& user_;
-  std::string_view host_;
-  HttpMethod method_;
-  std::string path_;
-  std::string body_;
   Phase phase_ = Phase::sending;
   bool retried_ = false;
   Secret sent_token_;
   std::optional<TokenRefresh> refresh_;
   std::optional<Exchange> exchange_;
-  std::optional<Result<HttpResponse>> outcome_;
 };
 
 /// Outcome: the response (any status) to `method path` sent with the refresh token;
 /// earlier_outcome_unknown() as for Exchange.
-class RefreshTokenExchange {
+class RefreshTokenExchange : public BearerRequest {
  public:
   RefreshTokenExchange(ClientState& client, UserState& user, std::string_view host,
                        HttpMethod method, std::string path, Idempotency idempotency,
                        std::string body = {})
-      : client_(client),
-        user_(user),
-        host_(host),
-        method_(method),
-        path_(std::move(path)),
-        idempotency_(idempotency),
-        body_(std::move(body)) {}
+      : BearerRequest(client, user, host, method, std::move(path), std::move(body)),
+        idempotency_(idempotency) {}
 
   Action step(Event event) {
     if (std::holds_alternative<Start>(event)) {
       Secret refresh = user_.current_refresh_token();
-      if (refresh.empty()) {
-        return finish(AppError(errc::not_logged_in, "user " + user_.id + " is logged out"));
-      }
-      exchange_.emplace(
-          client_.make_request(method_, join_url(host_, path_), std::move(body_), refresh.reveal()),
-          idempotency_, client_.config().retry);
+      if (refresh.empty()) return logged_out();
+      exchange_.emplace(request_with(refresh), idempotency_, client_.config().retry);
       return exchange_->step(std::move(event));
     }
     Action action = exchange_->step(std::move(event));
@@ -145,26 +159,13 @@ class RefreshTokenExchange {
     return finish(std::move(response));
   }
 
-  Result<HttpResponse> take() { return std::move(*outcome_); }
   bool earlier_outcome_unknown() const noexcept {
     return exchange_ && exchange_->earlier_outcome_unknown();
   }
 
  private:
-  Action finish(Result<HttpResponse> outcome) {
-    outcome_.emplace(std::move(outcome));
-    return Action::done();
-  }
-
-  ClientState& client_;
-  UserState& user_;
-  std::string_view host_;
-  HttpMethod method_;
-  std::string path_;
   Idempotency idempotency_;
-  std::string body_;
   std::optional<Exchange> exchange_;
-  std::optional<Result<HttpResponse>> outcome_;
 };
 
 }  // namespace appkeys::detail::steps

@@ -96,12 +96,21 @@ inline Result<void> check_id(const KeyId& id) {
   return {};
 }
 
-/// A 2xx whose body is ignored (enable, disable).
-inline Result<void> expect_success(Result<HttpResponse> response, std::string_view context) {
-  if (!response) return std::move(response).error();
-  if (!is_success(response->status)) return error_from_response(*response, context);
-  return {};  // PROTOCOL.md §3: the body of a 2xx is ignored
-}
+/// What most key calls share: nothing to check beyond a logged-in user, and no body.
+struct BodilessKeySpec {
+  Result<void> check_input() const { return {}; }
+  Result<void> check(const User&) const { return {}; }
+  std::string body() const { return {}; }
+};
+
+/// A call on one key named by the caller's id, which is checked before any I/O.
+struct IdKeySpec : BodilessKeySpec {
+  explicit IdKeySpec(KeyId key_id) : id(std::move(key_id)) {}
+  KeyId id;
+
+  Result<void> check_input() const { return check_id(id); }
+  std::string path() const { return routes::api_key(id->to_hex()); }
+};
 
 struct CreateKeySpec {
   using value_type = ApiKey;
@@ -134,16 +143,12 @@ struct CreateKeySpec {
   }
 };
 
-struct FetchKeySpec {
+struct FetchKeySpec : IdKeySpec {
   using value_type = ApiKey;
   static constexpr HttpMethod method = HttpMethod::get;
   static constexpr Idempotency idempotency = Idempotency::idempotent;
-  KeyId id;
+  using IdKeySpec::IdKeySpec;
 
-  Result<void> check_input() const { return check_id(id); }
-  Result<void> check(const User&) const { return {}; }
-  std::string path() const { return routes::api_key(id->to_hex()); }
-  std::string body() const { return {}; }
   Result<ApiKey> finish(Result<HttpResponse> response, bool) const {
     constexpr std::string_view context = "fetch API key";
     if (!response) return std::move(response).error();
@@ -154,15 +159,12 @@ struct FetchKeySpec {
   }
 };
 
-struct FetchKeysSpec {
+struct FetchKeysSpec : BodilessKeySpec {
   using value_type = std::vector<ApiKey>;
   static constexpr HttpMethod method = HttpMethod::get;
   static constexpr Idempotency idempotency = Idempotency::idempotent;
 
-  Result<void> check_input() const { return {}; }
-  Result<void> check(const User&) const { return {}; }
   std::string path() const { return routes::api_keys(); }
-  std::string body() const { return {}; }
   Result<std::vector<ApiKey>> finish(Result<HttpResponse> response, bool) const {
     constexpr std::string_view context = "fetch API keys";
     if (!response) return std::move(response).error();
@@ -176,34 +178,28 @@ struct FetchKeysSpec {
 };
 
 /// enable (true) or disable (false).
-struct SetKeyEnabledSpec {
+struct SetKeyEnabledSpec : IdKeySpec {
   using value_type = void;
   static constexpr HttpMethod method = HttpMethod::put;
   static constexpr Idempotency idempotency = Idempotency::idempotent;
-  KeyId id;
+  SetKeyEnabledSpec(KeyId key_id, bool enable_it)
+      : IdKeySpec(std::move(key_id)), enable(enable_it) {}
   bool enable;
 
-  Result<void> check_input() const { return check_id(id); }
-  Result<void> check(const User&) const { return {}; }
   std::string path() const {
     return enable ? routes::api_key_enable(id->to_hex()) : routes::api_key_disable(id->to_hex());
   }
-  std::string body() const { return {}; }
   Result<void> finish(Result<HttpResponse> response, bool) const {
     return expect_success(std::move(response), enable ? "enable API key" : "disable API key");
   }
 };
 
-struct RemoveKeySpec {
+struct RemoveKeySpec : IdKeySpec {
   using value_type = void;
   static constexpr HttpMethod method = HttpMethod::del;
   static constexpr Idempotency idempotency = Idempotency::idempotent;
-  KeyId id;
+  using IdKeySpec::IdKeySpec;
 
-  Result<void> check_input() const { return check_id(id); }
-  Result<void> check(const User&) const { return {}; }
-  std::string path() const { return routes::api_key(id->to_hex()); }
-  std::string body() const { return {}; }
   Result<void> finish(Result<HttpResponse> response, bool earlier_outcome_unknown) const {
     auto outcome = expect_success(std::move(response), "delete API key");
     // A retry that finds the key gone after an attempt that may have reached the

@@ -175,13 +175,53 @@ class LogIn {
   std::optional<Result<User>> outcome_;
 };
 
-/// Registers an email/password user (the local-userpass provider).
-class RegisterEmail {
+/// What register and log out share: the host, then one request whose 2xx body is
+/// ignored; the outcome is success or the error the answer carries.
+class HostThenRequest {
  public:
   using value_type = void;
 
+  Result<void> take_result() { return std::move(*outcome_); }
+
+ protected:
+  explicit HostThenRequest(ClientState& client) : client_(client), host_(client) {}
+
+  /// Steps the host lookup, then the request `make(host)` returns (with its
+  /// idempotency), and reads its answer for `context` ("register user").
+  template <class MakeRequest>
+  Action host_then_request(Event event, Idempotency idempotency, std::string_view context,
+                           MakeRequest make) {
+    if (!exchange_) {
+      Action action = host_.step(std::move(event));
+      if (!action.is_done()) return action;
+      auto host = host_.take();
+      if (!host) return finish(std::move(host).error());
+      exchange_.emplace(make(*host), idempotency, client_.config().retry);
+      event = Start{};
+    }
+    Action action = exchange_->step(std::move(event));
+    if (!action.is_done()) return action;
+    return finish(expect_success(exchange_->take(), context));
+  }
+
+  Action finish(Result<void> outcome) {
+    outcome_.emplace(std::move(outcome));
+    return Action::done();
+  }
+
+  ClientState& client_;
+
+ private:
+  HostLookup host_;
+  std::optional<Exchange> exchange_;
+  std::optional<Result<void>> outcome_;
+};
+
+/// Registers an email/password user (the local-userpass provider).
+class RegisterEmail : public HostThenRequest {
+ public:
   RegisterEmail(ClientState& client, std::string email, Secret password)
-      : client_(client), email_(std::move(email)), password_(std::move(password)), host_(client) {}
+      : HostThenRequest(client), email_(std::move(email)), password_(std::move(password)) {}
 
   Action step(Event event) {
     if (std::holds_alternative<Start>(event)) {
@@ -192,52 +232,26 @@ class RegisterEmail {
         return finish(AppError(errc::invalid_argument, "password must not be empty"));
       }
     }
-    if (!exchange_) {
-      Action action = host_.step(std::move(event));
-      if (!action.is_done()) return action;
-      auto host = host_.take();
-      if (!host) return finish(std::move(host).error());
-      exchange_.emplace(
-          client_.make_request(HttpMethod::post,
-                               join_url(*host, routes::register_email(client_.config().app_id)),
-                               wire::register_body(email_, password_.reveal()), {}),
-          Idempotency::non_idempotent, client_.config().retry);
-      event = Start{};
-    }
-    Action action = exchange_->step(std::move(event));
-    if (!action.is_done()) return action;
-    auto response = exchange_->take();
-    if (!response) return finish(std::move(response).error());
-    if (!is_success(response->status)) {
-      return finish(error_from_response(*response, "register user"));
-    }
-    return finish({});
+    return host_then_request(std::move(event), Idempotency::non_idempotent, "register user",
+                             [this](std::string_view host) {
+                               return client_.make_request(
+                                   HttpMethod::post,
+                                   join_url(host, routes::register_email(client_.config().app_id)),
+                                   wire::register_body(email_, password_.reveal()), {});
+                             });
   }
-
-  Result<void> take_result() { return std::move(*outcome_); }
 
  private:
-  Action finish(Result<void> outcome) {
-    outcome_.emplace(std::move(outcome));
-    return Action::done();
-  }
-
-  ClientState& client_;
   std::string email_;
   Secret password_;
-  HostLookup host_;
-  std::optional<Exchange> exchange_;
-  std::optional<Result<void>> outcome_;
 };
 
 /// Ends the session on the server and forgets its tokens locally. The local log-out
 /// happens first and even when the server cannot be reached, as in the official SDKs;
 /// logging out a user that is already logged out succeeds and sends nothing.
-class LogOut {
+class LogOut : public HostThenRequest {
  public:
-  using value_type = void;
-
-  LogOut(ClientState& client, User user) : client_(client), user_(std::move(user)), host_(client) {}
+  LogOut(ClientState& client, User user) : HostThenRequest(client), user_(std::move(user)) {}
 
   Action step(Event event) {
     if (std::holds_alternative<Start>(event)) {
@@ -247,39 +261,18 @@ class LogOut {
       state->clear_tokens();
       if (refresh_.empty()) return finish({});
     }
-    if (!exchange_) {
-      Action action = host_.step(std::move(event));
-      if (!action.is_done()) return action;
-      auto host = host_.take();
-      if (!host) return finish(std::move(host).error());
-      exchange_.emplace(client_.make_request(HttpMethod::del, join_url(*host, routes::session()),
-                                             {}, refresh_.reveal()),
-                        Idempotency::idempotent, client_.config().retry);
-      refresh_ = Secret();
-      event = Start{};
-    }
-    Action action = exchange_->step(std::move(event));
-    if (!action.is_done()) return action;
-    auto response = exchange_->take();
-    if (!response) return finish(std::move(response).error());
-    if (!is_success(response->status)) return finish(error_from_response(*response, "log out"));
-    return finish({});
+    return host_then_request(
+        std::move(event), Idempotency::idempotent, "log out", [this](std::string_view host) {
+          auto request = client_.make_request(HttpMethod::del, join_url(host, routes::session()),
+                                              {}, refresh_.reveal());
+          refresh_ = Secret();  // kept only in the request now
+          return request;
+        });
   }
-
-  Result<void> take_result() { return std::move(*outcome_); }
 
  private:
-  Action finish(Result<void> outcome) {
-    outcome_.emplace(std::move(outcome));
-    return Action::done();
-  }
-
-  ClientState& client_;
   User user_;
   Secret refresh_;
-  HostLookup host_;
-  std::optional<Exchange> exchange_;
-  std::optional<Result<void>> outcome_;
 };
 
 }  // namespace appkeys::detail::steps

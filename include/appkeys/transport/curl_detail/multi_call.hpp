@@ -11,11 +11,14 @@
 #include <appkeys/transport/curl_detail/prepared.hpp>
 #include <appkeys/transport/curl_detail/response.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <list>
 #include <map>
 #include <memory>
+#include <optional>
+#include <stop_token>
 #include <string>
 #include <utility>
 
@@ -23,6 +26,15 @@ namespace appkeys::curl_detail {
 
 struct MultiCall;
 struct MultiHost;
+class MultiLoop;
+
+/// Run by a call's std::stop_callback, on the thread that requested the stop: hands the
+/// call to the loop to be abandoned (MultiLoop::request_cancel, defined with the loop).
+struct CancelRequest {
+  MultiLoop* loop;
+  MultiCall* call;
+  void operator()() const noexcept;
+};
 
 /// Calls live in std::list nodes and move between lists (intake, a host's waiting
 /// line, the running set) by splicing: no copy, no allocation, and a call's own
@@ -43,6 +55,11 @@ struct MultiCall {
   std::multimap<Clock::time_point, MultiCall*>::iterator queued_deadline;  // while waiting
   Exchange exchange;
   std::unique_ptr<Handle> handle;  // only while running
+  // Cancellation (async_send with a stop token): the callback is destroyed by the loop
+  // before the call is freed; `cancel_requested` tells it the call's address may still
+  // sit in the loop's list of cancels.
+  std::atomic<bool> cancel_requested{false};
+  std::optional<std::stop_callback<CancelRequest>> on_stop;
 };
 
 /// The calls to one origin: how many run, and the ones waiting for room, in order.

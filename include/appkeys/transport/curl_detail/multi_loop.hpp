@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -94,8 +95,11 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   bool in_loop_thread() const noexcept { return loop_id_.load() == std::this_thread::get_id(); }
 
   /// Takes one exchange; its completion runs on the loop thread, or inline here when
-  /// the request is refused before any I/O or the loop is shutting down.
-  void async_send(HttpRequest request, Completion completion) {
+  /// the request is refused before any I/O, `stop` was already requested, or the loop is
+  /// shutting down. Once `stop` is requested the loop abandons the exchange: it removes
+  /// the transfer from the multi handle (closing its connection) and completes it with
+  /// errc::cancelled.
+  void async_send(HttpRequest request, Completion completion, std::stop_token stop = {}) {
     MultiCallList one;
     MultiCall& call = one.emplace_back();
     call.self = one.begin();
@@ -114,10 +118,15 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
     if (!prepared) return run_completion(call.completion, std::move(prepared).error());
     call.prepared = std::move(*prepared);
     call.origin = origin_of(call.prepared.target.url.get());
+    if (stop.stop_requested()) return run_completion(call.completion, cancelled());
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (!closed_) {
         wake_locked();
+        // Armed under mutex_, so the loop cannot take (and finish, and free) the call
+        // before its callback exists. The callback takes cancel_mutex_ only, so it may
+        // run right here, inline, if the stop is requested meanwhile.
+        if (stop.stop_possible()) call.on_stop.emplace(std::move(stop), CancelRequest{this, &call});
         incoming_calls_.splice(incoming_calls_.end(), one);
         return;
       }
@@ -136,6 +145,19 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
     if (closed_ || multi_ == nullptr) return;  // dropped, as on shutdown
     wake_locked();
     incoming_timers_.emplace_back(when, std::move(fn));
+  }
+
+  /// Called by a call's stop callback, on whichever thread requested the stop: queues the
+  /// call to be abandoned by the loop. The call is alive: the loop destroys the callback
+  /// (which waits for this function to return) before it frees the call, and then takes
+  /// the call's address back out of `cancels_`.
+  void request_cancel(MultiCall* call) noexcept {
+    call->cancel_requested.store(true, std::memory_order_release);
+    {
+      std::lock_guard<std::mutex> lock(cancel_mutex_);
+      cancels_.push_back(call);
+    }
+    curl_multi_wakeup(multi_);
   }
 
   /// Stops intake, has the loop complete every call with errc::shutting_down, and
@@ -161,6 +183,10 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   }
 
  private:
+  static AppError cancelled() {
+    return AppError(errc::cancelled, "CurlMultiTransport: the call was cancelled");
+  }
+
   static AppError shutting_down() {
     return AppError(errc::shutting_down,
                     "CurlMultiTransport: the transport was destroyed with the call in flight");
@@ -195,6 +221,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
       fresh_timers.clear();
       if (stopping) break;
 
+      abandon_cancelled(finished);
       expire_waiting(finished);
       admit(finished);
       int still_running = 0;
@@ -222,6 +249,47 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
     call.queued_deadline = deadlines_.emplace(call.deadline, &call);
   }
 
+  /// Abandons every call whose stop was requested: a waiting call leaves its line
+  /// unsent; a running one is removed from the multi handle, which closes its
+  /// connection mid-transfer. Each completes with errc::cancelled.
+  void abandon_cancelled(std::vector<Finished>& finished) {
+    std::vector<MultiCall*> cancels;
+    {
+      std::lock_guard<std::mutex> lock(cancel_mutex_);
+      cancels.swap(cancels_);
+    }
+    for (MultiCall* call : cancels) {
+      // Requested after this round took the intake: it sits there still, flagged, and
+      // comes back here (as a waiting call) once queued.
+      if (call->host == nullptr) {
+        std::lock_guard<std::mutex> lock(cancel_mutex_);
+        cancels_.push_back(call);
+        continue;
+      }
+      forget_cancel(*call);
+      finished.push_back({std::move(call->completion), cancelled()});
+      if (call->handle) {
+        curl_multi_remove_handle(multi_, call->handle->easy);
+        --call->host->running;
+        release(*call);
+        running_.erase(call->self);
+      } else {
+        deadlines_.erase(call->queued_deadline);
+        call->host->waiting.erase(call->self);
+      }
+    }
+  }
+
+  /// Before a call is freed: destroys its stop callback (waiting for one running on
+  /// another thread) and, if the callback ran, takes the call's address back out of the
+  /// cancels not yet taken, so no dangling address is ever read.
+  void forget_cancel(MultiCall& call) {
+    call.on_stop.reset();
+    if (!call.cancel_requested.load(std::memory_order_acquire)) return;
+    std::lock_guard<std::mutex> lock(cancel_mutex_);
+    cancels_.erase(std::remove(cancels_.begin(), cancels_.end(), &call), cancels_.end());
+  }
+
   std::size_t room_of(const MultiHost& host) const noexcept {
     // CURLMOPT_MAX_CONCURRENT_STREAMS' default: streams libcurl runs on one connection.
     constexpr std::size_t streams_per_connection = 100;
@@ -239,6 +307,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
       MultiCall& call = *deadlines_.begin()->second;
       deadlines_.erase(deadlines_.begin());
       finished.push_back({std::move(call.completion), waited_too_long(call)});
+      forget_cancel(call);
       call.host->waiting.erase(call.self);
     }
   }
@@ -262,6 +331,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
           running_.splice(running_.end(), host.waiting, call.self);
         } else {
           finished.push_back({std::move(call.completion), std::move(result).error()});
+          forget_cancel(call);
           host.waiting.erase(call.self);
         }
       }
@@ -333,6 +403,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
       finished.push_back({std::move(call.completion), std::move(result)});
       --call.host->running;
       release(call);
+      forget_cancel(call);
       running_.erase(call.self);
     }
   }
@@ -373,13 +444,22 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   void drain() {
     std::vector<Completion> pending;
     for (auto& call : running_) {
+      call.on_stop.reset();
       curl_multi_remove_handle(multi_, call.handle->easy);
       pending.push_back(std::move(call.completion));
     }
     running_.clear();
     for (auto& [origin, host] : hosts_) {
-      for (auto& call : host.waiting) pending.push_back(std::move(call.completion));
+      for (auto& call : host.waiting) {
+        call.on_stop.reset();
+        pending.push_back(std::move(call.completion));
+      }
       host.waiting.clear();
+    }
+    {
+      // Every stop callback is gone: nothing adds to the list any more.
+      std::lock_guard<std::mutex> lock(cancel_mutex_);
+      cancels_.clear();
     }
     hosts_.clear();
     deadlines_.clear();
@@ -400,6 +480,11 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   MultiCallList incoming_calls_;
   std::vector<std::pair<Clock::time_point, Timer>> incoming_timers_;
 
+  // Calls whose stop was requested, under cancel_mutex_ (never held while taking
+  // mutex_, nor while a stop callback is destroyed).
+  std::mutex cancel_mutex_;
+  std::vector<MultiCall*> cancels_;
+
   // Loop thread only.
   std::unordered_map<std::string, MultiHost> hosts_;
   std::multimap<Clock::time_point, MultiCall*> deadlines_;  // of waiting calls
@@ -407,5 +492,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   std::vector<std::unique_ptr<Handle>> idle_;
   std::multimap<Clock::time_point, Timer> timers_;
 };
+
+inline void CancelRequest::operator()() const noexcept { loop->request_cancel(call); }
 
 }  // namespace appkeys::curl_detail

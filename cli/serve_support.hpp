@@ -30,7 +30,7 @@ namespace appkeys::cli {
 /// plain http:// URLs. Any other name counts as remote, even one that resolves to a
 /// loopback address: the check must not depend on DNS.
 inline bool is_loopback_host(std::string_view host) {
-  return detail::httplib_support::is_loopback_host(host);
+  return detail::is_loopback_host(host);
 }
 
 /// "[::1]" → "::1": the brackets belong in URLs, not in an address to bind.

@@ -190,9 +190,10 @@ struct World {
   Result<User> log_in() { return app.log_in(Credentials::email_password(email, password)); }
 
   void remember_tokens(const User& u) {
-    if (!u.state()) return;
-    secrets.emplace_back(u.state()->current_refresh_token().reveal());
-    secrets.emplace_back(u.state()->current_access_token().reveal());
+    const auto& state = appkeys::detail::user_state(u);
+    if (!state) return;
+    secrets.emplace_back(state->current_refresh_token().reveal());
+    secrets.emplace_back(state->current_access_token().reveal());
   }
 
   /// Runs `op`; `round` picks a fresh target so a faulted call that did reach the

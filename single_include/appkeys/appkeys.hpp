@@ -194,17 +194,28 @@ static_assert(std::string_view(APPKEYS_VERSION_STRING) ==
 
 namespace appkeys {
 
+namespace detail {
+/// Each code's position in its list, which fixes its value in errc.
+enum class client_code_index : int {
+#define APPKEYS_X_INDEX(name, text) name,
+  APPKEYS_CLIENT_ERROR_CODES(APPKEYS_X_INDEX)
+};
+enum class server_code_index : int { APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_INDEX) };
+#undef APPKEYS_X_INDEX
+}  // namespace detail
+
 /// Every way an appkeys call can fail: first the client-side codes, then one
 /// enumerator per server `error_code` string of PROTOCOL.md §5, named in snake_case
 /// (`APIKeyNotFound` → `api_key_not_found`). Value 0 is reserved for "no error", as
-/// std::error_code requires.
+/// std::error_code requires, and has no enumerator (`errc{}` is it); client codes are
+/// numbered from 1, server codes from 101.
 enum class errc : int {
-#define APPKEYS_X_ENUM(name, text) name,
-  // Client side.
-  first_client_code_ = 0,
+// Client side, from 1.
+#define APPKEYS_X_ENUM(name, text) name = 1 + static_cast<int>(detail::client_code_index::name),
   APPKEYS_CLIENT_ERROR_CODES(APPKEYS_X_ENUM)
-  // Server side (PROTOCOL.md §5).
-  first_server_code_ = 100,
+#undef APPKEYS_X_ENUM
+// Server side (PROTOCOL.md §5), from 101.
+#define APPKEYS_X_ENUM(name, text) name = 101 + static_cast<int>(detail::server_code_index::name),
   APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_ENUM)
 #undef APPKEYS_X_ENUM
 };
@@ -624,6 +635,33 @@ struct std::hash<appkeys::ObjectId> {
 // ---- begin appkeys/secret.hpp
 // appkeys — Secret: a key value, password or token that never prints.
 
+// ---- begin appkeys/detail/wipe.hpp
+// appkeys — wipe: the one way the library overwrites memory that held a secret.
+
+#include <cstddef>
+#include <string>
+
+namespace appkeys::detail {
+
+/// Overwrites `size` bytes at `data` with zeros. Writes through a volatile pointer are
+/// observable behaviour, so the compiler may not drop them as dead stores before the
+/// memory is freed (a plain memset may be).
+inline void wipe_bytes(void* data, std::size_t size) noexcept {
+  volatile unsigned char* bytes = static_cast<unsigned char*>(data);
+  for (std::size_t i = 0; i < size; ++i) bytes[i] = 0;
+}
+
+/// Overwrites a string's bytes, then empties it: bodies, headers and JSON values that
+/// carried a password, token or key value are scrubbed once the library has taken
+/// what it needs from them.
+inline void wipe(std::string& text) noexcept {
+  wipe_bytes(text.data(), text.size());
+  text.clear();
+}
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/wipe.hpp
+
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -727,10 +765,7 @@ class Secret {
 
   void wipe() noexcept {
     if (data_ == nullptr) return;
-    // Writes through a volatile pointer are observable behaviour, so the compiler may
-    // not drop them as dead stores before delete[].
-    volatile char* bytes = data_;
-    for (std::size_t i = 0; i < size_; ++i) bytes[i] = 0;
+    detail::wipe_bytes(data_, size_);
     delete[] data_;
     data_ = nullptr;
     size_ = 0;
@@ -1398,6 +1433,7 @@ inline bool leader_abandoned(const Result<void>& outcome) noexcept {
 }  // namespace appkeys::detail::steps
 // ---- end appkeys/detail/steps/flight.hpp
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -1422,14 +1458,18 @@ namespace detail {
 /// The session behind a User. Tokens change (refresh, log out) while handles are
 /// shared across threads, so they sit behind a mutex; the rest is fixed at login.
 struct UserState {
-  UserState(std::string id_, std::string provider_, std::string device_id_, Secret access,
-            Secret refresh)
-      : id(std::move(id_)),
+  UserState(std::uint64_t owner_, std::string id_, std::string provider_, std::string device_id_,
+            Secret access, Secret refresh)
+      : owner(owner_),
+        id(std::move(id_)),
         provider(std::move(provider_)),
         device_id(std::move(device_id_)),
         access_token(std::move(access)),
         refresh_token(std::move(refresh)) {}
 
+  /// ClientState::id() of the App that logged this session in: the only App its tokens
+  /// may be sent through (ClientState::check_user).
+  const std::uint64_t owner;
   const std::string id;
   const std::string provider;
   const std::string device_id;
@@ -1468,6 +1508,8 @@ struct UserState {
   }
 };
 
+struct UserAccess;
+
 }  // namespace detail
 
 /// A cheap, shared handle to one login session. Copies share the session: log out
@@ -1476,12 +1518,17 @@ struct UserState {
 ///
 /// A default-constructed User has no session (is_logged_in() is false).
 ///
+/// A User belongs to the App that logged it in (that App object and its copies, which
+/// share one client): any call that passes it to another App, even one configured
+/// for the same server and app id, fails with errc::invalid_argument before any I/O,
+/// so its tokens never reach another server or another transport.
+///
 /// Thread safety: every member function may be called concurrently on copies of the
 /// same User, and on the same object.
 class User {
  public:
   User() = default;
-  /// A handle to `state`; App makes these at login.
+  /// A handle to `state`; App makes these at login (for the library's own use).
   explicit User(std::shared_ptr<detail::UserState> state) : state_(std::move(state)) {}
 
   /// The user's id (24 hex characters); the key owner's id for an API-key login.
@@ -1508,10 +1555,9 @@ class User {
                << ", logged_in=" << (user.is_logged_in() ? "true" : "false") << '}';
   }
 
-  /// For the protocol layer.
-  const std::shared_ptr<detail::UserState>& state() const noexcept { return state_; }
-
  private:
+  friend struct detail::UserAccess;
+
   static const std::string& empty() noexcept {
     static const std::string value;
     return value;
@@ -1519,6 +1565,23 @@ class User {
 
   std::shared_ptr<detail::UserState> state_;
 };
+
+namespace detail {
+
+/// The protocol layer's way to a User's session (and so its tokens), kept out of
+/// User's public interface.
+struct UserAccess {
+  static const std::shared_ptr<UserState>& state(const User& user) noexcept {
+    return user.state_;
+  }
+};
+
+/// The session behind `user`; null for a default-constructed User.
+inline const std::shared_ptr<UserState>& user_state(const User& user) noexcept {
+  return UserAccess::state(user);
+}
+
+}  // namespace detail
 
 }  // namespace appkeys
 // ---- end appkeys/user.hpp
@@ -1687,8 +1750,8 @@ class ThreadPool {
 
   /// Queues `job` (any move-only `void()` callable) for a worker.
   template <class F>
-  requires std::is_invocable_r_v < void, std::decay_t<F>
-  & > void post(F&& job) {
+    requires(std::is_invocable_r_v<void, std::decay_t<F>&>)
+  void post(F&& job) {
     detail::UniqueFunction<void()> erased(std::forward<F>(job));
     // Notified under the lock, as RunLoop does: once the lock is released the job may
     // run and its caller destroy the pool, so nothing here may touch it afterwards.
@@ -1772,8 +1835,8 @@ class RunLoop {
 
   /// Queues `job` (any move-only `void()` callable) for the thread running the loop.
   template <class F>
-  requires std::is_invocable_r_v < void, std::decay_t<F>
-  & > void post(F&& job) {
+    requires(std::is_invocable_r_v<void, std::decay_t<F>&>)
+  void post(F&& job) {
     detail::UniqueFunction<void()> erased(std::forward<F>(job));
     // Notified under the lock: the moment the lock is released a run() may return and
     // its caller destroy the loop, so nothing here may touch it afterwards.
@@ -2758,8 +2821,8 @@ class [[nodiscard]] Deferred {
   /// executor says (see CallbackExec), possibly before then() returns. The handler may
   /// be move-only. It should not throw: see CallbackExec::on_handler_exception.
   template <class Handler>
-  requires std::invocable < std::decay_t<Handler>
-  &, Result < T >> void then(Handler&& handler) && {
+    requires(std::invocable<std::decay_t<Handler>&, Result<T>>)
+  void then(Handler&& handler) && {
     assert(valid() && "then() on a Deferred that was already started or moved from");
     auto contexts = std::move(contexts_);
     auto operation = std::move(operation_);
@@ -3641,6 +3704,7 @@ void async_drive(Machine machine, T& transport,
 // ---- begin appkeys/detail/json.hpp
 // appkeys — strict, non-throwing JSON access on top of nlohmann/json.
 
+
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
@@ -3706,14 +3770,6 @@ inline std::optional<bool> bool_member(const json& object, std::string_view key)
   auto it = object.find(key);
   if (it == object.end() || !it->is_boolean()) return std::nullopt;
   return it->get<bool>();
-}
-
-/// Overwrites a string's bytes before it is freed: bodies and JSON values that carried a
-/// token or key value are scrubbed once the library has taken what it needs.
-inline void wipe(std::string& text) noexcept {
-  volatile char* bytes = text.data();
-  for (std::size_t i = 0; i < text.size(); ++i) bytes[i] = 0;
-  text.clear();
 }
 
 /// Wipes the string member `key` of `object`, if it is one.
@@ -3967,8 +4023,137 @@ Result<typename Machine::value_type> drive(Machine& machine, T& transport,
 // configuration, the resolved location, the device id), and the checks and request
 // shapes common to every operation.
 
+// ---- begin appkeys/detail/url.hpp
+// appkeys — the one URL splitter and the one loopback check, shared by the client's
+// configuration checks, HttplibTransport, the libcurl transports and the fake backend.
+
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace appkeys::detail {
+
+/// An absolute http(s) URL taken apart, as views into the text it was split from.
+struct UrlParts {
+  bool https = false;
+  std::string_view scheme;     ///< "http" or "https", as written (any case)
+  std::string_view authority;  ///< between "://" and the first '/', '?' or '#'; never empty
+  std::string_view host;       ///< the authority without its port; an IPv6 literal unbracketed
+  bool bracketed = false;      ///< the host was an IPv6 literal in brackets
+  std::string_view port;       ///< what follows the host's ':' ("" when none); not checked
+  std::string_view target;     ///< the rest: path, query and fragment ("" when none)
+
+  /// "scheme://authority" as written: where the request goes.
+  std::string_view origin(std::string_view url) const noexcept {
+    return url.substr(0, scheme.size() + 3 + authority.size());
+  }
+  /// The path without query or fragment; "/" when the URL has none.
+  std::string_view path() const noexcept {
+    const std::string_view path = target.substr(0, target.find_first_of("?#"));
+    return path.empty() || path.front() != '/' ? std::string_view("/") : path;
+  }
+};
+
+/// What split_url found, or why it could not split the text (`problem` set, the parts
+/// then meaningless).
+struct UrlSplit {
+  UrlParts parts;
+  const char* problem = nullptr;  ///< a static sentence naming what is wrong
+
+  explicit operator bool() const noexcept { return problem == nullptr; }
+};
+
+/// Splits an absolute http:// or https:// URL into scheme, authority (host and port)
+/// and target. Structure only: which characters a host, port or path may hold is the
+/// caller's rule (a transport is strict, the fake backend lenient).
+inline UrlSplit split_url(std::string_view url) noexcept {
+  UrlSplit out;
+  UrlParts& parts = out.parts;
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) {
+    out.problem = "it is not absolute (no scheme://)";
+    return out;
+  }
+  parts.scheme = url.substr(0, scheme_end);
+  if (iequals(parts.scheme, "https")) {
+    parts.https = true;
+  } else if (!iequals(parts.scheme, "http")) {
+    out.problem = "only http:// and https:// are supported";
+    return out;
+  }
+  const std::string_view rest = url.substr(scheme_end + 3);
+  const std::size_t authority_end = rest.find_first_of("/?#");
+  parts.authority = rest.substr(0, authority_end);
+  if (authority_end != std::string_view::npos) parts.target = rest.substr(authority_end);
+
+  const std::string_view authority = parts.authority;
+  if (!authority.empty() && authority.front() == '[') {
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      out.problem = "unterminated IPv6 literal";
+      return out;
+    }
+    parts.bracketed = true;
+    parts.host = authority.substr(1, close - 1);
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') {
+        out.problem = "unexpected characters after the IPv6 literal";
+        return out;
+      }
+      parts.port = after.substr(1);
+    }
+  } else {
+    const std::size_t colon = authority.rfind(':');
+    parts.host = authority.substr(0, colon);
+    if (colon != std::string_view::npos) parts.port = authority.substr(colon + 1);
+  }
+  if (parts.host.empty()) out.problem = "the host is empty";
+  return out;
+}
+
+/// True for a host whose traffic never leaves the machine, judged from its spelling
+/// alone (no DNS): "localhost" (any case), 127.0.0.0/8 in dotted-quad form, ::1, and
+/// IPv4-mapped loopback (::ffff:127.x.y.z, which the kernel routes to 127.x.y.z); an
+/// IPv6 literal may come bracketed and with a zone ("[::1%lo]").
+///
+/// Everything else counts as remote, which errs on the side of refusing plain HTTP:
+/// "127.1" and names that merely resolve to a loopback address, and also a trailing
+/// dot ("localhost.", "127.0.0.1."): an absolute name is looked up by the resolver
+/// (glibc's hosts file does not list "localhost."), so a DNS answer could send it
+/// anywhere.
+inline bool is_loopback_host(std::string_view host) {
+  if (iequals(host, "localhost")) return true;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty() || host.size() > 64) return false;
+  std::string text(host);
+  if (text.find(':') != std::string::npos) {
+    if (auto zone = text.find('%'); zone != std::string::npos) text.resize(zone);
+    in6_addr v6{};
+    if (::inet_pton(AF_INET6, text.c_str(), &v6) != 1) return false;
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  // inet_pton(AF_INET) takes only the four-decimal-parts form (no "127.1", no
+  // trailing dot), which is also what libcurl normalises every IPv4 spelling into.
+  in_addr v4{};
+  if (::inet_pton(AF_INET, text.c_str(), &v4) != 1) return false;
+  unsigned char first = 0;
+  std::memcpy(&first, &v4.s_addr, 1);  // network order: the first byte is the first part
+  return first == 127;
+}
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/url.hpp
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -3996,9 +4181,7 @@ inline bool is_valid_app_id(std::string_view app_id) noexcept {
   return true;
 }
 
-inline bool is_http_url(std::string_view url) noexcept {
-  return url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
-}
+inline bool is_http_url(std::string_view url) noexcept { return static_cast<bool>(split_url(url)); }
 
 /// host + path, in one allocation.
 inline std::string join_url(std::string_view host, std::string_view path) {
@@ -4033,10 +4216,17 @@ inline Result<void> check_credentials(const Credentials& credentials) {
 inline Result<void> check_logged_in(const User& user) {
   if (!user.is_logged_in()) {
     return AppError(errc::not_logged_in,
-                    user.state() ? "user " + user.id() + " is logged out"
-                                 : std::string("no user: this User was never logged in"));
+                    user_state(user) ? "user " + user.id() + " is logged out"
+                                     : std::string("no user: this User was never logged in"));
   }
   return {};
+}
+
+/// A number no other ClientState of this process has (nor had): what a UserState
+/// records as its owner. Not an address, which a later ClientState could reuse.
+inline std::uint64_t next_client_id() noexcept {
+  static std::atomic<std::uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
 /// Shared by every call of one App (and every copy of it).
@@ -4051,6 +4241,23 @@ class ClientState {
 
   const AppConfig& config() const noexcept { return config_; }
   const std::string& base_url() const noexcept { return base_url_; }
+  /// This client's identity: the owner of every session it logs in.
+  std::uint64_t id() const noexcept { return id_; }
+
+  /// The checks before `user`'s tokens are used: it has a session, that session was
+  /// logged in through this client (a User never leaks its tokens to another App, be it
+  /// another server, another app id or merely another App object), and it is still
+  /// logged in.
+  Result<void> check_user(const User& user) const {
+    const auto& state = user_state(user);
+    if (state && state->owner != id_) {
+      return AppError(errc::invalid_argument,
+                      "user " + user.id() +
+                          " was logged in through another App; a User can only be used with "
+                          "the App (or a copy of the App) that logged it in");
+    }
+    return check_logged_in(user);
+  }
 
   Result<void> check_config() const {
     if (!is_valid_app_id(config_.app_id)) {
@@ -4061,7 +4268,7 @@ class ClientState {
     }
     if (!is_http_url(base_url_)) {
       return AppError(errc::invalid_argument,
-                      "AppConfig::base_url must start with https:// or http://");
+                      "AppConfig::base_url must be an absolute https:// or http:// URL");
     }
     return {};
   }
@@ -4114,6 +4321,7 @@ class ClientState {
  private:
   const AppConfig config_;
   const std::string base_url_;
+  const std::uint64_t id_ = next_client_id();
 
   std::mutex location_mutex_;               // orders the one write of hostname_
   std::string hostname_;                    // written once, then never again
@@ -4239,12 +4447,25 @@ inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
   if (!value->is_array()) return malformed(context, "body is not a JSON array", status);
   std::vector<ApiKey> keys;
   keys.reserve(value->size());
-  for (const auto& item : *value) {
+  for (auto& item : *value) {
     auto key = api_key_from_json(item, context, status);
+    // A list should never carry key values, but one that does must not leave them in
+    // freed memory.
+    wipe_member(item, field::key);
     if (!key) return std::move(key).error();
     keys.push_back(std::move(key).value());
   }
   return keys;
+}
+
+/// Whether any of `keys` came with its value, i.e. whether the body that held them
+/// must be wiped (a list or a fetch normally has none, and wiping a 100,000-key list
+/// costs time for nothing).
+inline bool any_key_value(const std::vector<ApiKey>& keys) noexcept {
+  for (const auto& key : keys) {
+    if (key.key) return true;
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------------
@@ -4277,7 +4498,7 @@ inline Result<Location> parse_location(std::string_view body, int status) {
   if (hostname == nullptr) {
     return malformed(context, "'hostname' is missing or not a string", status);
   }
-  if (hostname->rfind("https://", 0) != 0 && hostname->rfind("http://", 0) != 0) {
+  if (!split_url(*hostname)) {
     return malformed(context, "'hostname' is not an http(s) URL", status);
   }
   return Location{*hostname};
@@ -4312,10 +4533,10 @@ inline std::string login_body(const Credentials& credentials, const json& device
   switch (credentials.provider()) {
     case AuthProvider::email_password:
       body[field::username] = credentials.email();
-      body[field::password] = std::string(credentials.secret().reveal());
+      body[field::password] = credentials.secret().reveal();  // in place, no temporary
       break;
     case AuthProvider::api_key:
-      body[field::key] = std::string(credentials.secret().reveal());
+      body[field::key] = credentials.secret().reveal();
       break;
     case AuthProvider::anonymous:
       break;
@@ -4328,11 +4549,14 @@ inline std::string login_body(const Credentials& credentials, const json& device
   return text;
 }
 
+/// The register body. Like login_body, the returned string holds the password.
 inline std::string register_body(std::string_view email, std::string_view password) {
   json body = json::object();
-  body[field::email] = std::string(email);
-  body[field::password] = std::string(password);
-  return dump_json(body);
+  body[field::email] = email;
+  body[field::password] = password;  // built in place: no temporary std::string copy
+  std::string text = dump_json(body);
+  wipe_member(body, field::password);
+  return text;
 }
 
 struct LoginResponse {
@@ -5039,7 +5263,7 @@ class KeyCall {
     switch (phase_) {
       case Phase::checks: {
         if (auto ok = spec_.check_input(); !ok) return finish(std::move(ok).error());
-        if (auto ok = check_logged_in(user_); !ok) return finish(std::move(ok).error());
+        if (auto ok = client_.check_user(user_); !ok) return finish(std::move(ok).error());
         if (auto ok = spec_.check(user_); !ok) return finish(std::move(ok).error());
         phase_ = Phase::host;
         [[fallthrough]];
@@ -5050,7 +5274,7 @@ class KeyCall {
         auto host = host_.take();
         if (!host) return finish(std::move(host).error());
         phase_ = Phase::call;
-        call_.emplace(client_, *user_.state(), *host, spec_.method, spec_.path(), spec_.idempotency,
+        call_.emplace(client_, *user_state(user_), *host, spec_.method, spec_.path(), spec_.idempotency,
                       spec_.body());
         event = Start{};
         [[fallthrough]];
@@ -5144,6 +5368,7 @@ struct FetchKeySpec {
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto key = wire::parse_api_key(response->body, context, response->status);
+    if (!key || key->key) wipe(response->body);  // a value the server should not have sent
     if (key) key->key.reset();  // only create() returns the value (DESIGN.md)
     return key;
   }
@@ -5163,6 +5388,8 @@ struct FetchKeysSpec {
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto keys = wire::parse_api_key_list(response->body, context, response->status);
+    // Values the server should not have sent; only then is the body worth wiping.
+    if (!keys || wire::any_key_value(*keys)) wipe(response->body);
     if (keys) {
       for (auto& key : *keys) key.key.reset();
     }
@@ -5250,14 +5477,14 @@ class FetchProfile {
   Action step(Event event) {
     if (auto* start = std::get_if<Start>(&event)) {
       now_ = start->now;
-      if (auto ok = check_logged_in(user_); !ok) return finish(std::move(ok).error());
+      if (auto ok = client_.check_user(user_); !ok) return finish(std::move(ok).error());
     }
     if (!call_) {
       Action action = host_.step(std::move(event));
       if (!action.is_done()) return action;
       auto host = host_.take();
       if (!host) return finish(std::move(host).error());
-      call_.emplace(client_, *user_.state(), *host, HttpMethod::get, routes::profile());
+      call_.emplace(client_, *user_state(user_), *host, HttpMethod::get, routes::profile());
       event = Start{now_};
     }
     Action action = call_->step(std::move(event));
@@ -5283,6 +5510,9 @@ class FetchProfile {
 
 /// Logs in, then reads the profile: like the official SDKs, a login is complete once
 /// the profile has been read (it proves the access token works and lists identities).
+/// When the profile request fails, the session the server just opened is closed there
+/// too (one DELETE /auth/session with its refresh token, no retry) before the call
+/// fails with the profile's error: nobody will ever hold a handle to that session.
 class LogIn {
  public:
   using value_type = User;
@@ -5332,15 +5562,18 @@ class LogIn {
         Action action = profile_->step(std::move(event));
         if (!action.is_done()) return action;
         auto profile = read_profile(profile_->take());
-        if (!profile) {
-          state_->clear_tokens();
-          return finish(std::move(profile).error());
-        }
+        if (!profile) return close_session(std::move(profile).error());
         {
           std::lock_guard lock(state_->mutex);
           state_->identities = std::move(profile->identities);
         }
         return finish(User(state_));
+      }
+      case Phase::logout: {
+        Action action = logout_->step(std::move(event));
+        if (!action.is_done()) return action;
+        // Whatever the server answered, the login failed for the profile's reason.
+        return finish(std::move(*failure_));
       }
     }
     return Action::done();
@@ -5349,7 +5582,23 @@ class LogIn {
   Result<User> take_result() { return std::move(*outcome_); }
 
  private:
-  enum class Phase { checks, host, login, profile };
+  enum class Phase { checks, host, login, profile, logout };
+
+  /// Forgets the new session's tokens, asks the server to end it, and fails with
+  /// `error` once it has answered.
+  Action close_session(AppError error) {
+    const Secret refresh = state_->current_refresh_token();
+    state_->clear_tokens();
+    if (refresh.empty()) return finish(std::move(error));  // a refresh 401 ended it already
+    failure_.emplace(std::move(error));
+    phase_ = Phase::logout;
+    RetryPolicy once = client_.config().retry;
+    once.max_attempts = 1;  // the caller is waiting for the login's failure
+    logout_.emplace(client_.make_request(HttpMethod::del, join_url(host_view_, routes::session()),
+                                         {}, refresh.reveal()),
+                    Idempotency::idempotent, once);
+    return logout_->step(Start{now_});
+  }
 
   Result<void> on_login(Result<HttpResponse> response) {
     if (!response) return std::move(response).error();
@@ -5358,7 +5607,8 @@ class LogIn {
     wipe(response->body);
     if (!login) return std::move(login).error();
     if (!login->device_id.empty()) client_.remember_device_id(login->device_id);
-    state_ = std::make_shared<UserState>(login->user_id, std::string(credentials_.provider_name()),
+    state_ = std::make_shared<UserState>(client_.id(), login->user_id,
+                                         std::string(credentials_.provider_name()),
                                          login->device_id.empty() ? device_id_ : login->device_id,
                                          std::move(login->access_token),
                                          std::move(login->refresh_token));
@@ -5380,6 +5630,8 @@ class LogIn {
   std::optional<Exchange> login_;
   std::shared_ptr<UserState> state_;
   std::optional<AccessTokenExchange> profile_;
+  std::optional<Exchange> logout_;
+  std::optional<AppError> failure_;
   std::optional<Result<User>> outcome_;
 };
 
@@ -5449,8 +5701,10 @@ class LogOut {
 
   Action step(Event event) {
     if (std::holds_alternative<Start>(event)) {
-      const auto& state = user_.state();
+      const auto& state = user_state(user_);
       if (!state) return finish({});
+      // Another App's user: refused before its tokens are read, let alone sent.
+      if (state->owner != client_.id()) return finish(client_.check_user(user_));
       refresh_ = state->current_refresh_token();
       state->clear_tokens();
       if (refresh_.empty()) return finish({});
@@ -6495,6 +6749,7 @@ concept Store = requires(S& s, const S& cs, std::string_view id, const ObjectId&
 // ---- begin appkeys/testing/backend/url.hpp
 // appkeys — URL and text helpers of the server rules (no I/O).
 
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -6508,48 +6763,18 @@ struct UrlParts {
   std::string path;    // without query or fragment: routing and the request log ignore them
 };
 
-/// nullopt unless `url` is absolute http:// or https:// with a non-empty authority, as
-/// a real transport would demand.
+/// nullopt unless `url` is absolute http:// or https:// with a non-empty host, as a
+/// real transport would demand (detail::split_url, the library's one splitter).
 inline std::optional<UrlParts> split_http_url(std::string_view url) {
-  std::size_t scheme_end = 0;
-  if (url.rfind("http://", 0) == 0) {
-    scheme_end = 7;
-  } else if (url.rfind("https://", 0) == 0) {
-    scheme_end = 8;
-  } else {
-    return std::nullopt;
-  }
-  const std::size_t authority_end = url.find_first_of("/?#", scheme_end);
-  const std::string_view authority =
-      url.substr(scheme_end, authority_end == std::string_view::npos ? std::string_view::npos
-                                                                     : authority_end - scheme_end);
-  if (authority.empty()) return std::nullopt;
-  UrlParts parts;
-  parts.origin = std::string(url.substr(0, scheme_end + authority.size()));
-  if (authority_end != std::string_view::npos && url[authority_end] == '/') {
-    const std::string_view rest = url.substr(authority_end);
-    parts.path = std::string(rest.substr(0, rest.find_first_of("?#")));
-  } else {
-    parts.path = "/";
-  }
-  return parts;
+  const auto split = detail::split_url(url);
+  if (!split) return std::nullopt;
+  return UrlParts{std::string(split.parts.origin(url)), std::string(split.parts.path())};
 }
 
 /// split_http_url(url).has_value(), without building the parts: FakeTransport checks
 /// every request's URL, and the backend splits it again anyway.
 inline bool is_absolute_http_url(std::string_view url) noexcept {
-  std::size_t scheme_end = 0;
-  if (url.rfind("http://", 0) == 0) {
-    scheme_end = 7;
-  } else if (url.rfind("https://", 0) == 0) {
-    scheme_end = 8;
-  } else {
-    return false;
-  }
-  // The authority runs up to the first '/', '?' or '#': non-empty iff the character
-  // right after the scheme is none of them.
-  return url.size() > scheme_end && url[scheme_end] != '/' && url[scheme_end] != '?' &&
-         url[scheme_end] != '#';
+  return static_cast<bool>(detail::split_url(url));
 }
 
 inline bool starts_with(std::string_view text, std::string_view prefix) noexcept {
@@ -6571,11 +6796,7 @@ inline bool is_key_name_char(char c) noexcept {
          c == '-';
 }
 
-/// Overwrites a temporary copy of a secret before it is freed.
-inline void wipe(std::string& text) noexcept {
-  volatile char* bytes = text.data();
-  for (std::size_t i = 0; i < text.size(); ++i) bytes[i] = 0;
-}
+using detail::wipe;  // the library's one wipe (detail/wipe.hpp)
 
 }  // namespace appkeys::testing::fake_detail
 // ---- end appkeys/testing/backend/url.hpp

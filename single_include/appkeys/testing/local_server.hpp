@@ -695,9 +695,14 @@ class LocalServer {
       return;
     }
     // The target as received: httplib's req.path is percent-decoded, which would turn
-    // "%2F" into a path separator the client never sent.
-    std::string_view target = req.target;
-    if (target.empty() || target.front() != '/') target = req.path;
+    // "%2F" into a path separator the client never sent. httplib never leaves it empty;
+    // any form but origin-form ("*", "http://host/path") is not one this server routes.
+    const std::string_view target = req.target;
+    if (target.empty() || target.front() != '/') {
+      res.status = 400;
+      res.set_content("400 bad request", "text/plain; charset=utf-8");
+      return;
+    }
     request.url = scheme_ + "://" + request_host(req) + ':' + std::to_string(port_);
     request.url += target;
     for (const auto& [name, value] : req.headers) {

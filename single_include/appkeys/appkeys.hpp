@@ -1433,7 +1433,6 @@ inline bool leader_abandoned(const Result<void>& outcome) noexcept {
 }  // namespace appkeys::detail::steps
 // ---- end appkeys/detail/steps/flight.hpp
 
-#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -1458,18 +1457,18 @@ namespace detail {
 /// The session behind a User. Tokens change (refresh, log out) while handles are
 /// shared across threads, so they sit behind a mutex; the rest is fixed at login.
 struct UserState {
-  UserState(std::uint64_t owner_, std::string id_, std::string provider_, std::string device_id_,
+  UserState(std::string owner_, std::string id_, std::string provider_, std::string device_id_,
             Secret access, Secret refresh)
-      : owner(owner_),
+      : owner(std::move(owner_)),
         id(std::move(id_)),
         provider(std::move(provider_)),
         device_id(std::move(device_id_)),
         access_token(std::move(access)),
         refresh_token(std::move(refresh)) {}
 
-  /// ClientState::id() of the App that logged this session in: the only App its tokens
-  /// may be sent through (ClientState::check_user).
-  const std::uint64_t owner;
+  /// ClientState::owner_key() of the App that logged this session in (its server and
+  /// app id): the only kind of App its tokens may be sent through (ClientState::check_user).
+  const std::string owner;
   const std::string id;
   const std::string provider;
   const std::string device_id;
@@ -1518,10 +1517,11 @@ struct UserAccess;
 ///
 /// A default-constructed User has no session (is_logged_in() is false).
 ///
-/// A User belongs to the App that logged it in (that App object and its copies, which
-/// share one client): any call that passes it to another App, even one configured
-/// for the same server and app id, fails with errc::invalid_argument before any I/O,
-/// so its tokens never reach another server or another transport.
+/// A User belongs to the app that logged it in, named by AppConfig::base_url and
+/// AppConfig::app_id: any App of that app may use it (copies, and Apps with another
+/// executor or transport for the same base URL and app id), and a call that passes it to
+/// an App of another base URL or app id fails with errc::invalid_argument before any
+/// I/O, so its tokens never reach another server.
 ///
 /// Thread safety: every member function may be called concurrently on copies of the
 /// same User, and on the same object.
@@ -4153,7 +4153,6 @@ inline bool is_loopback_host(std::string_view host) {
 // ---- end appkeys/detail/url.hpp
 
 #include <atomic>
-#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -4222,11 +4221,18 @@ inline Result<void> check_logged_in(const User& user) {
   return {};
 }
 
-/// A number no other ClientState of this process has (nor had): what a UserState
-/// records as its owner. Not an address, which a later ClientState could reuse.
-inline std::uint64_t next_client_id() noexcept {
-  static std::atomic<std::uint64_t> last{0};
-  return last.fetch_add(1, std::memory_order_relaxed) + 1;
+/// Names the app a client talks to: its base URL (scheme and host in lower case, no
+/// trailing '/') and app id. A session may be used by any client with the same key.
+inline std::string owner_key_of(std::string_view base_url, std::string_view app_id) {
+  std::string key;
+  key.reserve(base_url.size() + app_id.size() + 1);
+  const auto split = split_url(base_url);
+  const std::string_view origin = split ? split.parts.origin(base_url) : base_url;
+  for (char c : origin) key += ascii_lower(c);
+  key += trim_trailing_slashes(base_url.substr(origin.size()));
+  key += ' ';  // neither a URL nor a valid app id holds a space
+  key += app_id;
+  return key;
 }
 
 /// Shared by every call of one App (and every copy of it).
@@ -4241,20 +4247,19 @@ class ClientState {
 
   const AppConfig& config() const noexcept { return config_; }
   const std::string& base_url() const noexcept { return base_url_; }
-  /// This client's identity: the owner of every session it logs in.
-  std::uint64_t id() const noexcept { return id_; }
+  /// The app this client talks to (owner_key_of): the owner of every session it logs in.
+  const std::string& owner_key() const noexcept { return owner_key_; }
 
   /// The checks before `user`'s tokens are used: it has a session, that session was
-  /// logged in through this client (a User never leaks its tokens to another App, be it
-  /// another server, another app id or merely another App object), and it is still
-  /// logged in.
+  /// logged in to this client's app (same base URL and app id: a User never leaks its
+  /// tokens to another server or app), and it is still logged in.
   Result<void> check_user(const User& user) const {
     const auto& state = user_state(user);
-    if (state && state->owner != id_) {
+    if (state && state->owner != owner_key_) {
       return AppError(errc::invalid_argument,
                       "user " + user.id() +
-                          " was logged in through another App; a User can only be used with "
-                          "the App (or a copy of the App) that logged it in");
+                          " was logged in through another App (another base_url or app_id); a "
+                          "User can only be used with an App of the app it logged in to");
     }
     return check_logged_in(user);
   }
@@ -4321,7 +4326,7 @@ class ClientState {
  private:
   const AppConfig config_;
   const std::string base_url_;
-  const std::uint64_t id_ = next_client_id();
+  const std::string owner_key_ = owner_key_of(base_url_, config_.app_id);
 
   std::mutex location_mutex_;               // orders the one write of hostname_
   std::string hostname_;                    // written once, then never again
@@ -5607,7 +5612,7 @@ class LogIn {
     wipe(response->body);
     if (!login) return std::move(login).error();
     if (!login->device_id.empty()) client_.remember_device_id(login->device_id);
-    state_ = std::make_shared<UserState>(client_.id(), login->user_id,
+    state_ = std::make_shared<UserState>(client_.owner_key(), login->user_id,
                                          std::string(credentials_.provider_name()),
                                          login->device_id.empty() ? device_id_ : login->device_id,
                                          std::move(login->access_token),
@@ -5704,7 +5709,7 @@ class LogOut {
       const auto& state = user_state(user_);
       if (!state) return finish({});
       // Another App's user: refused before its tokens are read, let alone sent.
-      if (state->owner != client_.id()) return finish(client_.check_user(user_));
+      if (state->owner != client_.owner_key()) return finish(client_.check_user(user_));
       refresh_ = state->current_refresh_token();
       state->clear_tokens();
       if (refresh_.empty()) return finish({});

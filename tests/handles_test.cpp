@@ -24,9 +24,9 @@ using appkeys::Credentials;
 using appkeys::errc;
 using appkeys::HttpRequest;
 using appkeys::User;
-using appkeys::testing::Fault;
 using appkeys::testing::FakeBackend;
 using appkeys::testing::FakeTransport;
+using appkeys::testing::Fault;
 using appkeys::testing::FaultInjectingTransport;
 
 namespace {
@@ -63,9 +63,7 @@ class TestTransport {
     log_->add(request);
     return inner_.send(request);
   }
-  void async_send(HttpRequest request, appkeys::Completion completion)
-    requires(async)
-  {
+  void async_send(HttpRequest request, appkeys::Completion completion) requires(async) {
     completion(send(request));
   }
 
@@ -80,7 +78,9 @@ class TestTransport {
 static_assert(!appkeys::AsyncTransport<TestTransport<false>>);
 static_assert(appkeys::AsyncTransport<TestTransport<true>>);
 
-AppConfig config(std::string app_id = "shop-abcde") { return AppConfig{.app_id = std::move(app_id)}; }
+AppConfig config(std::string app_id = "shop-abcde") {
+  return AppConfig{.app_id = std::move(app_id)};
+}
 
 template <class Outcome>
 errc error_of(const Outcome& outcome) {
@@ -270,9 +270,11 @@ TEST_CASE("a login whose profile request fails ends the session: the token no lo
   REQUIRE_FALSE(refresh->empty());
 
   // The server no longer knows that session: a new access token for it is refused.
-  HttpRequest again{appkeys::HttpMethod::post, "https://x.example.com" + std::string(api) +
-                                                   "/auth/session",
-                    {}, {}, std::chrono::seconds(5)};
+  HttpRequest again{appkeys::HttpMethod::post,
+                    "https://x.example.com" + std::string(api) + "/auth/session",
+                    {},
+                    {},
+                    std::chrono::seconds(5)};
   again.headers.emplace("Authorization", "Bearer " + *refresh);
   auto answer = FakeTransport{backend}.send(again);
   REQUIRE(answer);

@@ -606,10 +606,10 @@ TEST_CASE("plain http:// to a non-loopback host is refused before any I/O", "[ht
                               .proxy_port = proxy.port(),
                               .proxy_username = "u",
                               .proxy_password = appkeys::Secret("proxy-secret")});
-  for (const char* url : {"http://example.com/api/client/v2.0/auth/api_keys", "HTTP://example.com",
-                          "http://203.0.113.7:8080/x", "http://127.1/x", "http://[2001:db8::1]/x",
-                          "http://localhost.example.com/x", "http://localhost./x",
-                          "http://127.0.0.1./x"}) {
+  for (const char* url :
+       {"http://example.com/api/client/v2.0/auth/api_keys", "HTTP://example.com",
+        "http://203.0.113.7:8080/x", "http://127.1/x", "http://[2001:db8::1]/x",
+        "http://localhost.example.com/x", "http://localhost./x", "http://127.0.0.1./x"}) {
     INFO("url: " << url);
     HttpRequest request = make_request(url, HttpMethod::post);
     request.headers.emplace("Authorization", "Bearer refresh-token-value");

@@ -1310,10 +1310,9 @@ namespace {
 struct CoreHarness {
   CoreHarness()
       : core(skip_location_config(), transport),
-        user(std::make_shared<appkeys::detail::UserState>(core.state().owner_key(), kUserId,
-                                                          "local-userpass", kDeviceId,
-                                                          appkeys::Secret(kAccess),
-                                                          appkeys::Secret(kRefresh))) {}
+        user(std::make_shared<appkeys::detail::UserState>(
+            core.state().owner_key(), kUserId, "local-userpass", kDeviceId,
+            appkeys::Secret(kAccess), appkeys::Secret(kRefresh))) {}
   ScriptedTransport transport;
   appkeys::detail::ClientCore<ScriptedTransport> core;
   appkeys::User user;

@@ -57,10 +57,9 @@ AppConfig config(bool skip_location = true) {
 /// A session as if `client` had logged it in.
 User make_user(const appkeys::detail::ClientState& client, std::string access = kAccess,
                std::string provider = "local-userpass") {
-  return User(std::make_shared<appkeys::detail::UserState>(client.owner_key(), kUserId,
-                                                           std::move(provider), "",
-                                                           appkeys::Secret(access),
-                                                           appkeys::Secret(kRefresh)));
+  return User(std::make_shared<appkeys::detail::UserState>(
+      client.owner_key(), kUserId, std::move(provider), "", appkeys::Secret(access),
+      appkeys::Secret(kRefresh)));
 }
 
 std::string header(const HttpRequest& request, std::string_view name) {
@@ -91,7 +90,8 @@ steps::Event start(steps::WallClock::time_point now = steps::WallClock::now()) {
 TEST_CASE("a key call asks for one request with the refresh token and parses the answer",
           "[steps]") {
   appkeys::detail::ClientState client(config());
-  steps::FetchKey machine(client, make_user(client), steps::FetchKeySpec{ObjectId::from_hex(kKeyId)});
+  steps::FetchKey machine(client, make_user(client),
+                          steps::FetchKeySpec{ObjectId::from_hex(kKeyId)});
   Action action = machine.step(start());
   REQUIRE(action.kind == Kind::send);
   CHECK(action.request.method == HttpMethod::get);
@@ -113,12 +113,14 @@ TEST_CASE("client-side checks finish a machine before it asks for anything", "[s
     CHECK(machine.take_result().error().value() == errc::not_logged_in);
   }
   SECTION("an id that is not 24 hex characters") {
-    steps::RemoveKey machine(client, make_user(client), steps::RemoveKeySpec{ObjectId::from_hex("zz")});
+    steps::RemoveKey machine(client, make_user(client),
+                             steps::RemoveKeySpec{ObjectId::from_hex("zz")});
     REQUIRE(machine.step(start()).is_done());
     CHECK(machine.take_result().error().value() == errc::invalid_argument);
   }
   SECTION("an anonymous user creating a key") {
-    steps::CreateKey machine(client, make_user(client, kAccess, "anon-user"), steps::CreateKeySpec{"k"});
+    steps::CreateKey machine(client, make_user(client, kAccess, "anon-user"),
+                             steps::CreateKeySpec{"k"});
     REQUIRE(machine.step(start()).is_done());
     CHECK(machine.take_result().error().value() == errc::provider_not_allowed);
   }
@@ -316,7 +318,8 @@ TEST_CASE("retries: a delete whose first attempt was lost succeeds on the retry'
   retrying.retry = appkeys::RetryPolicy::exponential_backoff(3);
   retrying.retry.initial_backoff = std::chrono::milliseconds(0);
   appkeys::detail::ClientState client(retrying);
-  steps::RemoveKey machine(client, make_user(client), steps::RemoveKeySpec{ObjectId::from_hex(kKeyId)});
+  steps::RemoveKey machine(client, make_user(client),
+                           steps::RemoveKeySpec{ObjectId::from_hex(kKeyId)});
   REQUIRE(machine.step(start()).kind == Kind::send);
   Action again = machine.step(Result<HttpResponse>(appkeys::AppError(errc::timeout, "lost")));
   REQUIRE(again.kind == Kind::send);  // a zero delay asks for no wait

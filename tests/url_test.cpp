@@ -66,8 +66,8 @@ TEST_CASE("is_loopback_host judges a host by its spelling alone", "[url][securit
         // Other spellings of 127.0.0.1 and names that merely resolve to it: remote.
         "127.1", "0x7f.0.0.1", "2130706433", "localhost.example.com", "127.0.0.1.example.com",
         // Not loopback at all.
-        "128.0.0.1", "0.0.0.0", "::", "::2", "[::2]", "::ffff:10.0.0.1", "example.com", "",
-        "[]", "[::1", "local host"}) {
+        "128.0.0.1", "0.0.0.0", "::", "::2", "[::2]", "::ffff:10.0.0.1", "example.com", "", "[]",
+        "[::1", "local host"}) {
     INFO("host: " << host);
     CHECK_FALSE(is_loopback_host(host));
   }

@@ -34,7 +34,7 @@ enum class errc : int {
 #undef APPKEYS_X_ENUM
 // Server side (PROTOCOL.md §5), from 101.
 #define APPKEYS_X_ENUM(name, text) name = 101 + static_cast<int>(detail::server_code_index::name),
-  APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_ENUM)
+      APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_ENUM)
 #undef APPKEYS_X_ENUM
 };
 

@@ -142,9 +142,7 @@ namespace detail {
 /// The protocol layer's way to a User's session (and so its tokens), kept out of
 /// User's public interface.
 struct UserAccess {
-  static const std::shared_ptr<UserState>& state(const User& user) noexcept {
-    return user.state_;
-  }
+  static const std::shared_ptr<UserState>& state(const User& user) noexcept { return user.state_; }
 };
 
 /// The session behind `user`; null for a default-constructed User.

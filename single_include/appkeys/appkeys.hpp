@@ -216,7 +216,7 @@ enum class errc : int {
 #undef APPKEYS_X_ENUM
 // Server side (PROTOCOL.md §5), from 101.
 #define APPKEYS_X_ENUM(name, text) name = 101 + static_cast<int>(detail::server_code_index::name),
-  APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_ENUM)
+      APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_ENUM)
 #undef APPKEYS_X_ENUM
 };
 
@@ -1129,9 +1129,9 @@ class UniqueFunction<R(Args...)> {
   UniqueFunction() noexcept = default;
 
   template <class F>
-  requires(!std::same_as<std::remove_cvref_t<F>, UniqueFunction> &&
-           std::is_invocable_r_v<R, std::decay_t<F>&, Args...>) UniqueFunction(F&& f)
-      : impl_(std::make_unique<Impl<std::decay_t<F>>>(std::forward<F>(f))) {}
+    requires(!std::same_as<std::remove_cvref_t<F>, UniqueFunction> &&
+             std::is_invocable_r_v<R, std::decay_t<F>&, Args...>)
+  UniqueFunction(F&& f) : impl_(std::make_unique<Impl<std::decay_t<F>>>(std::forward<F>(f))) {}
 
   UniqueFunction(UniqueFunction&&) noexcept = default;
   UniqueFunction& operator=(UniqueFunction&&) noexcept = default;
@@ -1571,9 +1571,7 @@ namespace detail {
 /// The protocol layer's way to a User's session (and so its tokens), kept out of
 /// User's public interface.
 struct UserAccess {
-  static const std::shared_ptr<UserState>& state(const User& user) noexcept {
-    return user.state_;
-  }
+  static const std::shared_ptr<UserState>& state(const User& user) noexcept { return user.state_; }
 };
 
 /// The session behind `user`; null for a default-constructed User.
@@ -5279,8 +5277,8 @@ class KeyCall {
         auto host = host_.take();
         if (!host) return finish(std::move(host).error());
         phase_ = Phase::call;
-        call_.emplace(client_, *user_state(user_), *host, spec_.method, spec_.path(), spec_.idempotency,
-                      spec_.body());
+        call_.emplace(client_, *user_state(user_), *host, spec_.method, spec_.path(),
+                      spec_.idempotency, spec_.body());
         event = Start{};
         [[fallthrough]];
       }
@@ -5374,7 +5372,7 @@ struct FetchKeySpec {
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto key = wire::parse_api_key(response->body, context, response->status);
     if (!key || key->key) wipe(response->body);  // a value the server should not have sent
-    if (key) key->key.reset();  // only create() returns the value (DESIGN.md)
+    if (key) key->key.reset();                   // only create() returns the value (DESIGN.md)
     return key;
   }
 };
@@ -5612,11 +5610,10 @@ class LogIn {
     wipe(response->body);
     if (!login) return std::move(login).error();
     if (!login->device_id.empty()) client_.remember_device_id(login->device_id);
-    state_ = std::make_shared<UserState>(client_.owner_key(), login->user_id,
-                                         std::string(credentials_.provider_name()),
-                                         login->device_id.empty() ? device_id_ : login->device_id,
-                                         std::move(login->access_token),
-                                         std::move(login->refresh_token));
+    state_ = std::make_shared<UserState>(
+        client_.owner_key(), login->user_id, std::string(credentials_.provider_name()),
+        login->device_id.empty() ? device_id_ : login->device_id, std::move(login->access_token),
+        std::move(login->refresh_token));
     return {};
   }
 

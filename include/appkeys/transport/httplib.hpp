@@ -108,7 +108,8 @@ inline constexpr bool is_token_char(char c) noexcept {
     for (int c = '0'; c <= '9'; ++c) t.allowed[c] = true;
     for (int c = 'a'; c <= 'z'; ++c) t.allowed[c] = true;
     for (int c = 'A'; c <= 'Z'; ++c) t.allowed[c] = true;
-    for (char c : std::string_view("!#$%&'*+-.^_`|~")) t.allowed[static_cast<unsigned char>(c)] = true;
+    for (char c : std::string_view("!#$%&'*+-.^_`|~"))
+      t.allowed[static_cast<unsigned char>(c)] = true;
     return t;
   }();
   return table.allowed[static_cast<unsigned char>(c)];
@@ -679,8 +680,7 @@ class HttplibTransport {
   }
 
   bool use_proxy(const Target& target) const {
-    return !state_->options.proxy_host.empty() &&
-           !httplib_detail::is_loopback_host(target.host);
+    return !state_->options.proxy_host.empty() && !httplib_detail::is_loopback_host(target.host);
   }
 
   Result<HttpResponse> send_checked(const HttpRequest& request) {

@@ -55,8 +55,8 @@ class KeyCall {
         auto host = host_.take();
         if (!host) return finish(std::move(host).error());
         phase_ = Phase::call;
-        call_.emplace(client_, *user_state(user_), *host, spec_.method, spec_.path(), spec_.idempotency,
-                      spec_.body());
+        call_.emplace(client_, *user_state(user_), *host, spec_.method, spec_.path(),
+                      spec_.idempotency, spec_.body());
         event = Start{};
         [[fallthrough]];
       }
@@ -150,7 +150,7 @@ struct FetchKeySpec {
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto key = wire::parse_api_key(response->body, context, response->status);
     if (!key || key->key) wipe(response->body);  // a value the server should not have sent
-    if (key) key->key.reset();  // only create() returns the value (DESIGN.md)
+    if (key) key->key.reset();                   // only create() returns the value (DESIGN.md)
     return key;
   }
 };

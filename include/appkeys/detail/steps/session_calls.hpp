@@ -172,11 +172,10 @@ class LogIn {
     wipe(response->body);
     if (!login) return std::move(login).error();
     if (!login->device_id.empty()) client_.remember_device_id(login->device_id);
-    state_ = std::make_shared<UserState>(client_.owner_key(), login->user_id,
-                                         std::string(credentials_.provider_name()),
-                                         login->device_id.empty() ? device_id_ : login->device_id,
-                                         std::move(login->access_token),
-                                         std::move(login->refresh_token));
+    state_ = std::make_shared<UserState>(
+        client_.owner_key(), login->user_id, std::string(credentials_.provider_name()),
+        login->device_id.empty() ? device_id_ : login->device_id, std::move(login->access_token),
+        std::move(login->refresh_token));
     return {};
   }
 

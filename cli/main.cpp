@@ -87,6 +87,12 @@ int main(int argc, char** argv) {
 
   appkeys::cli::ServeOptions serve;
   auto* serve_cmd = cli.add_subcommand("serve", "run the local App Services key server");
+  serve_cmd->footer(
+      "Failed password logins: after 5 in a row for one email, every login for it is refused\n"
+      "for 1 s, doubling with each further failure up to 15 min. The count is kept in this\n"
+      "process's memory: a restart forgets it, and several servers on one store count apart.\n"
+      "The SQLite store acknowledges a write only once it is on disk (WAL, synchronous=FULL):\n"
+      "it survives kill -9, and an OS crash or power loss on storage that honours fsync.");
   serve_cmd->add_option("--host", serve.host, "address to listen on")->capture_default_str();
   serve_cmd->add_option("--port", serve.port, "port to listen on (0: a free port)")
       ->capture_default_str();

@@ -17,9 +17,10 @@
 // - create+delete: POST a key then DELETE it, so the 20-key limit never binds.
 // All the stores' servers run at once and are measured in turn, in slices of 250 ms
 // (store A, store B, store A, ...), so a burst of load from other jobs on this shared
-// machine lands on every store alike; the median over repetitions is reported. Beside the rates: the cores the server and the client kept
-// busy (CPU time over wall time, from /proc), and the p50 of a bare 4 KiB overwrite +
-// fdatasync in --dir, about what a durable commit waits for.
+// machine lands on every store alike; the median over repetitions is reported. Beside
+// the rates: the cores the server and the client kept busy (CPU time over wall time,
+// from /proc), and the p50 of a bare 4 KiB overwrite + fdatasync in --dir, about what a
+// durable commit waits for.
 #include <appkeys/appkeys.hpp>
 #include <appkeys/transport/curl.hpp>
 
@@ -66,7 +67,9 @@ struct Settings {
   std::string json;
 };
 
-std::string email_of(std::size_t thread) { return "bench" + std::to_string(thread) + "@example.com"; }
+std::string email_of(std::size_t thread) {
+  return "bench" + std::to_string(thread) + "@example.com";
+}
 constexpr const char* password = "bench-password";
 
 // ---- CPU time, for "what bounds it" -------------------------------------------------
@@ -159,14 +162,14 @@ struct Tally {
   std::vector<double> first_us;   // fetch, or create
   std::vector<double> second_us;  // delete (create+delete only)
   std::size_t failed = 0;
-  double seconds = 0;       // wall time of this store's slices
-  double server_cpu = 0;    // CPU seconds of its server during them
-  double client_cpu = 0;    // CPU seconds of this process during them
+  double seconds = 0;     // wall time of this store's slices
+  double server_cpu = 0;  // CPU seconds of its server during them
+  double client_cpu = 0;  // CPU seconds of this process during them
 };
 
 struct Sample {
   std::string store;
-  std::string op;  // "fetch", "create", "delete"
+  std::string op;         // "fetch", "create", "delete"
   double per_second = 0;  // fetches, or create+delete pairs, per second
   double p50_us = 0;
   double p99_us = 0;
@@ -279,8 +282,15 @@ std::vector<Sample> measure(const Settings& settings, const std::vector<ServerPr
       failed += tally.failed;
     }
     auto sample = [&](const std::string& name, std::vector<double>& values) {
-      Sample x{settings.stores[s], name, double(values.size()) / seconds, 0, 0,
-               values.size(), failed, server_cpu[s] / seconds, client_cpu[s] / seconds};
+      Sample x{settings.stores[s],
+               name,
+               double(values.size()) / seconds,
+               0,
+               0,
+               values.size(),
+               failed,
+               server_cpu[s] / seconds,
+               client_cpu[s] / seconds};
       x.p50_us = percentile(values, 0.50);
       x.p99_us = percentile(values, 0.99);
       return x;
@@ -354,7 +364,8 @@ Settings parse(int argc, char** argv) {
       throw std::invalid_argument("unknown argument " + arg);
   }
   if (s.threads == 0 || s.seconds <= 0 || s.repetitions == 0 || s.stores.empty()) {
-    throw std::invalid_argument("--threads, --seconds, --repetitions and --stores must be positive");
+    throw std::invalid_argument(
+        "--threads, --seconds, --repetitions and --stores must be positive");
   }
   return s;
 }
@@ -384,9 +395,9 @@ Sample median_of(std::vector<Sample> samples) {
 
 std::string to_json(const Sample& s) {
   std::ostringstream out;
-  out << "{\"store\": \"" << s.store << "\", \"op\": \"" << s.op << "\", \"per_second\": "
-      << s.per_second << ", \"p50_us\": " << s.p50_us << ", \"p99_us\": " << s.p99_us
-      << ", \"count\": " << s.count << ", \"failed\": " << s.failed
+  out << "{\"store\": \"" << s.store << "\", \"op\": \"" << s.op
+      << "\", \"per_second\": " << s.per_second << ", \"p50_us\": " << s.p50_us
+      << ", \"p99_us\": " << s.p99_us << ", \"count\": " << s.count << ", \"failed\": " << s.failed
       << ", \"server_cores\": " << s.server_cores << ", \"client_cores\": " << s.client_cores
       << "}";
   return out.str();
@@ -397,10 +408,10 @@ std::string to_json(const Sample& s) {
 int main(int argc, char** argv) try {
   const Settings settings = parse(argc, argv);
   const double fsync_us = fsync_p50_us(settings.dir);
-  std::printf("store_bench: %zu client threads, %.1f s per run, %zu repetitions; "
-              "4 KiB overwrite+fdatasync in %s: p50 %.0f µs\n\n",
-              settings.threads, settings.seconds, settings.repetitions, settings.dir.c_str(),
-              fsync_us);
+  std::printf(
+      "store_bench: %zu client threads, %.1f s per run, %zu repetitions; "
+      "4 KiB overwrite+fdatasync in %s: p50 %.0f µs\n\n",
+      settings.threads, settings.seconds, settings.repetitions, settings.dir.c_str(), fsync_us);
 
   // Every store's server runs for the whole program; `{dir}` stores get fresh files.
   std::vector<fs::path> scratch;
@@ -441,8 +452,9 @@ int main(int argc, char** argv) try {
   owned.clear();
   for (const auto& dir : scratch) fs::remove_all(dir);
 
-  std::printf("| store | operation | per second | p50 | p99 | server cores busy | "
-              "client cores busy | calls (failed) |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+  std::printf(
+      "| store | operation | per second | p50 | p99 | server cores busy | "
+      "client cores busy | calls (failed) |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
   std::vector<std::string> rows;
   for (const auto& samples : by_store_op) {
     if (samples.empty()) continue;

@@ -119,6 +119,9 @@ int main(int argc, char** argv) {
                    "where users and keys live: sqlite:PATH (created if absent) or memory:")
       ->envname("APPKEYS_STORE")
       ->capture_default_str();
+  serve_cmd->add_option("--cors-origin", serve.cors_origins,
+                        "let web pages of this origin (https://app.example.com) call the server "
+                        "from a browser; repeatable; * for any");
 
   appkeys::cli::UsersOptions users;
   auto* users_cmd = cli.add_subcommand("users", "manage email/password users in a store");

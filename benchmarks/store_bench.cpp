@@ -24,11 +24,8 @@
 #include <appkeys/appkeys.hpp>
 #include <appkeys/transport/curl.hpp>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/resource.h>
-#include <sys/types.h>
-#include <sys/wait.h>
+#include "store_bench_process.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -52,7 +49,13 @@
 
 namespace ak = appkeys;
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using store_bench::Clock;
+using store_bench::cpu_seconds_of;
+using store_bench::fsync_p50_us;
+using store_bench::micros;
+using store_bench::own_cpu_seconds;
+using store_bench::percentile;
+using store_bench::ServerProcess;
 using Seconds = std::chrono::duration<double>;
 
 namespace {
@@ -71,89 +74,6 @@ std::string email_of(std::size_t thread) {
   return "bench" + std::to_string(thread) + "@example.com";
 }
 constexpr const char* password = "bench-password";
-
-// ---- CPU time, for "what bounds it" -------------------------------------------------
-
-/// utime + stime of a process, in seconds (/proc/PID/stat, fields 14 and 15).
-double cpu_seconds_of(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  const auto close = text.rfind(')');  // the command name may hold spaces
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(text.substr(close + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  return double(utime + stime) / double(::sysconf(_SC_CLK_TCK));
-}
-
-double own_cpu_seconds() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
-// ---- the server, in a child process -----------------------------------------------
-
-class ServerProcess {
- public:
-  ServerProcess(const Settings& settings, const std::string& store) {
-    int out[2];
-    if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
-    std::vector<std::string> args{settings.server, "serve", "--store", store};
-    for (std::size_t t = 0; t < settings.threads; ++t) {
-      args.push_back("--user");
-      args.push_back(email_of(t) + ':' + password);
-    }
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      if (int null = ::open("/dev/null", O_WRONLY); null >= 0) ::dup2(null, STDERR_FILENO);
-      ::close(out[0]);
-      ::close(out[1]);
-      std::vector<char*> argv;
-      for (auto& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      ::execv(settings.server.c_str(), argv.data());
-      std::perror("store_bench: exec appkeys serve");
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    std::string line;
-    char c = 0;
-    while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
-    ::close(out[0]);
-    const std::string prefix = "listening on ";
-    if (line.rfind(prefix, 0) != 0) {
-      stop();
-      throw std::runtime_error("appkeys serve --store " + store + " did not start");
-    }
-    base_url_ = line.substr(prefix.size());
-  }
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
-  ~ServerProcess() { stop(); }
-
-  const std::string& base_url() const { return base_url_; }
-  pid_t pid() const { return pid_; }
-
- private:
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
-  pid_t pid_ = -1;
-  std::string base_url_;
-};
 
 // ---- the measurement: stores interleaved in short slices ----------------------------
 
@@ -178,15 +98,6 @@ struct Sample {
   double server_cores = 0;  // CPU seconds of the server / wall seconds
   double client_cores = 0;
 };
-
-double percentile(std::vector<double>& values, double p) {
-  if (values.empty()) return 0;
-  const auto index = std::min(values.size() - 1, std::size_t(p * double(values.size())));
-  std::nth_element(values.begin(), values.begin() + std::ptrdiff_t(index), values.end());
-  return values[index];
-}
-
-double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
 
 using App = ak::App<ak::CurlTransport>;
 
@@ -305,28 +216,6 @@ std::vector<Sample> measure(const Settings& settings, const std::vector<ServerPr
   return out;
 }
 
-/// The p50 of overwriting one 4 KiB block and fdatasync-ing it in `dir`: about what a
-/// durable commit waits for (SQLite's WAL reuses its file, so a commit rewrites blocks
-/// in place and syncs them).
-double fsync_p50_us(const std::string& dir) {
-  const fs::path path = fs::path(dir) / "store_bench_fsync.tmp";
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) return 0;
-  std::vector<double> times;
-  const std::string block(4096, 'x');
-  if (::pwrite(fd, block.data(), block.size(), 0) == ssize_t(block.size()) && ::fsync(fd) == 0) {
-    for (int i = 0; i < 100; ++i) {
-      const auto start = Clock::now();
-      if (::pwrite(fd, block.data(), block.size(), 0) != ssize_t(block.size())) break;
-      if (::fdatasync(fd) != 0) break;
-      times.push_back(micros(Clock::now() - start));
-    }
-  }
-  ::close(fd);
-  fs::remove(path);
-  return percentile(times, 0.5);
-}
-
 // ---- arguments and output ---------------------------------------------------------
 
 std::vector<std::string> split(const std::string& text) {
@@ -425,7 +314,12 @@ int main(int argc, char** argv) try {
       scratch.emplace_back(pattern);
       uri.replace(at, 5, pattern);
     }
-    owned.push_back(std::make_unique<ServerProcess>(settings, uri));
+    std::vector<std::string> args{settings.server, "serve", "--store", uri};
+    for (std::size_t t = 0; t < settings.threads; ++t) {
+      args.push_back("--user");
+      args.push_back(email_of(t) + ':' + password);
+    }
+    owned.push_back(std::make_unique<ServerProcess>(std::move(args)));
     servers.push_back(owned.back().get());
   }
   // clients[store][thread], logged in before any clock starts.

@@ -56,10 +56,10 @@ inline std::optional<Secret> resolve_password(ClientOptions& options, std::strin
   return password;
 }
 
-/// The credentials of a key command: an API key (--api-key-stdin, --api-key), else
-/// email/password (--email, else APPKEYS_EMAIL), else APPKEYS_API_KEY. Flags win over the
-/// environment. `options.password` and `options.api_key` are wiped. nullopt after
-/// setting `error` (a usage error).
+/// The credentials of a key command, the first of: an API key from --api-key-stdin or
+/// --api-key; email/password with --email; an API key from APPKEYS_API_KEY;
+/// email/password with APPKEYS_EMAIL. `options.password` and `options.api_key` are wiped. nullopt
+/// after setting `error` (a usage error).
 inline std::optional<Credentials> resolve_credentials(ClientOptions& options,
                                                       SecretInputError& error) {
   std::optional<Credentials> credentials;
@@ -70,15 +70,21 @@ inline std::optional<Credentials> resolve_credentials(ClientOptions& options,
   } else if (!options.api_key.empty()) {
     credentials = Credentials::api_key(Secret(options.api_key));
   } else {
+    // A flag beats the environment (a password flag asks for email/password); between
+    // the two variables the key wins, as before.
+    const bool password_flag = options.password_stdin || !options.password.empty();
+    std::optional<Secret> key_from_environment;
     if (options.email.empty()) {
-      if (const char* email = std::getenv("APPKEYS_EMAIL"); email != nullptr) options.email = email;
+      if (!password_flag) key_from_environment = take_secret_from_environment("APPKEYS_API_KEY");
+      const char* email = std::getenv("APPKEYS_EMAIL");
+      if (!key_from_environment && email != nullptr) options.email = email;
     }
-    if (!options.email.empty()) {
+    if (key_from_environment) {
+      credentials = Credentials::api_key(std::move(*key_from_environment));
+    } else if (!options.email.empty()) {
       if (auto password = resolve_password(options, options.email, PasswordPrompt::once, error)) {
         credentials = Credentials::email_password(options.email, password->reveal());
       }
-    } else if (auto key = take_secret_from_environment("APPKEYS_API_KEY")) {
-      credentials = Credentials::api_key(std::move(*key));
     } else {
       error.message =
           "log in with --email (password on stdin with --password-stdin, in "

@@ -128,6 +128,14 @@ def test_keys_and_exit_statuses(cli, url, ann_pw):
     status("disable", cli.run("disable", ["disable", key_id] + login + base, stdin=pw), 0)
     status("a disabled key logs in", cli.run("disabled key", ["list", "--api-key-stdin"] + base,
                                              stdin=value.encode()), EXIT["credentials"])
+    # Which login wins, told apart by the disabled key: a flag beats the environment.
+    status("--email beats APPKEYS_API_KEY",
+           cli.run("email over env key", ["list"] + login + base, stdin=pw,
+                   env={"APPKEYS_API_KEY": value}), 0)
+    status("APPKEYS_API_KEY beats APPKEYS_EMAIL",
+           cli.run("env key over env email", ["list"] + base,
+                   env={"APPKEYS_API_KEY": value, "APPKEYS_EMAIL": ANN,
+                        "APPKEYS_PASSWORD": ann_pw}), EXIT["credentials"])
     status("enable", cli.run("enable", ["enable", key_id, "--json"] + login + base, stdin=pw), 0)
     status("an API-key session creates a key (not allowed)",
            cli.run("create as key", ["create", "second", "--api-key-stdin"] + base,

@@ -95,7 +95,8 @@ inline SecretOptions add_client_options(CLI::App& cli, ClientOptions& options) {
                      "trust the CA certificates in this directory (hashed, c_rehash) instead "
                      "of the system's")
           ->envname("APPKEYS_CA_DIR"));
-  add(cli.add_option("--timeout-ms", options.timeout_ms, "bound on each HTTP exchange")
+  add(cli.add_option("--timeout-ms", options.timeout_ms,
+                     "bound on each HTTP exchange (each retry gets its own)")
           ->check(CLI::Range(1LL, 3'600'000LL))
           ->capture_default_str());
   add(cli.add_option("--connect-timeout-ms", options.connect_timeout_ms,

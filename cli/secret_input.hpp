@@ -76,6 +76,9 @@ inline void restore_terminal_and_reraise(int signal_number) {
 
 /// Turns echo off on a terminal for its lifetime, restoring it on destruction and on
 /// SIGINT, SIGTERM, SIGHUP and SIGQUIT.
+///
+/// Thread safety: one at a time per process (the state the signal handler restores is
+/// process-wide); the command asks for one secret at a time on its main thread.
 class EchoOff {
  public:
   explicit EchoOff(int fd) : fd_(fd) {

@@ -91,9 +91,8 @@ void run(Worker& w, bool fetch, const std::atomic<bool>& stop) {
       continue;
     }
     const std::string body = R"({"name":"k)" + std::to_string(++serial) + R"("})";
-    auto made =
-        client->Post(std::string(api) + "/auth/api_keys", headers(w.refresh), body,
-                     "application/json");
+    auto made = client->Post(std::string(api) + "/auth/api_keys", headers(w.refresh), body,
+                             "application/json");
     ++w.requests;
     if (!made || made->status != 201) {
       ++w.errors;

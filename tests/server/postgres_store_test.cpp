@@ -243,9 +243,9 @@ TEST_CASE("PostgreSQL store: connections the database closed are replaced withou
     appkeys::server::PostgresOptions admin;
     admin.conninfo = std::getenv(appkeys_test::postgres_uri_variable);
     appkeys::server::pg::Connection c(admin);
-    auto killed = c.exec(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-        {schema.name()});
+    auto killed =
+        c.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+               {schema.name()});
     CHECK(killed.rows() >= 1);
   }
   // Reads and writes alike: each one broke before COMMIT, so it runs again on a fresh
@@ -261,7 +261,8 @@ TEST_CASE("PostgreSQL store: an unreachable database is a quick StoreUnavailable
   appkeys::server::PostgresOptions options;
   options.conninfo = "postgresql://appkeys@/appkeys?host=/nonexistent/appkeys-socket-dir";
   const auto start = std::chrono::steady_clock::now();
-  CHECK_THROWS_AS(appkeys::server::PostgresStore(options), appkeys::testing::backend::StoreUnavailable);
+  CHECK_THROWS_AS(appkeys::server::PostgresStore(options),
+                  appkeys::testing::backend::StoreUnavailable);
   // A bound for hangs only: connect_timeout is 5 s, a missing socket fails at once.
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(60));
   try {
@@ -284,8 +285,8 @@ TEST_CASE("PostgreSQL store: schemas it cannot trust are refused with a clear me
   };
   SECTION("a schema from a newer appkeys") {
     { appkeys::server::PostgresStore store(schema.options(1)); }
-    appkeys::server::pg::Connection(schema.options()).exec_script(
-        "UPDATE appkeys_schema SET version = 7");
+    appkeys::server::pg::Connection(schema.options())
+        .exec_script("UPDATE appkeys_schema SET version = 7");
     CHECK(contains(message_of(), "schema version 7, newer than this appkeys knows (1)"));
   }
   SECTION("someone else's tables") {
@@ -308,8 +309,7 @@ TEST_CASE("PostgreSQL store URIs", "[server][postgres][uri]") {
   CHECK(uri.kind == Kind::postgresql);
   CHECK(uri.to_string() == "postgresql://ann@db.example:6543/keys");
   CHECK(uri.pool_size == 0);
-  const auto pooled =
-      parse_store_uri("postgres://ann@localhost/keys?sslmode=require&pool_size=16");
+  const auto pooled = parse_store_uri("postgres://ann@localhost/keys?sslmode=require&pool_size=16");
   CHECK(pooled.pool_size == 16);
   CHECK(pooled.conninfo == "postgres://ann@localhost/keys?sslmode=require");
   CHECK(parse_store_uri("postgresql:///keys?host=/run/pg").to_string() ==

@@ -27,8 +27,8 @@ class TempPgSchema {
     }
     base_ = base;
     admin("CREATE SCHEMA " + name_);
-    uri_ = base_ + (base_.find('?') == std::string::npos ? "?" : "&") +
-           "options=-csearch_path%3D" + name_ + "&application_name=" + name_;
+    uri_ = base_ + (base_.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" +
+           name_ + "&application_name=" + name_;
   }
   TempPgSchema(const TempPgSchema&) = delete;
   TempPgSchema& operator=(const TempPgSchema&) = delete;

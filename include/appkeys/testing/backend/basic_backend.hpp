@@ -108,9 +108,8 @@ class BasicBackend {
     } catch (const StoreUnavailable&) {
       // The database is away (restarting, unreachable): nothing this request asked
       // for was acknowledged, and asking again later may succeed.
-      HttpResponse response =
-          responses::error(call.origin, 503, errc::internal_server_error,
-                           "the store is unavailable; try again later");
+      HttpResponse response = responses::error(call.origin, 503, errc::internal_server_error,
+                                               "the store is unavailable; try again later");
       response.headers.emplace("Retry-After", "1");
       return response;
     } catch (const std::exception&) {

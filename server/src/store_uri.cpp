@@ -121,10 +121,14 @@ std::string StoreUri::to_string() const {
   std::string out = "postgresql://";
   const std::string user = option_value(options.get(), "user");
   if (!user.empty()) out += user + "@";
-  out += option_value(options.get(), "host");
+  const std::string host = option_value(options.get(), "host");
+  const bool socket_dir = !host.empty() && host.front() == '/';
+  if (!socket_dir) out += host;
   const std::string port = option_value(options.get(), "port");
-  if (!port.empty()) out += ":" + port;
+  if (!port.empty() && !socket_dir) out += ":" + port;
   out += "/" + option_value(options.get(), "dbname");
+  // A Unix socket directory is a parameter in a URI (a path cannot be its host part).
+  if (socket_dir) out += "?host=" + host + (port.empty() ? "" : "&port=" + port);
   return out;
 }
 

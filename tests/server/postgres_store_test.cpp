@@ -313,7 +313,7 @@ TEST_CASE("PostgreSQL store URIs", "[server][postgres][uri]") {
   CHECK(pooled.pool_size == 16);
   CHECK(pooled.conninfo == "postgres://ann@localhost/keys?sslmode=require");
   CHECK(parse_store_uri("postgresql:///keys?host=/run/pg").to_string() ==
-        "postgresql:///run/pg/keys");
+        "postgresql:///keys?host=/run/pg");
   const auto refusal = [](std::string_view text) {
     try {
       (void)parse_store_uri(text);

@@ -6,18 +6,18 @@ usage: store_bench.py --server PATH/TO/appkeys --load PATH/TO/appkeys_store_load
                       [--seconds 2] [--threads 8] [--json OUT]
 
 PostgreSQL: the database APPKEYS_TEST_POSTGRES_URI names (benchmarks/run starts a throwaway
-cluster with scripts/with-pg-cluster); each configuration gets a fresh schema, each SQLite
-one a fresh file. For each run it also reads how much CPU time went to the servers, to
+cluster with scripts/with-pg-cluster, durable like SQLite's store: fsync on); each
+configuration gets a fresh schema, each SQLite one a fresh file. For each run it also reads how much CPU time went to the servers, to
 PostgreSQL and to the load generator (from /proc), which says what bounds the figure: on a
 2-core machine all three share the cores, so "cores busy" near 2 means CPU-bound.
 """
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "serve"))
@@ -35,38 +35,66 @@ def cpu_seconds(pid):
         return 0.0
 
 
+def postmaster_pid():
+    """The pid of the cluster scripts/pg-cluster started for APPKEYS_TEST_POSTGRES_URI (its
+    host parameter is the cluster's directory), or None."""
+    uri = os.environ.get(serve_support.POSTGRES_URI_VARIABLE, "")
+    host = urllib.parse.parse_qs(urllib.parse.urlsplit(uri).query).get("host", [""])[0]
+    try:
+        with open(os.path.join(host, "data", "postmaster.pid")) as f:
+            return int(f.readline())
+    except (OSError, ValueError):
+        return None
+
+
 def postgres_cpu():
-    """CPU seconds of every process named postgres (the cluster's backends included)."""
+    """CPU seconds of our cluster: its postmaster and every backend it forked (other
+    clusters on the machine left out); of every process named postgres if it is unknown."""
+    root = postmaster_pid()
     total = 0.0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            with open("/proc/%s/comm" % entry) as f:
-                if f.read().strip() != "postgres":
-                    continue
+            with open("/proc/%s/stat" % entry) as f:
+                head, tail = f.read().rsplit(")", 1)
         except OSError:
             continue
-        total += cpu_seconds(int(entry))
+        name = head.split("(", 1)[1]
+        ppid = int(tail.split()[1])
+        pid = int(entry)
+        if (root is not None and (pid == root or ppid == root)) or (
+                root is None and name == "postgres"):
+            total += cpu_seconds(pid)
     return total
 
 
 def run_load(load, op, threads, seconds, urls, servers):
+    p = subprocess.Popen([load, "--op", op, "--threads", str(threads), "--seconds",
+                          str(seconds)] + urls, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    ready = p.stdout.readline()
+    if ready.strip() != b"ready":
+        p.kill()
+        raise RuntimeError("store_load failed: " + p.stderr.read().decode("utf-8", "replace"))
+    # The counters from here on: setup (registrations, scrypt logins) stays out of them.
     server_before = sum(cpu_seconds(s.proc.pid) for s in servers)
     pg_before = postgres_cpu()
-    child_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    p = subprocess.run([load, "--op", op, "--threads", str(threads), "--seconds", str(seconds)]
-                       + urls, capture_output=True, timeout=300)
-    child_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if p.returncode != 0:
-        raise RuntimeError("store_load failed: " + p.stderr.decode("utf-8", "replace"))
-    result = json.loads(p.stdout)
+    load_before = cpu_seconds(p.pid)
+    p.stdin.write(b"go\n")
+    p.stdin.flush()
+    line = p.stdout.readline()
+    load_after = cpu_seconds(p.pid)  # still alive until it has written its answer... almost
+    server_after = sum(cpu_seconds(s.proc.pid) for s in servers)
+    pg_after = postgres_cpu()
+    out, err = p.communicate(timeout=300)
+    if p.returncode != 0 or not line:
+        raise RuntimeError("store_load failed: " + err.decode("utf-8", "replace"))
+    result = json.loads(line)
     wall = result["seconds"]
-    # Setup (register, scrypt login) is in the CPU figures too; it is small next to the run.
-    result["cpu_servers"] = (sum(cpu_seconds(s.proc.pid) for s in servers) - server_before) / wall
-    result["cpu_postgres"] = (postgres_cpu() - pg_before) / wall
-    result["cpu_load"] = ((child_after.ru_utime + child_after.ru_stime)
-                          - (child_before.ru_utime + child_before.ru_stime)) / wall
+    result["cpu_servers"] = (server_after - server_before) / wall
+    result["cpu_postgres"] = (pg_after - pg_before) / wall
+    result["cpu_load"] = (load_after - load_before) / wall
     return result
 
 

@@ -11,8 +11,9 @@
 // - fetch: GET /auth/api_keys/<id> (a refresh-token check and a key read: four queries);
 // - create: POST /auth/api_keys, then DELETE it (the 20-key limit would end the run
 //   otherwise); only the creates are counted, the deletes are reported as such.
-// Prints one JSON object: op, threads, servers, seconds, counted requests, their rate,
-// all requests, errors (any answer but the expected status).
+// Prints "ready" after setup and waits for a line on stdin before the timed run; then one
+// JSON object: op, threads, servers, seconds, counted requests, their rate, all requests,
+// errors (any answer but the expected status).
 #include <appkeys/detail/random.hpp>
 
 #include <httplib.h>
@@ -150,6 +151,11 @@ int main(int argc, char** argv) {
         if (!e.empty()) throw std::runtime_error("setup: " + e);
       }
     }
+    // Setup done: say so, and wait for the driver's go (it reads the CPU counters of the
+    // servers and the database in between, so the scrypt of setup stays out of them).
+    std::cout << "ready" << std::endl;
+    std::string go;
+    std::getline(std::cin, go);
     std::atomic<bool> stop{false};
     std::vector<std::thread> load;
     const auto start = std::chrono::steady_clock::now();

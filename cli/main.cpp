@@ -2,7 +2,7 @@
 //
 //   appkeys serve [--host ADDR] [--port N] [--app-id ID] [--user EMAIL:PASSWORD ...]
 //                 [--threads N] [--tls-cert FILE --tls-key FILE] [--allow-insecure-http]
-//                 [--log] [--delay-ms N] [--store sqlite:PATH|memory:]
+//                 [--log] [--delay-ms N] [--store sqlite:PATH|postgresql://...|memory:]
 //   appkeys users list|add EMAIL|disable USER|enable USER|delete USER [--store URI]
 //   appkeys demo [--transport curl|httplib]
 //   appkeys create NAME | list | get ID | enable ID | disable ID | delete ID | register EMAIL
@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0LL, 600'000LL));
   serve_cmd
       ->add_option("--store", serve.store,
-                   "where users and keys live: sqlite:PATH (created if absent) or memory:")
+                   "where users and keys live: sqlite:PATH (created if absent), "
+                   "postgresql://USER@HOST/DB (shared by several servers) or memory:")
       ->envname("APPKEYS_STORE")
       ->capture_default_str();
 
@@ -108,7 +109,7 @@ int main(int argc, char** argv) {
   auto* users_cmd = cli.add_subcommand("users", "manage email/password users in a store");
   users_cmd->require_subcommand(1);
   users_cmd->fallthrough();  // `users list --store URI` as well as `users --store URI list`
-  users_cmd->add_option("--store", users.store, "the store: sqlite:PATH")
+  users_cmd->add_option("--store", users.store, "the store: sqlite:PATH or postgresql://...")
       ->envname("APPKEYS_STORE")
       ->capture_default_str();
   auto* users_list = users_cmd->add_subcommand("list", "list the users");

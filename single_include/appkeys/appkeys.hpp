@@ -6421,6 +6421,7 @@ inline HttpResponse error(std::string_view origin, int status, errc code,
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -6428,11 +6429,23 @@ inline HttpResponse error(std::string_view origin, int status, errc code,
 
 namespace appkeys::testing::backend {
 
+/// A store that cannot be reached now (its database is restarting, its network is
+/// down, every connection is busy past a bound): BasicBackend answers 503 with a JSON
+/// error body, and the client may try again. Any other exception from a store is a
+/// fault (500). Its message names the store and the reason, never a bound value.
+///
+/// Thread safety: an exception object; immutable once thrown.
+class StoreUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 /// Where the server rules (backend::BasicBackend) keep users, keys, sessions, tokens and
 /// the deployment's secrets. The rules decide what is allowed; a store only keeps state,
 /// and makes each call below one atomic step (a transaction, or one lock), safe to call
 /// from many threads at once: the rules never hold a lock across two calls. Shipped
-/// models: backend::MemoryStore (header-only, in FakeBackend) and server::SqliteStore.
+/// models: backend::MemoryStore (header-only, in FakeBackend), server::SqliteStore and
+/// server::PostgresStore. A store that cannot be reached throws StoreUnavailable.
 ///
 /// Requirements, for a store `s`, ids as `std::string_view` (users: 24 hex) or
 /// `ObjectId` (keys), `u` a UserRecord, `k` a KeyRecord:
@@ -7218,7 +7231,8 @@ namespace appkeys::testing::backend {
 /// in the store (made on first use), checked on every request before the store is asked
 /// about them. The clock is the system clock plus an offset that advance_clock() moves,
 /// so token `exp` claims look real while tests can still expire them at will. A request
-/// whose store call throws (a database error) gets 500 InternalServerError.
+/// whose store call throws StoreUnavailable gets 503 (with Retry-After), any other
+/// store exception (a database error) 500; both with an InternalServerError JSON body.
 ///
 /// Thread safety: every member function may be called concurrently. Each store call is
 /// atomic (the Store concept); no lock is held across two of them, so requests run in
@@ -7267,6 +7281,13 @@ class BasicBackend {
 #if APPKEYS_HAS_EXCEPTIONS
     try {
       return dispatch(call);
+    } catch (const StoreUnavailable&) {
+      // The database is away (restarting, unreachable): nothing this request asked
+      // for was acknowledged, and asking again later may succeed.
+      HttpResponse response = responses::error(call.origin, 503, errc::internal_server_error,
+                                               "the store is unavailable; try again later");
+      response.headers.emplace("Retry-After", "1");
+      return response;
     } catch (const std::exception&) {
       // The store failed (disk full, database locked past its timeout...). The message
       // stays out of the answer: it may name files or SQL.

@@ -15,7 +15,12 @@ The store table (benchmarks/store_bench.cpp: fetch and create+delete against `ap
 serve` on each store, interleaved in one run) gives each store's rate as a share of the
 memory store's, with the fetch target checked for every other store.
 
+The cluster table (benchmarks/store_bench.py: requests/s of fetch and create through
+`appkeys serve` on SQLite and on PostgreSQL, one server and two) is printed as measured,
+with where the CPU went; it has no target.
+
 usage: report.py [BENCH_JSON] [--compile-time JSON] [--in-flight JSON] [--stores JSON]
+                 [--store JSON]
                  [--out results.json]
 """
 import argparse
@@ -84,6 +89,7 @@ def main():
     parser.add_argument("--in-flight", dest="in_flight")
     parser.add_argument("--compile-time", dest="compile_time")
     parser.add_argument("--stores")
+    parser.add_argument("--store")
     parser.add_argument("--out", default="build/bench/results.json")
     args = parser.parse_args()
 
@@ -198,6 +204,8 @@ def main():
 
     if args.stores and pathlib.Path(args.stores).is_file():
         store_table(json.loads(pathlib.Path(args.stores).read_text()), lines, results, all_met)
+    if args.store and pathlib.Path(args.store).is_file():
+        cluster_table(json.loads(pathlib.Path(args.store).read_text()), lines, results)
 
     lines.append("")
     lines.append("| target | met |")
@@ -211,6 +219,23 @@ def main():
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(f"\nwrote {out}", file=sys.stderr)
+
+
+def cluster_table(data, lines, results):
+    """The store_bench.py runs as a table: rate, errors, and the cores each party kept busy."""
+    results["store"] = data
+    lines.append("")
+    lines.append(f"| store, {data['threads']} client threads | servers | operation | requests/s "
+                 "| errors | cores: servers | cores: PostgreSQL | cores: load generator |")
+    lines.append("|---|---:|---|---:|---:|---:|---:|---:|")
+    for r in data["runs"]:
+        lines.append(f"| {r['store']} | {r['servers']} | {r['op']} | {r['per_second']:,.0f} | "
+                     f"{r['errors']} | {r['cpu_servers']:.2f} | {r['cpu_postgres']:.2f} | "
+                     f"{r['cpu_load']:.2f} |")
+    lines.append("")
+    lines.append(f"{data['cores']} cores on this machine, shared by the servers, PostgreSQL and "
+                 "the load generator; create = a create followed by a delete (the 20-key limit), "
+                 "only the creates counted.")
 
 
 def in_flight_table(data, lines, results, all_met):

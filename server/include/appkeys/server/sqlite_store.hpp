@@ -2,6 +2,7 @@
 #pragma once
 
 #include <appkeys/object_id.hpp>
+#include <appkeys/server/schema.hpp>
 #include <appkeys/server/sqlite_connection.hpp>
 #include <appkeys/server/sqlite_group_commit.hpp>
 #include <appkeys/testing/backend/records.hpp>
@@ -49,7 +50,7 @@ using testing::backend::UserRecord;
 class SqliteStore {
  public:
   /// The newest schema version this build knows.
-  static constexpr std::int64_t schema_version = 1;
+  static constexpr std::int64_t schema_version = schema::version;
 
   /// Opens `path` (creating the file and schema if absent, migrating an older one).
   explicit SqliteStore(std::string path, SqliteOptions options = {});

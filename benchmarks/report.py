@@ -12,15 +12,12 @@ flight against a delaying server, threads and memory per call) is printed as mea
 with the issue's targets checked for the CurlMultiTransport rows.
 
 The store table (benchmarks/store_bench.cpp: fetch and create+delete against `appkeys
-serve` on each store, interleaved in one run) gives each store's rate as a share of the
-memory store's, with the fetch target checked for every other store.
-
-The cluster table (benchmarks/store_bench.py: requests/s of fetch and create through
-`appkeys serve` on SQLite and on PostgreSQL, one server and two) is printed as measured,
-with where the CPU went; it has no target.
+serve` on each store, one server and two sharing it, interleaved in one run) gives each
+configuration's rate as a share of the memory store's with as many servers, and where the
+CPU went (servers, database, client), with the fetch target checked for every other store
+with one server.
 
 usage: report.py [BENCH_JSON] [--compile-time JSON] [--in-flight JSON] [--stores JSON]
-                 [--store JSON]
                  [--out results.json]
 """
 import argparse
@@ -89,7 +86,6 @@ def main():
     parser.add_argument("--in-flight", dest="in_flight")
     parser.add_argument("--compile-time", dest="compile_time")
     parser.add_argument("--stores")
-    parser.add_argument("--store")
     parser.add_argument("--out", default="build/bench/results.json")
     args = parser.parse_args()
 
@@ -204,8 +200,6 @@ def main():
 
     if args.stores and pathlib.Path(args.stores).is_file():
         store_table(json.loads(pathlib.Path(args.stores).read_text()), lines, results, all_met)
-    if args.store and pathlib.Path(args.store).is_file():
-        cluster_table(json.loads(pathlib.Path(args.store).read_text()), lines, results)
 
     lines.append("")
     lines.append("| target | met |")
@@ -219,23 +213,6 @@ def main():
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(f"\nwrote {out}", file=sys.stderr)
-
-
-def cluster_table(data, lines, results):
-    """The store_bench.py runs as a table: rate, errors, and the cores each party kept busy."""
-    results["store"] = data
-    lines.append("")
-    lines.append(f"| store, {data['threads']} client threads | servers | operation | requests/s "
-                 "| errors | cores: servers | cores: PostgreSQL | cores: load generator |")
-    lines.append("|---|---:|---|---:|---:|---:|---:|---:|")
-    for r in data["runs"]:
-        lines.append(f"| {r['store']} | {r['servers']} | {r['op']} | {r['per_second']:,.0f} | "
-                     f"{r['errors']} | {r['cpu_servers']:.2f} | {r['cpu_postgres']:.2f} | "
-                     f"{r['cpu_load']:.2f} |")
-    lines.append("")
-    lines.append(f"{data['cores']} cores on this machine, shared by the servers, PostgreSQL and "
-                 "the load generator; create = a create followed by a delete (the 20-key limit), "
-                 "only the creates counted.")
 
 
 def in_flight_table(data, lines, results, all_met):
@@ -275,30 +252,39 @@ def in_flight_table(data, lines, results, all_met):
 
 
 def store_table(data, lines, results, all_met):
-    """Each store's rates beside the memory store's, measured interleaved in one run."""
+    """Each configuration's rates beside the memory store's with as many servers, measured
+    interleaved in one run, and the cores each party kept busy."""
     results["stores"] = data
     runs = data["runs"]
-    memory = {r["op"]: r for r in runs if r["store"].startswith("memory:")}
+    memory = {(r.get("servers", 1), r["op"]): r for r in runs if r["store"].startswith("memory:")}
     lines.append("")
-    lines.append(f"| store ({data['threads']} client threads, loopback) | operation | per second "
-                 "| vs memory: | p50 | p99 | server cores busy | failed |")
-    lines.append("|---|---|---:|---:|---:|---:|---:|---:|")
+    lines.append(f"| store ({data['threads']} client threads, loopback) | servers | operation "
+                 "| per second | vs memory | p50 | p99 | cores: servers | cores: database "
+                 "| cores: client | failed |")
+    lines.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in runs:
-        base = memory.get(r["op"])
+        servers = r.get("servers", 1)
+        base = memory.get((servers, r["op"]))
         share = r["per_second"] / base["per_second"] if base and base["per_second"] else None
         share_text = f"{100 * share:.0f} %" if share is not None else "-"
         op = "create (+delete)" if r["op"] == "create" else (
             "delete (after create)" if r["op"] == "delete" else r["op"])
-        lines.append(f"| {r['store']} | {op} | {r['per_second']:,.0f} | {share_text} | "
-                     f"{fmt_us(r['p50_us'])} | {fmt_us(r['p99_us'])} | {r['server_cores']:.2f} | "
+        database = r.get("database_cores")
+        database_text = f"{database:.2f}" if database is not None else "-"
+        lines.append(f"| {r.get('kind', r['store'])} | {servers} | {op} | {r['per_second']:,.0f} | "
+                     f"{share_text} | {fmt_us(r['p50_us'])} | {fmt_us(r['p99_us'])} | "
+                     f"{r['server_cores']:.2f} | {database_text} | {r['client_cores']:.2f} | "
                      f"{r['failed']} |")
-        if r["op"] == "fetch" and base is not None and r is not base and share is not None:
-            all_met[f"{r['store']}: fetch ≥ {TARGET_STORE_FETCH_SHARE:.0%} of memory:"] = (
-                share >= TARGET_STORE_FETCH_SHARE and r["failed"] == 0)
+        if (r["op"] == "fetch" and servers == 1 and base is not None and r is not base
+                and share is not None):
+            all_met[f"{r.get('kind', r['store'])}: fetch ≥ {TARGET_STORE_FETCH_SHARE:.0%} of "
+                    "memory: (one server)"] = share >= TARGET_STORE_FETCH_SHARE and r["failed"] == 0
     lines.append("")
+    cores = f" on {data['cores']} cores" if data.get("cores") else ""
     lines.append(f"create and delete rows: create+delete pairs per second (each pair is two "
-                 f"commits). A 4 KiB overwrite + fdatasync on this disk: p50 "
-                 f"{fmt_us(data['fsync_p50_us'])}.")
+                 f"commits); with 2 servers the client threads are spread over them; every "
+                 f"process shares the machine{cores}. A 4 KiB overwrite + fdatasync on this "
+                 f"disk: p50 {fmt_us(data['fsync_p50_us'])}.")
 
 
 if __name__ == "__main__":

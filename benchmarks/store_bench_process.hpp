@@ -1,5 +1,5 @@
-// store_bench's support: `appkeys serve` in a child process, CPU time of a process,
-// and what an fdatasync costs on the store's disk.
+// store_bench's support: `appkeys serve` in a child process, CPU time of a process (and
+// of a PostgreSQL cluster), and what an fdatasync costs on the store's disk.
 #pragma once
 
 #include <fcntl.h>
@@ -18,6 +18,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace store_bench {
@@ -38,20 +39,68 @@ inline double percentile(std::vector<double>& values, double p) {
 
 // ---- CPU time, for "what bounds it" -------------------------------------------------
 
-/// utime + stime of a process, in seconds (/proc/PID/stat, fields 14 and 15).
-inline double cpu_seconds_of(pid_t pid) {
+/// What /proc/PID/stat says of a process: its parent and its CPU seconds so far.
+struct ProcStat {
+  pid_t parent = -1;
+  double cpu_seconds = 0;  // utime + stime (fields 14 and 15)
+};
+
+/// /proc/PID/stat of `pid`; parent -1 when the process is gone.
+inline ProcStat proc_stat(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
   const auto close = text.rfind(')');  // the command name may hold spaces
-  if (close == std::string::npos) return 0;
+  if (close == std::string::npos || close + 2 > text.size()) return {};
   std::istringstream fields(text.substr(close + 2));
   std::string field;
+  ProcStat out;
   unsigned long long utime = 0, stime = 0;
   for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 4) out.parent = pid_t(std::stol(field));
     if (i == 14) utime = std::stoull(field);
     if (i == 15) stime = std::stoull(field);
   }
-  return double(utime + stime) / double(::sysconf(_SC_CLK_TCK));
+  out.cpu_seconds = double(utime + stime) / double(::sysconf(_SC_CLK_TCK));
+  return out;
+}
+
+/// utime + stime of a process, in seconds.
+inline double cpu_seconds_of(pid_t pid) { return proc_stat(pid).cpu_seconds; }
+
+/// The postmaster of the PostgreSQL cluster a store URI reaches through a Unix socket
+/// directory that is also the cluster's directory (`?host=DIR`, DIR/data/postmaster.pid:
+/// the layout of scripts/pg-cluster), or -1 (another store, or a cluster elsewhere).
+inline pid_t cluster_postmaster(const std::string& uri) {
+  if (uri.rfind("postgres", 0) != 0) return -1;
+  const auto query = uri.find('?');
+  if (query == std::string::npos) return -1;
+  std::string host;
+  std::istringstream params(uri.substr(query + 1));
+  for (std::string param; std::getline(params, param, '&');) {
+    if (param.rfind("host=", 0) == 0) host = param.substr(5);
+  }
+  for (std::size_t at = host.find("%2F"); at != std::string::npos; at = host.find("%2F")) {
+    host.replace(at, 3, "/");
+  }
+  if (host.empty() || host[0] != '/') return -1;
+  std::ifstream pid_file(std::filesystem::path(host) / "data" / "postmaster.pid");
+  long pid = -1;
+  if (!(pid_file >> pid) || pid <= 0) return -1;
+  return pid_t(pid);
+}
+
+/// CPU seconds of a PostgreSQL cluster: its postmaster and every process it forked
+/// (backends, WAL writer, checkpointer...), other processes on the machine left out.
+inline double cluster_cpu_seconds(pid_t postmaster) {
+  double total = cpu_seconds_of(postmaster);
+  std::error_code ignored;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ignored)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const ProcStat stat = proc_stat(pid_t(std::stol(name)));
+    if (stat.parent == postmaster) total += stat.cpu_seconds;
+  }
+  return total;
 }
 
 /// utime + stime of this process, in seconds.
@@ -63,6 +112,25 @@ inline double own_cpu_seconds() {
 }
 
 // ---- the server, in a child process -----------------------------------------------
+
+/// `uri` fit for a log line or a report: a password in it (`USER:PASSWORD@`, or a
+/// `password=` parameter) replaced by `***`.
+inline std::string redacted(std::string uri) {
+  if (const auto scheme = uri.find("://"); scheme != std::string::npos) {
+    const auto host_end = uri.find_first_of("/?", scheme + 3);
+    const auto at = uri.rfind('@', host_end == std::string::npos ? uri.size() : host_end);
+    const auto colon = uri.find(':', scheme + 3);
+    if (at != std::string::npos && at > scheme && colon < at) {
+      uri.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  for (auto at = uri.find("password="); at != std::string::npos;
+       at = uri.find("password=", at + 1)) {
+    const auto end = uri.find('&', at);
+    uri.replace(at + 9, (end == std::string::npos ? uri.size() : end) - at - 9, "***");
+  }
+  return uri;
+}
 
 /// `appkeys serve` in a child process, stopped with SIGTERM (and waited for) on
 /// destruction. Start it before any other thread: fork() copies only the caller.
@@ -102,7 +170,7 @@ class ServerProcess {
       for (std::size_t i = 0; i + 1 < args.size(); ++i) {
         if (args[i] == "--store") store = args[i + 1];
       }
-      throw std::runtime_error("appkeys serve --store " + store + " did not start");
+      throw std::runtime_error("appkeys serve --store " + redacted(store) + " did not start");
     }
     base_url_ = line.substr(prefix.size());
   }

@@ -82,6 +82,13 @@ concept AsyncTransport = std::move_constructible<T> && requires(T& t, HttpReques
 ///   `fn` once, on the transport's thread, after `delay` (at once, from the destructor,
 ///   if the transport goes first). Retry backoff then uses the transport's loop; without
 ///   it the library keeps one small timer thread shared by every call of every App.
+/// - `t.shut_down()`: does now what the destructor would (requirement 6: every pending
+///   completion called with errc::shutting_down, intake closed, the transport's threads
+///   joined), leaving the object to be destroyed later; called again, it does nothing.
+///   When the last App or ApiKeyAuth handle goes, the library calls it (off the
+///   transport's thread), so the transport's threads have ended when that destructor
+///   returns, even while finished calls still hold the App's state. Without it the
+///   transport lives on until the last call in flight lets go of it.
 
 /// Where a call's outcome goes: called exactly once with the Result.
 template <class X>

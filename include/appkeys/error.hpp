@@ -101,8 +101,12 @@ class ErrorCategory final : public std::error_category {
 
 /// The category of every appkeys error_code.
 /// Thread safety: the returned object is immutable and shared.
+///
+/// It is never destroyed: an error made while the process exits (a transport's thread
+/// completing a call with errc::shutting_down during static destruction) must still
+/// find its category alive.
 inline const std::error_category& app_category() noexcept {
-  static const detail::ErrorCategory category;
+  static const detail::ErrorCategory& category = *new detail::ErrorCategory();
   return category;
 }
 

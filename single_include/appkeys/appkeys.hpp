@@ -283,8 +283,12 @@ class ErrorCategory final : public std::error_category {
 
 /// The category of every appkeys error_code.
 /// Thread safety: the returned object is immutable and shared.
+///
+/// It is never destroyed: an error made while the process exits (a transport's thread
+/// completing a call with errc::shutting_down during static destruction) must still
+/// find its category alive.
 inline const std::error_category& app_category() noexcept {
-  static const detail::ErrorCategory category;
+  static const detail::ErrorCategory& category = *new detail::ErrorCategory();
   return category;
 }
 
@@ -1237,6 +1241,13 @@ concept AsyncTransport = std::move_constructible<T> && requires(T& t, HttpReques
 ///   `fn` once, on the transport's thread, after `delay` (at once, from the destructor,
 ///   if the transport goes first). Retry backoff then uses the transport's loop; without
 ///   it the library keeps one small timer thread shared by every call of every App.
+/// - `t.shut_down()`: does now what the destructor would (requirement 6: every pending
+///   completion called with errc::shutting_down, intake closed, the transport's threads
+///   joined), leaving the object to be destroyed later; called again, it does nothing.
+///   When the last App or ApiKeyAuth handle goes, the library calls it (off the
+///   transport's thread), so the transport's threads have ended when that destructor
+///   returns, even while finished calls still hold the App's state. Without it the
+///   transport lives on until the last call in flight lets go of it.
 
 /// Where a call's outcome goes: called exactly once with the Result.
 template <class X>
@@ -3501,16 +3512,32 @@ concept ReportsLoopThread = requires(const T& t) {
   { t.in_loop_thread() } -> std::convertible_to<bool>;
 };
 
+/// The optional AsyncTransport hook `t.shut_down()`: what the destructor does, done
+/// early (see concepts.hpp).
+template <class T>
+concept ShutsDownEarly = requires(T& t) {
+  t.shut_down();
+};
+
+/// Whether the calling thread is `transport`'s own loop thread (false for a transport
+/// that does not say).
+template <class T>
+bool on_loop_thread(const T& transport) noexcept {
+  if constexpr (ReportsLoopThread<T>) {
+    return transport.in_loop_thread();
+  } else {
+    return false;
+  }
+}
+
 /// Drops `owner`, the last reference to whatever owns `transport`, somewhere other than
 /// the transport's own loop thread when it is on it: a transport's destructor joins that
 /// thread, which cannot join itself. The shared timer thread drops it instead.
 template <class T>
 void release_off_loop(std::shared_ptr<void>& owner, const T& transport) {
-  if constexpr (ReportsLoopThread<T>) {
-    if (owner && owner.use_count() == 1 && transport.in_loop_thread()) {
-      TimerThread::shared().after(std::chrono::milliseconds(0),
-                                  [last = std::move(owner)]() mutable { last.reset(); });
-    }
+  if (owner && owner.use_count() == 1 && on_loop_thread(transport)) {
+    TimerThread::shared().after(std::chrono::milliseconds(0),
+                                [last = std::move(owner)]() mutable { last.reset(); });
   }
   owner.reset();
 }
@@ -6094,8 +6121,16 @@ struct CoreOwner {
   CoreOwner& operator=(const CoreOwner&) = delete;
   ~CoreOwner() {
     core->shut_down();
+    T& transport = core->transport();
+    // A transport that can shut down early does so here, on the user's thread: its
+    // threads have ended when the last handle's destructor returns, so none is still
+    // running library code when the program goes on to exit. Calls that have not let
+    // go of the core yet only hold an idle transport after this.
+    if constexpr (ShutsDownEarly<T>) {
+      if (!on_loop_thread(transport)) transport.shut_down();
+    }
     std::shared_ptr<void> last = std::move(core);
-    release_off_loop(last, static_cast<ClientCore<T>*>(last.get())->transport());
+    release_off_loop(last, transport);
   }
 
   std::shared_ptr<ClientCore<T>> core;
@@ -6642,6 +6677,7 @@ inline HttpResponse error(std::string_view origin, int status, errc code,
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -6649,11 +6685,23 @@ inline HttpResponse error(std::string_view origin, int status, errc code,
 
 namespace appkeys::testing::backend {
 
+/// A store that cannot be reached now (its database is restarting, its network is
+/// down, every connection is busy past a bound): BasicBackend answers 503 with a JSON
+/// error body, and the client may try again. Any other exception from a store is a
+/// fault (500). Its message names the store and the reason, never a bound value.
+///
+/// Thread safety: an exception object; immutable once thrown.
+class StoreUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 /// Where the server rules (backend::BasicBackend) keep users, keys, sessions, tokens and
 /// the deployment's secrets. The rules decide what is allowed; a store only keeps state,
 /// and makes each call below one atomic step (a transaction, or one lock), safe to call
 /// from many threads at once: the rules never hold a lock across two calls. Shipped
-/// models: backend::MemoryStore (header-only, in FakeBackend) and server::SqliteStore.
+/// models: backend::MemoryStore (header-only, in FakeBackend), server::SqliteStore and
+/// server::PostgresStore. A store that cannot be reached throws StoreUnavailable.
 ///
 /// Requirements, for a store `s`, ids as `std::string_view` (users: 24 hex) or
 /// `ObjectId` (keys), `u` a UserRecord, `k` a KeyRecord:
@@ -7406,7 +7454,8 @@ namespace appkeys::testing::backend {
 /// in the store (made on first use), checked on every request before the store is asked
 /// about them. The clock is the system clock plus an offset that advance_clock() moves,
 /// so token `exp` claims look real while tests can still expire them at will. A request
-/// whose store call throws (a database error) gets 500 InternalServerError.
+/// whose store call throws StoreUnavailable gets 503 (with Retry-After), any other
+/// store exception (a database error) 500; both with an InternalServerError JSON body.
 ///
 /// Thread safety: every member function may be called concurrently. Each store call is
 /// atomic (the Store concept); no lock is held across two of them, so requests run in
@@ -7455,6 +7504,13 @@ class BasicBackend {
 #if APPKEYS_HAS_EXCEPTIONS
     try {
       return dispatch(call);
+    } catch (const StoreUnavailable&) {
+      // The database is away (restarting, unreachable): nothing this request asked
+      // for was acknowledged, and asking again later may succeed.
+      HttpResponse response = responses::error(call.origin, 503, errc::internal_server_error,
+                                               "the store is unavailable; try again later");
+      response.headers.emplace("Retry-After", "1");
+      return response;
     } catch (const std::exception&) {
       // The store failed (disk full, database locked past its timeout...). The message
       // stays out of the answer: it may name files or SQL.
@@ -8334,9 +8390,10 @@ namespace appkeys::testing {
 /// Destroyed on its own thread (a completion dropped the last App), it cannot join
 /// itself: the thread then finishes on its own, holding what it needs.
 ///
-/// Calls in flight keep their App's transport alive after the App is destroyed, until
-/// their requests are answered: the backend must outlive the transport, and
-/// remote().finished() tells a test when it is gone.
+/// When the last handle to its App goes, the App calls shut_down(): calls still queued
+/// complete with errc::shutting_down and the thread has ended when the App's destructor
+/// returns (unless that destructor ran on the thread itself). The backend must outlive
+/// the transport; remote().finished() tells a test when its thread is done.
 ///
 /// Thread safety: every member may be called from any thread, including from inside a
 /// completion; the backend must outlive the transport.
@@ -8352,7 +8409,12 @@ class FakeAsyncTransport {
   FakeAsyncTransport(const FakeAsyncTransport&) = delete;
   FakeAsyncTransport& operator=(const FakeAsyncTransport&) = delete;
 
-  ~FakeAsyncTransport() {
+  ~FakeAsyncTransport() { shut_down(); }
+
+  /// Does now what the destructor does: every queued call completes with
+  /// errc::shutting_down, later ones are refused that way, and the thread is joined
+  /// (left to end on its own when this runs on it). Idempotent.
+  void shut_down() {
     if (!state_) return;
     std::deque<Pending> dropped;
     {
@@ -8365,6 +8427,7 @@ class FakeAsyncTransport {
       State::complete(pending.completion,
                       AppError(errc::shutting_down, "FakeAsyncTransport destroyed"));
     }
+    if (!state_->worker.joinable()) return;
     if (state_->worker.get_id() == std::this_thread::get_id()) {
       state_->worker.detach();
     } else {
@@ -8442,7 +8505,7 @@ class FakeAsyncTransport {
       std::lock_guard lock(state_->mutex);
       return state_->accepted;
     }
-    /// Whether the transport has been destroyed and its thread has finished: from then
+    /// Whether the transport has been shut down and its thread has finished: from then
     /// on it touches the backend no more.
     bool finished() const {
       std::lock_guard lock(state_->mutex);

@@ -224,7 +224,7 @@ class FakeSender {
 /// The refresh token a library User holds, so the hand-written client can act as the
 /// same session. Reads it through the protocol layer's accessor, which is public.
 inline std::string refresh_token_of(const appkeys::User& user) {
-  return std::string(user.state()->current_refresh_token().reveal());
+  return std::string(appkeys::detail::user_state(user)->current_refresh_token().reveal());
 }
 
 /// The server side shared by the environments of one transport family: a FakeBackend

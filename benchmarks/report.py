@@ -11,7 +11,14 @@ The in-flight table (benchmarks/in_flight.cpp: calls/s at a fixed number of call
 flight against a delaying server, threads and memory per call) is printed as measured,
 with the issue's targets checked for the CurlMultiTransport rows.
 
-usage: report.py [BENCH_JSON] [--compile-time JSON] [--in-flight JSON] [--out results.json]
+The store table (benchmarks/store_bench.cpp: fetch and create+delete against `appkeys
+serve` on each store, one server and two sharing it, interleaved in one run) gives each
+configuration's rate as a share of the memory store's with as many servers, and where the
+CPU went (servers, database, client), with the fetch target checked for every other store
+with one server.
+
+usage: report.py [BENCH_JSON] [--compile-time JSON] [--in-flight JSON] [--stores JSON]
+                 [--out results.json]
 """
 import argparse
 import json
@@ -30,6 +37,8 @@ LINEAR_SLOPE = (0.9, 1.1)  # log-log slope of fetch_all time against keys, 1,000
 TARGET_IN_FLIGHT_SHARE = {64: 0.90, 256: 0.70}
 TARGET_KIB_PER_CALL = 16
 TARGET_THREADS = 16
+# Stores: fetch on a durable store ≥ 80 % of the memory store's rate, same run.
+TARGET_STORE_FETCH_SHARE = 0.80
 
 ENVIRONMENTS = [
     ("fake", "fake (in memory)", TARGET_FAKE),
@@ -76,6 +85,7 @@ def main():
     parser.add_argument("bench_json", nargs="?")
     parser.add_argument("--in-flight", dest="in_flight")
     parser.add_argument("--compile-time", dest="compile_time")
+    parser.add_argument("--stores")
     parser.add_argument("--out", default="build/bench/results.json")
     args = parser.parse_args()
 
@@ -188,6 +198,9 @@ def main():
         in_flight_table(json.loads(pathlib.Path(args.in_flight).read_text()), lines, results,
                         all_met)
 
+    if args.stores and pathlib.Path(args.stores).is_file():
+        store_table(json.loads(pathlib.Path(args.stores).read_text()), lines, results, all_met)
+
     lines.append("")
     lines.append("| target | met |")
     lines.append("|---|---|")
@@ -236,6 +249,42 @@ def in_flight_table(data, lines, results, all_met):
                 and r["peak_in_flight"] >= 10000)
         all_met[f"{config}: ≤ {TARGET_THREADS} threads"] = all(
             r["peak_threads"] <= TARGET_THREADS for r in mine.values())
+
+
+def store_table(data, lines, results, all_met):
+    """Each configuration's rates beside the memory store's with as many servers, measured
+    interleaved in one run, and the cores each party kept busy."""
+    results["stores"] = data
+    runs = data["runs"]
+    memory = {(r.get("servers", 1), r["op"]): r for r in runs if r["store"].startswith("memory:")}
+    lines.append("")
+    lines.append(f"| store ({data['threads']} client threads, loopback) | servers | operation "
+                 "| per second | vs memory | p50 | p99 | cores: servers | cores: database "
+                 "| cores: client | failed |")
+    lines.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in runs:
+        servers = r.get("servers", 1)
+        base = memory.get((servers, r["op"]))
+        share = r["per_second"] / base["per_second"] if base and base["per_second"] else None
+        share_text = f"{100 * share:.0f} %" if share is not None else "-"
+        op = "create (+delete)" if r["op"] == "create" else (
+            "delete (after create)" if r["op"] == "delete" else r["op"])
+        database = r.get("database_cores")
+        database_text = f"{database:.2f}" if database is not None else "-"
+        lines.append(f"| {r.get('kind', r['store'])} | {servers} | {op} | {r['per_second']:,.0f} | "
+                     f"{share_text} | {fmt_us(r['p50_us'])} | {fmt_us(r['p99_us'])} | "
+                     f"{r['server_cores']:.2f} | {database_text} | {r['client_cores']:.2f} | "
+                     f"{r['failed']} |")
+        if (r["op"] == "fetch" and servers == 1 and base is not None and r is not base
+                and share is not None):
+            all_met[f"{r.get('kind', r['store'])}: fetch ≥ {TARGET_STORE_FETCH_SHARE:.0%} of "
+                    "memory: (one server)"] = share >= TARGET_STORE_FETCH_SHARE and r["failed"] == 0
+    lines.append("")
+    cores = f" on {data['cores']} cores" if data.get("cores") else ""
+    lines.append(f"create and delete rows: create+delete pairs per second (each pair is two "
+                 f"commits); with 2 servers the client threads are spread over them; every "
+                 f"process shares the machine{cores}. A 4 KiB overwrite + fdatasync on this "
+                 f"disk: p50 {fmt_us(data['fsync_p50_us'])}.")
 
 
 if __name__ == "__main__":

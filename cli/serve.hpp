@@ -32,6 +32,7 @@ struct ServeOptions {
   bool log = false;
   long long delay_ms = 0;
   std::string store{server::default_store_uri};  // --store URI
+  std::vector<std::string> cors_origins;         // --cors-origin ORIGIN (repeatable)
 };
 
 /// The service over the store `uri` names, or nullptr after printing why not (a bad
@@ -110,7 +111,8 @@ inline int run_serve(ServeOptions options) {
       .delay = std::chrono::milliseconds(options.delay_ms),
       .tls_cert_file = options.tls_cert,
       .tls_key_file = options.tls_key,
-      .access_log = options.log ? stderr_access_log() : nullptr};
+      .access_log = options.log ? stderr_access_log() : nullptr,
+      .cors_origins = options.cors_origins};
   std::optional<testing::LocalServer> server;
   try {
     server.emplace(backend, std::move(server_options));

@@ -29,9 +29,7 @@ namespace appkeys::cli {
 /// ::ffff:127.x.y.z) and the name "localhost" — the rule HttplibTransport applies to
 /// plain http:// URLs. Any other name counts as remote, even one that resolves to a
 /// loopback address: the check must not depend on DNS.
-inline bool is_loopback_host(std::string_view host) {
-  return detail::httplib_support::is_loopback_host(host);
-}
+inline bool is_loopback_host(std::string_view host) { return detail::is_loopback_host(host); }
 
 /// "[::1]" → "::1": the brackets belong in URLs, not in an address to bind.
 inline std::string unbracketed(std::string host) {

@@ -43,7 +43,8 @@ if(TARGET appkeys_cli)
   else()
     # What the command links on Debian 12 (CLI11 is header-only).
     list(APPEND appkeys_deb_depends "libc6 (>= 2.34)" "libstdc++6 (>= 12)" "libgcc-s1"
-         "libcurl4 (>= 7.68)" "libcpp-httplib0.11" "libssl3")
+         "libcurl4 (>= 7.68)" "libcpp-httplib0.11" "libssl3" "libsqlite3-0 (>= 3.37)"
+         "libpq5")
   endif()
 else()
   # Headers and text files only.

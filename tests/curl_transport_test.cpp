@@ -229,7 +229,7 @@ TEMPLATE_TEST_CASE(
          {"http://example.com/", "http://10.1.2.3:8080/api", "HTTP://Example.COM/x",
           "http://127.0.0.1.example.com/", "http://localhost.example.com/",
           "http://user:pw@example.com/", "http://[::2]/", "http://[::ffff:10.0.0.1]/",
-          "http://128.0.0.1/", "http://0.0.0.0/"}) {
+          "http://128.0.0.1/", "http://0.0.0.0/", "http://localhost./", "http://127.0.0.1./"}) {
       INFO("url: " << url);
       auto request = make_request(HttpMethod::post, url, "{\"password\":\"pw\"}");
       request.headers.emplace("Authorization", "Bearer token");
@@ -245,13 +245,13 @@ TEMPLATE_TEST_CASE(
     // before the check sees the host.
     for (const char* url : {"http://127.0.0.1/", "http://127.9.8.7:81/a", "http://localhost/",
                             "http://LocalHost:8080/", "http://[::1]:8080/", "http://127.1/",
-                            "http://0x7f.1/", "http://2130706433/"}) {
+                            "http://0x7f.1/", "http://2130706433/", "http://[::ffff:127.0.0.1]/"}) {
       INFO("url: " << url);
       auto result = transport.send(make_request(HttpMethod::get, url));
       REQUIRE(result.has_value());
       CHECK(result->body == "via proxy");
     }
-    CHECK(proxy.requests().size() == 8);
+    CHECK(proxy.requests().size() == 9);
   }
   SECTION("allow_insecure_http lets it through") {
     options.allow_insecure_http = true;

@@ -18,9 +18,13 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-// The server suite compiles this file again with the same rules over the SQLite store.
+// The server suites compile this file again with the same rules over the SQLite and
+// the PostgreSQL stores.
 #ifdef APPKEYS_TEST_SQLITE_STORE
 #include "server/sqlite_rules_backend.hpp"
+#endif
+#ifdef APPKEYS_TEST_POSTGRES_STORE
+#include "server/postgres_rules_backend.hpp"
 #endif
 
 #include <algorithm>
@@ -38,8 +42,11 @@ namespace {
 using appkeys::HttpMethod;
 using appkeys::HttpRequest;
 using appkeys::HttpResponse;
-#ifdef APPKEYS_TEST_SQLITE_STORE
+#if defined(APPKEYS_TEST_SQLITE_STORE)
 using FakeBackend = appkeys_test::SqliteRulesBackend;
+using FakeTransport = appkeys_test::BackendTransport<FakeBackend>;
+#elif defined(APPKEYS_TEST_POSTGRES_STORE)
+using FakeBackend = appkeys_test::PostgresRulesBackend;
 using FakeTransport = appkeys_test::BackendTransport<FakeBackend>;
 #else
 using appkeys::testing::FakeBackend;

@@ -201,9 +201,10 @@ struct BasicWorld {
   transport_type& transport() { return app.transport(); }
 
   void remember_tokens(const User& u) {
-    if (!u.state()) return;
-    secrets.emplace_back(u.state()->current_refresh_token().reveal());
-    secrets.emplace_back(u.state()->current_access_token().reveal());
+    const auto& state = appkeys::detail::user_state(u);
+    if (!state) return;
+    secrets.emplace_back(state->current_refresh_token().reveal());
+    secrets.emplace_back(state->current_access_token().reveal());
   }
 
   /// Runs `op`; `round` picks a fresh target so a faulted call that did reach the

@@ -220,7 +220,7 @@ struct Server {
         {.app_id = app_id, .base_url = server.base_url(), .request_timeout = hang_bound});
     auto user = app.log_in(Credentials::email_password(email, password));
     REQUIRE(user.has_value());
-    return std::string(user->state()->current_refresh_token().reveal());
+    return std::string(appkeys::detail::user_state(*user)->current_refresh_token().reveal());
   }
 
   /// Sends `bytes` on a new connection and returns whatever comes back within 5 s.

@@ -56,7 +56,7 @@ HttpRequest make_request(std::string url, HttpMethod method = HttpMethod::get,
 errc error_of(const Result<HttpResponse>& result) {
   if (result.has_value()) {
     FAIL_CHECK("expected an error, got HTTP " << result->status);
-    return errc::first_client_code_;
+    return errc{};
   }
   INFO("error: " << result.error().what());
   CHECK(result.error().http_status() == 0);
@@ -606,9 +606,10 @@ TEST_CASE("plain http:// to a non-loopback host is refused before any I/O", "[ht
                               .proxy_port = proxy.port(),
                               .proxy_username = "u",
                               .proxy_password = appkeys::Secret("proxy-secret")});
-  for (const char* url : {"http://example.com/api/client/v2.0/auth/api_keys", "HTTP://example.com",
-                          "http://203.0.113.7:8080/x", "http://127.1/x", "http://[2001:db8::1]/x",
-                          "http://localhost.example.com/x"}) {
+  for (const char* url :
+       {"http://example.com/api/client/v2.0/auth/api_keys", "HTTP://example.com",
+        "http://203.0.113.7:8080/x", "http://127.1/x", "http://[2001:db8::1]/x",
+        "http://localhost.example.com/x", "http://localhost./x", "http://127.0.0.1./x"}) {
     INFO("url: " << url);
     HttpRequest request = make_request(url, HttpMethod::post);
     request.headers.emplace("Authorization", "Bearer refresh-token-value");

@@ -736,7 +736,7 @@ TEST_CASE("a default User has no session", "[model][user]") {
 
 TEST_CASE("User copies share one session and never print tokens", "[model][user][secrets]") {
   auto state = std::make_shared<appkeys::detail::UserState>(
-      "5f1b2c3d4e5f60718293a4b5", "local-userpass", "", Secret("ACCESS-tok-123"),
+      "app", "5f1b2c3d4e5f60718293a4b5", "local-userpass", "", Secret("ACCESS-tok-123"),
       Secret("REFRESH-tok-456"));
   const appkeys::User user(state);
   const appkeys::User copy = user;
@@ -754,6 +754,6 @@ TEST_CASE("User copies share one session and never print tokens", "[model][user]
   CHECK_FALSE(copy.is_logged_in());
 
   const appkeys::User other(std::make_shared<appkeys::detail::UserState>(
-      "5f1b2c3d4e5f60718293a4b5", "local-userpass", "", Secret("a"), Secret("r")));
+      "app", "5f1b2c3d4e5f60718293a4b5", "local-userpass", "", Secret("a"), Secret("r")));
   CHECK_FALSE(other == user);  // same id, different session
 }

@@ -593,7 +593,12 @@ TEST_CASE("a login whose profile request fails fails", "[protocol][login]") {
     h.transport.respond(login_ok()).respond(text_response(500, "oops", "text/plain"));
     auto user = h.app.log_in(appkeys::Credentials::email_password(kEmail, kPassword));
     CHECK(expect_error(user, errc::http_error).http_status() == 500);
-    CHECK(h.transport.request_count() == 2);
+    // The session the login opened is ended on the server, with its refresh token.
+    REQUIRE(h.transport.request_count() == 3);
+    const auto logout = *h.transport.last_request();
+    CHECK(logout.method == HttpMethod::del);
+    CHECK(logout.url == kBase + kApi + "/auth/session");
+    CHECK(header(logout, "Authorization") == "Bearer " + kRefresh);
   }
   SECTION("malformed profile") {
     const std::vector<std::string> bodies = {
@@ -1221,9 +1226,11 @@ TEST_CASE("a second 401 after a successful refresh is returned, without a loop",
   auto user = h.app.log_in(appkeys::Credentials::email_password(kEmail, kPassword));
   const auto error = expect_error(user, errc::invalid_session);
   CHECK(error.http_status() == 401);
-  CHECK(h.transport.request_count() == 4);
-  CHECK(h.transport.count_url_suffix("/auth/session") == 1);
+  // login, profile, refresh, profile, then the session's end (DELETE /auth/session).
+  CHECK(h.transport.request_count() == 5);
+  CHECK(h.transport.count_url_suffix("/auth/session") == 2);
   CHECK(h.transport.count_url_suffix("/auth/profile") == 2);
+  CHECK(h.transport.last_request()->method == HttpMethod::del);
 }
 
 TEST_CASE("a failed or malformed refresh is returned", "[protocol][401]") {
@@ -1245,7 +1252,9 @@ TEST_CASE("a failed or malformed refresh is returned", "[protocol][401]") {
     h.transport.respond(login_ok()).respond(invalid_session()).respond(c.response);
     auto user = h.app.log_in(appkeys::Credentials::email_password(kEmail, kPassword));
     expect_error(user, c.expected);
-    CHECK(h.transport.request_count() == 3);  // no retry without a new token
+    // No retry without a new token; the session the login opened is ended on the server.
+    CHECK(h.transport.request_count() == 4);
+    CHECK(h.transport.last_request()->method == HttpMethod::del);
   }
 }
 
@@ -1301,9 +1310,9 @@ namespace {
 struct CoreHarness {
   CoreHarness()
       : core(skip_location_config(), transport),
-        user(std::make_shared<appkeys::detail::UserState>(kUserId, "local-userpass", kDeviceId,
-                                                          appkeys::Secret(kAccess),
-                                                          appkeys::Secret(kRefresh))) {}
+        user(std::make_shared<appkeys::detail::UserState>(
+            core.state().owner_key(), kUserId, "local-userpass", kDeviceId,
+            appkeys::Secret(kAccess), appkeys::Secret(kRefresh))) {}
   ScriptedTransport transport;
   appkeys::detail::ClientCore<ScriptedTransport> core;
   appkeys::User user;

@@ -54,9 +54,12 @@ AppConfig config(bool skip_location = true) {
   return config;
 }
 
-User make_user(std::string access = kAccess, std::string provider = "local-userpass") {
+/// A session as if `client` had logged it in.
+User make_user(const appkeys::detail::ClientState& client, std::string access = kAccess,
+               std::string provider = "local-userpass") {
   return User(std::make_shared<appkeys::detail::UserState>(
-      kUserId, std::move(provider), "", appkeys::Secret(access), appkeys::Secret(kRefresh)));
+      client.owner_key(), kUserId, std::move(provider), "", appkeys::Secret(access),
+      appkeys::Secret(kRefresh)));
 }
 
 std::string header(const HttpRequest& request, std::string_view name) {
@@ -87,7 +90,8 @@ steps::Event start(steps::WallClock::time_point now = steps::WallClock::now()) {
 TEST_CASE("a key call asks for one request with the refresh token and parses the answer",
           "[steps]") {
   appkeys::detail::ClientState client(config());
-  steps::FetchKey machine(client, make_user(), steps::FetchKeySpec{ObjectId::from_hex(kKeyId)});
+  steps::FetchKey machine(client, make_user(client),
+                          steps::FetchKeySpec{ObjectId::from_hex(kKeyId)});
   Action action = machine.step(start());
   REQUIRE(action.kind == Kind::send);
   CHECK(action.request.method == HttpMethod::get);
@@ -109,12 +113,14 @@ TEST_CASE("client-side checks finish a machine before it asks for anything", "[s
     CHECK(machine.take_result().error().value() == errc::not_logged_in);
   }
   SECTION("an id that is not 24 hex characters") {
-    steps::RemoveKey machine(client, make_user(), steps::RemoveKeySpec{ObjectId::from_hex("zz")});
+    steps::RemoveKey machine(client, make_user(client),
+                             steps::RemoveKeySpec{ObjectId::from_hex("zz")});
     REQUIRE(machine.step(start()).is_done());
     CHECK(machine.take_result().error().value() == errc::invalid_argument);
   }
   SECTION("an anonymous user creating a key") {
-    steps::CreateKey machine(client, make_user(kAccess, "anon-user"), steps::CreateKeySpec{"k"});
+    steps::CreateKey machine(client, make_user(client, kAccess, "anon-user"),
+                             steps::CreateKeySpec{"k"});
     REQUIRE(machine.step(start()).is_done());
     CHECK(machine.take_result().error().value() == errc::provider_not_allowed);
   }
@@ -122,7 +128,7 @@ TEST_CASE("client-side checks finish a machine before it asks for anything", "[s
 
 TEST_CASE("a 401 on a refresh-token request logs the session out, with no retry", "[steps]") {
   appkeys::detail::ClientState client(config());
-  User user = make_user();
+  User user = make_user(client);
   steps::FetchKeys machine(client, user, steps::FetchKeysSpec{});
   REQUIRE(machine.step(start()).kind == Kind::send);
   REQUIRE(machine.step(Result<HttpResponse>(invalid_session())).is_done());
@@ -133,7 +139,7 @@ TEST_CASE("a 401 on a refresh-token request logs the session out, with no retry"
 TEST_CASE("the location is asked once, and calls that need it meanwhile join that request",
           "[steps][single_flight]") {
   appkeys::detail::ClientState client(config(false));
-  User user = make_user();
+  User user = make_user(client);
   steps::FetchKeys first(client, user, steps::FetchKeysSpec{});
   steps::FetchKeys second(client, user, steps::FetchKeysSpec{});
 
@@ -166,8 +172,8 @@ TEST_CASE("the location is asked once, and calls that need it meanwhile join tha
 
 TEST_CASE("a failed location lookup fails the calls that joined it", "[steps][single_flight]") {
   appkeys::detail::ClientState client(config(false));
-  steps::FetchKeys leader(client, make_user(), steps::FetchKeysSpec{});
-  steps::FetchKeys waiter(client, make_user(), steps::FetchKeysSpec{});
+  steps::FetchKeys leader(client, make_user(client), steps::FetchKeysSpec{});
+  steps::FetchKeys waiter(client, make_user(client), steps::FetchKeysSpec{});
   REQUIRE(leader.step(start()).kind == Kind::send);
   Action waiting = waiter.step(start());
   REQUIRE(waiting.kind == Kind::join);
@@ -183,10 +189,10 @@ TEST_CASE("a failed location lookup fails the calls that joined it", "[steps][si
 
 TEST_CASE("a leader that gives up hands the lookup to a waiter", "[steps][single_flight]") {
   appkeys::detail::ClientState client(config(false));
-  steps::FetchKeys waiter(client, make_user(), steps::FetchKeysSpec{});
+  steps::FetchKeys waiter(client, make_user(client), steps::FetchKeysSpec{});
   Action waiting;
   {
-    steps::FetchKeys leader(client, make_user(), steps::FetchKeysSpec{});
+    steps::FetchKeys leader(client, make_user(client), steps::FetchKeysSpec{});
     REQUIRE(leader.step(start()).kind == Kind::send);
     waiting = waiter.step(start());
     REQUIRE(waiting.kind == Kind::join);
@@ -200,7 +206,7 @@ TEST_CASE("a leader that gives up hands the lookup to a waiter", "[steps][single
 
 TEST_CASE("an access-token 401 refreshes and retries once with the new token", "[steps][401]") {
   appkeys::detail::ClientState client(config());
-  User user = make_user();
+  User user = make_user(client);
   steps::FetchProfile machine(client, user);
   Action action = machine.step(start());
   REQUIRE(action.kind == Kind::send);
@@ -224,7 +230,7 @@ TEST_CASE("an access-token 401 refreshes and retries once with the new token", "
 TEST_CASE("calls that meet one expired access token make one refresh",
           "[steps][401][single_flight]") {
   appkeys::detail::ClientState client(config());
-  User user = make_user();
+  User user = make_user(client);
   steps::FetchProfile a(client, user), b(client, user), c(client, user);
   REQUIRE(a.step(start()).kind == Kind::send);
   REQUIRE(b.step(start()).kind == Kind::send);
@@ -237,7 +243,7 @@ TEST_CASE("calls that meet one expired access token make one refresh",
   // b's 401 arrives while a's refresh is in flight: b joins it.
   Action waiting = b.step(Result<HttpResponse>(invalid_session()));
   REQUIRE(waiting.kind == Kind::join);
-  CHECK(waiting.flight == user.state()->refresh_flight);
+  CHECK(waiting.flight == appkeys::detail::user_state(user)->refresh_flight);
   std::optional<Result<void>> landed;
   REQUIRE_FALSE(waiting.flight->join([&](Result<void> outcome) { landed = std::move(outcome); }));
 
@@ -264,12 +270,12 @@ TEST_CASE("whether a JWT has expired is read against the time the driver gives",
     return steps::WallClock::time_point(std::chrono::seconds(seconds));
   };
   {
-    steps::FetchProfile machine(client, make_user(make_jwt(exp)));
+    steps::FetchProfile machine(client, make_user(client, make_jwt(exp)));
     Action action = machine.step(start(at(exp - 3600)));
     CHECK(action.request.url == kBase + kApi + "/auth/profile");
   }
   {
-    steps::FetchProfile machine(client, make_user(make_jwt(exp)));
+    steps::FetchProfile machine(client, make_user(client, make_jwt(exp)));
     Action action = machine.step(start(at(exp + 1)));
     CHECK(action.request.url == kBase + kApi + "/auth/session");  // refreshed first
   }
@@ -280,7 +286,7 @@ TEST_CASE("retries: a transient failure asks for a wait, then the same request a
   AppConfig retrying = config();
   retrying.retry = appkeys::RetryPolicy::exponential_backoff(3);
   appkeys::detail::ClientState client(retrying);
-  steps::FetchKeys machine(client, make_user(), steps::FetchKeysSpec{});
+  steps::FetchKeys machine(client, make_user(client), steps::FetchKeysSpec{});
   Action first = machine.step(start());
   REQUIRE(first.kind == Kind::send);
   Action wait = machine.step(Result<HttpResponse>(status(503)));
@@ -300,7 +306,7 @@ TEST_CASE("retries: a create that may have reached the server is not sent again"
   AppConfig retrying = config();
   retrying.retry = appkeys::RetryPolicy::exponential_backoff(3);
   appkeys::detail::ClientState client(retrying);
-  steps::CreateKey machine(client, make_user(), steps::CreateKeySpec{"k"});
+  steps::CreateKey machine(client, make_user(client), steps::CreateKeySpec{"k"});
   REQUIRE(machine.step(start()).kind == Kind::send);
   REQUIRE(machine.step(Result<HttpResponse>(appkeys::AppError(errc::timeout, "slow"))).is_done());
   CHECK(machine.take_result().error().value() == errc::timeout);
@@ -312,7 +318,8 @@ TEST_CASE("retries: a delete whose first attempt was lost succeeds on the retry'
   retrying.retry = appkeys::RetryPolicy::exponential_backoff(3);
   retrying.retry.initial_backoff = std::chrono::milliseconds(0);
   appkeys::detail::ClientState client(retrying);
-  steps::RemoveKey machine(client, make_user(), steps::RemoveKeySpec{ObjectId::from_hex(kKeyId)});
+  steps::RemoveKey machine(client, make_user(client),
+                           steps::RemoveKeySpec{ObjectId::from_hex(kKeyId)});
   REQUIRE(machine.step(start()).kind == Kind::send);
   Action again = machine.step(Result<HttpResponse>(appkeys::AppError(errc::timeout, "lost")));
   REQUIRE(again.kind == Kind::send);  // a zero delay asks for no wait
@@ -348,7 +355,7 @@ TEST_CASE("log in: login request, then the profile, then the User", "[steps]") {
 
 TEST_CASE("log out forgets the tokens first and sends the refresh token", "[steps]") {
   appkeys::detail::ClientState client(config());
-  User user = make_user();
+  User user = make_user(client);
   steps::LogOut machine(client, user);
   Action action = machine.step(start());
   CHECK_FALSE(user.is_logged_in());

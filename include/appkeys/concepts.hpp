@@ -89,6 +89,13 @@ concept AsyncTransport = std::move_constructible<T> && requires(T& t, HttpReques
 ///   executor) then stops its transfer instead of letting it run to the end;
 ///   without the hook the call still completes with errc::cancelled at once, but the
 ///   exchange runs on in the transport until it ends. CurlMultiTransport offers it.
+/// - `t.shut_down()`: does now what the destructor would (requirement 6: every pending
+///   completion called with errc::shutting_down, intake closed, the transport's threads
+///   joined), leaving the object to be destroyed later; called again, it does nothing.
+///   When the last App or ApiKeyAuth handle goes, the library calls it (off the
+///   transport's thread), so the transport's threads have ended when that destructor
+///   returns, even while finished calls still hold the App's state. Without it the
+///   transport lives on until the last call in flight lets go of it.
 
 /// Where a call's outcome goes: called exactly once with the Result.
 template <class X>

@@ -12,18 +12,29 @@
 
 namespace appkeys {
 
+namespace detail {
+/// Each code's position in its list, which fixes its value in errc.
+enum class client_code_index : int {
+#define APPKEYS_X_INDEX(name, text) name,
+  APPKEYS_CLIENT_ERROR_CODES(APPKEYS_X_INDEX)
+};
+enum class server_code_index : int { APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_INDEX) };
+#undef APPKEYS_X_INDEX
+}  // namespace detail
+
 /// Every way an appkeys call can fail: first the client-side codes, then one
 /// enumerator per server `error_code` string of PROTOCOL.md §5, named in snake_case
 /// (`APIKeyNotFound` → `api_key_not_found`). Value 0 is reserved for "no error", as
-/// std::error_code requires.
+/// std::error_code requires, and has no enumerator (`errc{}` is it); client codes are
+/// numbered from 1, server codes from 101.
 enum class errc : int {
-#define APPKEYS_X_ENUM(name, text) name,
-  // Client side.
-  first_client_code_ = 0,
+// Client side, from 1.
+#define APPKEYS_X_ENUM(name, text) name = 1 + static_cast<int>(detail::client_code_index::name),
   APPKEYS_CLIENT_ERROR_CODES(APPKEYS_X_ENUM)
-  // Server side (PROTOCOL.md §5).
-  first_server_code_ = 100,
-  APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_ENUM)
+#undef APPKEYS_X_ENUM
+// Server side (PROTOCOL.md §5), from 101.
+#define APPKEYS_X_ENUM(name, text) name = 101 + static_cast<int>(detail::server_code_index::name),
+      APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_ENUM)
 #undef APPKEYS_X_ENUM
 };
 
@@ -90,8 +101,12 @@ class ErrorCategory final : public std::error_category {
 
 /// The category of every appkeys error_code.
 /// Thread safety: the returned object is immutable and shared.
+///
+/// It is never destroyed: an error made while the process exits (a transport's thread
+/// completing a call with errc::shutting_down during static destruction) must still
+/// find its category alive.
 inline const std::error_category& app_category() noexcept {
-  static const detail::ErrorCategory category;
+  static const detail::ErrorCategory& category = *new detail::ErrorCategory();
   return category;
 }
 

@@ -1,6 +1,8 @@
 // appkeys — Secret: a key value, password or token that never prints.
 #pragma once
 
+#include <appkeys/detail/wipe.hpp>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -104,10 +106,7 @@ class Secret {
 
   void wipe() noexcept {
     if (data_ == nullptr) return;
-    // Writes through a volatile pointer are observable behaviour, so the compiler may
-    // not drop them as dead stores before delete[].
-    volatile char* bytes = data_;
-    for (std::size_t i = 0; i < size_; ++i) bytes[i] = 0;
+    detail::wipe_bytes(data_, size_);
     delete[] data_;
     data_ = nullptr;
     size_ = 0;

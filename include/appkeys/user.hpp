@@ -28,14 +28,18 @@ namespace detail {
 /// The session behind a User. Tokens change (refresh, log out) while handles are
 /// shared across threads, so they sit behind a mutex; the rest is fixed at login.
 struct UserState {
-  UserState(std::string id_, std::string provider_, std::string device_id_, Secret access,
-            Secret refresh)
-      : id(std::move(id_)),
+  UserState(std::string owner_, std::string id_, std::string provider_, std::string device_id_,
+            Secret access, Secret refresh)
+      : owner(std::move(owner_)),
+        id(std::move(id_)),
         provider(std::move(provider_)),
         device_id(std::move(device_id_)),
         access_token(std::move(access)),
         refresh_token(std::move(refresh)) {}
 
+  /// ClientState::owner_key() of the App that logged this session in (its server and
+  /// app id): the only kind of App its tokens may be sent through (ClientState::check_user).
+  const std::string owner;
   const std::string id;
   const std::string provider;
   const std::string device_id;
@@ -74,6 +78,8 @@ struct UserState {
   }
 };
 
+struct UserAccess;
+
 }  // namespace detail
 
 /// A cheap, shared handle to one login session. Copies share the session: log out
@@ -82,12 +88,18 @@ struct UserState {
 ///
 /// A default-constructed User has no session (is_logged_in() is false).
 ///
+/// A User belongs to the app that logged it in, named by AppConfig::base_url and
+/// AppConfig::app_id: any App of that app may use it (copies, and Apps with another
+/// executor or transport for the same base URL and app id), and a call that passes it to
+/// an App of another base URL or app id fails with errc::invalid_argument before any
+/// I/O, so its tokens never reach another server.
+///
 /// Thread safety: every member function may be called concurrently on copies of the
 /// same User, and on the same object.
 class User {
  public:
   User() = default;
-  /// A handle to `state`; App makes these at login.
+  /// A handle to `state`; App makes these at login (for the library's own use).
   explicit User(std::shared_ptr<detail::UserState> state) : state_(std::move(state)) {}
 
   /// The user's id (24 hex characters); the key owner's id for an API-key login.
@@ -114,10 +126,9 @@ class User {
                << ", logged_in=" << (user.is_logged_in() ? "true" : "false") << '}';
   }
 
-  /// For the protocol layer.
-  const std::shared_ptr<detail::UserState>& state() const noexcept { return state_; }
-
  private:
+  friend struct detail::UserAccess;
+
   static const std::string& empty() noexcept {
     static const std::string value;
     return value;
@@ -125,5 +136,20 @@ class User {
 
   std::shared_ptr<detail::UserState> state_;
 };
+
+namespace detail {
+
+/// The protocol layer's way to a User's session (and so its tokens), kept out of
+/// User's public interface.
+struct UserAccess {
+  static const std::shared_ptr<UserState>& state(const User& user) noexcept { return user.state_; }
+};
+
+/// The session behind `user`; null for a default-constructed User.
+inline const std::shared_ptr<UserState>& user_state(const User& user) noexcept {
+  return UserAccess::state(user);
+}
+
+}  // namespace detail
 
 }  // namespace appkeys

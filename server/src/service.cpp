@@ -1,6 +1,7 @@
 // appkeys server — open_service: BasicBackend over the store a URI names.
 #include <appkeys/server/service.hpp>
 
+#include <appkeys/server/postgres_store.hpp>
 #include <appkeys/server/sqlite_store.hpp>
 #include <appkeys/testing/backend/basic_backend.hpp>
 #include <appkeys/testing/backend/memory_store.hpp>
@@ -51,6 +52,12 @@ class ServiceOver final : public Service {
 std::unique_ptr<Service> open_service(const StoreUri& uri, ServiceOptions options) {
   if (uri.kind == StoreUri::Kind::memory) {
     return std::make_unique<ServiceOver<testing::backend::MemoryStore>>(uri, options);
+  }
+  if (uri.kind == StoreUri::Kind::postgresql) {
+    PostgresOptions postgres = options.postgres;
+    postgres.conninfo = uri.conninfo;
+    if (uri.pool_size != 0) postgres.pool_size = uri.pool_size;
+    return std::make_unique<ServiceOver<PostgresStore>>(uri, options, std::move(postgres));
   }
   return std::make_unique<ServiceOver<SqliteStore>>(uri, options, uri.path, options.sqlite);
 }

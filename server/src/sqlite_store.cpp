@@ -97,6 +97,40 @@ bool insert_user_in(Connection& c, const UserRecord& user) {
   return c.changes() == 1;
 }
 
+/// create_key's checks and insert, inside a write transaction.
+CreateKeyOutcome create_key_in(Connection& c, std::string_view user_id, const KeyRecord& key,
+                               std::size_t max_keys) {
+  {
+    auto user = c.prepare("SELECT 1 FROM users WHERE id = ?1");
+    user.bind(1, user_id);
+    if (!user.step()) return CreateKeyOutcome::no_such_user;
+  }
+  {
+    auto taken = c.prepare("SELECT 1 FROM api_keys WHERE user_id = ?1 AND name = ?2");
+    taken.bind(1, user_id).bind(2, key.name);
+    if (taken.step()) return CreateKeyOutcome::name_taken;
+  }
+  {
+    auto count = c.prepare("SELECT count(*) FROM api_keys WHERE user_id = ?1");
+    count.bind(1, user_id);
+    if (static_cast<std::size_t>(scalar(std::move(count))) >= max_keys) {
+      return CreateKeyOutcome::limit_reached;
+    }
+  }
+  // The unique index on (user_id, name) is the last word, should anything bypass the
+  // check above: a conflict inserts nothing and reads as name_taken.
+  c.prepare(
+       "INSERT INTO api_keys (id, user_id, name, key_hash, disabled) VALUES (?1, ?2, ?3, ?4, ?5) "
+       "ON CONFLICT (user_id, name) DO NOTHING")
+      .bind(1, key.id.to_hex())
+      .bind(2, user_id)
+      .bind(3, key.name)
+      .bind(4, key.key_hash)
+      .bind(5, std::int64_t{key.disabled ? 1 : 0})
+      .run();
+  return c.changes() == 1 ? CreateKeyOutcome::created : CreateKeyOutcome::name_taken;
+}
+
 /// Creates the file with mode 0600 if it does not exist: it holds the signing secret.
 void create_private_file(const std::string& path) {
   if (path.empty() || path == ":memory:") return;
@@ -152,40 +186,38 @@ std::optional<UserRecord> SqliteStore::find_user_by_email(std::string_view email
 }
 
 bool SqliteStore::insert_user(const UserRecord& user) {
-  auto c = pool_.acquire();
-  WriteTransaction tx(*c);
-  const bool inserted = insert_user_in(*c, user);
-  tx.commit();
+  bool inserted = false;
+  writes_.run([&](Connection& c) { return inserted = insert_user_in(c, user); });
   return inserted;
 }
 
 bool SqliteStore::set_password(std::string_view id, std::string_view hash) {
-  auto c = pool_.acquire();
-  WriteTransaction tx(*c);
-  c->prepare("UPDATE users SET password_hash = ?2 WHERE id = ?1").bind(1, id).bind(2, hash).run();
-  const bool found = c->changes() == 1;
-  tx.commit();
+  bool found = false;
+  writes_.run([&](Connection& c) {
+    c.prepare("UPDATE users SET password_hash = ?2 WHERE id = ?1").bind(1, id).bind(2, hash).run();
+    return found = c.changes() == 1;
+  });
   return found;
 }
 
 bool SqliteStore::set_user_disabled(std::string_view id, bool disabled) {
-  auto c = pool_.acquire();
-  WriteTransaction tx(*c);
-  c->prepare("UPDATE users SET disabled = ?2 WHERE id = ?1")
-      .bind(1, id)
-      .bind(2, std::int64_t{disabled ? 1 : 0})
-      .run();
-  const bool found = c->changes() == 1;
-  tx.commit();
+  bool found = false;
+  writes_.run([&](Connection& c) {
+    c.prepare("UPDATE users SET disabled = ?2 WHERE id = ?1")
+        .bind(1, id)
+        .bind(2, std::int64_t{disabled ? 1 : 0})
+        .run();
+    return found = c.changes() == 1;
+  });
   return found;
 }
 
 bool SqliteStore::delete_user(std::string_view id) {
-  auto c = pool_.acquire();
-  WriteTransaction tx(*c);
-  c->prepare("DELETE FROM users WHERE id = ?1").bind(1, id).run();
-  const bool found = c->changes() == 1;
-  tx.commit();
+  bool found = false;
+  writes_.run([&](Connection& c) {
+    c.prepare("DELETE FROM users WHERE id = ?1").bind(1, id).run();
+    return found = c.changes() == 1;
+  });
   return found;
 }
 
@@ -208,41 +240,15 @@ std::vector<std::string> SqliteStore::api_key_identities(std::string_view id) co
 
 CreateKeyOutcome SqliteStore::create_key(std::string_view user_id, const KeyRecord& key,
                                          std::size_t max_keys) {
-  auto c = pool_.acquire();
-  // BEGIN IMMEDIATE takes the write lock first, so the count below cannot change
-  // before the insert: across threads and processes, no 21st key slips in.
-  WriteTransaction tx(*c);
-  {
-    auto user = c->prepare("SELECT 1 FROM users WHERE id = ?1");
-    user.bind(1, user_id);
-    if (!user.step()) return CreateKeyOutcome::no_such_user;
-  }
-  {
-    auto taken = c->prepare("SELECT 1 FROM api_keys WHERE user_id = ?1 AND name = ?2");
-    taken.bind(1, user_id).bind(2, key.name);
-    if (taken.step()) return CreateKeyOutcome::name_taken;
-  }
-  {
-    auto count = c->prepare("SELECT count(*) FROM api_keys WHERE user_id = ?1");
-    count.bind(1, user_id);
-    if (static_cast<std::size_t>(scalar(std::move(count))) >= max_keys) {
-      return CreateKeyOutcome::limit_reached;
-    }
-  }
-  // The unique index on (user_id, name) is the last word, should anything bypass the
-  // check above: a conflict inserts nothing and reads as name_taken.
-  c->prepare(
-       "INSERT INTO api_keys (id, user_id, name, key_hash, disabled) VALUES (?1, ?2, ?3, ?4, ?5) "
-       "ON CONFLICT (user_id, name) DO NOTHING")
-      .bind(1, key.id.to_hex())
-      .bind(2, user_id)
-      .bind(3, key.name)
-      .bind(4, key.key_hash)
-      .bind(5, std::int64_t{key.disabled ? 1 : 0})
-      .run();
-  if (c->changes() != 1) return CreateKeyOutcome::name_taken;
-  tx.commit();
-  return CreateKeyOutcome::created;
+  CreateKeyOutcome outcome = CreateKeyOutcome::no_such_user;
+  // Inside the write transaction (BEGIN IMMEDIATE holds the write lock), so the count
+  // below cannot change before the insert: across threads, batched writes and
+  // processes, no 21st key slips in.
+  writes_.run([&](Connection& c) {
+    outcome = create_key_in(c, user_id, key, max_keys);
+    return outcome == CreateKeyOutcome::created;
+  });
+  return outcome;
 }
 
 std::vector<KeyRecord> SqliteStore::list_keys(std::string_view user_id) const {
@@ -277,29 +283,29 @@ std::optional<std::pair<std::string, KeyRecord>> SqliteStore::find_key_by_hash(
 
 bool SqliteStore::set_key_disabled(std::string_view user_id, const ObjectId& key_id,
                                    bool disabled) {
-  auto c = pool_.acquire();
-  WriteTransaction tx(*c);
-  // Found even when the state is already the asked one (changes() would say 1 anyway:
-  // SQLite counts matched rows).
-  c->prepare("UPDATE api_keys SET disabled = ?3 WHERE id = ?1 AND user_id = ?2")
-      .bind(1, key_id.to_hex())
-      .bind(2, user_id)
-      .bind(3, std::int64_t{disabled ? 1 : 0})
-      .run();
-  const bool found = c->changes() == 1;
-  tx.commit();
+  bool found = false;
+  writes_.run([&](Connection& c) {
+    // Found even when the state is already the asked one (changes() would say 1 anyway:
+    // SQLite counts matched rows).
+    c.prepare("UPDATE api_keys SET disabled = ?3 WHERE id = ?1 AND user_id = ?2")
+        .bind(1, key_id.to_hex())
+        .bind(2, user_id)
+        .bind(3, std::int64_t{disabled ? 1 : 0})
+        .run();
+    return found = c.changes() == 1;
+  });
   return found;
 }
 
 bool SqliteStore::delete_key(std::string_view user_id, const ObjectId& key_id) {
-  auto c = pool_.acquire();
-  WriteTransaction tx(*c);
-  c->prepare("DELETE FROM api_keys WHERE id = ?1 AND user_id = ?2")
-      .bind(1, key_id.to_hex())
-      .bind(2, user_id)
-      .run();
-  const bool found = c->changes() == 1;
-  tx.commit();
+  bool found = false;
+  writes_.run([&](Connection& c) {
+    c.prepare("DELETE FROM api_keys WHERE id = ?1 AND user_id = ?2")
+        .bind(1, key_id.to_hex())
+        .bind(2, user_id)
+        .run();
+    return found = c.changes() == 1;
+  });
   return found;
 }
 
@@ -313,48 +319,50 @@ std::size_t SqliteStore::count_keys(std::string_view user_id) const {
 std::uint64_t SqliteStore::start_session(const SessionRecord& session,
                                          const std::vector<IssuedToken>& tokens,
                                          std::size_t max_sessions, const UserRecord* new_user) {
-  auto c = pool_.acquire();
-  WriteTransaction tx(*c);
-  if (new_user != nullptr) insert_user_in(*c, *new_user);
-  if (max_sessions > 0) {
-    const auto live = static_cast<std::size_t>(scalar(c->prepare("SELECT count(*) FROM sessions")));
-    if (live >= max_sessions) {
-      std::vector<std::int64_t> oldest;
-      {
-        auto rows = c->prepare("SELECT id FROM sessions ORDER BY id LIMIT ?1");
-        rows.bind(1, static_cast<std::int64_t>(live - max_sessions + 1));
-        while (rows.step()) oldest.push_back(rows.integer(0));
+  std::int64_t id = 0;
+  writes_.run([&](Connection& conn) {
+    Connection* c = &conn;  // the statements below read as elsewhere in this file
+    if (new_user != nullptr) insert_user_in(*c, *new_user);
+    if (max_sessions > 0) {
+      const auto live = static_cast<std::size_t>(scalar(c->prepare("SELECT count(*) FROM sessions")));
+      if (live >= max_sessions) {
+        std::vector<std::int64_t> oldest;
+        {
+          auto rows = c->prepare("SELECT id FROM sessions ORDER BY id LIMIT ?1");
+          rows.bind(1, static_cast<std::int64_t>(live - max_sessions + 1));
+          while (rows.step()) oldest.push_back(rows.integer(0));
+        }
+        for (auto old : oldest) end_session_in(*c, old);
       }
-      for (auto id : oldest) end_session_in(*c, id);
     }
-  }
-  c->prepare(
-       "INSERT INTO sessions (user_id, provider, key_id, device_id, refresh_expires_at) "
-       "VALUES (?1, ?2, ?3, ?4, ?5)")
-      .bind(1, session.user_id)
-      .bind(2, session.provider)
-      .bind(3, session.key_id)
-      .bind(4, session.device_id)
-      .bind(5, session.refresh_expires_at)
-      .run();
-  const std::int64_t id = c->last_insert_rowid();
-  for (const auto& token : tokens) {
-    c->prepare("INSERT INTO tokens (hash, kind, session_id, expires_at) VALUES (?1, ?2, ?3, ?4)")
-        .bind(1, token.hash)
-        .bind(2, to_int(token.record.kind))
-        .bind(3, id)
-        .bind(4, token.record.expires_at)
-        .run();
-  }
-  if (!session.key_id.empty()) {
     c->prepare(
-         "INSERT INTO key_identities (user_id, key_id) VALUES (?1, ?2) "
-         "ON CONFLICT (user_id, key_id) DO NOTHING")
+         "INSERT INTO sessions (user_id, provider, key_id, device_id, refresh_expires_at) "
+         "VALUES (?1, ?2, ?3, ?4, ?5)")
         .bind(1, session.user_id)
-        .bind(2, session.key_id)
+        .bind(2, session.provider)
+        .bind(3, session.key_id)
+        .bind(4, session.device_id)
+        .bind(5, session.refresh_expires_at)
         .run();
-  }
-  tx.commit();
+    id = c->last_insert_rowid();
+    for (const auto& token : tokens) {
+      c->prepare("INSERT INTO tokens (hash, kind, session_id, expires_at) VALUES (?1, ?2, ?3, ?4)")
+          .bind(1, token.hash)
+          .bind(2, to_int(token.record.kind))
+          .bind(3, id)
+          .bind(4, token.record.expires_at)
+          .run();
+    }
+    if (!session.key_id.empty()) {
+      c->prepare(
+           "INSERT INTO key_identities (user_id, key_id) VALUES (?1, ?2) "
+           "ON CONFLICT (user_id, key_id) DO NOTHING")
+          .bind(1, session.user_id)
+          .bind(2, session.key_id)
+          .run();
+    }
+    return true;
+  });
   return static_cast<std::uint64_t>(id);
 }
 
@@ -376,21 +384,22 @@ std::optional<SessionRecord> SqliteStore::find_session(std::uint64_t id) const {
 }
 
 bool SqliteStore::insert_token(std::string_view hash, const TokenRecord& record) {
-  auto c = pool_.acquire();
-  WriteTransaction tx(*c);
-  {
-    auto session = c->prepare("SELECT 1 FROM sessions WHERE id = ?1");
-    session.bind(1, static_cast<std::int64_t>(record.session_id));
-    if (!session.step()) return false;
-  }
-  c->prepare("INSERT INTO tokens (hash, kind, session_id, expires_at) VALUES (?1, ?2, ?3, ?4)")
-      .bind(1, hash)
-      .bind(2, to_int(record.kind))
-      .bind(3, static_cast<std::int64_t>(record.session_id))
-      .bind(4, record.expires_at)
-      .run();
-  tx.commit();
-  return true;
+  bool inserted = false;
+  writes_.run([&](Connection& c) {
+    {
+      auto session = c.prepare("SELECT 1 FROM sessions WHERE id = ?1");
+      session.bind(1, static_cast<std::int64_t>(record.session_id));
+      if (!session.step()) return false;
+    }
+    c.prepare("INSERT INTO tokens (hash, kind, session_id, expires_at) VALUES (?1, ?2, ?3, ?4)")
+        .bind(1, hash)
+        .bind(2, to_int(record.kind))
+        .bind(3, static_cast<std::int64_t>(record.session_id))
+        .bind(4, record.expires_at)
+        .run();
+    return inserted = true;
+  });
+  return inserted;
 }
 
 std::optional<TokenRecord> SqliteStore::find_token(std::string_view hash) const {
@@ -406,37 +415,37 @@ std::optional<TokenRecord> SqliteStore::find_token(std::string_view hash) const 
 }
 
 void SqliteStore::end_session(std::uint64_t id) {
-  auto c = pool_.acquire();
-  WriteTransaction tx(*c);
-  end_session_in(*c, static_cast<std::int64_t>(id));
-  tx.commit();
+  writes_.run([&](Connection& c) {
+    end_session_in(c, static_cast<std::int64_t>(id));
+    return true;
+  });
 }
 
 void SqliteStore::end_user_sessions(std::string_view user_id) {
-  auto c = pool_.acquire();
-  WriteTransaction tx(*c);
-  c->prepare("DELETE FROM sessions WHERE user_id = ?1").bind(1, user_id).run();
-  drop_if_unreachable_anonymous(*c, user_id);
-  tx.commit();
+  writes_.run([&](Connection& c) {
+    c.prepare("DELETE FROM sessions WHERE user_id = ?1").bind(1, user_id).run();
+    drop_if_unreachable_anonymous(c, user_id);
+    return true;
+  });
 }
 
 void SqliteStore::end_expired(std::int64_t now) {
-  auto c = pool_.acquire();
-  WriteTransaction tx(*c);
-  c->prepare("DELETE FROM sessions WHERE refresh_expires_at <= ?1").bind(1, now).run();
-  c->prepare("DELETE FROM tokens WHERE expires_at <= ?1").bind(1, now).run();
-  c->prepare(
-       "DELETE FROM users WHERE provider = 'anon-user' "
-       "AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.user_id = users.id)")
-      .run();
-  tx.commit();
+  writes_.run([&](Connection& c) {
+    c.prepare("DELETE FROM sessions WHERE refresh_expires_at <= ?1").bind(1, now).run();
+    c.prepare("DELETE FROM tokens WHERE expires_at <= ?1").bind(1, now).run();
+    c.prepare(
+         "DELETE FROM users WHERE provider = 'anon-user' "
+         "AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.user_id = users.id)")
+        .run();
+    return true;
+  });
 }
 
 void SqliteStore::delete_tokens(TokenKind kind) {
-  auto c = pool_.acquire();
-  WriteTransaction tx(*c);
-  c->prepare("DELETE FROM tokens WHERE kind = ?1").bind(1, to_int(kind)).run();
-  tx.commit();
+  writes_.run([&](Connection& c) {
+    c.prepare("DELETE FROM tokens WHERE kind = ?1").bind(1, to_int(kind)).run();
+    return true;
+  });
 }
 
 std::size_t SqliteStore::count_sessions() const {

@@ -194,18 +194,29 @@ static_assert(std::string_view(APPKEYS_VERSION_STRING) ==
 
 namespace appkeys {
 
+namespace detail {
+/// Each code's position in its list, which fixes its value in errc.
+enum class client_code_index : int {
+#define APPKEYS_X_INDEX(name, text) name,
+  APPKEYS_CLIENT_ERROR_CODES(APPKEYS_X_INDEX)
+};
+enum class server_code_index : int { APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_INDEX) };
+#undef APPKEYS_X_INDEX
+}  // namespace detail
+
 /// Every way an appkeys call can fail: first the client-side codes, then one
 /// enumerator per server `error_code` string of PROTOCOL.md §5, named in snake_case
 /// (`APIKeyNotFound` → `api_key_not_found`). Value 0 is reserved for "no error", as
-/// std::error_code requires.
+/// std::error_code requires, and has no enumerator (`errc{}` is it); client codes are
+/// numbered from 1, server codes from 101.
 enum class errc : int {
-#define APPKEYS_X_ENUM(name, text) name,
-  // Client side.
-  first_client_code_ = 0,
+// Client side, from 1.
+#define APPKEYS_X_ENUM(name, text) name = 1 + static_cast<int>(detail::client_code_index::name),
   APPKEYS_CLIENT_ERROR_CODES(APPKEYS_X_ENUM)
-  // Server side (PROTOCOL.md §5).
-  first_server_code_ = 100,
-  APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_ENUM)
+#undef APPKEYS_X_ENUM
+// Server side (PROTOCOL.md §5), from 101.
+#define APPKEYS_X_ENUM(name, text) name = 101 + static_cast<int>(detail::server_code_index::name),
+      APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_ENUM)
 #undef APPKEYS_X_ENUM
 };
 
@@ -272,8 +283,12 @@ class ErrorCategory final : public std::error_category {
 
 /// The category of every appkeys error_code.
 /// Thread safety: the returned object is immutable and shared.
+///
+/// It is never destroyed: an error made while the process exits (a transport's thread
+/// completing a call with errc::shutting_down during static destruction) must still
+/// find its category alive.
 inline const std::error_category& app_category() noexcept {
-  static const detail::ErrorCategory category;
+  static const detail::ErrorCategory& category = *new detail::ErrorCategory();
   return category;
 }
 
@@ -624,6 +639,33 @@ struct std::hash<appkeys::ObjectId> {
 // ---- begin appkeys/secret.hpp
 // appkeys — Secret: a key value, password or token that never prints.
 
+// ---- begin appkeys/detail/wipe.hpp
+// appkeys — wipe: the one way the library overwrites memory that held a secret.
+
+#include <cstddef>
+#include <string>
+
+namespace appkeys::detail {
+
+/// Overwrites `size` bytes at `data` with zeros. Writes through a volatile pointer are
+/// observable behaviour, so the compiler may not drop them as dead stores before the
+/// memory is freed (a plain memset may be).
+inline void wipe_bytes(void* data, std::size_t size) noexcept {
+  volatile unsigned char* bytes = static_cast<unsigned char*>(data);
+  for (std::size_t i = 0; i < size; ++i) bytes[i] = 0;
+}
+
+/// Overwrites a string's bytes, then empties it: bodies, headers and JSON values that
+/// carried a password, token or key value are scrubbed once the library has taken
+/// what it needs from them.
+inline void wipe(std::string& text) noexcept {
+  wipe_bytes(text.data(), text.size());
+  text.clear();
+}
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/wipe.hpp
+
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -727,10 +769,7 @@ class Secret {
 
   void wipe() noexcept {
     if (data_ == nullptr) return;
-    // Writes through a volatile pointer are observable behaviour, so the compiler may
-    // not drop them as dead stores before delete[].
-    volatile char* bytes = data_;
-    for (std::size_t i = 0; i < size_; ++i) bytes[i] = 0;
+    detail::wipe_bytes(data_, size_);
     delete[] data_;
     data_ = nullptr;
     size_ = 0;
@@ -1094,9 +1133,9 @@ class UniqueFunction<R(Args...)> {
   UniqueFunction() noexcept = default;
 
   template <class F>
-  requires(!std::same_as<std::remove_cvref_t<F>, UniqueFunction> &&
-           std::is_invocable_r_v<R, std::decay_t<F>&, Args...>) UniqueFunction(F&& f)
-      : impl_(std::make_unique<Impl<std::decay_t<F>>>(std::forward<F>(f))) {}
+    requires(!std::same_as<std::remove_cvref_t<F>, UniqueFunction> &&
+             std::is_invocable_r_v<R, std::decay_t<F>&, Args...>)
+  UniqueFunction(F&& f) : impl_(std::make_unique<Impl<std::decay_t<F>>>(std::forward<F>(f))) {}
 
   UniqueFunction(UniqueFunction&&) noexcept = default;
   UniqueFunction& operator=(UniqueFunction&&) noexcept = default;
@@ -1209,6 +1248,13 @@ concept AsyncTransport = std::move_constructible<T> && requires(T& t, HttpReques
 ///   executor) then stops its transfer instead of letting it run to the end;
 ///   without the hook the call still completes with errc::cancelled at once, but the
 ///   exchange runs on in the transport until it ends. CurlMultiTransport offers it.
+/// - `t.shut_down()`: does now what the destructor would (requirement 6: every pending
+///   completion called with errc::shutting_down, intake closed, the transport's threads
+///   joined), leaving the object to be destroyed later; called again, it does nothing.
+///   When the last App or ApiKeyAuth handle goes, the library calls it (off the
+///   transport's thread), so the transport's threads have ended when that destructor
+///   returns, even while finished calls still hold the App's state. Without it the
+///   transport lives on until the last call in flight lets go of it.
 
 /// Where a call's outcome goes: called exactly once with the Result.
 template <class X>
@@ -1429,14 +1475,18 @@ namespace detail {
 /// The session behind a User. Tokens change (refresh, log out) while handles are
 /// shared across threads, so they sit behind a mutex; the rest is fixed at login.
 struct UserState {
-  UserState(std::string id_, std::string provider_, std::string device_id_, Secret access,
-            Secret refresh)
-      : id(std::move(id_)),
+  UserState(std::string owner_, std::string id_, std::string provider_, std::string device_id_,
+            Secret access, Secret refresh)
+      : owner(std::move(owner_)),
+        id(std::move(id_)),
         provider(std::move(provider_)),
         device_id(std::move(device_id_)),
         access_token(std::move(access)),
         refresh_token(std::move(refresh)) {}
 
+  /// ClientState::owner_key() of the App that logged this session in (its server and
+  /// app id): the only kind of App its tokens may be sent through (ClientState::check_user).
+  const std::string owner;
   const std::string id;
   const std::string provider;
   const std::string device_id;
@@ -1475,6 +1525,8 @@ struct UserState {
   }
 };
 
+struct UserAccess;
+
 }  // namespace detail
 
 /// A cheap, shared handle to one login session. Copies share the session: log out
@@ -1483,12 +1535,18 @@ struct UserState {
 ///
 /// A default-constructed User has no session (is_logged_in() is false).
 ///
+/// A User belongs to the app that logged it in, named by AppConfig::base_url and
+/// AppConfig::app_id: any App of that app may use it (copies, and Apps with another
+/// executor or transport for the same base URL and app id), and a call that passes it to
+/// an App of another base URL or app id fails with errc::invalid_argument before any
+/// I/O, so its tokens never reach another server.
+///
 /// Thread safety: every member function may be called concurrently on copies of the
 /// same User, and on the same object.
 class User {
  public:
   User() = default;
-  /// A handle to `state`; App makes these at login.
+  /// A handle to `state`; App makes these at login (for the library's own use).
   explicit User(std::shared_ptr<detail::UserState> state) : state_(std::move(state)) {}
 
   /// The user's id (24 hex characters); the key owner's id for an API-key login.
@@ -1515,10 +1573,9 @@ class User {
                << ", logged_in=" << (user.is_logged_in() ? "true" : "false") << '}';
   }
 
-  /// For the protocol layer.
-  const std::shared_ptr<detail::UserState>& state() const noexcept { return state_; }
-
  private:
+  friend struct detail::UserAccess;
+
   static const std::string& empty() noexcept {
     static const std::string value;
     return value;
@@ -1526,6 +1583,21 @@ class User {
 
   std::shared_ptr<detail::UserState> state_;
 };
+
+namespace detail {
+
+/// The protocol layer's way to a User's session (and so its tokens), kept out of
+/// User's public interface.
+struct UserAccess {
+  static const std::shared_ptr<UserState>& state(const User& user) noexcept { return user.state_; }
+};
+
+/// The session behind `user`; null for a default-constructed User.
+inline const std::shared_ptr<UserState>& user_state(const User& user) noexcept {
+  return UserAccess::state(user);
+}
+
+}  // namespace detail
 
 }  // namespace appkeys
 // ---- end appkeys/user.hpp
@@ -1694,8 +1766,8 @@ class ThreadPool {
 
   /// Queues `job` (any move-only `void()` callable) for a worker.
   template <class F>
-  requires std::is_invocable_r_v < void, std::decay_t<F>
-  & > void post(F&& job) {
+    requires(std::is_invocable_r_v<void, std::decay_t<F>&>)
+  void post(F&& job) {
     detail::UniqueFunction<void()> erased(std::forward<F>(job));
     // Notified under the lock, as RunLoop does: once the lock is released the job may
     // run and its caller destroy the pool, so nothing here may touch it afterwards.
@@ -1779,8 +1851,8 @@ class RunLoop {
 
   /// Queues `job` (any move-only `void()` callable) for the thread running the loop.
   template <class F>
-  requires std::is_invocable_r_v < void, std::decay_t<F>
-  & > void post(F&& job) {
+    requires(std::is_invocable_r_v<void, std::decay_t<F>&>)
+  void post(F&& job) {
     detail::UniqueFunction<void()> erased(std::forward<F>(job));
     // Notified under the lock: the moment the lock is released a run() may return and
     // its caller destroy the loop, so nothing here may touch it afterwards.
@@ -2794,8 +2866,8 @@ class [[nodiscard]] Deferred {
   /// executor says (see CallbackExec), possibly before then() returns. The handler may
   /// be move-only. It should not throw: see CallbackExec::on_handler_exception.
   template <class Handler>
-  requires std::invocable < std::decay_t<Handler>
-  &, Result < T >> void then(Handler&& handler) && {
+    requires(std::invocable<std::decay_t<Handler>&, Result<T>>)
+  void then(Handler&& handler) && {
     assert(valid() && "then() on a Deferred that was already started or moved from");
     auto contexts = std::move(contexts_);
     auto operation = std::move(operation_);
@@ -3476,16 +3548,32 @@ concept ReportsLoopThread = requires(const T& t) {
   { t.in_loop_thread() } -> std::convertible_to<bool>;
 };
 
+/// The optional AsyncTransport hook `t.shut_down()`: what the destructor does, done
+/// early (see concepts.hpp).
+template <class T>
+concept ShutsDownEarly = requires(T& t) {
+  t.shut_down();
+};
+
+/// Whether the calling thread is `transport`'s own loop thread (false for a transport
+/// that does not say).
+template <class T>
+bool on_loop_thread(const T& transport) noexcept {
+  if constexpr (ReportsLoopThread<T>) {
+    return transport.in_loop_thread();
+  } else {
+    return false;
+  }
+}
+
 /// Drops `owner`, the last reference to whatever owns `transport`, somewhere other than
 /// the transport's own loop thread when it is on it: a transport's destructor joins that
 /// thread, which cannot join itself. The shared timer thread drops it instead.
 template <class T>
 void release_off_loop(std::shared_ptr<void>& owner, const T& transport) {
-  if constexpr (ReportsLoopThread<T>) {
-    if (owner && owner.use_count() == 1 && transport.in_loop_thread()) {
-      TimerThread::shared().after(std::chrono::milliseconds(0),
-                                  [last = std::move(owner)]() mutable { last.reset(); });
-    }
+  if (owner && owner.use_count() == 1 && on_loop_thread(transport)) {
+    TimerThread::shared().after(std::chrono::milliseconds(0),
+                                [last = std::move(owner)]() mutable { last.reset(); });
   }
   owner.reset();
 }
@@ -3704,6 +3792,7 @@ void async_drive(Machine machine, T& transport,
 // ---- begin appkeys/detail/json.hpp
 // appkeys — strict, non-throwing JSON access on top of nlohmann/json.
 
+
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
@@ -3769,14 +3858,6 @@ inline std::optional<bool> bool_member(const json& object, std::string_view key)
   auto it = object.find(key);
   if (it == object.end() || !it->is_boolean()) return std::nullopt;
   return it->get<bool>();
-}
-
-/// Overwrites a string's bytes before it is freed: bodies and JSON values that carried a
-/// token or key value are scrubbed once the library has taken what it needs.
-inline void wipe(std::string& text) noexcept {
-  volatile char* bytes = text.data();
-  for (std::size_t i = 0; i < text.size(); ++i) bytes[i] = 0;
-  text.clear();
 }
 
 /// Wipes the string member `key` of `object`, if it is one.
@@ -4030,6 +4111,134 @@ Result<typename Machine::value_type> drive(Machine& machine, T& transport,
 // configuration, the resolved location, the device id), and the checks and request
 // shapes common to every operation.
 
+// ---- begin appkeys/detail/url.hpp
+// appkeys — the one URL splitter and the one loopback check, shared by the client's
+// configuration checks, HttplibTransport, the libcurl transports and the fake backend.
+
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace appkeys::detail {
+
+/// An absolute http(s) URL taken apart, as views into the text it was split from.
+struct UrlParts {
+  bool https = false;
+  std::string_view scheme;     ///< "http" or "https", as written (any case)
+  std::string_view authority;  ///< between "://" and the first '/', '?' or '#'; never empty
+  std::string_view host;       ///< the authority without its port; an IPv6 literal unbracketed
+  bool bracketed = false;      ///< the host was an IPv6 literal in brackets
+  std::string_view port;       ///< what follows the host's ':' ("" when none); not checked
+  std::string_view target;     ///< the rest: path, query and fragment ("" when none)
+
+  /// "scheme://authority" as written: where the request goes.
+  std::string_view origin(std::string_view url) const noexcept {
+    return url.substr(0, scheme.size() + 3 + authority.size());
+  }
+  /// The path without query or fragment; "/" when the URL has none.
+  std::string_view path() const noexcept {
+    const std::string_view path = target.substr(0, target.find_first_of("?#"));
+    return path.empty() || path.front() != '/' ? std::string_view("/") : path;
+  }
+};
+
+/// What split_url found, or why it could not split the text (`problem` set, the parts
+/// then meaningless).
+struct UrlSplit {
+  UrlParts parts;
+  const char* problem = nullptr;  ///< a static sentence naming what is wrong
+
+  explicit operator bool() const noexcept { return problem == nullptr; }
+};
+
+/// Splits an absolute http:// or https:// URL into scheme, authority (host and port)
+/// and target. Structure only: which characters a host, port or path may hold is the
+/// caller's rule (a transport is strict, the fake backend lenient).
+inline UrlSplit split_url(std::string_view url) noexcept {
+  UrlSplit out;
+  UrlParts& parts = out.parts;
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) {
+    out.problem = "it is not absolute (no scheme://)";
+    return out;
+  }
+  parts.scheme = url.substr(0, scheme_end);
+  if (iequals(parts.scheme, "https")) {
+    parts.https = true;
+  } else if (!iequals(parts.scheme, "http")) {
+    out.problem = "only http:// and https:// are supported";
+    return out;
+  }
+  const std::string_view rest = url.substr(scheme_end + 3);
+  const std::size_t authority_end = rest.find_first_of("/?#");
+  parts.authority = rest.substr(0, authority_end);
+  if (authority_end != std::string_view::npos) parts.target = rest.substr(authority_end);
+
+  const std::string_view authority = parts.authority;
+  if (!authority.empty() && authority.front() == '[') {
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      out.problem = "unterminated IPv6 literal";
+      return out;
+    }
+    parts.bracketed = true;
+    parts.host = authority.substr(1, close - 1);
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') {
+        out.problem = "unexpected characters after the IPv6 literal";
+        return out;
+      }
+      parts.port = after.substr(1);
+    }
+  } else {
+    const std::size_t colon = authority.rfind(':');
+    parts.host = authority.substr(0, colon);
+    if (colon != std::string_view::npos) parts.port = authority.substr(colon + 1);
+  }
+  if (parts.host.empty()) out.problem = "the host is empty";
+  return out;
+}
+
+/// True for a host whose traffic never leaves the machine, judged from its spelling
+/// alone (no DNS): "localhost" (any case), 127.0.0.0/8 in dotted-quad form, ::1, and
+/// IPv4-mapped loopback (::ffff:127.x.y.z, which the kernel routes to 127.x.y.z); an
+/// IPv6 literal may come bracketed and with a zone ("[::1%lo]").
+///
+/// Everything else counts as remote, which errs on the side of refusing plain HTTP:
+/// "127.1" and names that merely resolve to a loopback address, and also a trailing
+/// dot ("localhost.", "127.0.0.1."): an absolute name is looked up by the resolver
+/// (glibc's hosts file does not list "localhost."), so a DNS answer could send it
+/// anywhere.
+inline bool is_loopback_host(std::string_view host) {
+  if (iequals(host, "localhost")) return true;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty() || host.size() > 64) return false;
+  std::string text(host);
+  if (text.find(':') != std::string::npos) {
+    if (auto zone = text.find('%'); zone != std::string::npos) text.resize(zone);
+    in6_addr v6{};
+    if (::inet_pton(AF_INET6, text.c_str(), &v6) != 1) return false;
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  // inet_pton(AF_INET) takes only the four-decimal-parts form (no "127.1", no
+  // trailing dot), which is also what libcurl normalises every IPv4 spelling into.
+  in_addr v4{};
+  if (::inet_pton(AF_INET, text.c_str(), &v4) != 1) return false;
+  unsigned char first = 0;
+  std::memcpy(&first, &v4.s_addr, 1);  // network order: the first byte is the first part
+  return first == 127;
+}
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/url.hpp
 
 #include <atomic>
 #include <memory>
@@ -4059,9 +4268,7 @@ inline bool is_valid_app_id(std::string_view app_id) noexcept {
   return true;
 }
 
-inline bool is_http_url(std::string_view url) noexcept {
-  return url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
-}
+inline bool is_http_url(std::string_view url) noexcept { return static_cast<bool>(split_url(url)); }
 
 /// host + path, in one allocation.
 inline std::string join_url(std::string_view host, std::string_view path) {
@@ -4096,10 +4303,24 @@ inline Result<void> check_credentials(const Credentials& credentials) {
 inline Result<void> check_logged_in(const User& user) {
   if (!user.is_logged_in()) {
     return AppError(errc::not_logged_in,
-                    user.state() ? "user " + user.id() + " is logged out"
-                                 : std::string("no user: this User was never logged in"));
+                    user_state(user) ? "user " + user.id() + " is logged out"
+                                     : std::string("no user: this User was never logged in"));
   }
   return {};
+}
+
+/// Names the app a client talks to: its base URL (scheme and host in lower case, no
+/// trailing '/') and app id. A session may be used by any client with the same key.
+inline std::string owner_key_of(std::string_view base_url, std::string_view app_id) {
+  std::string key;
+  key.reserve(base_url.size() + app_id.size() + 1);
+  const auto split = split_url(base_url);
+  const std::string_view origin = split ? split.parts.origin(base_url) : base_url;
+  for (char c : origin) key += ascii_lower(c);
+  key += trim_trailing_slashes(base_url.substr(origin.size()));
+  key += ' ';  // neither a URL nor a valid app id holds a space
+  key += app_id;
+  return key;
 }
 
 /// Shared by every call of one App (and every copy of it).
@@ -4114,6 +4335,22 @@ class ClientState {
 
   const AppConfig& config() const noexcept { return config_; }
   const std::string& base_url() const noexcept { return base_url_; }
+  /// The app this client talks to (owner_key_of): the owner of every session it logs in.
+  const std::string& owner_key() const noexcept { return owner_key_; }
+
+  /// The checks before `user`'s tokens are used: it has a session, that session was
+  /// logged in to this client's app (same base URL and app id: a User never leaks its
+  /// tokens to another server or app), and it is still logged in.
+  Result<void> check_user(const User& user) const {
+    const auto& state = user_state(user);
+    if (state && state->owner != owner_key_) {
+      return AppError(errc::invalid_argument,
+                      "user " + user.id() +
+                          " was logged in through another App (another base_url or app_id); a "
+                          "User can only be used with an App of the app it logged in to");
+    }
+    return check_logged_in(user);
+  }
 
   Result<void> check_config() const {
     if (!is_valid_app_id(config_.app_id)) {
@@ -4124,7 +4361,7 @@ class ClientState {
     }
     if (!is_http_url(base_url_)) {
       return AppError(errc::invalid_argument,
-                      "AppConfig::base_url must start with https:// or http://");
+                      "AppConfig::base_url must be an absolute https:// or http:// URL");
     }
     return {};
   }
@@ -4177,6 +4414,7 @@ class ClientState {
  private:
   const AppConfig config_;
   const std::string base_url_;
+  const std::string owner_key_ = owner_key_of(base_url_, config_.app_id);
 
   std::mutex location_mutex_;               // orders the one write of hostname_
   std::string hostname_;                    // written once, then never again
@@ -4302,12 +4540,25 @@ inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
   if (!value->is_array()) return malformed(context, "body is not a JSON array", status);
   std::vector<ApiKey> keys;
   keys.reserve(value->size());
-  for (const auto& item : *value) {
+  for (auto& item : *value) {
     auto key = api_key_from_json(item, context, status);
+    // A list should never carry key values, but one that does must not leave them in
+    // freed memory.
+    wipe_member(item, field::key);
     if (!key) return std::move(key).error();
     keys.push_back(std::move(key).value());
   }
   return keys;
+}
+
+/// Whether any of `keys` came with its value, i.e. whether the body that held them
+/// must be wiped (a list or a fetch normally has none, and wiping a 100,000-key list
+/// costs time for nothing).
+inline bool any_key_value(const std::vector<ApiKey>& keys) noexcept {
+  for (const auto& key : keys) {
+    if (key.key) return true;
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------------
@@ -4340,7 +4591,7 @@ inline Result<Location> parse_location(std::string_view body, int status) {
   if (hostname == nullptr) {
     return malformed(context, "'hostname' is missing or not a string", status);
   }
-  if (hostname->rfind("https://", 0) != 0 && hostname->rfind("http://", 0) != 0) {
+  if (!split_url(*hostname)) {
     return malformed(context, "'hostname' is not an http(s) URL", status);
   }
   return Location{*hostname};
@@ -4375,10 +4626,10 @@ inline std::string login_body(const Credentials& credentials, const json& device
   switch (credentials.provider()) {
     case AuthProvider::email_password:
       body[field::username] = credentials.email();
-      body[field::password] = std::string(credentials.secret().reveal());
+      body[field::password] = credentials.secret().reveal();  // in place, no temporary
       break;
     case AuthProvider::api_key:
-      body[field::key] = std::string(credentials.secret().reveal());
+      body[field::key] = credentials.secret().reveal();
       break;
     case AuthProvider::anonymous:
       break;
@@ -4391,11 +4642,14 @@ inline std::string login_body(const Credentials& credentials, const json& device
   return text;
 }
 
+/// The register body. Like login_body, the returned string holds the password.
 inline std::string register_body(std::string_view email, std::string_view password) {
   json body = json::object();
-  body[field::email] = std::string(email);
-  body[field::password] = std::string(password);
-  return dump_json(body);
+  body[field::email] = email;
+  body[field::password] = password;  // built in place: no temporary std::string copy
+  std::string text = dump_json(body);
+  wipe_member(body, field::password);
+  return text;
 }
 
 struct LoginResponse {
@@ -5111,7 +5365,7 @@ class KeyCall {
     switch (phase_) {
       case Phase::checks: {
         if (auto ok = spec_.check_input(); !ok) return finish(std::move(ok).error());
-        if (auto ok = check_logged_in(user_); !ok) return finish(std::move(ok).error());
+        if (auto ok = client_.check_user(user_); !ok) return finish(std::move(ok).error());
         if (auto ok = spec_.check(user_); !ok) return finish(std::move(ok).error());
         phase_ = Phase::host;
         [[fallthrough]];
@@ -5122,8 +5376,8 @@ class KeyCall {
         auto host = host_.take();
         if (!host) return finish(std::move(host).error());
         phase_ = Phase::call;
-        call_.emplace(client_, *user_.state(), *host, spec_.method, spec_.path(), spec_.idempotency,
-                      spec_.body());
+        call_.emplace(client_, *user_state(user_), *host, spec_.method, spec_.path(),
+                      spec_.idempotency, spec_.body());
         event = Start{};
         [[fallthrough]];
       }
@@ -5221,7 +5475,8 @@ struct FetchKeySpec : IdKeySpec {
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto key = wire::parse_api_key(response->body, context, response->status);
-    if (key) key->key.reset();  // only create() returns the value (DESIGN.md)
+    if (!key || key->key) wipe(response->body);  // a value the server should not have sent
+    if (key) key->key.reset();                   // only create() returns the value (DESIGN.md)
     return key;
   }
 };
@@ -5237,6 +5492,8 @@ struct FetchKeysSpec : BodilessKeySpec {
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto keys = wire::parse_api_key_list(response->body, context, response->status);
+    // Values the server should not have sent; only then is the body worth wiping.
+    if (!keys || wire::any_key_value(*keys)) wipe(response->body);
     if (keys) {
       for (auto& key : *keys) key.key.reset();
     }
@@ -5318,14 +5575,14 @@ class FetchProfile {
   Action step(Event event) {
     if (auto* start = std::get_if<Start>(&event)) {
       now_ = start->now;
-      if (auto ok = check_logged_in(user_); !ok) return finish(std::move(ok).error());
+      if (auto ok = client_.check_user(user_); !ok) return finish(std::move(ok).error());
     }
     if (!call_) {
       Action action = host_.step(std::move(event));
       if (!action.is_done()) return action;
       auto host = host_.take();
       if (!host) return finish(std::move(host).error());
-      call_.emplace(client_, *user_.state(), *host, HttpMethod::get, routes::profile());
+      call_.emplace(client_, *user_state(user_), *host, HttpMethod::get, routes::profile());
       event = Start{now_};
     }
     Action action = call_->step(std::move(event));
@@ -5351,6 +5608,9 @@ class FetchProfile {
 
 /// Logs in, then reads the profile: like the official SDKs, a login is complete once
 /// the profile has been read (it proves the access token works and lists identities).
+/// When the profile request fails, the session the server just opened is closed there
+/// too (one DELETE /auth/session with its refresh token, no retry) before the call
+/// fails with the profile's error: nobody will ever hold a handle to that session.
 class LogIn {
  public:
   using value_type = User;
@@ -5400,15 +5660,18 @@ class LogIn {
         Action action = profile_->step(std::move(event));
         if (!action.is_done()) return action;
         auto profile = read_profile(profile_->take());
-        if (!profile) {
-          state_->clear_tokens();
-          return finish(std::move(profile).error());
-        }
+        if (!profile) return close_session(std::move(profile).error());
         {
           std::lock_guard lock(state_->mutex);
           state_->identities = std::move(profile->identities);
         }
         return finish(User(state_));
+      }
+      case Phase::logout: {
+        Action action = logout_->step(std::move(event));
+        if (!action.is_done()) return action;
+        // Whatever the server answered, the login failed for the profile's reason.
+        return finish(std::move(*failure_));
       }
     }
     return Action::done();
@@ -5417,7 +5680,23 @@ class LogIn {
   Result<User> take_result() { return std::move(*outcome_); }
 
  private:
-  enum class Phase { checks, host, login, profile };
+  enum class Phase { checks, host, login, profile, logout };
+
+  /// Forgets the new session's tokens, asks the server to end it, and fails with
+  /// `error` once it has answered.
+  Action close_session(AppError error) {
+    const Secret refresh = state_->current_refresh_token();
+    state_->clear_tokens();
+    if (refresh.empty()) return finish(std::move(error));  // a refresh 401 ended it already
+    failure_.emplace(std::move(error));
+    phase_ = Phase::logout;
+    RetryPolicy once = client_.config().retry;
+    once.max_attempts = 1;  // the caller is waiting for the login's failure
+    logout_.emplace(client_.make_request(HttpMethod::del, join_url(host_view_, routes::session()),
+                                         {}, refresh.reveal()),
+                    Idempotency::idempotent, once);
+    return logout_->step(Start{now_});
+  }
 
   Result<void> on_login(Result<HttpResponse> response) {
     if (!response) return std::move(response).error();
@@ -5426,10 +5705,10 @@ class LogIn {
     wipe(response->body);
     if (!login) return std::move(login).error();
     if (!login->device_id.empty()) client_.remember_device_id(login->device_id);
-    state_ = std::make_shared<UserState>(login->user_id, std::string(credentials_.provider_name()),
-                                         login->device_id.empty() ? device_id_ : login->device_id,
-                                         std::move(login->access_token),
-                                         std::move(login->refresh_token));
+    state_ = std::make_shared<UserState>(
+        client_.owner_key(), login->user_id, std::string(credentials_.provider_name()),
+        login->device_id.empty() ? device_id_ : login->device_id, std::move(login->access_token),
+        std::move(login->refresh_token));
     return {};
   }
 
@@ -5448,6 +5727,8 @@ class LogIn {
   std::optional<Exchange> login_;
   std::shared_ptr<UserState> state_;
   std::optional<AccessTokenExchange> profile_;
+  std::optional<Exchange> logout_;
+  std::optional<AppError> failure_;
   std::optional<Result<User>> outcome_;
 };
 
@@ -5531,8 +5812,10 @@ class LogOut : public HostThenRequest {
 
   Action step(Event event) {
     if (std::holds_alternative<Start>(event)) {
-      const auto& state = user_.state();
+      const auto& state = user_state(user_);
       if (!state) return finish({});
+      // Another App's user: refused before its tokens are read, let alone sent.
+      if (state->owner != client_.owner_key()) return finish(client_.check_user(user_));
       refresh_ = state->current_refresh_token();
       state->clear_tokens();
       if (refresh_.empty()) return finish({});
@@ -5899,8 +6182,16 @@ struct CoreOwner {
   CoreOwner& operator=(const CoreOwner&) = delete;
   ~CoreOwner() {
     core->shut_down();
+    T& transport = core->transport();
+    // A transport that can shut down early does so here, on the user's thread: its
+    // threads have ended when the last handle's destructor returns, so none is still
+    // running library code when the program goes on to exit. Calls that have not let
+    // go of the core yet only hold an idle transport after this.
+    if constexpr (ShutsDownEarly<T>) {
+      if (!on_loop_thread(transport)) transport.shut_down();
+    }
     std::shared_ptr<void> last = std::move(core);
-    release_off_loop(last, static_cast<ClientCore<T>*>(last.get())->transport());
+    release_off_loop(last, transport);
   }
 
   std::shared_ptr<ClientCore<T>> core;
@@ -6447,6 +6738,7 @@ inline HttpResponse error(std::string_view origin, int status, errc code,
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -6454,11 +6746,23 @@ inline HttpResponse error(std::string_view origin, int status, errc code,
 
 namespace appkeys::testing::backend {
 
+/// A store that cannot be reached now (its database is restarting, its network is
+/// down, every connection is busy past a bound): BasicBackend answers 503 with a JSON
+/// error body, and the client may try again. Any other exception from a store is a
+/// fault (500). Its message names the store and the reason, never a bound value.
+///
+/// Thread safety: an exception object; immutable once thrown.
+class StoreUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 /// Where the server rules (backend::BasicBackend) keep users, keys, sessions, tokens and
 /// the deployment's secrets. The rules decide what is allowed; a store only keeps state,
 /// and makes each call below one atomic step (a transaction, or one lock), safe to call
 /// from many threads at once: the rules never hold a lock across two calls. Shipped
-/// models: backend::MemoryStore (header-only, in FakeBackend) and server::SqliteStore.
+/// models: backend::MemoryStore (header-only, in FakeBackend), server::SqliteStore and
+/// server::PostgresStore. A store that cannot be reached throws StoreUnavailable.
 ///
 /// Requirements, for a store `s`, ids as `std::string_view` (users: 24 hex) or
 /// `ObjectId` (keys), `u` a UserRecord, `k` a KeyRecord:
@@ -6556,6 +6860,7 @@ concept Store = requires(S& s, const S& cs, std::string_view id, const ObjectId&
 // ---- begin appkeys/testing/backend/url.hpp
 // appkeys — URL and text helpers of the server rules (no I/O).
 
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -6569,48 +6874,18 @@ struct UrlParts {
   std::string path;    // without query or fragment: routing and the request log ignore them
 };
 
-/// nullopt unless `url` is absolute http:// or https:// with a non-empty authority, as
-/// a real transport would demand.
+/// nullopt unless `url` is absolute http:// or https:// with a non-empty host, as a
+/// real transport would demand (detail::split_url, the library's one splitter).
 inline std::optional<UrlParts> split_http_url(std::string_view url) {
-  std::size_t scheme_end = 0;
-  if (url.rfind("http://", 0) == 0) {
-    scheme_end = 7;
-  } else if (url.rfind("https://", 0) == 0) {
-    scheme_end = 8;
-  } else {
-    return std::nullopt;
-  }
-  const std::size_t authority_end = url.find_first_of("/?#", scheme_end);
-  const std::string_view authority =
-      url.substr(scheme_end, authority_end == std::string_view::npos ? std::string_view::npos
-                                                                     : authority_end - scheme_end);
-  if (authority.empty()) return std::nullopt;
-  UrlParts parts;
-  parts.origin = std::string(url.substr(0, scheme_end + authority.size()));
-  if (authority_end != std::string_view::npos && url[authority_end] == '/') {
-    const std::string_view rest = url.substr(authority_end);
-    parts.path = std::string(rest.substr(0, rest.find_first_of("?#")));
-  } else {
-    parts.path = "/";
-  }
-  return parts;
+  const auto split = detail::split_url(url);
+  if (!split) return std::nullopt;
+  return UrlParts{std::string(split.parts.origin(url)), std::string(split.parts.path())};
 }
 
 /// split_http_url(url).has_value(), without building the parts: FakeTransport checks
 /// every request's URL, and the backend splits it again anyway.
 inline bool is_absolute_http_url(std::string_view url) noexcept {
-  std::size_t scheme_end = 0;
-  if (url.rfind("http://", 0) == 0) {
-    scheme_end = 7;
-  } else if (url.rfind("https://", 0) == 0) {
-    scheme_end = 8;
-  } else {
-    return false;
-  }
-  // The authority runs up to the first '/', '?' or '#': non-empty iff the character
-  // right after the scheme is none of them.
-  return url.size() > scheme_end && url[scheme_end] != '/' && url[scheme_end] != '?' &&
-         url[scheme_end] != '#';
+  return static_cast<bool>(detail::split_url(url));
 }
 
 inline bool starts_with(std::string_view text, std::string_view prefix) noexcept {
@@ -6632,11 +6907,7 @@ inline bool is_key_name_char(char c) noexcept {
          c == '-';
 }
 
-/// Overwrites a temporary copy of a secret before it is freed.
-inline void wipe(std::string& text) noexcept {
-  volatile char* bytes = text.data();
-  for (std::size_t i = 0; i < text.size(); ++i) bytes[i] = 0;
-}
+using detail::wipe;  // the library's one wipe (detail/wipe.hpp)
 
 }  // namespace appkeys::testing::fake_detail
 // ---- end appkeys/testing/backend/url.hpp
@@ -7244,7 +7515,8 @@ namespace appkeys::testing::backend {
 /// in the store (made on first use), checked on every request before the store is asked
 /// about them. The clock is the system clock plus an offset that advance_clock() moves,
 /// so token `exp` claims look real while tests can still expire them at will. A request
-/// whose store call throws (a database error) gets 500 InternalServerError.
+/// whose store call throws StoreUnavailable gets 503 (with Retry-After), any other
+/// store exception (a database error) 500; both with an InternalServerError JSON body.
 ///
 /// Thread safety: every member function may be called concurrently. Each store call is
 /// atomic (the Store concept); no lock is held across two of them, so requests run in
@@ -7293,6 +7565,13 @@ class BasicBackend {
 #if APPKEYS_HAS_EXCEPTIONS
     try {
       return dispatch(call);
+    } catch (const StoreUnavailable&) {
+      // The database is away (restarting, unreachable): nothing this request asked
+      // for was acknowledged, and asking again later may succeed.
+      HttpResponse response = responses::error(call.origin, 503, errc::internal_server_error,
+                                               "the store is unavailable; try again later");
+      response.headers.emplace("Retry-After", "1");
+      return response;
     } catch (const std::exception&) {
       // The store failed (disk full, database locked past its timeout...). The message
       // stays out of the answer: it may name files or SQL.
@@ -8172,9 +8451,10 @@ namespace appkeys::testing {
 /// Destroyed on its own thread (a completion dropped the last App), it cannot join
 /// itself: the thread then finishes on its own, holding what it needs.
 ///
-/// Calls in flight keep their App's transport alive after the App is destroyed, until
-/// their requests are answered: the backend must outlive the transport, and
-/// remote().finished() tells a test when it is gone.
+/// When the last handle to its App goes, the App calls shut_down(): calls still queued
+/// complete with errc::shutting_down and the thread has ended when the App's destructor
+/// returns (unless that destructor ran on the thread itself). The backend must outlive
+/// the transport; remote().finished() tells a test when its thread is done.
 ///
 /// Thread safety: every member may be called from any thread, including from inside a
 /// completion; the backend must outlive the transport.
@@ -8190,7 +8470,12 @@ class FakeAsyncTransport {
   FakeAsyncTransport(const FakeAsyncTransport&) = delete;
   FakeAsyncTransport& operator=(const FakeAsyncTransport&) = delete;
 
-  ~FakeAsyncTransport() {
+  ~FakeAsyncTransport() { shut_down(); }
+
+  /// Does now what the destructor does: every queued call completes with
+  /// errc::shutting_down, later ones are refused that way, and the thread is joined
+  /// (left to end on its own when this runs on it). Idempotent.
+  void shut_down() {
     if (!state_) return;
     std::deque<Pending> dropped;
     {
@@ -8203,6 +8488,7 @@ class FakeAsyncTransport {
       State::complete(pending.completion,
                       AppError(errc::shutting_down, "FakeAsyncTransport destroyed"));
     }
+    if (!state_->worker.joinable()) return;
     if (state_->worker.get_id() == std::this_thread::get_id()) {
       state_->worker.detach();
     } else {
@@ -8280,7 +8566,7 @@ class FakeAsyncTransport {
       std::lock_guard lock(state_->mutex);
       return state_->accepted;
     }
-    /// Whether the transport has been destroyed and its thread has finished: from then
+    /// Whether the transport has been shut down and its thread has finished: from then
     /// on it touches the backend no more.
     bool finished() const {
       std::lock_guard lock(state_->mutex);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A client that is not ours: drives `appkeys serve` with raw HTTP, as the official SDKs do.
 
-Usage: foreign_client.py PATH/TO/appkeys
+Usage: foreign_client.py PATH/TO/appkeys [memory|sqlite|postgres]
 
 Starts `appkeys serve --port 0 --app-id conformance --user ann@example.com:pw123456`,
 reads the port from its first stdout line ("listening on http://127.0.0.1:PORT"), then
@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import re
-import selectors
 import signal
 import subprocess
 import sys
@@ -28,6 +27,10 @@ import tempfile
 import time
 import traceback
 import urllib.parse
+
+# The serve helpers shared by every Python test of the server (nothing of the C++ client).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "serve"))
+import serve_support  # noqa: E402
 
 APP_ID = "conformance"
 EMAIL = "ann@example.com"
@@ -56,22 +59,7 @@ def on_alarm(signum, frame):
 # Checks
 
 
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"PASS  {name}", flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL  {name}" + (f": {detail}" if detail else ""), flush=True)
-        return bool(ok)
-
-
-CHECKS = Checks()
+CHECKS = serve_support.Checks()
 check = CHECKS.check
 
 
@@ -617,23 +605,11 @@ def run(base_url):
 
 
 def read_first_line(proc, timeout):
-    selector = selectors.DefaultSelector()
-    selector.register(proc.stdout, selectors.EVENT_READ)
-    deadline = time.monotonic() + timeout
-    data = b""
-    try:
-        while b"\n" not in data:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not selector.select(remaining):
-                raise TimeoutError(f"no first line from the server within {timeout} s")
-            chunk = os.read(proc.stdout.fileno(), 4096)
-            if not chunk:
-                raise RuntimeError(f"the server exited before printing its address "
-                                   f"(exit status {proc.poll()})")
-            data += chunk
-    finally:
-        selector.close()
-    return data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+    line = serve_support.read_first_line(proc, timeout)
+    if line is None:
+        raise RuntimeError(f"no first line from the server within {timeout} s "
+                           f"(exit status {proc.poll()})")
+    return line
 
 
 def stop(proc):
@@ -649,17 +625,19 @@ def stop(proc):
 
 
 def main(argv):
-    # The store: memory (the default) or sqlite (a fresh file in a temporary directory).
-    if len(argv) not in (2, 3) or (len(argv) == 3 and argv[2] not in ("memory", "sqlite")):
-        print(f"usage: {argv[0]} PATH/TO/appkeys [memory|sqlite]", file=sys.stderr)
+    # The store: memory (the default), sqlite (a fresh file in a temporary directory) or
+    # postgres (a fresh schema in APPKEYS_TEST_POSTGRES_URI's database).
+    kinds = ("memory", "sqlite", "postgres")
+    if len(argv) not in (2, 3) or (len(argv) == 3 and argv[2] not in kinds):
+        print(f"usage: {argv[0]} PATH/TO/appkeys [memory|sqlite|postgres]", file=sys.stderr)
         return 2
     store_kind = argv[2] if len(argv) == 3 else "memory"
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(OVERALL_TIMEOUT)
     server_log = tempfile.TemporaryFile()
     store_dir = tempfile.TemporaryDirectory(prefix="appkeys-conformance-")
-    store = ("sqlite:" + os.path.join(store_dir.name, "appkeys.db")) if store_kind == "sqlite" \
-        else "memory:"
+    fresh = serve_support.Store(store_kind, store_dir.name, "the foreign client")
+    store = fresh.uri
     proc = None
     crashed = False
     try:
@@ -687,6 +665,7 @@ def main(argv):
                 text = server_log.read().decode("utf-8", "replace")
                 print("server stderr:\n" + text, end="" if text.endswith("\n") else "\n")
         server_log.close()
+        fresh.__exit__(None, None, None)
         store_dir.cleanup()
     print(f"{CHECKS.passed} passed, {CHECKS.failed} failed", flush=True)
     return 1 if CHECKS.failed or crashed else 0

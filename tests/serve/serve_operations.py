@@ -30,7 +30,6 @@ import json
 import os
 import re
 import secrets
-import selectors
 import shutil
 import signal
 import socket
@@ -41,37 +40,25 @@ import tempfile
 import time
 import traceback
 
-HANG_BOUND = 60  # seconds: the bound on any single wait (never a speed assertion)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import serve_support  # noqa: E402
+from serve_support import API, HANG_BOUND  # noqa: E402
+
 OVERALL_TIMEOUT = 280  # seconds, for the whole run (ctest allows 300)
-API = "/api/client/v2.0"
 LOG_LINE = re.compile(
     r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (\S+) (\S+) (\d{3}) (\d+)ms$")
 
 
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS  " + name, flush=True)
-        else:
-            self.failed += 1
-            print("FAIL  " + name + (": " + detail if detail else ""), flush=True)
-        return bool(ok)
-
-
-CHECKS = Checks()
+CHECKS = serve_support.Checks()
 check = CHECKS.check
 EXE = None
 TMP = None
 
 
-class Server:
-    """One `appkeys serve` process: stdout piped (only its first line is read), stderr
-    to a file, so a busy access log can never block it."""
+class Server(serve_support.Serve):
+    """One `appkeys serve` process (serve_support.Serve) in the run's temporary directory,
+    so the default store (sqlite:appkeys.db in the working directory) never lands in the
+    build tree; stderr to a file of its own, so a busy access log can never block it."""
 
     counter = 0
     started = []  # every one, so that none outlives the run whatever fails
@@ -79,56 +66,8 @@ class Server:
     def __init__(self, args):
         Server.counter += 1
         self.err_path = os.path.join(TMP, "server-%d.err" % Server.counter)
-        self.err_file = open(self.err_path, "wb")
-        # In the run's temporary directory, so the default store (sqlite:appkeys.db in the
-        # working directory) never lands in the build tree.
-        self.proc = subprocess.Popen([EXE, "serve"] + args, stdout=subprocess.PIPE,
-                                     stderr=self.err_file, stdin=subprocess.DEVNULL, cwd=TMP)
+        super().__init__(EXE, args, stderr=self.err_path, cwd=TMP)
         Server.started.append(self.proc)
-        self.first_line = self._read_first_line()
-        self.url = None
-        self.host = None
-        self.port = None
-        m = re.fullmatch(r"listening on (https?)://(\[[^\]]+\]|[^:/]+):(\d+)",
-                         self.first_line or "")
-        if m:
-            self.url = "%s://%s:%s" % m.groups()
-            self.host = m.group(2).strip("[]")
-            self.port = int(m.group(3))
-
-    def _read_first_line(self):
-        sel = selectors.DefaultSelector()
-        sel.register(self.proc.stdout, selectors.EVENT_READ)
-        data = b""
-        deadline = time.monotonic() + HANG_BOUND
-        while b"\n" not in data and time.monotonic() < deadline:
-            if not sel.select(timeout=0.2):
-                if self.proc.poll() is not None:
-                    break
-                continue
-            chunk = os.read(self.proc.stdout.fileno(), 4096)
-            if not chunk:
-                break
-            data += chunk
-        sel.close()
-        if b"\n" not in data:
-            return None
-        return data.split(b"\n", 1)[0].decode("utf-8", "replace")
-
-    def stop(self, sig=signal.SIGTERM):
-        """Sends `sig` (None: none, it is already stopping) and returns the exit status
-        (None if it hung)."""
-        if sig is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            code = self.proc.wait(timeout=HANG_BOUND)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            code = None
-        self.proc.stdout.close()
-        self.err_file.close()
-        return code
 
     def stderr(self):
         with open(self.err_path, "rb") as f:

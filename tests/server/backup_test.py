@@ -6,18 +6,17 @@ server still runs, `sqlite3 STORE ".backup COPY"` (SQLite's online backup) copie
 store; a second `appkeys serve` on the copy lets the key log in, and the copy holds the
 key value nowhere in clear. Usage: backup_test.py PATH/TO/appkeys
 """
-import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import urllib.error
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "serve"))
+import serve_support  # noqa: E402
+from serve_support import call  # noqa: E402
 
 FAILED = []
-API = "/api/client/v2.0"
 
 
 def check(ok, label):
@@ -26,41 +25,21 @@ def check(ok, label):
         FAILED.append(label)
 
 
-def call(base, method, path, body=None, bearer=None):
-    """(status, parsed JSON body or None) of one request."""
-    headers = {"Content-Type": "application/json"}
-    if bearer:
-        headers["Authorization"] = "Bearer " + bearer
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, headers=headers, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as error:
-        return error.code, None
+def Server(exe, store, *extra):
+    """`appkeys serve` on a store; `with Server(...) as base` gives its URL and stops it
+    (SIGTERM) when the block ends."""
+    return _Started(serve_support.Serve(exe, ["--port", "0", "--store", store] + list(extra)))
 
 
-class Server:
-    """`appkeys serve` on a store, stopped (SIGTERM) when the block ends."""
-
-    def __init__(self, exe, store, *extra):
-        self.process = subprocess.Popen(
-            [exe, "serve", "--port", "0", "--store", store] + list(extra),
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+class _Started:
+    def __init__(self, serve):
+        self.serve = serve
 
     def __enter__(self):
-        first = self.process.stdout.readline().decode().strip()
-        match = re.fullmatch(r"listening on (http://\S+)", first)
-        if match is None:
-            self.__exit__(None, None, None)
-            raise RuntimeError("serve did not start: %r" % first)
-        return match.group(1)
+        return self.serve.__enter__().url
 
     def __exit__(self, *exc):
-        self.process.terminate()
-        self.process.wait(timeout=60)
-        self.process.stdout.close()
+        self.serve.__exit__(*exc)
 
 
 def main(argv):
@@ -74,10 +53,10 @@ def main(argv):
         live = os.path.join(tmp, "live.db")
         copy = os.path.join(tmp, "copy.db")
         with Server(exe, "sqlite:" + live, "--user", email + ":" + password) as base:
-            status, login = call(base, "POST", API + "/app/x/auth/providers/local-userpass/login",
+            status, login = call(base, "POST", "/app/x/auth/providers/local-userpass/login",
                                  {"username": email, "password": password})
             check(status == 200, "the user logs in")
-            status, key = call(base, "POST", API + "/auth/api_keys", {"name": "nightly"},
+            status, key = call(base, "POST", "/auth/api_keys", {"name": "nightly"},
                                bearer=login["refresh_token"])
             check(status == 201 and key and key.get("key"), "a key is created")
             # The online backup, with the server still running and the store in WAL mode.
@@ -90,10 +69,10 @@ def main(argv):
         with open(copy, "rb") as f:
             check(key["key"].encode() not in f.read(), "the backup holds no key value in clear")
         with Server(exe, "sqlite:" + copy) as base:
-            status, _ = call(base, "POST", API + "/app/x/auth/providers/api-key/login",
+            status, _ = call(base, "POST", "/app/x/auth/providers/api-key/login",
                              {"key": key["key"]})
             check(status == 200, "the key logs in through a server on the backup")
-            status, _ = call(base, "POST", API + "/app/x/auth/providers/local-userpass/login",
+            status, _ = call(base, "POST", "/app/x/auth/providers/local-userpass/login",
                              {"username": email, "password": password})
             check(status == 200, "the user logs in through a server on the backup")
     print("%d failed" % len(FAILED))

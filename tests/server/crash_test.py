@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """kill -9 in the middle of writes loses nothing acknowledged.
 
-Starts `appkeys serve --store sqlite:TMP/appkeys.db --port 0`, and loads it from several
+Starts `appkeys serve --store STORE --port 0` (STORE: a fresh SQLite file, or a fresh
+schema in the PostgreSQL database APPKEYS_TEST_POSTGRES_URI names), and loads it from several
 threads: each registers a user, logs in, then creates, disables and deletes keys as fast
 as the server answers. After a while the server is killed with SIGKILL while requests are
 in flight, restarted on the same store, and checked:
@@ -15,19 +16,20 @@ in flight, restarted on the same store, and checked:
 
 Requests in flight at the kill may or may not have happened; they are only allowed, never
 required. The whole load-kill-restart cycle runs ROUNDS times on the same store. Prints
-the counts. Usage: crash_test.py PATH/TO/appkeys
+the counts. Usage: crash_test.py PATH/TO/appkeys [sqlite|postgres]
 """
 import http.client
-import json
 import os
 import re
-import selectors
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "serve"))
+import serve_support  # noqa: E402
 
 APP_ID = "crash"
 USERS = 6
@@ -43,35 +45,14 @@ def on_alarm(*_):
     os._exit(1)
 
 
-class Client:
+class Client(serve_support.Client):
     """One keep-alive connection; raises OSError/HTTPException when the server is gone."""
 
     def __init__(self, port):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-
-    def call(self, method, path, body=None, bearer=None):
-        headers = {"Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        if bearer:
-            headers["Authorization"] = "Bearer " + bearer
-        self.conn.request(method, API + path, body=data, headers=headers)
-        response = self.conn.getresponse()
-        raw = response.read()
-        parsed = None
-        if raw and response.getheader("Content-Type", "").startswith("application/json"):
-            parsed = json.loads(raw)
-        return response.status, parsed
+        super().__init__("http://127.0.0.1:%d" % port)
 
     def login(self, provider, credentials):
-        status, body = self.call("POST", "/app/%s/auth/providers/%s/login" % (APP_ID, provider),
-                                 dict(credentials, options={"device": {"sdkVersion": "crash"}}))
-        return body if status == 200 else None
-
-    def close(self):
-        self.conn.close()
+        return super().login(provider, credentials, app_id=APP_ID)
 
 
 class Ledger:
@@ -160,23 +141,10 @@ def worker(port, index, round_no, ledger, stop):
 def start_server(exe, store, log):
     proc = subprocess.Popen([exe, "serve", "--port", "0", "--app-id", APP_ID, "--store", store],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
-    selector = selectors.DefaultSelector()
-    selector.register(proc.stdout, selectors.EVENT_READ)
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    data = b""
-    while b"\n" not in data:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not selector.select(remaining):
-            raise RuntimeError("no first line from the server")
-        chunk = os.read(proc.stdout.fileno(), 4096)
-        if not chunk:
-            raise RuntimeError("the server exited (status %s)" % proc.poll())
-        data += chunk
-    selector.close()
-    first = data.split(b"\n", 1)[0].decode()
-    match = re.fullmatch(r"listening on http://([^:]+):(\d+)", first)
+    first = serve_support.read_first_line(proc, STARTUP_TIMEOUT)
+    match = re.fullmatch(r"listening on http://([^:]+):(\d+)", first or "")
     if not match:
-        raise RuntimeError("unexpected first line %r" % first)
+        raise RuntimeError("unexpected first line %r (exit status %s)" % (first, proc.poll()))
     return proc, int(match.group(2))
 
 
@@ -264,15 +232,17 @@ def settle(ledger, listed_by_user):
 
 
 def main(argv):
-    if len(argv) != 2:
-        print("usage: crash_test.py PATH/TO/appkeys", file=sys.stderr)
+    if len(argv) not in (2, 3) or (len(argv) == 3 and argv[2] not in ("sqlite", "postgres")):
+        print("usage: crash_test.py PATH/TO/appkeys [sqlite|postgres]", file=sys.stderr)
         return 2
+    kind = argv[2] if len(argv) == 3 else "sqlite"
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(OVERALL_TIMEOUT)
     checks = Checks()
     ledger = Ledger()
-    with tempfile.TemporaryDirectory(prefix="appkeys-crash-") as tmp:
-        store = "sqlite:" + os.path.join(tmp, "appkeys.db")
+    with tempfile.TemporaryDirectory(prefix="appkeys-crash-") as tmp, \
+            serve_support.Store(kind, tmp, "the kill -9 test") as fresh:
+        store = fresh.uri
         log = open(os.path.join(tmp, "server.log"), "wb")
         proc = None
         try:

@@ -32,16 +32,32 @@ concept ReportsLoopThread = requires(const T& t) {
   { t.in_loop_thread() } -> std::convertible_to<bool>;
 };
 
+/// The optional AsyncTransport hook `t.shut_down()`: what the destructor does, done
+/// early (see concepts.hpp).
+template <class T>
+concept ShutsDownEarly = requires(T& t) {
+  t.shut_down();
+};
+
+/// Whether the calling thread is `transport`'s own loop thread (false for a transport
+/// that does not say).
+template <class T>
+bool on_loop_thread(const T& transport) noexcept {
+  if constexpr (ReportsLoopThread<T>) {
+    return transport.in_loop_thread();
+  } else {
+    return false;
+  }
+}
+
 /// Drops `owner`, the last reference to whatever owns `transport`, somewhere other than
 /// the transport's own loop thread when it is on it: a transport's destructor joins that
 /// thread, which cannot join itself. The shared timer thread drops it instead.
 template <class T>
 void release_off_loop(std::shared_ptr<void>& owner, const T& transport) {
-  if constexpr (ReportsLoopThread<T>) {
-    if (owner && owner.use_count() == 1 && transport.in_loop_thread()) {
-      TimerThread::shared().after(std::chrono::milliseconds(0),
-                                  [last = std::move(owner)]() mutable { last.reset(); });
-    }
+  if (owner && owner.use_count() == 1 && on_loop_thread(transport)) {
+    TimerThread::shared().after(std::chrono::milliseconds(0),
+                                [last = std::move(owner)]() mutable { last.reset(); });
   }
   owner.reset();
 }

@@ -17,8 +17,16 @@ struct CoreOwner {
   CoreOwner& operator=(const CoreOwner&) = delete;
   ~CoreOwner() {
     core->shut_down();
+    T& transport = core->transport();
+    // A transport that can shut down early does so here, on the user's thread: its
+    // threads have ended when the last handle's destructor returns, so none is still
+    // running library code when the program goes on to exit. Calls that have not let
+    // go of the core yet only hold an idle transport after this.
+    if constexpr (ShutsDownEarly<T>) {
+      if (!on_loop_thread(transport)) transport.shut_down();
+    }
     std::shared_ptr<void> last = std::move(core);
-    release_off_loop(last, static_cast<ClientCore<T>*>(last.get())->transport());
+    release_off_loop(last, transport);
   }
 
   std::shared_ptr<ClientCore<T>> core;

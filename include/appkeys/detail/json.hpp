@@ -1,6 +1,8 @@
 // appkeys — strict, non-throwing JSON access on top of nlohmann/json.
 #pragma once
 
+#include <appkeys/detail/wipe.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
@@ -66,14 +68,6 @@ inline std::optional<bool> bool_member(const json& object, std::string_view key)
   auto it = object.find(key);
   if (it == object.end() || !it->is_boolean()) return std::nullopt;
   return it->get<bool>();
-}
-
-/// Overwrites a string's bytes before it is freed: bodies and JSON values that carried a
-/// token or key value are scrubbed once the library has taken what it needs.
-inline void wipe(std::string& text) noexcept {
-  volatile char* bytes = text.data();
-  for (std::size_t i = 0; i < text.size(); ++i) bytes[i] = 0;
-  text.clear();
 }
 
 /// Wipes the string member `key` of `object`, if it is one.

@@ -10,6 +10,7 @@
 #include <appkeys/app_config.hpp>
 #include <appkeys/credentials.hpp>
 #include <appkeys/detail/json.hpp>
+#include <appkeys/detail/url.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/object_id.hpp>
 #include <appkeys/result.hpp>
@@ -113,12 +114,25 @@ inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
   if (!value->is_array()) return malformed(context, "body is not a JSON array", status);
   std::vector<ApiKey> keys;
   keys.reserve(value->size());
-  for (const auto& item : *value) {
+  for (auto& item : *value) {
     auto key = api_key_from_json(item, context, status);
+    // A list should never carry key values, but one that does must not leave them in
+    // freed memory.
+    wipe_member(item, field::key);
     if (!key) return std::move(key).error();
     keys.push_back(std::move(key).value());
   }
   return keys;
+}
+
+/// Whether any of `keys` came with its value, i.e. whether the body that held them
+/// must be wiped (a list or a fetch normally has none, and wiping a 100,000-key list
+/// costs time for nothing).
+inline bool any_key_value(const std::vector<ApiKey>& keys) noexcept {
+  for (const auto& key : keys) {
+    if (key.key) return true;
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------------
@@ -151,7 +165,7 @@ inline Result<Location> parse_location(std::string_view body, int status) {
   if (hostname == nullptr) {
     return malformed(context, "'hostname' is missing or not a string", status);
   }
-  if (hostname->rfind("https://", 0) != 0 && hostname->rfind("http://", 0) != 0) {
+  if (!split_url(*hostname)) {
     return malformed(context, "'hostname' is not an http(s) URL", status);
   }
   return Location{*hostname};
@@ -186,10 +200,10 @@ inline std::string login_body(const Credentials& credentials, const json& device
   switch (credentials.provider()) {
     case AuthProvider::email_password:
       body[field::username] = credentials.email();
-      body[field::password] = std::string(credentials.secret().reveal());
+      body[field::password] = credentials.secret().reveal();  // in place, no temporary
       break;
     case AuthProvider::api_key:
-      body[field::key] = std::string(credentials.secret().reveal());
+      body[field::key] = credentials.secret().reveal();
       break;
     case AuthProvider::anonymous:
       break;
@@ -202,11 +216,14 @@ inline std::string login_body(const Credentials& credentials, const json& device
   return text;
 }
 
+/// The register body. Like login_body, the returned string holds the password.
 inline std::string register_body(std::string_view email, std::string_view password) {
   json body = json::object();
-  body[field::email] = std::string(email);
-  body[field::password] = std::string(password);
-  return dump_json(body);
+  body[field::email] = email;
+  body[field::password] = password;  // built in place: no temporary std::string copy
+  std::string text = dump_json(body);
+  wipe_member(body, field::password);
+  return text;
 }
 
 struct LoginResponse {

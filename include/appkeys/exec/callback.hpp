@@ -128,8 +128,8 @@ class [[nodiscard]] Deferred {
   /// executor says (see CallbackExec), possibly before then() returns. The handler may
   /// be move-only. It should not throw: see CallbackExec::on_handler_exception.
   template <class Handler>
-  requires std::invocable < std::decay_t<Handler>
-  &, Result < T >> void then(Handler&& handler) && {
+    requires(std::invocable<std::decay_t<Handler>&, Result<T>>)
+  void then(Handler&& handler) && {
     assert(valid() && "then() on a Deferred that was already started or moved from");
     auto contexts = std::move(contexts_);
     auto operation = std::move(operation_);

@@ -40,8 +40,8 @@ class RunLoop {
 
   /// Queues `job` (any move-only `void()` callable) for the thread running the loop.
   template <class F>
-  requires std::is_invocable_r_v < void, std::decay_t<F>
-  & > void post(F&& job) {
+    requires(std::is_invocable_r_v<void, std::decay_t<F>&>)
+  void post(F&& job) {
     detail::UniqueFunction<void()> erased(std::forward<F>(job));
     // Notified under the lock: the moment the lock is released a run() may return and
     // its caller destroy the loop, so nothing here may touch it afterwards.

@@ -63,8 +63,8 @@ class ThreadPool {
 
   /// Queues `job` (any move-only `void()` callable) for a worker.
   template <class F>
-  requires std::is_invocable_r_v < void, std::decay_t<F>
-  & > void post(F&& job) {
+    requires(std::is_invocable_r_v<void, std::decay_t<F>&>)
+  void post(F&& job) {
     detail::UniqueFunction<void()> erased(std::forward<F>(job));
     // Notified under the lock, as RunLoop does: once the lock is released the job may
     // run and its caller destroy the pool, so nothing here may touch it afterwards.

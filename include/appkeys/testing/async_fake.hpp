@@ -35,9 +35,10 @@ namespace appkeys::testing {
 /// Destroyed on its own thread (a completion dropped the last App), it cannot join
 /// itself: the thread then finishes on its own, holding what it needs.
 ///
-/// Calls in flight keep their App's transport alive after the App is destroyed, until
-/// their requests are answered: the backend must outlive the transport, and
-/// remote().finished() tells a test when it is gone.
+/// When the last handle to its App goes, the App calls shut_down(): calls still queued
+/// complete with errc::shutting_down and the thread has ended when the App's destructor
+/// returns (unless that destructor ran on the thread itself). The backend must outlive
+/// the transport; remote().finished() tells a test when its thread is done.
 ///
 /// Thread safety: every member may be called from any thread, including from inside a
 /// completion; the backend must outlive the transport.
@@ -53,7 +54,12 @@ class FakeAsyncTransport {
   FakeAsyncTransport(const FakeAsyncTransport&) = delete;
   FakeAsyncTransport& operator=(const FakeAsyncTransport&) = delete;
 
-  ~FakeAsyncTransport() {
+  ~FakeAsyncTransport() { shut_down(); }
+
+  /// Does now what the destructor does: every queued call completes with
+  /// errc::shutting_down, later ones are refused that way, and the thread is joined
+  /// (left to end on its own when this runs on it). Idempotent.
+  void shut_down() {
     if (!state_) return;
     std::deque<Pending> dropped;
     {
@@ -66,6 +72,7 @@ class FakeAsyncTransport {
       State::complete(pending.completion,
                       AppError(errc::shutting_down, "FakeAsyncTransport destroyed"));
     }
+    if (!state_->worker.joinable()) return;
     if (state_->worker.get_id() == std::this_thread::get_id()) {
       state_->worker.detach();
     } else {
@@ -143,7 +150,7 @@ class FakeAsyncTransport {
       std::lock_guard lock(state_->mutex);
       return state_->accepted;
     }
-    /// Whether the transport has been destroyed and its thread has finished: from then
+    /// Whether the transport has been shut down and its thread has finished: from then
     /// on it touches the backend no more.
     bool finished() const {
       std::lock_guard lock(state_->mutex);

@@ -14,6 +14,7 @@
 #include <appkeys/error.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/testing/fake.hpp>
+#include <appkeys/testing/local_server_cors.hpp>
 #include <appkeys/testing/local_server_detail.hpp>
 #include <appkeys/testing/local_server_options.hpp>
 #include <appkeys/testing/local_server_tls.hpp>
@@ -56,7 +57,9 @@ namespace appkeys::testing {
 ///   request's own Host header when the server listens on a wildcard address or serves
 ///   HTTPS (there the name a client dialled is the one its certificate check needs).
 ///   HEAD is answered as GET without the body; PATCH, OPTIONS and TRACE get 405 with
-///   an Allow header, multipart forms 415. A POST, PUT or DELETE with neither
+///   an Allow header, multipart forms 415. With LocalServerOptions::cors_origins, a
+///   browser's preflight from a listed origin is answered 204 and every answer to a
+///   listed origin names it in Access-Control-Allow-Origin. A POST, PUT or DELETE with neither
 ///   Content-Length nor Transfer-Encoding (as `curl -X PUT URL` sends) has an empty body.
 /// - A 204 carries neither Content-Type nor Content-Length (httplib adds
 ///   "Content-Length: 0", which is removed); PROTOCOL.md §3.
@@ -241,6 +244,13 @@ class LocalServer {
         local_server_detail::method_not_allowed(res);
         return httplib::Server::HandlerResponse::Handled;
       }
+      if (req.method == "OPTIONS" && req.has_header("Access-Control-Request-Method")) {
+        const auto origin = local_server_detail::cors_origin(options_.cors_origins, req);
+        if (!origin.empty()) {
+          local_server_detail::answer_preflight(res, origin);
+          return httplib::Server::HandlerResponse::Handled;
+        }
+      }
       return httplib::Server::HandlerResponse::Unhandled;
     });
 
@@ -290,7 +300,11 @@ class LocalServer {
 
     // httplib writes "Content-Length: 0" on every empty response; RFC 9110 forbids it
     // on 204 and 304, and PROTOCOL.md wants a bare 204.
-    server_->set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    server_->set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (const auto origin = local_server_detail::cors_origin(options_.cors_origins, req);
+          !origin.empty() && !res.has_header("Access-Control-Allow-Origin")) {
+        local_server_detail::add_cors_headers(res, origin);
+      }
       if (res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200)) {
         res.headers.erase("Content-Length");
         res.headers.erase("Content-Type");
@@ -382,9 +396,14 @@ class LocalServer {
       return;
     }
     // The target as received: httplib's req.path is percent-decoded, which would turn
-    // "%2F" into a path separator the client never sent.
-    std::string_view target = req.target;
-    if (target.empty() || target.front() != '/') target = req.path;
+    // "%2F" into a path separator the client never sent. httplib never leaves it empty;
+    // any form but origin-form ("*", "http://host/path") is not one this server routes.
+    const std::string_view target = req.target;
+    if (target.empty() || target.front() != '/') {
+      res.status = 400;
+      res.set_content("400 bad request", "text/plain; charset=utf-8");
+      return;
+    }
     request.url = scheme_ + "://" + request_host(req) + ':' + std::to_string(port_);
     request.url += target;
     for (const auto& [name, value] : req.headers) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace appkeys::testing {
 
@@ -58,6 +59,12 @@ struct LocalServerOptions {
   /// thread that served it: calls may be concurrent, so the sink must serialize its own
   /// output. Empty: no access log. An exception it throws is swallowed.
   std::function<void(const AccessLogEntry&)> access_log{};
+  /// Web origins (`https://app.example.com`, scheme and host and any port, as browsers
+  /// send them in Origin) whose pages may call this server from a browser, or "*" for
+  /// any. A request from a listed origin gets Access-Control-Allow-Origin naming it, and
+  /// its preflight (OPTIONS with Access-Control-Request-Method) is answered 204. Empty
+  /// (the default): no CORS headers, and OPTIONS gets 405.
+  std::vector<std::string> cors_origins{};
 };
 
 }  // namespace appkeys::testing

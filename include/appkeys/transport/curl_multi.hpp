@@ -163,6 +163,13 @@ class CurlMultiTransport {
     if (loop_) loop_->after(delay, std::move(fn));
   }
 
+  /// Does now what the destructor does (see the class comment, requirement 6): every
+  /// pending call completes with errc::shutting_down, later calls are refused that way,
+  /// and the loop thread is joined (unless this is that thread). Idempotent.
+  void shut_down() {
+    if (loop_) loop_->shut_down();
+  }
+
   /// True on the transport's loop thread: where completions and async_after functions
   /// run, and where a blocking send() would deadlock.
   bool in_loop_thread() const noexcept { return loop_ && loop_->in_loop_thread(); }
@@ -196,10 +203,6 @@ class CurlMultiTransport {
   }
 
  private:
-  void shut_down() {
-    if (loop_) loop_->shut_down();
-  }
-
   std::shared_ptr<curl_detail::MultiLoop> loop_;
 };
 

@@ -8,6 +8,8 @@
 
 #include <appkeys/concepts.hpp>
 #include <appkeys/config.hpp>
+#include <appkeys/detail/url.hpp>
+#include <appkeys/detail/wipe.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/result.hpp>
@@ -29,6 +31,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -82,7 +85,7 @@ struct HttplibTransportOptions {
   std::size_t max_response_bytes = 64 * 1024 * 1024;
 };
 
-namespace detail::httplib_support {
+namespace httplib_detail {
 
 using Clock = std::chrono::steady_clock;
 
@@ -91,19 +94,25 @@ struct Target {
   bool https = false;
   std::string host;  // as given, brackets stripped from an IPv6 literal
   int port = 0;
-  std::string path_query;  // "/path?query", fragment dropped, never empty
+  std::string path_query;  // "/path?query", fragment dropped, never empty (exchange takes it)
   std::string origin;      // "https://host:port", lower-case scheme and host: the pool key
 };
 
-inline char lower(char c) noexcept { return ascii_lower(c); }
-
-inline bool is_alnum(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/// RFC 9110 token characters: what a header name may contain.
-inline bool is_token_char(char c) noexcept {
-  return is_alnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+/// RFC 9110 token characters (what a header name may contain), as a table: every
+/// request's every header name is checked, so this is on the hot path.
+inline constexpr bool is_token_char(char c) noexcept {
+  constexpr auto table = [] {
+    struct Table {
+      bool allowed[256] = {};
+    } t;
+    for (int c = '0'; c <= '9'; ++c) t.allowed[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c) t.allowed[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) t.allowed[c] = true;
+    for (char c : std::string_view("!#$%&'*+-.^_`|~"))
+      t.allowed[static_cast<unsigned char>(c)] = true;
+    return t;
+  }();
+  return table.allowed[static_cast<unsigned char>(c)];
 }
 
 inline bool valid_header_name(std::string_view name) noexcept {
@@ -113,7 +122,8 @@ inline bool valid_header_name(std::string_view name) noexcept {
 /// httplib writes values verbatim, so a CR or LF here would let a value add headers or
 /// end the request early.
 inline bool valid_header_value(std::string_view value) noexcept {
-  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+  return std::none_of(value.begin(), value.end(),
+                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
 inline AppError url_error(std::string_view why) {
@@ -121,66 +131,46 @@ inline AppError url_error(std::string_view why) {
                   "HttplibTransport: invalid request URL: " + std::string(why));
 }
 
-/// Splits an absolute http:// or https:// URL. Userinfo ("user:pw@host") is refused:
-/// credentials travel in headers, never in URLs that end up in logs.
+/// Takes an absolute http:// or https:// URL apart (detail::split_url) and checks it
+/// for httplib. Userinfo ("user:pw@host") is refused: credentials travel in headers,
+/// never in URLs that end up in logs.
 inline Result<Target> parse_url(std::string_view url) {
-  Target target;
-  std::size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return url_error("it is not absolute (no scheme://)");
-  std::string scheme;
-  for (char c : url.substr(0, scheme_end)) scheme += lower(c);
-  if (scheme == "https") {
-    target.https = true;
-  } else if (scheme != "http") {
-    return url_error("only http:// and https:// are supported");
-  }
-  const std::string_view rest = url.substr(scheme_end + 3);
-  const std::size_t authority_end = rest.find_first_of("/?#");
-  const std::string_view authority = rest.substr(0, authority_end);
-  std::string_view tail =
-      authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
-  if (authority.find('@') != std::string_view::npos) {
+  const detail::UrlSplit split = detail::split_url(url);
+  if (!split) return url_error(split.problem);
+  const detail::UrlParts& parts = split.parts;
+  if (parts.authority.find('@') != std::string_view::npos) {
     return url_error("credentials in the URL (user@host) are not supported");
   }
-
-  std::string_view host;
-  std::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {
-    const std::size_t close = authority.find(']');
-    if (close == std::string_view::npos) return url_error("unterminated IPv6 literal");
-    host = authority.substr(1, close - 1);
-    const std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return url_error("unexpected characters after the IPv6 literal");
-      port_text = after.substr(1);
-    }
-    if (host.empty() || !std::all_of(host.begin(), host.end(), [](char c) {
+  const std::string_view host = parts.host;
+  if (parts.bracketed) {
+    if (!std::all_of(host.begin(), host.end(), [](char c) {
           return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
         })) {
       return url_error("malformed IPv6 literal");
     }
-  } else {
-    const std::size_t colon = authority.rfind(':');
-    host = authority.substr(0, colon);
-    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-    if (!std::all_of(host.begin(), host.end(),
-                     [](char c) { return is_alnum(c) || c == '-' || c == '.' || c == '_'; })) {
-      return url_error("the host contains characters that are not allowed in a host name");
-    }
+  } else if (!std::all_of(host.begin(), host.end(), [](char c) {
+               // ASCII only, whatever the locale (std::isalnum follows it).
+               return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '_';
+             })) {
+    return url_error("the host contains characters that are not allowed in a host name");
   }
-  if (host.empty()) return url_error("the host is empty");
 
+  Target target;
+  target.https = parts.https;
   target.port = target.https ? 443 : 80;
-  if (!port_text.empty()) {
+  if (!parts.port.empty()) {
+    const std::string_view port_text = parts.port;
     if (port_text.size() > 5 || !std::all_of(port_text.begin(), port_text.end(),
                                              [](char c) { return c >= '0' && c <= '9'; })) {
       return url_error("the port is not a number");
     }
-    target.port = std::stoi(std::string(port_text));
+    target.port = 0;
+    for (char c : port_text) target.port = target.port * 10 + (c - '0');
     if (target.port < 1 || target.port > 65535) return url_error("the port is out of range");
   }
 
-  tail = tail.substr(0, tail.find('#'));
+  const std::string_view tail = parts.target.substr(0, parts.target.find('#'));
   if (std::any_of(tail.begin(), tail.end(), [](char c) {
         const auto byte = static_cast<unsigned char>(c);
         return byte <= 0x20 || byte >= 0x7f;
@@ -189,42 +179,24 @@ inline Result<Target> parse_url(std::string_view url) {
         "the path or query contains spaces, control or non-ASCII characters "
         "(percent-encode them)");
   }
-  target.path_query =
-      tail.empty() || tail.front() != '/' ? "/" + std::string(tail) : std::string(tail);
+  if (tail.empty() || tail.front() != '/') target.path_query = '/';
+  target.path_query += tail;
 
   target.host = std::string(host);
-  target.origin = scheme + "://";
-  const bool ipv6 = target.host.find(':') != std::string::npos;
-  if (ipv6) target.origin += '[';
-  for (char c : target.host) target.origin += lower(c);
-  if (ipv6) target.origin += ']';
-  target.origin += ':' + std::to_string(target.port);
+  // The pool key: scheme, host and port, lower-case, the port always spelled out.
+  std::string& origin = target.origin;
+  origin.reserve(parts.scheme.size() + host.size() + 11);
+  origin = target.https ? "https://" : "http://";
+  if (parts.bracketed) origin += '[';
+  for (char c : host) origin += detail::ascii_lower(c);
+  if (parts.bracketed) origin += ']';
+  origin += ':';
+  origin += std::to_string(target.port);
   return target;
 }
 
-/// True for "localhost", 127.0.0.0/8, ::1 and ::ffff:127.x.y.z. Only literal forms
-/// count: "127.1" or a name that merely resolves to 127.0.0.1 is treated as remote,
-/// which errs on the side of refusing plain HTTP.
-inline bool is_loopback_host(std::string_view host) {
-  std::string name;
-  for (char c : host) name += lower(c);
-  if (!name.empty() && name.back() == '.') name.pop_back();
-  if (name == "localhost") return true;
-  in_addr v4{};
-  if (::inet_pton(AF_INET, name.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6{};
-  if (::inet_pton(AF_INET6, name.c_str(), &v6) == 1) {
-    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
-    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
-  }
-  return false;
-}
-
-/// Overwrites a string that held a secret before it is freed.
-inline void wipe(std::string& text) noexcept {
-  volatile char* bytes = text.data();
-  for (std::size_t i = 0; i < text.size(); ++i) bytes[i] = 0;
-}
+/// The library's one loopback rule (detail/url.hpp), under the name the CLI uses.
+using detail::is_loopback_host;
 
 /// Keeps SIGPIPE away from the calling thread while it lives. cpp-httplib (0.11.4 as
 /// built by Debian) writes to sockets without MSG_NOSIGNAL and OpenSSL writes
@@ -232,27 +204,29 @@ inline void wipe(std::string& text) noexcept {
 /// or that the watchdog shut down, would raise SIGPIPE and by default kill the process.
 /// Blocking it in this thread turns that into an EPIPE error; a SIGPIPE raised meanwhile
 /// is consumed before the old mask returns. Process-wide dispositions stay untouched.
+///
+/// Three system calls in the common case (block; at the end, look for a pending
+/// SIGPIPE, restore). No SIGPIPE can be pending for this thread when the guard starts
+/// with SIGPIPE unblocked (it would have been delivered), so one found pending at the
+/// end is ours; with SIGPIPE already blocked the guard consumes nothing.
 class SigpipeGuard {
  public:
   SigpipeGuard() noexcept {
     sigemptyset(&pipe_);
     sigaddset(&pipe_, SIGPIPE);
-    sigset_t pending;
-    sigemptyset(&pending);
-    // A SIGPIPE that was already pending is someone else's: leave it alone.
-    was_pending_ = ::sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
     active_ = ::pthread_sigmask(SIG_BLOCK, &pipe_, &old_) == 0;
   }
   SigpipeGuard(const SigpipeGuard&) = delete;
   SigpipeGuard& operator=(const SigpipeGuard&) = delete;
   ~SigpipeGuard() {
-    if (!active_ || sigismember(&old_, SIGPIPE) == 1) {
-      if (active_) ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    if (!active_) return;
+    if (sigismember(&old_, SIGPIPE) == 1) {
+      ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
       return;  // it was blocked already: nothing of ours to consume
     }
     sigset_t pending;
     sigemptyset(&pending);
-    if (!was_pending_ && ::sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
+    if (::sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
       const timespec no_wait{0, 0};
       ::sigtimedwait(&pipe_, nullptr, &no_wait);
     }
@@ -262,7 +236,6 @@ class SigpipeGuard {
  private:
   sigset_t pipe_{};
   sigset_t old_{};
-  bool was_pending_ = false;
   bool active_ = false;
 };
 
@@ -399,7 +372,7 @@ class ProxyTunnelClient final : public httplib::SSLClient {
         proxy_authorization_(std::move(proxy_authorization)) {}
   ProxyTunnelClient(const ProxyTunnelClient&) = delete;
   ProxyTunnelClient& operator=(const ProxyTunnelClient&) = delete;
-  ~ProxyTunnelClient() override { wipe(proxy_authorization_); }
+  ~ProxyTunnelClient() override { detail::wipe(proxy_authorization_); }
 
   /// Bounds the next tunnel set-up: connecting to the proxy by `connect_timeout`, all of
   /// it by `deadline`.
@@ -426,7 +399,7 @@ class ProxyTunnelClient final : public httplib::SSLClient {
     }
     request += "\r\n";
     const bool sent = send_all(fd, request);
-    wipe(request);
+    detail::wipe(request);
     std::string head;
     if (!sent || !read_head(fd, head)) {
       ::close(fd);
@@ -552,7 +525,7 @@ class Watch {
   std::uint64_t id_;
 };
 
-}  // namespace detail::httplib_support
+}  // namespace httplib_detail
 
 /// A Transport over cpp-httplib: HTTP/1.1 with keep-alive connections pooled per
 /// scheme://host:port, TLS through OpenSSL with certificate and hostname verification.
@@ -624,8 +597,8 @@ class HttplibTransport {
   }
 
  private:
-  using Clock = detail::httplib_support::Clock;
-  using Target = detail::httplib_support::Target;
+  using Clock = httplib_detail::Clock;
+  using Target = httplib_detail::Target;
 
   struct Origin {
     std::vector<std::unique_ptr<httplib::ClientImpl>> idle;
@@ -637,7 +610,7 @@ class HttplibTransport {
     State(const State&) = delete;
     State& operator=(const State&) = delete;
     ~State() {
-      detail::httplib_support::SigpipeGuard quiet;  // closing TLS clients writes close_notify
+      httplib_detail::SigpipeGuard quiet;  // closing TLS clients writes close_notify
       origins.clear();
     }
 
@@ -646,7 +619,7 @@ class HttplibTransport {
     std::condition_variable returned;       // a connection went back or was closed
     std::map<std::string, Origin> origins;  // guarded by mutex; never erased
     // Destroyed first: joins its thread before any pooled client goes away.
-    detail::httplib_support::Watchdog watchdog;
+    httplib_detail::Watchdog watchdog;
   };
 
   /// A pooled client lent to one request; goes back to the pool, or is closed, on
@@ -681,7 +654,7 @@ class HttplibTransport {
       if (doomed) {
         // Closing may write (see SigpipeGuard). Only then: a connection going back to
         // the pool writes nothing, and the guard costs four system calls.
-        detail::httplib_support::SigpipeGuard quiet;
+        httplib_detail::SigpipeGuard quiet;
         doomed.reset();  // closes its socket here, outside the lock
       }
     }
@@ -707,17 +680,16 @@ class HttplibTransport {
   }
 
   bool use_proxy(const Target& target) const {
-    return !state_->options.proxy_host.empty() &&
-           !detail::httplib_support::is_loopback_host(target.host);
+    return !state_->options.proxy_host.empty() && !httplib_detail::is_loopback_host(target.host);
   }
 
   Result<HttpResponse> send_checked(const HttpRequest& request) {
-    namespace support = detail::httplib_support;
+    namespace support = httplib_detail;
     const HttplibTransportOptions& options = state_->options;
 
     auto parsed = support::parse_url(request.url);
     if (!parsed) return std::move(parsed).error();
-    const Target& target = *parsed;
+    Target& target = *parsed;
     if (!target.https && !options.allow_insecure_http && !support::is_loopback_host(target.host)) {
       return AppError(errc::insecure_transport,
                       "HttplibTransport: refused to send " + describe(request) +
@@ -816,9 +788,9 @@ class HttplibTransport {
           authorization =
               httplib::make_basic_authentication_header(options.proxy_username, password, true)
                   .second;
-          detail::httplib_support::wipe(password);
+          detail::wipe(password);
         }
-        tls = std::make_unique<detail::httplib_support::ProxyTunnelClient>(
+        tls = std::make_unique<httplib_detail::ProxyTunnelClient>(
             target.host, target.port, options.proxy_host, options.proxy_port,
             std::move(authorization));
       } else {
@@ -843,13 +815,13 @@ class HttplibTransport {
       if (!options.proxy_username.empty()) {
         std::string password(options.proxy_password.reveal());
         client->set_proxy_basic_auth(options.proxy_username, password);
-        detail::httplib_support::wipe(password);
+        detail::wipe(password);
       }
     }
     return client;
   }
 
-  Result<HttpResponse> exchange(Lease& lease, const Target& target, const HttpRequest& request,
+  Result<HttpResponse> exchange(Lease& lease, Target& target, const HttpRequest& request,
                                 Clock::time_point deadline) {
     const HttplibTransportOptions& options = state_->options;
     httplib::ClientImpl& client = lease.client();
@@ -865,14 +837,14 @@ class HttplibTransport {
     client.set_read_timeout(socket_wait);
     client.set_write_timeout(socket_wait);
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-    if (auto* tunnel = dynamic_cast<detail::httplib_support::ProxyTunnelClient*>(&client)) {
+    if (auto* tunnel = dynamic_cast<httplib_detail::ProxyTunnelClient*>(&client)) {
       tunnel->budget(deadline, options.connect_timeout);
     }
 #endif
 
     httplib::Request out;
     out.method = std::string(to_string(request.method));
-    out.path = target.path_query;
+    out.path = std::move(target.path_query);
     for (const auto& [name, value] : request.headers) {
       if (detail::iequals(name, "Content-Length") || detail::iequals(name, "Transfer-Encoding")) {
         continue;
@@ -896,11 +868,22 @@ class HttplibTransport {
     bool past_deadline = false;
     const std::size_t limit = options.max_response_bytes;
     out.response_handler = [&](const httplib::Response& head) {
-      if (head.has_header("Content-Length") &&
-          head.get_header_value<std::uint64_t>("Content-Length") > limit) {
+      // One lookup with a key built once (has_header plus get_header_value made two,
+      // each building its std::string key), and the body's buffer sized once: it may
+      // hold a token, and a string that grows leaves copies in the blocks it frees.
+      static const std::string content_length = "Content-Length";
+      const auto it = head.headers.find(content_length);
+      if (it == head.headers.end()) return true;
+      std::uint64_t length = 0;
+      const std::string& text = it->second;
+      const auto [end, parse_error] =
+          std::from_chars(text.data(), text.data() + text.size(), length);
+      if (parse_error != std::errc() || end != text.data() + text.size()) return true;
+      if (length > limit) {
         too_large = true;
         return false;
       }
+      received.reserve(static_cast<std::size_t>(length));
       return true;
     };
     out.content_receiver = [&](const char* data, std::size_t size, std::uint64_t, std::uint64_t) {
@@ -921,8 +904,8 @@ class HttplibTransport {
     bool ok = false;
     bool stopped = false;
     {
-      detail::httplib_support::SigpipeGuard quiet;
-      detail::httplib_support::Watch watch(state_->watchdog, deadline, client);
+      httplib_detail::SigpipeGuard quiet;
+      httplib_detail::Watch watch(state_->watchdog, deadline, client);
       ok = client.send(out, response, error);
       stopped = watch.disarm();
     }
@@ -951,7 +934,7 @@ class HttplibTransport {
   /// Wipes httplib's copies of the Authorization header.
   static void scrub(httplib::Request& out) noexcept {
     for (auto& [name, value] : out.headers) {
-      if (detail::iequals(name, "Authorization")) detail::httplib_support::wipe(value);
+      if (detail::iequals(name, "Authorization")) detail::wipe(value);
     }
   }
 
@@ -1013,7 +996,7 @@ class HttplibTransport {
 
   static int proxy_refusal([[maybe_unused]] Lease& lease) {
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-    if (auto* tunnel = dynamic_cast<detail::httplib_support::ProxyTunnelClient*>(&lease.client())) {
+    if (auto* tunnel = dynamic_cast<httplib_detail::ProxyTunnelClient*>(&lease.client())) {
       return tunnel->refused_status();
     }
 #endif

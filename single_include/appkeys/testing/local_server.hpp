@@ -13,6 +13,53 @@
 // support, which Debian's has). The server is only an HTTP skin: every route, status,
 // header and body comes from the backend's handle().
 
+#ifndef APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_CORS_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_CORS_HPP_INLINED
+// ---- begin appkeys/testing/local_server_cors.hpp
+// appkeys — LocalServer's CORS: what lets a web page of another origin call the server.
+
+#include <httplib.h>
+
+#include <string>
+#include <vector>
+
+namespace appkeys::testing::local_server_detail {
+
+/// The origin to name in Access-Control-Allow-Origin for `req`: its Origin header when
+/// `allowed` lists it (or holds "*"), else "" (no CORS headers at all). Browsers send
+/// Origin on cross-origin calls; other clients need none of this.
+inline std::string cors_origin(const std::vector<std::string>& allowed,
+                               const httplib::Request& req) {
+  if (allowed.empty()) return {};
+  std::string origin = req.get_header_value("Origin");
+  if (origin.empty()) return {};
+  for (const auto& entry : allowed) {
+    if (entry == "*" || entry == origin) return origin;
+  }
+  return {};
+}
+
+/// Marks `res` readable by a page of `origin`. The answer depends on the request's
+/// Origin, hence Vary, so a cache never hands one origin's answer to another.
+inline void add_cors_headers(httplib::Response& res, const std::string& origin) {
+  res.set_header("Access-Control-Allow-Origin", origin);
+  res.set_header("Vary", "Origin");
+}
+
+/// The answer to a browser's preflight (OPTIONS with Access-Control-Request-Method):
+/// 204, the methods and headers of PROTOCOL.md (no cookies: the SDKs' bearer tokens
+/// travel in Authorization), cached by the browser for a day.
+inline void answer_preflight(httplib::Response& res, const std::string& origin) {
+  res.status = 204;
+  add_cors_headers(res, origin);
+  res.set_header("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE");
+  res.set_header("Access-Control-Allow-Headers", "Accept, Authorization, Content-Type");
+  res.set_header("Access-Control-Max-Age", "86400");
+}
+
+}  // namespace appkeys::testing::local_server_detail
+// ---- end appkeys/testing/local_server_cors.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_CORS_HPP_INLINED
 #ifndef APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_DETAIL_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_DETAIL_HPP_INLINED
 // ---- begin appkeys/testing/local_server_detail.hpp
@@ -187,6 +234,7 @@ inline std::optional<std::chrono::steady_clock::time_point>& routed_at() noexcep
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace appkeys::testing {
 
@@ -237,6 +285,12 @@ struct LocalServerOptions {
   /// thread that served it: calls may be concurrent, so the sink must serialize its own
   /// output. Empty: no access log. An exception it throws is swallowed.
   std::function<void(const AccessLogEntry&)> access_log{};
+  /// Web origins (`https://app.example.com`, scheme and host and any port, as browsers
+  /// send them in Origin) whose pages may call this server from a browser, or "*" for
+  /// any. A request from a listed origin gets Access-Control-Allow-Origin naming it, and
+  /// its preflight (OPTIONS with Access-Control-Request-Method) is answered 204. Empty
+  /// (the default): no CORS headers, and OPTIONS gets 405.
+  std::vector<std::string> cors_origins{};
 };
 
 }  // namespace appkeys::testing
@@ -369,7 +423,9 @@ namespace appkeys::testing {
 ///   request's own Host header when the server listens on a wildcard address or serves
 ///   HTTPS (there the name a client dialled is the one its certificate check needs).
 ///   HEAD is answered as GET without the body; PATCH, OPTIONS and TRACE get 405 with
-///   an Allow header, multipart forms 415. A POST, PUT or DELETE with neither
+///   an Allow header, multipart forms 415. With LocalServerOptions::cors_origins, a
+///   browser's preflight from a listed origin is answered 204 and every answer to a
+///   listed origin names it in Access-Control-Allow-Origin. A POST, PUT or DELETE with neither
 ///   Content-Length nor Transfer-Encoding (as `curl -X PUT URL` sends) has an empty body.
 /// - A 204 carries neither Content-Type nor Content-Length (httplib adds
 ///   "Content-Length: 0", which is removed); PROTOCOL.md §3.
@@ -554,6 +610,13 @@ class LocalServer {
         local_server_detail::method_not_allowed(res);
         return httplib::Server::HandlerResponse::Handled;
       }
+      if (req.method == "OPTIONS" && req.has_header("Access-Control-Request-Method")) {
+        const auto origin = local_server_detail::cors_origin(options_.cors_origins, req);
+        if (!origin.empty()) {
+          local_server_detail::answer_preflight(res, origin);
+          return httplib::Server::HandlerResponse::Handled;
+        }
+      }
       return httplib::Server::HandlerResponse::Unhandled;
     });
 
@@ -603,7 +666,11 @@ class LocalServer {
 
     // httplib writes "Content-Length: 0" on every empty response; RFC 9110 forbids it
     // on 204 and 304, and PROTOCOL.md wants a bare 204.
-    server_->set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    server_->set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (const auto origin = local_server_detail::cors_origin(options_.cors_origins, req);
+          !origin.empty() && !res.has_header("Access-Control-Allow-Origin")) {
+        local_server_detail::add_cors_headers(res, origin);
+      }
       if (res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200)) {
         res.headers.erase("Content-Length");
         res.headers.erase("Content-Type");
@@ -695,9 +762,14 @@ class LocalServer {
       return;
     }
     // The target as received: httplib's req.path is percent-decoded, which would turn
-    // "%2F" into a path separator the client never sent.
-    std::string_view target = req.target;
-    if (target.empty() || target.front() != '/') target = req.path;
+    // "%2F" into a path separator the client never sent. httplib never leaves it empty;
+    // any form but origin-form ("*", "http://host/path") is not one this server routes.
+    const std::string_view target = req.target;
+    if (target.empty() || target.front() != '/') {
+      res.status = 400;
+      res.set_content("400 bad request", "text/plain; charset=utf-8");
+      return;
+    }
     request.url = scheme_ + "://" + request_host(req) + ':' + std::to_string(port_);
     request.url += target;
     for (const auto& [name, value] : req.headers) {

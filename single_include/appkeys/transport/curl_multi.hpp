@@ -32,6 +32,7 @@
 //
 // Needs libcurl (7.85 or newer, for CURLOPT_PROTOCOLS_STR).
 
+
 #include <curl/curl.h>
 
 #include <cstddef>
@@ -53,13 +54,7 @@ inline CURLcode global_init() noexcept {
   return code;
 }
 
-/// Overwrites a std::string holding a secret before it is released. Volatile writes
-/// cannot be dropped as dead stores.
-inline void wipe(std::string& text) noexcept {
-  volatile char* bytes = text.data();
-  for (std::size_t i = 0; i < text.size(); ++i) bytes[i] = 0;
-  text.clear();
-}
+using detail::wipe;  // the library's one wipe (detail/wipe.hpp)
 
 struct CurlFree {
   void operator()(char* text) const noexcept { curl_free(text); }
@@ -114,34 +109,14 @@ struct Handle {
 
 #include <curl/curl.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
-#include <cstring>
 #include <string>
 #include <string_view>
 
 namespace appkeys::curl_detail {
 
-/// True for hosts whose traffic never leaves the machine. Deliberately strict (fail
-/// closed): anything not recognised here is treated as remote.
-inline bool is_loopback_host(std::string_view host) {
-  if (detail::iequals(host, "localhost")) return true;
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    std::string inner(host.substr(1, host.size() - 2));
-    if (auto zone = inner.find('%'); zone != std::string::npos) inner.resize(zone);
-    in6_addr address{};
-    if (inet_pton(AF_INET6, inner.c_str(), &address) != 1) return false;
-    return std::memcmp(&address, &in6addr_loopback, sizeof address) == 0;
-  }
-  // inet_pton(AF_INET) accepts only the four-decimal-parts form, which is what
-  // libcurl's URL parser normalises every IPv4 spelling ("127.1", "0x7f.1") into.
-  const std::string text(host);
-  in_addr address{};
-  if (inet_pton(AF_INET, text.c_str(), &address) != 1) return false;
-  const auto* bytes = reinterpret_cast<const unsigned char*>(&address.s_addr);
-  return bytes[0] == 127;
-}
+/// The library's one loopback rule (detail/url.hpp); libcurl hands IPv6 hosts over
+/// bracketed, which it accepts.
+using detail::is_loopback_host;
 
 /// "scheme://host[:port]" of a parsed URL: enough to say where a failure happened (or
 /// to group requests by server), without the user info, path or query (which could
@@ -1534,6 +1509,13 @@ class CurlMultiTransport {
     if (loop_) loop_->after(delay, std::move(fn));
   }
 
+  /// Does now what the destructor does (see the class comment, requirement 6): every
+  /// pending call completes with errc::shutting_down, later calls are refused that way,
+  /// and the loop thread is joined (unless this is that thread). Idempotent.
+  void shut_down() {
+    if (loop_) loop_->shut_down();
+  }
+
   /// True on the transport's loop thread: where completions and async_after functions
   /// run, and where a blocking send() would deadlock.
   bool in_loop_thread() const noexcept { return loop_ && loop_->in_loop_thread(); }
@@ -1567,10 +1549,6 @@ class CurlMultiTransport {
   }
 
  private:
-  void shut_down() {
-    if (loop_) loop_->shut_down();
-  }
-
   std::shared_ptr<curl_detail::MultiLoop> loop_;
 };
 

@@ -7,6 +7,7 @@
 #include <appkeys/config.hpp>
 #include <appkeys/credentials.hpp>
 #include <appkeys/detail/steps/flight.hpp>
+#include <appkeys/detail/url.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/result.hpp>
@@ -40,9 +41,7 @@ inline bool is_valid_app_id(std::string_view app_id) noexcept {
   return true;
 }
 
-inline bool is_http_url(std::string_view url) noexcept {
-  return url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
-}
+inline bool is_http_url(std::string_view url) noexcept { return static_cast<bool>(split_url(url)); }
 
 /// host + path, in one allocation.
 inline std::string join_url(std::string_view host, std::string_view path) {
@@ -77,10 +76,24 @@ inline Result<void> check_credentials(const Credentials& credentials) {
 inline Result<void> check_logged_in(const User& user) {
   if (!user.is_logged_in()) {
     return AppError(errc::not_logged_in,
-                    user.state() ? "user " + user.id() + " is logged out"
-                                 : std::string("no user: this User was never logged in"));
+                    user_state(user) ? "user " + user.id() + " is logged out"
+                                     : std::string("no user: this User was never logged in"));
   }
   return {};
+}
+
+/// Names the app a client talks to: its base URL (scheme and host in lower case, no
+/// trailing '/') and app id. A session may be used by any client with the same key.
+inline std::string owner_key_of(std::string_view base_url, std::string_view app_id) {
+  std::string key;
+  key.reserve(base_url.size() + app_id.size() + 1);
+  const auto split = split_url(base_url);
+  const std::string_view origin = split ? split.parts.origin(base_url) : base_url;
+  for (char c : origin) key += ascii_lower(c);
+  key += trim_trailing_slashes(base_url.substr(origin.size()));
+  key += ' ';  // neither a URL nor a valid app id holds a space
+  key += app_id;
+  return key;
 }
 
 /// Shared by every call of one App (and every copy of it).
@@ -95,6 +108,22 @@ class ClientState {
 
   const AppConfig& config() const noexcept { return config_; }
   const std::string& base_url() const noexcept { return base_url_; }
+  /// The app this client talks to (owner_key_of): the owner of every session it logs in.
+  const std::string& owner_key() const noexcept { return owner_key_; }
+
+  /// The checks before `user`'s tokens are used: it has a session, that session was
+  /// logged in to this client's app (same base URL and app id: a User never leaks its
+  /// tokens to another server or app), and it is still logged in.
+  Result<void> check_user(const User& user) const {
+    const auto& state = user_state(user);
+    if (state && state->owner != owner_key_) {
+      return AppError(errc::invalid_argument,
+                      "user " + user.id() +
+                          " was logged in through another App (another base_url or app_id); a "
+                          "User can only be used with an App of the app it logged in to");
+    }
+    return check_logged_in(user);
+  }
 
   Result<void> check_config() const {
     if (!is_valid_app_id(config_.app_id)) {
@@ -105,7 +134,7 @@ class ClientState {
     }
     if (!is_http_url(base_url_)) {
       return AppError(errc::invalid_argument,
-                      "AppConfig::base_url must start with https:// or http://");
+                      "AppConfig::base_url must be an absolute https:// or http:// URL");
     }
     return {};
   }
@@ -158,6 +187,7 @@ class ClientState {
  private:
   const AppConfig config_;
   const std::string base_url_;
+  const std::string owner_key_ = owner_key_of(base_url_, config_.app_id);
 
   std::mutex location_mutex_;               // orders the one write of hostname_
   std::string hostname_;                    // written once, then never again

@@ -44,7 +44,7 @@ class KeyCall {
     switch (phase_) {
       case Phase::checks: {
         if (auto ok = spec_.check_input(); !ok) return finish(std::move(ok).error());
-        if (auto ok = check_logged_in(user_); !ok) return finish(std::move(ok).error());
+        if (auto ok = client_.check_user(user_); !ok) return finish(std::move(ok).error());
         if (auto ok = spec_.check(user_); !ok) return finish(std::move(ok).error());
         phase_ = Phase::host;
         [[fallthrough]];
@@ -55,8 +55,8 @@ class KeyCall {
         auto host = host_.take();
         if (!host) return finish(std::move(host).error());
         phase_ = Phase::call;
-        call_.emplace(client_, *user_.state(), *host, spec_.method, spec_.path(), spec_.idempotency,
-                      spec_.body());
+        call_.emplace(client_, *user_state(user_), *host, spec_.method, spec_.path(),
+                      spec_.idempotency, spec_.body());
         event = Start{};
         [[fallthrough]];
       }
@@ -154,7 +154,8 @@ struct FetchKeySpec : IdKeySpec {
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto key = wire::parse_api_key(response->body, context, response->status);
-    if (key) key->key.reset();  // only create() returns the value (DESIGN.md)
+    if (!key || key->key) wipe(response->body);  // a value the server should not have sent
+    if (key) key->key.reset();                   // only create() returns the value (DESIGN.md)
     return key;
   }
 };
@@ -170,6 +171,8 @@ struct FetchKeysSpec : BodilessKeySpec {
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
     auto keys = wire::parse_api_key_list(response->body, context, response->status);
+    // Values the server should not have sent; only then is the body worth wiping.
+    if (!keys || wire::any_key_value(*keys)) wipe(response->body);
     if (keys) {
       for (auto& key : *keys) key.key.reset();
     }

@@ -42,14 +42,14 @@ class FetchProfile {
   Action step(Event event) {
     if (auto* start = std::get_if<Start>(&event)) {
       now_ = start->now;
-      if (auto ok = check_logged_in(user_); !ok) return finish(std::move(ok).error());
+      if (auto ok = client_.check_user(user_); !ok) return finish(std::move(ok).error());
     }
     if (!call_) {
       Action action = host_.step(std::move(event));
       if (!action.is_done()) return action;
       auto host = host_.take();
       if (!host) return finish(std::move(host).error());
-      call_.emplace(client_, *user_.state(), *host, HttpMethod::get, routes::profile());
+      call_.emplace(client_, *user_state(user_), *host, HttpMethod::get, routes::profile());
       event = Start{now_};
     }
     Action action = call_->step(std::move(event));
@@ -75,6 +75,9 @@ class FetchProfile {
 
 /// Logs in, then reads the profile: like the official SDKs, a login is complete once
 /// the profile has been read (it proves the access token works and lists identities).
+/// When the profile request fails, the session the server just opened is closed there
+/// too (one DELETE /auth/session with its refresh token, no retry) before the call
+/// fails with the profile's error: nobody will ever hold a handle to that session.
 class LogIn {
  public:
   using value_type = User;
@@ -124,15 +127,18 @@ class LogIn {
         Action action = profile_->step(std::move(event));
         if (!action.is_done()) return action;
         auto profile = read_profile(profile_->take());
-        if (!profile) {
-          state_->clear_tokens();
-          return finish(std::move(profile).error());
-        }
+        if (!profile) return close_session(std::move(profile).error());
         {
           std::lock_guard lock(state_->mutex);
           state_->identities = std::move(profile->identities);
         }
         return finish(User(state_));
+      }
+      case Phase::logout: {
+        Action action = logout_->step(std::move(event));
+        if (!action.is_done()) return action;
+        // Whatever the server answered, the login failed for the profile's reason.
+        return finish(std::move(*failure_));
       }
     }
     return Action::done();
@@ -141,7 +147,23 @@ class LogIn {
   Result<User> take_result() { return std::move(*outcome_); }
 
  private:
-  enum class Phase { checks, host, login, profile };
+  enum class Phase { checks, host, login, profile, logout };
+
+  /// Forgets the new session's tokens, asks the server to end it, and fails with
+  /// `error` once it has answered.
+  Action close_session(AppError error) {
+    const Secret refresh = state_->current_refresh_token();
+    state_->clear_tokens();
+    if (refresh.empty()) return finish(std::move(error));  // a refresh 401 ended it already
+    failure_.emplace(std::move(error));
+    phase_ = Phase::logout;
+    RetryPolicy once = client_.config().retry;
+    once.max_attempts = 1;  // the caller is waiting for the login's failure
+    logout_.emplace(client_.make_request(HttpMethod::del, join_url(host_view_, routes::session()),
+                                         {}, refresh.reveal()),
+                    Idempotency::idempotent, once);
+    return logout_->step(Start{now_});
+  }
 
   Result<void> on_login(Result<HttpResponse> response) {
     if (!response) return std::move(response).error();
@@ -150,10 +172,10 @@ class LogIn {
     wipe(response->body);
     if (!login) return std::move(login).error();
     if (!login->device_id.empty()) client_.remember_device_id(login->device_id);
-    state_ = std::make_shared<UserState>(login->user_id, std::string(credentials_.provider_name()),
-                                         login->device_id.empty() ? device_id_ : login->device_id,
-                                         std::move(login->access_token),
-                                         std::move(login->refresh_token));
+    state_ = std::make_shared<UserState>(
+        client_.owner_key(), login->user_id, std::string(credentials_.provider_name()),
+        login->device_id.empty() ? device_id_ : login->device_id, std::move(login->access_token),
+        std::move(login->refresh_token));
     return {};
   }
 
@@ -172,6 +194,8 @@ class LogIn {
   std::optional<Exchange> login_;
   std::shared_ptr<UserState> state_;
   std::optional<AccessTokenExchange> profile_;
+  std::optional<Exchange> logout_;
+  std::optional<AppError> failure_;
   std::optional<Result<User>> outcome_;
 };
 
@@ -255,8 +279,10 @@ class LogOut : public HostThenRequest {
 
   Action step(Event event) {
     if (std::holds_alternative<Start>(event)) {
-      const auto& state = user_.state();
+      const auto& state = user_state(user_);
       if (!state) return finish({});
+      // Another App's user: refused before its tokens are read, let alone sent.
+      if (state->owner != client_.owner_key()) return finish(client_.check_user(user_));
       refresh_ = state->current_refresh_token();
       state->clear_tokens();
       if (refresh_.empty()) return finish({});

@@ -55,7 +55,8 @@ namespace appkeys::testing::backend {
 /// in the store (made on first use), checked on every request before the store is asked
 /// about them. The clock is the system clock plus an offset that advance_clock() moves,
 /// so token `exp` claims look real while tests can still expire them at will. A request
-/// whose store call throws (a database error) gets 500 InternalServerError.
+/// whose store call throws StoreUnavailable gets 503 (with Retry-After), any other
+/// store exception (a database error) 500; both with an InternalServerError JSON body.
 ///
 /// Thread safety: every member function may be called concurrently. Each store call is
 /// atomic (the Store concept); no lock is held across two of them, so requests run in
@@ -104,6 +105,13 @@ class BasicBackend {
 #if APPKEYS_HAS_EXCEPTIONS
     try {
       return dispatch(call);
+    } catch (const StoreUnavailable&) {
+      // The database is away (restarting, unreachable): nothing this request asked
+      // for was acknowledged, and asking again later may succeed.
+      HttpResponse response = responses::error(call.origin, 503, errc::internal_server_error,
+                                               "the store is unavailable; try again later");
+      response.headers.emplace("Retry-After", "1");
+      return response;
     } catch (const std::exception&) {
       // The store failed (disk full, database locked past its timeout...). The message
       // stays out of the answer: it may name files or SQL.

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,11 +16,23 @@
 
 namespace appkeys::testing::backend {
 
+/// A store that cannot be reached now (its database is restarting, its network is
+/// down, every connection is busy past a bound): BasicBackend answers 503 with a JSON
+/// error body, and the client may try again. Any other exception from a store is a
+/// fault (500). Its message names the store and the reason, never a bound value.
+///
+/// Thread safety: an exception object; immutable once thrown.
+class StoreUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 /// Where the server rules (backend::BasicBackend) keep users, keys, sessions, tokens and
 /// the deployment's secrets. The rules decide what is allowed; a store only keeps state,
 /// and makes each call below one atomic step (a transaction, or one lock), safe to call
 /// from many threads at once: the rules never hold a lock across two calls. Shipped
-/// models: backend::MemoryStore (header-only, in FakeBackend) and server::SqliteStore.
+/// models: backend::MemoryStore (header-only, in FakeBackend), server::SqliteStore and
+/// server::PostgresStore. A store that cannot be reached throws StoreUnavailable.
 ///
 /// Requirements, for a store `s`, ids as `std::string_view` (users: 24 hex) or
 /// `ObjectId` (keys), `u` a UserRecord, `k` a KeyRecord:

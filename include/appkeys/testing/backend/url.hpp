@@ -1,6 +1,9 @@
 // appkeys — URL and text helpers of the server rules (no I/O).
 #pragma once
 
+#include <appkeys/detail/url.hpp>
+#include <appkeys/detail/wipe.hpp>
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -14,48 +17,18 @@ struct UrlParts {
   std::string path;    // without query or fragment: routing and the request log ignore them
 };
 
-/// nullopt unless `url` is absolute http:// or https:// with a non-empty authority, as
-/// a real transport would demand.
+/// nullopt unless `url` is absolute http:// or https:// with a non-empty host, as a
+/// real transport would demand (detail::split_url, the library's one splitter).
 inline std::optional<UrlParts> split_http_url(std::string_view url) {
-  std::size_t scheme_end = 0;
-  if (url.rfind("http://", 0) == 0) {
-    scheme_end = 7;
-  } else if (url.rfind("https://", 0) == 0) {
-    scheme_end = 8;
-  } else {
-    return std::nullopt;
-  }
-  const std::size_t authority_end = url.find_first_of("/?#", scheme_end);
-  const std::string_view authority =
-      url.substr(scheme_end, authority_end == std::string_view::npos ? std::string_view::npos
-                                                                     : authority_end - scheme_end);
-  if (authority.empty()) return std::nullopt;
-  UrlParts parts;
-  parts.origin = std::string(url.substr(0, scheme_end + authority.size()));
-  if (authority_end != std::string_view::npos && url[authority_end] == '/') {
-    const std::string_view rest = url.substr(authority_end);
-    parts.path = std::string(rest.substr(0, rest.find_first_of("?#")));
-  } else {
-    parts.path = "/";
-  }
-  return parts;
+  const auto split = detail::split_url(url);
+  if (!split) return std::nullopt;
+  return UrlParts{std::string(split.parts.origin(url)), std::string(split.parts.path())};
 }
 
 /// split_http_url(url).has_value(), without building the parts: FakeTransport checks
 /// every request's URL, and the backend splits it again anyway.
 inline bool is_absolute_http_url(std::string_view url) noexcept {
-  std::size_t scheme_end = 0;
-  if (url.rfind("http://", 0) == 0) {
-    scheme_end = 7;
-  } else if (url.rfind("https://", 0) == 0) {
-    scheme_end = 8;
-  } else {
-    return false;
-  }
-  // The authority runs up to the first '/', '?' or '#': non-empty iff the character
-  // right after the scheme is none of them.
-  return url.size() > scheme_end && url[scheme_end] != '/' && url[scheme_end] != '?' &&
-         url[scheme_end] != '#';
+  return static_cast<bool>(detail::split_url(url));
 }
 
 inline bool starts_with(std::string_view text, std::string_view prefix) noexcept {
@@ -77,10 +50,6 @@ inline bool is_key_name_char(char c) noexcept {
          c == '-';
 }
 
-/// Overwrites a temporary copy of a secret before it is freed.
-inline void wipe(std::string& text) noexcept {
-  volatile char* bytes = text.data();
-  for (std::size_t i = 0; i < text.size(); ++i) bytes[i] = 0;
-}
+using detail::wipe;  // the library's one wipe (detail/wipe.hpp)
 
 }  // namespace appkeys::testing::fake_detail

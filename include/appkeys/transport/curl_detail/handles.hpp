@@ -4,6 +4,8 @@
 // Needs libcurl (7.85 or newer, for CURLOPT_PROTOCOLS_STR).
 #pragma once
 
+#include <appkeys/detail/wipe.hpp>
+
 #include <curl/curl.h>
 
 #include <cstddef>
@@ -25,13 +27,7 @@ inline CURLcode global_init() noexcept {
   return code;
 }
 
-/// Overwrites a std::string holding a secret before it is released. Volatile writes
-/// cannot be dropped as dead stores.
-inline void wipe(std::string& text) noexcept {
-  volatile char* bytes = text.data();
-  for (std::size_t i = 0; i < text.size(); ++i) bytes[i] = 0;
-  text.clear();
-}
+using detail::wipe;  // the library's one wipe (detail/wipe.hpp)
 
 struct CurlFree {
   void operator()(char* text) const noexcept { curl_free(text); }

@@ -4,6 +4,7 @@
 
 #include <appkeys/http.hpp>
 #include <appkeys/server/openssl_crypto.hpp>
+#include <appkeys/server/pg_connection.hpp>
 #include <appkeys/server/sqlite_connection.hpp>
 #include <appkeys/server/store_uri.hpp>
 #include <appkeys/testing/backend/options.hpp>
@@ -32,6 +33,9 @@ struct ServiceOptions {
   ScryptParams scrypt;
   /// How SQLite connects.
   SqliteOptions sqlite;
+  /// How PostgreSQL connects (its conninfo, and pool_size if the URI gives one, come
+  /// from the URI).
+  PostgresOptions postgres;
 };
 
 /// testing::backend::BasicBackend over one store (its type hidden), with
@@ -66,9 +70,9 @@ class Service {
   virtual const StoreUri& store_uri() const noexcept = 0;
 };
 
-/// Opens the store `uri` names (creating or migrating an SQLite file) and the rules
-/// over it. Throws StoreError when the store cannot be opened or is from a newer
-/// appkeys.
+/// Opens the store `uri` names (creating or migrating an SQLite file or a PostgreSQL
+/// schema) and the rules over it. Throws StoreError when the store cannot be opened or
+/// is from a newer appkeys, StoreUnavailable when PostgreSQL cannot be reached.
 std::unique_ptr<Service> open_service(const StoreUri& uri, ServiceOptions options = {});
 
 }  // namespace appkeys::server

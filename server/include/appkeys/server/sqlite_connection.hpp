@@ -2,12 +2,13 @@
 // a statement binder/reader, a write transaction, and a pool of connections.
 #pragma once
 
+#include <appkeys/server/store_error.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -18,16 +19,6 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace appkeys::server {
-
-/// A store that cannot do what was asked (SQLite error, a schema it does not know, a
-/// file that is not a database). Its message names the file and SQLite's reason, never
-/// a bound value (which may be a hash or a name).
-///
-/// Thread safety: an exception object; immutable once thrown.
-class StoreError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 /// How a SqliteStore connects.
 ///

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <appkeys/object_id.hpp>
+#include <appkeys/server/schema.hpp>
 #include <appkeys/server/sqlite_connection.hpp>
+#include <appkeys/server/sqlite_group_commit.hpp>
 #include <appkeys/testing/backend/records.hpp>
 
 #include <cstddef>
@@ -25,9 +27,11 @@ using testing::backend::UserRecord;
 
 /// A testing::backend::Store in one SQLite database file, for `appkeys serve`.
 ///
-/// - Durable: WAL with synchronous=FULL; each store call that writes is one
-///   `BEGIN IMMEDIATE` transaction, committed (and so on disk) before it returns, so an
-///   acknowledged write survives kill -9 and power loss.
+/// - Durable: WAL with synchronous=FULL; each store call that writes runs in a
+///   `BEGIN IMMEDIATE` transaction (in a savepoint of its own: concurrent writes share
+///   one transaction and one fsync, see sqlite::GroupCommit) that has committed, and so
+///   is on disk, before the call returns: an acknowledged write survives kill -9 and
+///   power loss.
 /// - The rules hold across threads and processes because the database enforces them:
 ///   a unique index on (user, name) and, inside create_key's transaction, a count of
 ///   the user's keys; emails are unique; sessions and tokens go with their user by
@@ -46,7 +50,7 @@ using testing::backend::UserRecord;
 class SqliteStore {
  public:
   /// The newest schema version this build knows.
-  static constexpr std::int64_t schema_version = 1;
+  static constexpr std::int64_t schema_version = schema::version;
 
   /// Opens `path` (creating the file and schema if absent, migrating an older one).
   explicit SqliteStore(std::string path, SqliteOptions options = {});
@@ -118,6 +122,7 @@ class SqliteStore {
   void open_schema();
 
   mutable sqlite::Pool pool_;
+  sqlite::GroupCommit writes_{pool_};  // every write but the schema's and the secret's
 };
 
 /// Brings the schema of `connection` (in a write transaction) from `from` to

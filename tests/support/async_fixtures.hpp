@@ -6,6 +6,7 @@
 #include "support/executor_fixtures.hpp"
 
 #include <appkeys/appkeys.hpp>
+#include <appkeys/testing.hpp>
 
 #include <utility>
 

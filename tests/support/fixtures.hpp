@@ -5,6 +5,7 @@
 #pragma once
 
 #include <appkeys/appkeys.hpp>
+#include <appkeys/testing.hpp>
 
 #include <string>
 #include <utility>

@@ -2,7 +2,7 @@
 // by hand with libcurl and nlohmann/json, doing what appkeys_client.cpp does (log in with
 // email and password, then create, fetch, fetch all, disable, enable and delete a key)
 // with the checks such a client needs (status codes, the error body, required fields).
-// It is compiled, and built as a program so it cannot rot; running it needs a server:
+// benchmarks/compile_time compiles it on every run; built and run against a server:
 //   hand_written_client http://127.0.0.1:PORT EMAIL PASSWORD
 #include <curl/curl.h>
 

@@ -499,4 +499,3 @@ TEST_CASE("fault injection: a RetryPolicy rides out faults aimed at an idempoten
   CHECK(all.has_value());
   CHECK(transport.attempts() == before + 3);
 }
-

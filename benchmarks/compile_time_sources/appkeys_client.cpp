@@ -13,7 +13,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    appkeys::App<appkeys::CurlTransport> app({.app_id = "shop-abcde", .base_url = argv[1], .skip_location = true});
+    appkeys::App<appkeys::CurlTransport> app(
+        {.app_id = "shop-abcde", .base_url = argv[1], .skip_location = true});
     appkeys::User user = app.log_in(appkeys::Credentials::email_password(argv[2], argv[3]));
     auto keys = app.api_keys(user);
     const appkeys::ApiKey key = keys.create("reporting");

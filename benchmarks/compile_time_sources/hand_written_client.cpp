@@ -34,7 +34,8 @@ size_t append_body(char* data, size_t size, size_t count, void* out) {
 
 class Client {
  public:
-  explicit Client(std::string base) : base_(std::move(base) + "/api/client/v2.0"), curl_(curl_easy_init()) {
+  explicit Client(std::string base)
+      : base_(std::move(base) + "/api/client/v2.0"), curl_(curl_easy_init()) {
     if (curl_ == nullptr) throw std::runtime_error("curl_easy_init failed");
   }
   ~Client() { curl_easy_cleanup(curl_); }
@@ -65,9 +66,15 @@ class Client {
     for (const nlohmann::json& item : answer) keys.push_back(parse_key(item));
     return keys;
   }
-  void enable(const std::string& id) { checked(send("PUT", "/auth/api_keys/" + id + "/enable", "", refresh_token_), false); }
-  void disable(const std::string& id) { checked(send("PUT", "/auth/api_keys/" + id + "/disable", "", refresh_token_), false); }
-  void remove(const std::string& id) { checked(send("DELETE", "/auth/api_keys/" + id, "", refresh_token_), false); }
+  void enable(const std::string& id) {
+    checked(send("PUT", "/auth/api_keys/" + id + "/enable", "", refresh_token_), false);
+  }
+  void disable(const std::string& id) {
+    checked(send("PUT", "/auth/api_keys/" + id + "/disable", "", refresh_token_), false);
+  }
+  void remove(const std::string& id) {
+    checked(send("DELETE", "/auth/api_keys/" + id, "", refresh_token_), false);
+  }
 
  private:
   static ApiKey parse_key(const nlohmann::json& item) {
@@ -96,7 +103,8 @@ class Client {
     Response response;
     curl_slist* headers = curl_slist_append(nullptr, "Accept: application/json");
     if (!body.empty()) headers = curl_slist_append(headers, "Content-Type: application/json");
-    if (!bearer.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + bearer).c_str());
+    if (!bearer.empty())
+      headers = curl_slist_append(headers, ("Authorization: Bearer " + bearer).c_str());
     const std::string url = base_ + path;
     curl_easy_reset(curl_);
     curl_easy_setopt(curl_, CURLOPT_URL, url.c_str());

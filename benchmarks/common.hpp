@@ -23,6 +23,7 @@
 #pragma once
 
 #include <appkeys/appkeys.hpp>
+#include <appkeys/testing/fake.hpp>
 
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>

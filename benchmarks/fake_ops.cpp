@@ -5,6 +5,7 @@
 #include "ops.hpp"
 
 #include <appkeys/appkeys.hpp>
+#include <appkeys/testing/fake.hpp>
 
 #include <benchmark/benchmark.h>
 

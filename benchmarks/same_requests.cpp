@@ -6,6 +6,7 @@
 #include "common.hpp"
 
 #include <appkeys/appkeys.hpp>
+#include <appkeys/testing/fake.hpp>
 
 #include <cstdio>
 #include <vector>

@@ -11,6 +11,7 @@
 // logger and collects every secret that crossed the wire (the password, the tokens, the
 // key values); if any of them appears in the log, the program exits 1.
 #include <appkeys/appkeys.hpp>
+#include <appkeys/testing/fake.hpp>
 
 #include <nlohmann/json.hpp>
 

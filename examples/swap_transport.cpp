@@ -5,6 +5,7 @@
 // line: cpp-httplib and libcurl over real HTTP to a LocalServer on 127.0.0.1, and
 // FakeTransport, which hands the same requests to the same backend in-process.
 #include <appkeys/appkeys.hpp>
+#include <appkeys/testing/fake.hpp>
 #include <appkeys/testing/local_server.hpp>
 #include <appkeys/transport/curl.hpp>
 #include <appkeys/transport/httplib.hpp>

@@ -4,6 +4,7 @@
 // Counts and outcomes only: nothing here depends on wall-clock time (the 60 s bounds
 // only stop a hang).
 #include <appkeys/appkeys.hpp>
+#include <appkeys/testing.hpp>
 
 #include "support/catch_printers.hpp"
 

@@ -8,6 +8,7 @@
 #include "support/http_fixtures_curl.hpp"
 
 #include <appkeys/appkeys.hpp>
+#include <appkeys/testing.hpp>
 
 #include <catch2/catch.hpp>
 

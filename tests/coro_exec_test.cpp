@@ -7,6 +7,7 @@
 #include "support/fixtures.hpp"
 
 #include <appkeys/appkeys.hpp>
+#include <appkeys/testing.hpp>
 #include <catch2/catch.hpp>
 
 #include <algorithm>

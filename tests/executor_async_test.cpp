@@ -2,6 +2,7 @@
 // handlers and coroutines resume, when_all, cancellation and shutdown through the
 // public API. Counts and outcomes only; the 60 s bounds only stop a hang.
 #include <appkeys/appkeys.hpp>
+#include <appkeys/testing.hpp>
 
 #include "support/catch_printers.hpp"
 

@@ -5,14 +5,14 @@
 // body) rather than derived from the backend, so a change in the server shows up as a
 // failing test. Assertions never print a key value, password or token: checks on
 // secrets go through bool helpers.
-#if defined(__has_include) && __has_include(<appkeys/testing/fake.hpp>)
+#if defined(__has_include) && __has_include(<appkeys/detail/sha256.hpp>)
 #include <appkeys/detail/base64.hpp>
 #include <appkeys/detail/random.hpp>
 #include <appkeys/detail/routes.hpp>
 #include <appkeys/detail/sha256.hpp>
 #include <appkeys/testing/fake.hpp>
 #else
-#include <appkeys/appkeys.hpp>  // the single-header build: everything is in there
+#include <appkeys/testing/fake.hpp>  // the single-header build: the helpers are in there
 #endif
 
 #include <catch2/catch.hpp>

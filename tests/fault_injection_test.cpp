@@ -1,14 +1,9 @@
 // Fault injection: every operation meets every kind of network and server failure, and
 // must end in a typed, clear, secret-free AppError while the client stays usable.
 #include <appkeys/appkeys.hpp>
-#include <catch2/catch.hpp>
-
-// The single-header suite builds this file against single_include/, which ships
-// fault_injection.hpp only once tools/amalgamate lists it in EXTRAS; until then the
-// file compiles to nothing there rather than breaking that build.
-#if __has_include(<appkeys/testing/fault_injection.hpp>)
 #include <appkeys/testing/async_fake.hpp>
 #include <appkeys/testing/fault_injection.hpp>
+#include <catch2/catch.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -521,5 +516,3 @@ TEST_CASE("fault injection: a RetryPolicy rides out faults aimed at an idempoten
   CHECK(all.has_value());
   CHECK(transport.attempts() == before + 3);
 }
-
-#endif  // __has_include(<appkeys/testing/fault_injection.hpp>)

@@ -3,6 +3,7 @@
 #include <appkeys/detail/retry_rules.hpp>
 #endif
 #include <appkeys/appkeys.hpp>
+#include <appkeys/testing.hpp>
 #include <catch2/catch.hpp>
 
 #include <chrono>

@@ -1,6 +1,8 @@
-// appkeys — the umbrella header: the whole client, its executors and the in-memory
-// fake server. The network transports need libraries of their own and are included
-// separately: <appkeys/transport/httplib.hpp>, <appkeys/transport/curl.hpp>.
+// appkeys — the umbrella header: the whole client and its executors, nothing for tests.
+// The network transports need libraries of their own and are included separately:
+// <appkeys/transport/httplib.hpp>, <appkeys/transport/curl.hpp>,
+// <appkeys/transport/curl_multi.hpp>. The in-memory fake server and fault injection,
+// for users' tests, are in <appkeys/testing.hpp> (or <appkeys/testing/fake.hpp> alone).
 #pragma once
 
 // In dependency order, which is also the order of the single header: not sorted.
@@ -30,7 +32,4 @@
 #include <appkeys/exec/when_all.hpp>
 #include <appkeys/api_key_auth.hpp>
 #include <appkeys/app.hpp>
-#include <appkeys/testing/fake.hpp>
-#include <appkeys/testing/async_fake.hpp>
-#include <appkeys/testing/fault_injection.hpp>
 // clang-format on

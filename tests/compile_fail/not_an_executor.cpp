@@ -1,5 +1,6 @@
 // Must not compile: an executor needs result<T> and run().
 #include <appkeys/appkeys.hpp>
+#include <appkeys/testing/fake.hpp>
 
 struct NotAnExecutor {};
 

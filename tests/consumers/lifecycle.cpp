@@ -3,6 +3,7 @@
 // from the outside, with only what that way of consuming appkeys provides.
 // Exits non-zero on the first result that is not what the library promises.
 #include <appkeys/appkeys.hpp>
+#include <appkeys/testing/fake.hpp>
 
 #include <cstdio>
 #include <string>

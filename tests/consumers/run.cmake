@@ -9,7 +9,7 @@
 #   find_package      `cmake --install` the development component into WORK_DIR/prefix,
 #                     then find_package(appkeys) from there (and check appkeys.pc)
 #   add_subdirectory  add_subdirectory(<appkeys source>) in a consumer project
-#   single_header     copy single_include/appkeys/appkeys.hpp alone into a new project
+#   single_header     copy single_include/appkeys/appkeys.hpp and testing/fake.hpp alone into a new project
 #   deb               `cpack -G DEB` into WORK_DIR, check its Depends, unpack it with
 #                     `dpkg-deb -x` into WORK_DIR/root (never onto the system), build the
 #                     find_package consumer against WORK_DIR/root/usr and run the
@@ -93,6 +93,8 @@ elseif(MODE STREQUAL "single_header")
        DESTINATION "${project}")
   file(COPY "${APPKEYS_SOURCE_DIR}/single_include/appkeys/appkeys.hpp"
        DESTINATION "${project}/third_party/appkeys")
+  file(COPY "${APPKEYS_SOURCE_DIR}/single_include/appkeys/testing/fake.hpp"
+       DESTINATION "${project}/third_party/appkeys/testing")
   build_and_run("${project}" "${WORK_DIR}/build")
 
 elseif(MODE STREQUAL "deb")

@@ -2,6 +2,7 @@
 // generated single header and nlohmann/json on the include path: the whole key
 // lifecycle on testing::FakeTransport with each of the three executors.
 #include <appkeys/appkeys.hpp>
+#include <appkeys/testing/fake.hpp>
 
 #include <cstdio>
 #include <cstdlib>

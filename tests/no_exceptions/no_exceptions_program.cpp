@@ -1,5 +1,6 @@
 // Built with -fno-exceptions: NoThrowExec and Result carry every failure as a value.
 #include <appkeys/appkeys.hpp>
+#include <appkeys/testing/fake.hpp>
 
 #include <cstdio>
 #include <cstdlib>

@@ -6,7 +6,9 @@
 #include "support/executor_fixtures.hpp"
 
 #include <appkeys/appkeys.hpp>
-#include <appkeys/testing/async_fake.hpp>
+#include <appkeys/testing.hpp>
+
+#include <utility>
 
 namespace appkeys_test {
 

@@ -5,7 +5,7 @@
 #pragma once
 
 #include <appkeys/appkeys.hpp>
-#include <appkeys/testing/fake.hpp>
+#include <appkeys/testing.hpp>
 
 #include <string>
 #include <utility>

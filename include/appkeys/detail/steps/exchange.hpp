@@ -9,8 +9,9 @@
 #include <appkeys/result.hpp>
 #include <appkeys/retry.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
-#include <random>
 #include <utility>
 #include <variant>
 
@@ -25,10 +26,18 @@ inline void wipe_request(HttpRequest& request) noexcept {
   wipe(request.body);
 }
 
-/// Uniform in [0, 1), for backoff jitter; one generator per thread, so no lock.
+/// Uniform in [0, 1), for backoff jitter; one generator per thread, so no lock. Jitter
+/// needs spread, not secrecy: a splitmix64 sequence seeded from the clock and the
+/// thread's own state address, which spares every program <random>.
 inline double random_unit() {
-  thread_local std::minstd_rand generator(std::random_device{}());
-  return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
+  thread_local std::uint64_t state =
+      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+      static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&state));
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) * 0x1.0p-53;  // the top 53 bits: exact in a double
 }
 
 /// Sends `request`, and again after a delay while the policy allows (see RetryPolicy).

@@ -644,16 +644,16 @@ TEST_CASE("CurlMultiTransport: a cancelled App call stops its transfer on the wi
     }
   });
   port = server.port();
-  // A session made against an in-memory backend: its tokens only need to be sent.
-  appkeys::testing::FakeBackend backend;
-  backend.add_email_user("cancel@example.com", "cancel password");
-  appkeys::App<appkeys::testing::FakeTransport> login_app(
-      appkeys::AppConfig{.app_id = "shop-abcde"}, appkeys::testing::FakeTransport(backend));
-  auto user = login_app.log_in(
-      appkeys::Credentials::email_password("cancel@example.com", "cancel password"));
-
   appkeys::AppConfig config{.app_id = "shop-abcde", .base_url = url_for(server.port(), "")};
   config.request_timeout = 600s;  // only the cancellation can end the call in time
+  // A session made against an in-memory backend, for the same app (a User is refused by
+  // an App of another base URL): its tokens only need to be sent.
+  appkeys::testing::FakeBackend backend;
+  backend.add_email_user("cancel@example.com", "cancel password");
+  appkeys::App<appkeys::testing::FakeTransport> login_app(config,
+                                                          appkeys::testing::FakeTransport(backend));
+  auto user = login_app.log_in(
+      appkeys::Credentials::email_password("cancel@example.com", "cancel password"));
   appkeys::App<CurlMultiTransport, appkeys::CallbackExec> app(config, CurlMultiTransport{});
   std::stop_source stop;
   std::promise<appkeys::Result<std::vector<appkeys::ApiKey>>> outcome;

@@ -147,11 +147,11 @@ inline json location_json(std::string_view hostname) {
   out[field::deployment_model] = "GLOBAL";
   out[field::hostname] = std::string(hostname);
   out[field::location] = "US-VA";
+  // The scheme may be written in any case (split_url accepts "HTTPS://"); the rest is
+  // kept as written.
   std::string ws(hostname);
-  if (ws.rfind("https://", 0) == 0) {
-    ws.replace(0, 5, "wss");
-  } else if (ws.rfind("http://", 0) == 0) {
-    ws.replace(0, 4, "ws");
+  if (const UrlSplit url = split_url(hostname)) {
+    ws = std::string(url.parts.https ? "wss" : "ws") + ws.substr(url.parts.scheme.size());
   }
   out[field::ws_hostname] = ws;
   return out;

@@ -3793,6 +3793,11 @@ void async_drive(Machine machine, T& transport,
 
 // ---- begin appkeys/detail/json.hpp
 // appkeys — strict, non-throwing JSON access on top of nlohmann/json.
+//
+// Compiled only where used: each function below is a template (`template <class =
+// void>`, the parameter unused) so that a translation unit that includes this header
+// but never calls it does not instantiate nlohmann/json's templates for it. Without
+// that, every program that includes <appkeys/appkeys.hpp> pays for all of them.
 
 
 #include <nlohmann/json.hpp>
@@ -3812,6 +3817,7 @@ inline constexpr std::size_t max_json_depth = 64;
 
 /// Nesting depth of a JSON text, counting brackets outside strings; stops early once
 /// `limit` is exceeded.
+template <class = void>
 inline std::size_t json_depth(std::string_view text, std::size_t limit) noexcept {
   std::size_t depth = 0, deepest = 0;
   bool in_string = false, escaped = false;
@@ -3839,6 +3845,7 @@ inline std::size_t json_depth(std::string_view text, std::size_t limit) noexcept
 }
 
 /// Parses `text`, never throwing: nullopt for invalid or too deeply nested JSON.
+template <class = void>
 inline std::optional<json> parse_json(std::string_view text) {
   if (json_depth(text, max_json_depth) > max_json_depth) return std::nullopt;
   json value = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
@@ -3847,6 +3854,7 @@ inline std::optional<json> parse_json(std::string_view text) {
 }
 
 /// The string member `key` of `object`, or nullptr when absent or not a string.
+template <class = void>
 inline const std::string* string_member(const json& object, std::string_view key) {
   if (!object.is_object()) return nullptr;
   auto it = object.find(key);
@@ -3855,6 +3863,7 @@ inline const std::string* string_member(const json& object, std::string_view key
 }
 
 /// The bool member `key` of `object`, or nullopt when absent or not a bool.
+template <class = void>
 inline std::optional<bool> bool_member(const json& object, std::string_view key) {
   if (!object.is_object()) return std::nullopt;
   auto it = object.find(key);
@@ -3863,6 +3872,7 @@ inline std::optional<bool> bool_member(const json& object, std::string_view key)
 }
 
 /// Wipes the string member `key` of `object`, if it is one.
+template <class = void>
 inline void wipe_member(json& object, std::string_view key) noexcept {
   if (!object.is_object()) return;
   auto it = object.find(key);
@@ -3871,6 +3881,7 @@ inline void wipe_member(json& object, std::string_view key) noexcept {
 
 /// Serializes without throwing on invalid UTF-8 (replaced by U+FFFD): caller-supplied
 /// strings (a key name, an email) must not turn into an exception.
+template <class = void>
 inline std::string dump_json(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -4441,9 +4452,18 @@ class ClientState {
 // ---- begin appkeys/detail/steps/key_calls.hpp
 // appkeys — the six user API key calls (PROTOCOL.md §3) as step machines: the host,
 // then one request with the refresh token, then the answer parsed.
+//
+// Compiled only where used: the specs' finish() and body() are member templates with an
+// unused parameter, so that the JSON parsing and error mapping they call are
+// instantiated only in translation units that make the call.
 
 // ---- begin appkeys/detail/error_mapping.hpp
 // appkeys — turning a non-2xx response into an AppError (PROTOCOL.md §5), written once.
+//
+// Compiled only where used: each function below is a template (`template <class =
+// void>`, the parameter unused) so that a translation unit that includes this header
+// but never calls it does not instantiate nlohmann/json's templates for it. Without
+// that, every program that includes <appkeys/appkeys.hpp> pays for all of them.
 
 // ---- begin appkeys/detail/wire.hpp
 // appkeys — the protocol's JSON shapes (PROTOCOL.md §3–§5), written once.
@@ -4452,6 +4472,11 @@ class ClientState {
 // so the two cannot drift apart. Parsers are strict and never throw: a missing
 // field, a wrong type or a non-JSON body is errc::malformed_response, and no message
 // ever quotes a body (a body may hold a key value or a token).
+//
+// Compiled only where used: each function below is a template (`template <class =
+// void>`, the parameter unused) so that a translation unit that includes this header
+// but never calls it does not instantiate nlohmann/json's templates for it. Without
+// that, every program that includes <appkeys/appkeys.hpp> pays for all of them.
 
 
 #include <optional>
@@ -4490,6 +4515,7 @@ inline constexpr const char* error_code = "error_code";
 inline constexpr const char* link = "link";
 }  // namespace field
 
+template <class = void>
 inline AppError malformed(std::string_view what_response, std::string_view problem, int status) {
   std::string message = "malformed response to ";
   message += what_response;
@@ -4501,6 +4527,7 @@ inline AppError malformed(std::string_view what_response, std::string_view probl
 // ---------------------------------------------------------------------------------
 // API keys (§3)
 
+template <class = void>
 inline std::string create_key_body(std::string_view name) {
   json body = json::object();
   body[field::name] = std::string(name);
@@ -4508,6 +4535,7 @@ inline std::string create_key_body(std::string_view name) {
 }
 
 /// The server's description of a key; `key` only on the create response.
+template <class = void>
 inline json api_key_json(const ObjectId& id, std::string_view name, bool disabled,
                          std::optional<std::string_view> key = std::nullopt) {
   json out = json::object();
@@ -4518,6 +4546,7 @@ inline json api_key_json(const ObjectId& id, std::string_view name, bool disable
   return out;
 }
 
+template <class = void>
 inline Result<ApiKey> api_key_from_json(const json& value, std::string_view context, int status) {
   if (!value.is_object()) return malformed(context, "an API key is not a JSON object", status);
   const std::string* id_text = string_member(value, field::id);
@@ -4536,6 +4565,7 @@ inline Result<ApiKey> api_key_from_json(const json& value, std::string_view cont
   return key;
 }
 
+template <class = void>
 inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context, int status) {
   auto value = parse_json(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
@@ -4544,6 +4574,7 @@ inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view cont
   return key;
 }
 
+template <class = void>
 inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
                                                       std::string_view context, int status) {
   auto value = parse_json(body);
@@ -4565,6 +4596,7 @@ inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
 /// Whether any of `keys` came with its value, i.e. whether the body that held them
 /// must be wiped (a list or a fetch normally has none, and wiping a 100,000-key list
 /// costs time for nothing).
+template <class = void>
 inline bool any_key_value(const std::vector<ApiKey>& keys) noexcept {
   for (const auto& key : keys) {
     if (key.key) return true;
@@ -4579,6 +4611,7 @@ struct Location {
   std::string hostname;
 };
 
+template <class = void>
 inline json location_json(std::string_view hostname) {
   json out = json::object();
   out[field::deployment_model] = "GLOBAL";
@@ -4594,6 +4627,7 @@ inline json location_json(std::string_view hostname) {
   return out;
 }
 
+template <class = void>
 inline Result<Location> parse_location(std::string_view body, int status) {
   constexpr std::string_view context = "location request";
   auto value = parse_json(body);
@@ -4611,6 +4645,7 @@ inline Result<Location> parse_location(std::string_view body, int status) {
 // ---------------------------------------------------------------------------------
 // Logins and sessions (§4)
 
+template <class = void>
 inline json device_json(const DeviceInfo& device, std::string_view app_id,
                         const std::string& device_id) {
   json out = json::object();
@@ -4632,6 +4667,7 @@ inline json device_json(const DeviceInfo& device, std::string_view app_id,
 
 /// The login body: the provider's credential fields plus options.device.
 /// The returned string holds the password or key: callers keep it in a request only.
+template <class = void>
 inline std::string login_body(const Credentials& credentials, const json& device) {
   json body = json::object();
   switch (credentials.provider()) {
@@ -4654,6 +4690,7 @@ inline std::string login_body(const Credentials& credentials, const json& device
 }
 
 /// The register body. Like login_body, the returned string holds the password.
+template <class = void>
 inline std::string register_body(std::string_view email, std::string_view password) {
   json body = json::object();
   body[field::email] = email;
@@ -4670,6 +4707,7 @@ struct LoginResponse {
   std::string device_id;
 };
 
+template <class = void>
 inline json login_response_json(std::string_view access_token, std::string_view refresh_token,
                                 std::string_view user_id, std::string_view device_id) {
   json out = json::object();
@@ -4680,6 +4718,7 @@ inline json login_response_json(std::string_view access_token, std::string_view 
   return out;
 }
 
+template <class = void>
 inline Result<LoginResponse> parse_login_response(std::string_view body, int status) {
   constexpr std::string_view context = "log in";
   auto value = parse_json(body);
@@ -4707,10 +4746,12 @@ inline Result<LoginResponse> parse_login_response(std::string_view body, int sta
   return out;
 }
 
+template <class = void>
 inline json refresh_response_json(std::string_view access_token) {
   return json{{field::access_token, std::string(access_token)}};
 }
 
+template <class = void>
 inline Result<Secret> parse_refresh_response(std::string_view body, int status) {
   constexpr std::string_view context = "access token refresh";
   auto value = parse_json(body);
@@ -4730,6 +4771,7 @@ struct Profile {
   std::vector<UserIdentity> identities;
 };
 
+template <class = void>
 inline json profile_json(std::string_view user_id, const std::vector<UserIdentity>& identities,
                          const json& data) {
   json list = json::array();
@@ -4744,6 +4786,7 @@ inline json profile_json(std::string_view user_id, const std::vector<UserIdentit
   return out;
 }
 
+template <class = void>
 inline Result<Profile> parse_profile(std::string_view body, int status) {
   constexpr std::string_view context = "profile request";
   auto value = parse_json(body);
@@ -4770,6 +4813,7 @@ inline Result<Profile> parse_profile(std::string_view body, int status) {
 // ---------------------------------------------------------------------------------
 // Errors (§5)
 
+template <class = void>
 inline json error_json(std::string_view message, std::string_view code = {},
                        std::string_view link = {}) {
   json out = json::object();
@@ -4791,6 +4835,7 @@ namespace appkeys::detail {
 inline constexpr bool is_success(int status) noexcept { return status >= 200 && status < 300; }
 
 /// Server text is shown to people and written to logs: keep it short and printable.
+template <class = void>
 inline std::string sanitize_server_text(std::string_view text, std::size_t limit = 512) {
   std::string out;
   out.reserve(std::min(text.size(), limit));
@@ -4813,6 +4858,7 @@ inline std::string sanitize_server_text(std::string_view text, std::size_t limit
   return out;
 }
 
+template <class = void>
 inline bool has_json_content_type(const Headers& headers) {
   auto type = header_value(headers, "Content-Type");
   constexpr std::string_view json_type = "application/json";
@@ -4827,6 +4873,7 @@ inline bool has_json_content_type(const Headers& headers) {
 /// unknown `error_code` gives app_server_error; a JSON body with only `error` gives
 /// app_unknown_error; anything else gives http_error. Status, raw code, message and
 /// link are kept on every error.
+template <class = void>
 inline AppError error_from_response(const HttpResponse& response, std::string_view context) {
   const int status = response.status;
   std::string prefix(context);
@@ -4855,6 +4902,7 @@ inline AppError error_from_response(const HttpResponse& response, std::string_vi
 
 /// A 2xx whose body is ignored (enable, disable, delete, register, log out: PROTOCOL.md
 /// §3 and §4), or the error that `response` carries.
+template <class = void>
 inline Result<void> expect_success(Result<HttpResponse> response, std::string_view context) {
   if (!response) return std::move(response).error();
   if (!is_success(response->status)) return error_from_response(*response, context);
@@ -4920,9 +4968,19 @@ inline std::string api_key_disable(std::string_view id_hex) {
 // - access token: refreshed first if it is about to expire; a 401 refreshes it and
 //   retries once;
 // - refresh token (every API-key call): a 401 is final and logs the session out locally.
+//
+// Compiled only where used: each step machine here is a class template with an unused
+// parameter (`BasicX<>`, named `X` by an alias), so that its member functions, and the
+// JSON parsing and error mapping they call, are instantiated only in translation units
+// that run the operation, not in every one that includes <appkeys/appkeys.hpp>.
 
 // ---- begin appkeys/detail/jwt.hpp
 // appkeys — reading the one claim the client needs from a JWT-shaped token.
+//
+// Compiled only where used: each function below is a template (`template <class =
+// void>`, the parameter unused) so that a translation unit that includes this header
+// but never calls it does not instantiate nlohmann/json's templates for it. Without
+// that, every program that includes <appkeys/appkeys.hpp> pays for all of them.
 
 // ---- begin appkeys/detail/base64.hpp
 // appkeys — base64url (RFC 4648 §5, no padding), for JWT-shaped tokens.
@@ -4999,6 +5057,7 @@ namespace appkeys::detail {
 
 /// The `exp` claim of a JWT, or nullopt if the token is not a JWT or has no numeric
 /// exp. Tokens are otherwise opaque (PROTOCOL.md §4): no signature check happens here.
+template <class = void>
 inline std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::string_view token) {
   const auto first = token.find('.');
   if (first == std::string_view::npos) return std::nullopt;
@@ -5026,6 +5085,11 @@ inline std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::stri
 // ---- begin appkeys/detail/steps/token_refresh.hpp
 // appkeys — TokenRefresh: a new access token for one session (POST /auth/session with
 // the refresh token), one request however many of the session's calls need it at once.
+//
+// Compiled only where used: each step machine here is a class template with an unused
+// parameter (`BasicX<>`, named `X` by an alias), so that its member functions, and the
+// JSON parsing and error mapping they call, are instantiated only in translation units
+// that run the operation, not in every one that includes <appkeys/appkeys.hpp>.
 
 
 #include <optional>
@@ -5037,9 +5101,10 @@ namespace appkeys::detail::steps {
 
 /// Outcome: success once the session holds a new access token. A 401 ends the session
 /// locally (PROTOCOL.md §5: no other token could succeed).
-class TokenRefresh {
+template <class = void>
+class BasicTokenRefresh {
  public:
-  TokenRefresh(ClientState& client, UserState& user, std::string_view host)
+  BasicTokenRefresh(ClientState& client, UserState& user, std::string_view host)
       : client_(client), user_(user), host_(host) {}
 
   Action step(Event event) {
@@ -5099,6 +5164,7 @@ class TokenRefresh {
   FlightLease lease_;
   std::optional<Result<void>> outcome_;
 };
+using TokenRefresh = BasicTokenRefresh<>;
 
 }  // namespace appkeys::detail::steps
 // ---- end appkeys/detail/steps/token_refresh.hpp
@@ -5116,6 +5182,7 @@ namespace appkeys::detail::steps {
 /// not race the expiry on its way to the server.
 inline constexpr std::chrono::seconds access_token_expiry_margin{10};
 
+template <class = void>
 inline bool is_expiring(const Secret& access_token, WallClock::time_point now) {
   auto expiry = jwt_expiry(access_token.reveal());
   return expiry && *expiry <= now + access_token_expiry_margin;
@@ -5123,14 +5190,15 @@ inline bool is_expiring(const Secret& access_token, WallClock::time_point now) {
 
 /// What both exchanges share: one request, `method path` with `body`, sent to `host`
 /// with a bearer token, and its outcome once done.
-class BearerRequest {
+template <class = void>
+class BasicBearerRequest {
  public:
   /// The outcome (any status), once step() returned done.
   Result<HttpResponse> take() { return std::move(*outcome_); }
 
  protected:
-  BearerRequest(ClientState& client, UserState& user, std::string_view host, HttpMethod method,
-                std::string path, std::string body)
+  BasicBearerRequest(ClientState& client, UserState& user, std::string_view host, HttpMethod method,
+                     std::string path, std::string body)
       : client_(client),
         user_(user),
         host_(host),
@@ -5166,12 +5234,14 @@ class BearerRequest {
   std::string body_;
   std::optional<Result<HttpResponse>> outcome_;
 };
+using BearerRequest = BasicBearerRequest<>;
 
 /// Outcome: the response (any status) to `method path` sent with the access token.
-class AccessTokenExchange : public BearerRequest {
+template <class = void>
+class BasicAccessTokenExchange : public BearerRequest {
  public:
-  AccessTokenExchange(ClientState& client, UserState& user, std::string_view host,
-                      HttpMethod method, std::string path, std::string body = {})
+  BasicAccessTokenExchange(ClientState& client, UserState& user, std::string_view host,
+                           HttpMethod method, std::string path, std::string body = {})
       : BearerRequest(client, user, host, method, std::move(path), std::move(body)) {}
 
   Action step(Event event) {
@@ -5222,14 +5292,16 @@ class AccessTokenExchange : public BearerRequest {
   std::optional<TokenRefresh> refresh_;
   std::optional<Exchange> exchange_;
 };
+using AccessTokenExchange = BasicAccessTokenExchange<>;
 
 /// Outcome: the response (any status) to `method path` sent with the refresh token;
 /// earlier_outcome_unknown() as for Exchange.
-class RefreshTokenExchange : public BearerRequest {
+template <class = void>
+class BasicRefreshTokenExchange : public BearerRequest {
  public:
-  RefreshTokenExchange(ClientState& client, UserState& user, std::string_view host,
-                       HttpMethod method, std::string path, Idempotency idempotency,
-                       std::string body = {})
+  BasicRefreshTokenExchange(ClientState& client, UserState& user, std::string_view host,
+                            HttpMethod method, std::string path, Idempotency idempotency,
+                            std::string body = {})
       : BearerRequest(client, user, host, method, std::move(path), std::move(body)),
         idempotency_(idempotency) {}
 
@@ -5257,12 +5329,18 @@ class RefreshTokenExchange : public BearerRequest {
   Idempotency idempotency_;
   std::optional<Exchange> exchange_;
 };
+using RefreshTokenExchange = BasicRefreshTokenExchange<>;
 
 }  // namespace appkeys::detail::steps
 // ---- end appkeys/detail/steps/bearer_exchange.hpp
 // ---- begin appkeys/detail/steps/host_lookup.hpp
 // appkeys — HostLookup: the host every request goes to (PROTOCOL.md §1), asked for
 // once per App however many calls need it at the same time.
+//
+// Compiled only where used: each step machine here is a class template with an unused
+// parameter (`BasicX<>`, named `X` by an alias), so that its member functions, and the
+// JSON parsing and error mapping they call, are instantiated only in translation units
+// that run the operation, not in every one that includes <appkeys/appkeys.hpp>.
 
 
 #include <optional>
@@ -5274,9 +5352,10 @@ namespace appkeys::detail::steps {
 
 /// Outcome: the host (a view into ClientState, valid as long as it is). With
 /// AppConfig::skip_location it is the base URL, and no request is made.
-class HostLookup {
+template <class = void>
+class BasicHostLookup {
  public:
-  explicit HostLookup(ClientState& client) : client_(client) {}
+  explicit BasicHostLookup(ClientState& client) : client_(client) {}
 
   Action step(Event event) {
     if (auto* joined = std::get_if<Joined>(&event)) {
@@ -5343,6 +5422,7 @@ class HostLookup {
   std::string location_text_;
   std::optional<Result<std::string_view>> outcome_;
 };
+using HostLookup = BasicHostLookup<>;
 
 }  // namespace appkeys::detail::steps
 // ---- end appkeys/detail/steps/host_lookup.hpp
@@ -5461,7 +5541,11 @@ struct CreateKeySpec {
     return {};
   }
   std::string path() const { return routes::api_keys(); }
-  std::string body() const { return wire::create_key_body(name); }
+  template <class = void>
+  std::string body() const {
+    return wire::create_key_body(name);
+  }
+  template <class = void>
   Result<ApiKey> finish(Result<HttpResponse> response, bool) const {
     constexpr std::string_view context = "create API key";
     if (!response) return std::move(response).error();
@@ -5481,6 +5565,7 @@ struct FetchKeySpec : IdKeySpec {
   static constexpr Idempotency idempotency = Idempotency::idempotent;
   using IdKeySpec::IdKeySpec;
 
+  template <class = void>
   Result<ApiKey> finish(Result<HttpResponse> response, bool) const {
     constexpr std::string_view context = "fetch API key";
     if (!response) return std::move(response).error();
@@ -5498,6 +5583,7 @@ struct FetchKeysSpec : BodilessKeySpec {
   static constexpr Idempotency idempotency = Idempotency::idempotent;
 
   std::string path() const { return routes::api_keys(); }
+  template <class = void>
   Result<std::vector<ApiKey>> finish(Result<HttpResponse> response, bool) const {
     constexpr std::string_view context = "fetch API keys";
     if (!response) return std::move(response).error();
@@ -5524,6 +5610,7 @@ struct SetKeyEnabledSpec : IdKeySpec {
   std::string path() const {
     return enable ? routes::api_key_enable(id->to_hex()) : routes::api_key_disable(id->to_hex());
   }
+  template <class = void>
   Result<void> finish(Result<HttpResponse> response, bool) const {
     return expect_success(std::move(response), enable ? "enable API key" : "disable API key");
   }
@@ -5535,6 +5622,7 @@ struct RemoveKeySpec : IdKeySpec {
   static constexpr Idempotency idempotency = Idempotency::idempotent;
   using IdKeySpec::IdKeySpec;
 
+  template <class = void>
   Result<void> finish(Result<HttpResponse> response, bool earlier_outcome_unknown) const {
     auto outcome = expect_success(std::move(response), "delete API key");
     // A retry that finds the key gone after an attempt that may have reached the
@@ -5557,6 +5645,11 @@ using RemoveKey = KeyCall<RemoveKeySpec>;
 // ---- begin appkeys/detail/steps/session_calls.hpp
 // appkeys — the session calls (PROTOCOL.md §4) as step machines: log in (and its
 // profile request), register, log out, and the profile read on its own.
+//
+// Compiled only where used: each step machine here is a class template with an unused
+// parameter (`BasicX<>`, named `X` by an alias), so that its member functions, and the
+// JSON parsing and error mapping they call, are instantiated only in translation units
+// that run the operation, not in every one that includes <appkeys/appkeys.hpp>.
 
 
 #include <memory>
@@ -5569,6 +5662,7 @@ using RemoveKey = KeyCall<RemoveKeySpec>;
 namespace appkeys::detail::steps {
 
 /// Reads the profile's answer (a 401 was already dealt with by AccessTokenExchange).
+template <class = void>
 inline Result<wire::Profile> read_profile(Result<HttpResponse> response) {
   if (!response) return std::move(response).error();
   if (!is_success(response->status)) return error_from_response(*response, "profile request");
@@ -5576,11 +5670,12 @@ inline Result<wire::Profile> read_profile(Result<HttpResponse> response) {
 }
 
 /// GET /auth/profile with the access token.
-class FetchProfile {
+template <class = void>
+class BasicFetchProfile {
  public:
   using value_type = wire::Profile;
 
-  FetchProfile(ClientState& client, User user)
+  BasicFetchProfile(ClientState& client, User user)
       : client_(client), user_(std::move(user)), host_(client) {}
 
   Action step(Event event) {
@@ -5616,17 +5711,19 @@ class FetchProfile {
   std::optional<AccessTokenExchange> call_;
   std::optional<Result<wire::Profile>> outcome_;
 };
+using FetchProfile = BasicFetchProfile<>;
 
 /// Logs in, then reads the profile: like the official SDKs, a login is complete once
 /// the profile has been read (it proves the access token works and lists identities).
 /// When the profile request fails, the session the server just opened is closed there
 /// too (one DELETE /auth/session with its refresh token, no retry) before the call
 /// fails with the profile's error: nobody will ever hold a handle to that session.
-class LogIn {
+template <class = void>
+class BasicLogIn {
  public:
   using value_type = User;
 
-  LogIn(ClientState& client, Credentials credentials)
+  BasicLogIn(ClientState& client, Credentials credentials)
       : client_(client), credentials_(std::move(credentials)), host_(client) {}
 
   Action step(Event event) {
@@ -5742,17 +5839,19 @@ class LogIn {
   std::optional<AppError> failure_;
   std::optional<Result<User>> outcome_;
 };
+using LogIn = BasicLogIn<>;
 
 /// What register and log out share: the host, then one request whose 2xx body is
 /// ignored; the outcome is success or the error the answer carries.
-class HostThenRequest {
+template <class = void>
+class BasicHostThenRequest {
  public:
   using value_type = void;
 
   Result<void> take_result() { return std::move(*outcome_); }
 
  protected:
-  explicit HostThenRequest(ClientState& client) : client_(client), host_(client) {}
+  explicit BasicHostThenRequest(ClientState& client) : client_(client), host_(client) {}
 
   /// Steps the host lookup, then the request `make(host)` returns (with its
   /// idempotency), and reads its answer for `context` ("register user").
@@ -5784,11 +5883,13 @@ class HostThenRequest {
   std::optional<Exchange> exchange_;
   std::optional<Result<void>> outcome_;
 };
+using HostThenRequest = BasicHostThenRequest<>;
 
 /// Registers an email/password user (the local-userpass provider).
-class RegisterEmail : public HostThenRequest {
+template <class = void>
+class BasicRegisterEmail : public HostThenRequest {
  public:
-  RegisterEmail(ClientState& client, std::string email, Secret password)
+  BasicRegisterEmail(ClientState& client, std::string email, Secret password)
       : HostThenRequest(client), email_(std::move(email)), password_(std::move(password)) {}
 
   Action step(Event event) {
@@ -5813,13 +5914,15 @@ class RegisterEmail : public HostThenRequest {
   std::string email_;
   Secret password_;
 };
+using RegisterEmail = BasicRegisterEmail<>;
 
 /// Ends the session on the server and forgets its tokens locally. The local log-out
 /// happens first and even when the server cannot be reached, as in the official SDKs;
 /// logging out a user that is already logged out succeeds and sends nothing.
-class LogOut : public HostThenRequest {
+template <class = void>
+class BasicLogOut : public HostThenRequest {
  public:
-  LogOut(ClientState& client, User user) : HostThenRequest(client), user_(std::move(user)) {}
+  BasicLogOut(ClientState& client, User user) : HostThenRequest(client), user_(std::move(user)) {}
 
   Action step(Event event) {
     if (std::holds_alternative<Start>(event)) {
@@ -5844,6 +5947,7 @@ class LogOut : public HostThenRequest {
   User user_;
   Secret refresh_;
 };
+using LogOut = BasicLogOut<>;
 
 }  // namespace appkeys::detail::steps
 // ---- end appkeys/detail/steps/session_calls.hpp

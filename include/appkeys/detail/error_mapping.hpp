@@ -1,4 +1,9 @@
 // appkeys — turning a non-2xx response into an AppError (PROTOCOL.md §5), written once.
+//
+// Compiled only where used: each function below is a template (`template <class =
+// void>`, the parameter unused) so that a translation unit that includes this header
+// but never calls it does not instantiate nlohmann/json's templates for it. Without
+// that, every program that includes <appkeys/appkeys.hpp> pays for all of them.
 #pragma once
 
 #include <appkeys/detail/json.hpp>
@@ -16,6 +21,7 @@ namespace appkeys::detail {
 inline constexpr bool is_success(int status) noexcept { return status >= 200 && status < 300; }
 
 /// Server text is shown to people and written to logs: keep it short and printable.
+template <class = void>
 inline std::string sanitize_server_text(std::string_view text, std::size_t limit = 512) {
   std::string out;
   out.reserve(std::min(text.size(), limit));
@@ -38,6 +44,7 @@ inline std::string sanitize_server_text(std::string_view text, std::size_t limit
   return out;
 }
 
+template <class = void>
 inline bool has_json_content_type(const Headers& headers) {
   auto type = header_value(headers, "Content-Type");
   constexpr std::string_view json_type = "application/json";
@@ -52,6 +59,7 @@ inline bool has_json_content_type(const Headers& headers) {
 /// unknown `error_code` gives app_server_error; a JSON body with only `error` gives
 /// app_unknown_error; anything else gives http_error. Status, raw code, message and
 /// link are kept on every error.
+template <class = void>
 inline AppError error_from_response(const HttpResponse& response, std::string_view context) {
   const int status = response.status;
   std::string prefix(context);
@@ -80,6 +88,7 @@ inline AppError error_from_response(const HttpResponse& response, std::string_vi
 
 /// A 2xx whose body is ignored (enable, disable, delete, register, log out: PROTOCOL.md
 /// §3 and §4), or the error that `response` carries.
+template <class = void>
 inline Result<void> expect_success(Result<HttpResponse> response, std::string_view context) {
   if (!response) return std::move(response).error();
   if (!is_success(response->status)) return error_from_response(*response, context);

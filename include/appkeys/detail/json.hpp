@@ -1,4 +1,9 @@
 // appkeys — strict, non-throwing JSON access on top of nlohmann/json.
+//
+// Compiled only where used: each function below is a template (`template <class =
+// void>`, the parameter unused) so that a translation unit that includes this header
+// but never calls it does not instantiate nlohmann/json's templates for it. Without
+// that, every program that includes <appkeys/appkeys.hpp> pays for all of them.
 #pragma once
 
 #include <appkeys/detail/wipe.hpp>
@@ -20,6 +25,7 @@ inline constexpr std::size_t max_json_depth = 64;
 
 /// Nesting depth of a JSON text, counting brackets outside strings; stops early once
 /// `limit` is exceeded.
+template <class = void>
 inline std::size_t json_depth(std::string_view text, std::size_t limit) noexcept {
   std::size_t depth = 0, deepest = 0;
   bool in_string = false, escaped = false;
@@ -47,6 +53,7 @@ inline std::size_t json_depth(std::string_view text, std::size_t limit) noexcept
 }
 
 /// Parses `text`, never throwing: nullopt for invalid or too deeply nested JSON.
+template <class = void>
 inline std::optional<json> parse_json(std::string_view text) {
   if (json_depth(text, max_json_depth) > max_json_depth) return std::nullopt;
   json value = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
@@ -55,6 +62,7 @@ inline std::optional<json> parse_json(std::string_view text) {
 }
 
 /// The string member `key` of `object`, or nullptr when absent or not a string.
+template <class = void>
 inline const std::string* string_member(const json& object, std::string_view key) {
   if (!object.is_object()) return nullptr;
   auto it = object.find(key);
@@ -63,6 +71,7 @@ inline const std::string* string_member(const json& object, std::string_view key
 }
 
 /// The bool member `key` of `object`, or nullopt when absent or not a bool.
+template <class = void>
 inline std::optional<bool> bool_member(const json& object, std::string_view key) {
   if (!object.is_object()) return std::nullopt;
   auto it = object.find(key);
@@ -71,6 +80,7 @@ inline std::optional<bool> bool_member(const json& object, std::string_view key)
 }
 
 /// Wipes the string member `key` of `object`, if it is one.
+template <class = void>
 inline void wipe_member(json& object, std::string_view key) noexcept {
   if (!object.is_object()) return;
   auto it = object.find(key);
@@ -79,6 +89,7 @@ inline void wipe_member(json& object, std::string_view key) noexcept {
 
 /// Serializes without throwing on invalid UTF-8 (replaced by U+FFFD): caller-supplied
 /// strings (a key name, an email) must not turn into an exception.
+template <class = void>
 inline std::string dump_json(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }

@@ -1,4 +1,9 @@
 // appkeys — reading the one claim the client needs from a JWT-shaped token.
+//
+// Compiled only where used: each function below is a template (`template <class =
+// void>`, the parameter unused) so that a translation unit that includes this header
+// but never calls it does not instantiate nlohmann/json's templates for it. Without
+// that, every program that includes <appkeys/appkeys.hpp> pays for all of them.
 #pragma once
 
 #include <appkeys/detail/base64.hpp>
@@ -13,6 +18,7 @@ namespace appkeys::detail {
 
 /// The `exp` claim of a JWT, or nullopt if the token is not a JWT or has no numeric
 /// exp. Tokens are otherwise opaque (PROTOCOL.md §4): no signature check happens here.
+template <class = void>
 inline std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::string_view token) {
   const auto first = token.find('.');
   if (first == std::string_view::npos) return std::nullopt;

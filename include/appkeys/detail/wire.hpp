@@ -4,6 +4,11 @@
 // so the two cannot drift apart. Parsers are strict and never throw: a missing
 // field, a wrong type or a non-JSON body is errc::malformed_response, and no message
 // ever quotes a body (a body may hold a key value or a token).
+//
+// Compiled only where used: each function below is a template (`template <class =
+// void>`, the parameter unused) so that a translation unit that includes this header
+// but never calls it does not instantiate nlohmann/json's templates for it. Without
+// that, every program that includes <appkeys/appkeys.hpp> pays for all of them.
 #pragma once
 
 #include <appkeys/api_key.hpp>
@@ -53,6 +58,7 @@ inline constexpr const char* error_code = "error_code";
 inline constexpr const char* link = "link";
 }  // namespace field
 
+template <class = void>
 inline AppError malformed(std::string_view what_response, std::string_view problem, int status) {
   std::string message = "malformed response to ";
   message += what_response;
@@ -64,6 +70,7 @@ inline AppError malformed(std::string_view what_response, std::string_view probl
 // ---------------------------------------------------------------------------------
 // API keys (§3)
 
+template <class = void>
 inline std::string create_key_body(std::string_view name) {
   json body = json::object();
   body[field::name] = std::string(name);
@@ -71,6 +78,7 @@ inline std::string create_key_body(std::string_view name) {
 }
 
 /// The server's description of a key; `key` only on the create response.
+template <class = void>
 inline json api_key_json(const ObjectId& id, std::string_view name, bool disabled,
                          std::optional<std::string_view> key = std::nullopt) {
   json out = json::object();
@@ -81,6 +89,7 @@ inline json api_key_json(const ObjectId& id, std::string_view name, bool disable
   return out;
 }
 
+template <class = void>
 inline Result<ApiKey> api_key_from_json(const json& value, std::string_view context, int status) {
   if (!value.is_object()) return malformed(context, "an API key is not a JSON object", status);
   const std::string* id_text = string_member(value, field::id);
@@ -99,6 +108,7 @@ inline Result<ApiKey> api_key_from_json(const json& value, std::string_view cont
   return key;
 }
 
+template <class = void>
 inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context, int status) {
   auto value = parse_json(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
@@ -107,6 +117,7 @@ inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view cont
   return key;
 }
 
+template <class = void>
 inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
                                                       std::string_view context, int status) {
   auto value = parse_json(body);
@@ -128,6 +139,7 @@ inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
 /// Whether any of `keys` came with its value, i.e. whether the body that held them
 /// must be wiped (a list or a fetch normally has none, and wiping a 100,000-key list
 /// costs time for nothing).
+template <class = void>
 inline bool any_key_value(const std::vector<ApiKey>& keys) noexcept {
   for (const auto& key : keys) {
     if (key.key) return true;
@@ -142,6 +154,7 @@ struct Location {
   std::string hostname;
 };
 
+template <class = void>
 inline json location_json(std::string_view hostname) {
   json out = json::object();
   out[field::deployment_model] = "GLOBAL";
@@ -157,6 +170,7 @@ inline json location_json(std::string_view hostname) {
   return out;
 }
 
+template <class = void>
 inline Result<Location> parse_location(std::string_view body, int status) {
   constexpr std::string_view context = "location request";
   auto value = parse_json(body);
@@ -174,6 +188,7 @@ inline Result<Location> parse_location(std::string_view body, int status) {
 // ---------------------------------------------------------------------------------
 // Logins and sessions (§4)
 
+template <class = void>
 inline json device_json(const DeviceInfo& device, std::string_view app_id,
                         const std::string& device_id) {
   json out = json::object();
@@ -195,6 +210,7 @@ inline json device_json(const DeviceInfo& device, std::string_view app_id,
 
 /// The login body: the provider's credential fields plus options.device.
 /// The returned string holds the password or key: callers keep it in a request only.
+template <class = void>
 inline std::string login_body(const Credentials& credentials, const json& device) {
   json body = json::object();
   switch (credentials.provider()) {
@@ -217,6 +233,7 @@ inline std::string login_body(const Credentials& credentials, const json& device
 }
 
 /// The register body. Like login_body, the returned string holds the password.
+template <class = void>
 inline std::string register_body(std::string_view email, std::string_view password) {
   json body = json::object();
   body[field::email] = email;
@@ -233,6 +250,7 @@ struct LoginResponse {
   std::string device_id;
 };
 
+template <class = void>
 inline json login_response_json(std::string_view access_token, std::string_view refresh_token,
                                 std::string_view user_id, std::string_view device_id) {
   json out = json::object();
@@ -243,6 +261,7 @@ inline json login_response_json(std::string_view access_token, std::string_view 
   return out;
 }
 
+template <class = void>
 inline Result<LoginResponse> parse_login_response(std::string_view body, int status) {
   constexpr std::string_view context = "log in";
   auto value = parse_json(body);
@@ -270,10 +289,12 @@ inline Result<LoginResponse> parse_login_response(std::string_view body, int sta
   return out;
 }
 
+template <class = void>
 inline json refresh_response_json(std::string_view access_token) {
   return json{{field::access_token, std::string(access_token)}};
 }
 
+template <class = void>
 inline Result<Secret> parse_refresh_response(std::string_view body, int status) {
   constexpr std::string_view context = "access token refresh";
   auto value = parse_json(body);
@@ -293,6 +314,7 @@ struct Profile {
   std::vector<UserIdentity> identities;
 };
 
+template <class = void>
 inline json profile_json(std::string_view user_id, const std::vector<UserIdentity>& identities,
                          const json& data) {
   json list = json::array();
@@ -307,6 +329,7 @@ inline json profile_json(std::string_view user_id, const std::vector<UserIdentit
   return out;
 }
 
+template <class = void>
 inline Result<Profile> parse_profile(std::string_view body, int status) {
   constexpr std::string_view context = "profile request";
   auto value = parse_json(body);
@@ -333,6 +356,7 @@ inline Result<Profile> parse_profile(std::string_view body, int status) {
 // ---------------------------------------------------------------------------------
 // Errors (§5)
 
+template <class = void>
 inline json error_json(std::string_view message, std::string_view code = {},
                        std::string_view link = {}) {
   json out = json::object();

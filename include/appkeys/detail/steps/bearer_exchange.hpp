@@ -3,6 +3,11 @@
 // - access token: refreshed first if it is about to expire; a 401 refreshes it and
 //   retries once;
 // - refresh token (every API-key call): a 401 is final and logs the session out locally.
+//
+// Compiled only where used: each step machine here is a class template with an unused
+// parameter (`BasicX<>`, named `X` by an alias), so that its member functions, and the
+// JSON parsing and error mapping they call, are instantiated only in translation units
+// that run the operation, not in every one that includes <appkeys/appkeys.hpp>.
 #pragma once
 
 #include <appkeys/detail/jwt.hpp>
@@ -26,6 +31,7 @@ namespace appkeys::detail::steps {
 /// not race the expiry on its way to the server.
 inline constexpr std::chrono::seconds access_token_expiry_margin{10};
 
+template <class = void>
 inline bool is_expiring(const Secret& access_token, WallClock::time_point now) {
   auto expiry = jwt_expiry(access_token.reveal());
   return expiry && *expiry <= now + access_token_expiry_margin;
@@ -33,14 +39,15 @@ inline bool is_expiring(const Secret& access_token, WallClock::time_point now) {
 
 /// What both exchanges share: one request, `method path` with `body`, sent to `host`
 /// with a bearer token, and its outcome once done.
-class BearerRequest {
+template <class = void>
+class BasicBearerRequest {
  public:
   /// The outcome (any status), once step() returned done.
   Result<HttpResponse> take() { return std::move(*outcome_); }
 
  protected:
-  BearerRequest(ClientState& client, UserState& user, std::string_view host, HttpMethod method,
-                std::string path, std::string body)
+  BasicBearerRequest(ClientState& client, UserState& user, std::string_view host, HttpMethod method,
+                     std::string path, std::string body)
       : client_(client),
         user_(user),
         host_(host),
@@ -76,12 +83,14 @@ class BearerRequest {
   std::string body_;
   std::optional<Result<HttpResponse>> outcome_;
 };
+using BearerRequest = BasicBearerRequest<>;
 
 /// Outcome: the response (any status) to `method path` sent with the access token.
-class AccessTokenExchange : public BearerRequest {
+template <class = void>
+class BasicAccessTokenExchange : public BearerRequest {
  public:
-  AccessTokenExchange(ClientState& client, UserState& user, std::string_view host,
-                      HttpMethod method, std::string path, std::string body = {})
+  BasicAccessTokenExchange(ClientState& client, UserState& user, std::string_view host,
+                           HttpMethod method, std::string path, std::string body = {})
       : BearerRequest(client, user, host, method, std::move(path), std::move(body)) {}
 
   Action step(Event event) {
@@ -132,14 +141,16 @@ class AccessTokenExchange : public BearerRequest {
   std::optional<TokenRefresh> refresh_;
   std::optional<Exchange> exchange_;
 };
+using AccessTokenExchange = BasicAccessTokenExchange<>;
 
 /// Outcome: the response (any status) to `method path` sent with the refresh token;
 /// earlier_outcome_unknown() as for Exchange.
-class RefreshTokenExchange : public BearerRequest {
+template <class = void>
+class BasicRefreshTokenExchange : public BearerRequest {
  public:
-  RefreshTokenExchange(ClientState& client, UserState& user, std::string_view host,
-                       HttpMethod method, std::string path, Idempotency idempotency,
-                       std::string body = {})
+  BasicRefreshTokenExchange(ClientState& client, UserState& user, std::string_view host,
+                            HttpMethod method, std::string path, Idempotency idempotency,
+                            std::string body = {})
       : BearerRequest(client, user, host, method, std::move(path), std::move(body)),
         idempotency_(idempotency) {}
 
@@ -167,5 +178,6 @@ class RefreshTokenExchange : public BearerRequest {
   Idempotency idempotency_;
   std::optional<Exchange> exchange_;
 };
+using RefreshTokenExchange = BasicRefreshTokenExchange<>;
 
 }  // namespace appkeys::detail::steps

@@ -1,5 +1,10 @@
 // appkeys — HostLookup: the host every request goes to (PROTOCOL.md §1), asked for
 // once per App however many calls need it at the same time.
+//
+// Compiled only where used: each step machine here is a class template with an unused
+// parameter (`BasicX<>`, named `X` by an alias), so that its member functions, and the
+// JSON parsing and error mapping they call, are instantiated only in translation units
+// that run the operation, not in every one that includes <appkeys/appkeys.hpp>.
 #pragma once
 
 #include <appkeys/detail/error_mapping.hpp>
@@ -20,9 +25,10 @@ namespace appkeys::detail::steps {
 
 /// Outcome: the host (a view into ClientState, valid as long as it is). With
 /// AppConfig::skip_location it is the base URL, and no request is made.
-class HostLookup {
+template <class = void>
+class BasicHostLookup {
  public:
-  explicit HostLookup(ClientState& client) : client_(client) {}
+  explicit BasicHostLookup(ClientState& client) : client_(client) {}
 
   Action step(Event event) {
     if (auto* joined = std::get_if<Joined>(&event)) {
@@ -89,5 +95,6 @@ class HostLookup {
   std::string location_text_;
   std::optional<Result<std::string_view>> outcome_;
 };
+using HostLookup = BasicHostLookup<>;
 
 }  // namespace appkeys::detail::steps

@@ -1,5 +1,9 @@
 // appkeys — the six user API key calls (PROTOCOL.md §3) as step machines: the host,
 // then one request with the refresh token, then the answer parsed.
+//
+// Compiled only where used: the specs' finish() and body() are member templates with an
+// unused parameter, so that the JSON parsing and error mapping they call are
+// instantiated only in translation units that make the call.
 #pragma once
 
 #include <appkeys/api_key.hpp>
@@ -129,7 +133,11 @@ struct CreateKeySpec {
     return {};
   }
   std::string path() const { return routes::api_keys(); }
-  std::string body() const { return wire::create_key_body(name); }
+  template <class = void>
+  std::string body() const {
+    return wire::create_key_body(name);
+  }
+  template <class = void>
   Result<ApiKey> finish(Result<HttpResponse> response, bool) const {
     constexpr std::string_view context = "create API key";
     if (!response) return std::move(response).error();
@@ -149,6 +157,7 @@ struct FetchKeySpec : IdKeySpec {
   static constexpr Idempotency idempotency = Idempotency::idempotent;
   using IdKeySpec::IdKeySpec;
 
+  template <class = void>
   Result<ApiKey> finish(Result<HttpResponse> response, bool) const {
     constexpr std::string_view context = "fetch API key";
     if (!response) return std::move(response).error();
@@ -166,6 +175,7 @@ struct FetchKeysSpec : BodilessKeySpec {
   static constexpr Idempotency idempotency = Idempotency::idempotent;
 
   std::string path() const { return routes::api_keys(); }
+  template <class = void>
   Result<std::vector<ApiKey>> finish(Result<HttpResponse> response, bool) const {
     constexpr std::string_view context = "fetch API keys";
     if (!response) return std::move(response).error();
@@ -192,6 +202,7 @@ struct SetKeyEnabledSpec : IdKeySpec {
   std::string path() const {
     return enable ? routes::api_key_enable(id->to_hex()) : routes::api_key_disable(id->to_hex());
   }
+  template <class = void>
   Result<void> finish(Result<HttpResponse> response, bool) const {
     return expect_success(std::move(response), enable ? "enable API key" : "disable API key");
   }
@@ -203,6 +214,7 @@ struct RemoveKeySpec : IdKeySpec {
   static constexpr Idempotency idempotency = Idempotency::idempotent;
   using IdKeySpec::IdKeySpec;
 
+  template <class = void>
   Result<void> finish(Result<HttpResponse> response, bool earlier_outcome_unknown) const {
     auto outcome = expect_success(std::move(response), "delete API key");
     // A retry that finds the key gone after an attempt that may have reached the

@@ -1,5 +1,10 @@
 // appkeys — the session calls (PROTOCOL.md §4) as step machines: log in (and its
 // profile request), register, log out, and the profile read on its own.
+//
+// Compiled only where used: each step machine here is a class template with an unused
+// parameter (`BasicX<>`, named `X` by an alias), so that its member functions, and the
+// JSON parsing and error mapping they call, are instantiated only in translation units
+// that run the operation, not in every one that includes <appkeys/appkeys.hpp>.
 #pragma once
 
 #include <appkeys/credentials.hpp>
@@ -25,6 +30,7 @@
 namespace appkeys::detail::steps {
 
 /// Reads the profile's answer (a 401 was already dealt with by AccessTokenExchange).
+template <class = void>
 inline Result<wire::Profile> read_profile(Result<HttpResponse> response) {
   if (!response) return std::move(response).error();
   if (!is_success(response->status)) return error_from_response(*response, "profile request");
@@ -32,11 +38,12 @@ inline Result<wire::Profile> read_profile(Result<HttpResponse> response) {
 }
 
 /// GET /auth/profile with the access token.
-class FetchProfile {
+template <class = void>
+class BasicFetchProfile {
  public:
   using value_type = wire::Profile;
 
-  FetchProfile(ClientState& client, User user)
+  BasicFetchProfile(ClientState& client, User user)
       : client_(client), user_(std::move(user)), host_(client) {}
 
   Action step(Event event) {
@@ -72,17 +79,19 @@ class FetchProfile {
   std::optional<AccessTokenExchange> call_;
   std::optional<Result<wire::Profile>> outcome_;
 };
+using FetchProfile = BasicFetchProfile<>;
 
 /// Logs in, then reads the profile: like the official SDKs, a login is complete once
 /// the profile has been read (it proves the access token works and lists identities).
 /// When the profile request fails, the session the server just opened is closed there
 /// too (one DELETE /auth/session with its refresh token, no retry) before the call
 /// fails with the profile's error: nobody will ever hold a handle to that session.
-class LogIn {
+template <class = void>
+class BasicLogIn {
  public:
   using value_type = User;
 
-  LogIn(ClientState& client, Credentials credentials)
+  BasicLogIn(ClientState& client, Credentials credentials)
       : client_(client), credentials_(std::move(credentials)), host_(client) {}
 
   Action step(Event event) {
@@ -198,17 +207,19 @@ class LogIn {
   std::optional<AppError> failure_;
   std::optional<Result<User>> outcome_;
 };
+using LogIn = BasicLogIn<>;
 
 /// What register and log out share: the host, then one request whose 2xx body is
 /// ignored; the outcome is success or the error the answer carries.
-class HostThenRequest {
+template <class = void>
+class BasicHostThenRequest {
  public:
   using value_type = void;
 
   Result<void> take_result() { return std::move(*outcome_); }
 
  protected:
-  explicit HostThenRequest(ClientState& client) : client_(client), host_(client) {}
+  explicit BasicHostThenRequest(ClientState& client) : client_(client), host_(client) {}
 
   /// Steps the host lookup, then the request `make(host)` returns (with its
   /// idempotency), and reads its answer for `context` ("register user").
@@ -240,11 +251,13 @@ class HostThenRequest {
   std::optional<Exchange> exchange_;
   std::optional<Result<void>> outcome_;
 };
+using HostThenRequest = BasicHostThenRequest<>;
 
 /// Registers an email/password user (the local-userpass provider).
-class RegisterEmail : public HostThenRequest {
+template <class = void>
+class BasicRegisterEmail : public HostThenRequest {
  public:
-  RegisterEmail(ClientState& client, std::string email, Secret password)
+  BasicRegisterEmail(ClientState& client, std::string email, Secret password)
       : HostThenRequest(client), email_(std::move(email)), password_(std::move(password)) {}
 
   Action step(Event event) {
@@ -269,13 +282,15 @@ class RegisterEmail : public HostThenRequest {
   std::string email_;
   Secret password_;
 };
+using RegisterEmail = BasicRegisterEmail<>;
 
 /// Ends the session on the server and forgets its tokens locally. The local log-out
 /// happens first and even when the server cannot be reached, as in the official SDKs;
 /// logging out a user that is already logged out succeeds and sends nothing.
-class LogOut : public HostThenRequest {
+template <class = void>
+class BasicLogOut : public HostThenRequest {
  public:
-  LogOut(ClientState& client, User user) : HostThenRequest(client), user_(std::move(user)) {}
+  BasicLogOut(ClientState& client, User user) : HostThenRequest(client), user_(std::move(user)) {}
 
   Action step(Event event) {
     if (std::holds_alternative<Start>(event)) {
@@ -300,5 +315,6 @@ class LogOut : public HostThenRequest {
   User user_;
   Secret refresh_;
 };
+using LogOut = BasicLogOut<>;
 
 }  // namespace appkeys::detail::steps

@@ -1,5 +1,10 @@
 // appkeys — TokenRefresh: a new access token for one session (POST /auth/session with
 // the refresh token), one request however many of the session's calls need it at once.
+//
+// Compiled only where used: each step machine here is a class template with an unused
+// parameter (`BasicX<>`, named `X` by an alias), so that its member functions, and the
+// JSON parsing and error mapping they call, are instantiated only in translation units
+// that run the operation, not in every one that includes <appkeys/appkeys.hpp>.
 #pragma once
 
 #include <appkeys/detail/error_mapping.hpp>
@@ -21,9 +26,10 @@ namespace appkeys::detail::steps {
 
 /// Outcome: success once the session holds a new access token. A 401 ends the session
 /// locally (PROTOCOL.md §5: no other token could succeed).
-class TokenRefresh {
+template <class = void>
+class BasicTokenRefresh {
  public:
-  TokenRefresh(ClientState& client, UserState& user, std::string_view host)
+  BasicTokenRefresh(ClientState& client, UserState& user, std::string_view host)
       : client_(client), user_(user), host_(host) {}
 
   Action step(Event event) {
@@ -83,5 +89,6 @@ class TokenRefresh {
   FlightLease lease_;
   std::optional<Result<void>> outcome_;
 };
+using TokenRefresh = BasicTokenRefresh<>;
 
 }  // namespace appkeys::detail::steps

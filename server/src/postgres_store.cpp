@@ -38,6 +38,27 @@ KeyRecord read_key(const Result& rows, int row, int first) {
   return key;
 }
 
+// find_live_session's query in parts, so find_live_session_key can add the key to it:
+// the token ($1, of kind $2) and its session unexpired at $3, its user not disabled.
+constexpr const char* live_session_select =
+    "SELECT s.id, s.user_id, s.provider, s.key_id, s.device_id, s.refresh_expires_at";
+constexpr const char* live_session_from =
+    " FROM tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id ";
+constexpr const char* live_session_where =
+    "WHERE t.hash = $1 AND t.kind = $2 AND t.expires_at > $3 AND s.refresh_expires_at > $3 "
+    "AND u.disabled = 0";
+
+SessionRecord read_session(const Result& rows, int row) {
+  SessionRecord session;
+  session.id = static_cast<std::uint64_t>(rows.integer(row, 0));
+  session.user_id = rows.text(row, 1);
+  session.provider = rows.text(row, 2);
+  session.key_id = rows.text(row, 3);
+  session.device_id = rows.text(row, 4);
+  session.refresh_expires_at = rows.integer(row, 5);
+  return session;
+}
+
 std::int64_t to_int(TokenKind kind) { return kind == TokenKind::access ? 0 : 1; }
 std::int64_t to_int(bool flag) { return flag ? 1 : 0; }
 std::int64_t to_int(std::uint64_t id) { return static_cast<std::int64_t>(id); }
@@ -297,14 +318,7 @@ std::optional<SessionRecord> PostgresStore::find_session(std::uint64_t id) const
         "WHERE id = $1",
         {to_int(id)});
     if (rows.rows() == 0) return std::nullopt;
-    SessionRecord session;
-    session.id = static_cast<std::uint64_t>(rows.integer(0, 0));
-    session.user_id = rows.text(0, 1);
-    session.provider = rows.text(0, 2);
-    session.key_id = rows.text(0, 3);
-    session.device_id = rows.text(0, 4);
-    session.refresh_expires_at = rows.integer(0, 5);
-    return session;
+    return read_session(rows, 0);
   });
 }
 
@@ -334,6 +348,36 @@ std::optional<TokenRecord> PostgresStore::find_token(std::string_view hash) cons
     record.session_id = static_cast<std::uint64_t>(rows.integer(0, 1));
     record.expires_at = rows.integer(0, 2);
     return record;
+  });
+}
+
+std::optional<SessionRecord> PostgresStore::find_live_session(std::string_view hash,
+                                                              TokenKind kind,
+                                                              std::int64_t now) const {
+  static const std::string sql =
+      std::string(live_session_select) + live_session_from + live_session_where;
+  return pool_.read([&](Connection& c) -> std::optional<SessionRecord> {
+    // One statement: the token, its session and its user seen in one snapshot.
+    auto rows = c.exec(sql, {hash, to_int(kind), now});
+    if (rows.rows() == 0) return std::nullopt;
+    return read_session(rows, 0);
+  });
+}
+
+std::optional<SessionKey> PostgresStore::find_live_session_key(std::string_view hash,
+                                                               TokenKind kind, std::int64_t now,
+                                                               const ObjectId& key_id) const {
+  // The key by a LEFT JOIN: a live session without the key is still a row, with NULLs.
+  static const std::string sql = std::string(live_session_select) +
+                                 ", k.id, k.name, k.key_hash, k.disabled" + live_session_from +
+                                 "LEFT JOIN api_keys k ON k.id = $4 AND k.user_id = s.user_id " +
+                                 live_session_where;
+  return pool_.read([&](Connection& c) -> std::optional<SessionKey> {
+    auto rows = c.exec(sql, {hash, to_int(kind), now, key_id.to_hex()});
+    if (rows.rows() == 0) return std::nullopt;
+    SessionKey found{read_session(rows, 0), std::nullopt};
+    if (!rows.is_null(0, 6)) found.key = read_key(rows, 0, 6);
+    return found;
   });
 }
 

@@ -45,6 +45,27 @@ KeyRecord read_key(const Statement& row, int first) {
   return key;
 }
 
+// find_live_session's query in parts, so find_live_session_key can add the key to it:
+// the token (?1, of kind ?2) and its session unexpired at ?3, its user not disabled.
+constexpr const char* live_session_select =
+    "SELECT s.id, s.user_id, s.provider, s.key_id, s.device_id, s.refresh_expires_at";
+constexpr const char* live_session_from =
+    " FROM tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id ";
+constexpr const char* live_session_where =
+    "WHERE t.hash = ?1 AND t.kind = ?2 AND t.expires_at > ?3 AND s.refresh_expires_at > ?3 "
+    "AND u.disabled = 0";
+
+SessionRecord read_session(const Statement& row) {
+  SessionRecord session;
+  session.id = static_cast<std::uint64_t>(row.integer(0));
+  session.user_id = row.text(1);
+  session.provider = row.text(2);
+  session.key_id = row.text(3);
+  session.device_id = row.text(4);
+  session.refresh_expires_at = row.integer(5);
+  return session;
+}
+
 std::int64_t to_int(TokenKind kind) { return kind == TokenKind::access ? 0 : 1; }
 
 /// The single integer a query returns.
@@ -373,14 +394,7 @@ std::optional<SessionRecord> SqliteStore::find_session(std::uint64_t id) const {
       "WHERE id = ?1");
   row.bind(1, static_cast<std::int64_t>(id));
   if (!row.step()) return std::nullopt;
-  SessionRecord session;
-  session.id = static_cast<std::uint64_t>(row.integer(0));
-  session.user_id = row.text(1);
-  session.provider = row.text(2);
-  session.key_id = row.text(3);
-  session.device_id = row.text(4);
-  session.refresh_expires_at = row.integer(5);
-  return session;
+  return read_session(row);
 }
 
 bool SqliteStore::insert_token(std::string_view hash, const TokenRecord& record) {
@@ -412,6 +426,36 @@ std::optional<TokenRecord> SqliteStore::find_token(std::string_view hash) const 
   record.session_id = static_cast<std::uint64_t>(row.integer(1));
   record.expires_at = row.integer(2);
   return record;
+}
+
+std::optional<SessionRecord> SqliteStore::find_live_session(std::string_view hash, TokenKind kind,
+                                                            std::int64_t now) const {
+  static const std::string sql =
+      std::string(live_session_select) + live_session_from + live_session_where;
+  auto c = pool_.acquire();
+  // One statement, so one read transaction (one snapshot, one round of WAL locks)
+  // instead of three.
+  auto row = c->prepare(sql);
+  row.bind(1, hash).bind(2, to_int(kind)).bind(3, now);
+  if (!row.step()) return std::nullopt;
+  return read_session(row);
+}
+
+std::optional<SessionKey> SqliteStore::find_live_session_key(std::string_view hash,
+                                                             TokenKind kind, std::int64_t now,
+                                                             const ObjectId& key_id) const {
+  // The key by a LEFT JOIN: a live session without the key is still a row, with NULLs.
+  static const std::string sql = std::string(live_session_select) +
+                                 ", k.id, k.name, k.key_hash, k.disabled" + live_session_from +
+                                 "LEFT JOIN api_keys k ON k.id = ?4 AND k.user_id = s.user_id " +
+                                 live_session_where;
+  auto c = pool_.acquire();
+  auto row = c->prepare(sql);
+  row.bind(1, hash).bind(2, to_int(kind)).bind(3, now).bind(4, key_id.to_hex());
+  if (!row.step()) return std::nullopt;
+  SessionKey found{read_session(row), std::nullopt};
+  if (!row.is_null(6)) found.key = read_key(row, 6);
+  return found;
 }
 
 void SqliteStore::end_session(std::uint64_t id) {

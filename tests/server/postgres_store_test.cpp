@@ -5,6 +5,7 @@
 // an unreachable database is a quick StoreUnavailable (503), schemas it cannot trust are
 // refused, and the URI is parsed without ever showing its password.
 #include "server/http_client.hpp"
+#include "server/live_session_checks.hpp"
 #include "server/temp_pg_schema.hpp"
 
 #include <appkeys/server/postgres_store.hpp>
@@ -109,6 +110,13 @@ TEST_CASE("PostgreSQL store: state survives closing and reopening",
   CHECK(keys[0].at("name") == "kept");
   CHECK(client.login("api-key", {{"key", kept_value}}).at("user_id") == user_id);
   CHECK(client.login("api-key", {{"key", deleted_value}}).is_null());
+}
+
+TEST_CASE("PostgreSQL store: the combined session reads refuse what the rules refuse",
+          "[server][postgres][store]") {
+  TempPgSchema schema;
+  appkeys::server::PostgresStore store(schema.options());
+  appkeys_test::check_live_session_reads(store);
 }
 
 TEST_CASE("PostgreSQL store: two stores on one schema, the same name 8 times at once, made once",

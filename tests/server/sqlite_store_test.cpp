@@ -3,12 +3,14 @@
 // stores on one file, as two processes would be), nothing secret is in clear in any file
 // it writes, and files it cannot trust are refused.
 #include "server/http_client.hpp"
+#include "server/live_session_checks.hpp"
 #include "server/temp_store.hpp"
 
 #include <appkeys/server/service.hpp>
 #include <appkeys/server/sqlite_connection.hpp>
 #include <appkeys/server/sqlite_store.hpp>
 #include <appkeys/server/store_uri.hpp>
+#include <appkeys/testing/backend/memory_store.hpp>
 #include <appkeys/testing/local_server.hpp>
 
 #include <catch2/catch.hpp>
@@ -117,6 +119,19 @@ TEST_CASE("SQLite store: state survives closing and reopening", "[server][sqlite
   auto profile = client.send(HttpMethod::get, routes::profile(), {},
                              by_key.at("access_token").get<std::string>());
   CHECK(profile.status == 200);
+}
+
+TEST_CASE("SQLite store: the combined session reads refuse what the rules refuse",
+          "[server][sqlite][store]") {
+  TempStoreDir dir;
+  appkeys::server::SqliteStore store(dir.db_path());
+  appkeys_test::check_live_session_reads(store);
+}
+
+TEST_CASE("memory store: the combined session reads refuse what the rules refuse",
+          "[server][memory][store]") {
+  appkeys::testing::backend::MemoryStore store;
+  appkeys_test::check_live_session_reads(store);
 }
 
 TEST_CASE("SQLite store: the same name from 8 threads at once is created once",

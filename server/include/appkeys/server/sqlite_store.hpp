@@ -33,6 +33,11 @@ using testing::backend::UserRecord;
 ///   one transaction and one fsync, see sqlite::GroupCommit) that has committed, and so
 ///   is on disk, before the call returns: an acknowledged write survives kill -9 and
 ///   power loss.
+/// - A call that only reads is one statement in autocommit: a read transaction of its
+///   own (one WAL snapshot), without BEGIN; in WAL mode it does not wait for writers.
+///   The reads every authenticated request makes (find_live_session,
+///   find_live_session_key) are one query each, joining the token, its session, its
+///   user (and the key).
 /// - The rules hold across threads and processes because the database enforces them:
 ///   a unique index on (user, name) and, inside create_key's transaction, a count of
 ///   the user's keys; emails are unique; sessions and tokens go with their user by

@@ -92,22 +92,14 @@ TEST_CASE("PostgreSQL store URIs", "[server][postgres][uri]") {
   CHECK(pooled.conninfo == "postgres://ann@localhost/keys?sslmode=require");
   CHECK(parse_store_uri("postgresql:///keys?host=/run/pg").to_string() ==
         "postgresql:///keys?host=/run/pg");
-  const auto refusal = [](std::string_view text) {
-    try {
-      (void)parse_store_uri(text);
-    } catch (const std::invalid_argument& error) {
-      return std::string(error.what());
-    }
-    return std::string();
-  };
-  CHECK(contains(refusal("postgresql://a@h/d?pool_size=0"), "pool_size must be"));
-  CHECK(contains(refusal("postgresql://a@h/d?pool_size=x"), "pool_size must be"));
-  CHECK(contains(refusal("postgresql://a@h/d?no_such_param=1"), "no_such_param"));
+  CHECK(contains(uri_refusal("postgresql://a@h/d?pool_size=0"), "pool_size must be"));
+  CHECK(contains(uri_refusal("postgresql://a@h/d?pool_size=x"), "pool_size must be"));
+  CHECK(contains(uri_refusal("postgresql://a@h/d?no_such_param=1"), "no_such_param"));
   // The password is never shown, whatever is wrong with the URI.
   for (const char* bad : {"postgresql://ann:hunter2secret@h/d?pool_size=0",
                           "postgresql://ann:hunter2secret@h/d?bogus=1",
                           "postgresql://h/d?password=hunter2secret&bogus=1"}) {
-    const std::string message = refusal(bad);
+    const std::string message = uri_refusal(bad);
     CHECK_FALSE(message.empty());
     CHECK_FALSE(contains(message, "hunter2secret"));
   }

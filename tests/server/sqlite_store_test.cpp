@@ -7,7 +7,6 @@
 #include "server/store_test.cpp"  // NOLINT(bugprone-suspicious-include): the suite itself
 
 #include <fstream>
-#include <stdexcept>
 
 TEST_CASE("SQLite store: a file that is not a database is refused with a clear message",
           "[server][sqlite][schema]") {
@@ -34,19 +33,11 @@ TEST_CASE("store URIs", "[server][uri]") {
   CHECK(parse_store_uri("sqlite:///var/lib/a.db").path == "/var/lib/a.db");
   CHECK(parse_store_uri("sqlite:a.db").to_string() == "sqlite:a.db");
   CHECK(parse_store_uri(appkeys::server::default_store_uri).path == "appkeys.db");
-  const auto refusal = [](std::string_view text) {
-    try {
-      (void)parse_store_uri(text);
-    } catch (const std::invalid_argument& error) {
-      return std::string(error.what());
-    }
-    return std::string();
-  };
-  CHECK(contains(refusal("sqlite:"), "path is empty"));
-  CHECK(contains(refusal("sqlite://host/x.db"), "host is not allowed"));
-  CHECK(contains(refusal("sqlite::memory:"), "use memory:"));
-  CHECK(contains(refusal("postgresql:localhost"), "starts with postgresql://"));
-  CHECK(contains(refusal("mysql://x"), "unknown scheme"));
-  CHECK(contains(refusal(""), "empty"));
-  CHECK(contains(refusal("memory"), "use sqlite:PATH"));
+  CHECK(contains(uri_refusal("sqlite:"), "path is empty"));
+  CHECK(contains(uri_refusal("sqlite://host/x.db"), "host is not allowed"));
+  CHECK(contains(uri_refusal("sqlite::memory:"), "use memory:"));
+  CHECK(contains(uri_refusal("postgresql:localhost"), "starts with postgresql://"));
+  CHECK(contains(uri_refusal("mysql://x"), "unknown scheme"));
+  CHECK(contains(uri_refusal(""), "empty"));
+  CHECK(contains(uri_refusal("memory"), "use sqlite:PATH"));
 }

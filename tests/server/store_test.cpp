@@ -19,6 +19,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -55,6 +56,16 @@ json login_email(RawClient& client) {
 
 bool contains(std::string_view haystack, std::string_view needle) {
   return !needle.empty() && haystack.find(needle) != std::string_view::npos;
+}
+
+/// What parse_store_uri says when it refuses `text` ("" when it does not).
+std::string uri_refusal(std::string_view text) {
+  try {
+    (void)appkeys::server::parse_store_uri(text);
+  } catch (const std::invalid_argument& error) {
+    return error.what();
+  }
+  return {};
 }
 
 /// Runs `body(t)` on `threads` threads released together.

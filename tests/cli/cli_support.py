@@ -106,8 +106,8 @@ class Serve(serve_support.Serve):
     def __init__(self, exe, tmp, name, args):
         self.name = name
         self.err_path = os.path.join(tmp, name + ".err")
-        super().__init__(exe, ["--port", "0"] + args, stderr=self.err_path, cwd=tmp,
-                         env=clean_environment())
+        super().__init__(os.path.abspath(exe), ["--port", "0"] + args, stderr=self.err_path,
+                         cwd=tmp, env=clean_environment())
 
     def stop(self, sig=signal.SIGTERM):
         """Stops it; returns a Run of its whole output."""

@@ -157,6 +157,23 @@ class Serve:
         self.stop()
 
 
+def send(conn, method, path, body, bearer, headers):
+    """One request on `conn` to API + `path`, `body` as JSON, `bearer` as the
+    Authorization, `headers` added: (status, the response's headers with lower-case
+    names, raw body bytes)."""
+    sent = dict(headers)
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        sent["Content-Type"] = "application/json"
+    if bearer:
+        sent["Authorization"] = "Bearer " + bearer
+    conn.request(method, API + path, body=data, headers=sent)
+    response = conn.getresponse()
+    raw = response.read()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, raw
+
+
 class Client:
     """One keep-alive HTTP connection to a server; raises OSError/HTTPException when the
     server is gone. `call` returns (status, parsed JSON body or None)."""
@@ -166,20 +183,12 @@ class Client:
         self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
 
     def call(self, method, path, body=None, bearer=None):
-        headers = {"Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        if bearer:
-            headers["Authorization"] = "Bearer " + bearer
-        self.conn.request(method, API + path, body=data, headers=headers)
-        response = self.conn.getresponse()
-        raw = response.read()
+        status, headers, raw = send(self.conn, method, path, body, bearer,
+                                    {"Accept": "application/json"})
         parsed = None
-        if raw and (response.getheader("Content-Type") or "").startswith("application/json"):
+        if raw and headers.get("content-type", "").startswith("application/json"):
             parsed = json.loads(raw)
-        return response.status, parsed
+        return status, parsed
 
     def login(self, provider, credentials, app_id="app"):
         status, body = self.call("POST", "/app/%s/auth/providers/%s/login" % (app_id, provider),
@@ -197,17 +206,7 @@ def exchange(base_url, method, path, body=None, bearer=None, headers=None):
     parts = urllib.parse.urlsplit(base_url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=HANG_BOUND)
     try:
-        sent = dict(headers or {})
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            sent["Content-Type"] = "application/json"
-        if bearer:
-            sent["Authorization"] = "Bearer " + bearer
-        conn.request(method, API + path, body=data, headers=sent)
-        response = conn.getresponse()
-        raw = response.read()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, raw
+        return send(conn, method, path, body, bearer, headers or {})
     finally:
         conn.close()
 

@@ -157,6 +157,20 @@ class Serve:
         self.stop()
 
 
+def kill_all(servers):
+    """SIGKILL to every Serve in `servers` (None entries allowed) still running: the
+    clean-up after a test that may have failed half-way."""
+    for server in servers:
+        if server is not None and server.proc.poll() is None:
+            server.kill()
+
+
+def print_log(title, path):
+    """Prints the file at `path` (the servers' stderr) under `title`, for a failed test."""
+    with open(path, "rb") as f:
+        print(title + ":\n" + f.read().decode("utf-8", "replace"), flush=True)
+
+
 def send(conn, method, path, body, bearer, headers):
     """One request on `conn` to API + `path`, `body` as JSON, `bearer` as the
     Authorization, `headers` added: (status, the response's headers with lower-case

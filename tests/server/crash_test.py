@@ -260,8 +260,7 @@ def main(argv):
                 server.kill()
             log.close()
             if checks.failed:
-                with open(os.path.join(tmp, "server.log"), "rb") as f:
-                    print("server stderr:\n" + f.read().decode("utf-8", "replace"))
+                serve_support.print_log("server stderr", os.path.join(tmp, "server.log"))
     return checks.summary()
 
 

@@ -13,12 +13,9 @@
 #include <set>
 #include <stdexcept>
 
-using appkeys_test::PostgresUnderTest;
-
 TEST_CASE("PostgreSQL store: stores opening an empty schema at once agree on one secret",
           "[server][postgres][secret]") {
-  PostgresUnderTest place;
-  const auto& schema = place.schema;
+  appkeys_test::TempPgSchema schema;
   constexpr int stores = 4;
   std::vector<std::string> secrets(stores);
   std::vector<std::string> errors(stores);
@@ -38,8 +35,7 @@ TEST_CASE("PostgreSQL store: stores opening an empty schema at once agree on one
 
 TEST_CASE("PostgreSQL store: connections the database closed are replaced without an error",
           "[server][postgres][faults]") {
-  PostgresUnderTest place;
-  const auto& schema = place.schema;
+  appkeys_test::PostgresUnderTest place;
   auto service = open_service_in(place);
   service->add_email_user(email, password);
   appkeys::testing::LocalServer server(*service);
@@ -53,7 +49,7 @@ TEST_CASE("PostgreSQL store: connections the database closed are replaced withou
     appkeys::server::pg::Connection c(admin);
     auto killed =
         c.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-               {schema.name()});
+               {place.schema.name()});
     CHECK(killed.rows() >= 1);
   }
   // Reads and writes alike: each one broke before COMMIT, so it runs again on a fresh

@@ -21,10 +21,12 @@
 // The server suites compile this file again with the same rules over the SQLite and
 // the PostgreSQL stores.
 #ifdef APPKEYS_TEST_SQLITE_STORE
-#include "server/sqlite_rules_backend.hpp"
+#include "server/rules_backend.hpp"
+#include "server/sqlite_under_test.hpp"
 #endif
 #ifdef APPKEYS_TEST_POSTGRES_STORE
-#include "server/postgres_rules_backend.hpp"
+#include "server/postgres_under_test.hpp"
+#include "server/rules_backend.hpp"
 #endif
 
 #include <algorithm>
@@ -43,10 +45,10 @@ using appkeys::HttpMethod;
 using appkeys::HttpRequest;
 using appkeys::HttpResponse;
 #if defined(APPKEYS_TEST_SQLITE_STORE)
-using FakeBackend = appkeys_test::SqliteRulesBackend;
+using FakeBackend = appkeys_test::RulesBackend<appkeys_test::SqliteUnderTest>;
 using FakeTransport = appkeys_test::BackendTransport<FakeBackend>;
 #elif defined(APPKEYS_TEST_POSTGRES_STORE)
-using FakeBackend = appkeys_test::PostgresRulesBackend;
+using FakeBackend = appkeys_test::RulesBackend<appkeys_test::PostgresUnderTest>;
 using FakeTransport = appkeys_test::BackendTransport<FakeBackend>;
 #else
 using appkeys::testing::FakeBackend;

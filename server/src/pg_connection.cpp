@@ -44,6 +44,10 @@ std::string Result::text(int row, int column) const {
                      static_cast<std::size_t>(PQgetlength(result_, row, column)));
 }
 
+bool Result::is_null(int row, int column) const {
+  return PQgetisnull(result_, row, column) != 0;
+}
+
 std::int64_t Result::integer(int row, int column) const {
   if (PQgetisnull(result_, row, column) != 0) return 0;
   return std::strtoll(PQgetvalue(result_, row, column), nullptr, 10);

@@ -1,7 +1,11 @@
-// appkeys server — PostgresStore: each Store operation as one statement or one transaction.
+// appkeys server — PostgresStore: opening the schema, the deployment's secret, and
+// users; each Store operation as one statement or one transaction. Keys are in
+// postgres_store_keys.cpp, sessions and tokens in postgres_store_sessions.cpp.
 #include <appkeys/server/postgres_store.hpp>
 
 #include <appkeys/testing/backend/store.hpp>
+
+#include "postgres_store_rows.hpp"
 
 #include <string>
 #include <utility>
@@ -10,53 +14,7 @@ namespace appkeys::server {
 
 static_assert(testing::backend::Store<PostgresStore>);
 
-namespace {
-
-using pg::Connection;
-using pg::Result;
-
-constexpr const char* user_columns =
-    "SELECT id, provider, identity_id, coalesce(email, ''), password_hash, disabled FROM users ";
-
-UserRecord read_user(const Result& rows, int row) {
-  UserRecord user;
-  user.id = rows.text(row, 0);
-  user.provider = rows.text(row, 1);
-  user.identity_id = rows.text(row, 2);
-  user.email = rows.text(row, 3);
-  user.password_hash = rows.text(row, 4);
-  user.disabled = rows.integer(row, 5) != 0;
-  return user;
-}
-
-KeyRecord read_key(const Result& rows, int row, int first) {
-  KeyRecord key;
-  key.id = ObjectId::from_hex(rows.text(row, first)).value_or(ObjectId{});
-  key.name = rows.text(row, first + 1);
-  key.key_hash = rows.text(row, first + 2);
-  key.disabled = rows.integer(row, first + 3) != 0;
-  return key;
-}
-
-std::int64_t to_int(TokenKind kind) { return kind == TokenKind::access ? 0 : 1; }
-std::int64_t to_int(bool flag) { return flag ? 1 : 0; }
-std::int64_t to_int(std::uint64_t id) { return static_cast<std::int64_t>(id); }
-
-/// Deletes `user_id` if it is anonymous and has no session left (it could never be
-/// reached again). Called inside a transaction.
-void drop_if_unreachable_anonymous(Connection& c, const std::string& user_id) {
-  c.exec(
-      "DELETE FROM users WHERE id = $1 AND provider = 'anon-user' "
-      "AND NOT EXISTS (SELECT 1 FROM sessions WHERE user_id = $1) "
-      "AND NOT EXISTS (SELECT 1 FROM api_keys WHERE user_id = $1)",
-      {user_id});
-}
-
-/// Ends session `id` (its tokens go by cascade) and its anonymous owner if orphaned.
-void end_session_in(Connection& c, std::int64_t id) {
-  auto gone = c.exec("DELETE FROM sessions WHERE id = $1 RETURNING user_id", {id});
-  if (gone.rows() == 1) drop_if_unreachable_anonymous(c, gone.text(0, 0));
-}
+namespace pg_rows {
 
 bool insert_user_in(Connection& c, const UserRecord& user) {
   // ON CONFLICT: a taken email (or id) inserts nothing, whichever server got there first.
@@ -68,6 +26,16 @@ bool insert_user_in(Connection& c, const UserRecord& user) {
        to_int(user.disabled)});
   return inserted.affected() == 1;
 }
+
+}  // namespace pg_rows
+
+namespace {
+
+using pg::Connection;
+using pg_rows::insert_user_in;
+using pg_rows::read_user;
+using pg_rows::to_int;
+using pg_rows::user_columns;
 
 }  // namespace
 
@@ -165,221 +133,6 @@ std::vector<std::string> PostgresStore::api_key_identities(std::string_view id) 
     std::vector<std::string> out;
     for (int i = 0; i < rows.rows(); ++i) out.push_back(rows.text(i, 0));
     return out;
-  });
-}
-
-CreateKeyOutcome PostgresStore::create_key(std::string_view user_id, const KeyRecord& key,
-                                           std::size_t max_keys) {
-  return pool_.transaction([&](Connection& c) {
-    // The user's row lock: every create for this user, on any server, waits here for
-    // the one before it to commit, and then (READ COMMITTED: each statement sees what
-    // was committed before it started) counts its keys. NO KEY UPDATE does not block the
-    // foreign-key checks of logins inserting sessions for the same user.
-    if (c.exec("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE", {user_id}).rows() == 0) {
-      return CreateKeyOutcome::no_such_user;
-    }
-    auto counts = c.exec(
-        "SELECT count(*), count(*) FILTER (WHERE name = $2) FROM api_keys WHERE user_id = $1",
-        {user_id, key.name});
-    if (counts.integer(0, 1) != 0) return CreateKeyOutcome::name_taken;
-    if (static_cast<std::size_t>(counts.integer(0, 0)) >= max_keys) {
-      return CreateKeyOutcome::limit_reached;
-    }
-    // The unique index on (user_id, name) is the last word, should anything bypass the
-    // lock: a conflict inserts nothing and reads as name_taken.
-    auto inserted = c.exec(
-        "INSERT INTO api_keys (id, user_id, name, key_hash, disabled) VALUES ($1, $2, $3, $4, "
-        "$5) ON CONFLICT (user_id, name) DO NOTHING",
-        {key.id.to_hex(), user_id, key.name, key.key_hash, to_int(key.disabled)});
-    return inserted.affected() == 1 ? CreateKeyOutcome::created : CreateKeyOutcome::name_taken;
-  });
-}
-
-std::vector<KeyRecord> PostgresStore::list_keys(std::string_view user_id) const {
-  return pool_.read([&](Connection& c) {
-    auto rows = c.exec(
-        "SELECT id, name, key_hash, disabled FROM api_keys WHERE user_id = $1 ORDER BY seq",
-        {user_id});
-    std::vector<KeyRecord> out;
-    for (int i = 0; i < rows.rows(); ++i) out.push_back(read_key(rows, i, 0));
-    return out;
-  });
-}
-
-std::optional<KeyRecord> PostgresStore::find_key(std::string_view user_id,
-                                                 const ObjectId& key_id) const {
-  return pool_.read([&](Connection& c) -> std::optional<KeyRecord> {
-    auto rows = c.exec(
-        "SELECT id, name, key_hash, disabled FROM api_keys WHERE id = $1 AND user_id = $2",
-        {key_id.to_hex(), user_id});
-    if (rows.rows() == 0) return std::nullopt;
-    return read_key(rows, 0, 0);
-  });
-}
-
-std::optional<std::pair<std::string, KeyRecord>> PostgresStore::find_key_by_hash(
-    std::string_view hash) const {
-  return pool_.read([&](Connection& c) -> std::optional<std::pair<std::string, KeyRecord>> {
-    auto rows = c.exec(
-        "SELECT user_id, id, name, key_hash, disabled FROM api_keys WHERE key_hash = $1", {hash});
-    if (rows.rows() == 0) return std::nullopt;
-    return std::pair<std::string, KeyRecord>{rows.text(0, 0), read_key(rows, 0, 1)};
-  });
-}
-
-bool PostgresStore::set_key_disabled(std::string_view user_id, const ObjectId& key_id,
-                                     bool disabled) {
-  return pool_.transaction([&](Connection& c) {
-    // PostgreSQL counts matched rows, so an unchanged state still reads as found.
-    return c.exec("UPDATE api_keys SET disabled = $3 WHERE id = $1 AND user_id = $2",
-                  {key_id.to_hex(), user_id, to_int(disabled)})
-               .affected() == 1;
-  });
-}
-
-bool PostgresStore::delete_key(std::string_view user_id, const ObjectId& key_id) {
-  return pool_.transaction([&](Connection& c) {
-    return c.exec("DELETE FROM api_keys WHERE id = $1 AND user_id = $2",
-                  {key_id.to_hex(), user_id})
-               .affected() == 1;
-  });
-}
-
-std::size_t PostgresStore::count_keys(std::string_view user_id) const {
-  return pool_.read([&](Connection& c) {
-    return static_cast<std::size_t>(
-        c.exec("SELECT count(*) FROM api_keys WHERE user_id = $1", {user_id}).integer(0, 0));
-  });
-}
-
-std::uint64_t PostgresStore::start_session(const SessionRecord& session,
-                                           const std::vector<IssuedToken>& tokens,
-                                           std::size_t max_sessions, const UserRecord* new_user) {
-  return pool_.transaction([&](Connection& c) {
-    if (new_user != nullptr) insert_user_in(c, *new_user);
-    if (max_sessions > 0) {
-      // Counting and ending the oldest must not interleave with another server's, or
-      // both would end the same ones (or neither): one session start at a time.
-      c.exec("SELECT pg_advisory_xact_lock(hashtext('appkeys sessions ' || current_schema()))");
-      const auto live =
-          static_cast<std::size_t>(c.exec("SELECT count(*) FROM sessions").integer(0, 0));
-      if (live >= max_sessions) {
-        auto oldest = c.exec("SELECT id FROM sessions ORDER BY id LIMIT $1",
-                             {static_cast<std::int64_t>(live - max_sessions + 1)});
-        for (int i = 0; i < oldest.rows(); ++i) end_session_in(c, oldest.integer(i, 0));
-      }
-    }
-    const std::int64_t id =
-        c.exec(
-             "INSERT INTO sessions (user_id, provider, key_id, device_id, refresh_expires_at) "
-             "VALUES ($1, $2, $3, $4, $5) RETURNING id",
-             {session.user_id, session.provider, session.key_id, session.device_id,
-              session.refresh_expires_at})
-            .integer(0, 0);
-    for (const auto& token : tokens) {
-      c.exec("INSERT INTO tokens (hash, kind, session_id, expires_at) VALUES ($1, $2, $3, $4)",
-             {token.hash, to_int(token.record.kind), id, token.record.expires_at});
-    }
-    if (!session.key_id.empty()) {
-      c.exec(
-          "INSERT INTO key_identities (user_id, key_id) VALUES ($1, $2) "
-          "ON CONFLICT (user_id, key_id) DO NOTHING",
-          {session.user_id, session.key_id});
-    }
-    return static_cast<std::uint64_t>(id);
-  });
-}
-
-std::optional<SessionRecord> PostgresStore::find_session(std::uint64_t id) const {
-  return pool_.read([&](Connection& c) -> std::optional<SessionRecord> {
-    auto rows = c.exec(
-        "SELECT id, user_id, provider, key_id, device_id, refresh_expires_at FROM sessions "
-        "WHERE id = $1",
-        {to_int(id)});
-    if (rows.rows() == 0) return std::nullopt;
-    SessionRecord session;
-    session.id = static_cast<std::uint64_t>(rows.integer(0, 0));
-    session.user_id = rows.text(0, 1);
-    session.provider = rows.text(0, 2);
-    session.key_id = rows.text(0, 3);
-    session.device_id = rows.text(0, 4);
-    session.refresh_expires_at = rows.integer(0, 5);
-    return session;
-  });
-}
-
-bool PostgresStore::insert_token(std::string_view hash, const TokenRecord& record) {
-  try {
-    return pool_.transaction([&](Connection& c) {
-      return c.exec(
-                  "INSERT INTO tokens (hash, kind, session_id, expires_at) "
-                  "SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $3)",
-                  {hash, to_int(record.kind), to_int(record.session_id), record.expires_at})
-                 .affected() == 1;
-    });
-  } catch (const pg::Error& error) {
-    // The session ended on another server between the check and the insert.
-    if (error.sqlstate() == "23503") return false;
-    throw;
-  }
-}
-
-std::optional<TokenRecord> PostgresStore::find_token(std::string_view hash) const {
-  return pool_.read([&](Connection& c) -> std::optional<TokenRecord> {
-    auto rows =
-        c.exec("SELECT kind, session_id, expires_at FROM tokens WHERE hash = $1", {hash});
-    if (rows.rows() == 0) return std::nullopt;
-    TokenRecord record;
-    record.kind = rows.integer(0, 0) == 0 ? TokenKind::access : TokenKind::refresh;
-    record.session_id = static_cast<std::uint64_t>(rows.integer(0, 1));
-    record.expires_at = rows.integer(0, 2);
-    return record;
-  });
-}
-
-void PostgresStore::end_session(std::uint64_t id) {
-  pool_.transaction([&](Connection& c) { end_session_in(c, to_int(id)); });
-}
-
-void PostgresStore::end_user_sessions(std::string_view user_id) {
-  pool_.transaction([&](Connection& c) {
-    c.exec("DELETE FROM sessions WHERE user_id = $1", {user_id});
-    drop_if_unreachable_anonymous(c, std::string(user_id));
-  });
-}
-
-void PostgresStore::end_expired(std::int64_t now) {
-  pool_.transaction([&](Connection& c) {
-    c.exec("DELETE FROM sessions WHERE refresh_expires_at <= $1", {now});
-    c.exec("DELETE FROM tokens WHERE expires_at <= $1", {now});
-    c.exec(
-        "DELETE FROM users WHERE provider = 'anon-user' "
-        "AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.user_id = users.id)");
-  });
-}
-
-void PostgresStore::delete_tokens(TokenKind kind) {
-  pool_.transaction(
-      [&](Connection& c) { c.exec("DELETE FROM tokens WHERE kind = $1", {to_int(kind)}); });
-}
-
-std::size_t PostgresStore::count_sessions() const {
-  return pool_.read([&](Connection& c) {
-    return static_cast<std::size_t>(c.exec("SELECT count(*) FROM sessions").integer(0, 0));
-  });
-}
-
-std::size_t PostgresStore::count_user_sessions(std::string_view user_id) const {
-  return pool_.read([&](Connection& c) {
-    return static_cast<std::size_t>(
-        c.exec("SELECT count(*) FROM sessions WHERE user_id = $1", {user_id}).integer(0, 0));
-  });
-}
-
-std::size_t PostgresStore::count_tokens(TokenKind kind) const {
-  return pool_.read([&](Connection& c) {
-    return static_cast<std::size_t>(
-        c.exec("SELECT count(*) FROM tokens WHERE kind = $1", {to_int(kind)}).integer(0, 0));
   });
 }
 

@@ -9,7 +9,6 @@ import http.server
 import json
 import os
 import pty
-import re
 import select
 import signal
 import socket
@@ -19,27 +18,23 @@ import termios
 import threading
 import time
 
-HANG_BOUND = 60  # seconds
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "serve"))
+import serve_support  # noqa: E402
+from serve_support import HANG_BOUND  # noqa: E402,F401 (the cli tests import it from here)
 
 
-class Checks:
-    """Counts checks; prints one line per check (never a secret: labels are ours)."""
+class Checks(serve_support.Checks):
+    """serve_support.Checks that print every check and keep `secrets` (strings a
+    failure's detail must not show) out of its lines."""
 
     def __init__(self):
-        self.passed = 0
-        self.failed = 0
-        self.secrets = []  # strings a failure's detail must not show
+        super().__init__()
+        self.secrets = []
 
     def check(self, label, ok, detail=""):
         for secret in self.secrets:
             detail = detail.replace(secret, "[secret]")
-        if ok:
-            self.passed += 1
-            print("PASS  " + label, flush=True)
-        else:
-            self.failed += 1
-            print("FAIL  " + label + (": " + detail if detail else ""), flush=True)
-        return bool(ok)
+        return super().check(label, ok, detail)
 
 
 class Run:
@@ -104,43 +99,22 @@ class Runner:
         return self.record(Run(proc.label, proc.returncode, out, err))
 
 
-class Serve:
-    """`appkeys serve ARGS` on a free port; stdout and stderr to files under `tmp`."""
+class Serve(serve_support.Serve):
+    """`appkeys serve --port 0 ARGS` in `tmp`, with a clean environment and stderr to a
+    file there; stop() returns a Run of its whole output, for the secrets sweep."""
 
     def __init__(self, exe, tmp, name, args):
-        self.out_path = os.path.join(tmp, name + ".out")
+        self.name = name
         self.err_path = os.path.join(tmp, name + ".err")
-        self.out = open(self.out_path, "wb")
-        self.err = open(self.err_path, "wb")
-        self.proc = subprocess.Popen([exe, "serve", "--port", "0"] + args, stdout=self.out,
-                                     stderr=self.err, stdin=subprocess.DEVNULL, cwd=tmp,
-                                     env=clean_environment())
-        self.url = None
-        deadline = time.monotonic() + HANG_BOUND
-        while self.url is None and time.monotonic() < deadline and self.proc.poll() is None:
-            with open(self.out_path, "rb") as f:
-                m = re.search(rb"listening on (https?://[0-9.]+:[0-9]+)", f.read())
-            if m:
-                self.url = m.group(1).decode()
-            else:
-                time.sleep(0.05)
+        super().__init__(os.path.abspath(exe), ["--port", "0"] + args, stderr=self.err_path,
+                         cwd=tmp, env=clean_environment())
 
-    def stop(self):
+    def stop(self, sig=signal.SIGTERM):
         """Stops it; returns a Run of its whole output."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            self.proc.wait(timeout=HANG_BOUND)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.out.close()
-        self.err.close()
-        with open(self.out_path, "rb") as f:
-            out = f.read()
+        code = super().stop(sig)
         with open(self.err_path, "rb") as f:
             err = f.read()
-        return Run("serve " + os.path.basename(self.out_path), self.proc.returncode, out, err)
+        return Run("serve " + self.name + ".out", code, self.stdout(), err)
 
 
 class SilentServer:

@@ -12,38 +12,15 @@ import json
 import os
 import re
 import secrets
-import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
+from cli_support import Runner, Serve  # noqa: E402
+import serve_support  # noqa: E402 (cli_support puts its directory on the path)
 
 EMAIL = "ann@example.com"
 APP_ID = "s"
-COMMAND_TIMEOUT = 20  # seconds per client command
-START_TIMEOUT = 10
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, what):
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print("FAIL: " + what, flush=True)
-
-
-class Run:
-    """One finished process: its name, arguments, exit status, stdout and stderr."""
-
-    def __init__(self, label, returncode, stdout, stderr):
-        self.label = label
-        self.returncode = returncode
-        self.stdout = stdout
-        self.stderr = stderr
 
 
 def main():
@@ -55,16 +32,13 @@ def main():
     exe = sys.argv[1]
     store_kind = sys.argv[2] if len(sys.argv) == 3 else "memory"
     store_files = []  # (label, bytes) of every file the store wrote
-    checks = Checks()
+    checks = serve_support.Checks(quiet_passes=True)
     password = "pw-" + secrets.token_urlsafe(24)
-    runs = []
+    cli = Runner(exe)
+    runs = cli.runs
 
-    # The server's output goes to files, so a full pipe can never block it.
+    # The server's stderr (its access log) goes to a file, so a full pipe can never block it.
     with tempfile.TemporaryDirectory() as tmp:
-        server_out_path = os.path.join(tmp, "server.out")
-        server_err_path = os.path.join(tmp, "server.err")
-        server_out = open(server_out_path, "wb")
-        server_err = open(server_err_path, "wb")
         db_path = os.path.join(tmp, "appkeys.db")
         store = "sqlite:" + db_path if store_kind == "sqlite" else "memory:"
 
@@ -74,38 +48,19 @@ def main():
                     with open(db_path + suffix, "rb") as f:
                         store_files.append(("store file appkeys.db%s %s" % (suffix, when), f.read()))
 
-        server = subprocess.Popen(
-            [exe, "serve", "--port", "0", "--app-id", APP_ID, "--user", EMAIL + ":" + password,
-             "--log", "--store", store],
-            stdout=server_out, stderr=server_err, stdin=subprocess.DEVNULL)
+        server = Serve(exe, tmp, "server", ["--app-id", APP_ID, "--user", EMAIL + ":" + password,
+                                            "--log", "--store", store])
         try:
-            base_url = None
-            deadline = time.monotonic() + START_TIMEOUT
-            while time.monotonic() < deadline and base_url is None:
-                with open(server_out_path, "rb") as f:
-                    m = re.search(rb"listening on (http://[0-9.]+:[0-9]+)", f.read())
-                if m:
-                    base_url = m.group(1).decode()
-                elif server.poll() is not None:
-                    break
-                else:
-                    time.sleep(0.05)
-            checks.check(base_url is not None, "the server printed its address")
+            base_url = server.url
+            checks.check("the server printed its address", base_url is not None)
             if base_url is None:
                 raise RuntimeError("server did not start")
 
             def run(label, args, env_password=None, expect_ok=True):
-                cmd = [exe, "--base-url", base_url, "--app-id", APP_ID] + args
-                try:
-                    p = subprocess.run(cmd, capture_output=True, timeout=COMMAND_TIMEOUT,
-                                       stdin=subprocess.DEVNULL)
-                    r = Run(label, p.returncode, p.stdout, p.stderr)
-                except subprocess.TimeoutExpired as e:
-                    r = Run(label, None, e.stdout or b"", e.stderr or b"")
-                runs.append(r)
+                r = cli.run(label, ["--base-url", base_url, "--app-id", APP_ID] + args)
                 if expect_ok is not None:
                     ok = (r.returncode == 0) if expect_ok else (r.returncode not in (0, None))
-                    checks.check(ok, "%s: exit status %s" % (label, r.returncode))
+                    checks.check("%s: exit status %s" % (label, r.returncode), ok)
                 return r
 
             login = ["--email", EMAIL, "--password", password]
@@ -128,8 +83,8 @@ def main():
                     value = m.group(1) if m else None
                     m = re.search(r"\(([0-9a-f]{24})\)", text)
                     key_id = m.group(1) if m else None
-                checks.check(bool(value) and len(value) >= 16, r.label + ": printed a key value")
-                checks.check(bool(key_id), r.label + ": printed the key id")
+                checks.check(r.label + ": printed a key value", bool(value) and len(value) >= 16)
+                checks.check(r.label + ": printed the key id", bool(key_id))
                 if value:
                     created.append((r, value.encode(), key_id))
                 return value, key_id
@@ -169,55 +124,36 @@ def main():
             run("list at the end", login + ["list"])
             # The demo runs its own server; its password is its own, but no key it makes
             # may carry one of ours.
-            p = None
-            try:
-                p = subprocess.run([exe, "demo"], capture_output=True, timeout=60,
-                                   stdin=subprocess.DEVNULL)
-                runs.append(Run("demo", p.returncode, p.stdout, p.stderr))
-                checks.check(p.returncode == 0, "demo: exit status %s" % p.returncode)
-            except subprocess.TimeoutExpired as e:
-                runs.append(Run("demo", None, e.stdout or b"", e.stderr or b""))
-                checks.check(False, "demo: timed out")
+            demo = cli.run("demo", ["demo"])
+            checks.check("demo: exit status %s" % demo.returncode, demo.returncode == 0)
             snapshot_store("while serving")
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-            server_out.close()
-            server_err.close()
-        with open(server_out_path, "rb") as f:
-            server_stdout = f.read()
-        with open(server_err_path, "rb") as f:
-            server_stderr = f.read()
-        runs.append(Run("server", server.returncode, server_stdout, server_stderr))
+            server_run = cli.record(server.stop())
+        server_stderr = server_run.stderr
         snapshot_store("after the server stopped")
         if store_kind == "sqlite":
-            checks.check(len(store_files) >= 2, "the SQLite store wrote its files")
+            checks.check("the SQLite store wrote its files", len(store_files) >= 2)
 
     # The server ran with its access log on: the checks below cover every line of it.
     log_lines = re.findall(rb"^\S+Z [A-Z]+ /\S* \d{3} \d+ms$", server_stderr, re.M)
-    checks.check(len(log_lines) >= 30, "server: --log wrote a line per request (%d)" % len(log_lines))
+    checks.check("server: --log wrote a line per request (%d)" % len(log_lines), len(log_lines) >= 30)
     pw = password.encode()
     for r in runs:
-        checks.check(pw not in r.stdout, r.label + ": password in stdout")
-        checks.check(pw not in r.stderr, r.label + ": password in stderr")
+        checks.check(r.label + ": password in stdout", pw not in r.stdout)
+        checks.check(r.label + ": password in stderr", pw not in r.stderr)
     for label, data in store_files:
-        checks.check(pw not in data, label + ": password in clear")
+        checks.check(label + ": password in clear", pw not in data)
         for _, value, _ in created:
-            checks.check(value not in data, label + ": a key value in clear")
+            checks.check(label + ": a key value in clear", value not in data)
     for maker, value, _ in created:
         for r in runs:
             if r is maker:
-                checks.check(value in r.stdout, r.label + ": its key value is in its stdout")
-                checks.check(value not in r.stderr, r.label + ": its key value in stderr")
+                checks.check(r.label + ": its key value is in its stdout", value in r.stdout)
+                checks.check(r.label + ": its key value in stderr", value not in r.stderr)
             else:
-                checks.check(value not in r.stdout and value not in r.stderr,
-                             "%s: the key value of '%s' leaked" % (r.label, maker.label))
-    print("%d passed, %d failed" % (checks.passed, checks.failed))
-    return 1 if checks.failed else 0
+                checks.check("%s: the key value of '%s' leaked" % (r.label, maker.label),
+                             value not in r.stdout and value not in r.stderr)
+    return checks.summary()
 
 
 if __name__ == "__main__":

@@ -150,12 +150,9 @@ def main(argv):
             for name, server in zip("AB", servers):
                 check("%s stops cleanly on SIGTERM" % name, server.stop() == 0)
         finally:
-            for server in servers:
-                if server is not None and server.proc.poll() is None:
-                    server.kill()
+            serve_support.kill_all(servers)
             if CHECKS.failed:
-                with open(log, "rb") as f:
-                    print("servers' stderr:\n" + f.read().decode("utf-8", "replace"))
+                serve_support.print_log("servers' stderr", log)
     return CHECKS.summary()
 
 

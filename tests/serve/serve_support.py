@@ -45,14 +45,29 @@ class Checks:
             print("FAIL  " + name + (": " + detail if detail else ""), flush=True)
         return bool(ok)
 
-    def summary(self):
-        print("%d passed, %d failed" % (self.passed, self.failed), flush=True)
+    def summary(self, what=None):
+        """Prints the counts (after "`what`: " if given); the exit status they make."""
+        print("%s%d passed, %d failed" % (what + ": " if what else "", self.passed, self.failed),
+              flush=True)
         return 1 if self.failed else 0
 
 
-def read_first_line(proc, timeout=HANG_BOUND):
+def watchdog(what, seconds):
+    """Fails the whole test (FAIL line, exit status 1) if it has not ended within
+    `seconds`: a bound for hangs only."""
+
+    def on_alarm(*_):
+        print("FAIL  %s did not finish within %d s" % (what, seconds), flush=True)
+        os._exit(1)
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(seconds)
+
+
+def read_first_line(proc, timeout=HANG_BOUND, received=None):
     """The first stdout line of `proc` (stripped), or None if none came within `timeout`
-    or the process ended first."""
+    or the process ended first. `received`, a list, gets every byte read (the line and
+    whatever came with it)."""
     selector = selectors.DefaultSelector()
     selector.register(proc.stdout, selectors.EVENT_READ)
     deadline = time.monotonic() + timeout
@@ -72,12 +87,14 @@ def read_first_line(proc, timeout=HANG_BOUND):
             data += chunk
     finally:
         selector.close()
+        if received is not None:
+            received.append(data)
     return data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
 
 
 class Serve:
-    """One `appkeys serve ARGS` process: stdout piped (only its first line is read), stderr
-    to `stderr` (a file object, a path, or DEVNULL). `.url`, `.host`, `.port` come from
+    """One `appkeys serve ARGS` process: stdout piped (its first line read at start, the
+    rest at stop(): `.stdout()`), stderr to `stderr` (a file object, a path, or DEVNULL). `.url`, `.host`, `.port` come from
     the first line; they are None if it never came. A context manager: stops on exit."""
 
     LINE = re.compile(r"listening on (https?)://(\[[^\]]+\]|[^:/]+):(\d+)")
@@ -89,7 +106,8 @@ class Serve:
             stderr = self._own_err
         self.proc = subprocess.Popen([exe, "serve"] + list(args), stdout=subprocess.PIPE,
                                      stderr=stderr, stdin=subprocess.DEVNULL, cwd=cwd, env=env)
-        self.first_line = read_first_line(self.proc)
+        self._stdout = []  # what was read of stdout: its head, then the rest at stop()
+        self.first_line = read_first_line(self.proc, received=self._stdout)
         self.url = self.host = self.port = None
         m = self.LINE.fullmatch(self.first_line or "")
         if m:
@@ -107,25 +125,67 @@ class Serve:
             self.proc.kill()
             self.proc.wait()
             code = None
-        if self.proc.stdout:
+        if self.proc.stdout and not self.proc.stdout.closed:
+            if code is not None:
+                self._stdout.append(self.proc.stdout.read())  # it ended: the rest, to EOF
             self.proc.stdout.close()
         if self._own_err:
             self._own_err.close()
             self._own_err = None
         return code
 
+    def stdout(self):
+        """All it wrote to stdout, once stopped (before: what its first line came with)."""
+        return b"".join(self._stdout)
+
     def kill(self):
         """SIGKILL, as a crash would."""
         return self.stop(signal.SIGKILL)
 
-    def __enter__(self):
+    def require_started(self):
+        """Itself, once it is listening; stops it and raises RuntimeError if it never
+        said so."""
         if self.url is None:
             self.stop()
             raise RuntimeError("serve did not start: first line %r" % self.first_line)
         return self
 
+    def __enter__(self):
+        return self.require_started()
+
     def __exit__(self, *exc):
         self.stop()
+
+
+def kill_all(servers):
+    """SIGKILL to every Serve in `servers` (None entries allowed) still running: the
+    clean-up after a test that may have failed half-way."""
+    for server in servers:
+        if server is not None and server.proc.poll() is None:
+            server.kill()
+
+
+def print_log(title, path):
+    """Prints the file at `path` (the servers' stderr) under `title`, for a failed test."""
+    with open(path, "rb") as f:
+        print(title + ":\n" + f.read().decode("utf-8", "replace"), flush=True)
+
+
+def send(conn, method, path, body, bearer, headers):
+    """One request on `conn` to API + `path`, `body` as JSON, `bearer` as the
+    Authorization, `headers` added: (status, the response's headers with lower-case
+    names, raw body bytes)."""
+    sent = dict(headers)
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        sent["Content-Type"] = "application/json"
+    if bearer:
+        sent["Authorization"] = "Bearer " + bearer
+    conn.request(method, API + path, body=data, headers=sent)
+    response = conn.getresponse()
+    raw = response.read()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, raw
 
 
 class Client:
@@ -137,20 +197,12 @@ class Client:
         self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
 
     def call(self, method, path, body=None, bearer=None):
-        headers = {"Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        if bearer:
-            headers["Authorization"] = "Bearer " + bearer
-        self.conn.request(method, API + path, body=data, headers=headers)
-        response = self.conn.getresponse()
-        raw = response.read()
+        status, headers, raw = send(self.conn, method, path, body, bearer,
+                                    {"Accept": "application/json"})
         parsed = None
-        if raw and (response.getheader("Content-Type") or "").startswith("application/json"):
+        if raw and headers.get("content-type", "").startswith("application/json"):
             parsed = json.loads(raw)
-        return response.status, parsed
+        return status, parsed
 
     def login(self, provider, credentials, app_id="app"):
         status, body = self.call("POST", "/app/%s/auth/providers/%s/login" % (app_id, provider),
@@ -159,6 +211,18 @@ class Client:
 
     def close(self):
         self.conn.close()
+
+
+def exchange(base_url, method, path, body=None, bearer=None, headers=None):
+    """One request on a fresh connection, with `headers` added: (status, the response's
+    headers with lower-case names, raw body bytes). Raises OSError/HTTPException when
+    the server cannot be reached."""
+    parts = urllib.parse.urlsplit(base_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=HANG_BOUND)
+    try:
+        return send(conn, method, path, body, bearer, headers or {})
+    finally:
+        conn.close()
 
 
 def call(base_url, method, path, body=None, bearer=None):

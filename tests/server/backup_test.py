@@ -16,30 +16,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import serve_support  # noqa: E402
 from serve_support import call  # noqa: E402
 
-FAILED = []
-
-
-def check(ok, label):
-    print(("PASS  " if ok else "FAIL  ") + label, flush=True)
-    if not ok:
-        FAILED.append(label)
+CHECKS = serve_support.Checks()
+check = CHECKS.check
 
 
 def Server(exe, store, *extra):
-    """`appkeys serve` on a store; `with Server(...) as base` gives its URL and stops it
-    (SIGTERM) when the block ends."""
-    return _Started(serve_support.Serve(exe, ["--port", "0", "--store", store] + list(extra)))
-
-
-class _Started:
-    def __init__(self, serve):
-        self.serve = serve
-
-    def __enter__(self):
-        return self.serve.__enter__().url
-
-    def __exit__(self, *exc):
-        self.serve.__exit__(*exc)
+    """`appkeys serve` on a store, as a context manager (SIGTERM when the block ends)."""
+    return serve_support.Serve(exe, ["--port", "0", "--store", store] + list(extra))
 
 
 def main(argv):
@@ -52,31 +35,32 @@ def main(argv):
     with tempfile.TemporaryDirectory(prefix="appkeys-backup-") as tmp:
         live = os.path.join(tmp, "live.db")
         copy = os.path.join(tmp, "copy.db")
-        with Server(exe, "sqlite:" + live, "--user", email + ":" + password) as base:
+        with Server(exe, "sqlite:" + live, "--user", email + ":" + password) as server:
+            base = server.url
             status, login = call(base, "POST", "/app/x/auth/providers/local-userpass/login",
                                  {"username": email, "password": password})
-            check(status == 200, "the user logs in")
+            check("the user logs in", status == 200)
             status, key = call(base, "POST", "/auth/api_keys", {"name": "nightly"},
                                bearer=login["refresh_token"])
-            check(status == 201 and key and key.get("key"), "a key is created")
+            check("a key is created", status == 201 and key and key.get("key"))
             # The online backup, with the server still running and the store in WAL mode.
             backup = subprocess.run([sqlite3, live, ".backup '%s'" % copy], capture_output=True,
                                     timeout=60)
-            check(backup.returncode == 0, "sqlite3 .backup of the live store succeeds")
-            check(key["key"].encode() not in backup.stdout + backup.stderr,
-                  "the backup command prints no key value")
+            check("sqlite3 .backup of the live store succeeds", backup.returncode == 0)
+            check("the backup command prints no key value",
+                  key["key"].encode() not in backup.stdout + backup.stderr)
 
         with open(copy, "rb") as f:
-            check(key["key"].encode() not in f.read(), "the backup holds no key value in clear")
-        with Server(exe, "sqlite:" + copy) as base:
+            check("the backup holds no key value in clear", key["key"].encode() not in f.read())
+        with Server(exe, "sqlite:" + copy) as server:
+            base = server.url
             status, _ = call(base, "POST", "/app/x/auth/providers/api-key/login",
                              {"key": key["key"]})
-            check(status == 200, "the key logs in through a server on the backup")
+            check("the key logs in through a server on the backup", status == 200)
             status, _ = call(base, "POST", "/app/x/auth/providers/local-userpass/login",
                              {"username": email, "password": password})
-            check(status == 200, "the user logs in through a server on the backup")
-    print("%d failed" % len(FAILED))
-    return 1 if FAILED else 0
+            check("the user logs in through a server on the backup", status == 200)
+    return CHECKS.summary()
 
 
 if __name__ == "__main__":

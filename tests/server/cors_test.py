@@ -10,85 +10,34 @@ CORS header).
 
 Usage: cors_test.py PATH/TO/appkeys
 """
-import http.client
 import json
 import os
-import re
-import selectors
-import signal
-import subprocess
 import sys
-import time
 
-API = "/api/client/v2.0"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "serve"))
+import serve_support  # noqa: E402
+
 PAGE = "http://app.example.test:3000"
 OVERALL_TIMEOUT = 120  # seconds: a bound for hangs only
 
 
-def on_alarm(*_):
-    print("FAIL  the CORS test did not finish within %d s" % OVERALL_TIMEOUT, flush=True)
-    os._exit(1)
-
-
 def start(exe, extra):
-    proc = subprocess.Popen([exe, "serve", "--port", "0", "--store", "memory:",
-                             "--user", "page@example.com:page-password"] + extra,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)
-    selector = selectors.DefaultSelector()
-    selector.register(proc.stdout, selectors.EVENT_READ)
-    data = b""
-    deadline = time.monotonic() + 60
-    while b"\n" not in data:
-        if not selector.select(max(0.0, deadline - time.monotonic())):
-            proc.kill()
-            raise RuntimeError("no first line from appkeys serve")
-        chunk = os.read(proc.stdout.fileno(), 4096)
-        if not chunk:
-            raise RuntimeError("appkeys serve exited at start (%s)" % proc.wait())
-        data += chunk
-    selector.close()
-    match = re.fullmatch(r"listening on http://127\.0\.0\.1:(\d+)", data.split(b"\n")[0].decode())
-    return proc, int(match.group(1))
+    """`appkeys serve` on a memory store with one user, as a context manager."""
+    return serve_support.Serve(exe, ["--port", "0", "--store", "memory:",
+                                     "--user", "page@example.com:page-password"] + extra)
 
 
-def call(port, method, path, origin=None, body=None, bearer=None, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        sent = dict(headers or {})
-        if origin:
-            sent["Origin"] = origin
-        if bearer:
-            sent["Authorization"] = "Bearer " + bearer
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            sent["Content-Type"] = "application/json"
-        conn.request(method, API + path, body=data, headers=sent)
-        response = conn.getresponse()
-        raw = response.read()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, raw
-    finally:
-        conn.close()
+def call(server, method, path, origin=None, body=None, bearer=None, headers=None):
+    sent = dict(headers or {})
+    if origin:
+        sent["Origin"] = origin
+    return serve_support.exchange(server.url, method, path, body, bearer, sent)
 
 
-def preflight(port, origin, method="POST"):
-    return call(port, "OPTIONS", "/auth/api_keys", origin=origin, headers={
+def preflight(server, origin, method="POST"):
+    return call(server, "OPTIONS", "/auth/api_keys", origin=origin, headers={
         "Access-Control-Request-Method": method,
         "Access-Control-Request-Headers": "authorization,content-type"})
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, label):
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print("FAIL  " + label, flush=True)
 
 
 def allowed_for(headers, origin):
@@ -100,75 +49,62 @@ def main():
     if len(sys.argv) != 2:
         print(__doc__)
         return 2
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(OVERALL_TIMEOUT)
+    serve_support.watchdog("the CORS test", OVERALL_TIMEOUT)
     exe = sys.argv[1]
-    checks = Checks()
+    checks = serve_support.Checks(quiet_passes=True)
 
-    server, port = start(exe, ["--cors-origin", PAGE])
-    try:
-        status, headers, _ = preflight(port, PAGE)
-        checks.check(status == 204 and allowed_for(headers, PAGE), "preflight from the page: 204")
+    with start(exe, ["--cors-origin", PAGE]) as server:
+        status, headers, _ = preflight(server, PAGE)
+        checks.check("preflight from the page: 204", status == 204 and allowed_for(headers, PAGE))
         methods = headers.get("access-control-allow-methods", "")
-        checks.check(all(m in methods for m in ("GET", "POST", "PUT", "DELETE")),
-                     "preflight names the methods of the key calls")
+        checks.check("preflight names the methods of the key calls",
+                     all(m in methods for m in ("GET", "POST", "PUT", "DELETE")))
         allowed_headers = headers.get("access-control-allow-headers", "").lower()
-        checks.check("authorization" in allowed_headers and "content-type" in allowed_headers,
-                     "preflight allows Authorization and Content-Type")
-        status, headers, _ = preflight(port, "http://elsewhere.test")
-        checks.check(status == 405 and "access-control-allow-origin" not in headers,
-                     "preflight from another origin: 405, no CORS header")
+        checks.check("preflight allows Authorization and Content-Type",
+                     "authorization" in allowed_headers and "content-type" in allowed_headers)
+        status, headers, _ = preflight(server, "http://elsewhere.test")
+        checks.check("preflight from another origin: 405, no CORS header",
+                     status == 405 and "access-control-allow-origin" not in headers)
 
-        status, headers, _ = call(port, "GET", "/app/web/location", origin=PAGE)
-        checks.check(status == 200 and allowed_for(headers, PAGE), "location: 200 with CORS")
-        status, headers, raw = call(port, "POST", "/app/web/auth/providers/local-userpass/login",
+        status, headers, _ = call(server, "GET", "/app/web/location", origin=PAGE)
+        checks.check("location: 200 with CORS", status == 200 and allowed_for(headers, PAGE))
+        status, headers, raw = call(server, "POST", "/app/web/auth/providers/local-userpass/login",
                                     origin=PAGE, body={"username": "page@example.com",
                                                        "password": "page-password"})
-        checks.check(status == 200 and allowed_for(headers, PAGE), "login: 200 with CORS")
+        checks.check("login: 200 with CORS", status == 200 and allowed_for(headers, PAGE))
         refresh = json.loads(raw)["refresh_token"]
-        status, headers, raw = call(port, "POST", "/auth/api_keys", origin=PAGE,
+        status, headers, raw = call(server, "POST", "/auth/api_keys", origin=PAGE,
                                     body={"name": "from-a-page"}, bearer=refresh)
-        checks.check(status == 201 and allowed_for(headers, PAGE), "create: 201 with CORS")
+        checks.check("create: 201 with CORS", status == 201 and allowed_for(headers, PAGE))
         key_id = json.loads(raw)["_id"]
-        status, headers, _ = call(port, "PUT", "/auth/api_keys/%s/disable" % key_id,
+        status, headers, _ = call(server, "PUT", "/auth/api_keys/%s/disable" % key_id,
                                   origin=PAGE, bearer=refresh)
-        checks.check(status == 204 and allowed_for(headers, PAGE)
-                     and "content-type" not in headers, "disable: bare 204 with CORS")
-        status, headers, _ = call(port, "GET", "/auth/api_keys", origin=PAGE, bearer="nonsense")
-        checks.check(status == 401 and allowed_for(headers, PAGE),
-                     "401: with CORS, so the page can read the error")
-        status, headers, _ = call(port, "GET", "/app/web/location", origin="http://elsewhere.test")
-        checks.check(status == 200 and "access-control-allow-origin" not in headers,
-                     "another origin's request: answered, no CORS header")
-        status, headers, _ = call(port, "GET", "/app/web/location")
-        checks.check("access-control-allow-origin" not in headers, "no Origin: no CORS header")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
+        checks.check("disable: bare 204 with CORS", status == 204 and allowed_for(headers, PAGE)
+                     and "content-type" not in headers)
+        status, headers, _ = call(server, "GET", "/auth/api_keys", origin=PAGE, bearer="nonsense")
+        checks.check("401: with CORS, so the page can read the error",
+                     status == 401 and allowed_for(headers, PAGE))
+        status, headers, _ = call(server, "GET", "/app/web/location",
+                                  origin="http://elsewhere.test")
+        checks.check("another origin's request: answered, no CORS header",
+                     status == 200 and "access-control-allow-origin" not in headers)
+        status, headers, _ = call(server, "GET", "/app/web/location")
+        checks.check("no Origin: no CORS header", "access-control-allow-origin" not in headers)
 
-    server, port = start(exe, ["--cors-origin", "*"])
-    try:
-        status, headers, _ = preflight(port, "http://any.test:8000")
-        checks.check(status == 204 and allowed_for(headers, "http://any.test:8000"),
-                     "--cors-origin '*': any origin's preflight, its origin named")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
+    with start(exe, ["--cors-origin", "*"]) as server:
+        status, headers, _ = preflight(server, "http://any.test:8000")
+        checks.check("--cors-origin '*': any origin's preflight, its origin named",
+                     status == 204 and allowed_for(headers, "http://any.test:8000"))
 
-    server, port = start(exe, [])
-    try:
-        status, headers, _ = preflight(port, PAGE)
-        checks.check(status == 405 and "access-control-allow-origin" not in headers,
-                     "without --cors-origin: OPTIONS 405, no CORS header")
-        status, headers, _ = call(port, "GET", "/app/web/location", origin=PAGE)
-        checks.check("access-control-allow-origin" not in headers,
-                     "without --cors-origin: no CORS header on answers")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
+    with start(exe, []) as server:
+        status, headers, _ = preflight(server, PAGE)
+        checks.check("without --cors-origin: OPTIONS 405, no CORS header",
+                     status == 405 and "access-control-allow-origin" not in headers)
+        status, headers, _ = call(server, "GET", "/app/web/location", origin=PAGE)
+        checks.check("without --cors-origin: no CORS header on answers",
+                     "access-control-allow-origin" not in headers)
 
-    print("cors: %d checks passed, %d failed" % (checks.passed, checks.failed), flush=True)
-    return 1 if checks.failed else 0
+    return checks.summary("cors")
 
 
 if __name__ == "__main__":

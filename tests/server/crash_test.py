@@ -20,9 +20,7 @@ the counts. Usage: crash_test.py PATH/TO/appkeys [sqlite|postgres]
 """
 import http.client
 import os
-import re
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,20 +34,11 @@ USERS = 6
 ROUNDS = 2
 LOAD_SECONDS = 2.0
 OVERALL_TIMEOUT = 240  # seconds: a bound for hangs only
-STARTUP_TIMEOUT = 30.0
-API = "/api/client/v2.0"
-
-
-def on_alarm(*_):
-    print("FAIL  the crash test did not finish within %d s" % OVERALL_TIMEOUT, flush=True)
-    os._exit(1)
 
 
 class Client(serve_support.Client):
-    """One keep-alive connection; raises OSError/HTTPException when the server is gone."""
-
-    def __init__(self, port):
-        super().__init__("http://127.0.0.1:%d" % port)
+    """One keep-alive connection to the crash app; raises OSError/HTTPException when the
+    server is gone."""
 
     def login(self, provider, credentials):
         return super().login(provider, credentials, app_id=APP_ID)
@@ -69,10 +58,10 @@ class Ledger:
         self.counts = {"register": 0, "create": 0, "disable": 0, "enable": 0, "delete": 0}
 
 
-def worker(port, index, round_no, ledger, stop):
+def worker(base, index, round_no, ledger, stop):
     email = "user%d@example.com" % index
     password = "pw-%d-%s" % (index, os.urandom(6).hex())
-    client = Client(port)
+    client = Client(base)
     serial = 0
     try:
         with ledger.lock:
@@ -139,32 +128,15 @@ def worker(port, index, round_no, ledger, stop):
 
 
 def start_server(exe, store, log):
-    proc = subprocess.Popen([exe, "serve", "--port", "0", "--app-id", APP_ID, "--store", store],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
-    first = serve_support.read_first_line(proc, STARTUP_TIMEOUT)
-    match = re.fullmatch(r"listening on http://([^:]+):(\d+)", first or "")
-    if not match:
-        raise RuntimeError("unexpected first line %r (exit status %s)" % (first, proc.poll()))
-    return proc, int(match.group(2))
+    """`appkeys serve` on `store`, its stderr to `log`; raises if it does not start."""
+    return serve_support.Serve(exe, ["--port", "0", "--app-id", APP_ID, "--store", store],
+                               stderr=log).require_started()
 
 
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, label):
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print("FAIL  " + label, flush=True)  # labels name ids and emails, never secrets
-
-
-def verify(port, ledger, checks):
+def verify(base, ledger, checks):
     """Checks the restarted server against the ledger; returns (keys checked, logins,
     every user's listed keys)."""
-    client = Client(port)
+    client = Client(base)
     keys_checked = logins = 0
     listed_by_user = {}
     try:
@@ -173,41 +145,41 @@ def verify(port, ledger, checks):
             by_user.setdefault(key["email"], {})[key_id] = key
         for email, password in sorted(ledger.users.items()):
             tokens = client.login("local-userpass", {"username": email, "password": password})
-            checks.check(tokens is not None, "%s logs in after the restart" % email)
+            checks.check("%s logs in after the restart" % email, tokens is not None)
             if tokens is None:
                 continue
             status, listed = client.call("GET", "/auth/api_keys", bearer=tokens["refresh_token"])
-            checks.check(status == 200, "%s lists its keys" % email)
+            checks.check("%s lists its keys" % email, status == 200)
             listed = {k["_id"]: k for k in (listed or [])}
             listed_by_user[email] = listed
             for key_id, key in by_user.get(email, {}).items():
                 unsure = key_id in ledger.in_flight
                 present = key_id in listed
                 if not unsure:
-                    checks.check(present, "acknowledged key %s of %s is there" % (key_id, email))
+                    checks.check("acknowledged key %s of %s is there" % (key_id, email), present)
                 if present:
                     keys_checked += 1
-                    checks.check(listed[key_id]["name"] == key["name"],
-                                 "key %s keeps its name" % key_id)
+                    checks.check("key %s keeps its name" % key_id,
+                                 listed[key_id]["name"] == key["name"])
                     if not unsure:
-                        checks.check(listed[key_id]["disabled"] == key["disabled"],
-                                     "key %s keeps its acknowledged state" % key_id)
+                        checks.check("key %s keeps its acknowledged state" % key_id,
+                                     listed[key_id]["disabled"] == key["disabled"])
                     if not listed[key_id]["disabled"]:
                         by_key = client.login("api-key", {"key": key["value"]})
                         logins += 1
-                        checks.check(by_key is not None and by_key["user_id"] == tokens["user_id"],
-                                     "key %s logs in as its owner" % key_id)
+                        checks.check("key %s logs in as its owner" % key_id,
+                                     by_key is not None and by_key["user_id"] == tokens["user_id"])
             for key_id, entry in listed.items():
                 acknowledged = key_id in by_user.get(email, {}) or key_id in ledger.tolerated
                 unsure = any(marker == "create:%s:%s" % (email, entry["name"])
                              for marker in ledger.in_flight)
-                checks.check(acknowledged or unsure,
-                             "key %s of %s was acknowledged or in flight" % (key_id, email))
+                checks.check("key %s of %s was acknowledged or in flight" % (key_id, email),
+                             acknowledged or unsure)
         for key_id, value in ledger.deleted.items():
             if key_id in ledger.in_flight:
                 continue
-            checks.check(client.login("api-key", {"key": value}) is None,
-                         "deleted key %s cannot log in" % key_id)
+            checks.check("deleted key %s cannot log in" % key_id,
+                         client.login("api-key", {"key": value}) is None)
     finally:
         client.close()
     return keys_checked, logins, listed_by_user
@@ -236,20 +208,20 @@ def main(argv):
         print("usage: crash_test.py PATH/TO/appkeys [sqlite|postgres]", file=sys.stderr)
         return 2
     kind = argv[2] if len(argv) == 3 else "sqlite"
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(OVERALL_TIMEOUT)
-    checks = Checks()
+    serve_support.watchdog("the crash test", OVERALL_TIMEOUT)
+    checks = serve_support.Checks(quiet_passes=True)  # labels name ids and emails, no secrets
     ledger = Ledger()
     with tempfile.TemporaryDirectory(prefix="appkeys-crash-") as tmp, \
             serve_support.Store(kind, tmp, "the kill -9 test") as fresh:
         store = fresh.uri
         log = open(os.path.join(tmp, "server.log"), "wb")
-        proc = None
+        server = None
         try:
             for round_no in range(ROUNDS):
-                proc, port = start_server(argv[1], store, log)
+                server = start_server(argv[1], store, log)
                 stop = threading.Event()
-                threads = [threading.Thread(target=worker, args=(port, i, round_no, ledger, stop))
+                threads = [threading.Thread(target=worker,
+                                            args=(server.url, i, round_no, ledger, stop))
                            for i in range(USERS)]
                 for t in threads:
                     t.start()
@@ -264,17 +236,14 @@ def main(argv):
                 time.sleep(LOAD_SECONDS)
                 with ledger.lock:
                     in_flight = len(ledger.in_flight)
-                os.kill(proc.pid, signal.SIGKILL)  # mid-write: workers are still sending
-                proc.wait(timeout=30)
+                status = server.kill()  # mid-write: workers are still sending
                 stop.set()
                 for t in threads:
                     t.join(timeout=60)
-                proc.stdout.close()
-                checks.check(proc.returncode == -signal.SIGKILL, "round %d: killed by SIGKILL"
-                             % round_no)
+                checks.check("round %d: killed by SIGKILL" % round_no, status == -signal.SIGKILL)
 
-                proc, port = start_server(argv[1], store, log)
-                keys_checked, logins, listed_by_user = verify(port, ledger, checks)
+                server = start_server(argv[1], store, log)
+                keys_checked, logins, listed_by_user = verify(server.url, ledger, checks)
                 print("round %d: acknowledged so far: %d users, %d creates, %d disables, "
                       "%d enables, %d deletes; %d requests in flight at the kill; after the "
                       "restart: %d keys checked, %d key logins"
@@ -282,22 +251,17 @@ def main(argv):
                          ledger.counts["disable"], ledger.counts["enable"],
                          ledger.counts["delete"], in_flight, keys_checked, logins), flush=True)
                 settle(ledger, listed_by_user)
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout=30)
-                proc.stdout.close()
-                proc = None
-            checks.check(ledger.counts["create"] > 0, "the load created keys")
-            checks.check(ledger.counts["delete"] > 0, "the load deleted keys")
+                server.stop()
+                server = None
+            checks.check("the load created keys", ledger.counts["create"] > 0)
+            checks.check("the load deleted keys", ledger.counts["delete"] > 0)
         finally:
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            if server is not None:
+                server.kill()
             log.close()
             if checks.failed:
-                with open(os.path.join(tmp, "server.log"), "rb") as f:
-                    print("server stderr:\n" + f.read().decode("utf-8", "replace"))
-    print("%d passed, %d failed" % (checks.passed, checks.failed))
-    return 1 if checks.failed else 0
+                serve_support.print_log("server stderr", os.path.join(tmp, "server.log"))
+    return checks.summary()
 
 
 if __name__ == "__main__":

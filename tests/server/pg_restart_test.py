@@ -191,13 +191,10 @@ def main(argv):
         finally:
             for loader in loaders:
                 loader.stop_event.set()
-            for server in servers:
-                if server.proc.poll() is None:
-                    server.kill()
+            serve_support.kill_all(servers)
             subprocess.run([cluster, "stop", data], timeout=120)
             if CHECKS.failed and os.path.exists(log):
-                with open(log, "rb") as f:
-                    print("servers' stderr:\n" + f.read().decode("utf-8", "replace"))
+                serve_support.print_log("servers' stderr", log)
     return CHECKS.summary()
 
 

@@ -15,82 +15,37 @@ in the server process's memory. This checks what it must survive and what it doe
 
 Usage: throttle_test.py PATH/TO/appkeys
 """
-import http.client
 import json
 import os
-import re
-import selectors
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "serve"))
+import serve_support  # noqa: E402
+
 APP_ID = "throttle"
-API = "/api/client/v2.0"
 THRESHOLD = 5  # the serve default (server/service.hpp)
 OVERALL_TIMEOUT = 240  # seconds: a bound for hangs only
 
 
-def on_alarm(*_):
-    print("FAIL  the throttle test did not finish within %d s" % OVERALL_TIMEOUT, flush=True)
-    os._exit(1)
-
-
 def start(exe, store, users):
-    args = [exe, "serve", "--port", "0", "--app-id", APP_ID, "--store", store]
+    """`appkeys serve` on `store` with `users`, as a context manager."""
+    args = ["--port", "0", "--app-id", APP_ID, "--store", store]
     for user in users:
         args += ["--user", user]
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)
-    selector = selectors.DefaultSelector()
-    selector.register(proc.stdout, selectors.EVENT_READ)
-    data = b""
-    deadline = time.monotonic() + 60
-    while b"\n" not in data:
-        if not selector.select(max(0.0, deadline - time.monotonic())):
-            proc.kill()
-            raise RuntimeError("no first line from appkeys serve")
-        chunk = os.read(proc.stdout.fileno(), 4096)
-        if not chunk:
-            raise RuntimeError("appkeys serve exited at start (%s)" % proc.wait())
-        data += chunk
-    selector.close()
-    match = re.fullmatch(r"listening on http://127\.0\.0\.1:(\d+)", data.split(b"\n")[0].decode())
-    if not match:
-        proc.kill()
-        raise RuntimeError("unexpected first line")
-    return proc, int(match.group(1))
+    return serve_support.Serve(exe, args)
 
 
-def log_in(port, email, password):
+def log_in(server, email, password):
     """One login on a connection of its own: (status, error_code, message)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        body = json.dumps({"username": email, "password": password,
-                           "options": {"device": {"sdkVersion": "throttle-test"}}})
-        conn.request("POST", API + "/app/%s/auth/providers/local-userpass/login" % APP_ID,
-                     body=body, headers={"Content-Type": "application/json",
-                                         "Accept": "application/json"})
-        response = conn.getresponse()
-        raw = response.read()
-        parsed = json.loads(raw) if raw else {}
-        return response.status, parsed.get("error_code"), parsed.get("error", "")
-    finally:
-        conn.close()
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, label):
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print("FAIL  " + label, flush=True)  # labels never hold a password
+    status, _, raw = serve_support.exchange(
+        server.url, "POST", "/app/%s/auth/providers/local-userpass/login" % APP_ID,
+        {"username": email, "password": password,
+         "options": {"device": {"sdkVersion": "throttle-test"}}},
+        headers={"Accept": "application/json"})
+    parsed = json.loads(raw) if raw else {}
+    return status, parsed.get("error_code"), parsed.get("error", "")
 
 
 def locked(answer):
@@ -102,52 +57,42 @@ def main():
     if len(sys.argv) != 2:
         print(__doc__)
         return 2
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(OVERALL_TIMEOUT)
+    serve_support.watchdog("the throttle test", OVERALL_TIMEOUT)
     exe = sys.argv[1]
     ann, bob = "ann@example.com", "bob@example.com"
     ann_pw, bob_pw = "pw-" + os.urandom(8).hex(), "pw-" + os.urandom(8).hex()
-    checks = Checks()
+    checks = serve_support.Checks(quiet_passes=True)  # labels never hold a password
     with tempfile.TemporaryDirectory(prefix="appkeys-throttle-") as folder:
         store = "sqlite:" + os.path.join(folder, "appkeys.db")
         users = [ann + ":" + ann_pw, bob + ":" + bob_pw]
-        server, port = start(exe, store, users)
-        try:
+        with start(exe, store, users) as server:
             for i in range(THRESHOLD):
-                status, code, message = log_in(port, ann, "wrong-%d" % i)
-                checks.check(status == 401 and code == "InvalidPassword"
-                              and "too many" not in message,
-                              "failure %d before the threshold is a plain 401" % (i + 1))
-            checks.check(locked(log_in(port, ann, ann_pw)),
-                         "the right password on a new connection is refused while locked")
-            checks.check(log_in(port, bob, bob_pw)[0] == 200, "another account still logs in")
+                status, code, message = log_in(server, ann, "wrong-%d" % i)
+                checks.check("failure %d before the threshold is a plain 401" % (i + 1),
+                             status == 401 and code == "InvalidPassword"
+                             and "too many" not in message)
+            checks.check("the right password on a new connection is refused while locked",
+                         locked(log_in(server, ann, ann_pw)))
+            checks.check("another account still logs in", log_in(server, bob, bob_pw)[0] == 200)
             for i in range(THRESHOLD):
-                log_in(port, "nobody@example.com", "wrong-%d" % i)
-            checks.check(locked(log_in(port, "nobody@example.com", "x")),
-                         "an unknown email is throttled like a known one")
+                log_in(server, "nobody@example.com", "wrong-%d" % i)
+            checks.check("an unknown email is throttled like a known one",
+                         locked(log_in(server, "nobody@example.com", "x")))
             time.sleep(2.5)  # past the first window (1 s, rounded to whole seconds)
-            checks.check(log_in(port, ann, ann_pw)[0] == 200,
-                         "the right password logs in once the window has passed")
-            status, _, message = log_in(port, ann, "wrong-again")
-            checks.check(status == 401 and "too many" not in message,
-                         "a successful login cleared the count")
+            checks.check("the right password logs in once the window has passed",
+                         log_in(server, ann, ann_pw)[0] == 200)
+            status, _, message = log_in(server, ann, "wrong-again")
+            checks.check("a successful login cleared the count",
+                         status == 401 and "too many" not in message)
 
             for i in range(THRESHOLD):
-                log_in(port, ann, "wrong-%d" % i)
-            checks.check(locked(log_in(port, ann, ann_pw)), "locked again")
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=60)
+                log_in(server, ann, "wrong-%d" % i)
+            checks.check("locked again", locked(log_in(server, ann, ann_pw)))
         # Documented: the count is per process, so a restart forgets it.
-        server, port = start(exe, store, [])
-        try:
-            checks.check(log_in(port, ann, ann_pw)[0] == 200,
-                         "a restarted server has forgotten the count (as documented)")
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=60)
-    print("throttle: %d checks passed, %d failed" % (checks.passed, checks.failed), flush=True)
-    return 1 if checks.failed else 0
+        with start(exe, store, []) as server:
+            checks.check("a restarted server has forgotten the count (as documented)",
+                         log_in(server, ann, ann_pw)[0] == 200)
+    return checks.summary("throttle")
 
 
 if __name__ == "__main__":

@@ -12,16 +12,12 @@ import re
 import subprocess
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 
-FAILED = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "serve"))
+import serve_support  # noqa: E402
 
-
-def check(ok, label):
-    print(("PASS  " if ok else "FAIL  ") + label, flush=True)
-    if not ok:
-        FAILED.append(label)
+CHECKS = serve_support.Checks()
+check = CHECKS.check
 
 
 def main(argv):
@@ -38,67 +34,53 @@ def main(argv):
 
         ann_pw, bo_pw = "ann-secret-123", "bo-secret-456"
         ann = users("add", "ann@example.com", stdin=(ann_pw + "\n").encode())
-        check(ann.returncode == 0 and re.fullmatch(rb"[0-9a-f]{24}\n", ann.stdout) is not None,
-              "add with the password on stdin prints the id")
+        check("add with the password on stdin prints the id",
+              ann.returncode == 0 and re.fullmatch(rb"[0-9a-f]{24}\n", ann.stdout) is not None)
         bo = users("add", "bo@example.com", "--password", bo_pw)
-        check(bo.returncode == 0, "add with --password")
+        check("add with --password", bo.returncode == 0)
         again = users("add", "ann@example.com", "--password", ann_pw)
-        check(again.stdout == ann.stdout, "adding an existing email keeps its id")
+        check("adding an existing email keeps its id", again.stdout == ann.stdout)
         listed = users("list", "--json")
         rows = json.loads(listed.stdout) if listed.returncode == 0 else []
-        check(sorted(r["email"] for r in rows) == ["ann@example.com", "bo@example.com"],
-              "list --json names both users")
-        check(b"bo@example.com" in users("list").stdout, "list prints a table")
+        check("list --json names both users",
+              sorted(r["email"] for r in rows) == ["ann@example.com", "bo@example.com"])
+        check("list prints a table", b"bo@example.com" in users("list").stdout)
 
-        check(users("disable", "bo@example.com").returncode == 0, "disable by email")
+        check("disable by email", users("disable", "bo@example.com").returncode == 0)
         rows = json.loads(users("list", "--json").stdout)
-        check([r["disabled"] for r in rows if r["email"] == "bo@example.com"] == [True],
-              "bo is disabled")
+        check("bo is disabled",
+              [r["disabled"] for r in rows if r["email"] == "bo@example.com"] == [True])
 
         # serve on the same file: ann logs in, bo (disabled) cannot.
-        server = subprocess.Popen([exe, "serve", "--port", "0", "--store", store],
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        try:
-            first = server.stdout.readline().decode().strip()
-            base = re.fullmatch(r"listening on (http://\S+)", first).group(1)
+        with serve_support.Serve(exe, ["--port", "0", "--store", store]) as server:
 
             def login(email, password):
-                body = json.dumps({"username": email, "password": password}).encode()
-                request = urllib.request.Request(
-                    base + "/api/client/v2.0/app/x/auth/providers/local-userpass/login",
-                    data=body, headers={"Content-Type": "application/json"}, method="POST")
-                try:
-                    with urllib.request.urlopen(request, timeout=30) as response:
-                        return response.status
-                except urllib.error.HTTPError as error:
-                    return error.code
+                status, _ = serve_support.call(
+                    server.url, "POST", "/app/x/auth/providers/local-userpass/login",
+                    {"username": email, "password": password})
+                return status
 
-            check(login("ann@example.com", ann_pw) == 200, "serve: ann logs in")
-            check(login("bo@example.com", bo_pw) == 401, "serve: disabled bo cannot")
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-            server.stdout.close()
+            check("serve: ann logs in", login("ann@example.com", ann_pw) == 200)
+            check("serve: disabled bo cannot", login("bo@example.com", bo_pw) == 401)
 
-        check(users("enable", "bo@example.com").returncode == 0, "enable")
+        check("enable", users("enable", "bo@example.com").returncode == 0)
         bo_id = bo.stdout.decode().strip()
-        check(users("delete", bo_id).returncode == 0, "delete by id")
-        check(users("delete", bo_id).returncode == 1, "deleting again: no such user, status 1")
+        check("delete by id", users("delete", bo_id).returncode == 0)
+        check("deleting again: no such user, status 1", users("delete", bo_id).returncode == 1)
         rows = json.loads(users("list", "--json").stdout)
-        check([r["email"] for r in rows] == ["ann@example.com"], "only ann is left")
+        check("only ann is left", [r["email"] for r in rows] == ["ann@example.com"])
 
         for bad in ("memory:", "nope:x", "sqlite:"):
             p = subprocess.run([exe, "users", "list", "--store", bad], capture_output=True,
                                timeout=60)
             outputs.append(p.stdout + p.stderr)
-            check(p.returncode == 2 and b"appkeys: error:" in p.stderr,
-                  "store %r is refused with status 2" % bad)
+            check("store %r is refused with status 2" % bad,
+                  p.returncode == 2 and b"appkeys: error:" in p.stderr)
         for out in outputs:
             if ann_pw.encode() in out or bo_pw.encode() in out:
-                check(False, "a password was printed")
+                check("a password was printed", False)
                 break
-    print("%d failed" % len(FAILED))
-    return 1 if FAILED else 0
+    return CHECKS.summary()
 
 
 if __name__ == "__main__":

@@ -327,6 +327,7 @@ struct FakeBackendOptions {
 
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace appkeys::testing::backend {
@@ -375,6 +376,15 @@ struct TokenRecord {
 struct IssuedToken {
   std::string hash;    ///< sha256_hex of the token text.
   TokenRecord record;  ///< Its kind and expiry (session_id is filled in by the store).
+};
+
+/// What Store::find_live_session_key reads in one step: a live session and, when its
+/// user has it, the key asked for.
+///
+/// Thread safety: a value type.
+struct SessionKey {
+  SessionRecord session;         ///< The session the token belongs to.
+  std::optional<KeyRecord> key;  ///< The key, if the session's user has one with that id.
 };
 
 /// What Store::create_key did: the outcome of one atomic check-and-insert.
@@ -522,6 +532,19 @@ class StoreUnavailable : public std::runtime_error {
 /// - `s.insert_token(hash, record)` -> `bool`: false (nothing stored) when the session
 ///   is gone.
 /// - `s.find_token(hash)` -> `std::optional<TokenRecord>`.
+/// - `s.find_live_session(hash, kind, now)` -> `std::optional<SessionRecord>`: what
+///   every authenticated request asks, in one atomic read (one statement on a
+///   database) instead of find_token, find_session and find_user one after another.
+///   The session of the token whose hash is `hash`, only when all of these hold at
+///   once, else nullopt:
+///   - that token exists and is of kind `kind`;
+///   - it expires after `now` (its `expires_at > now`);
+///   - its session exists (not ended) and `refresh_expires_at > now`;
+///   - the session's user exists and is not disabled.
+/// - `s.find_live_session_key(hash, kind, now, key_id)` -> `std::optional<SessionKey>`:
+///   find_live_session and, for the session found, find_key(session.user_id, key_id),
+///   both in one atomic read (what a key fetch asks). nullopt when find_live_session
+///   would be; otherwise the session, with `key` empty when its user has no such key.
 /// - `s.end_session(id)`, `s.end_user_sessions(user_id)`, `s.end_expired(now)`: end
 ///   sessions (one, all of one user's, or those expired at `now`) with their tokens;
 ///   `end_expired` also drops every expired token. An anonymous user left with no
@@ -560,6 +583,8 @@ concept Store = requires(S& s, const S& cs, std::string_view id, const ObjectId&
   { cs.find_session(std::uint64_t{}) } -> std::same_as<std::optional<SessionRecord>>;
   { s.insert_token(id, token) } -> std::same_as<bool>;
   { cs.find_token(id) } -> std::same_as<std::optional<TokenRecord>>;
+  { cs.find_live_session(id, kind, now) } -> std::same_as<std::optional<SessionRecord>>;
+  { cs.find_live_session_key(id, kind, now, key_id) } -> std::same_as<std::optional<SessionKey>>;
   s.end_session(std::uint64_t{});
   s.end_user_sessions(id);
   s.end_expired(now);
@@ -633,6 +658,7 @@ using detail::wipe;  // the library's one wipe (detail/wipe.hpp)
 #endif  // APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_URL_HPP_INLINED
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -712,13 +738,10 @@ HttpResponse list(const S& store, const SessionRecord& session) {
   return responses::json_response(200, list);
 }
 
-/// GET api_keys/\<id\>.
-template <Store S>
-HttpResponse fetch(const S& store, std::string_view origin, const SessionRecord& session,
-                   std::string_view id_text) {
-  auto id = ObjectId::from_hex(id_text);
-  if (!id) return key_not_found(origin);
-  auto key = store.find_key(session.user_id, *id);
+/// GET api_keys/\<id\>, given the caller's key with that id if it has one (an id that
+/// is not 24 hex has none). BasicBackend reads the key with the session, in one store
+/// call (Store::find_live_session_key).
+inline HttpResponse fetch(std::string_view origin, const std::optional<KeyRecord>& key) {
   if (!key) return key_not_found(origin);
   return responses::json_response(200,
                                   detail::wire::api_key_json(key->id, key->name, key->disabled));
@@ -1559,19 +1582,22 @@ class BasicBackend {
 
   /// The session behind the request's bearer token of the required kind; nullopt for a
   /// missing or malformed header, a bad signature, an unknown, revoked or expired token,
-  /// or a token of the other kind (all the same 401 to the caller).
+  /// a token of the other kind, an ended or expired session, or a disabled or deleted
+  /// user (all the same 401 to the caller).
   std::optional<SessionRecord> authenticate(const Call& call, TokenKind required) const {
+    auto hash = signed_token_hash(call);
+    if (!hash) return std::nullopt;
+    // One atomic read: the token, its session and its user checked together (the
+    // session ended, the user disabled or deleted: refused, as the rules require).
+    return store_.find_live_session(*hash, required, now());
+  }
+
+  /// The SHA-256 of the request's bearer token (the key the store knows it by), when
+  /// there is one and its signature is ours; nothing is asked of the store before that.
+  std::optional<std::string> signed_token_hash(const Call& call) const {
     auto token = request_parts::bearer_token(call.request.headers);
     if (!token || !jwt_signature_valid(crypto_, signing_key_, *token)) return std::nullopt;
-    auto found = store_.find_token(detail::sha256_hex(*token));
-    if (!found || found->kind != required) return std::nullopt;
-    const std::int64_t current = now();
-    if (found->expires_at <= current) return std::nullopt;
-    auto session = store_.find_session(found->session_id);
-    if (!session || session->refresh_expires_at <= current) return std::nullopt;
-    auto user = store_.find_user(session->user_id);
-    if (!user || user->disabled) return std::nullopt;
-    return session;
+    return detail::sha256_hex(*token);
   }
 
   /// A hash to check passwords against when the email is unknown, so that an unknown
@@ -1703,18 +1729,19 @@ class BasicBackend {
 
   /// The six API-key routes: a refresh token first (§3), then api_key_rules.
   HttpResponse api_key_route(const Call& call, const Route& route) {
+    const HttpMethod method = call.request.method;
+    if (route.kind == RouteKind::api_key && method == HttpMethod::get) {
+      return fetch_key(call, route.key_id);
+    }
     auto session = authenticate(call, TokenKind::refresh);
     if (!session) return invalid_session(call);
-    const HttpMethod method = call.request.method;
     switch (route.kind) {
       case RouteKind::api_keys:
         return method == HttpMethod::post ? api_key_rules::create(store_, options_, call.origin,
                                                                   *session, call.request.body)
                                           : api_key_rules::list(store_, *session);
       case RouteKind::api_key:
-        return method == HttpMethod::get
-                   ? api_key_rules::fetch(store_, call.origin, *session, route.key_id)
-                   : api_key_rules::remove(store_, call.origin, *session, route.key_id);
+        return api_key_rules::remove(store_, call.origin, *session, route.key_id);
       case RouteKind::api_key_enable:
       case RouteKind::api_key_disable:
         return api_key_rules::set_disabled(store_, call.origin, *session, route.key_id,
@@ -1722,6 +1749,23 @@ class BasicBackend {
       default:
         return responses::plain_text(404, "404 page not found");
     }
+  }
+
+  /// GET api_keys/\<id\>, the most frequent authenticated request: the session (a
+  /// refresh token, §3, checked as authenticate() does) and the key in one store call,
+  /// where each call on a database is a transaction of its own.
+  HttpResponse fetch_key(const Call& call, std::string_view id_text) {
+    auto hash = signed_token_hash(call);
+    if (!hash) return invalid_session(call);
+    auto id = ObjectId::from_hex(id_text);
+    if (!id) {
+      // No key to look up, but a dead session is still told 401 before the 404.
+      if (!store_.find_live_session(*hash, TokenKind::refresh, now())) return invalid_session(call);
+      return api_key_rules::fetch(call.origin, std::nullopt);
+    }
+    auto found = store_.find_live_session_key(*hash, TokenKind::refresh, now(), *id);
+    if (!found) return invalid_session(call);
+    return api_key_rules::fetch(call.origin, found->key);
   }
 
   const FakeBackendOptions options_;
@@ -1972,6 +2016,26 @@ class MemoryStore {
   }
 
   /// See Store.
+  std::optional<SessionRecord> find_live_session(std::string_view hash, TokenKind kind,
+                                                 std::int64_t now) const {
+    std::lock_guard lock(mutex_);
+    const SessionRecord* session = live_session_locked(hash, kind, now);
+    if (session == nullptr) return std::nullopt;
+    return *session;
+  }
+
+  /// See Store.
+  std::optional<SessionKey> find_live_session_key(std::string_view hash, TokenKind kind,
+                                                  std::int64_t now, const ObjectId& key_id) const {
+    std::lock_guard lock(mutex_);
+    const SessionRecord* session = live_session_locked(hash, kind, now);
+    if (session == nullptr) return std::nullopt;
+    SessionKey found{*session, std::nullopt};
+    if (const KeyRecord* key = find_key_locked(session->user_id, key_id)) found.key = *key;
+    return found;
+  }
+
+  /// See Store.
   void end_session(std::uint64_t id) {
     std::lock_guard lock(mutex_);
     end_sessions_locked({id});
@@ -2042,6 +2106,20 @@ class MemoryStore {
     if (!users_.try_emplace(user.id, UserData{user, {}, {}}).second) return false;
     if (!user.email.empty()) email_index_.emplace(user.email, user.id);
     return true;
+  }
+
+  /// find_live_session's checks: the token, its session and its user, all live.
+  const SessionRecord* live_session_locked(std::string_view hash, TokenKind kind,
+                                           std::int64_t now) const {
+    auto token = tokens_.find(std::string(hash));
+    if (token == tokens_.end() || token->second.kind != kind || token->second.expires_at <= now) {
+      return nullptr;
+    }
+    auto session = sessions_.find(token->second.session_id);
+    if (session == sessions_.end() || session->second.refresh_expires_at <= now) return nullptr;
+    auto user = users_.find(session->second.user_id);
+    if (user == users_.end() || user->second.record.disabled) return nullptr;
+    return &session->second;
   }
 
   KeyRecord* find_key_locked(std::string_view user_id, const ObjectId& key_id) {

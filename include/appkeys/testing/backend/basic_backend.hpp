@@ -360,19 +360,22 @@ class BasicBackend {
 
   /// The session behind the request's bearer token of the required kind; nullopt for a
   /// missing or malformed header, a bad signature, an unknown, revoked or expired token,
-  /// or a token of the other kind (all the same 401 to the caller).
+  /// a token of the other kind, an ended or expired session, or a disabled or deleted
+  /// user (all the same 401 to the caller).
   std::optional<SessionRecord> authenticate(const Call& call, TokenKind required) const {
+    auto hash = signed_token_hash(call);
+    if (!hash) return std::nullopt;
+    // One atomic read: the token, its session and its user checked together (the
+    // session ended, the user disabled or deleted: refused, as the rules require).
+    return store_.find_live_session(*hash, required, now());
+  }
+
+  /// The SHA-256 of the request's bearer token (the key the store knows it by), when
+  /// there is one and its signature is ours; nothing is asked of the store before that.
+  std::optional<std::string> signed_token_hash(const Call& call) const {
     auto token = request_parts::bearer_token(call.request.headers);
     if (!token || !jwt_signature_valid(crypto_, signing_key_, *token)) return std::nullopt;
-    auto found = store_.find_token(detail::sha256_hex(*token));
-    if (!found || found->kind != required) return std::nullopt;
-    const std::int64_t current = now();
-    if (found->expires_at <= current) return std::nullopt;
-    auto session = store_.find_session(found->session_id);
-    if (!session || session->refresh_expires_at <= current) return std::nullopt;
-    auto user = store_.find_user(session->user_id);
-    if (!user || user->disabled) return std::nullopt;
-    return session;
+    return detail::sha256_hex(*token);
   }
 
   /// A hash to check passwords against when the email is unknown, so that an unknown
@@ -504,18 +507,19 @@ class BasicBackend {
 
   /// The six API-key routes: a refresh token first (§3), then api_key_rules.
   HttpResponse api_key_route(const Call& call, const Route& route) {
+    const HttpMethod method = call.request.method;
+    if (route.kind == RouteKind::api_key && method == HttpMethod::get) {
+      return fetch_key(call, route.key_id);
+    }
     auto session = authenticate(call, TokenKind::refresh);
     if (!session) return invalid_session(call);
-    const HttpMethod method = call.request.method;
     switch (route.kind) {
       case RouteKind::api_keys:
         return method == HttpMethod::post ? api_key_rules::create(store_, options_, call.origin,
                                                                   *session, call.request.body)
                                           : api_key_rules::list(store_, *session);
       case RouteKind::api_key:
-        return method == HttpMethod::get
-                   ? api_key_rules::fetch(store_, call.origin, *session, route.key_id)
-                   : api_key_rules::remove(store_, call.origin, *session, route.key_id);
+        return api_key_rules::remove(store_, call.origin, *session, route.key_id);
       case RouteKind::api_key_enable:
       case RouteKind::api_key_disable:
         return api_key_rules::set_disabled(store_, call.origin, *session, route.key_id,
@@ -523,6 +527,23 @@ class BasicBackend {
       default:
         return responses::plain_text(404, "404 page not found");
     }
+  }
+
+  /// GET api_keys/\<id\>, the most frequent authenticated request: the session (a
+  /// refresh token, §3, checked as authenticate() does) and the key in one store call,
+  /// where each call on a database is a transaction of its own.
+  HttpResponse fetch_key(const Call& call, std::string_view id_text) {
+    auto hash = signed_token_hash(call);
+    if (!hash) return invalid_session(call);
+    auto id = ObjectId::from_hex(id_text);
+    if (!id) {
+      // No key to look up, but a dead session is still told 401 before the 404.
+      if (!store_.find_live_session(*hash, TokenKind::refresh, now())) return invalid_session(call);
+      return api_key_rules::fetch(call.origin, std::nullopt);
+    }
+    auto found = store_.find_live_session_key(*hash, TokenKind::refresh, now(), *id);
+    if (!found) return invalid_session(call);
+    return api_key_rules::fetch(call.origin, found->key);
   }
 
   const FakeBackendOptions options_;

@@ -228,6 +228,26 @@ class MemoryStore {
   }
 
   /// See Store.
+  std::optional<SessionRecord> find_live_session(std::string_view hash, TokenKind kind,
+                                                 std::int64_t now) const {
+    std::lock_guard lock(mutex_);
+    const SessionRecord* session = live_session_locked(hash, kind, now);
+    if (session == nullptr) return std::nullopt;
+    return *session;
+  }
+
+  /// See Store.
+  std::optional<SessionKey> find_live_session_key(std::string_view hash, TokenKind kind,
+                                                  std::int64_t now, const ObjectId& key_id) const {
+    std::lock_guard lock(mutex_);
+    const SessionRecord* session = live_session_locked(hash, kind, now);
+    if (session == nullptr) return std::nullopt;
+    SessionKey found{*session, std::nullopt};
+    if (const KeyRecord* key = find_key_locked(session->user_id, key_id)) found.key = *key;
+    return found;
+  }
+
+  /// See Store.
   void end_session(std::uint64_t id) {
     std::lock_guard lock(mutex_);
     end_sessions_locked({id});
@@ -298,6 +318,20 @@ class MemoryStore {
     if (!users_.try_emplace(user.id, UserData{user, {}, {}}).second) return false;
     if (!user.email.empty()) email_index_.emplace(user.email, user.id);
     return true;
+  }
+
+  /// find_live_session's checks: the token, its session and its user, all live.
+  const SessionRecord* live_session_locked(std::string_view hash, TokenKind kind,
+                                           std::int64_t now) const {
+    auto token = tokens_.find(std::string(hash));
+    if (token == tokens_.end() || token->second.kind != kind || token->second.expires_at <= now) {
+      return nullptr;
+    }
+    auto session = sessions_.find(token->second.session_id);
+    if (session == sessions_.end() || session->second.refresh_expires_at <= now) return nullptr;
+    auto user = users_.find(session->second.user_id);
+    if (user == users_.end() || user->second.record.disabled) return nullptr;
+    return &session->second;
   }
 
   KeyRecord* find_key_locked(std::string_view user_id, const ObjectId& key_id) {

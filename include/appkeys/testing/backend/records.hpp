@@ -4,6 +4,7 @@
 #include <appkeys/object_id.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace appkeys::testing::backend {
@@ -52,6 +53,15 @@ struct TokenRecord {
 struct IssuedToken {
   std::string hash;    ///< sha256_hex of the token text.
   TokenRecord record;  ///< Its kind and expiry (session_id is filled in by the store).
+};
+
+/// What Store::find_live_session_key reads in one step: a live session and, when its
+/// user has it, the key asked for.
+///
+/// Thread safety: a value type.
+struct SessionKey {
+  SessionRecord session;         ///< The session the token belongs to.
+  std::optional<KeyRecord> key;  ///< The key, if the session's user has one with that id.
 };
 
 /// What Store::create_key did: the outcome of one atomic check-and-insert.

@@ -76,6 +76,19 @@ class StoreUnavailable : public std::runtime_error {
 /// - `s.insert_token(hash, record)` -> `bool`: false (nothing stored) when the session
 ///   is gone.
 /// - `s.find_token(hash)` -> `std::optional<TokenRecord>`.
+/// - `s.find_live_session(hash, kind, now)` -> `std::optional<SessionRecord>`: what
+///   every authenticated request asks, in one atomic read (one statement on a
+///   database) instead of find_token, find_session and find_user one after another.
+///   The session of the token whose hash is `hash`, only when all of these hold at
+///   once, else nullopt:
+///   - that token exists and is of kind `kind`;
+///   - it expires after `now` (its `expires_at > now`);
+///   - its session exists (not ended) and `refresh_expires_at > now`;
+///   - the session's user exists and is not disabled.
+/// - `s.find_live_session_key(hash, kind, now, key_id)` -> `std::optional<SessionKey>`:
+///   find_live_session and, for the session found, find_key(session.user_id, key_id),
+///   both in one atomic read (what a key fetch asks). nullopt when find_live_session
+///   would be; otherwise the session, with `key` empty when its user has no such key.
 /// - `s.end_session(id)`, `s.end_user_sessions(user_id)`, `s.end_expired(now)`: end
 ///   sessions (one, all of one user's, or those expired at `now`) with their tokens;
 ///   `end_expired` also drops every expired token. An anonymous user left with no
@@ -114,6 +127,8 @@ concept Store = requires(S& s, const S& cs, std::string_view id, const ObjectId&
   { cs.find_session(std::uint64_t{}) } -> std::same_as<std::optional<SessionRecord>>;
   { s.insert_token(id, token) } -> std::same_as<bool>;
   { cs.find_token(id) } -> std::same_as<std::optional<TokenRecord>>;
+  { cs.find_live_session(id, kind, now) } -> std::same_as<std::optional<SessionRecord>>;
+  { cs.find_live_session_key(id, kind, now, key_id) } -> std::same_as<std::optional<SessionKey>>;
   s.end_session(std::uint64_t{});
   s.end_user_sessions(id);
   s.end_expired(now);

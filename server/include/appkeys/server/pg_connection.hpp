@@ -105,6 +105,8 @@ class Result {
   std::string text(int row, int column) const;
   /// Column `column` of row `row` as an integer (0 for NULL).
   std::int64_t integer(int row, int column) const;
+  /// Whether column `column` of row `row` is NULL.
+  bool is_null(int row, int column) const;
 
  private:
   pg_result* result_;

@@ -20,6 +20,7 @@ namespace appkeys::server {
 using testing::backend::CreateKeyOutcome;
 using testing::backend::IssuedToken;
 using testing::backend::KeyRecord;
+using testing::backend::SessionKey;
 using testing::backend::SessionRecord;
 using testing::backend::TokenKind;
 using testing::backend::TokenRecord;
@@ -104,6 +105,12 @@ class PostgresStore {
   bool insert_token(std::string_view hash, const TokenRecord& record);
   /// See Store.
   std::optional<TokenRecord> find_token(std::string_view hash) const;
+  /// See Store.
+  std::optional<SessionRecord> find_live_session(std::string_view hash, TokenKind kind,
+                                                 std::int64_t now) const;
+  /// See Store.
+  std::optional<SessionKey> find_live_session_key(std::string_view hash, TokenKind kind,
+                                                  std::int64_t now, const ObjectId& key_id) const;
   /// See Store.
   void end_session(std::uint64_t id);
   /// See Store.

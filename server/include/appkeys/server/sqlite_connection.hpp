@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -60,6 +61,8 @@ class Statement {
   std::string text(int index) const;
   /// Column `index` of the current row as an integer.
   std::int64_t integer(int index) const;
+  /// Whether column `index` of the current row is NULL.
+  bool is_null(int index) const;
 
  private:
   Connection* connection_;
@@ -95,7 +98,15 @@ class Connection {
  private:
   sqlite3* db_ = nullptr;
   std::string path_;
-  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+  /// Hashes std::string and std::string_view alike, so prepare() finds a cached
+  /// statement without copying its SQL text.
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view sql) const noexcept {
+      return std::hash<std::string_view>{}(sql);
+    }
+  };
+  std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> statements_;
 };
 
 /// BEGIN IMMEDIATE on construction (so two writers never both read and then fail to

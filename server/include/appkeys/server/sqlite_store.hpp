@@ -20,6 +20,7 @@ namespace appkeys::server {
 using testing::backend::CreateKeyOutcome;
 using testing::backend::IssuedToken;
 using testing::backend::KeyRecord;
+using testing::backend::SessionKey;
 using testing::backend::SessionRecord;
 using testing::backend::TokenKind;
 using testing::backend::TokenRecord;
@@ -32,6 +33,11 @@ using testing::backend::UserRecord;
 ///   one transaction and one fsync, see sqlite::GroupCommit) that has committed, and so
 ///   is on disk, before the call returns: an acknowledged write survives kill -9 and
 ///   power loss.
+/// - A call that only reads is one statement in autocommit: a read transaction of its
+///   own (one WAL snapshot), without BEGIN; in WAL mode it does not wait for writers.
+///   The reads every authenticated request makes (find_live_session,
+///   find_live_session_key) are one query each, joining the token, its session, its
+///   user (and the key).
 /// - The rules hold across threads and processes because the database enforces them:
 ///   a unique index on (user, name) and, inside create_key's transaction, a count of
 ///   the user's keys; emails are unique; sessions and tokens go with their user by
@@ -101,6 +107,12 @@ class SqliteStore {
   bool insert_token(std::string_view hash, const TokenRecord& record);
   /// See Store.
   std::optional<TokenRecord> find_token(std::string_view hash) const;
+  /// See Store.
+  std::optional<SessionRecord> find_live_session(std::string_view hash, TokenKind kind,
+                                                 std::int64_t now) const;
+  /// See Store.
+  std::optional<SessionKey> find_live_session_key(std::string_view hash, TokenKind kind,
+                                                  std::int64_t now, const ObjectId& key_id) const;
   /// See Store.
   void end_session(std::uint64_t id);
   /// See Store.

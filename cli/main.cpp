@@ -127,7 +127,8 @@ int main(int argc, char** argv) {
   users_add->add_option("EMAIL", users.user, "email")->required();
   users_add
       ->add_option("--password", users.password,
-                   "the password (else APPKEYS_PASSWORD, else one line of stdin)")
+                   "the password (else APPKEYS_PASSWORD, else asked without echo at a terminal, "
+                   "else one line of stdin)")
       ->envname("APPKEYS_PASSWORD");
   auto* users_disable = users_cmd->add_subcommand("disable", "disable a user, ending its sessions");
   users_disable->add_option("USER", users.user, "email or user id")->required();

@@ -3,6 +3,7 @@
 // needs to run; a running `appkeys serve` on the same SQLite file sees the changes).
 #pragma once
 
+#include "secret_input.hpp"
 #include "serve.hpp"
 
 #include <appkeys/server/service.hpp>
@@ -22,7 +23,8 @@ enum class UsersCommand { list, add, disable, enable, remove };
 struct UsersOptions {
   std::string store{server::default_store_uri};  // --store URI
   std::string user;      // EMAIL (add), or EMAIL or user id (disable/enable/delete)
-  std::string password;  // add: --password, APPKEYS_PASSWORD, or one line of stdin
+  std::string password;  // add: --password, APPKEYS_PASSWORD, a prompt without echo at a
+                         // terminal, else one line of stdin
   bool json = false;     // list: machine-readable
 };
 
@@ -70,12 +72,24 @@ inline int run_users(UsersCommand command, UsersOptions options) {
       return 0;
     }
     case UsersCommand::add: {
-      if (options.password.empty() && !std::getline(std::cin, options.password)) {
+      std::optional<Secret> prompted;
+      if (options.password.empty() && can_prompt()) {
+        // At a terminal, ask without echo, as the client commands do: the password is
+        // then never on the screen, in the shell's history or in `ps`.
+        SecretInputError error;
+        prompted = prompt_secret("Password for " + options.user + ": ", error);
+        if (!prompted) {
+          std::cerr << "appkeys: error: " << error.message << '\n';
+          return 2;
+        }
+      } else if (options.password.empty() && !std::getline(std::cin, options.password)) {
         std::cerr << "appkeys: error: give the password with --password, APPKEYS_PASSWORD "
                      "or one line on stdin\n";
         return 2;
       }
-      const std::string id = service->add_email_user(options.user, options.password);
+      const std::string id = service->add_email_user(
+          options.user, prompted ? prompted->reveal() : std::string_view(options.password));
+      detail::wipe(options.password);
       std::cout << id << '\n';
       return 0;
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`appkeys users` on an SQLite store, and `appkeys serve` on the same file.
 
-add (password from stdin and from --password), list (text and --json), disable, enable,
+add (password from stdin, from --password and from a prompt without echo on a
+pseudo-terminal), list (text and --json), disable, enable,
 delete by email and by id; a user added by `users add` logs in through `serve`, a
 disabled one cannot; bad store URIs and `memory:` are refused with exit status 2; no
 password is printed. Usage: users_cli_test.py PATH/TO/appkeys
@@ -14,7 +15,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "serve"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
 import serve_support  # noqa: E402
+from cli_support import Terminal  # noqa: E402
 
 CHECKS = serve_support.Checks()
 check = CHECKS.check
@@ -51,7 +54,22 @@ def main(argv):
         check("bo is disabled",
               [r["disabled"] for r in rows if r["email"] == "bo@example.com"] == [True])
 
-        # serve on the same file: ann logs in, bo (disabled) cannot.
+        # At a terminal, with no password given: asked without echo.
+        cy_pw = "cy-secret-789"
+        term = Terminal(exe, ["users", "add", "cy@example.com", "--store", store])
+        try:
+            check("add at a terminal asks for the password",
+                  term.read_until(b"Password for cy@example.com: "))
+            check("add at a terminal: echo is off while it asks", not term.echo_is_on())
+            term.type((cy_pw + "\n").encode())
+            cy = term.finish("users add at a terminal")
+        finally:
+            term.close()
+        outputs.append(cy.stdout + cy.stderr)
+        check("add at a terminal prints the id",
+              cy.returncode == 0 and re.fullmatch(rb"[0-9a-f]{24}\n", cy.stdout) is not None)
+
+        # serve on the same file: ann and cy log in, bo (disabled) cannot.
         with serve_support.Serve(exe, ["--port", "0", "--store", store]) as server:
 
             def login(email, password):
@@ -62,6 +80,9 @@ def main(argv):
 
             check("serve: ann logs in", login("ann@example.com", ann_pw) == 200)
             check("serve: disabled bo cannot", login("bo@example.com", bo_pw) == 401)
+            check("serve: cy logs in with the password typed at the prompt",
+                  login("cy@example.com", cy_pw) == 200)
+        check("delete cy", users("delete", "cy@example.com").returncode == 0)
 
         check("enable", users("enable", "bo@example.com").returncode == 0)
         bo_id = bo.stdout.decode().strip()
@@ -77,7 +98,7 @@ def main(argv):
             check("store %r is refused with status 2" % bad,
                   p.returncode == 2 and b"appkeys: error:" in p.stderr)
         for out in outputs:
-            if ann_pw.encode() in out or bo_pw.encode() in out:
+            if any(pw.encode() in out for pw in (ann_pw, bo_pw, cy_pw)):
                 check("a password was printed", False)
                 break
     return CHECKS.summary()

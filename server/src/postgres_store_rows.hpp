@@ -3,6 +3,7 @@
 #pragma once
 
 #include <appkeys/server/pg_connection.hpp>
+#include <appkeys/server/schema.hpp>
 #include <appkeys/testing/backend/records.hpp>
 
 #include <cstdint>
@@ -17,9 +18,8 @@ using testing::backend::SessionRecord;
 using testing::backend::TokenKind;
 using testing::backend::UserRecord;
 
-/// The columns read_user reads, in its order; a query adds its WHERE or ORDER BY.
-inline constexpr const char* user_columns =
-    "SELECT id, provider, identity_id, coalesce(email, ''), password_hash, disabled FROM users ";
+/// The columns read_user reads, in its order (schema.hpp).
+using schema::user_columns;
 
 /// A user from the columns of user_columns.
 inline UserRecord read_user(const Result& rows, int row) {

@@ -17,6 +17,11 @@ enum class Dialect {
   postgres,  ///< PostgreSQL 12+: BIGINT, identity columns.
 };
 
+/// The users' columns as both stores read them into a UserRecord, in that order (both
+/// dialects spell this query alike); a query adds its WHERE or ORDER BY.
+inline constexpr const char* user_columns =
+    "SELECT id, provider, identity_id, coalesce(email, ''), password_hash, disabled FROM users ";
+
 /// The statements (separated by `;`) that bring an empty database from version `from`
 /// to `from + 1` in `dialect`. `from` must be below `version`.
 std::string migration(Dialect dialect, std::int64_t from);

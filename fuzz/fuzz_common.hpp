@@ -67,6 +67,45 @@ inline void check_error_is_clean(const appkeys::AppError& error, std::size_t max
   APPKEYS_FUZZ_CHECK(&error.code().category() == &appkeys::app_category(), what);
 }
 
+// The oracle's reading of an absolute URL, written apart from detail::split_url (the
+// library's one splitter, used by the client and by the fake backend's router).
+
+inline bool starts_with_nocase(std::string_view text, std::string_view prefix) {
+  if (text.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    const char c = text[i];
+    const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (lower != prefix[i]) return false;
+  }
+  return true;
+}
+
+/// Length of the scheme and "://" when `url` starts with http:// or https:// in any
+/// case, else 0.
+inline std::size_t http_prefix(std::string_view url) {
+  if (starts_with_nocase(url, "https://")) return 8;
+  if (starts_with_nocase(url, "http://")) return 7;
+  return 0;
+}
+
+/// The oracle, written apart from detail::split_url: an http(s) URL whose authority
+/// (up to the first '/', '?' or '#') names a host: a non-empty IPv6 literal in
+/// brackets, followed by nothing or ":port", or else a non-empty text before the last
+/// ':'.
+inline bool is_http_url_with_host(std::string_view url) {
+  const std::size_t prefix = http_prefix(url);
+  if (prefix == 0) return false;
+  std::string_view authority = url.substr(prefix);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (!authority.empty() && authority[0] == '[') {
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    return close + 1 == authority.size() || authority[close + 1] == ':';
+  }
+  const std::size_t colon = authority.rfind(':');
+  return (colon == std::string_view::npos ? authority.size() : colon) > 0;
+}
+
 /// Bracket depth outside strings, written here independently of the library's own
 /// counter so the oracles below can predict when parse_json refuses a deep text.
 inline std::size_t bracket_depth(std::string_view text) noexcept {

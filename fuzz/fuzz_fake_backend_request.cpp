@@ -329,9 +329,10 @@ struct Target {
 Target split(const HttpRequest& request) {
   const std::string_view url = request.url;
   Target out;
-  std::size_t scheme = 0;
-  if (url.rfind("http://", 0) == 0) scheme = 7;
-  if (url.rfind("https://", 0) == 0) scheme = 8;
+  // Absolute only when the scheme is http(s) in any case and a host is named (an empty
+  // host, "http://:80", is a relative path to the router, as to a real transport).
+  const std::size_t scheme =
+      appkeys_fuzz::is_http_url_with_host(url) ? appkeys_fuzz::http_prefix(url) : 0;
   std::string_view rest = url;
   if (scheme != 0) {
     const std::size_t end = url.find_first_of("/?#", scheme);
@@ -347,8 +348,11 @@ Target split(const HttpRequest& request) {
   }
   out.path = std::string(url.substr(0, url.find_first_of("?#")));
   if (out.path.empty()) out.path = "/";
+  // The Host header counts only when it names a host and nothing more.
   auto host = appkeys::header_value(request.headers, "Host");
-  out.origin = host && !host->empty() ? "http://" + std::string(*host) : "http://localhost";
+  const bool names_host = host && host->find_first_of("/?#") == std::string_view::npos &&
+                          appkeys_fuzz::is_http_url_with_host("http://" + std::string(*host));
+  out.origin = names_host ? "http://" + std::string(*host) : "http://localhost";
   return out;
 }
 

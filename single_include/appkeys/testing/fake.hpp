@@ -632,6 +632,21 @@ inline bool is_absolute_http_url(std::string_view url) noexcept {
   return static_cast<bool>(detail::split_url(url));
 }
 
+/// The origin of a request that came with a bare path: "http://" and its Host header
+/// when that names a host and nothing more, else "http://localhost". A Host header is
+/// the client's to write: one holding '/', '?' or '#' must not make the location answer
+/// a hostname that no client can parse.
+inline std::string origin_from_host(std::optional<std::string_view> host) {
+  if (host && !host->empty()) {
+    std::string origin = "http://";
+    origin += *host;
+    if (const auto split = detail::split_url(origin); split && split.parts.target.empty()) {
+      return origin;
+    }
+  }
+  return "http://localhost";
+}
+
 inline bool starts_with(std::string_view text, std::string_view prefix) noexcept {
   return text.substr(0, prefix.size()) == prefix;
 }
@@ -1310,7 +1325,7 @@ class BasicBackend {
 
   /// Answers one request, routing on its method and URL path. `request.url` should be
   /// absolute; a bare path is accepted too, its origin then taken from the Host header
-  /// (or "http://localhost"), so an HTTP skin may pass either.
+  /// (or "http://localhost" when it names no host), so an HTTP skin may pass either.
   HttpResponse handle(const HttpRequest& request) {
     Call call{request, {}, {}};
     if (auto parts = fake_detail::split_http_url(request.url)) {
@@ -1320,8 +1335,7 @@ class BasicBackend {
       const std::string_view url = request.url;
       call.path = std::string(url.substr(0, url.find_first_of("?#")));
       if (call.path.empty()) call.path = "/";
-      auto host = header_value(request.headers, "Host");
-      call.origin = host && !host->empty() ? "http://" + std::string(*host) : "http://localhost";
+      call.origin = fake_detail::origin_from_host(header_value(request.headers, "Host"));
     }
     record(request.method, call.path);
 #if APPKEYS_HAS_EXCEPTIONS

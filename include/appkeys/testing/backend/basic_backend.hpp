@@ -88,7 +88,7 @@ class BasicBackend {
 
   /// Answers one request, routing on its method and URL path. `request.url` should be
   /// absolute; a bare path is accepted too, its origin then taken from the Host header
-  /// (or "http://localhost"), so an HTTP skin may pass either.
+  /// (or "http://localhost" when it names no host), so an HTTP skin may pass either.
   HttpResponse handle(const HttpRequest& request) {
     Call call{request, {}, {}};
     if (auto parts = fake_detail::split_http_url(request.url)) {
@@ -98,8 +98,7 @@ class BasicBackend {
       const std::string_view url = request.url;
       call.path = std::string(url.substr(0, url.find_first_of("?#")));
       if (call.path.empty()) call.path = "/";
-      auto host = header_value(request.headers, "Host");
-      call.origin = host && !host->empty() ? "http://" + std::string(*host) : "http://localhost";
+      call.origin = fake_detail::origin_from_host(header_value(request.headers, "Host"));
     }
     record(request.method, call.path);
 #if APPKEYS_HAS_EXCEPTIONS

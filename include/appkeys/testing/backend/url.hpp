@@ -31,6 +31,21 @@ inline bool is_absolute_http_url(std::string_view url) noexcept {
   return static_cast<bool>(detail::split_url(url));
 }
 
+/// The origin of a request that came with a bare path: "http://" and its Host header
+/// when that names a host and nothing more, else "http://localhost". A Host header is
+/// the client's to write: one holding '/', '?' or '#' must not make the location answer
+/// a hostname that no client can parse.
+inline std::string origin_from_host(std::optional<std::string_view> host) {
+  if (host && !host->empty()) {
+    std::string origin = "http://";
+    origin += *host;
+    if (const auto split = detail::split_url(origin); split && split.parts.target.empty()) {
+      return origin;
+    }
+  }
+  return "http://localhost";
+}
+
 inline bool starts_with(std::string_view text, std::string_view prefix) noexcept {
   return text.substr(0, prefix.size()) == prefix;
 }

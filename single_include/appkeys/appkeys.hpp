@@ -3794,10 +3794,11 @@ void async_drive(Machine machine, T& transport,
 // ---- begin appkeys/detail/json.hpp
 // appkeys — strict, non-throwing JSON access on top of nlohmann/json.
 //
-// Compiled only where used: each function below is a template (`template <class =
-// void>`, the parameter unused) so that a translation unit that includes this header
-// but never calls it does not instantiate nlohmann/json's templates for it. Without
-// that, every program that includes <appkeys/appkeys.hpp> pays for all of them.
+// Compiled only where used: each function below that uses nlohmann/json is a template
+// (`template <class = void>`, the parameter unused) so that a translation unit that
+// includes this header but never calls it does not instantiate nlohmann/json's templates
+// for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
+// of them.
 
 
 #include <nlohmann/json.hpp>
@@ -3817,7 +3818,6 @@ inline constexpr std::size_t max_json_depth = 64;
 
 /// Nesting depth of a JSON text, counting brackets outside strings; stops early once
 /// `limit` is exceeded.
-template <class = void>
 inline std::size_t json_depth(std::string_view text, std::size_t limit) noexcept {
   std::size_t depth = 0, deepest = 0;
   bool in_string = false, escaped = false;
@@ -4460,10 +4460,11 @@ class ClientState {
 // ---- begin appkeys/detail/error_mapping.hpp
 // appkeys — turning a non-2xx response into an AppError (PROTOCOL.md §5), written once.
 //
-// Compiled only where used: each function below is a template (`template <class =
-// void>`, the parameter unused) so that a translation unit that includes this header
-// but never calls it does not instantiate nlohmann/json's templates for it. Without
-// that, every program that includes <appkeys/appkeys.hpp> pays for all of them.
+// Compiled only where used: each function below that uses nlohmann/json is a template
+// (`template <class = void>`, the parameter unused) so that a translation unit that
+// includes this header but never calls it does not instantiate nlohmann/json's templates
+// for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
+// of them.
 
 // ---- begin appkeys/detail/wire.hpp
 // appkeys — the protocol's JSON shapes (PROTOCOL.md §3–§5), written once.
@@ -4473,10 +4474,11 @@ class ClientState {
 // field, a wrong type or a non-JSON body is errc::malformed_response, and no message
 // ever quotes a body (a body may hold a key value or a token).
 //
-// Compiled only where used: each function below is a template (`template <class =
-// void>`, the parameter unused) so that a translation unit that includes this header
-// but never calls it does not instantiate nlohmann/json's templates for it. Without
-// that, every program that includes <appkeys/appkeys.hpp> pays for all of them.
+// Compiled only where used: each function below that uses nlohmann/json is a template
+// (`template <class = void>`, the parameter unused) so that a translation unit that
+// includes this header but never calls it does not instantiate nlohmann/json's templates
+// for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
+// of them.
 
 
 #include <optional>
@@ -4515,7 +4517,6 @@ inline constexpr const char* error_code = "error_code";
 inline constexpr const char* link = "link";
 }  // namespace field
 
-template <class = void>
 inline AppError malformed(std::string_view what_response, std::string_view problem, int status) {
   std::string message = "malformed response to ";
   message += what_response;
@@ -4596,7 +4597,6 @@ inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
 /// Whether any of `keys` came with its value, i.e. whether the body that held them
 /// must be wiped (a list or a fetch normally has none, and wiping a 100,000-key list
 /// costs time for nothing).
-template <class = void>
 inline bool any_key_value(const std::vector<ApiKey>& keys) noexcept {
   for (const auto& key : keys) {
     if (key.key) return true;
@@ -4835,7 +4835,6 @@ namespace appkeys::detail {
 inline constexpr bool is_success(int status) noexcept { return status >= 200 && status < 300; }
 
 /// Server text is shown to people and written to logs: keep it short and printable.
-template <class = void>
 inline std::string sanitize_server_text(std::string_view text, std::size_t limit = 512) {
   std::string out;
   out.reserve(std::min(text.size(), limit));
@@ -4858,7 +4857,6 @@ inline std::string sanitize_server_text(std::string_view text, std::size_t limit
   return out;
 }
 
-template <class = void>
 inline bool has_json_content_type(const Headers& headers) {
   auto type = header_value(headers, "Content-Type");
   constexpr std::string_view json_type = "application/json";
@@ -4977,10 +4975,11 @@ inline std::string api_key_disable(std::string_view id_hex) {
 // ---- begin appkeys/detail/jwt.hpp
 // appkeys — reading the one claim the client needs from a JWT-shaped token.
 //
-// Compiled only where used: each function below is a template (`template <class =
-// void>`, the parameter unused) so that a translation unit that includes this header
-// but never calls it does not instantiate nlohmann/json's templates for it. Without
-// that, every program that includes <appkeys/appkeys.hpp> pays for all of them.
+// Compiled only where used: each function below that uses nlohmann/json is a template
+// (`template <class = void>`, the parameter unused) so that a translation unit that
+// includes this header but never calls it does not instantiate nlohmann/json's templates
+// for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
+// of them.
 
 // ---- begin appkeys/detail/base64.hpp
 // appkeys — base64url (RFC 4648 §5, no padding), for JWT-shaped tokens.

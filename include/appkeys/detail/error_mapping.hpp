@@ -1,9 +1,10 @@
 // appkeys — turning a non-2xx response into an AppError (PROTOCOL.md §5), written once.
 //
-// Compiled only where used: each function below is a template (`template <class =
-// void>`, the parameter unused) so that a translation unit that includes this header
-// but never calls it does not instantiate nlohmann/json's templates for it. Without
-// that, every program that includes <appkeys/appkeys.hpp> pays for all of them.
+// Compiled only where used: each function below that uses nlohmann/json is a template
+// (`template <class = void>`, the parameter unused) so that a translation unit that
+// includes this header but never calls it does not instantiate nlohmann/json's templates
+// for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
+// of them.
 #pragma once
 
 #include <appkeys/detail/json.hpp>
@@ -21,7 +22,6 @@ namespace appkeys::detail {
 inline constexpr bool is_success(int status) noexcept { return status >= 200 && status < 300; }
 
 /// Server text is shown to people and written to logs: keep it short and printable.
-template <class = void>
 inline std::string sanitize_server_text(std::string_view text, std::size_t limit = 512) {
   std::string out;
   out.reserve(std::min(text.size(), limit));
@@ -44,7 +44,6 @@ inline std::string sanitize_server_text(std::string_view text, std::size_t limit
   return out;
 }
 
-template <class = void>
 inline bool has_json_content_type(const Headers& headers) {
   auto type = header_value(headers, "Content-Type");
   constexpr std::string_view json_type = "application/json";

@@ -1,9 +1,10 @@
 // appkeys — strict, non-throwing JSON access on top of nlohmann/json.
 //
-// Compiled only where used: each function below is a template (`template <class =
-// void>`, the parameter unused) so that a translation unit that includes this header
-// but never calls it does not instantiate nlohmann/json's templates for it. Without
-// that, every program that includes <appkeys/appkeys.hpp> pays for all of them.
+// Compiled only where used: each function below that uses nlohmann/json is a template
+// (`template <class = void>`, the parameter unused) so that a translation unit that
+// includes this header but never calls it does not instantiate nlohmann/json's templates
+// for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
+// of them.
 #pragma once
 
 #include <appkeys/detail/wipe.hpp>
@@ -25,7 +26,6 @@ inline constexpr std::size_t max_json_depth = 64;
 
 /// Nesting depth of a JSON text, counting brackets outside strings; stops early once
 /// `limit` is exceeded.
-template <class = void>
 inline std::size_t json_depth(std::string_view text, std::size_t limit) noexcept {
   std::size_t depth = 0, deepest = 0;
   bool in_string = false, escaped = false;

@@ -1,9 +1,10 @@
 // appkeys — reading the one claim the client needs from a JWT-shaped token.
 //
-// Compiled only where used: each function below is a template (`template <class =
-// void>`, the parameter unused) so that a translation unit that includes this header
-// but never calls it does not instantiate nlohmann/json's templates for it. Without
-// that, every program that includes <appkeys/appkeys.hpp> pays for all of them.
+// Compiled only where used: each function below that uses nlohmann/json is a template
+// (`template <class = void>`, the parameter unused) so that a translation unit that
+// includes this header but never calls it does not instantiate nlohmann/json's templates
+// for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
+// of them.
 #pragma once
 
 #include <appkeys/detail/base64.hpp>

@@ -5,10 +5,11 @@
 // field, a wrong type or a non-JSON body is errc::malformed_response, and no message
 // ever quotes a body (a body may hold a key value or a token).
 //
-// Compiled only where used: each function below is a template (`template <class =
-// void>`, the parameter unused) so that a translation unit that includes this header
-// but never calls it does not instantiate nlohmann/json's templates for it. Without
-// that, every program that includes <appkeys/appkeys.hpp> pays for all of them.
+// Compiled only where used: each function below that uses nlohmann/json is a template
+// (`template <class = void>`, the parameter unused) so that a translation unit that
+// includes this header but never calls it does not instantiate nlohmann/json's templates
+// for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
+// of them.
 #pragma once
 
 #include <appkeys/api_key.hpp>
@@ -58,7 +59,6 @@ inline constexpr const char* error_code = "error_code";
 inline constexpr const char* link = "link";
 }  // namespace field
 
-template <class = void>
 inline AppError malformed(std::string_view what_response, std::string_view problem, int status) {
   std::string message = "malformed response to ";
   message += what_response;
@@ -139,7 +139,6 @@ inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
 /// Whether any of `keys` came with its value, i.e. whether the body that held them
 /// must be wiped (a list or a fetch normally has none, and wiping a 100,000-key list
 /// costs time for nothing).
-template <class = void>
 inline bool any_key_value(const std::vector<ApiKey>& keys) noexcept {
   for (const auto& key : keys) {
     if (key.key) return true;

@@ -1,5 +1,6 @@
 // appkeys server — SqliteStore's sessions and tokens: starting and ending sessions,
 // issuing and finding tokens, and the combined reads every authenticated request makes.
+#include <appkeys/server/schema.hpp>
 #include <appkeys/server/sqlite_store.hpp>
 
 #include "sqlite_store_rows.hpp"
@@ -20,10 +21,8 @@ using sqlite_rows::to_int;
 
 // find_live_session's query in parts, so find_live_session_key can add the key to it:
 // the token (?1, of kind ?2) and its session unexpired at ?3, its user not disabled.
-constexpr const char* live_session_select =
-    "SELECT s.id, s.user_id, s.provider, s.key_id, s.device_id, s.refresh_expires_at";
-constexpr const char* live_session_from =
-    " FROM tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id ";
+using schema::live_session_from;
+using schema::live_session_select;
 constexpr const char* live_session_where =
     "WHERE t.hash = ?1 AND t.kind = ?2 AND t.expires_at > ?3 AND s.refresh_expires_at > ?3 "
     "AND u.disabled = 0";

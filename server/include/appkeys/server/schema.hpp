@@ -22,6 +22,14 @@ enum class Dialect {
 inline constexpr const char* user_columns =
     "SELECT id, provider, identity_id, coalesce(email, ''), password_hash, disabled FROM users ";
 
+/// find_live_session's query, the parts both dialects spell alike: the session's
+/// columns (as the stores' read_session reads them) and the joins from a token through its
+/// session to its user. Each store adds its WHERE, in its own placeholders.
+inline constexpr const char* live_session_select =
+    "SELECT s.id, s.user_id, s.provider, s.key_id, s.device_id, s.refresh_expires_at";
+inline constexpr const char* live_session_from =
+    " FROM tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id ";
+
 /// The statements (separated by `;`) that bring an empty database from version `from`
 /// to `from + 1` in `dialect`. `from` must be below `version`.
 std::string migration(Dialect dialect, std::int64_t from);

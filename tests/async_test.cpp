@@ -26,6 +26,8 @@
 #include <utility>
 #include <vector>
 
+namespace async_test {
+
 namespace {
 
 using appkeys::AppConfig;
@@ -375,3 +377,5 @@ TEST_CASE("a transport that throws anything at all gives errc::transport", "[asy
     CHECK(outcome.error().value() == errc::transport);
   }
 }
+
+}  // namespace async_test

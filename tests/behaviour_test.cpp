@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+namespace behaviour_test {
+
 using appkeys::ApiKey;
 using appkeys::AppError;
 using appkeys::Credentials;
@@ -374,3 +376,5 @@ TEMPLATE_TEST_CASE("many calls in flight through FutureExec all land", "[behavio
   REQUIRE(all.size() == 16);
   CHECK(std::all_of(all.begin(), all.end(), [](const ApiKey& k) { return k.disabled; }));
 }
+
+}  // namespace behaviour_test

@@ -25,6 +25,8 @@
 #include <utility>
 #include <vector>
 
+namespace callback_exec_test {
+
 using appkeys::ApiKey;
 using appkeys::AppError;
 using appkeys::CallbackExec;
@@ -368,3 +370,5 @@ TEST_CASE("CallbackExec: calls started from many threads, each handler runs exac
   CHECK(exactly_once == threads * per_thread);
   CHECK(done.remaining() == 0);
 }
+
+}  // namespace callback_exec_test

@@ -19,6 +19,8 @@
 #include <string>
 #include <utility>
 
+namespace chained_calls_test {
+
 namespace {
 
 constexpr const char* kEmail = "chained@example.com";
@@ -148,3 +150,5 @@ TEMPLATE_TEST_CASE("CoroExec: 500 calls awaited one after another on the loop th
   CHECK(tally.failed() == 0);
   CHECK(tally.succeeded() == kChainLength);
 }
+
+}  // namespace chained_calls_test

@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+namespace concurrency_test {
+
 using appkeys::ApiKey;
 using appkeys::AppError;
 using appkeys::Credentials;
@@ -369,3 +371,5 @@ TEMPLATE_TEST_CASE("FutureExec: handles destroyed while calls are queued settle 
   CHECK(values + errors >= pool_size);  // the calls held at the gate were running
   CHECK(fixture.backend.key_count(owner_id) == static_cast<std::size_t>(keys_created));
 }
+
+}  // namespace concurrency_test

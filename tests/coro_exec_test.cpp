@@ -21,6 +21,8 @@
 #include <type_traits>
 #include <vector>
 
+namespace coro_exec_test {
+
 using appkeys::ApiKey;
 using appkeys::AppError;
 using appkeys::CoroExec;
@@ -383,3 +385,5 @@ TEST_CASE("CoroExec: tasks from many threads at once, each driven by sync_wait",
   CHECK(ok == 60);
   CHECK(not_found == 60);
 }
+
+}  // namespace coro_exec_test

@@ -27,6 +27,8 @@
 #include <utility>
 #include <vector>
 
+namespace curl_multi_transport_test {
+
 using appkeys::Completion;
 using appkeys::CurlMultiTransport;
 using appkeys::errc;
@@ -670,3 +672,5 @@ TEST_CASE("CurlMultiTransport: a cancelled App call stops its transfer on the wi
   // The transport abandoned the exchange: the server sees its connection closed.
   REQUIRE(wait_until([&] { return closed_by_client.load() == 1; }));
 }
+
+}  // namespace curl_multi_transport_test

@@ -23,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+namespace curl_transport_test {
+
 using appkeys::CurlTransport;
 using appkeys::CurlTransportOptions;
 using appkeys::errc;
@@ -625,3 +627,5 @@ TEMPLATE_TEST_CASE(
   request.timeout = std::chrono::milliseconds::max();
   CHECK(transport.send(request).has_value());
 }
+
+}  // namespace curl_transport_test

@@ -23,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+namespace executor_async_test {
+
 namespace {
 
 using appkeys::ApiKey;
@@ -366,3 +368,5 @@ TEST_CASE("destroying the App settles every handler once, and none runs after",
   }
   CHECK(handled == calls);
 }
+
+}  // namespace executor_async_test

@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+namespace executor_lifetime_test {
+
 using appkeys::AppError;
 using appkeys::CallbackExec;
 using appkeys::errc;
@@ -200,3 +202,5 @@ TEST_CASE("CallbackExec: an operation that throws reaches the handler once, as a
     run_case(CallbackExec{pool, completions});
   }
 }
+
+}  // namespace executor_lifetime_test

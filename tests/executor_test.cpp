@@ -11,6 +11,8 @@
 #include <type_traits>
 #include <vector>
 
+namespace executor_test {
+
 using appkeys::AppError;
 using appkeys::Credentials;
 using appkeys::errc;
@@ -163,3 +165,5 @@ TEST_CASE("a third-party executor drives App and ApiKeyAuth unchanged", "[execut
   REQUIRE(keys.fetch_all());
   CHECK(*counting.runs == 3);
 }
+
+}  // namespace executor_test

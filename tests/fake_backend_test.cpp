@@ -39,6 +39,8 @@
 #include <thread>
 #include <vector>
 
+namespace fake_backend_test {
+
 namespace {
 
 using appkeys::HttpMethod;
@@ -1285,3 +1287,5 @@ TEST_CASE("eight threads create keys for different users at once", "[fake][threa
   CHECK(h.backend.request_count() - before == threads * (1 + 2 * keys_per_thread));
   CHECK(h.backend.request_log().size() == h.backend.request_count());
 }
+
+}  // namespace fake_backend_test

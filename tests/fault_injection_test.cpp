@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+namespace fault_injection_test {
+
 using appkeys::ApiKey;
 using appkeys::AppError;
 using appkeys::Credentials;
@@ -516,3 +518,5 @@ TEST_CASE("fault injection: a RetryPolicy rides out faults aimed at an idempoten
   CHECK(all.has_value());
   CHECK(transport.attempts() == before + 3);
 }
+
+}  // namespace fault_injection_test

@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+namespace handles_test {
+
 using appkeys::App;
 using appkeys::AppConfig;
 using appkeys::Credentials;
@@ -295,3 +297,5 @@ TEST_CASE("wipe zeroes a string's bytes and empties it", "[handles][wipe]") {
   appkeys::detail::wipe_bytes(raw, sizeof raw);
   CHECK(std::all_of(raw, raw + sizeof raw, [](char c) { return c == '\0'; }));
 }
+
+}  // namespace handles_test

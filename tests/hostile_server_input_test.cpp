@@ -27,6 +27,8 @@
 #include <thread>
 #include <vector>
 
+namespace hostile_server_input_test {
+
 using appkeys::Credentials;
 using appkeys::NoThrowExec;
 using Clock = std::chrono::steady_clock;
@@ -560,3 +562,5 @@ TEST_CASE("hostile input: 100 well-formed requests from threads during abuse", "
   CHECK(elapsed < hang_bound);
   s.check_healthy("100 requests during abuse");
 }
+
+}  // namespace hostile_server_input_test

@@ -31,6 +31,8 @@
 #include <thread>
 #include <vector>
 
+namespace httplib_transport_test {
+
 using appkeys::errc;
 using appkeys::HttplibTransport;
 using appkeys::HttplibTransportOptions;
@@ -1012,3 +1014,5 @@ TEST_CASE("LocalServer answers with the backend's exact status, headers and body
     }
   }
 }
+
+}  // namespace httplib_transport_test

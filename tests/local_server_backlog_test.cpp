@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+namespace local_server_backlog_test {
+
 namespace {
 
 /// A file descriptor closed on scope exit.
@@ -145,3 +147,5 @@ TEST_CASE("LocalServer answers every one of 512 simultaneous connections",
   }
   CHECK(answered == burst);
 }
+
+}  // namespace local_server_backlog_test

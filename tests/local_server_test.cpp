@@ -25,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+namespace local_server_test {
+
 using appkeys::errc;
 using appkeys::HttpRequest;
 using appkeys::HttpResponse;
@@ -323,3 +325,5 @@ TEST_CASE("LocalServer refuses TLS files it cannot use, naming them", "[local_se
   CHECK(mismatched->code() == errc::tls);
   CHECK_THAT(mismatched->what(), Catch::Contains("does not match"));
 }
+
+}  // namespace local_server_test

@@ -1,3 +1,4 @@
-// The one translation unit that holds Catch2's main().
-#define CATCH_CONFIG_MAIN
-#include <catch2/catch.hpp>
+// main() of the test binaries: Catch2's runner, as CATCH_CONFIG_MAIN would write it.
+#include "catch_runner.hpp"
+
+int main(int argc, char* argv[]) { return appkeys_test::run_catch(argc, argv); }

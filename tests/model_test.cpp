@@ -33,6 +33,8 @@
 #include <utility>
 #include <vector>
 
+namespace model_test {
+
 namespace {
 
 using appkeys::AppError;
@@ -757,3 +759,5 @@ TEST_CASE("User copies share one session and never print tokens", "[model][user]
       "app", "5f1b2c3d4e5f60718293a4b5", "local-userpass", "", Secret("a"), Secret("r")));
   CHECK_FALSE(other == user);  // same id, different session
 }
+
+}  // namespace model_test

@@ -33,6 +33,8 @@
 #include <utility>
 #include <vector>
 
+namespace protocol_test {
+
 namespace {
 
 using appkeys::AppError;
@@ -1771,3 +1773,5 @@ TEST_CASE("the leak check itself finds secrets", "[protocol][secrets]") {
         "secret #5 in link(); secret #9 in link(); ");
   CHECK(leak_report(AppError(errc::bad_request, "nothing secret here", 400, "BadRequest")).empty());
 }
+
+}  // namespace protocol_test

@@ -13,6 +13,8 @@
 #include <mutex>
 #include <string>
 
+namespace retry_test {
+
 using appkeys::AppError;
 using appkeys::Credentials;
 using appkeys::errc;
@@ -254,3 +256,5 @@ TEST_CASE("a delete whose response was lost succeeds on the retry's 404", "[retr
   REQUIRE_FALSE(again);
   CHECK(again.error().code() == errc::api_key_not_found);
 }
+
+}  // namespace retry_test

@@ -21,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+namespace steps_test {
+
 namespace {
 
 namespace steps = appkeys::detail::steps;
@@ -365,3 +367,5 @@ TEST_CASE("log out forgets the tokens first and sends the refresh token", "[step
   REQUIRE(machine.step(Result<HttpResponse>(no_content())).is_done());
   CHECK(machine.take_result().has_value());
 }
+
+}  // namespace steps_test

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+namespace url_test {
+
 using appkeys::detail::is_loopback_host;
 using appkeys::detail::split_url;
 
@@ -85,3 +87,5 @@ TEST_CASE("an AppConfig::base_url must split as an absolute http(s) URL", "[url]
   }
   CHECK(backend.request_count() == 0);
 }
+
+}  // namespace url_test

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+namespace version_test {
+
 // Usable at compile time.
 static_assert(appkeys::version().major == APPKEYS_VERSION_MAJOR);
 static_assert(appkeys::version().string == APPKEYS_VERSION_STRING);
@@ -34,3 +36,5 @@ TEST_CASE("Versions compare by their numbers", "[version]") {
   CHECK_FALSE(appkeys::Version{1, 2, 3, "1.2.3"} == appkeys::Version{1, 2, 4, "1.2.4"});
   CHECK_FALSE(appkeys::Version{1, 2, 3, "1.2.3"} == appkeys::Version{2, 2, 3, "2.2.3"});
 }
+
+}  // namespace version_test

@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+namespace crypto_test {
+
 namespace {
 
 std::string hex(std::string_view bytes) {
@@ -151,3 +153,5 @@ TEST_CASE("the rules refuse a locked account even with the right password", "[se
   CHECK(login("wrong").first == 401);  // the count started over: not locked yet
   CHECK(login("right-password").first == 200);
 }
+
+}  // namespace crypto_test

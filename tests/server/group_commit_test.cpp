@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+namespace group_commit_test {
+
 using appkeys::server::SqliteOptions;
 using appkeys::server::sqlite::Connection;
 using appkeys::server::sqlite::GroupCommit;
@@ -137,3 +139,5 @@ TEST_CASE("GroupCommit: many threads writing at once lose nothing", "[server][gr
   CHECK(f.committed().size() == std::size_t{threads * each});
   CHECK(f.writes.batches() <= std::size_t{threads * each});
 }
+
+}  // namespace group_commit_test

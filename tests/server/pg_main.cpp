@@ -4,10 +4,8 @@
 // - under ctest (which sets APPKEYS_TEST_POSTGRES_REQUIRED=1), the run FAILS, so CI can
 //   never pass by skipping PostgreSQL;
 // - run by hand, every test is skipped with a message saying how to run them.
-#define CATCH_CONFIG_RUNNER
+#include "catch_runner.hpp"
 #include "server/temp_pg_schema.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -36,5 +34,5 @@ int main(int argc, char* argv[]) {
                  appkeys_test::postgres_uri_variable);
     return 0;
   }
-  return Catch::Session().run(argc, argv);
+  return appkeys_test::run_catch(argc, argv);
 }

@@ -13,6 +13,8 @@
 #include <set>
 #include <stdexcept>
 
+namespace store_test {  // the suite's own namespace: these cases use its helpers
+
 TEST_CASE("PostgreSQL store: stores opening an empty schema at once agree on one secret",
           "[server][postgres][secret]") {
   appkeys_test::TempPgSchema schema;
@@ -100,3 +102,5 @@ TEST_CASE("PostgreSQL store URIs", "[server][postgres][uri]") {
     CHECK_FALSE(contains(message, "hunter2secret"));
   }
 }
+
+}  // namespace store_test

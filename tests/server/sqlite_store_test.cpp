@@ -10,6 +10,8 @@
 
 #include <fstream>
 
+namespace store_test {  // the suite's own namespace: these cases use its helpers
+
 // The in-memory store has no suite of its own here (FakeBackend's tests run the rules
 // over it); its combined session reads are checked beside SQLite's.
 TEST_CASE("memory store: the combined session reads refuse what the rules refuse",
@@ -51,3 +53,5 @@ TEST_CASE("store URIs", "[server][uri]") {
   CHECK(contains(uri_refusal(""), "empty"));
   CHECK(contains(uri_refusal("memory"), "use sqlite:PATH"));
 }
+
+}  // namespace store_test

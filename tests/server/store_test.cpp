@@ -30,6 +30,8 @@
 #error "define APPKEYS_STORE_SUITE_STORES (the stores under test) before including this file"
 #endif
 
+namespace store_test {
+
 namespace {
 
 using appkeys::HttpMethod;
@@ -324,3 +326,5 @@ TEMPLATE_TEST_CASE("Store: a database it cannot trust is refused with a clear me
     CHECK(place.schema_version() == TestType::store_type::schema_version);
   }
 }
+
+}  // namespace store_test

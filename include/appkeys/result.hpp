@@ -5,10 +5,10 @@
 #include <appkeys/error.hpp>
 
 #include <cassert>
+#include <new>
 #include <optional>
 #include <type_traits>
 #include <utility>
-#include <variant>
 
 namespace appkeys {
 
@@ -22,12 +22,19 @@ namespace appkeys {
 /// bad_expected_access), so one catch clause handles every executor. Without
 /// exceptions, value() on an error prints the (secret-free) message and aborts.
 ///
+/// A tagged union written out, not a std::variant<T, AppError>: every program makes
+/// Results of a dozen types, and at -O0 each std::variant emits some ninety functions
+/// of visitation machinery, a tenth of what a six-call client compiles. An assignment
+/// that changes a success into a failure or back leaves the target as it was if
+/// copying or moving T throws (AppError moves without throwing).
+///
 /// Thread safety: like a std::variant; distinct objects are independent.
 template <class T>
 class [[nodiscard]] Result {
   static_assert(!std::is_reference_v<T>, "Result<T&> is not supported");
   static_assert(!std::is_same_v<std::remove_cv_t<T>, AppError>,
                 "Result<AppError> would be ambiguous");
+  static_assert(std::is_nothrow_move_constructible_v<AppError>);
 
  public:
   using value_type = T;         ///< What a success holds.
@@ -35,14 +42,65 @@ class [[nodiscard]] Result {
 
   ///@{
   /// A success holding `value` (implicit, so an operation can `return value;`).
-  Result(const T& value) : state_(std::in_place_index<0>, value) {}
-  Result(T&& value) : state_(std::in_place_index<0>, std::move(value)) {}
+  Result(const T& value) : value_(value), has_value_(true) {}
+  Result(T&& value) : value_(std::move(value)), has_value_(true) {}
   ///@}
   /// A failure (implicit, so an operation can `return AppError(...);`).
-  Result(AppError error) : state_(std::in_place_index<1>, std::move(error)) {}
+  Result(AppError error) noexcept : error_(std::move(error)), has_value_(false) {}
+
+  ///@{
+  /// Copies or moves the value or the error that `other` holds.
+  Result(const Result& other) requires std::is_copy_constructible_v<T>
+      : has_value_(other.has_value_) {
+    if (has_value_) {
+      ::new (static_cast<void*>(&value_)) T(other.value_);
+    } else {
+      ::new (static_cast<void*>(&error_)) AppError(other.error_);
+    }
+  }
+  Result(Result&& other) noexcept(std::is_nothrow_move_constructible_v<T>)
+      : has_value_(other.has_value_) {
+    if (has_value_) {
+      ::new (static_cast<void*>(&value_)) T(std::move(other.value_));
+    } else {
+      ::new (static_cast<void*>(&error_)) AppError(std::move(other.error_));
+    }
+  }
+  ///@}
+  ///@{
+  /// Holds what `other` holds. If a success meets a failure and copying or moving T
+  /// throws, *this keeps what it held.
+  Result& operator=(const Result& other) requires std::is_copy_constructible_v<T> {
+    if (this != &other) {
+      if (has_value_ && other.has_value_) {
+        value_ = other.value_;
+      } else if (!has_value_ && !other.has_value_) {
+        error_ = other.error_;
+      } else {
+        Result copy(other);  // may throw; *this is untouched until it has not
+        replace(std::move(copy));
+      }
+    }
+    return *this;
+  }
+  Result& operator=(Result&& other) noexcept(
+      std::is_nothrow_move_constructible_v<T>&& std::is_nothrow_move_assignable_v<T>) {
+    if (this != &other) {
+      if (has_value_ && other.has_value_) {
+        value_ = std::move(other.value_);
+      } else if (!has_value_ && !other.has_value_) {
+        error_ = std::move(other.error_);
+      } else {
+        replace(std::move(other));
+      }
+    }
+    return *this;
+  }
+  ///@}
+  ~Result() { destroy(); }
 
   /// True on success.
-  bool has_value() const noexcept { return state_.index() == 0; }
+  bool has_value() const noexcept { return has_value_; }
   /// has_value(): `if (auto key = keys.create("x")) ...`.
   explicit operator bool() const noexcept { return has_value(); }
 
@@ -50,15 +108,15 @@ class [[nodiscard]] Result {
   /// The value; on a failure, throws the AppError (aborts without exceptions).
   T& value() & {
     throw_if_error();
-    return *std::get_if<0>(&state_);
+    return value_;
   }
   const T& value() const& {
     throw_if_error();
-    return *std::get_if<0>(&state_);
+    return value_;
   }
   T&& value() && {
     throw_if_error();
-    return std::move(*std::get_if<0>(&state_));
+    return std::move(value_);
   }
   ///@}
 
@@ -66,11 +124,11 @@ class [[nodiscard]] Result {
   /// The failure. Precondition: !has_value().
   const AppError& error() const& noexcept {
     assert(!has_value());
-    return *std::get_if<1>(&state_);
+    return error_;
   }
   AppError&& error() && noexcept {
     assert(!has_value());
-    return std::move(*std::get_if<1>(&state_));
+    return std::move(error_);
   }
   ///@}
 
@@ -78,30 +136,66 @@ class [[nodiscard]] Result {
   /// The value on success, else `fallback` converted to T.
   template <class U>
   T value_or(U&& fallback) const& {
-    return has_value() ? *std::get_if<0>(&state_) : static_cast<T>(std::forward<U>(fallback));
+    return has_value() ? value_ : static_cast<T>(std::forward<U>(fallback));
   }
   template <class U>
   T value_or(U&& fallback) && {
-    return has_value() ? std::move(*std::get_if<0>(&state_))
-                       : static_cast<T>(std::forward<U>(fallback));
+    return has_value() ? std::move(value_) : static_cast<T>(std::forward<U>(fallback));
   }
   ///@}
 
   ///@{
   /// The value, unchecked. Precondition: has_value().
-  T& operator*() & noexcept { return *std::get_if<0>(&state_); }
-  const T& operator*() const& noexcept { return *std::get_if<0>(&state_); }
-  T&& operator*() && noexcept { return std::move(*std::get_if<0>(&state_)); }
-  T* operator->() noexcept { return std::get_if<0>(&state_); }
-  const T* operator->() const noexcept { return std::get_if<0>(&state_); }
+  T& operator*() & noexcept { return value_; }
+  const T& operator*() const& noexcept { return value_; }
+  T&& operator*() && noexcept { return std::move(value_); }
+  T* operator->() noexcept { return &value_; }
+  const T* operator->() const noexcept { return &value_; }
   ///@}
 
  private:
   void throw_if_error() const {
-    if (!has_value()) APPKEYS_THROW(*std::get_if<1>(&state_));
+    if (!has_value_) APPKEYS_THROW(error_);
   }
 
-  std::variant<T, AppError> state_;
+  void destroy() noexcept {
+    if (has_value_) {
+      value_.~T();
+    } else {
+      error_.~AppError();
+    }
+  }
+
+  /// Becomes what `other` holds, which is of the other kind. Leaves *this as it was if
+  /// moving T throws.
+  void replace(Result&& other) {
+    if (other.has_value_) {
+      AppError kept(std::move(error_));  // noexcept, so the error can be put back
+      error_.~AppError();
+#if APPKEYS_HAS_EXCEPTIONS
+      try {
+        ::new (static_cast<void*>(&value_)) T(std::move(other.value_));
+      } catch (...) {
+        ::new (static_cast<void*>(&error_)) AppError(std::move(kept));
+        throw;
+      }
+#else
+      ::new (static_cast<void*>(&value_)) T(std::move(other.value_));
+#endif
+      has_value_ = true;
+    } else {
+      AppError incoming(std::move(other.error_));
+      value_.~T();
+      ::new (static_cast<void*>(&error_)) AppError(std::move(incoming));
+      has_value_ = false;
+    }
+  }
+
+  union {
+    T value_;
+    AppError error_;
+  };
+  bool has_value_;
 };
 
 /// Result of an operation that returns nothing on success.

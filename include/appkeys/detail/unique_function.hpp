@@ -2,7 +2,6 @@
 #pragma once
 
 #include <concepts>
-#include <memory>
 #include <type_traits>
 #include <utility>
 
@@ -22,13 +21,26 @@ class UniqueFunction<R(Args...)> {
  public:
   UniqueFunction() noexcept = default;
 
+  // The callable is held by a plain owning pointer, not a std::unique_ptr<Impl<F>>:
+  // at -O0 every std::unique_ptr specialization emits some fifty functions (its tuple,
+  // deleter and accessors), and a program makes a UniqueFunction from dozens of
+  // distinct lambdas. Ownership is this class's alone, so its five members say it.
   template <class F>
     requires(!std::same_as<std::remove_cvref_t<F>, UniqueFunction> &&
              std::is_invocable_r_v<R, std::decay_t<F>&, Args...>)
-  UniqueFunction(F&& f) : impl_(std::make_unique<Impl<std::decay_t<F>>>(std::forward<F>(f))) {}
+  UniqueFunction(F&& f) : impl_(new Impl<std::decay_t<F>>(std::forward<F>(f))) {}
 
-  UniqueFunction(UniqueFunction&&) noexcept = default;
-  UniqueFunction& operator=(UniqueFunction&&) noexcept = default;
+  UniqueFunction(UniqueFunction&& other) noexcept : impl_(std::exchange(other.impl_, nullptr)) {}
+  UniqueFunction& operator=(UniqueFunction&& other) noexcept {
+    if (this != &other) {
+      delete impl_;
+      impl_ = std::exchange(other.impl_, nullptr);
+    }
+    return *this;
+  }
+  UniqueFunction(const UniqueFunction&) = delete;
+  UniqueFunction& operator=(const UniqueFunction&) = delete;
+  ~UniqueFunction() { delete impl_; }
 
   /// Precondition: holds a callable.
   R operator()(Args... args) { return impl_->call(std::forward<Args>(args)...); }
@@ -37,6 +49,9 @@ class UniqueFunction<R(Args...)> {
 
  private:
   struct Base {
+    Base() = default;
+    Base(const Base&) = delete;
+    Base& operator=(const Base&) = delete;
     virtual ~Base() = default;
     virtual R call(Args&&... args) = 0;
   };
@@ -48,7 +63,7 @@ class UniqueFunction<R(Args...)> {
     F f;
   };
 
-  std::unique_ptr<Base> impl_;
+  Base* impl_ = nullptr;  // owned
 };
 
 }  // namespace appkeys::detail

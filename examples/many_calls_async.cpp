@@ -24,6 +24,7 @@
 #include <iostream>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ak = appkeys;
@@ -55,13 +56,21 @@ long thread_count() {
 /// starting thread wait for a number of them.
 class Tally {
  public:
-  void add(bool ok) {
+  /// Counts one handler; `why` (an AppError's message, never a secret) says what went
+  /// wrong when !ok, and the first such reason is kept for the report.
+  void add(bool ok, std::string_view why = {}) {
     // Notify under the lock: the waiter may destroy this Tally as soon as it sees the
     // count, which must not happen while this handler is still inside notify_all.
     std::lock_guard lock(mutex_);
     ++done_;
-    if (!ok) ++failed_;
+    if (!ok) {
+      if (failed_++ == 0) first_failure_ = why.empty() ? "a wrong key" : std::string(why);
+    }
     changed_.notify_all();
+  }
+  std::string first_failure() {
+    std::lock_guard lock(mutex_);
+    return first_failure_;
   }
   void wait_for(std::size_t count) {
     std::unique_lock lock(mutex_);
@@ -81,6 +90,7 @@ class Tally {
   std::condition_variable changed_;
   std::size_t done_ = 0;
   std::size_t failed_ = 0;
+  std::string first_failure_;
 };
 
 ak::AppConfig config(const std::string& base_url) {
@@ -142,7 +152,7 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < future_calls; ++i) fetching.push_back(future_keys.fetch(id));
     for (std::size_t i = 0; i < callback_calls; ++i) {
       keys.fetch(id).then([&tally, &id](ak::Result<ak::ApiKey> key) {
-        tally.add(key.has_value() && key.value().id == id);
+        tally.add(key.has_value() && key.value().id == id, key ? "" : key.error().what());
       });
     }
     const auto started = Clock::now();
@@ -164,6 +174,7 @@ int main(int argc, char** argv) {
               << " failed; " << future_calls << " futures: " << right << " right; "
               << Millis(Clock::now() - start).count() << " ms with the server " << delay.count()
               << " ms away\n";
+    if (tally.failed() != 0) std::cout << "first failure: " << tally.first_failure() << '\n';
     if (tally.done() != callback_calls || tally.failed() != 0) status = 1;
     if (right != future_calls) status = 1;
 
@@ -190,13 +201,15 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < calls_at_shutdown; ++i) {
       keys.fetch_all().then([&](ak::Result<std::vector<ak::ApiKey>> all) {
         if (!all && all.error().code() == ak::errc::shutting_down) ++shutting_down;
-        shutdown.add(all.has_value() || all.error().code() == ak::errc::shutting_down);
+        shutdown.add(all.has_value() || all.error().code() == ak::errc::shutting_down,
+                     all ? "" : all.error().what());
       });
     }
   }  // ~App, with most of them still queued or at the server
   std::cout << calls_at_shutdown << " calls in flight at ~App: " << shutdown.done()
             << " completed by the time it returned (" << shutting_down.load()
             << " with shutting_down), " << shutdown.failed() << " otherwise failed\n";
+  if (shutdown.failed() != 0) std::cout << "first failure: " << shutdown.first_failure() << '\n';
   if (shutdown.done() != calls_at_shutdown || shutdown.failed() != 0) status = 1;
   return status;
 }

@@ -52,48 +52,23 @@ class [[nodiscard]] Result {
   /// Copies or moves the value or the error that `other` holds.
   Result(const Result& other) requires std::is_copy_constructible_v<T>
       : has_value_(other.has_value_) {
-    if (has_value_) {
-      ::new (static_cast<void*>(&value_)) T(other.value_);
-    } else {
-      ::new (static_cast<void*>(&error_)) AppError(other.error_);
-    }
+    construct_from(other);
   }
   Result(Result&& other) noexcept(std::is_nothrow_move_constructible_v<T>)
       : has_value_(other.has_value_) {
-    if (has_value_) {
-      ::new (static_cast<void*>(&value_)) T(std::move(other.value_));
-    } else {
-      ::new (static_cast<void*>(&error_)) AppError(std::move(other.error_));
-    }
+    construct_from(std::move(other));
   }
   ///@}
   ///@{
   /// Holds what `other` holds. If a success meets a failure and copying or moving T
   /// throws, *this keeps what it held.
   Result& operator=(const Result& other) requires std::is_copy_constructible_v<T> {
-    if (this != &other) {
-      if (has_value_ && other.has_value_) {
-        value_ = other.value_;
-      } else if (!has_value_ && !other.has_value_) {
-        error_ = other.error_;
-      } else {
-        Result copy(other);  // may throw; *this is untouched until it has not
-        replace(std::move(copy));
-      }
-    }
+    assign(other);
     return *this;
   }
   Result& operator=(Result&& other) noexcept(
       std::is_nothrow_move_constructible_v<T>&& std::is_nothrow_move_assignable_v<T>) {
-    if (this != &other) {
-      if (has_value_ && other.has_value_) {
-        value_ = std::move(other.value_);
-      } else if (!has_value_ && !other.has_value_) {
-        error_ = std::move(other.error_);
-      } else {
-        replace(std::move(other));
-      }
-    }
+    assign(std::move(other));
     return *this;
   }
   ///@}
@@ -156,6 +131,34 @@ class [[nodiscard]] Result {
  private:
   void throw_if_error() const {
     if (!has_value_) APPKEYS_THROW(error_);
+  }
+
+  /// Constructs in the member has_value_ names, from that member of `other` (a
+  /// Result, as an lvalue to copy or an rvalue to move).
+  template <class Other>
+  void construct_from(Other&& other) {
+    if (has_value_) {
+      ::new (static_cast<void*>(&value_)) T(std::forward<Other>(other).value_);
+    } else {
+      ::new (static_cast<void*>(&error_)) AppError(std::forward<Other>(other).error_);
+    }
+  }
+
+  /// The assignments: member to member when both hold the same kind, else replace()
+  /// (from a copy made first when `other` is an lvalue, so that a throwing copy leaves
+  /// *this untouched).
+  template <class Other>
+  void assign(Other&& other) {
+    if (this == &other) return;
+    if (has_value_ && other.has_value_) {
+      value_ = std::forward<Other>(other).value_;
+    } else if (!has_value_ && !other.has_value_) {
+      error_ = std::forward<Other>(other).error_;
+    } else if constexpr (std::is_lvalue_reference_v<Other>) {
+      replace(Result(other));
+    } else {
+      replace(std::move(other));
+    }
   }
 
   void destroy() noexcept {

@@ -4,6 +4,7 @@
 #include <appkeys/api_key.hpp>
 #include <appkeys/app_config.hpp>
 #include <appkeys/credentials.hpp>
+#include <appkeys/detail/slot.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/object_id.hpp>
@@ -574,6 +575,111 @@ TEST_CASE("Result<void>", "[model][result]") {
   AppError taken = std::move(failed).error();
   CHECK(taken.value() == errc::not_logged_in);
   static_assert(!std::is_convertible_v<Result<void>, bool>);
+}
+
+TEST_CASE("Result<void> copies and moves keep the kind and the error", "[model][result]") {
+  Result<void> failed = AppError(errc::api_key_not_found, "gone", 404);
+  Result<void> copy = failed;
+  REQUIRE_FALSE(copy.has_value());
+  CHECK(copy.error().code() == errc::api_key_not_found);
+  CHECK(copy.error().http_status() == 404);
+  CHECK_FALSE(failed.has_value());  // the source keeps its error
+
+  Result<void> ok;
+  ok = failed;
+  REQUIRE_FALSE(ok.has_value());
+  CHECK(ok.error().message() == "gone");
+  ok = Result<void>();
+  CHECK(ok.has_value());
+
+  Result<void> moved = std::move(copy);
+  REQUIRE_FALSE(moved.has_value());
+  CHECK(moved.error().code() == errc::api_key_not_found);
+  moved = Result<void>();
+  CHECK(moved.has_value());
+}
+
+/// Counts live objects; its copy throws on demand.
+struct Tracked {
+  static inline int live = 0;
+  static inline bool copy_throws = false;
+  int value;
+  explicit Tracked(int v) : value(v) { ++live; }
+  Tracked(const Tracked& other) : value(other.value) {
+    if (copy_throws) throw std::runtime_error("copy refused");
+    ++live;
+  }
+  Tracked(Tracked&& other) noexcept : value(other.value) { ++live; }
+  Tracked& operator=(const Tracked&) = delete;
+  Tracked& operator=(Tracked&&) = delete;
+  ~Tracked() { --live; }
+};
+
+TEST_CASE("detail::Slot holds at most one T and destroys it exactly once", "[model][slot]") {
+  using appkeys::detail::Slot;
+  Tracked::live = 0;
+  Tracked::copy_throws = false;
+  {
+    Slot<Tracked> slot;
+    CHECK_FALSE(slot.has_value());
+    CHECK_FALSE(static_cast<bool>(slot));
+    slot.emplace(1);
+    REQUIRE(slot);
+    CHECK(slot->value == 1);
+    CHECK(Tracked::live == 1);
+    slot.emplace(2);  // replaces: the first is destroyed
+    CHECK((*slot).value == 2);
+    CHECK(Tracked::live == 1);
+
+    Slot<Tracked> moved = std::move(slot);
+    REQUIRE(moved);
+    CHECK(moved->value == 2);
+    Slot<Tracked> copied = moved;
+    CHECK(copied->value == 2);
+    CHECK(Tracked::live == 3);  // the moved-from slot still holds its (moved-from) T
+
+    slot.reset();
+    CHECK_FALSE(slot);
+    CHECK(Tracked::live == 2);
+    slot.reset();  // resetting an empty slot does nothing
+    CHECK(Tracked::live == 2);
+
+    copied = Slot<Tracked>();  // assigning an empty slot empties the target
+    CHECK_FALSE(copied);
+    CHECK(Tracked::live == 1);
+    Slot<Tracked> from_value = Tracked(7);
+    CHECK(from_value->value == 7);
+    CHECK(Tracked::live == 2);
+  }
+  CHECK(Tracked::live == 0);
+}
+
+TEST_CASE("detail::Slot: a copy assignment that throws leaves the target as it was",
+          "[model][slot]") {
+  using appkeys::detail::Slot;
+  Tracked::live = 0;
+  Tracked::copy_throws = false;
+  {
+    Slot<Tracked> target;
+    target.emplace(1);
+    Slot<Tracked> source;
+    source.emplace(2);
+    Tracked::copy_throws = true;
+    CHECK_THROWS_AS(target = source, std::runtime_error);
+    Tracked::copy_throws = false;
+    REQUIRE(target);
+    CHECK(target->value == 1);
+    CHECK(source->value == 2);
+    CHECK(Tracked::live == 2);
+
+    Slot<Tracked> empty;
+    Tracked::copy_throws = true;
+    CHECK_THROWS_AS(empty = source, std::runtime_error);
+    Tracked::copy_throws = false;
+    CHECK_FALSE(empty);
+    CHECK(Tracked::live == 2);
+  }
+  CHECK(Tracked::live == 0);
 }
 
 // =================================================================================

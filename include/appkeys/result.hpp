@@ -2,11 +2,11 @@
 #pragma once
 
 #include <appkeys/config.hpp>
+#include <appkeys/detail/slot.hpp>
 #include <appkeys/error.hpp>
 
 #include <cassert>
 #include <new>
-#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -203,7 +203,7 @@ class [[nodiscard]] Result {
 
 /// Result of an operation that returns nothing on success.
 ///
-/// Thread safety: like a std::optional; distinct objects are independent.
+/// Thread safety: like a std::optional<AppError>; distinct objects are independent.
 template <>
 class [[nodiscard]] Result<void> {
  public:
@@ -213,7 +213,7 @@ class [[nodiscard]] Result<void> {
   /// A success.
   Result() noexcept = default;
   /// A failure (implicit, so an operation can `return AppError(...);`).
-  Result(AppError error) : error_(std::move(error)) {}
+  Result(AppError error) { error_.emplace(std::move(error)); }
 
   /// True on success.
   bool has_value() const noexcept { return !error_.has_value(); }
@@ -238,7 +238,7 @@ class [[nodiscard]] Result<void> {
   ///@}
 
  private:
-  std::optional<AppError> error_;
+  detail::Slot<AppError> error_;
 };
 
 namespace detail {

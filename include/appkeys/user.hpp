@@ -1,6 +1,7 @@
 // appkeys — User: a shared handle to one login session.
 #pragma once
 
+#include <appkeys/detail/share.hpp>
 #include <appkeys/detail/steps/flight.hpp>
 #include <appkeys/secret.hpp>
 
@@ -51,7 +52,7 @@ struct UserState {
 
   /// The access-token refresh in flight, shared by every call of this session that
   /// needs one at the same time (one POST /auth/session, however many calls wait).
-  const std::shared_ptr<steps::Flight> refresh_flight = std::make_shared<steps::Flight>();
+  const std::shared_ptr<steps::Flight> refresh_flight = share_new<steps::Flight>();
 
   bool logged_in() const {
     std::lock_guard lock(mutex);

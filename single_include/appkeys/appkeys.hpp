@@ -368,10 +368,99 @@ struct std::is_error_code_enum<appkeys::errc> : std::true_type {};
 // ---- begin appkeys/result.hpp
 // appkeys — Result<T>: a value or an AppError.
 
+// ---- begin appkeys/detail/slot.hpp
+// appkeys — Slot<T>: room for one T, empty or full; what the step machines and drivers
+// hold their sub-machines and outcomes in.
+
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+namespace appkeys::detail {
+
+/// A T that may be absent: the part of std::optional the library itself uses (emplace,
+/// reset, `*`, `->`, a bool test, moves), for internal state only.
+///
+/// Why not std::optional: at -O0 each std::optional<T> emits some forty functions
+/// through its five layers of bases (payload, storage, copy/move bases), and every
+/// program that makes calls holds one per step machine and per outcome type (about
+/// twenty types for the six key calls); a Slot emits one function per member used.
+/// Users never see it: the public API keeps std::optional where it has one.
+///
+/// Thread safety: like a T; distinct objects are independent.
+template <class T>
+class Slot {
+ public:
+  Slot() noexcept {}
+  /// Full, holding `value` (moved in); implicit, as std::optional's is.
+  Slot(T&& value) noexcept(std::is_nothrow_move_constructible_v<T>) { emplace(std::move(value)); }
+  Slot(const Slot& other) requires std::is_copy_constructible_v<T> {
+    if (other.full_) emplace(other.value_);
+  }
+  Slot(Slot&& other) noexcept(std::is_nothrow_move_constructible_v<T>) {
+    if (other.full_) emplace(std::move(other.value_));
+  }
+  /// Copies first, so that a copy that throws leaves *this as it was (Result<void>
+  /// holds its error in a Slot: a failed copy must not turn a failure into a success).
+  Slot& operator=(const Slot& other) requires std::is_copy_constructible_v<T> {
+    if (this == &other) return *this;
+    if (!other.full_) {
+      reset();
+      return *this;
+    }
+    T copy(other.value_);
+    emplace(std::move(copy));
+    return *this;
+  }
+  Slot& operator=(Slot&& other) noexcept(std::is_nothrow_move_constructible_v<T>) {
+    if (this != &other) {
+      reset();
+      if (other.full_) emplace(std::move(other.value_));
+    }
+    return *this;
+  }
+  ~Slot() { reset(); }
+
+  /// Destroys what it held, if anything, then constructs a T from `args`. If that
+  /// throws, the slot is left empty.
+  template <class... Args>
+  T& emplace(Args&&... args) {
+    reset();
+    ::new (static_cast<void*>(std::addressof(value_))) T(std::forward<Args>(args)...);
+    full_ = true;
+    return value_;
+  }
+
+  void reset() noexcept {
+    if (full_) {
+      full_ = false;
+      value_.~T();
+    }
+  }
+
+  bool has_value() const noexcept { return full_; }
+  explicit operator bool() const noexcept { return full_; }
+
+  // Unchecked, as std::optional's are: the callers test first.
+  T& operator*() & noexcept { return value_; }
+  const T& operator*() const& noexcept { return value_; }
+  T&& operator*() && noexcept { return std::move(value_); }
+  T* operator->() noexcept { return std::addressof(value_); }
+  const T* operator->() const noexcept { return std::addressof(value_); }
+
+ private:
+  union {
+    T value_;
+  };
+  bool full_ = false;
+};
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/slot.hpp
 
 #include <cassert>
 #include <new>
-#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -568,7 +657,7 @@ class [[nodiscard]] Result {
 
 /// Result of an operation that returns nothing on success.
 ///
-/// Thread safety: like a std::optional; distinct objects are independent.
+/// Thread safety: like a std::optional<AppError>; distinct objects are independent.
 template <>
 class [[nodiscard]] Result<void> {
  public:
@@ -578,7 +667,7 @@ class [[nodiscard]] Result<void> {
   /// A success.
   Result() noexcept = default;
   /// A failure (implicit, so an operation can `return AppError(...);`).
-  Result(AppError error) : error_(std::move(error)) {}
+  Result(AppError error) { error_.emplace(std::move(error)); }
 
   /// True on success.
   bool has_value() const noexcept { return !error_.has_value(); }
@@ -603,7 +692,7 @@ class [[nodiscard]] Result<void> {
   ///@}
 
  private:
-  std::optional<AppError> error_;
+  detail::Slot<AppError> error_;
 };
 
 namespace detail {
@@ -1448,6 +1537,30 @@ concept Executor = std::copy_constructible<E> &&
 // ---- begin appkeys/user.hpp
 // appkeys — User: a shared handle to one login session.
 
+// ---- begin appkeys/detail/share.hpp
+// appkeys — share_new: std::make_shared's job, at a fraction of the code.
+
+#include <memory>
+#include <utility>
+
+namespace appkeys::detail {
+
+/// A new `T` built from `args`, owned by a std::shared_ptr: what std::make_shared does,
+/// with the object and its reference counts in two allocations instead of one.
+///
+/// Why: at -O0 each std::make_shared<T> emits some forty functions for its in-place
+/// control block (allocator plumbing, aligned buffer, deleter lookup), where a
+/// shared_ptr adopting a pointer emits a handful; a program making calls has about ten
+/// such types. None of them is created per request, so the second allocation costs
+/// nothing measurable. If the control block cannot be allocated, the object is deleted
+/// (std::shared_ptr's own guarantee).
+template <class T, class... Args>
+std::shared_ptr<T> share_new(Args&&... args) {
+  return std::shared_ptr<T>(new T(std::forward<Args>(args)...));
+}
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/share.hpp
 // ---- begin appkeys/detail/steps/flight.hpp
 // appkeys — Flight: one request shared by every call that needs it at the same time
 // (the location lookup, a user's access-token refresh).
@@ -1612,7 +1725,7 @@ struct UserState {
 
   /// The access-token refresh in flight, shared by every call of this session that
   /// needs one at the same time (one POST /auth/session, however many calls wait).
-  const std::shared_ptr<steps::Flight> refresh_flight = std::make_shared<steps::Flight>();
+  const std::shared_ptr<steps::Flight> refresh_flight = share_new<steps::Flight>();
 
   bool logged_in() const {
     std::lock_guard lock(mutex);
@@ -1846,10 +1959,11 @@ namespace appkeys {
 /// executors post only jobs that cannot throw.
 ///
 /// Thread safety: post may be called from any thread, including a worker.
-class ThreadPool {
+template <class = void>
+class BasicThreadPool {
  public:
   /// Starts `thread_count` worker threads (at least one).
-  explicit ThreadPool(std::size_t thread_count) : state_(std::make_shared<State>()) {
+  explicit BasicThreadPool(std::size_t thread_count) : state_(detail::share_new<State>()) {
     thread_count = std::max<std::size_t>(thread_count, 1);
     workers_.reserve(thread_count);
     for (std::size_t i = 0; i < thread_count; ++i) {
@@ -1859,10 +1973,10 @@ class ThreadPool {
     }
   }
 
-  ThreadPool(const ThreadPool&) = delete;
-  ThreadPool& operator=(const ThreadPool&) = delete;
+  BasicThreadPool(const BasicThreadPool&) = delete;
+  BasicThreadPool& operator=(const BasicThreadPool&) = delete;
 
-  ~ThreadPool() {
+  ~BasicThreadPool() {
     {
       std::lock_guard lock(state_->mutex);
       state_->stopping = true;
@@ -1919,6 +2033,9 @@ class ThreadPool {
   std::shared_ptr<State> state_;
   std::vector<std::thread> workers_;
 };
+
+/// The pool (a template only so that a program that never starts one does not compile it).
+using ThreadPool = BasicThreadPool<>;
 
 static_assert(PostTarget<ThreadPool>);
 
@@ -2094,14 +2211,15 @@ void settle(std::promise<T>& promise, Result<T>&& outcome) {
 /// What every copy of a FutureExec shares: its pool, started by the first call that
 /// needs it (never, over an AsyncTransport), and the flag that tells queued calls the
 /// pool is going away.
-struct FuturePool {
-  explicit FuturePool(std::size_t count) : thread_count(std::max<std::size_t>(count, 1)) {}
-  FuturePool(const FuturePool&) = delete;
-  FuturePool& operator=(const FuturePool&) = delete;
+template <class = void>
+struct BasicFuturePool {
+  explicit BasicFuturePool(std::size_t count) : thread_count(std::max<std::size_t>(count, 1)) {}
+  BasicFuturePool(const BasicFuturePool&) = delete;
+  BasicFuturePool& operator=(const BasicFuturePool&) = delete;
 
   // Set before the pool's destructor drains the queue. Each job owns a share of it, as
   // a job may run after this object is gone (on a worker detached by the destructor).
-  ~FuturePool() {
+  ~BasicFuturePool() {
     closing->store(true, std::memory_order_release);
     pool.reset();  // explicitly here: while `closing` is still set
   }
@@ -2121,11 +2239,13 @@ struct FuturePool {
   }
 
   const std::size_t thread_count;
-  std::shared_ptr<std::atomic<bool>> closing = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<std::atomic<bool>> closing = share_new<std::atomic<bool>>(false);
   std::once_flag start_once;
   std::atomic<bool> started_flag{false};
   std::unique_ptr<ThreadPool> pool;
 };
+
+using FuturePool = BasicFuturePool<>;
 
 }  // namespace detail
 
@@ -2157,8 +2277,9 @@ class FutureExec {
 
   /// A pool of `thread_count` threads (at least one), started by the first call that
   /// runs on it.
+  template <class Pool = detail::FuturePool>  // a template: compiled only where used
   explicit FutureExec(std::size_t thread_count = default_thread_count)
-      : shared_(std::make_shared<detail::FuturePool>(thread_count)) {}
+      : shared_(detail::share_new<Pool>(thread_count)) {}
 
   /// What an operation producing `T` returns: a future of it.
   template <class T>
@@ -2224,7 +2345,6 @@ static_assert(Executor<FutureExec>);
 #include <coroutine>
 #include <exception>
 #include <mutex>
-#include <optional>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -2440,7 +2560,7 @@ struct SyncWaitDriver {
 };
 
 template <class T>
-SyncWaitDriver sync_wait_body(Task<T>& task, std::optional<Result<T>>& out) {
+SyncWaitDriver sync_wait_body(Task<T>& task, Slot<Result<T>>& out) {
   auto outcome = co_await std::move(task).as_result();
   out.emplace(std::move(outcome));
 }
@@ -2490,7 +2610,7 @@ class SyncWaitLoopSignal final : public SyncWaitSignal {
 template <class T, class Wait>
 Result<T> sync_wait_impl(Task<T>& task, SyncWaitSignal& signal, Wait wait) {
   assert(task.valid() && "sync_wait on an empty or moved-from Task");
-  std::optional<Result<T>> out;
+  Slot<Result<T>> out;
   SyncWaitDriver driver = sync_wait_body(task, out);
   driver.handle.promise().signal = &signal;
   driver.handle.resume();  // starts the task on this thread
@@ -2677,7 +2797,6 @@ Result<T> sync_wait(ResultAwaitable<T> awaitable, RunLoop& loop) {
 #include <atomic>
 #include <coroutine>
 #include <memory>
-#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -2706,7 +2825,7 @@ template <class T, class Operation>
 struct StartAwaiter {
   Operation& operation;
   const PostFunction* post;
-  std::optional<Result<T>> outcome{};
+  Slot<Result<T>> outcome{};
   std::coroutine_handle<> awaiting{};
   std::atomic<int> state{starting};
 
@@ -2797,7 +2916,7 @@ class CoroExec {
   /// Runs each call on a job given to `run_on`; resumes on a job given to `resume_on`,
   /// or, if it is empty, right where the call ran. An empty `run_on` runs inline.
   explicit CoroExec(PostFunction run_on, PostFunction resume_on = nullptr)
-      : contexts_(std::make_shared<const Contexts>(
+      : contexts_(detail::share_new<const Contexts>(
             Contexts{.run_on = std::move(run_on), .resume_on = std::move(resume_on)})) {}
 
   /// Runs each call on `run_on` (a ThreadPool, a RunLoop or anything with post()) and
@@ -2866,7 +2985,6 @@ static_assert(Executor<CoroExec>);
 #include <exception>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -2909,7 +3027,7 @@ struct CallbackCall {
   UniqueFunction<Result<T>()> operation{};
   Handler handler{};
   std::shared_ptr<const CallbackContexts> contexts{};
-  std::optional<Result<T>> outcome{};
+  Slot<Result<T>> outcome{};
 
   /// On a run_on thread.
   static void run(const std::shared_ptr<CallbackCall>& self) {
@@ -3085,7 +3203,7 @@ class CallbackExec {
   /// Runs each call on a job given to `run_on` (inline if empty) and each handler on a
   /// job given to `complete_on` (or, if empty, right where the call ran).
   explicit CallbackExec(PostFunction run_on, PostFunction complete_on = nullptr)
-      : contexts_(std::make_shared<const detail::CallbackContexts>(detail::CallbackContexts{
+      : contexts_(detail::share_new<const detail::CallbackContexts>(detail::CallbackContexts{
             .run_on = std::move(run_on), .complete_on = std::move(complete_on)})) {}
 
   /// Runs each call on `run_on` (a ThreadPool, a RunLoop or anything with post()); the
@@ -3105,7 +3223,7 @@ class CallbackExec {
     detail::CallbackContexts contexts = contexts_ ? *contexts_ : detail::CallbackContexts{};
     contexts.on_handler_exception = std::move(hook);
     CallbackExec copy;
-    copy.contexts_ = std::make_shared<const detail::CallbackContexts>(std::move(contexts));
+    copy.contexts_ = detail::share_new<const detail::CallbackContexts>(std::move(contexts));
     return copy;
   }
 
@@ -3147,7 +3265,6 @@ static_assert(Executor<CallbackExec>);
 #include <cstddef>
 #include <exception>
 #include <memory>
-#include <optional>
 #include <utility>
 #include <vector>
 
@@ -3159,7 +3276,7 @@ template <class T>
 struct WhenAllState {
   explicit WhenAllState(std::size_t count) : outcomes(count), remaining(count + 1) {}
 
-  std::vector<std::optional<Result<T>>> outcomes;
+  std::vector<Slot<Result<T>>> outcomes;
   std::exception_ptr exception;  // the first non-AppError exception a task threw
   std::atomic<bool> has_exception{false};
   // One per task, plus one held by the starter until every task has been started, so
@@ -3342,8 +3459,11 @@ inline AppError shutting_down_error() {
 
 /// The calls in flight through one App's completion driver.
 ///
+/// A template only so that programs without an AsyncTransport do not compile it.
+///
 /// Thread safety: every member may be called concurrently.
-class CallRegistry {
+template <class = void>
+class BasicCallRegistry {
  public:
   using Entry = std::list<std::weak_ptr<ShutdownTarget>>::iterator;
 
@@ -3394,6 +3514,8 @@ class CallRegistry {
   std::list<std::weak_ptr<ShutdownTarget>> calls_;
 };
 
+using CallRegistry = BasicCallRegistry<>;
+
 }  // namespace appkeys::detail
 // ---- end appkeys/detail/call_registry.hpp
 // ---- begin appkeys/detail/steps/action.hpp
@@ -3417,8 +3539,8 @@ class CallRegistry {
 #include <chrono>
 #include <concepts>
 #include <memory>
+#include <type_traits>
 #include <utility>
-#include <variant>
 
 namespace appkeys::detail::steps {
 
@@ -3439,8 +3561,64 @@ struct Joined {
   Result<void> outcome{};
 };
 
-/// One input to a step machine; the Result is the transport's outcome of a `send`.
-using Event = std::variant<Start, Result<HttpResponse>, TimerFired, Joined>;
+/// One input to a step machine: Start, TimerFired, Joined, or the transport's outcome
+/// of a `send` (a Result<HttpResponse>); read it with get_if<E>() or holds<E>().
+///
+/// Not a std::variant: at -O0 a variant of these four emitted about 450 functions in
+/// every program that makes calls (its visitation tables and special members for each
+/// alternative), and the machines only ever ask "is it this one?".
+class Event {
+ public:
+  Event(Start start) noexcept : kind_(Kind::start), start_(start) {}
+  Event(Result<HttpResponse> response) : kind_(Kind::response) {
+    response_.emplace(std::move(response));
+  }
+  Event(TimerFired) noexcept : kind_(Kind::timer_fired) {}
+  Event(Joined joined) : kind_(Kind::joined), joined_(std::move(joined)) {}
+
+  /// The event as an `E`, or nullptr if it is another kind.
+  template <class E>
+  E* get_if() noexcept {
+    if constexpr (std::is_same_v<E, Start>) {
+      return kind_ == Kind::start ? &start_ : nullptr;
+    } else if constexpr (std::is_same_v<E, Result<HttpResponse>>) {
+      return kind_ == Kind::response ? &*response_ : nullptr;
+    } else if constexpr (std::is_same_v<E, TimerFired>) {
+      return kind_ == Kind::timer_fired ? &timer_fired_ : nullptr;
+    } else {
+      static_assert(std::is_same_v<E, Joined>,
+                    "an Event is Start, a response, TimerFired or Joined");
+      return kind_ == Kind::joined ? &joined_ : nullptr;
+    }
+  }
+
+  /// Whether the event is an `E`.
+  template <class E>
+  bool holds() noexcept {
+    return get_if<E>() != nullptr;
+  }
+
+ private:
+  enum class Kind { start, response, timer_fired, joined };
+
+  Kind kind_;
+  Start start_{};
+  Slot<Result<HttpResponse>> response_{};
+  TimerFired timer_fired_{};
+  Joined joined_{};
+};
+
+/// `event` as an `E`, or nullptr: std::get_if's spelling.
+template <class E>
+E* get_if(Event* event) noexcept {
+  return event->get_if<E>();
+}
+
+/// Whether `event` is an `E`: std::holds_alternative's spelling.
+template <class E>
+bool holds_alternative(Event& event) noexcept {
+  return event.holds<E>();
+}
 
 /// What a step machine asks of its driver.
 struct Action {
@@ -3530,21 +3708,22 @@ concept HasAsyncAfter = requires(T& t, std::chrono::milliseconds delay, UniqueFu
 /// One thread running timed jobs in deadline order, started on first use.
 ///
 /// Thread safety: after() may be called from any thread, including from a job.
-class TimerThread {
+template <class = void>
+class BasicTimerThread {
  public:
   /// The process-wide instance.
-  static TimerThread& shared() {
-    static TimerThread instance;
+  static BasicTimerThread& shared() {
+    static BasicTimerThread instance;
     return instance;
   }
 
-  TimerThread() = default;
-  TimerThread(const TimerThread&) = delete;
-  TimerThread& operator=(const TimerThread&) = delete;
+  BasicTimerThread() = default;
+  BasicTimerThread(const BasicTimerThread&) = delete;
+  BasicTimerThread& operator=(const BasicTimerThread&) = delete;
 
   /// Jobs still waiting are destroyed without running (at exit: no call waits on them
   /// any more; the driver settles a call whose state is destroyed).
-  ~TimerThread() {
+  ~BasicTimerThread() {
     std::multimap<Deadline, UniqueFunction<void()>> dropped;
     {
       std::lock_guard lock(mutex_);
@@ -3598,6 +3777,8 @@ class TimerThread {
   std::thread thread_;
 };
 
+using TimerThread = BasicTimerThread<>;
+
 /// Calls `job` once `delay` has passed: on the transport's timer if it has one.
 template <class T>
 void schedule_after(T& transport, std::chrono::milliseconds delay, UniqueFunction<void()> job) {
@@ -3649,7 +3830,6 @@ Result<HttpResponse> guarded_send(T& transport, const HttpRequest& request) noex
 #include <chrono>
 #include <concepts>
 #include <memory>
-#include <optional>
 #include <stop_token>
 #include <utility>
 
@@ -3685,9 +3865,11 @@ bool on_loop_thread(const T& transport) noexcept {
 /// thread, which cannot join itself. The shared timer thread drops it instead.
 template <class T>
 void release_off_loop(std::shared_ptr<void>& owner, const T& transport) {
-  if (owner && owner.use_count() == 1 && on_loop_thread(transport)) {
-    TimerThread::shared().after(std::chrono::milliseconds(0),
-                                [last = std::move(owner)]() mutable { last.reset(); });
+  if constexpr (ReportsLoopThread<T>) {  // else no timer thread is compiled in, or started
+    if (owner && owner.use_count() == 1 && transport.in_loop_thread()) {
+      TimerThread::shared().after(std::chrono::milliseconds(0),
+                                  [last = std::move(owner)]() mutable { last.reset(); });
+    }
   }
   owner.reset();
 }
@@ -3868,12 +4050,12 @@ class AsyncRun final : public ShutdownTarget,
   CallRegistry* registry_;
   CallRegistry::Entry entry_{};
   bool registered_ = false;
-  std::optional<Machine> machine_;
-  std::optional<AppError> failure_;
+  Slot<Machine> machine_;
+  Slot<AppError> failure_;
   std::atomic<bool> awaiting_response_{false};
   SettleOnce<value_type> slot_;
   std::stop_token stop_;
-  std::optional<std::stop_callback<Canceller>> on_stop_;
+  Slot<std::stop_callback<Canceller>> on_stop_;
 };
 
 /// Starts `machine` over `transport` and returns at once; `completion` is called
@@ -4088,9 +4270,7 @@ inline std::optional<std::chrono::milliseconds> retry_delay(const RetryPolicy& p
 
 #include <chrono>
 #include <cstdint>
-#include <optional>
 #include <utility>
-#include <variant>
 
 namespace appkeys::detail::steps {
 
@@ -4129,7 +4309,7 @@ class Exchange {
   ~Exchange() { wipe_request(request_); }
 
   Action step(Event event) {
-    if (auto* response = std::get_if<Result<HttpResponse>>(&event)) {
+    if (auto* response = get_if<Result<HttpResponse>>(&event)) {
       return on_outcome(std::move(*response));
     }
     return send_attempt();  // Start, or TimerFired after a backoff
@@ -4163,7 +4343,7 @@ class Exchange {
   RetryPolicy policy_;
   int attempts_ = 0;
   bool earlier_outcome_unknown_ = false;
-  std::optional<Result<HttpResponse>> outcome_;
+  Slot<Result<HttpResponse>> outcome_;
 };
 
 }  // namespace appkeys::detail::steps
@@ -4172,20 +4352,21 @@ class Exchange {
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <optional>
 #include <stop_token>
 #include <utility>
 
 namespace appkeys::detail {
 
-/// Blocks until `flight` lands (a call on another thread leads it); its outcome.
-inline Result<void> wait_for_flight(steps::Flight& flight) {
+/// Blocks until `flight` lands (a call on another thread leads it); its outcome. A
+/// template, as the next one, only so that it is compiled where the blocking driver is.
+template <class = void>
+Result<void> wait_for_flight(steps::Flight& flight) {
   struct Landing {
     std::mutex mutex;
     std::condition_variable landed;
-    std::optional<Result<void>> outcome;
+    Slot<Result<void>> outcome;
   };
-  auto landing = std::make_shared<Landing>();
+  auto landing = share_new<Landing>();
   if (auto now = flight.join([landing](Result<void> outcome) {
         std::lock_guard lock(landing->mutex);
         landing->outcome.emplace(std::move(outcome));
@@ -4199,7 +4380,8 @@ inline Result<void> wait_for_flight(steps::Flight& flight) {
 }
 
 /// Sleeps for `delay`, or less if `stop` is requested meanwhile; whether it was.
-inline bool sleep_unless_stopped(std::chrono::milliseconds delay, const std::stop_token& stop) {
+template <class = void>
+bool sleep_unless_stopped(std::chrono::milliseconds delay, const std::stop_token& stop) {
   std::mutex mutex;
   std::condition_variable_any never;
   std::unique_lock lock(mutex);
@@ -4553,7 +4735,7 @@ class ClientState {
   std::mutex location_mutex_;               // orders the one write of hostname_
   std::string hostname_;                    // written once, then never again
   std::atomic<bool> host_resolved_{false};  // set (release) once hostname_ is written
-  std::shared_ptr<steps::Flight> location_flight_ = std::make_shared<steps::Flight>();
+  std::shared_ptr<steps::Flight> location_flight_ = share_new<steps::Flight>();
 
   mutable std::mutex device_mutex_;
   std::string device_id_;  // guarded by device_mutex_
@@ -5203,10 +5385,8 @@ inline std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::stri
 // that run the operation, not in every one that includes <appkeys/appkeys.hpp>.
 
 
-#include <optional>
 #include <string_view>
 #include <utility>
-#include <variant>
 
 namespace appkeys::detail::steps {
 
@@ -5219,11 +5399,11 @@ class BasicTokenRefresh {
       : client_(client), user_(user), host_(host) {}
 
   Action step(Event event) {
-    if (auto* joined = std::get_if<Joined>(&event)) {
+    if (auto* joined = get_if<Joined>(&event)) {
       if (leader_abandoned(joined->outcome)) return attempt();
       return finish(std::move(joined->outcome));
     }
-    if (std::holds_alternative<Start>(event)) return attempt();
+    if (holds_alternative<Start>(event)) return attempt();
     Action action = exchange_->step(std::move(event));
     if (!action.is_done()) return action;
     Result<void> outcome = on_response(exchange_->take());
@@ -5271,9 +5451,9 @@ class BasicTokenRefresh {
   ClientState& client_;
   UserState& user_;
   std::string_view host_;
-  std::optional<Exchange> exchange_;
+  Slot<Exchange> exchange_;
   FlightLease lease_;
-  std::optional<Result<void>> outcome_;
+  Slot<Result<void>> outcome_;
 };
 using TokenRefresh = BasicTokenRefresh<>;
 
@@ -5281,11 +5461,9 @@ using TokenRefresh = BasicTokenRefresh<>;
 // ---- end appkeys/detail/steps/token_refresh.hpp
 
 #include <chrono>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 
 namespace appkeys::detail::steps {
 
@@ -5343,7 +5521,7 @@ class BasicBearerRequest {
   HttpMethod method_;
   std::string path_;
   std::string body_;
-  std::optional<Result<HttpResponse>> outcome_;
+  Slot<Result<HttpResponse>> outcome_;
 };
 using BearerRequest = BasicBearerRequest<>;
 
@@ -5356,7 +5534,7 @@ class BasicAccessTokenExchange : public BearerRequest {
       : BearerRequest(client, user, host, method, std::move(path), std::move(body)) {}
 
   Action step(Event event) {
-    if (auto* start = std::get_if<Start>(&event)) {
+    if (auto* start = get_if<Start>(&event)) {
       if (is_expiring(user_.current_access_token(), start->now)) return refresh();
       return send();
     }
@@ -5400,8 +5578,8 @@ class BasicAccessTokenExchange : public BearerRequest {
   Phase phase_ = Phase::sending;
   bool retried_ = false;
   Secret sent_token_;
-  std::optional<TokenRefresh> refresh_;
-  std::optional<Exchange> exchange_;
+  Slot<TokenRefresh> refresh_;
+  Slot<Exchange> exchange_;
 };
 using AccessTokenExchange = BasicAccessTokenExchange<>;
 
@@ -5417,7 +5595,7 @@ class BasicRefreshTokenExchange : public BearerRequest {
         idempotency_(idempotency) {}
 
   Action step(Event event) {
-    if (std::holds_alternative<Start>(event)) {
+    if (holds_alternative<Start>(event)) {
       Secret refresh = user_.current_refresh_token();
       if (refresh.empty()) return logged_out();
       exchange_.emplace(request_with(refresh), idempotency_, client_.config().retry);
@@ -5438,7 +5616,7 @@ class BasicRefreshTokenExchange : public BearerRequest {
 
  private:
   Idempotency idempotency_;
-  std::optional<Exchange> exchange_;
+  Slot<Exchange> exchange_;
 };
 using RefreshTokenExchange = BasicRefreshTokenExchange<>;
 
@@ -5454,10 +5632,8 @@ using RefreshTokenExchange = BasicRefreshTokenExchange<>;
 // that run the operation, not in every one that includes <appkeys/appkeys.hpp>.
 
 
-#include <optional>
 #include <string_view>
 #include <utility>
-#include <variant>
 
 namespace appkeys::detail::steps {
 
@@ -5469,12 +5645,12 @@ class BasicHostLookup {
   explicit BasicHostLookup(ClientState& client) : client_(client) {}
 
   Action step(Event event) {
-    if (auto* joined = std::get_if<Joined>(&event)) {
+    if (auto* joined = get_if<Joined>(&event)) {
       if (leader_abandoned(joined->outcome)) return attempt();
       if (!joined->outcome) return finish(std::move(joined->outcome).error());
       return attempt();  // resolved by the leader (or, rarely, to be asked again)
     }
-    if (std::holds_alternative<Start>(event)) return attempt();
+    if (holds_alternative<Start>(event)) return attempt();
     Action action = exchange_->step(std::move(event));
     if (!action.is_done()) return action;
     return on_response(exchange_->take());
@@ -5528,21 +5704,19 @@ class BasicHostLookup {
   }
 
   ClientState& client_;
-  std::optional<Exchange> exchange_;
+  Slot<Exchange> exchange_;
   FlightLease lease_;
   std::string location_text_;
-  std::optional<Result<std::string_view>> outcome_;
+  Slot<Result<std::string_view>> outcome_;
 };
 using HostLookup = BasicHostLookup<>;
 
 }  // namespace appkeys::detail::steps
 // ---- end appkeys/detail/steps/host_lookup.hpp
 
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
 
 namespace appkeys::detail::steps {
@@ -5607,8 +5781,8 @@ class KeyCall {
   Spec spec_;
   Phase phase_ = Phase::checks;
   HostLookup host_;
-  std::optional<RefreshTokenExchange> call_;
-  std::optional<Result<value_type>> outcome_;
+  Slot<RefreshTokenExchange> call_;
+  Slot<Result<value_type>> outcome_;
 };
 
 /// The id as given by the caller; text that did not parse fails the call before I/O.
@@ -5764,11 +5938,9 @@ using RemoveKey = KeyCall<RemoveKeySpec>;
 
 
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 
 namespace appkeys::detail::steps {
 
@@ -5790,7 +5962,7 @@ class BasicFetchProfile {
       : client_(client), user_(std::move(user)), host_(client) {}
 
   Action step(Event event) {
-    if (auto* start = std::get_if<Start>(&event)) {
+    if (auto* start = get_if<Start>(&event)) {
       now_ = start->now;
       if (auto ok = client_.check_user(user_); !ok) return finish(std::move(ok).error());
     }
@@ -5819,8 +5991,8 @@ class BasicFetchProfile {
   User user_;
   WallClock::time_point now_{};
   HostLookup host_;
-  std::optional<AccessTokenExchange> call_;
-  std::optional<Result<wire::Profile>> outcome_;
+  Slot<AccessTokenExchange> call_;
+  Slot<Result<wire::Profile>> outcome_;
 };
 using FetchProfile = BasicFetchProfile<>;
 
@@ -5840,7 +6012,7 @@ class BasicLogIn {
   Action step(Event event) {
     switch (phase_) {
       case Phase::checks: {
-        now_ = std::get<Start>(event).now;
+        if (const Start* start = get_if<Start>(&event)) now_ = start->now;  // always, first
         if (auto ok = client_.check_config(); !ok) return finish(std::move(ok).error());
         if (auto ok = check_credentials(credentials_); !ok) return finish(std::move(ok).error());
         phase_ = Phase::host;
@@ -5924,10 +6096,10 @@ class BasicLogIn {
     wipe(response->body);
     if (!login) return std::move(login).error();
     if (!login->device_id.empty()) client_.remember_device_id(login->device_id);
-    state_ = std::make_shared<UserState>(
-        client_.owner_key(), login->user_id, std::string(credentials_.provider_name()),
-        login->device_id.empty() ? device_id_ : login->device_id, std::move(login->access_token),
-        std::move(login->refresh_token));
+    state_ = share_new<UserState>(client_.owner_key(), login->user_id,
+                                  std::string(credentials_.provider_name()),
+                                  login->device_id.empty() ? device_id_ : login->device_id,
+                                  std::move(login->access_token), std::move(login->refresh_token));
     return {};
   }
 
@@ -5943,12 +6115,12 @@ class BasicLogIn {
   HostLookup host_;
   std::string_view host_view_;
   std::string device_id_;
-  std::optional<Exchange> login_;
+  Slot<Exchange> login_;
   std::shared_ptr<UserState> state_;
-  std::optional<AccessTokenExchange> profile_;
-  std::optional<Exchange> logout_;
-  std::optional<AppError> failure_;
-  std::optional<Result<User>> outcome_;
+  Slot<AccessTokenExchange> profile_;
+  Slot<Exchange> logout_;
+  Slot<AppError> failure_;
+  Slot<Result<User>> outcome_;
 };
 using LogIn = BasicLogIn<>;
 
@@ -5991,8 +6163,8 @@ class BasicHostThenRequest {
 
  private:
   HostLookup host_;
-  std::optional<Exchange> exchange_;
-  std::optional<Result<void>> outcome_;
+  Slot<Exchange> exchange_;
+  Slot<Result<void>> outcome_;
 };
 using HostThenRequest = BasicHostThenRequest<>;
 
@@ -6004,7 +6176,7 @@ class BasicRegisterEmail : public HostThenRequest {
       : HostThenRequest(client), email_(std::move(email)), password_(std::move(password)) {}
 
   Action step(Event event) {
-    if (std::holds_alternative<Start>(event)) {
+    if (holds_alternative<Start>(event)) {
       if (auto ok = client_.check_config(); !ok) return finish(std::move(ok).error());
       if (email_.empty())
         return finish(AppError(errc::invalid_argument, "email must not be empty"));
@@ -6036,7 +6208,7 @@ class BasicLogOut : public HostThenRequest {
   BasicLogOut(ClientState& client, User user) : HostThenRequest(client), user_(std::move(user)) {}
 
   Action step(Event event) {
-    if (std::holds_alternative<Start>(event)) {
+    if (holds_alternative<Start>(event)) {
       const auto& state = user_state(user_);
       if (!state) return finish({});
       // Another App's user: refused before its tokens are read, let alone sent.
@@ -6066,10 +6238,10 @@ using LogOut = BasicLogOut<>;
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -6103,7 +6275,6 @@ class ClientCore : public std::enable_shared_from_this<ClientCore<T>> {
   const AppConfig& config() const noexcept { return state_.config(); }
   T& transport() noexcept { return transport_; }
   ClientState& state() noexcept { return state_; }
-  CallRegistry& registry() noexcept { return registry_; }
 
   /// Whether start() holds no thread while a request is in flight.
   static constexpr bool nonblocking = AsyncTransport<T>;
@@ -6122,7 +6293,7 @@ class ClientCore : public std::enable_shared_from_this<ClientCore<T>> {
       struct Latch {
         std::mutex mutex;
         std::condition_variable ready;
-        std::optional<Result<X>> outcome;
+        Slot<Result<X>> outcome;
       };
       auto latch = std::make_shared<Latch>();
       start(
@@ -6220,8 +6391,16 @@ class ClientCore : public std::enable_shared_from_this<ClientCore<T>> {
   }
 
  private:
+  /// What stands for the registry over a blocking Transport: no call is ever in flight
+  /// there once its driver has returned, so there is nothing to settle (and the
+  /// registry's code is not compiled into blocking-only programs).
+  struct NoCallsInFlight {
+    void shut_down() noexcept {}
+  };
+
   ClientState state_;
-  CallRegistry registry_;
+  [[no_unique_address]] std::conditional_t<AsyncTransport<T>, CallRegistry, NoCallsInFlight>
+      registry_;
   T transport_;  // declared last, destroyed first: it settles its pending exchanges
                  // while the state they step is still here
 };
@@ -6234,7 +6413,6 @@ class ClientCore : public std::enable_shared_from_this<ClientCore<T>> {
 
 
 #include <memory>
-#include <optional>
 #include <stop_token>
 #include <utility>
 
@@ -6267,7 +6445,7 @@ class CoreOperation {
   }
 
   std::shared_ptr<ClientCore<T>> core_;
-  std::optional<Machine> machine_;
+  Slot<Machine> machine_;
   std::stop_token stop_;
 };
 
@@ -6427,8 +6605,8 @@ struct CoreOwner {
 /// points at the core itself, so the rest of the code needs no indirection.
 template <AnyTransport T>
 std::shared_ptr<ClientCore<T>> make_owned_core(AppConfig config, T transport) {
-  auto owner = std::make_shared<CoreOwner<T>>(
-      std::make_shared<ClientCore<T>>(std::move(config), std::move(transport)));
+  auto owner =
+      share_new<CoreOwner<T>>(share_new<ClientCore<T>>(std::move(config), std::move(transport)));
   ClientCore<T>* core = owner->core.get();
   return std::shared_ptr<ClientCore<T>>(std::move(owner), core);
 }

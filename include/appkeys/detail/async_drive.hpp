@@ -7,6 +7,7 @@
 #include <appkeys/concepts.hpp>
 #include <appkeys/config.hpp>
 #include <appkeys/detail/call_registry.hpp>
+#include <appkeys/detail/slot.hpp>
 #include <appkeys/detail/steps/action.hpp>
 #include <appkeys/detail/steps/flight.hpp>
 #include <appkeys/detail/timer.hpp>
@@ -19,7 +20,6 @@
 #include <chrono>
 #include <concepts>
 #include <memory>
-#include <optional>
 #include <stop_token>
 #include <utility>
 
@@ -55,9 +55,11 @@ bool on_loop_thread(const T& transport) noexcept {
 /// thread, which cannot join itself. The shared timer thread drops it instead.
 template <class T>
 void release_off_loop(std::shared_ptr<void>& owner, const T& transport) {
-  if (owner && owner.use_count() == 1 && on_loop_thread(transport)) {
-    TimerThread::shared().after(std::chrono::milliseconds(0),
-                                [last = std::move(owner)]() mutable { last.reset(); });
+  if constexpr (ReportsLoopThread<T>) {  // else no timer thread is compiled in, or started
+    if (owner && owner.use_count() == 1 && transport.in_loop_thread()) {
+      TimerThread::shared().after(std::chrono::milliseconds(0),
+                                  [last = std::move(owner)]() mutable { last.reset(); });
+    }
   }
   owner.reset();
 }
@@ -238,12 +240,12 @@ class AsyncRun final : public ShutdownTarget,
   CallRegistry* registry_;
   CallRegistry::Entry entry_{};
   bool registered_ = false;
-  std::optional<Machine> machine_;
-  std::optional<AppError> failure_;
+  Slot<Machine> machine_;
+  Slot<AppError> failure_;
   std::atomic<bool> awaiting_response_{false};
   SettleOnce<value_type> slot_;
   std::stop_token stop_;
-  std::optional<std::stop_callback<Canceller>> on_stop_;
+  Slot<std::stop_callback<Canceller>> on_stop_;
 };
 
 /// Starts `machine` over `transport` and returns at once; `completion` is called

@@ -89,8 +89,11 @@ inline AppError shutting_down_error() {
 
 /// The calls in flight through one App's completion driver.
 ///
+/// A template only so that programs without an AsyncTransport do not compile it.
+///
 /// Thread safety: every member may be called concurrently.
-class CallRegistry {
+template <class = void>
+class BasicCallRegistry {
  public:
   using Entry = std::list<std::weak_ptr<ShutdownTarget>>::iterator;
 
@@ -140,5 +143,7 @@ class CallRegistry {
   bool closing_ = false;
   std::list<std::weak_ptr<ShutdownTarget>> calls_;
 };
+
+using CallRegistry = BasicCallRegistry<>;
 
 }  // namespace appkeys::detail

@@ -13,6 +13,7 @@
 #include <appkeys/detail/async_drive.hpp>
 #include <appkeys/detail/call_registry.hpp>
 #include <appkeys/detail/drive.hpp>
+#include <appkeys/detail/slot.hpp>
 #include <appkeys/detail/steps/client_state.hpp>
 #include <appkeys/detail/steps/key_calls.hpp>
 #include <appkeys/detail/steps/session_calls.hpp>
@@ -25,10 +26,10 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -62,7 +63,6 @@ class ClientCore : public std::enable_shared_from_this<ClientCore<T>> {
   const AppConfig& config() const noexcept { return state_.config(); }
   T& transport() noexcept { return transport_; }
   ClientState& state() noexcept { return state_; }
-  CallRegistry& registry() noexcept { return registry_; }
 
   /// Whether start() holds no thread while a request is in flight.
   static constexpr bool nonblocking = AsyncTransport<T>;
@@ -81,7 +81,7 @@ class ClientCore : public std::enable_shared_from_this<ClientCore<T>> {
       struct Latch {
         std::mutex mutex;
         std::condition_variable ready;
-        std::optional<Result<X>> outcome;
+        Slot<Result<X>> outcome;
       };
       auto latch = std::make_shared<Latch>();
       start(
@@ -179,8 +179,16 @@ class ClientCore : public std::enable_shared_from_this<ClientCore<T>> {
   }
 
  private:
+  /// What stands for the registry over a blocking Transport: no call is ever in flight
+  /// there once its driver has returned, so there is nothing to settle (and the
+  /// registry's code is not compiled into blocking-only programs).
+  struct NoCallsInFlight {
+    void shut_down() noexcept {}
+  };
+
   ClientState state_;
-  CallRegistry registry_;
+  [[no_unique_address]] std::conditional_t<AsyncTransport<T>, CallRegistry, NoCallsInFlight>
+      registry_;
   T transport_;  // declared last, destroyed first: it settles its pending exchanges
                  // while the state they step is still here
 };

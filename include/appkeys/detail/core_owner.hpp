@@ -4,6 +4,7 @@
 #pragma once
 
 #include <appkeys/detail/client_core.hpp>
+#include <appkeys/detail/share.hpp>
 
 #include <memory>
 #include <utility>
@@ -36,8 +37,8 @@ struct CoreOwner {
 /// points at the core itself, so the rest of the code needs no indirection.
 template <AnyTransport T>
 std::shared_ptr<ClientCore<T>> make_owned_core(AppConfig config, T transport) {
-  auto owner = std::make_shared<CoreOwner<T>>(
-      std::make_shared<ClientCore<T>>(std::move(config), std::move(transport)));
+  auto owner =
+      share_new<CoreOwner<T>>(share_new<ClientCore<T>>(std::move(config), std::move(transport)));
   ClientCore<T>* core = owner->core.get();
   return std::shared_ptr<ClientCore<T>>(std::move(owner), core);
 }

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <appkeys/concepts.hpp>
+#include <appkeys/detail/share.hpp>
+#include <appkeys/detail/slot.hpp>
 #include <appkeys/detail/steps/action.hpp>
 #include <appkeys/detail/steps/exchange.hpp>
 #include <appkeys/detail/steps/flight.hpp>
@@ -13,20 +15,21 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <optional>
 #include <stop_token>
 #include <utility>
 
 namespace appkeys::detail {
 
-/// Blocks until `flight` lands (a call on another thread leads it); its outcome.
-inline Result<void> wait_for_flight(steps::Flight& flight) {
+/// Blocks until `flight` lands (a call on another thread leads it); its outcome. A
+/// template, as the next one, only so that it is compiled where the blocking driver is.
+template <class = void>
+Result<void> wait_for_flight(steps::Flight& flight) {
   struct Landing {
     std::mutex mutex;
     std::condition_variable landed;
-    std::optional<Result<void>> outcome;
+    Slot<Result<void>> outcome;
   };
-  auto landing = std::make_shared<Landing>();
+  auto landing = share_new<Landing>();
   if (auto now = flight.join([landing](Result<void> outcome) {
         std::lock_guard lock(landing->mutex);
         landing->outcome.emplace(std::move(outcome));
@@ -40,7 +43,8 @@ inline Result<void> wait_for_flight(steps::Flight& flight) {
 }
 
 /// Sleeps for `delay`, or less if `stop` is requested meanwhile; whether it was.
-inline bool sleep_unless_stopped(std::chrono::milliseconds delay, const std::stop_token& stop) {
+template <class = void>
+bool sleep_unless_stopped(std::chrono::milliseconds delay, const std::stop_token& stop) {
   std::mutex mutex;
   std::condition_variable_any never;
   std::unique_lock lock(mutex);

@@ -4,11 +4,11 @@
 
 #include <appkeys/concepts.hpp>
 #include <appkeys/detail/client_core.hpp>
+#include <appkeys/detail/slot.hpp>
 #include <appkeys/detail/steps/action.hpp>
 #include <appkeys/result.hpp>
 
 #include <memory>
-#include <optional>
 #include <stop_token>
 #include <utility>
 
@@ -41,7 +41,7 @@ class CoreOperation {
   }
 
   std::shared_ptr<ClientCore<T>> core_;
-  std::optional<Machine> machine_;
+  Slot<Machine> machine_;
   std::stop_token stop_;
 };
 

@@ -27,21 +27,22 @@ concept HasAsyncAfter = requires(T& t, std::chrono::milliseconds delay, UniqueFu
 /// One thread running timed jobs in deadline order, started on first use.
 ///
 /// Thread safety: after() may be called from any thread, including from a job.
-class TimerThread {
+template <class = void>
+class BasicTimerThread {
  public:
   /// The process-wide instance.
-  static TimerThread& shared() {
-    static TimerThread instance;
+  static BasicTimerThread& shared() {
+    static BasicTimerThread instance;
     return instance;
   }
 
-  TimerThread() = default;
-  TimerThread(const TimerThread&) = delete;
-  TimerThread& operator=(const TimerThread&) = delete;
+  BasicTimerThread() = default;
+  BasicTimerThread(const BasicTimerThread&) = delete;
+  BasicTimerThread& operator=(const BasicTimerThread&) = delete;
 
   /// Jobs still waiting are destroyed without running (at exit: no call waits on them
   /// any more; the driver settles a call whose state is destroyed).
-  ~TimerThread() {
+  ~BasicTimerThread() {
     std::multimap<Deadline, UniqueFunction<void()>> dropped;
     {
       std::lock_guard lock(mutex_);
@@ -94,6 +95,8 @@ class TimerThread {
   bool stopping_ = false;
   std::thread thread_;
 };
+
+using TimerThread = BasicTimerThread<>;
 
 /// Calls `job` once `delay` has passed: on the transport's timer if it has one.
 template <class T>

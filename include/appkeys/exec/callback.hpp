@@ -3,6 +3,8 @@
 
 #include <appkeys/concepts.hpp>
 #include <appkeys/config.hpp>
+#include <appkeys/detail/share.hpp>
+#include <appkeys/detail/slot.hpp>
 #include <appkeys/exec/guarded.hpp>
 #include <appkeys/exec/job.hpp>
 #include <appkeys/result.hpp>
@@ -14,7 +16,6 @@
 #include <exception>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -57,7 +58,7 @@ struct CallbackCall {
   UniqueFunction<Result<T>()> operation{};
   Handler handler{};
   std::shared_ptr<const CallbackContexts> contexts{};
-  std::optional<Result<T>> outcome{};
+  Slot<Result<T>> outcome{};
 
   /// On a run_on thread.
   static void run(const std::shared_ptr<CallbackCall>& self) {
@@ -233,7 +234,7 @@ class CallbackExec {
   /// Runs each call on a job given to `run_on` (inline if empty) and each handler on a
   /// job given to `complete_on` (or, if empty, right where the call ran).
   explicit CallbackExec(PostFunction run_on, PostFunction complete_on = nullptr)
-      : contexts_(std::make_shared<const detail::CallbackContexts>(detail::CallbackContexts{
+      : contexts_(detail::share_new<const detail::CallbackContexts>(detail::CallbackContexts{
             .run_on = std::move(run_on), .complete_on = std::move(complete_on)})) {}
 
   /// Runs each call on `run_on` (a ThreadPool, a RunLoop or anything with post()); the
@@ -253,7 +254,7 @@ class CallbackExec {
     detail::CallbackContexts contexts = contexts_ ? *contexts_ : detail::CallbackContexts{};
     contexts.on_handler_exception = std::move(hook);
     CallbackExec copy;
-    copy.contexts_ = std::make_shared<const detail::CallbackContexts>(std::move(contexts));
+    copy.contexts_ = detail::share_new<const detail::CallbackContexts>(std::move(contexts));
     return copy;
   }
 

@@ -3,6 +3,8 @@
 
 #include <appkeys/concepts.hpp>
 #include <appkeys/config.hpp>
+#include <appkeys/detail/share.hpp>
+#include <appkeys/detail/slot.hpp>
 #include <appkeys/exec/job.hpp>
 #include <appkeys/exec/run_loop.hpp>
 #include <appkeys/exec/task.hpp>
@@ -13,7 +15,6 @@
 #include <atomic>
 #include <coroutine>
 #include <memory>
-#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -42,7 +43,7 @@ template <class T, class Operation>
 struct StartAwaiter {
   Operation& operation;
   const PostFunction* post;
-  std::optional<Result<T>> outcome{};
+  Slot<Result<T>> outcome{};
   std::coroutine_handle<> awaiting{};
   std::atomic<int> state{starting};
 
@@ -133,7 +134,7 @@ class CoroExec {
   /// Runs each call on a job given to `run_on`; resumes on a job given to `resume_on`,
   /// or, if it is empty, right where the call ran. An empty `run_on` runs inline.
   explicit CoroExec(PostFunction run_on, PostFunction resume_on = nullptr)
-      : contexts_(std::make_shared<const Contexts>(
+      : contexts_(detail::share_new<const Contexts>(
             Contexts{.run_on = std::move(run_on), .resume_on = std::move(resume_on)})) {}
 
   /// Runs each call on `run_on` (a ThreadPool, a RunLoop or anything with post()) and

@@ -3,6 +3,7 @@
 
 #include <appkeys/concepts.hpp>
 #include <appkeys/config.hpp>
+#include <appkeys/detail/share.hpp>
 #include <appkeys/exec/guarded.hpp>
 #include <appkeys/exec/thread_pool.hpp>
 #include <appkeys/result.hpp>
@@ -37,14 +38,15 @@ void settle(std::promise<T>& promise, Result<T>&& outcome) {
 /// What every copy of a FutureExec shares: its pool, started by the first call that
 /// needs it (never, over an AsyncTransport), and the flag that tells queued calls the
 /// pool is going away.
-struct FuturePool {
-  explicit FuturePool(std::size_t count) : thread_count(std::max<std::size_t>(count, 1)) {}
-  FuturePool(const FuturePool&) = delete;
-  FuturePool& operator=(const FuturePool&) = delete;
+template <class = void>
+struct BasicFuturePool {
+  explicit BasicFuturePool(std::size_t count) : thread_count(std::max<std::size_t>(count, 1)) {}
+  BasicFuturePool(const BasicFuturePool&) = delete;
+  BasicFuturePool& operator=(const BasicFuturePool&) = delete;
 
   // Set before the pool's destructor drains the queue. Each job owns a share of it, as
   // a job may run after this object is gone (on a worker detached by the destructor).
-  ~FuturePool() {
+  ~BasicFuturePool() {
     closing->store(true, std::memory_order_release);
     pool.reset();  // explicitly here: while `closing` is still set
   }
@@ -64,11 +66,13 @@ struct FuturePool {
   }
 
   const std::size_t thread_count;
-  std::shared_ptr<std::atomic<bool>> closing = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<std::atomic<bool>> closing = share_new<std::atomic<bool>>(false);
   std::once_flag start_once;
   std::atomic<bool> started_flag{false};
   std::unique_ptr<ThreadPool> pool;
 };
+
+using FuturePool = BasicFuturePool<>;
 
 }  // namespace detail
 
@@ -100,8 +104,9 @@ class FutureExec {
 
   /// A pool of `thread_count` threads (at least one), started by the first call that
   /// runs on it.
+  template <class Pool = detail::FuturePool>  // a template: compiled only where used
   explicit FutureExec(std::size_t thread_count = default_thread_count)
-      : shared_(std::make_shared<detail::FuturePool>(thread_count)) {}
+      : shared_(detail::share_new<Pool>(thread_count)) {}
 
   /// What an operation producing `T` returns: a future of it.
   template <class T>

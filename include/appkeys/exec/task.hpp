@@ -2,6 +2,7 @@
 #pragma once
 
 #include <appkeys/config.hpp>
+#include <appkeys/detail/slot.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/exec/run_loop.hpp>
 #include <appkeys/result.hpp>
@@ -14,7 +15,6 @@
 #include <coroutine>
 #include <exception>
 #include <mutex>
-#include <optional>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -230,7 +230,7 @@ struct SyncWaitDriver {
 };
 
 template <class T>
-SyncWaitDriver sync_wait_body(Task<T>& task, std::optional<Result<T>>& out) {
+SyncWaitDriver sync_wait_body(Task<T>& task, Slot<Result<T>>& out) {
   auto outcome = co_await std::move(task).as_result();
   out.emplace(std::move(outcome));
 }
@@ -280,7 +280,7 @@ class SyncWaitLoopSignal final : public SyncWaitSignal {
 template <class T, class Wait>
 Result<T> sync_wait_impl(Task<T>& task, SyncWaitSignal& signal, Wait wait) {
   assert(task.valid() && "sync_wait on an empty or moved-from Task");
-  std::optional<Result<T>> out;
+  Slot<Result<T>> out;
   SyncWaitDriver driver = sync_wait_body(task, out);
   driver.handle.promise().signal = &signal;
   driver.handle.resume();  // starts the task on this thread

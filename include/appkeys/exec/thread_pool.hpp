@@ -1,6 +1,7 @@
 // appkeys — ThreadPool: a fixed set of worker threads and a FIFO of jobs.
 #pragma once
 
+#include <appkeys/detail/share.hpp>
 #include <appkeys/exec/job.hpp>
 
 #include <algorithm>
@@ -29,10 +30,11 @@ namespace appkeys {
 /// executors post only jobs that cannot throw.
 ///
 /// Thread safety: post may be called from any thread, including a worker.
-class ThreadPool {
+template <class = void>
+class BasicThreadPool {
  public:
   /// Starts `thread_count` worker threads (at least one).
-  explicit ThreadPool(std::size_t thread_count) : state_(std::make_shared<State>()) {
+  explicit BasicThreadPool(std::size_t thread_count) : state_(detail::share_new<State>()) {
     thread_count = std::max<std::size_t>(thread_count, 1);
     workers_.reserve(thread_count);
     for (std::size_t i = 0; i < thread_count; ++i) {
@@ -42,10 +44,10 @@ class ThreadPool {
     }
   }
 
-  ThreadPool(const ThreadPool&) = delete;
-  ThreadPool& operator=(const ThreadPool&) = delete;
+  BasicThreadPool(const BasicThreadPool&) = delete;
+  BasicThreadPool& operator=(const BasicThreadPool&) = delete;
 
-  ~ThreadPool() {
+  ~BasicThreadPool() {
     {
       std::lock_guard lock(state_->mutex);
       state_->stopping = true;
@@ -102,6 +104,9 @@ class ThreadPool {
   std::shared_ptr<State> state_;
   std::vector<std::thread> workers_;
 };
+
+/// The pool (a template only so that a program that never starts one does not compile it).
+using ThreadPool = BasicThreadPool<>;
 
 static_assert(PostTarget<ThreadPool>);
 

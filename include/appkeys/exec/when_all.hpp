@@ -2,6 +2,7 @@
 #pragma once
 
 #include <appkeys/config.hpp>
+#include <appkeys/detail/slot.hpp>
 #include <appkeys/exec/task.hpp>
 #include <appkeys/result.hpp>
 
@@ -12,7 +13,6 @@
 #include <cstddef>
 #include <exception>
 #include <memory>
-#include <optional>
 #include <utility>
 #include <vector>
 
@@ -24,7 +24,7 @@ template <class T>
 struct WhenAllState {
   explicit WhenAllState(std::size_t count) : outcomes(count), remaining(count + 1) {}
 
-  std::vector<std::optional<Result<T>>> outcomes;
+  std::vector<Slot<Result<T>>> outcomes;
   std::exception_ptr exception;  // the first non-AppError exception a task threw
   std::atomic<bool> has_exception{false};
   // One per task, plus one held by the starter until every task has been started, so

@@ -7,6 +7,7 @@
 
 #include <appkeys/concepts.hpp>
 #include <appkeys/config.hpp>
+#include <appkeys/detail/share.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/result.hpp>
@@ -218,7 +219,7 @@ class CurlTransport {
   CurlTransport() : CurlTransport(CurlTransportOptions{}) {}
   /// A transport configured by `options` (CurlTransport() uses the defaults).
   explicit CurlTransport(CurlTransportOptions options)
-      : state_(std::make_shared<curl_detail::State>(std::move(options))) {}
+      : state_(detail::share_new<curl_detail::State>(std::move(options))) {}
 
   /// Precondition: not moved from.
   const CurlTransportOptions& options() const noexcept { return state_->options(); }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <appkeys/concepts.hpp>
+#include <appkeys/detail/share.hpp>
 #include <appkeys/detail/unique_function.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/http.hpp>
@@ -101,7 +102,7 @@ class CurlMultiTransport {
 
   /// A transport configured by `options`; starts the loop thread.
   explicit CurlMultiTransport(Options options)
-      : loop_(std::make_shared<curl_detail::MultiLoop>(std::move(options))) {
+      : loop_(detail::share_new<curl_detail::MultiLoop>(std::move(options))) {
     loop_->start();
   }
 

@@ -8,6 +8,7 @@
 
 #include <appkeys/concepts.hpp>
 #include <appkeys/config.hpp>
+#include <appkeys/detail/share.hpp>
 #include <appkeys/detail/url.hpp>
 #include <appkeys/detail/wipe.hpp>
 #include <appkeys/error.hpp>
@@ -573,7 +574,7 @@ class HttplibTransport {
   HttplibTransport() : HttplibTransport(HttplibTransportOptions{}) {}
   /// A transport configured by `options` (HttplibTransport() uses the defaults).
   explicit HttplibTransport(HttplibTransportOptions options)
-      : state_(std::make_shared<State>(std::move(options))) {}
+      : state_(detail::share_new<State>(std::move(options))) {}
 
   /// Precondition: not moved from.
   const HttplibTransportOptions& options() const noexcept { return state_->options; }

@@ -973,7 +973,7 @@ class CurlTransport {
   CurlTransport() : CurlTransport(CurlTransportOptions{}) {}
   /// A transport configured by `options` (CurlTransport() uses the defaults).
   explicit CurlTransport(CurlTransportOptions options)
-      : state_(std::make_shared<curl_detail::State>(std::move(options))) {}
+      : state_(detail::share_new<curl_detail::State>(std::move(options))) {}
 
   /// Precondition: not moved from.
   const CurlTransportOptions& options() const noexcept { return state_->options(); }

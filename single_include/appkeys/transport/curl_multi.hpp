@@ -1447,7 +1447,7 @@ class CurlMultiTransport {
 
   /// A transport configured by `options`; starts the loop thread.
   explicit CurlMultiTransport(Options options)
-      : loop_(std::make_shared<curl_detail::MultiLoop>(std::move(options))) {
+      : loop_(detail::share_new<curl_detail::MultiLoop>(std::move(options))) {
     loop_->start();
   }
 

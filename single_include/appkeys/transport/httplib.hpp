@@ -572,7 +572,7 @@ class HttplibTransport {
   HttplibTransport() : HttplibTransport(HttplibTransportOptions{}) {}
   /// A transport configured by `options` (HttplibTransport() uses the defaults).
   explicit HttplibTransport(HttplibTransportOptions options)
-      : state_(std::make_shared<State>(std::move(options))) {}
+      : state_(detail::share_new<State>(std::move(options))) {}
 
   /// Precondition: not moved from.
   const HttplibTransportOptions& options() const noexcept { return state_->options; }

@@ -15,14 +15,15 @@
 // and the completion driver (async_drive.hpp), and unit tests can drive it by hand.
 #pragma once
 
+#include <appkeys/detail/slot.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/result.hpp>
 
 #include <chrono>
 #include <concepts>
 #include <memory>
+#include <type_traits>
 #include <utility>
-#include <variant>
 
 namespace appkeys::detail::steps {
 
@@ -43,8 +44,64 @@ struct Joined {
   Result<void> outcome{};
 };
 
-/// One input to a step machine; the Result is the transport's outcome of a `send`.
-using Event = std::variant<Start, Result<HttpResponse>, TimerFired, Joined>;
+/// One input to a step machine: Start, TimerFired, Joined, or the transport's outcome
+/// of a `send` (a Result<HttpResponse>); read it with get_if<E>() or holds<E>().
+///
+/// Not a std::variant: at -O0 a variant of these four emitted about 450 functions in
+/// every program that makes calls (its visitation tables and special members for each
+/// alternative), and the machines only ever ask "is it this one?".
+class Event {
+ public:
+  Event(Start start) noexcept : kind_(Kind::start), start_(start) {}
+  Event(Result<HttpResponse> response) : kind_(Kind::response) {
+    response_.emplace(std::move(response));
+  }
+  Event(TimerFired) noexcept : kind_(Kind::timer_fired) {}
+  Event(Joined joined) : kind_(Kind::joined), joined_(std::move(joined)) {}
+
+  /// The event as an `E`, or nullptr if it is another kind.
+  template <class E>
+  E* get_if() noexcept {
+    if constexpr (std::is_same_v<E, Start>) {
+      return kind_ == Kind::start ? &start_ : nullptr;
+    } else if constexpr (std::is_same_v<E, Result<HttpResponse>>) {
+      return kind_ == Kind::response ? &*response_ : nullptr;
+    } else if constexpr (std::is_same_v<E, TimerFired>) {
+      return kind_ == Kind::timer_fired ? &timer_fired_ : nullptr;
+    } else {
+      static_assert(std::is_same_v<E, Joined>,
+                    "an Event is Start, a response, TimerFired or Joined");
+      return kind_ == Kind::joined ? &joined_ : nullptr;
+    }
+  }
+
+  /// Whether the event is an `E`.
+  template <class E>
+  bool holds() noexcept {
+    return get_if<E>() != nullptr;
+  }
+
+ private:
+  enum class Kind { start, response, timer_fired, joined };
+
+  Kind kind_;
+  Start start_{};
+  Slot<Result<HttpResponse>> response_{};
+  TimerFired timer_fired_{};
+  Joined joined_{};
+};
+
+/// `event` as an `E`, or nullptr: std::get_if's spelling.
+template <class E>
+E* get_if(Event* event) noexcept {
+  return event->get_if<E>();
+}
+
+/// Whether `event` is an `E`: std::holds_alternative's spelling.
+template <class E>
+bool holds_alternative(Event& event) noexcept {
+  return event.holds<E>();
+}
 
 /// What a step machine asks of its driver.
 struct Action {

@@ -12,6 +12,7 @@
 
 #include <appkeys/detail/jwt.hpp>
 #include <appkeys/detail/retry_rules.hpp>
+#include <appkeys/detail/slot.hpp>
 #include <appkeys/detail/steps/action.hpp>
 #include <appkeys/detail/steps/client_state.hpp>
 #include <appkeys/detail/steps/exchange.hpp>
@@ -19,11 +20,9 @@
 #include <appkeys/user.hpp>
 
 #include <chrono>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 
 namespace appkeys::detail::steps {
 
@@ -81,7 +80,7 @@ class BasicBearerRequest {
   HttpMethod method_;
   std::string path_;
   std::string body_;
-  std::optional<Result<HttpResponse>> outcome_;
+  Slot<Result<HttpResponse>> outcome_;
 };
 using BearerRequest = BasicBearerRequest<>;
 
@@ -94,7 +93,7 @@ class BasicAccessTokenExchange : public BearerRequest {
       : BearerRequest(client, user, host, method, std::move(path), std::move(body)) {}
 
   Action step(Event event) {
-    if (auto* start = std::get_if<Start>(&event)) {
+    if (auto* start = get_if<Start>(&event)) {
       if (is_expiring(user_.current_access_token(), start->now)) return refresh();
       return send();
     }
@@ -138,8 +137,8 @@ class BasicAccessTokenExchange : public BearerRequest {
   Phase phase_ = Phase::sending;
   bool retried_ = false;
   Secret sent_token_;
-  std::optional<TokenRefresh> refresh_;
-  std::optional<Exchange> exchange_;
+  Slot<TokenRefresh> refresh_;
+  Slot<Exchange> exchange_;
 };
 using AccessTokenExchange = BasicAccessTokenExchange<>;
 
@@ -155,7 +154,7 @@ class BasicRefreshTokenExchange : public BearerRequest {
         idempotency_(idempotency) {}
 
   Action step(Event event) {
-    if (std::holds_alternative<Start>(event)) {
+    if (holds_alternative<Start>(event)) {
       Secret refresh = user_.current_refresh_token();
       if (refresh.empty()) return logged_out();
       exchange_.emplace(request_with(refresh), idempotency_, client_.config().retry);
@@ -176,7 +175,7 @@ class BasicRefreshTokenExchange : public BearerRequest {
 
  private:
   Idempotency idempotency_;
-  std::optional<Exchange> exchange_;
+  Slot<Exchange> exchange_;
 };
 using RefreshTokenExchange = BasicRefreshTokenExchange<>;
 

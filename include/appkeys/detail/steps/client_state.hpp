@@ -6,6 +6,7 @@
 #include <appkeys/app_config.hpp>
 #include <appkeys/config.hpp>
 #include <appkeys/credentials.hpp>
+#include <appkeys/detail/share.hpp>
 #include <appkeys/detail/steps/flight.hpp>
 #include <appkeys/detail/url.hpp>
 #include <appkeys/error.hpp>
@@ -192,7 +193,7 @@ class ClientState {
   std::mutex location_mutex_;               // orders the one write of hostname_
   std::string hostname_;                    // written once, then never again
   std::atomic<bool> host_resolved_{false};  // set (release) once hostname_ is written
-  std::shared_ptr<steps::Flight> location_flight_ = std::make_shared<steps::Flight>();
+  std::shared_ptr<steps::Flight> location_flight_ = share_new<steps::Flight>();
 
   mutable std::mutex device_mutex_;
   std::string device_id_;  // guarded by device_mutex_

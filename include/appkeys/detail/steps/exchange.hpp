@@ -4,6 +4,7 @@
 
 #include <appkeys/detail/json.hpp>
 #include <appkeys/detail/retry_rules.hpp>
+#include <appkeys/detail/slot.hpp>
 #include <appkeys/detail/steps/action.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/result.hpp>
@@ -11,9 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
-#include <optional>
 #include <utility>
-#include <variant>
 
 namespace appkeys::detail::steps {
 
@@ -52,7 +51,7 @@ class Exchange {
   ~Exchange() { wipe_request(request_); }
 
   Action step(Event event) {
-    if (auto* response = std::get_if<Result<HttpResponse>>(&event)) {
+    if (auto* response = get_if<Result<HttpResponse>>(&event)) {
       return on_outcome(std::move(*response));
     }
     return send_attempt();  // Start, or TimerFired after a backoff
@@ -86,7 +85,7 @@ class Exchange {
   RetryPolicy policy_;
   int attempts_ = 0;
   bool earlier_outcome_unknown_ = false;
-  std::optional<Result<HttpResponse>> outcome_;
+  Slot<Result<HttpResponse>> outcome_;
 };
 
 }  // namespace appkeys::detail::steps

@@ -10,16 +10,15 @@
 #include <appkeys/detail/error_mapping.hpp>
 #include <appkeys/detail/retry_rules.hpp>
 #include <appkeys/detail/routes.hpp>
+#include <appkeys/detail/slot.hpp>
 #include <appkeys/detail/steps/action.hpp>
 #include <appkeys/detail/steps/client_state.hpp>
 #include <appkeys/detail/steps/exchange.hpp>
 #include <appkeys/detail/steps/flight.hpp>
 #include <appkeys/detail/wire.hpp>
 
-#include <optional>
 #include <string_view>
 #include <utility>
-#include <variant>
 
 namespace appkeys::detail::steps {
 
@@ -31,12 +30,12 @@ class BasicHostLookup {
   explicit BasicHostLookup(ClientState& client) : client_(client) {}
 
   Action step(Event event) {
-    if (auto* joined = std::get_if<Joined>(&event)) {
+    if (auto* joined = get_if<Joined>(&event)) {
       if (leader_abandoned(joined->outcome)) return attempt();
       if (!joined->outcome) return finish(std::move(joined->outcome).error());
       return attempt();  // resolved by the leader (or, rarely, to be asked again)
     }
-    if (std::holds_alternative<Start>(event)) return attempt();
+    if (holds_alternative<Start>(event)) return attempt();
     Action action = exchange_->step(std::move(event));
     if (!action.is_done()) return action;
     return on_response(exchange_->take());
@@ -90,10 +89,10 @@ class BasicHostLookup {
   }
 
   ClientState& client_;
-  std::optional<Exchange> exchange_;
+  Slot<Exchange> exchange_;
   FlightLease lease_;
   std::string location_text_;
-  std::optional<Result<std::string_view>> outcome_;
+  Slot<Result<std::string_view>> outcome_;
 };
 using HostLookup = BasicHostLookup<>;
 

@@ -11,6 +11,7 @@
 #include <appkeys/detail/error_mapping.hpp>
 #include <appkeys/detail/retry_rules.hpp>
 #include <appkeys/detail/routes.hpp>
+#include <appkeys/detail/slot.hpp>
 #include <appkeys/detail/steps/action.hpp>
 #include <appkeys/detail/steps/bearer_exchange.hpp>
 #include <appkeys/detail/steps/client_state.hpp>
@@ -19,11 +20,9 @@
 #include <appkeys/object_id.hpp>
 #include <appkeys/user.hpp>
 
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
 
 namespace appkeys::detail::steps {
@@ -88,8 +87,8 @@ class KeyCall {
   Spec spec_;
   Phase phase_ = Phase::checks;
   HostLookup host_;
-  std::optional<RefreshTokenExchange> call_;
-  std::optional<Result<value_type>> outcome_;
+  Slot<RefreshTokenExchange> call_;
+  Slot<Result<value_type>> outcome_;
 };
 
 /// The id as given by the caller; text that did not parse fails the call before I/O.

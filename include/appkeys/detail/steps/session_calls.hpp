@@ -11,6 +11,8 @@
 #include <appkeys/detail/error_mapping.hpp>
 #include <appkeys/detail/retry_rules.hpp>
 #include <appkeys/detail/routes.hpp>
+#include <appkeys/detail/share.hpp>
+#include <appkeys/detail/slot.hpp>
 #include <appkeys/detail/steps/action.hpp>
 #include <appkeys/detail/steps/bearer_exchange.hpp>
 #include <appkeys/detail/steps/client_state.hpp>
@@ -21,11 +23,9 @@
 #include <appkeys/user.hpp>
 
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 
 namespace appkeys::detail::steps {
 
@@ -47,7 +47,7 @@ class BasicFetchProfile {
       : client_(client), user_(std::move(user)), host_(client) {}
 
   Action step(Event event) {
-    if (auto* start = std::get_if<Start>(&event)) {
+    if (auto* start = get_if<Start>(&event)) {
       now_ = start->now;
       if (auto ok = client_.check_user(user_); !ok) return finish(std::move(ok).error());
     }
@@ -76,8 +76,8 @@ class BasicFetchProfile {
   User user_;
   WallClock::time_point now_{};
   HostLookup host_;
-  std::optional<AccessTokenExchange> call_;
-  std::optional<Result<wire::Profile>> outcome_;
+  Slot<AccessTokenExchange> call_;
+  Slot<Result<wire::Profile>> outcome_;
 };
 using FetchProfile = BasicFetchProfile<>;
 
@@ -97,7 +97,7 @@ class BasicLogIn {
   Action step(Event event) {
     switch (phase_) {
       case Phase::checks: {
-        now_ = std::get<Start>(event).now;
+        if (const Start* start = get_if<Start>(&event)) now_ = start->now;  // always, first
         if (auto ok = client_.check_config(); !ok) return finish(std::move(ok).error());
         if (auto ok = check_credentials(credentials_); !ok) return finish(std::move(ok).error());
         phase_ = Phase::host;
@@ -181,10 +181,10 @@ class BasicLogIn {
     wipe(response->body);
     if (!login) return std::move(login).error();
     if (!login->device_id.empty()) client_.remember_device_id(login->device_id);
-    state_ = std::make_shared<UserState>(
-        client_.owner_key(), login->user_id, std::string(credentials_.provider_name()),
-        login->device_id.empty() ? device_id_ : login->device_id, std::move(login->access_token),
-        std::move(login->refresh_token));
+    state_ = share_new<UserState>(client_.owner_key(), login->user_id,
+                                  std::string(credentials_.provider_name()),
+                                  login->device_id.empty() ? device_id_ : login->device_id,
+                                  std::move(login->access_token), std::move(login->refresh_token));
     return {};
   }
 
@@ -200,12 +200,12 @@ class BasicLogIn {
   HostLookup host_;
   std::string_view host_view_;
   std::string device_id_;
-  std::optional<Exchange> login_;
+  Slot<Exchange> login_;
   std::shared_ptr<UserState> state_;
-  std::optional<AccessTokenExchange> profile_;
-  std::optional<Exchange> logout_;
-  std::optional<AppError> failure_;
-  std::optional<Result<User>> outcome_;
+  Slot<AccessTokenExchange> profile_;
+  Slot<Exchange> logout_;
+  Slot<AppError> failure_;
+  Slot<Result<User>> outcome_;
 };
 using LogIn = BasicLogIn<>;
 
@@ -248,8 +248,8 @@ class BasicHostThenRequest {
 
  private:
   HostLookup host_;
-  std::optional<Exchange> exchange_;
-  std::optional<Result<void>> outcome_;
+  Slot<Exchange> exchange_;
+  Slot<Result<void>> outcome_;
 };
 using HostThenRequest = BasicHostThenRequest<>;
 
@@ -261,7 +261,7 @@ class BasicRegisterEmail : public HostThenRequest {
       : HostThenRequest(client), email_(std::move(email)), password_(std::move(password)) {}
 
   Action step(Event event) {
-    if (std::holds_alternative<Start>(event)) {
+    if (holds_alternative<Start>(event)) {
       if (auto ok = client_.check_config(); !ok) return finish(std::move(ok).error());
       if (email_.empty())
         return finish(AppError(errc::invalid_argument, "email must not be empty"));
@@ -293,7 +293,7 @@ class BasicLogOut : public HostThenRequest {
   BasicLogOut(ClientState& client, User user) : HostThenRequest(client), user_(std::move(user)) {}
 
   Action step(Event event) {
-    if (std::holds_alternative<Start>(event)) {
+    if (holds_alternative<Start>(event)) {
       const auto& state = user_state(user_);
       if (!state) return finish({});
       // Another App's user: refused before its tokens are read, let alone sent.

@@ -10,6 +10,7 @@
 #include <appkeys/detail/error_mapping.hpp>
 #include <appkeys/detail/retry_rules.hpp>
 #include <appkeys/detail/routes.hpp>
+#include <appkeys/detail/slot.hpp>
 #include <appkeys/detail/steps/action.hpp>
 #include <appkeys/detail/steps/client_state.hpp>
 #include <appkeys/detail/steps/exchange.hpp>
@@ -17,10 +18,8 @@
 #include <appkeys/detail/wire.hpp>
 #include <appkeys/user.hpp>
 
-#include <optional>
 #include <string_view>
 #include <utility>
-#include <variant>
 
 namespace appkeys::detail::steps {
 
@@ -33,11 +32,11 @@ class BasicTokenRefresh {
       : client_(client), user_(user), host_(host) {}
 
   Action step(Event event) {
-    if (auto* joined = std::get_if<Joined>(&event)) {
+    if (auto* joined = get_if<Joined>(&event)) {
       if (leader_abandoned(joined->outcome)) return attempt();
       return finish(std::move(joined->outcome));
     }
-    if (std::holds_alternative<Start>(event)) return attempt();
+    if (holds_alternative<Start>(event)) return attempt();
     Action action = exchange_->step(std::move(event));
     if (!action.is_done()) return action;
     Result<void> outcome = on_response(exchange_->take());
@@ -85,9 +84,9 @@ class BasicTokenRefresh {
   ClientState& client_;
   UserState& user_;
   std::string_view host_;
-  std::optional<Exchange> exchange_;
+  Slot<Exchange> exchange_;
   FlightLease lease_;
-  std::optional<Result<void>> outcome_;
+  Slot<Result<void>> outcome_;
 };
 using TokenRefresh = BasicTokenRefresh<>;
 

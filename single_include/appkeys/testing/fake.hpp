@@ -24,6 +24,12 @@
 // answers is built from the shared protocol code (detail::routes, detail::wire,
 // detail::server_code_string), so the server cannot drift from the client.
 
+#ifndef APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_API_KEY_RULES_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_API_KEY_RULES_HPP_INLINED
+// ---- begin appkeys/testing/backend/api_key_rules.hpp
+// appkeys — the six API-key routes' rules (PROTOCOL.md §3, §6), for a caller already
+// authenticated with a refresh token; BasicBackend routes to them.
+
 #ifndef APPKEYS_SINGLE_INCLUDE_DETAIL_RANDOM_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_DETAIL_RANDOM_HPP_INLINED
 // ---- begin appkeys/detail/random.hpp
@@ -266,12 +272,6 @@ inline std::string sha256_hex(std::string_view data) {
 }  // namespace appkeys::detail
 // ---- end appkeys/detail/sha256.hpp
 #endif  // APPKEYS_SINGLE_INCLUDE_DETAIL_SHA256_HPP_INLINED
-#ifndef APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_API_KEY_RULES_HPP_INLINED
-#define APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_API_KEY_RULES_HPP_INLINED
-// ---- begin appkeys/testing/backend/api_key_rules.hpp
-// appkeys — the six API-key routes' rules (PROTOCOL.md §3, §6), for a caller already
-// authenticated with a refresh token; BasicBackend routes to them.
-
 #ifndef APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_OPTIONS_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_OPTIONS_HPP_INLINED
 // ---- begin appkeys/testing/backend/options.hpp
@@ -903,6 +903,113 @@ static_assert(Crypto<HeaderCrypto>);
 }  // namespace appkeys::testing::backend
 // ---- end appkeys/testing/backend/crypto.hpp
 #endif  // APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_CRYPTO_HPP_INLINED
+#ifndef APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_ROUTING_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_ROUTING_HPP_INLINED
+// ---- begin appkeys/testing/backend/routing.hpp
+// appkeys — the server's routes (PROTOCOL.md §1, §3, §4): which handler a path reaches.
+
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace appkeys::testing::backend {
+
+/// Which operation a path names.
+enum class RouteKind {
+  location,
+  login,
+  register_email,
+  profile,
+  session,
+  api_keys,
+  api_key,
+  api_key_enable,
+  api_key_disable,
+};
+
+/// A matched path. Thread safety: a value type.
+struct Route {
+  RouteKind kind;        ///< The operation.
+  std::string app_id;    ///< App-scoped routes.
+  std::string provider;  ///< Login.
+  std::string key_id;    ///< The path segment as sent, not yet validated.
+};
+
+/// The route `path` names, or nullopt (404).
+inline std::optional<Route> match_route(std::string_view path) {
+  namespace routes = detail::routes;
+  using fake_detail::starts_with;
+  const auto make = [](RouteKind kind, std::string app = {}, std::string provider = {},
+                       std::string key = {}) {
+    return Route{kind, std::move(app), std::move(provider), std::move(key)};
+  };
+  if (path == routes::profile()) return make(RouteKind::profile);
+  if (path == routes::session()) return make(RouteKind::session);
+  const std::string keys = routes::api_keys();
+  if (path == keys) return make(RouteKind::api_keys);
+  if (starts_with(path, keys) && path.size() > keys.size() + 1 && path[keys.size()] == '/') {
+    const std::string_view rest = path.substr(keys.size() + 1);
+    const std::string id(rest.substr(0, rest.find('/')));
+    if (path == routes::api_key(id)) return make(RouteKind::api_key, {}, {}, id);
+    if (path == routes::api_key_enable(id)) return make(RouteKind::api_key_enable, {}, {}, id);
+    if (path == routes::api_key_disable(id)) return make(RouteKind::api_key_disable, {}, {}, id);
+    return std::nullopt;
+  }
+  const std::string app_prefix = routes::join({routes::api_root, routes::app_segment});
+  if (!starts_with(path, app_prefix)) return std::nullopt;
+  const std::string_view rest = path.substr(app_prefix.size());
+  const std::size_t slash = rest.find('/');
+  if (slash == 0 || slash == std::string_view::npos) return std::nullopt;
+  const std::string app(rest.substr(0, slash));
+  if (path == routes::location(app)) return make(RouteKind::location, app);
+  if (path == routes::register_email(app)) return make(RouteKind::register_email, app);
+  const std::string providers =
+      routes::join({routes::api_root, routes::app_segment, app, routes::providers_segment});
+  if (!starts_with(path, providers)) return std::nullopt;
+  const std::string_view tail = path.substr(providers.size());
+  const std::size_t provider_end = tail.find('/');
+  if (provider_end == 0 || provider_end == std::string_view::npos) return std::nullopt;
+  const std::string provider(tail.substr(0, provider_end));
+  if (path == routes::login(app, provider)) return make(RouteKind::login, app, provider);
+  return std::nullopt;
+}
+
+/// The methods a route answers; others get 405 with these in Allow.
+inline std::vector<HttpMethod> allowed_methods(RouteKind kind) {
+  switch (kind) {
+    case RouteKind::location:
+    case RouteKind::profile:
+      return {HttpMethod::get};
+    case RouteKind::login:
+    case RouteKind::register_email:
+      return {HttpMethod::post};
+    case RouteKind::session:
+      return {HttpMethod::post, HttpMethod::del};
+    case RouteKind::api_keys:
+      return {HttpMethod::get, HttpMethod::post};
+    case RouteKind::api_key:
+      return {HttpMethod::get, HttpMethod::del};
+    case RouteKind::api_key_enable:
+    case RouteKind::api_key_disable:
+      return {HttpMethod::put};
+  }
+  return {};
+}
+
+}  // namespace appkeys::testing::backend
+// ---- end appkeys/testing/backend/routing.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_ROUTING_HPP_INLINED
+#ifndef APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_SESSION_RULES_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_SESSION_RULES_HPP_INLINED
+// ---- begin appkeys/testing/backend/session_rules.hpp
+// appkeys — the session rules of PROTOCOL.md (§2, §6): logins with email and password,
+// anonymously or with an API key, registration, the profile, refreshing and ending a
+// session; the tokens they issue and check, and the server's clock. BasicBackend routes
+// to them, as it routes the key routes to api_key_rules.
+
 #ifndef APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_LOGIN_THROTTLE_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_LOGIN_THROTTLE_HPP_INLINED
 // ---- begin appkeys/testing/backend/login_throttle.hpp
@@ -1040,12 +1147,72 @@ inline std::string device_id_from(const detail::json& body) {
 }  // namespace appkeys::testing::backend::request_parts
 // ---- end appkeys/testing/backend/request_parts.hpp
 #endif  // APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_REQUEST_PARTS_HPP_INLINED
-#ifndef APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_ROUTING_HPP_INLINED
-#define APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_ROUTING_HPP_INLINED
-// ---- begin appkeys/testing/backend/routing.hpp
-// appkeys — the server's routes (PROTOCOL.md §1, §3, §4): which handler a path reaches.
+#ifndef APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_TOKENS_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_TOKENS_HPP_INLINED
+// ---- begin appkeys/testing/backend/tokens.hpp
+// appkeys — HS256 JWTs: how the server rules sign and check the tokens they issue.
 
 
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace appkeys::testing::backend {
+
+/// The claims the server puts in a token.
+///
+/// Thread safety: a value type.
+struct TokenClaims {
+  std::string subject;          ///< The user id (`sub`).
+  std::string device_id;        ///< `baas_device_id`.
+  std::string type;             ///< "access" or "refresh" (`typ`).
+  std::int64_t issued_at = 0;   ///< `iat`, Unix seconds.
+  std::int64_t expires_at = 0;  ///< `exp`, Unix seconds.
+};
+
+/// `header.payload.signature`, signed with HMAC-SHA256 under `key`. A random `jti`
+/// makes every token unique, even two issued in the same second for the same session.
+template <Crypto C>
+std::string sign_jwt(const C& crypto, std::string_view key, const TokenClaims& claims) {
+  using detail::json;
+  const json header = {{"alg", "HS256"}, {"typ", "JWT"}};
+  json payload = json::object();
+  payload["baas_device_id"] = claims.device_id;
+  payload["exp"] = claims.expires_at;
+  payload["iat"] = claims.issued_at;
+  payload["jti"] = detail::random_object_id().to_hex();
+  payload["sub"] = claims.subject;
+  payload["typ"] = claims.type;
+  std::string token = detail::base64url_encode(detail::dump_json(header));
+  token += '.';
+  token += detail::base64url_encode(detail::dump_json(payload));
+  const std::string signature = crypto.hmac_sha256(key, token);
+  token += '.';
+  token += detail::base64url_encode(signature);
+  return token;
+}
+
+/// Whether `token` is three dot-separated parts whose signature is the HMAC-SHA256 of
+/// the first two under `key`, compared in constant time. The claims are not read here:
+/// the store decides whether the token is still valid.
+template <Crypto C>
+bool jwt_signature_valid(const C& crypto, std::string_view key, std::string_view token) {
+  const std::size_t last_dot = token.rfind('.');
+  if (last_dot == std::string_view::npos || token.find('.') == last_dot) return false;
+  const std::string_view signed_part = token.substr(0, last_dot);
+  const std::string expected = detail::base64url_encode(crypto.hmac_sha256(key, signed_part));
+  return crypto.equal(expected, token.substr(last_dot + 1));
+}
+
+}  // namespace appkeys::testing::backend
+// ---- end appkeys/testing/backend/tokens.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_TOKENS_HPP_INLINED
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -1054,91 +1221,307 @@ inline std::string device_id_from(const detail::json& body) {
 
 namespace appkeys::testing::backend {
 
-/// Which operation a path names.
-enum class RouteKind {
-  location,
-  login,
-  register_email,
-  profile,
-  session,
-  api_keys,
-  api_key,
-  api_key_enable,
-  api_key_disable,
+/// One request being handled: the request, and its origin and path as the router split
+/// them.
+///
+/// Thread safety: a plain value, used by the one thread handling the request.
+struct Call {
+  const HttpRequest& request;  ///< As the HTTP skin received it.
+  std::string origin;          ///< "scheme://host[:port]", which starts error links.
+  std::string path;            ///< The URL's path, without query or fragment.
 };
 
-/// A matched path. Thread safety: a value type.
-struct Route {
-  RouteKind kind;        ///< The operation.
-  std::string app_id;    ///< App-scoped routes.
-  std::string provider;  ///< Login.
-  std::string key_id;    ///< The path segment as sent, not yet validated.
-};
+/// A new user of `provider` with fresh random ids.
+inline UserRecord new_user_record(std::string_view provider) {
+  UserRecord user;
+  user.id = detail::random_object_id().to_hex();
+  user.provider = std::string(provider);
+  user.identity_id = detail::random_object_id().to_hex();
+  return user;
+}
 
-/// The route `path` names, or nullopt (404).
-inline std::optional<Route> match_route(std::string_view path) {
-  namespace routes = detail::routes;
-  using fake_detail::starts_with;
-  const auto make = [](RouteKind kind, std::string app = {}, std::string provider = {},
-                       std::string key = {}) {
-    return Route{kind, std::move(app), std::move(provider), std::move(key)};
+/// 401 InvalidSession: the one answer to every token that is missing, forged, unknown,
+/// revoked or expired, of the wrong kind, or whose session or user is gone.
+inline HttpResponse invalid_session(const Call& call) {
+  return responses::error(call.origin, 401, errc::invalid_session, "invalid session");
+}
+
+/// The session routes over a `S`, with signatures and password hashes from a `C`.
+///
+/// Tokens are HS256 JWTs signed with a secret kept in the store (made by whichever
+/// server starts first), and stored only as SHA-256 hashes. The clock is the system
+/// clock plus an offset that advance_clock() moves, so that `exp` claims look real while
+/// tests can still expire them at will.
+///
+/// Thread safety: every member function may be called concurrently; each store call is
+/// atomic, and no lock is held across two of them.
+template <Store S, Crypto C>
+class SessionRules {
+ public:
+  /// Rules over `store`, signing with `crypto`, as `options` say; all three must outlive
+  /// it. Reads the signing secret from the store, storing a new one if it has none.
+  SessionRules(const FakeBackendOptions& options, const C& crypto, S& store)
+      : options_(options),
+        crypto_(crypto),
+        store_(store),
+        signing_key_(store.load_or_store_secret(signing_key_name, detail::random_token_chars(64))),
+        throttle_(options.failed_logins_before_delay, options.max_login_delay) {}
+
+  SessionRules(const SessionRules&) = delete;
+  SessionRules& operator=(const SessionRules&) = delete;
+
+  // ------------------------------------------------------------------------------
+  // The clock
+
+  /// Seconds since the epoch by the server's clock.
+  std::int64_t now() const {
+    const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+    return std::chrono::duration_cast<std::chrono::seconds>(since_epoch).count() +
+           clock_offset_.load(std::memory_order_relaxed);
+  }
+
+  /// Moves the clock forward; tokens expire by this clock.
+  void advance_clock(std::chrono::seconds by) {
+    clock_offset_.fetch_add(by.count(), std::memory_order_relaxed);
+  }
+
+  /// How far advance_clock() has moved the clock, in seconds.
+  std::int64_t clock_offset() const { return clock_offset_.load(std::memory_order_relaxed); }
+
+  // ------------------------------------------------------------------------------
+  // Checking a request's token
+
+  /// The session behind the request's bearer token of the required kind; nullopt for a
+  /// missing or malformed header, a bad signature, an unknown, revoked or expired token,
+  /// a token of the other kind, an ended or expired session, or a disabled or deleted
+  /// user (all the same 401 to the caller).
+  std::optional<SessionRecord> authenticate(const Call& call, TokenKind required) const {
+    auto hash = signed_token_hash(call);
+    if (!hash) return std::nullopt;
+    // One atomic read: the token, its session and its user checked together (the
+    // session ended, the user disabled or deleted: refused, as the rules require).
+    return store_.find_live_session(*hash, required, now());
+  }
+
+  /// The SHA-256 of the request's bearer token (the key the store knows it by), when
+  /// there is one and its signature is ours; nothing is asked of the store before that.
+  std::optional<std::string> signed_token_hash(const Call& call) const {
+    auto token = request_parts::bearer_token(call.request.headers);
+    if (!token || !jwt_signature_valid(crypto_, signing_key_, *token)) return std::nullopt;
+    return detail::sha256_hex(*token);
+  }
+
+  // ------------------------------------------------------------------------------
+  // The routes
+
+  /// POST .../auth/providers/\<provider\>/login.
+  HttpResponse log_in(const Call& call, const std::string& provider) {
+    namespace field = detail::wire::field;
+    if (provider != email_provider() && provider != anon_provider() &&
+        provider != api_key_provider()) {
+      return error(call, 404, errc::auth_provider_not_found, "authentication provider not found");
+    }
+    auto body = object_body(call);
+    if (!body) return bad_body(call);
+
+    SessionRecord session;
+    session.provider = provider;
+    std::optional<UserRecord> anonymous;
+    if (provider == email_provider()) {
+      const std::string* username = detail::string_member(*body, field::username);
+      const std::string* password = detail::string_member(*body, field::password);
+      if (username == nullptr || password == nullptr) {
+        return error(call, 400, errc::missing_parameter,
+                     "'username' and 'password' are required strings");
+      }
+      if (auto wait = throttle_.locked_for(*username, now())) {
+        return error(call, 401, errc::invalid_password,
+                     "too many failed logins for this account; try again in " +
+                         std::to_string(*wait) + " s");
+      }
+      auto user = store_.find_user_by_email(*username);
+      const bool match = user ? crypto_.verify_password(*password, user->password_hash)
+                              : (crypto_.verify_password(*password, decoy_hash()), false);
+      if (!match) {
+        throttle_.failed(*username, now());
+        return error(call, 401, errc::invalid_password, "invalid username/password");
+      }
+      throttle_.succeeded(*username);
+      if (user->disabled) return error(call, 401, errc::user_disabled, "user is disabled");
+      session.user_id = user->id;
+    } else if (provider == anon_provider()) {
+      anonymous = new_user_record(anon_provider());
+      session.user_id = anonymous->id;
+    } else {
+      const std::string* key = detail::string_member(*body, field::key);
+      if (key == nullptr) {
+        return error(call, 400, errc::missing_parameter, "'key' is a required string");
+      }
+      auto entry = store_.find_key_by_hash(detail::sha256_hex(*key));
+      if (!entry || entry->second.disabled) {
+        return error(call, 401, errc::auth_error, "unauthorized");
+      }
+      auto owner = store_.find_user(entry->first);
+      if (!owner) return error(call, 401, errc::auth_error, "unauthorized");
+      if (owner->disabled) return error(call, 401, errc::user_disabled, "user is disabled");
+      session.key_id = entry->second.id.to_hex();
+      session.user_id = owner->id;
+    }
+
+    session.device_id = request_parts::device_id_from(*body);
+    const Login login = start_session(session, anonymous ? &*anonymous : nullptr);
+    return responses::json_response(
+        200, detail::wire::login_response_json(login.access_token, login.refresh_token,
+                                               session.user_id, session.device_id));
+  }
+
+  /// POST .../local-userpass/register.
+  HttpResponse register_email(const Call& call) {
+    namespace field = detail::wire::field;
+    auto body = object_body(call);
+    if (!body) return bad_body(call);
+    const std::string* email = detail::string_member(*body, field::email);
+    const std::string* password = detail::string_member(*body, field::password);
+    if (email == nullptr || email->empty() || password == nullptr) {
+      return error(call, 400, errc::missing_parameter,
+                   "'email' and 'password' are required strings");
+    }
+    const std::size_t length = fake_detail::utf8_length(*password);
+    if (length < 6 || length > 128) {
+      return error(call, 400, errc::bad_request, "password must be between 6 and 128 characters");
+    }
+    const auto name_in_use = [&] {
+      return error(call, 409, errc::account_name_in_use, "name already in use");
+    };
+    if (store_.find_user_by_email(*email)) return name_in_use();
+    UserRecord user = new_user_record(email_provider());
+    user.email = *email;
+    user.password_hash = crypto_.hash_password(*password);
+    if (!store_.insert_user(user)) return name_in_use();
+    return responses::json_response(201, detail::json::object());
+  }
+
+  /// GET .../auth/profile, with an access token.
+  HttpResponse profile(const Call& call) {
+    auto session = authenticate(call, TokenKind::access);
+    if (!session) return invalid_session(call);
+    auto user = store_.find_user(session->user_id);
+    if (!user) return invalid_session(call);
+    std::vector<UserIdentity> identities;
+    identities.push_back(UserIdentity{user->identity_id, user->provider});
+    for (auto& key_id : store_.api_key_identities(user->id)) {
+      identities.push_back(UserIdentity{std::move(key_id), std::string(api_key_provider())});
+    }
+    detail::json data = detail::json::object();
+    if (!user->email.empty()) data[detail::wire::field::email] = user->email;
+    return responses::json_response(200, detail::wire::profile_json(user->id, identities, data));
+  }
+
+  /// POST .../auth/session, with a refresh token: a new access token.
+  HttpResponse refresh_session(const Call& call) {
+    auto session = authenticate(call, TokenKind::refresh);
+    if (!session) return invalid_session(call);
+    std::string access;
+    const IssuedToken issued = issue_token(TokenKind::access, *session, access);
+    if (!store_.insert_token(issued.hash, issued.record)) return invalid_session(call);
+    sweep_if_due(1);
+    return responses::json_response(201, detail::wire::refresh_response_json(access));
+  }
+
+  /// DELETE .../auth/session, with a refresh token: ends the session.
+  HttpResponse log_out(const Call& call) {
+    auto session = authenticate(call, TokenKind::refresh);
+    if (!session) return invalid_session(call);
+    store_.end_session(session->id);
+    return responses::no_content();
+  }
+
+ private:
+  /// Where the token-signing secret lives in the store.
+  static constexpr std::string_view signing_key_name = "jwt_hs256_key";
+  /// Expired sessions and tokens are dropped after this many tokens are issued.
+  static constexpr std::size_t sweep_interval = 1024;
+
+  struct Login {
+    std::string access_token;
+    std::string refresh_token;
   };
-  if (path == routes::profile()) return make(RouteKind::profile);
-  if (path == routes::session()) return make(RouteKind::session);
-  const std::string keys = routes::api_keys();
-  if (path == keys) return make(RouteKind::api_keys);
-  if (starts_with(path, keys) && path.size() > keys.size() + 1 && path[keys.size()] == '/') {
-    const std::string_view rest = path.substr(keys.size() + 1);
-    const std::string id(rest.substr(0, rest.find('/')));
-    if (path == routes::api_key(id)) return make(RouteKind::api_key, {}, {}, id);
-    if (path == routes::api_key_enable(id)) return make(RouteKind::api_key_enable, {}, {}, id);
-    if (path == routes::api_key_disable(id)) return make(RouteKind::api_key_disable, {}, {}, id);
-    return std::nullopt;
-  }
-  const std::string app_prefix = routes::join({routes::api_root, routes::app_segment});
-  if (!starts_with(path, app_prefix)) return std::nullopt;
-  const std::string_view rest = path.substr(app_prefix.size());
-  const std::size_t slash = rest.find('/');
-  if (slash == 0 || slash == std::string_view::npos) return std::nullopt;
-  const std::string app(rest.substr(0, slash));
-  if (path == routes::location(app)) return make(RouteKind::location, app);
-  if (path == routes::register_email(app)) return make(RouteKind::register_email, app);
-  const std::string providers =
-      routes::join({routes::api_root, routes::app_segment, app, routes::providers_segment});
-  if (!starts_with(path, providers)) return std::nullopt;
-  const std::string_view tail = path.substr(providers.size());
-  const std::size_t provider_end = tail.find('/');
-  if (provider_end == 0 || provider_end == std::string_view::npos) return std::nullopt;
-  const std::string provider(tail.substr(0, provider_end));
-  if (path == routes::login(app, provider)) return make(RouteKind::login, app, provider);
-  return std::nullopt;
-}
 
-/// The methods a route answers; others get 405 with these in Allow.
-inline std::vector<HttpMethod> allowed_methods(RouteKind kind) {
-  switch (kind) {
-    case RouteKind::location:
-    case RouteKind::profile:
-      return {HttpMethod::get};
-    case RouteKind::login:
-    case RouteKind::register_email:
-      return {HttpMethod::post};
-    case RouteKind::session:
-      return {HttpMethod::post, HttpMethod::del};
-    case RouteKind::api_keys:
-      return {HttpMethod::get, HttpMethod::post};
-    case RouteKind::api_key:
-      return {HttpMethod::get, HttpMethod::del};
-    case RouteKind::api_key_enable:
-    case RouteKind::api_key_disable:
-      return {HttpMethod::put};
+  static std::string_view email_provider() { return provider_name(AuthProvider::email_password); }
+  static std::string_view anon_provider() { return provider_name(AuthProvider::anonymous); }
+  static std::string_view api_key_provider() { return provider_name(AuthProvider::api_key); }
+
+  static HttpResponse error(const Call& call, int status, errc code, std::string_view message) {
+    return responses::error(call.origin, status, code, message);
   }
-  return {};
-}
+  /// The body as a JSON object, or nullopt (→ 400 BadRequest) for anything else.
+  static std::optional<detail::json> object_body(const Call& call) {
+    auto value = detail::parse_json(call.request.body);
+    if (!value || !value->is_object()) return std::nullopt;
+    return value;
+  }
+  static HttpResponse bad_body(const Call& call) {
+    return error(call, 400, errc::bad_request, "request body must be a JSON object");
+  }
+
+  /// A new token for `session`, and its hash for the store.
+  IssuedToken issue_token(TokenKind kind, const SessionRecord& session, std::string& text) {
+    const std::int64_t issued = now();
+    const auto lifetime = kind == TokenKind::access ? options_.access_token_lifetime
+                                                    : options_.refresh_token_lifetime;
+    TokenClaims claims;
+    claims.subject = session.user_id;
+    claims.device_id = session.device_id;
+    claims.type = kind == TokenKind::access ? "access" : "refresh";
+    claims.issued_at = issued;
+    claims.expires_at = issued + lifetime.count();
+    text = sign_jwt(crypto_, signing_key_, claims);
+    return IssuedToken{detail::sha256_hex(text), TokenRecord{kind, session.id, claims.expires_at}};
+  }
+
+  /// Drops expired tokens and sessions now and then, so a long-running server does not
+  /// grow without bound.
+  void sweep_if_due(std::size_t issued) {
+    if (tokens_since_sweep_.fetch_add(issued, std::memory_order_relaxed) + issued <
+        sweep_interval) {
+      return;
+    }
+    tokens_since_sweep_.store(0, std::memory_order_relaxed);
+    store_.end_expired(now());
+  }
+
+  Login start_session(SessionRecord session, const UserRecord* new_user) {
+    session.refresh_expires_at = now() + options_.refresh_token_lifetime.count();
+    Login login;
+    std::vector<IssuedToken> tokens;
+    tokens.push_back(issue_token(TokenKind::refresh, session, login.refresh_token));
+    tokens.push_back(issue_token(TokenKind::access, session, login.access_token));
+    store_.start_session(session, tokens, options_.max_sessions, new_user);
+    sweep_if_due(tokens.size());
+    return login;
+  }
+
+  /// A hash to check passwords against when the email is unknown, so that an unknown
+  /// email costs as much time as a wrong password (no enumeration by timing).
+  const std::string& decoy_hash() {
+    std::call_once(decoy_once_, [this] { decoy_hash_ = crypto_.hash_password("decoy"); });
+    return decoy_hash_;
+  }
+
+  const FakeBackendOptions& options_;
+  const C& crypto_;
+  S& store_;
+  const std::string signing_key_;
+  LoginThrottle throttle_;
+  std::atomic<std::int64_t> clock_offset_{0};
+  std::atomic<std::size_t> tokens_since_sweep_{0};
+  std::once_flag decoy_once_;
+  std::string decoy_hash_;  // set once under decoy_once_
+};
 
 }  // namespace appkeys::testing::backend
-// ---- end appkeys/testing/backend/routing.hpp
-#endif  // APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_ROUTING_HPP_INLINED
+// ---- end appkeys/testing/backend/session_rules.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_SESSION_RULES_HPP_INLINED
 #ifndef APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_STATE_DUMP_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_STATE_DUMP_HPP_INLINED
 // ---- begin appkeys/testing/backend/state_dump.hpp
@@ -1205,72 +1588,10 @@ detail::json dump_store(const S& store) {
 }  // namespace appkeys::testing::backend
 // ---- end appkeys/testing/backend/state_dump.hpp
 #endif  // APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_STATE_DUMP_HPP_INLINED
-#ifndef APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_TOKENS_HPP_INLINED
-#define APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_TOKENS_HPP_INLINED
-// ---- begin appkeys/testing/backend/tokens.hpp
-// appkeys — HS256 JWTs: how the server rules sign and check the tokens they issue.
-
-
-#include <cstdint>
-#include <string>
-#include <string_view>
-
-namespace appkeys::testing::backend {
-
-/// The claims the server puts in a token.
-///
-/// Thread safety: a value type.
-struct TokenClaims {
-  std::string subject;          ///< The user id (`sub`).
-  std::string device_id;        ///< `baas_device_id`.
-  std::string type;             ///< "access" or "refresh" (`typ`).
-  std::int64_t issued_at = 0;   ///< `iat`, Unix seconds.
-  std::int64_t expires_at = 0;  ///< `exp`, Unix seconds.
-};
-
-/// `header.payload.signature`, signed with HMAC-SHA256 under `key`. A random `jti`
-/// makes every token unique, even two issued in the same second for the same session.
-template <Crypto C>
-std::string sign_jwt(const C& crypto, std::string_view key, const TokenClaims& claims) {
-  using detail::json;
-  const json header = {{"alg", "HS256"}, {"typ", "JWT"}};
-  json payload = json::object();
-  payload["baas_device_id"] = claims.device_id;
-  payload["exp"] = claims.expires_at;
-  payload["iat"] = claims.issued_at;
-  payload["jti"] = detail::random_object_id().to_hex();
-  payload["sub"] = claims.subject;
-  payload["typ"] = claims.type;
-  std::string token = detail::base64url_encode(detail::dump_json(header));
-  token += '.';
-  token += detail::base64url_encode(detail::dump_json(payload));
-  const std::string signature = crypto.hmac_sha256(key, token);
-  token += '.';
-  token += detail::base64url_encode(signature);
-  return token;
-}
-
-/// Whether `token` is three dot-separated parts whose signature is the HMAC-SHA256 of
-/// the first two under `key`, compared in constant time. The claims are not read here:
-/// the store decides whether the token is still valid.
-template <Crypto C>
-bool jwt_signature_valid(const C& crypto, std::string_view key, std::string_view token) {
-  const std::size_t last_dot = token.rfind('.');
-  if (last_dot == std::string_view::npos || token.find('.') == last_dot) return false;
-  const std::string_view signed_part = token.substr(0, last_dot);
-  const std::string expected = detail::base64url_encode(crypto.hmac_sha256(key, signed_part));
-  return crypto.equal(expected, token.substr(last_dot + 1));
-}
-
-}  // namespace appkeys::testing::backend
-// ---- end appkeys/testing/backend/tokens.hpp
-#endif  // APPKEYS_SINGLE_INCLUDE_TESTING_BACKEND_TOKENS_HPP_INLINED
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <cstdint>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -1307,9 +1628,7 @@ class BasicBackend {
       : options_(std::move(options)),
         crypto_(std::move(crypto)),
         store_(std::forward<StoreArgs>(store_args)...),
-        throttle_(options_.failed_logins_before_delay, options_.max_login_delay) {
-    signing_key_ = store_.load_or_store_secret(signing_key_name, detail::random_token_chars(64));
-  }
+        sessions_(options_, crypto_, store_) {}
 
   BasicBackend(const BasicBackend&) = delete;
   BasicBackend& operator=(const BasicBackend&) = delete;
@@ -1371,7 +1690,7 @@ class BasicBackend {
         if (store_.set_password(existing->id, hash)) return existing->id;
         continue;  // deleted meanwhile: add it anew
       }
-      UserRecord user = new_user(email_provider());
+      UserRecord user = new_user_record(provider_name(AuthProvider::email_password));
       user.email = std::string(email);
       user.password_hash = hash;
       if (store_.insert_user(user)) return user.id;
@@ -1399,9 +1718,7 @@ class BasicBackend {
   // Test controls
 
   /// Moves the backend's clock forward; tokens expire by this clock.
-  void advance_clock(std::chrono::seconds by) {
-    clock_offset_.fetch_add(by.count(), std::memory_order_relaxed);
-  }
+  void advance_clock(std::chrono::seconds by) { sessions_.advance_clock(by); }
 
   /// Every access token issued so far is expired from now on; refresh tokens are not.
   void expire_access_tokens() { store_.delete_tokens(TokenKind::access); }
@@ -1433,32 +1750,15 @@ class BasicBackend {
   std::string debug_dump() const {
     detail::json out = dump_store(store_);
     out["app_id"] = options_.app_id;
-    out["clock_offset_seconds"] = clock_offset_.load(std::memory_order_relaxed);
+    out["clock_offset_seconds"] = sessions_.clock_offset();
     out["request_count"] = request_count();
     return detail::dump_json(out);
   }
 
  private:
-  using json = detail::json;
-
-  /// Where the token-signing secret lives in the store.
-  static constexpr std::string_view signing_key_name = "jwt_hs256_key";
   /// Not in realm-core's table (PROTOCOL.md §6 leaves a foreign app id to us); an
   /// unknown string, so the client maps it to errc::app_server_error.
   static constexpr std::string_view app_not_found_code = "AppNotFound";
-  /// Expired sessions and tokens are dropped after this many tokens are issued.
-  static constexpr std::size_t sweep_interval = 1024;
-
-  /// One request being handled.
-  struct Call {
-    const HttpRequest& request;
-    std::string origin;  // "scheme://host[:port]"
-    std::string path;
-  };
-
-  static std::string_view email_provider() { return provider_name(AuthProvider::email_password); }
-  static std::string_view anon_provider() { return provider_name(AuthProvider::anonymous); }
-  static std::string_view api_key_provider() { return provider_name(AuthProvider::api_key); }
 
   void record(HttpMethod method, const std::string& path) {
     std::lock_guard lock(log_mutex_);
@@ -1488,9 +1788,9 @@ class BasicBackend {
     }
     // Refused before anything looks at the body, as a server that stops reading would.
     if (call.request.body.size() > options_.max_body_bytes) {
-      return error(call, 413, errc::read_size_limit_exceeded,
-                   "request body exceeds the limit of " + std::to_string(options_.max_body_bytes) +
-                       " bytes");
+      return responses::error(call.origin, 413, errc::read_size_limit_exceeded,
+                              "request body exceeds the limit of " +
+                                  std::to_string(options_.max_body_bytes) + " bytes");
     }
     if (!route->app_id.empty() && !options_.app_id.empty() && route->app_id != options_.app_id) {
       return responses::error(call.origin, 404, app_not_found_code,
@@ -1500,13 +1800,14 @@ class BasicBackend {
       case RouteKind::location:
         return responses::json_response(200, detail::wire::location_json(call.origin));
       case RouteKind::login:
-        return log_in(call, route->provider);
+        return sessions_.log_in(call, route->provider);
       case RouteKind::register_email:
-        return register_email(call);
+        return sessions_.register_email(call);
       case RouteKind::profile:
-        return profile(call);
+        return sessions_.profile(call);
       case RouteKind::session:
-        return method == HttpMethod::post ? refresh_session(call) : log_out(call);
+        return method == HttpMethod::post ? sessions_.refresh_session(call)
+                                          : sessions_.log_out(call);
       case RouteKind::api_keys:
       case RouteKind::api_key:
       case RouteKind::api_key_enable:
@@ -1516,238 +1817,13 @@ class BasicBackend {
     return responses::plain_text(404, "404 page not found");
   }
 
-  // ------------------------------------------------------------------------------
-  // Answers
-
-  static HttpResponse error(const Call& call, int status, errc code, std::string_view message) {
-    return responses::error(call.origin, status, code, message);
-  }
-  static HttpResponse invalid_session(const Call& call) {
-    return error(call, 401, errc::invalid_session, "invalid session");
-  }
-  /// The body as a JSON object, or nullopt (→ 400 BadRequest) for anything else.
-  static std::optional<json> object_body(const Call& call) {
-    auto value = detail::parse_json(call.request.body);
-    if (!value || !value->is_object()) return std::nullopt;
-    return value;
-  }
-  static HttpResponse bad_body(const Call& call) {
-    return error(call, 400, errc::bad_request, "request body must be a JSON object");
-  }
-
-  // ------------------------------------------------------------------------------
-  // Clock, users, tokens and sessions
-
-  std::int64_t now() const {
-    const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
-    return std::chrono::duration_cast<std::chrono::seconds>(since_epoch).count() +
-           clock_offset_.load(std::memory_order_relaxed);
-  }
-
-  static UserRecord new_user(std::string_view provider) {
-    UserRecord user;
-    user.id = detail::random_object_id().to_hex();
-    user.provider = std::string(provider);
-    user.identity_id = detail::random_object_id().to_hex();
-    return user;
-  }
-
-  /// A new token for `session`, and its hash for the store.
-  IssuedToken issue_token(TokenKind kind, const SessionRecord& session, std::string& text) {
-    const std::int64_t issued = now();
-    const auto lifetime = kind == TokenKind::access ? options_.access_token_lifetime
-                                                    : options_.refresh_token_lifetime;
-    TokenClaims claims;
-    claims.subject = session.user_id;
-    claims.device_id = session.device_id;
-    claims.type = kind == TokenKind::access ? "access" : "refresh";
-    claims.issued_at = issued;
-    claims.expires_at = issued + lifetime.count();
-    text = sign_jwt(crypto_, signing_key_, claims);
-    return IssuedToken{detail::sha256_hex(text), TokenRecord{kind, session.id, claims.expires_at}};
-  }
-
-  /// Drops expired tokens and sessions now and then, so a long-running server does not
-  /// grow without bound.
-  void sweep_if_due(std::size_t issued) {
-    if (tokens_since_sweep_.fetch_add(issued, std::memory_order_relaxed) + issued <
-        sweep_interval) {
-      return;
-    }
-    tokens_since_sweep_.store(0, std::memory_order_relaxed);
-    store_.end_expired(now());
-  }
-
-  struct Login {
-    std::string access_token;
-    std::string refresh_token;
-  };
-
-  Login start_session(SessionRecord session, const UserRecord* new_user_record) {
-    session.refresh_expires_at = now() + options_.refresh_token_lifetime.count();
-    Login login;
-    std::vector<IssuedToken> tokens;
-    tokens.push_back(issue_token(TokenKind::refresh, session, login.refresh_token));
-    tokens.push_back(issue_token(TokenKind::access, session, login.access_token));
-    store_.start_session(session, tokens, options_.max_sessions, new_user_record);
-    sweep_if_due(tokens.size());
-    return login;
-  }
-
-  /// The session behind the request's bearer token of the required kind; nullopt for a
-  /// missing or malformed header, a bad signature, an unknown, revoked or expired token,
-  /// a token of the other kind, an ended or expired session, or a disabled or deleted
-  /// user (all the same 401 to the caller).
-  std::optional<SessionRecord> authenticate(const Call& call, TokenKind required) const {
-    auto hash = signed_token_hash(call);
-    if (!hash) return std::nullopt;
-    // One atomic read: the token, its session and its user checked together (the
-    // session ended, the user disabled or deleted: refused, as the rules require).
-    return store_.find_live_session(*hash, required, now());
-  }
-
-  /// The SHA-256 of the request's bearer token (the key the store knows it by), when
-  /// there is one and its signature is ours; nothing is asked of the store before that.
-  std::optional<std::string> signed_token_hash(const Call& call) const {
-    auto token = request_parts::bearer_token(call.request.headers);
-    if (!token || !jwt_signature_valid(crypto_, signing_key_, *token)) return std::nullopt;
-    return detail::sha256_hex(*token);
-  }
-
-  /// A hash to check passwords against when the email is unknown, so that an unknown
-  /// email costs as much time as a wrong password (no enumeration by timing).
-  const std::string& decoy_hash() {
-    std::call_once(decoy_once_, [this] { decoy_hash_ = crypto_.hash_password("decoy"); });
-    return decoy_hash_;
-  }
-
-  // ------------------------------------------------------------------------------
-  // Handlers
-
-  HttpResponse log_in(const Call& call, const std::string& provider) {
-    namespace field = detail::wire::field;
-    if (provider != email_provider() && provider != anon_provider() &&
-        provider != api_key_provider()) {
-      return error(call, 404, errc::auth_provider_not_found, "authentication provider not found");
-    }
-    auto body = object_body(call);
-    if (!body) return bad_body(call);
-
-    SessionRecord session;
-    session.provider = provider;
-    std::optional<UserRecord> anonymous;
-    if (provider == email_provider()) {
-      const std::string* username = detail::string_member(*body, field::username);
-      const std::string* password = detail::string_member(*body, field::password);
-      if (username == nullptr || password == nullptr) {
-        return error(call, 400, errc::missing_parameter,
-                     "'username' and 'password' are required strings");
-      }
-      if (auto wait = throttle_.locked_for(*username, now())) {
-        return error(call, 401, errc::invalid_password,
-                     "too many failed logins for this account; try again in " +
-                         std::to_string(*wait) + " s");
-      }
-      auto user = store_.find_user_by_email(*username);
-      const bool match = user ? crypto_.verify_password(*password, user->password_hash)
-                              : (crypto_.verify_password(*password, decoy_hash()), false);
-      if (!match) {
-        throttle_.failed(*username, now());
-        return error(call, 401, errc::invalid_password, "invalid username/password");
-      }
-      throttle_.succeeded(*username);
-      if (user->disabled) return error(call, 401, errc::user_disabled, "user is disabled");
-      session.user_id = user->id;
-    } else if (provider == anon_provider()) {
-      anonymous = new_user(anon_provider());
-      session.user_id = anonymous->id;
-    } else {
-      const std::string* key = detail::string_member(*body, field::key);
-      if (key == nullptr) {
-        return error(call, 400, errc::missing_parameter, "'key' is a required string");
-      }
-      auto entry = store_.find_key_by_hash(detail::sha256_hex(*key));
-      if (!entry || entry->second.disabled) {
-        return error(call, 401, errc::auth_error, "unauthorized");
-      }
-      auto owner = store_.find_user(entry->first);
-      if (!owner) return error(call, 401, errc::auth_error, "unauthorized");
-      if (owner->disabled) return error(call, 401, errc::user_disabled, "user is disabled");
-      session.key_id = entry->second.id.to_hex();
-      session.user_id = owner->id;
-    }
-
-    session.device_id = request_parts::device_id_from(*body);
-    const Login login = start_session(session, anonymous ? &*anonymous : nullptr);
-    return responses::json_response(
-        200, detail::wire::login_response_json(login.access_token, login.refresh_token,
-                                               session.user_id, session.device_id));
-  }
-
-  HttpResponse register_email(const Call& call) {
-    namespace field = detail::wire::field;
-    auto body = object_body(call);
-    if (!body) return bad_body(call);
-    const std::string* email = detail::string_member(*body, field::email);
-    const std::string* password = detail::string_member(*body, field::password);
-    if (email == nullptr || email->empty() || password == nullptr) {
-      return error(call, 400, errc::missing_parameter,
-                   "'email' and 'password' are required strings");
-    }
-    const std::size_t length = fake_detail::utf8_length(*password);
-    if (length < 6 || length > 128) {
-      return error(call, 400, errc::bad_request, "password must be between 6 and 128 characters");
-    }
-    const auto name_in_use = [&] {
-      return error(call, 409, errc::account_name_in_use, "name already in use");
-    };
-    if (store_.find_user_by_email(*email)) return name_in_use();
-    UserRecord user = new_user(email_provider());
-    user.email = *email;
-    user.password_hash = crypto_.hash_password(*password);
-    if (!store_.insert_user(user)) return name_in_use();
-    return responses::json_response(201, json::object());
-  }
-
-  HttpResponse profile(const Call& call) {
-    auto session = authenticate(call, TokenKind::access);
-    if (!session) return invalid_session(call);
-    auto user = store_.find_user(session->user_id);
-    if (!user) return invalid_session(call);
-    std::vector<UserIdentity> identities;
-    identities.push_back(UserIdentity{user->identity_id, user->provider});
-    for (auto& key_id : store_.api_key_identities(user->id)) {
-      identities.push_back(UserIdentity{std::move(key_id), std::string(api_key_provider())});
-    }
-    json data = json::object();
-    if (!user->email.empty()) data[detail::wire::field::email] = user->email;
-    return responses::json_response(200, detail::wire::profile_json(user->id, identities, data));
-  }
-
-  HttpResponse refresh_session(const Call& call) {
-    auto session = authenticate(call, TokenKind::refresh);
-    if (!session) return invalid_session(call);
-    std::string access;
-    const IssuedToken issued = issue_token(TokenKind::access, *session, access);
-    if (!store_.insert_token(issued.hash, issued.record)) return invalid_session(call);
-    sweep_if_due(1);
-    return responses::json_response(201, detail::wire::refresh_response_json(access));
-  }
-
-  HttpResponse log_out(const Call& call) {
-    auto session = authenticate(call, TokenKind::refresh);
-    if (!session) return invalid_session(call);
-    store_.end_session(session->id);
-    return responses::no_content();
-  }
-
   /// The six API-key routes: a refresh token first (§3), then api_key_rules.
   HttpResponse api_key_route(const Call& call, const Route& route) {
     const HttpMethod method = call.request.method;
     if (route.kind == RouteKind::api_key && method == HttpMethod::get) {
       return fetch_key(call, route.key_id);
     }
-    auto session = authenticate(call, TokenKind::refresh);
+    auto session = sessions_.authenticate(call, TokenKind::refresh);
     if (!session) return invalid_session(call);
     switch (route.kind) {
       case RouteKind::api_keys:
@@ -1769,15 +1845,17 @@ class BasicBackend {
   /// refresh token, §3, checked as authenticate() does) and the key in one store call,
   /// where each call on a database is a transaction of its own.
   HttpResponse fetch_key(const Call& call, std::string_view id_text) {
-    auto hash = signed_token_hash(call);
+    auto hash = sessions_.signed_token_hash(call);
     if (!hash) return invalid_session(call);
     auto id = ObjectId::from_hex(id_text);
     if (!id) {
       // No key to look up, but a dead session is still told 401 before the 404.
-      if (!store_.find_live_session(*hash, TokenKind::refresh, now())) return invalid_session(call);
+      if (!store_.find_live_session(*hash, TokenKind::refresh, sessions_.now())) {
+        return invalid_session(call);
+      }
       return api_key_rules::fetch(call.origin, std::nullopt);
     }
-    auto found = store_.find_live_session_key(*hash, TokenKind::refresh, now(), *id);
+    auto found = store_.find_live_session_key(*hash, TokenKind::refresh, sessions_.now(), *id);
     if (!found) return invalid_session(call);
     return api_key_rules::fetch(call.origin, found->key);
   }
@@ -1785,12 +1863,7 @@ class BasicBackend {
   const FakeBackendOptions options_;
   const C crypto_;
   S store_;
-  std::string signing_key_;  // set once in the constructor
-  LoginThrottle throttle_;
-  std::atomic<std::int64_t> clock_offset_{0};
-  std::atomic<std::size_t> tokens_since_sweep_{0};
-  std::once_flag decoy_once_;
-  std::string decoy_hash_;  // set once under decoy_once_
+  SessionRules<S, C> sessions_;  // after what it refers to
 
   mutable std::mutex log_mutex_;
   // Guarded by log_mutex_.

@@ -3562,7 +3562,7 @@ struct Joined {
 };
 
 /// One input to a step machine: Start, TimerFired, Joined, or the transport's outcome
-/// of a `send` (a Result<HttpResponse>); read it with get_if<E>() or holds<E>().
+/// of a `send` (a Result<HttpResponse>); read it with get_if<E>() or holds_alternative<E>().
 ///
 /// Not a std::variant: at -O0 a variant of these four emitted about 450 functions in
 /// every program that makes calls (its visitation tables and special members for each
@@ -3592,12 +3592,6 @@ class Event {
     }
   }
 
-  /// Whether the event is an `E`.
-  template <class E>
-  bool holds() noexcept {
-    return get_if<E>() != nullptr;
-  }
-
  private:
   enum class Kind { start, response, timer_fired, joined };
 
@@ -3617,7 +3611,7 @@ E* get_if(Event* event) noexcept {
 /// Whether `event` is an `E`: std::holds_alternative's spelling.
 template <class E>
 bool holds_alternative(Event& event) noexcept {
-  return event.holds<E>();
+  return event.get_if<E>() != nullptr;
 }
 
 /// What a step machine asks of its driver.
@@ -3866,7 +3860,7 @@ bool on_loop_thread(const T& transport) noexcept {
 template <class T>
 void release_off_loop(std::shared_ptr<void>& owner, const T& transport) {
   if constexpr (ReportsLoopThread<T>) {  // else no timer thread is compiled in, or started
-    if (owner && owner.use_count() == 1 && transport.in_loop_thread()) {
+    if (owner && owner.use_count() == 1 && on_loop_thread(transport)) {
       TimerThread::shared().after(std::chrono::milliseconds(0),
                                   [last = std::move(owner)]() mutable { last.reset(); });
     }

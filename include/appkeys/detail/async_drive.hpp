@@ -56,7 +56,7 @@ bool on_loop_thread(const T& transport) noexcept {
 template <class T>
 void release_off_loop(std::shared_ptr<void>& owner, const T& transport) {
   if constexpr (ReportsLoopThread<T>) {  // else no timer thread is compiled in, or started
-    if (owner && owner.use_count() == 1 && transport.in_loop_thread()) {
+    if (owner && owner.use_count() == 1 && on_loop_thread(transport)) {
       TimerThread::shared().after(std::chrono::milliseconds(0),
                                   [last = std::move(owner)]() mutable { last.reset(); });
     }

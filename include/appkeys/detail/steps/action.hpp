@@ -45,7 +45,7 @@ struct Joined {
 };
 
 /// One input to a step machine: Start, TimerFired, Joined, or the transport's outcome
-/// of a `send` (a Result<HttpResponse>); read it with get_if<E>() or holds<E>().
+/// of a `send` (a Result<HttpResponse>); read it with get_if<E>() or holds_alternative<E>().
 ///
 /// Not a std::variant: at -O0 a variant of these four emitted about 450 functions in
 /// every program that makes calls (its visitation tables and special members for each
@@ -75,12 +75,6 @@ class Event {
     }
   }
 
-  /// Whether the event is an `E`.
-  template <class E>
-  bool holds() noexcept {
-    return get_if<E>() != nullptr;
-  }
-
  private:
   enum class Kind { start, response, timer_fired, joined };
 
@@ -100,7 +94,7 @@ E* get_if(Event* event) noexcept {
 /// Whether `event` is an `E`: std::holds_alternative's spelling.
 template <class E>
 bool holds_alternative(Event& event) noexcept {
-  return event.holds<E>();
+  return event.get_if<E>() != nullptr;
 }
 
 /// What a step machine asks of its driver.

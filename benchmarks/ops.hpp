@@ -219,10 +219,16 @@ struct Ops {
   }
 
   /// Registers "<prefix>/<op>" for every operation.
-  static void register_all(const std::string& prefix) {
+  /// `setup` and `teardown` (if given) run before and after each run of each benchmark.
+  static void register_all(const std::string& prefix,
+                           void (*setup)(const benchmark::State&) = nullptr,
+                           void (*teardown)(const benchmark::State&) = nullptr) {
     auto add = [&](const std::string& op, void (*fn)(benchmark::State&)) {
-      return benchmark::RegisterBenchmark((prefix + "/" + op).c_str(), fn)
-          ->Unit(benchmark::kMicrosecond);
+      auto* b = benchmark::RegisterBenchmark((prefix + "/" + op).c_str(), fn)
+                    ->Unit(benchmark::kMicrosecond);
+      if (setup != nullptr) b->Setup(setup);
+      if (teardown != nullptr) b->Teardown(teardown);
+      return b;
     };
     add("create", &create);
     add("fetch", &fetch);

@@ -7,6 +7,10 @@ benchmark times the library and its floor call by call, alternating (see ops.hpp
 reports the median per-call time of each side and their ratio; this reports the median
 over the repetitions (interleaved at random with the other benchmarks) of each.
 
+Over loopback, an A/A row (the hand-written client against a copy of itself) shows the
+benchmark's own bias; the loopback pairs run on one CPU to keep it near 1 (see
+loopback_ops.cpp).
+
 The in-flight table (benchmarks/in_flight.cpp: calls/s at a fixed number of calls in
 flight against a delaying server, threads and memory per call) is printed as measured,
 with the issue's targets checked for the CurlMultiTransport rows.
@@ -119,6 +123,19 @@ def main():
                          f"{ratio:.2f} | ≤ {target} {'met' if met else 'NOT met'} |")
         if worst:
             all_met[f"{prefix}: every operation ≤ {target}"] = worst <= target
+        # The A/A row: the hand-written client against a copy of itself on its own
+        # connection. Not a result, the benchmark's own bias: a library ratio is only as
+        # meaningful as this one is close to 1.
+        aa = med.get(f"{prefix}/aa_fetch", {})
+        if aa.get("floor_us"):
+            ratio = aa.get("ratio") or aa["lib_us"] / aa["floor_us"]
+            results["calibration"] = results.get("calibration", [])
+            results["calibration"].append({"environment": prefix, "operation": "fetch",
+                                           "copy_us": aa["lib_us"], "floor_us": aa["floor_us"],
+                                           "ratio": ratio})
+            lines.append(f"| {label} | fetch, A/A: the hand-written client against a copy of "
+                         f"itself | {fmt_us(aa['lib_us'])} | {fmt_us(aa['floor_us'])} | "
+                         f"{ratio:.3f} | calibration, ideally 1 |")
 
     base = med.get("future/fetch/1", {}).get("items_per_second")
     if base:

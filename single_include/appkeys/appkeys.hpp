@@ -4662,18 +4662,21 @@ class ClientState {
     return check_logged_in(user);
   }
 
+  /// Every request asks; the configuration never changes, so it is checked once.
   Result<void> check_config() const {
-    if (!is_valid_app_id(config_.app_id)) {
-      return AppError(errc::invalid_argument,
-                      config_.app_id.empty()
-                          ? "AppConfig::app_id is empty"
-                          : "AppConfig::app_id may contain only letters, digits, '-', '_' and '.'");
+    switch (config_problem_) {
+      case ConfigProblem::none:
+        return {};
+      case ConfigProblem::empty_app_id:
+        return AppError(errc::invalid_argument, "AppConfig::app_id is empty");
+      case ConfigProblem::bad_app_id:
+        return AppError(errc::invalid_argument,
+                        "AppConfig::app_id may contain only letters, digits, '-', '_' and '.'");
+      case ConfigProblem::bad_base_url:
+        break;
     }
-    if (!is_http_url(base_url_)) {
-      return AppError(errc::invalid_argument,
-                      "AppConfig::base_url must be an absolute https:// or http:// URL");
-    }
-    return {};
+    return AppError(errc::invalid_argument,
+                    "AppConfig::base_url must be an absolute https:// or http:// URL");
   }
 
   /// A request with the headers of PROTOCOL.md §2 and the configured timeout.
@@ -4722,9 +4725,19 @@ class ClientState {
   }
 
  private:
+  enum class ConfigProblem { none, empty_app_id, bad_app_id, bad_base_url };
+
+  static ConfigProblem find_config_problem(const AppConfig& config, std::string_view base_url) {
+    if (config.app_id.empty()) return ConfigProblem::empty_app_id;
+    if (!is_valid_app_id(config.app_id)) return ConfigProblem::bad_app_id;
+    if (!is_http_url(base_url)) return ConfigProblem::bad_base_url;
+    return ConfigProblem::none;
+  }
+
   const AppConfig config_;
   const std::string base_url_;
   const std::string owner_key_ = owner_key_of(base_url_, config_.app_id);
+  const ConfigProblem config_problem_ = find_config_problem(config_, base_url_);
 
   std::mutex location_mutex_;               // orders the one write of hostname_
   std::string hostname_;                    // written once, then never again

@@ -35,6 +35,8 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -121,8 +123,12 @@ inline bool valid_header_name(std::string_view name) noexcept {
 /// httplib writes values verbatim, so a CR or LF here would let a value add headers or
 /// end the request early.
 inline bool valid_header_value(std::string_view value) noexcept {
-  return std::none_of(value.begin(), value.end(),
-                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+  // Three memchr scans (vectorised) instead of one loop of three comparisons a byte:
+  // every request's Authorization value is a few hundred bytes.
+  for (const char forbidden : {'\r', '\n', '\0'}) {
+    if (std::memchr(value.data(), forbidden, value.size()) != nullptr) return false;
+  }
+  return true;
 }
 
 inline AppError url_error(std::string_view why) {
@@ -836,8 +842,10 @@ class HttplibTransport {
     client.set_read_timeout(socket_wait);
     client.set_write_timeout(socket_wait);
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-    if (auto* tunnel = dynamic_cast<httplib_detail::ProxyTunnelClient*>(&client)) {
-      tunnel->budget(deadline, options.connect_timeout);
+    if (target.https && use_proxy(target)) {  // only then is the client a tunnel
+      if (auto* tunnel = dynamic_cast<httplib_detail::ProxyTunnelClient*>(&client)) {
+        tunnel->budget(deadline, options.connect_timeout);
+      }
     }
 #endif
 
@@ -862,11 +870,17 @@ class HttplibTransport {
       };
     }
 
-    std::string received;
-    bool too_large = false;
-    bool past_deadline = false;
-    const std::size_t limit = options.max_response_bytes;
-    out.response_handler = [&](const httplib::Response& head) {
+    // What the two callbacks below share, reached through one pointer: a std::function
+    // stores a capture of one pointer in place, while the five references this holds
+    // would cost each callback a heap allocation per request.
+    struct Receiving {
+      std::string body;
+      bool too_large = false;
+      bool past_deadline = false;
+      std::size_t limit;
+      Clock::time_point deadline;
+    } in{{}, false, false, options.max_response_bytes, deadline};
+    out.response_handler = [in = &in](const httplib::Response& head) {
       // One lookup with a key built once (has_header plus get_header_value made two,
       // each building its std::string key), and the body's buffer sized once: it may
       // hold a token, and a string that grows leaves copies in the blocks it frees.
@@ -878,23 +892,24 @@ class HttplibTransport {
       const auto [end, parse_error] =
           std::from_chars(text.data(), text.data() + text.size(), length);
       if (parse_error != std::errc() || end != text.data() + text.size()) return true;
-      if (length > limit) {
-        too_large = true;
+      if (length > in->limit) {
+        in->too_large = true;
         return false;
       }
-      received.reserve(static_cast<std::size_t>(length));
+      in->body.reserve(static_cast<std::size_t>(length));
       return true;
     };
-    out.content_receiver = [&](const char* data, std::size_t size, std::uint64_t, std::uint64_t) {
-      if (size > limit - std::min(limit, received.size())) {
-        too_large = true;
+    out.content_receiver = [in = &in](const char* data, std::size_t size, std::uint64_t,
+                                      std::uint64_t) {
+      if (size > in->limit - std::min(in->limit, in->body.size())) {
+        in->too_large = true;
         return false;
       }
-      if (Clock::now() >= deadline) {
-        past_deadline = true;
+      if (Clock::now() >= in->deadline) {
+        in->past_deadline = true;
         return false;
       }
-      received.append(data, size);
+      in->body.append(data, size);
       return true;
     };
 
@@ -911,8 +926,8 @@ class HttplibTransport {
     scrub(out);
 
     if (!ok) {
-      return failure(request, target, lease, error, too_large,
-                     past_deadline || stopped || Clock::now() >= deadline);
+      return failure(request, target, lease, error, in.too_large,
+                     in.past_deadline || stopped || Clock::now() >= deadline);
     }
     if (response.status == 407 && use_proxy(target)) {
       // Only a proxy sends 407 (RFC 9110 §15.5.8): the server was never reached.
@@ -925,7 +940,7 @@ class HttplibTransport {
     HttpResponse result;
     result.status = response.status;
     for (auto& [name, value] : response.headers) result.headers.emplace(name, std::move(value));
-    result.body = std::move(received);
+    result.body = std::move(in.body);
     if (!stopped) lease.keep();
     return result;
   }

@@ -13,348 +13,49 @@
 // which also changes the layout of httplib's classes, so compiling this header without
 // them against that library is an ODR violation, not merely "no TLS".
 
+#ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_CLOCK_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_CLOCK_HPP_INLINED
+// ---- begin appkeys/transport/httplib_detail/clock.hpp
+// appkeys — the clock HttplibTransport measures every deadline on.
+
+#include <chrono>
+
+namespace appkeys::httplib_detail {
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace appkeys::httplib_detail
+// ---- end appkeys/transport/httplib_detail/clock.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_CLOCK_HPP_INLINED
+#ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_PROXY_TUNNEL_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_PROXY_TUNNEL_HPP_INLINED
+// ---- begin appkeys/transport/httplib_detail/proxy_tunnel.hpp
+// appkeys — ProxyTunnelClient: https through an HTTP proxy's CONNECT tunnel, opened by
+// HttplibTransport itself (only with TLS support: CPPHTTPLIB_OPENSSL_SUPPORT).
+
 
 #include <httplib.h>
 
-#include <arpa/inet.h>
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
+#include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <initializer_list>
-#include <map>
-#include <memory>
-#include <mutex>
-#include <optional>
+#include <cstdlib>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
-#include <vector>
 
-namespace appkeys {
+namespace appkeys::httplib_detail {
 
-/// How an HttplibTransport connects. An aggregate whose defaults are the safe choice:
-/// `HttplibTransport{{.connect_timeout = std::chrono::seconds(3)}}`.
-///
-/// Thread safety: a value type; HttplibTransport keeps its own copy.
-struct HttplibTransportOptions {
-  /// Bound on establishing the TCP connection (further capped by the request's own
-  /// timeout, which covers the whole exchange).
-  std::chrono::milliseconds connect_timeout{10'000};
-  /// Kept-alive connections per scheme://host:port; a request that finds all of them
-  /// busy waits (within its timeout) for one to come back. 0 is treated as 1.
-  std::size_t max_connections_per_host = 8;
-  /// PEM file of trusted CA certificates; empty: the system's default store.
-  std::string ca_file{};
-  /// Directory of hashed CA certificates (c_rehash layout); used with or without ca_file.
-  std::string ca_dir{};
-  /// Turns off certificate AND hostname verification: anyone on the path can then read
-  /// and change every token and key. Only for a test server with a throwaway certificate
-  /// you cannot add to ca_file.
-  bool danger_accept_invalid_certificates = false;
-  /// Plain http:// is refused (errc::insecure_transport, before any I/O) unless the
-  /// host is loopback (127.0.0.0/8, ::1, localhost) or this is set: requests carry
-  /// passwords, tokens and key values, which must not cross a network in clear.
-  bool allow_insecure_http = false;
-  /// HTTP proxy (CONNECT tunnel for https). Empty host: no proxy. Loopback hosts are
-  /// always reached directly, never through the proxy.
-  std::string proxy_host{};
-  /// The proxy's port.
-  int proxy_port = 0;
-  /// Basic authentication with the proxy; empty username: none.
-  std::string proxy_username{};
-  /// Password for the proxy's basic authentication.
-  Secret proxy_password{};
-  /// Larger response bodies (after decompression) fail with errc::response_too_large;
-  /// a Content-Length above it fails before the body is read.
-  std::size_t max_response_bytes = 64 * 1024 * 1024;
-};
-
-namespace httplib_detail {
-
-using Clock = std::chrono::steady_clock;
-
-/// An absolute http(s) URL taken apart for httplib.
-struct Target {
-  bool https = false;
-  std::string host;  // as given, brackets stripped from an IPv6 literal
-  int port = 0;
-  std::string path_query;  // "/path?query", fragment dropped, never empty (exchange takes it)
-  std::string origin;      // "https://host:port", lower-case scheme and host: the pool key
-};
-
-/// RFC 9110 token characters (what a header name may contain), as a table: every
-/// request's every header name is checked, so this is on the hot path.
-inline constexpr bool is_token_char(char c) noexcept {
-  constexpr auto table = [] {
-    struct Table {
-      bool allowed[256] = {};
-    } t;
-    for (int c = '0'; c <= '9'; ++c) t.allowed[c] = true;
-    for (int c = 'a'; c <= 'z'; ++c) t.allowed[c] = true;
-    for (int c = 'A'; c <= 'Z'; ++c) t.allowed[c] = true;
-    for (char c : std::string_view("!#$%&'*+-.^_`|~"))
-      t.allowed[static_cast<unsigned char>(c)] = true;
-    return t;
-  }();
-  return table.allowed[static_cast<unsigned char>(c)];
-}
-
-inline bool valid_header_name(std::string_view name) noexcept {
-  return !name.empty() && std::all_of(name.begin(), name.end(), is_token_char);
-}
-
-/// httplib writes values verbatim, so a CR or LF here would let a value add headers or
-/// end the request early.
-inline bool valid_header_value(std::string_view value) noexcept {
-  // Three memchr scans (vectorised) instead of one loop of three comparisons a byte:
-  // every request's Authorization value is a few hundred bytes.
-  for (const char forbidden : {'\r', '\n', '\0'}) {
-    if (std::memchr(value.data(), forbidden, value.size()) != nullptr) return false;
-  }
-  return true;
-}
-
-inline AppError url_error(std::string_view why) {
-  return AppError(errc::invalid_argument,
-                  "HttplibTransport: invalid request URL: " + std::string(why));
-}
-
-/// Takes an absolute http:// or https:// URL apart (detail::split_url) and checks it
-/// for httplib. Userinfo ("user:pw@host") is refused: credentials travel in headers,
-/// never in URLs that end up in logs.
-inline Result<Target> parse_url(std::string_view url) {
-  const detail::UrlSplit split = detail::split_url(url);
-  if (!split) return url_error(split.problem);
-  const detail::UrlParts& parts = split.parts;
-  if (parts.authority.find('@') != std::string_view::npos) {
-    return url_error("credentials in the URL (user@host) are not supported");
-  }
-  const std::string_view host = parts.host;
-  if (parts.bracketed) {
-    if (!std::all_of(host.begin(), host.end(), [](char c) {
-          return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
-        })) {
-      return url_error("malformed IPv6 literal");
-    }
-  } else if (!std::all_of(host.begin(), host.end(), [](char c) {
-               // ASCII only, whatever the locale (std::isalnum follows it).
-               return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '-' || c == '.' || c == '_';
-             })) {
-    return url_error("the host contains characters that are not allowed in a host name");
-  }
-
-  Target target;
-  target.https = parts.https;
-  target.port = target.https ? 443 : 80;
-  if (!parts.port.empty()) {
-    const std::string_view port_text = parts.port;
-    if (port_text.size() > 5 || !std::all_of(port_text.begin(), port_text.end(),
-                                             [](char c) { return c >= '0' && c <= '9'; })) {
-      return url_error("the port is not a number");
-    }
-    target.port = 0;
-    for (char c : port_text) target.port = target.port * 10 + (c - '0');
-    if (target.port < 1 || target.port > 65535) return url_error("the port is out of range");
-  }
-
-  const std::string_view tail = parts.target.substr(0, parts.target.find('#'));
-  if (std::any_of(tail.begin(), tail.end(), [](char c) {
-        const auto byte = static_cast<unsigned char>(c);
-        return byte <= 0x20 || byte >= 0x7f;
-      })) {
-    return url_error(
-        "the path or query contains spaces, control or non-ASCII characters "
-        "(percent-encode them)");
-  }
-  if (tail.empty() || tail.front() != '/') target.path_query = '/';
-  target.path_query += tail;
-
-  target.host = std::string(host);
-  // The pool key: scheme, host and port, lower-case, the port always spelled out.
-  std::string& origin = target.origin;
-  origin.reserve(parts.scheme.size() + host.size() + 11);
-  origin = target.https ? "https://" : "http://";
-  if (parts.bracketed) origin += '[';
-  for (char c : host) origin += detail::ascii_lower(c);
-  if (parts.bracketed) origin += ']';
-  origin += ':';
-  origin += std::to_string(target.port);
-  return target;
-}
-
-/// The library's one loopback rule (detail/url.hpp), under the name the CLI uses.
-using detail::is_loopback_host;
-
-/// Keeps SIGPIPE away from the calling thread while it lives. cpp-httplib (0.11.4 as
-/// built by Debian) writes to sockets without MSG_NOSIGNAL and OpenSSL writes
-/// close_notify when a client is destroyed, so a write to a connection the peer reset,
-/// or that the watchdog shut down, would raise SIGPIPE and by default kill the process.
-/// Blocking it in this thread turns that into an EPIPE error; a SIGPIPE raised meanwhile
-/// is consumed before the old mask returns. Process-wide dispositions stay untouched.
-///
-/// Three system calls in the common case (block; at the end, look for a pending
-/// SIGPIPE, restore). No SIGPIPE can be pending for this thread when the guard starts
-/// with SIGPIPE unblocked (it would have been delivered), so one found pending at the
-/// end is ours; with SIGPIPE already blocked the guard consumes nothing.
-class SigpipeGuard {
- public:
-  SigpipeGuard() noexcept {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    active_ = ::pthread_sigmask(SIG_BLOCK, &pipe_, &old_) == 0;
-  }
-  SigpipeGuard(const SigpipeGuard&) = delete;
-  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-  ~SigpipeGuard() {
-    if (!active_) return;
-    if (sigismember(&old_, SIGPIPE) == 1) {
-      ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-      return;  // it was blocked already: nothing of ours to consume
-    }
-    sigset_t pending;
-    sigemptyset(&pending);
-    if (::sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
-      const timespec no_wait{0, 0};
-      ::sigtimedwait(&pipe_, nullptr, &no_wait);
-    }
-    ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-
- private:
-  sigset_t pipe_{};
-  sigset_t old_{};
-  bool active_ = false;
-};
-
-/// Enforces whole-request deadlines. httplib 0.11 has only per-operation socket
-/// timeouts, so a peer that sends one byte just before each read times out could hold a
-/// request forever; at a request's deadline this thread calls Client::stop(), httplib's
-/// thread-safe way to shut the socket down under a running request, which makes the
-/// blocked read or write fail at once.
-///
-/// stop() waits for httplib's socket mutex, which send() holds while it connects and
-/// does the TLS handshake; each firing therefore runs on a short-lived thread of its
-/// own, so one slow connect never delays another request's deadline. Firings happen
-/// only for requests that time out.
-///
-/// Thread safety: arm() and disarm() may be called concurrently.
-class Watchdog {
- public:
-  Watchdog() = default;
-  Watchdog(const Watchdog&) = delete;
-  Watchdog& operator=(const Watchdog&) = delete;
-
-  ~Watchdog() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    changed_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
-  /// Watches `client` until disarm(id); stops it if `deadline` passes first.
-  std::uint64_t arm(Clock::time_point deadline, httplib::ClientImpl* client) {
-    std::lock_guard lock(mutex_);
-    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
-    const std::uint64_t id = next_id_++;
-    entries_.emplace(id, Entry{deadline, client, false, {}});
-    // Wake the thread only if it would otherwise sleep past this deadline. In steady
-    // use every new deadline lies beyond the one it sleeps towards (they are all "now +
-    // timeout"), so a request costs no wake-up and no context switch; the thread
-    // re-scans when its (possibly stale) deadline comes.
-    if (deadline < sleeping_until_) changed_.notify_all();
-    return id;
-  }
-
-  /// Stops watching; returns true if the deadline fired (the client's socket was shut
-  /// down, so it must not be reused). Once this returns, the watchdog no longer
-  /// touches the client.
-  bool disarm(std::uint64_t id) {
-    std::thread firer;
-    bool fired = false;
-    {
-      std::lock_guard lock(mutex_);
-      auto it = entries_.find(id);
-      if (it == entries_.end()) return false;
-      fired = it->second.fired;
-      firer = std::move(it->second.firer);
-      entries_.erase(it);
-    }
-    // The firing thread returns as soon as stop() does; send() has returned by now, so
-    // httplib's socket mutex is free.
-    if (firer.joinable()) firer.join();
-    return fired;
-  }
-
- private:
-  struct Entry {
-    Clock::time_point deadline;
-    httplib::ClientImpl* client;
-    bool fired;
-    std::thread firer;
-  };
-
-  void run() {
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      Entry* next = nullptr;
-      for (auto& [id, entry] : entries_) {
-        if (!entry.fired && (next == nullptr || entry.deadline < next->deadline)) next = &entry;
-      }
-      if (next == nullptr) {
-        sleeping_until_ = Clock::time_point::max();
-        changed_.wait(lock);
-        sleeping_until_ = Clock::time_point::min();
-        continue;
-      }
-      if (const Clock::time_point deadline = next->deadline; Clock::now() < deadline) {
-        // A copy: the entry may be erased while the lock is released.
-        sleeping_until_ = deadline;
-        changed_.wait_until(lock, deadline);
-        sleeping_until_ = Clock::time_point::min();
-        continue;
-      }
-      next->fired = true;
-      httplib::ClientImpl* client = next->client;
-      next->firer = std::thread([client] {
-        SigpipeGuard quiet;  // stop() may write a TLS close_notify to a dead socket
-        client->stop();
-      });
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::map<std::uint64_t, Entry> entries_;  // guarded by mutex_
-  std::uint64_t next_id_ = 1;               // guarded by mutex_
-  bool stopping_ = false;                   // guarded by mutex_
-  // When the thread will next look at entries_ by itself: the deadline it waits for,
-  // max() while it waits for a notification, min() while it is not waiting (or not yet
-  // started), so that arm() notifies. Guarded by mutex_.
-  Clock::time_point sleeping_until_ = Clock::time_point::min();
-  std::thread thread_;  // started by the first arm()
-};
-
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
 /// An SSLClient that reaches its server through an HTTP proxy's CONNECT tunnel which
 /// this class opens itself. httplib 0.11.4's own tunnelling deadlocks for ever (it
 /// locks its non-recursive socket mutex twice) when the proxy answers the CONNECT with
@@ -509,7 +210,325 @@ class ProxyTunnelClient final : public httplib::SSLClient {
   std::chrono::milliseconds connect_timeout_{10'000};
   int refused_status_ = 0;
 };
+
+}  // namespace appkeys::httplib_detail
 #endif
+// ---- end appkeys/transport/httplib_detail/proxy_tunnel.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_PROXY_TUNNEL_HPP_INLINED
+#ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_SIGPIPE_GUARD_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_SIGPIPE_GUARD_HPP_INLINED
+// ---- begin appkeys/transport/httplib_detail/sigpipe_guard.hpp
+// appkeys — SigpipeGuard: SIGPIPE blocked in the calling thread while httplib writes.
+
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+
+namespace appkeys::httplib_detail {
+
+/// Keeps SIGPIPE away from the calling thread while it lives. cpp-httplib (0.11.4 as
+/// built by Debian) writes to sockets without MSG_NOSIGNAL and OpenSSL writes
+/// close_notify when a client is destroyed, so a write to a connection the peer reset,
+/// or that the watchdog shut down, would raise SIGPIPE and by default kill the process.
+/// Blocking it in this thread turns that into an EPIPE error; a SIGPIPE raised meanwhile
+/// is consumed before the old mask returns. Process-wide dispositions stay untouched.
+///
+/// Three system calls in the common case (block; at the end, look for a pending
+/// SIGPIPE, restore). No SIGPIPE can be pending for this thread when the guard starts
+/// with SIGPIPE unblocked (it would have been delivered), so one found pending at the
+/// end is ours; with SIGPIPE already blocked the guard consumes nothing.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() noexcept {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    active_ = ::pthread_sigmask(SIG_BLOCK, &pipe_, &old_) == 0;
+  }
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+  ~SigpipeGuard() {
+    if (!active_) return;
+    if (sigismember(&old_, SIGPIPE) == 1) {
+      ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+      return;  // it was blocked already: nothing of ours to consume
+    }
+    sigset_t pending;
+    sigemptyset(&pending);
+    if (::sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
+      const timespec no_wait{0, 0};
+      ::sigtimedwait(&pipe_, nullptr, &no_wait);
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  sigset_t pipe_{};
+  sigset_t old_{};
+  bool active_ = false;
+};
+
+}  // namespace appkeys::httplib_detail
+// ---- end appkeys/transport/httplib_detail/sigpipe_guard.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_SIGPIPE_GUARD_HPP_INLINED
+#ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_TARGET_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_TARGET_HPP_INLINED
+// ---- begin appkeys/transport/httplib_detail/target.hpp
+// appkeys — what HttplibTransport checks in a request before any I/O: its URL, taken
+// apart for httplib (Target), and its header names and values.
+
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+namespace appkeys::httplib_detail {
+
+/// An absolute http(s) URL taken apart for httplib.
+struct Target {
+  bool https = false;
+  std::string host;  // as given, brackets stripped from an IPv6 literal
+  int port = 0;
+  std::string path_query;  // "/path?query", fragment dropped, never empty (exchange takes it)
+  std::string origin;      // "https://host:port", lower-case scheme and host: the pool key
+};
+
+/// RFC 9110 token characters (what a header name may contain), as a table: every
+/// request's every header name is checked, so this is on the hot path.
+inline constexpr bool is_token_char(char c) noexcept {
+  constexpr auto table = [] {
+    struct Table {
+      bool allowed[256] = {};
+    } t;
+    for (int c = '0'; c <= '9'; ++c) t.allowed[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c) t.allowed[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) t.allowed[c] = true;
+    for (char c : std::string_view("!#$%&'*+-.^_`|~"))
+      t.allowed[static_cast<unsigned char>(c)] = true;
+    return t;
+  }();
+  return table.allowed[static_cast<unsigned char>(c)];
+}
+
+inline bool valid_header_name(std::string_view name) noexcept {
+  return !name.empty() && std::all_of(name.begin(), name.end(), is_token_char);
+}
+
+/// httplib writes values verbatim, so a CR or LF here would let a value add headers or
+/// end the request early.
+inline bool valid_header_value(std::string_view value) noexcept {
+  // Three memchr scans (vectorised) instead of one loop of three comparisons a byte:
+  // every request's Authorization value is a few hundred bytes.
+  for (const char forbidden : {'\r', '\n', '\0'}) {
+    if (std::memchr(value.data(), forbidden, value.size()) != nullptr) return false;
+  }
+  return true;
+}
+
+inline AppError url_error(std::string_view why) {
+  return AppError(errc::invalid_argument,
+                  "HttplibTransport: invalid request URL: " + std::string(why));
+}
+
+/// Takes an absolute http:// or https:// URL apart (detail::split_url) and checks it
+/// for httplib. Userinfo ("user:pw@host") is refused: credentials travel in headers,
+/// never in URLs that end up in logs.
+inline Result<Target> parse_url(std::string_view url) {
+  const detail::UrlSplit split = detail::split_url(url);
+  if (!split) return url_error(split.problem);
+  const detail::UrlParts& parts = split.parts;
+  if (parts.authority.find('@') != std::string_view::npos) {
+    return url_error("credentials in the URL (user@host) are not supported");
+  }
+  const std::string_view host = parts.host;
+  if (parts.bracketed) {
+    if (!std::all_of(host.begin(), host.end(), [](char c) {
+          return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+        })) {
+      return url_error("malformed IPv6 literal");
+    }
+  } else if (!std::all_of(host.begin(), host.end(), [](char c) {
+               // ASCII only, whatever the locale (std::isalnum follows it).
+               return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '_';
+             })) {
+    return url_error("the host contains characters that are not allowed in a host name");
+  }
+
+  Target target;
+  target.https = parts.https;
+  target.port = target.https ? 443 : 80;
+  if (!parts.port.empty()) {
+    const std::string_view port_text = parts.port;
+    if (port_text.size() > 5 || !std::all_of(port_text.begin(), port_text.end(),
+                                             [](char c) { return c >= '0' && c <= '9'; })) {
+      return url_error("the port is not a number");
+    }
+    target.port = 0;
+    for (char c : port_text) target.port = target.port * 10 + (c - '0');
+    if (target.port < 1 || target.port > 65535) return url_error("the port is out of range");
+  }
+
+  const std::string_view tail = parts.target.substr(0, parts.target.find('#'));
+  if (std::any_of(tail.begin(), tail.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte <= 0x20 || byte >= 0x7f;
+      })) {
+    return url_error(
+        "the path or query contains spaces, control or non-ASCII characters "
+        "(percent-encode them)");
+  }
+  if (tail.empty() || tail.front() != '/') target.path_query = '/';
+  target.path_query += tail;
+
+  target.host = std::string(host);
+  // The pool key: scheme, host and port, lower-case, the port always spelled out.
+  std::string& origin = target.origin;
+  origin.reserve(parts.scheme.size() + host.size() + 11);
+  origin = target.https ? "https://" : "http://";
+  if (parts.bracketed) origin += '[';
+  for (char c : host) origin += detail::ascii_lower(c);
+  if (parts.bracketed) origin += ']';
+  origin += ':';
+  origin += std::to_string(target.port);
+  return target;
+}
+
+/// The library's one loopback rule (detail/url.hpp), under the name the CLI uses.
+using detail::is_loopback_host;
+
+}  // namespace appkeys::httplib_detail
+// ---- end appkeys/transport/httplib_detail/target.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_TARGET_HPP_INLINED
+#ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_WATCHDOG_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_WATCHDOG_HPP_INLINED
+// ---- begin appkeys/transport/httplib_detail/watchdog.hpp
+// appkeys — the whole-request deadlines of HttplibTransport: one Watchdog thread per
+// transport, and Watch, which arms it for one request.
+
+
+#include <httplib.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+namespace appkeys::httplib_detail {
+
+/// Enforces whole-request deadlines. httplib 0.11 has only per-operation socket
+/// timeouts, so a peer that sends one byte just before each read times out could hold a
+/// request forever; at a request's deadline this thread calls Client::stop(), httplib's
+/// thread-safe way to shut the socket down under a running request, which makes the
+/// blocked read or write fail at once.
+///
+/// stop() waits for httplib's socket mutex, which send() holds while it connects and
+/// does the TLS handshake; each firing therefore runs on a short-lived thread of its
+/// own, so one slow connect never delays another request's deadline. Firings happen
+/// only for requests that time out.
+///
+/// Thread safety: arm() and disarm() may be called concurrently.
+class Watchdog {
+ public:
+  Watchdog() = default;
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+  ~Watchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  /// Watches `client` until disarm(id); stops it if `deadline` passes first.
+  std::uint64_t arm(Clock::time_point deadline, httplib::ClientImpl* client) {
+    std::lock_guard lock(mutex_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    const std::uint64_t id = next_id_++;
+    entries_.emplace(id, Entry{deadline, client, false, {}});
+    // Wake the thread only if it would otherwise sleep past this deadline. In steady
+    // use every new deadline lies beyond the one it sleeps towards (they are all "now +
+    // timeout"), so a request costs no wake-up and no context switch; the thread
+    // re-scans when its (possibly stale) deadline comes.
+    if (deadline < sleeping_until_) changed_.notify_all();
+    return id;
+  }
+
+  /// Stops watching; returns true if the deadline fired (the client's socket was shut
+  /// down, so it must not be reused). Once this returns, the watchdog no longer
+  /// touches the client.
+  bool disarm(std::uint64_t id) {
+    std::thread firer;
+    bool fired = false;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = entries_.find(id);
+      if (it == entries_.end()) return false;
+      fired = it->second.fired;
+      firer = std::move(it->second.firer);
+      entries_.erase(it);
+    }
+    // The firing thread returns as soon as stop() does; send() has returned by now, so
+    // httplib's socket mutex is free.
+    if (firer.joinable()) firer.join();
+    return fired;
+  }
+
+ private:
+  struct Entry {
+    Clock::time_point deadline;
+    httplib::ClientImpl* client;
+    bool fired;
+    std::thread firer;
+  };
+
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      Entry* next = nullptr;
+      for (auto& [id, entry] : entries_) {
+        if (!entry.fired && (next == nullptr || entry.deadline < next->deadline)) next = &entry;
+      }
+      if (next == nullptr) {
+        sleeping_until_ = Clock::time_point::max();
+        changed_.wait(lock);
+        sleeping_until_ = Clock::time_point::min();
+        continue;
+      }
+      if (const Clock::time_point deadline = next->deadline; Clock::now() < deadline) {
+        // A copy: the entry may be erased while the lock is released.
+        sleeping_until_ = deadline;
+        changed_.wait_until(lock, deadline);
+        sleeping_until_ = Clock::time_point::min();
+        continue;
+      }
+      next->fired = true;
+      httplib::ClientImpl* client = next->client;
+      next->firer = std::thread([client] {
+        SigpipeGuard quiet;  // stop() may write a TLS close_notify to a dead socket
+        client->stop();
+      });
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<std::uint64_t, Entry> entries_;  // guarded by mutex_
+  std::uint64_t next_id_ = 1;               // guarded by mutex_
+  bool stopping_ = false;                   // guarded by mutex_
+  // When the thread will next look at entries_ by itself: the deadline it waits for,
+  // max() while it waits for a notification, min() while it is not waiting (or not yet
+  // started), so that arm() notifies. Guarded by mutex_.
+  Clock::time_point sleeping_until_ = Clock::time_point::min();
+  std::thread thread_;  // started by the first arm()
+};
 
 /// Arms a Watchdog for one request and disarms it on every path out, so the watchdog
 /// never holds a pointer to a client that went back to the pool.
@@ -530,7 +549,79 @@ class Watch {
   std::uint64_t id_;
 };
 
-}  // namespace httplib_detail
+}  // namespace appkeys::httplib_detail
+// ---- end appkeys/transport/httplib_detail/watchdog.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_WATCHDOG_HPP_INLINED
+#ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_OPTIONS_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_OPTIONS_HPP_INLINED
+// ---- begin appkeys/transport/httplib_options.hpp
+// appkeys — HttplibTransportOptions: how an HttplibTransport connects.
+
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace appkeys {
+
+/// How an HttplibTransport connects. An aggregate whose defaults are the safe choice:
+/// `HttplibTransport{{.connect_timeout = std::chrono::seconds(3)}}`.
+///
+/// Thread safety: a value type; HttplibTransport keeps its own copy.
+struct HttplibTransportOptions {
+  /// Bound on establishing the TCP connection (further capped by the request's own
+  /// timeout, which covers the whole exchange).
+  std::chrono::milliseconds connect_timeout{10'000};
+  /// Kept-alive connections per scheme://host:port; a request that finds all of them
+  /// busy waits (within its timeout) for one to come back. 0 is treated as 1.
+  std::size_t max_connections_per_host = 8;
+  /// PEM file of trusted CA certificates; empty: the system's default store.
+  std::string ca_file{};
+  /// Directory of hashed CA certificates (c_rehash layout); used with or without ca_file.
+  std::string ca_dir{};
+  /// Turns off certificate AND hostname verification: anyone on the path can then read
+  /// and change every token and key. Only for a test server with a throwaway certificate
+  /// you cannot add to ca_file.
+  bool danger_accept_invalid_certificates = false;
+  /// Plain http:// is refused (errc::insecure_transport, before any I/O) unless the
+  /// host is loopback (127.0.0.0/8, ::1, localhost) or this is set: requests carry
+  /// passwords, tokens and key values, which must not cross a network in clear.
+  bool allow_insecure_http = false;
+  /// HTTP proxy (CONNECT tunnel for https). Empty host: no proxy. Loopback hosts are
+  /// always reached directly, never through the proxy.
+  std::string proxy_host{};
+  /// The proxy's port.
+  int proxy_port = 0;
+  /// Basic authentication with the proxy; empty username: none.
+  std::string proxy_username{};
+  /// Password for the proxy's basic authentication.
+  Secret proxy_password{};
+  /// Larger response bodies (after decompression) fail with errc::response_too_large;
+  /// a Content-Length above it fails before the body is read.
+  std::size_t max_response_bytes = 64 * 1024 * 1024;
+};
+
+}  // namespace appkeys
+// ---- end appkeys/transport/httplib_options.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_OPTIONS_HPP_INLINED
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace appkeys {
 
 /// A Transport over cpp-httplib: HTTP/1.1 with keep-alive connections pooled per
 /// scheme://host:port, TLS through OpenSSL with certificate and hostname verification.

@@ -1,0 +1,10 @@
+// appkeys — the clock HttplibTransport measures every deadline on.
+#pragma once
+
+#include <chrono>
+
+namespace appkeys::httplib_detail {
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace appkeys::httplib_detail

@@ -27,6 +27,7 @@
 #include <appkeys/exec/run_loop.hpp>
 #include <appkeys/exec/future.hpp>
 #include <appkeys/exec/task.hpp>
+#include <appkeys/exec/sync_wait.hpp>
 #include <appkeys/exec/coro.hpp>
 #include <appkeys/exec/callback.hpp>
 #include <appkeys/exec/when_all.hpp>

@@ -2334,17 +2334,14 @@ static_assert(Executor<FutureExec>);
 #endif  // APPKEYS_HAS_EXCEPTIONS
 // ---- end appkeys/exec/future.hpp
 // ---- begin appkeys/exec/task.hpp
-// appkeys — Task<T>, a lazy coroutine task, and sync_wait, which runs one from plain code.
+// appkeys — Task<T>, a lazy coroutine task (exec/sync_wait.hpp runs one from plain code).
 
 
 #if APPKEYS_HAS_EXCEPTIONS
 
-#include <atomic>
 #include <cassert>
-#include <condition_variable>
 #include <coroutine>
 #include <exception>
-#include <mutex>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -2513,112 +2510,6 @@ struct OperationTask {
   Task<T> task;
 };
 
-/// How sync_wait learns that the task has completed.
-class SyncWaitSignal {
- public:
-  virtual void notify() noexcept = 0;
-
- protected:
-  ~SyncWaitSignal() = default;
-};
-
-/// A coroutine that awaits one task and then notifies a SyncWaitSignal. It is the
-/// continuation a task resumes, so sync_wait needs no thread of its own.
-struct SyncWaitDriver {
-  struct promise_type {
-    SyncWaitSignal* signal = nullptr;
-    std::exception_ptr exception;
-
-    SyncWaitDriver get_return_object() noexcept {
-      return SyncWaitDriver{std::coroutine_handle<promise_type>::from_promise(*this)};
-    }
-    std::suspend_always initial_suspend() const noexcept { return {}; }
-    auto final_suspend() const noexcept {
-      struct Notify {
-        bool await_ready() const noexcept { return false; }
-        // The waiting thread may destroy this frame as soon as notify() returns;
-        // nothing after it touches the frame.
-        void await_suspend(std::coroutine_handle<promise_type> self) const noexcept {
-          self.promise().signal->notify();
-        }
-        void await_resume() const noexcept {}
-      };
-      return Notify{};
-    }
-    void return_void() const noexcept {}
-    void unhandled_exception() noexcept { exception = std::current_exception(); }
-  };
-
-  explicit SyncWaitDriver(std::coroutine_handle<promise_type> h) noexcept : handle(h) {}
-  SyncWaitDriver(SyncWaitDriver&& other) noexcept : handle(std::exchange(other.handle, {})) {}
-  SyncWaitDriver& operator=(SyncWaitDriver&&) = delete;
-  ~SyncWaitDriver() {
-    if (handle) handle.destroy();
-  }
-
-  std::coroutine_handle<promise_type> handle;
-};
-
-template <class T>
-SyncWaitDriver sync_wait_body(Task<T>& task, Slot<Result<T>>& out) {
-  auto outcome = co_await std::move(task).as_result();
-  out.emplace(std::move(outcome));
-}
-
-/// Blocks a thread on a mutex and a condition variable.
-class SyncWaitEvent final : public SyncWaitSignal {
- public:
-  void notify() noexcept override {
-    // Under the lock: once it is released wait() may return and the event go away.
-    std::lock_guard lock(mutex_);
-    done_ = true;
-    ready_.notify_all();
-  }
-  void wait() {
-    std::unique_lock lock(mutex_);
-    ready_.wait(lock, [this] { return done_; });
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  bool done_ = false;
-};
-
-/// Ends the RunLoop::run() that drives the task.
-class SyncWaitLoopSignal final : public SyncWaitSignal {
- public:
-  explicit SyncWaitLoopSignal(RunLoop& loop) noexcept : loop_(loop) {}
-  void notify() noexcept override {
-    done_.store(true, std::memory_order_release);
-    loop_.finish();  // the last touch: the waiting thread may return right after it
-  }
-  /// Runs the loop until the task is done; a finish() someone else asked for does not
-  /// end the wait early.
-  void wait() {
-    do {
-      loop_.run();
-    } while (!done_.load(std::memory_order_acquire));
-  }
-
- private:
-  RunLoop& loop_;
-  std::atomic<bool> done_{false};
-};
-
-/// Runs `task` to completion, blocking as `wait` says; the outcome as a Result.
-template <class T, class Wait>
-Result<T> sync_wait_impl(Task<T>& task, SyncWaitSignal& signal, Wait wait) {
-  assert(task.valid() && "sync_wait on an empty or moved-from Task");
-  Slot<Result<T>> out;
-  SyncWaitDriver driver = sync_wait_body(task, out);
-  driver.handle.promise().signal = &signal;
-  driver.handle.resume();  // starts the task on this thread
-  wait();
-  if (driver.handle.promise().exception) std::rethrow_exception(driver.handle.promise().exception);
-  return std::move(*out);
-}
-
 }  // namespace detail
 
 /// A lazy, move-only coroutine task: what every CoroExec call returns, and the return
@@ -2738,6 +2629,137 @@ class [[nodiscard]] ResultAwaitable {
   Task<T> task_;
 };
 
+}  // namespace appkeys
+
+#endif  // APPKEYS_HAS_EXCEPTIONS
+// ---- end appkeys/exec/task.hpp
+// ---- begin appkeys/exec/sync_wait.hpp
+// appkeys — sync_wait: runs a Task<T> to completion from plain code (main(), tests),
+// blocking the calling thread or running a RunLoop on it meanwhile.
+
+
+#if APPKEYS_HAS_EXCEPTIONS
+
+#include <atomic>
+#include <cassert>
+#include <condition_variable>
+#include <coroutine>
+#include <exception>
+#include <mutex>
+#include <type_traits>
+#include <utility>
+
+namespace appkeys {
+namespace detail {
+
+/// How sync_wait learns that the task has completed.
+class SyncWaitSignal {
+ public:
+  virtual void notify() noexcept = 0;
+
+ protected:
+  ~SyncWaitSignal() = default;
+};
+
+/// A coroutine that awaits one task and then notifies a SyncWaitSignal. It is the
+/// continuation a task resumes, so sync_wait needs no thread of its own.
+struct SyncWaitDriver {
+  struct promise_type {
+    SyncWaitSignal* signal = nullptr;
+    std::exception_ptr exception;
+
+    SyncWaitDriver get_return_object() noexcept {
+      return SyncWaitDriver{std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+    auto final_suspend() const noexcept {
+      struct Notify {
+        bool await_ready() const noexcept { return false; }
+        // The waiting thread may destroy this frame as soon as notify() returns;
+        // nothing after it touches the frame.
+        void await_suspend(std::coroutine_handle<promise_type> self) const noexcept {
+          self.promise().signal->notify();
+        }
+        void await_resume() const noexcept {}
+      };
+      return Notify{};
+    }
+    void return_void() const noexcept {}
+    void unhandled_exception() noexcept { exception = std::current_exception(); }
+  };
+
+  explicit SyncWaitDriver(std::coroutine_handle<promise_type> h) noexcept : handle(h) {}
+  SyncWaitDriver(SyncWaitDriver&& other) noexcept : handle(std::exchange(other.handle, {})) {}
+  SyncWaitDriver& operator=(SyncWaitDriver&&) = delete;
+  ~SyncWaitDriver() {
+    if (handle) handle.destroy();
+  }
+
+  std::coroutine_handle<promise_type> handle;
+};
+
+template <class T>
+SyncWaitDriver sync_wait_body(Task<T>& task, Slot<Result<T>>& out) {
+  auto outcome = co_await std::move(task).as_result();
+  out.emplace(std::move(outcome));
+}
+
+/// Blocks a thread on a mutex and a condition variable.
+class SyncWaitEvent final : public SyncWaitSignal {
+ public:
+  void notify() noexcept override {
+    // Under the lock: once it is released wait() may return and the event go away.
+    std::lock_guard lock(mutex_);
+    done_ = true;
+    ready_.notify_all();
+  }
+  void wait() {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [this] { return done_; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  bool done_ = false;
+};
+
+/// Ends the RunLoop::run() that drives the task.
+class SyncWaitLoopSignal final : public SyncWaitSignal {
+ public:
+  explicit SyncWaitLoopSignal(RunLoop& loop) noexcept : loop_(loop) {}
+  void notify() noexcept override {
+    done_.store(true, std::memory_order_release);
+    loop_.finish();  // the last touch: the waiting thread may return right after it
+  }
+  /// Runs the loop until the task is done; a finish() someone else asked for does not
+  /// end the wait early.
+  void wait() {
+    do {
+      loop_.run();
+    } while (!done_.load(std::memory_order_acquire));
+  }
+
+ private:
+  RunLoop& loop_;
+  std::atomic<bool> done_{false};
+};
+
+/// Runs `task` to completion, blocking as `wait` says; the outcome as a Result.
+template <class T, class Wait>
+Result<T> sync_wait_impl(Task<T>& task, SyncWaitSignal& signal, Wait wait) {
+  assert(task.valid() && "sync_wait on an empty or moved-from Task");
+  Slot<Result<T>> out;
+  SyncWaitDriver driver = sync_wait_body(task, out);
+  driver.handle.promise().signal = &signal;
+  driver.handle.resume();  // starts the task on this thread
+  wait();
+  if (driver.handle.promise().exception) std::rethrow_exception(driver.handle.promise().exception);
+  return std::move(*out);
+}
+
+}  // namespace detail
+
 /// Runs `task` to completion on the calling thread and returns its value, or throws
 /// its failure (an AppError for a failed call). For main(), tests and other code that
 /// is not a coroutine. The task runs here; if its calls run on a pool, this thread
@@ -2787,7 +2809,7 @@ Result<T> sync_wait(ResultAwaitable<T> awaitable, RunLoop& loop) {
 }  // namespace appkeys
 
 #endif  // APPKEYS_HAS_EXCEPTIONS
-// ---- end appkeys/exec/task.hpp
+// ---- end appkeys/exec/sync_wait.hpp
 // ---- begin appkeys/exec/coro.hpp
 // appkeys — CoroExec: calls are C++20 coroutines; `co_await keys.create("name")`.
 

@@ -7,6 +7,7 @@
 #include <appkeys/detail/slot.hpp>
 #include <appkeys/exec/job.hpp>
 #include <appkeys/exec/run_loop.hpp>
+#include <appkeys/exec/sync_wait.hpp>
 #include <appkeys/exec/task.hpp>
 #include <appkeys/result.hpp>
 

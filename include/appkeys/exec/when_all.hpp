@@ -3,6 +3,7 @@
 
 #include <appkeys/config.hpp>
 #include <appkeys/detail/slot.hpp>
+#include <appkeys/exec/sync_wait.hpp>
 #include <appkeys/exec/task.hpp>
 #include <appkeys/result.hpp>
 

@@ -19,27 +19,13 @@
 #include <appkeys/appkeys.hpp>
 #include <appkeys/testing/fake.hpp>
 
-#include <nlohmann/json.hpp>
-
-#include <string>
+#include "json_instances.hpp"
 
 #ifdef APPKEYS_TEST_INSTANCES_DEFINE
 #define APPKEYS_TEST_INSTANCE template  // support/instances.cpp: the definitions
 #else
 #define APPKEYS_TEST_INSTANCE extern template
 #endif
-
-// nlohmann/json: the value type and what parse() and dump() use. (Not iter_impl<json>:
-// its converting constructor from a const iterator does not compile for every member.)
-APPKEYS_TEST_INSTANCE class nlohmann::basic_json<>;
-APPKEYS_TEST_INSTANCE class nlohmann::detail::lexer<
-    nlohmann::json, nlohmann::detail::iterator_input_adapter<const char*>>;
-APPKEYS_TEST_INSTANCE class nlohmann::detail::parser<
-    nlohmann::json, nlohmann::detail::iterator_input_adapter<const char*>>;
-APPKEYS_TEST_INSTANCE class nlohmann::detail::serializer<nlohmann::json>;
-APPKEYS_TEST_INSTANCE class nlohmann::detail::json_sax_dom_parser<nlohmann::json>;
-APPKEYS_TEST_INSTANCE class nlohmann::detail::json_sax_dom_callback_parser<nlohmann::json>;
-APPKEYS_TEST_INSTANCE class nlohmann::detail::iter_impl<const nlohmann::json>;
 
 // The client's step machines: every call of every App, whatever its transport and
 // executor, runs these.

@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
+#include <thread>
 #include <utility>
 
 namespace appkeys::server::sqlite {
@@ -87,12 +89,29 @@ Connection::Connection(const std::string& path, const SqliteOptions& options) : 
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, options.busy_timeout_ms);
   try {
-    // journal_mode=WAL persists in the file; the others are per connection.
-    exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+    switch_to_wal(std::chrono::milliseconds(options.busy_timeout_ms));
+    // Per connection (journal_mode=WAL persists in the file).
+    exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
   } catch (...) {
     sqlite3_close(db_);
     db_ = nullptr;
     throw;
+  }
+}
+
+void Connection::switch_to_wal(std::chrono::milliseconds patience) {
+  // Switching a new file to WAL takes it for a moment; when another connection (another
+  // `appkeys serve` starting on the same new store) does so at that instant, SQLite
+  // answers SQLITE_BUSY at once, without the busy handler (4 threads racing on a new file:
+  // 25 failures in 400). So wait a little and try again, as the busy handler would.
+  const auto give_up = std::chrono::steady_clock::now() + patience;
+  for (;;) {
+    const int result = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+    if (result == SQLITE_OK) return;
+    if ((result & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= give_up) {
+      fail("switching to WAL");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
 

@@ -8,7 +8,11 @@
 
 #include <appkeys/testing/backend/memory_store.hpp>
 
+#include <barrier>
 #include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
 
 namespace store_test {  // the suite's own namespace: these cases use its helpers
 
@@ -34,6 +38,32 @@ TEST_CASE("SQLite store: a file that is not a database is refused with a clear m
     message = error.what();
   }
   CHECK(contains(message, "file is not a database"));
+}
+
+// Two `appkeys serve` started together on a new store: SQLite refused the switch to WAL
+// at once, without waiting for the other connection (4 threads racing on a new file: 25
+// failures in 400), and one server exited with "database is locked".
+TEST_CASE("SQLite store: stores opened at the same moment on one new file all open",
+          "[server][sqlite][schema]") {
+  constexpr int openers = 4;
+  for (int round = 0; round < 25; ++round) {
+    appkeys_test::SqliteUnderTest place;
+    std::barrier start(openers);
+    std::vector<std::string> failures(openers);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < openers; ++i) {
+      threads.emplace_back([&place, &start, &failures, i] {
+        start.arrive_and_wait();
+        try {
+          auto store = place.open_store();
+        } catch (const appkeys::server::StoreError& error) {
+          failures[static_cast<std::size_t>(i)] = error.what();
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    for (const auto& failure : failures) CHECK(failure == "");
+  }
 }
 
 TEST_CASE("store URIs", "[server][uri]") {

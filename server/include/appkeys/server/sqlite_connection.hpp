@@ -5,6 +5,7 @@
 #include <appkeys/server/store_error.hpp>
 
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -96,6 +97,10 @@ class Connection {
   sqlite3* handle() const noexcept { return db_; }
 
  private:
+  /// PRAGMA journal_mode=WAL, retried for up to `patience` while another connection holds
+  /// the file (throws StoreError after that, or on any other failure).
+  void switch_to_wal(std::chrono::milliseconds patience);
+
   sqlite3* db_ = nullptr;
   std::string path_;
   /// Hashes std::string and std::string_view alike, so prepare() finds a cached

@@ -182,11 +182,13 @@ class CurlSender {
 
 struct HttplibEnv : Env<appkeys::HttplibTransport, HttplibSender> {
   using Env::Env;
+  /// A raw client with a connection of its own to the paired benchmarks' server.
+  static HttplibSender connect() { return HttplibSender(Loopback::get().server.port()); }
   static HttplibEnv& get() {
     static HttplibEnv* env = [] {
       auto& loopback = Loopback::get();
       return new HttplibEnv(loopback.world, loopback.server.base_url(), appkeys::HttplibTransport(),
-                            HttplibSender(loopback.server.port()));
+                            connect());
     }();
     return *env;
   }
@@ -194,11 +196,13 @@ struct HttplibEnv : Env<appkeys::HttplibTransport, HttplibSender> {
 
 struct CurlEnv : Env<appkeys::CurlTransport, CurlSender> {
   using Env::Env;
+  /// A raw client with a connection of its own to the paired benchmarks' server.
+  static CurlSender connect() { return CurlSender(Loopback::get().server.base_url()); }
   static CurlEnv& get() {
     static CurlEnv* env = [] {
       auto& loopback = Loopback::get();
       return new CurlEnv(loopback.world, loopback.server.base_url(), appkeys::CurlTransport(),
-                         CurlSender(loopback.server.base_url()));
+                         connect());
     }();
     return *env;
   }
@@ -248,13 +252,13 @@ void future_in_flight(benchmark::State& state) {
 /// A/A calibration: the hand-written client against a second copy of itself, with the
 /// same session on a connection of its own. A ratio away from 1 here is the benchmark's
 /// own bias, not the library's.
-template <class Env, class Sender>
-void raw_against_raw(benchmark::State& state, Sender (*connect)()) {
+template <class Env>
+void raw_against_raw(benchmark::State& state) {
   auto& env = Env::get();
   auto& raw = env.raw();
   static auto* copy = [&] {
-    auto* other = new RawClient<Sender>(raw);
-    other->sender() = connect();
+    auto* other = new auto(raw);
+    other->sender() = Env::connect();
     return other;
   }();
   const std::string id_hex = env.fixed_id().to_hex();
@@ -263,24 +267,16 @@ void raw_against_raw(benchmark::State& state, Sender (*connect)()) {
       [&] { benchmark::DoNotOptimize(raw.fetch(id_hex)); }, nothing);
 }
 
-HttplibSender connect_httplib() { return HttplibSender(Loopback::get().server.port()); }
-CurlSender connect_curl() { return CurlSender(Loopback::get().server.base_url()); }
-
 }  // namespace
 
 void register_loopback() {
   Ops<HttplibEnv>::register_all("loopback_httplib", &OneCpu::pin, &OneCpu::unpin);
   Ops<CurlEnv>::register_all("loopback_curl", &OneCpu::pin, &OneCpu::unpin);
-  benchmark::RegisterBenchmark("loopback_httplib/aa_fetch",
-                               &raw_against_raw<HttplibEnv, HttplibSender>, &connect_httplib)
-      ->Unit(benchmark::kMicrosecond)
-      ->Setup(&OneCpu::pin)
-      ->Teardown(&OneCpu::unpin);
-  benchmark::RegisterBenchmark("loopback_curl/aa_fetch", &raw_against_raw<CurlEnv, CurlSender>,
-                               &connect_curl)
-      ->Unit(benchmark::kMicrosecond)
-      ->Setup(&OneCpu::pin)
-      ->Teardown(&OneCpu::unpin);
+  for (auto* aa :
+       {benchmark::RegisterBenchmark("loopback_httplib/aa_fetch", &raw_against_raw<HttplibEnv>),
+        benchmark::RegisterBenchmark("loopback_curl/aa_fetch", &raw_against_raw<CurlEnv>)}) {
+    aa->Unit(benchmark::kMicrosecond)->Setup(&OneCpu::pin)->Teardown(&OneCpu::unpin);
+  }
   auto* b = benchmark::RegisterBenchmark("future/fetch", &future_in_flight);
   for (long n : {1L, 4L, 16L, 64L}) b->Arg(n);
   b->Unit(benchmark::kMicrosecond)->UseRealTime();

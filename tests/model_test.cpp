@@ -1,5 +1,5 @@
 // The value types: ObjectId, Secret, ApiKey, Credentials, Headers, Result, errc and
-// AppError. No I/O here; the protocol is in protocol_test.cpp.
+// AppError. No I/O here; the protocol is in protocol/.
 #if defined(__has_include) && __has_include(<appkeys/api_key.hpp>)
 #include <appkeys/api_key.hpp>
 #include <appkeys/app_config.hpp>

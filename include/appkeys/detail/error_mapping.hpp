@@ -1,8 +1,8 @@
 // appkeys — turning a non-2xx response into an AppError (PROTOCOL.md §5), written once.
 //
 // Compiled only where used: each function below that uses nlohmann/json is a template
-// (`template <class = void>`, the parameter unused) so that a translation unit that
-// includes this header but never calls it does not instantiate nlohmann/json's templates
+// (`template <class T = void>`, naming the type Json<T>: see detail/json.hpp) so that a translation
+// unit that includes this header but never calls it does not instantiate nlohmann/json's templates
 // for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
 // of them.
 #pragma once
@@ -58,13 +58,13 @@ inline bool has_json_content_type(const Headers& headers) {
 /// unknown `error_code` gives app_server_error; a JSON body with only `error` gives
 /// app_unknown_error; anything else gives http_error. Status, raw code, message and
 /// link are kept on every error.
-template <class = void>
+template <class T = void>
 inline AppError error_from_response(const HttpResponse& response, std::string_view context) {
   const int status = response.status;
   std::string prefix(context);
   prefix += " failed: ";
   if (has_json_content_type(response.headers)) {
-    if (auto body = parse_json(response.body); body && body->is_object()) {
+    if (auto body = parse_json<T>(response.body); body && body->is_object()) {
       const std::string* message = string_member(*body, wire::field::error);
       const std::string* code = string_member(*body, wire::field::error_code);
       const std::string* link = string_member(*body, wire::field::link);

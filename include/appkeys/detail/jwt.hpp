@@ -1,8 +1,8 @@
 // appkeys — reading the one claim the client needs from a JWT-shaped token.
 //
 // Compiled only where used: each function below that uses nlohmann/json is a template
-// (`template <class = void>`, the parameter unused) so that a translation unit that
-// includes this header but never calls it does not instantiate nlohmann/json's templates
+// (`template <class T = void>`, naming the type Json<T>: see detail/json.hpp) so that a translation
+// unit that includes this header but never calls it does not instantiate nlohmann/json's templates
 // for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
 // of them.
 #pragma once
@@ -19,7 +19,7 @@ namespace appkeys::detail {
 
 /// The `exp` claim of a JWT, or nullopt if the token is not a JWT or has no numeric
 /// exp. Tokens are otherwise opaque (PROTOCOL.md §4): no signature check happens here.
-template <class = void>
+template <class T = void>
 inline std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::string_view token) {
   const auto first = token.find('.');
   if (first == std::string_view::npos) return std::nullopt;
@@ -27,11 +27,11 @@ inline std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::stri
   if (second == std::string_view::npos) return std::nullopt;
   auto payload = base64url_decode(token.substr(first + 1, second - first - 1));
   if (!payload) return std::nullopt;
-  auto claims = parse_json(*payload);
+  auto claims = parse_json<T>(*payload);
   if (!claims || !claims->is_object()) return std::nullopt;
   auto it = claims->find("exp");
   if (it == claims->end() || !it->is_number()) return std::nullopt;
-  const double seconds = it->get<double>();
+  const double seconds = it->template get<double>();
   if (!(seconds > 0 && seconds < 1e11)) return std::nullopt;  // also rejects NaN
   // system_clock may count in 64-bit nanoseconds, which end in the year 2262: a later
   // exp would overflow the conversion (found by fuzz_jwt), and means "never expires".

@@ -6,8 +6,8 @@
 // ever quotes a body (a body may hold a key value or a token).
 //
 // Compiled only where used: each function below that uses nlohmann/json is a template
-// (`template <class = void>`, the parameter unused) so that a translation unit that
-// includes this header but never calls it does not instantiate nlohmann/json's templates
+// (`template <class T = void>`, naming the type Json<T>: see detail/json.hpp) so that a translation
+// unit that includes this header but never calls it does not instantiate nlohmann/json's templates
 // for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
 // of them.
 #pragma once
@@ -70,18 +70,18 @@ inline AppError malformed(std::string_view what_response, std::string_view probl
 // ---------------------------------------------------------------------------------
 // API keys (§3)
 
-template <class = void>
+template <class T = void>
 inline std::string create_key_body(std::string_view name) {
-  json body = json::object();
+  Json<T> body = Json<T>::object();
   body[field::name] = std::string(name);
   return dump_json(body);
 }
 
 /// The server's description of a key; `key` only on the create response.
-template <class = void>
-inline json api_key_json(const ObjectId& id, std::string_view name, bool disabled,
-                         std::optional<std::string_view> key = std::nullopt) {
-  json out = json::object();
+template <class T = void>
+inline Json<T> api_key_json(const ObjectId& id, std::string_view name, bool disabled,
+                            std::optional<std::string_view> key = std::nullopt) {
+  Json<T> out = Json<T>::object();
   out[field::id] = id.to_hex();
   if (key) out[field::key] = std::string(*key);
   out[field::name] = std::string(name);
@@ -89,8 +89,9 @@ inline json api_key_json(const ObjectId& id, std::string_view name, bool disable
   return out;
 }
 
-template <class = void>
-inline Result<ApiKey> api_key_from_json(const json& value, std::string_view context, int status) {
+template <class T = void>
+inline Result<ApiKey> api_key_from_json(const Json<T>& value, std::string_view context,
+                                        int status) {
   if (!value.is_object()) return malformed(context, "an API key is not a JSON object", status);
   const std::string* id_text = string_member(value, field::id);
   if (id_text == nullptr) return malformed(context, "'_id' is missing or not a string", status);
@@ -103,24 +104,24 @@ inline Result<ApiKey> api_key_from_json(const json& value, std::string_view cont
   ApiKey key{*id, *name, *disabled, std::nullopt};
   if (auto it = value.find(field::key); it != value.end() && !it->is_null()) {
     if (!it->is_string()) return malformed(context, "'key' is not a string", status);
-    key.key.emplace(it->get_ref<const std::string&>());
+    key.key.emplace(it->template get_ref<const std::string&>());
   }
   return key;
 }
 
-template <class = void>
+template <class T = void>
 inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context, int status) {
-  auto value = parse_json(body);
+  auto value = parse_json<T>(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
   auto key = api_key_from_json(*value, context, status);
   wipe_member(*value, field::key);
   return key;
 }
 
-template <class = void>
+template <class T = void>
 inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
                                                       std::string_view context, int status) {
-  auto value = parse_json(body);
+  auto value = parse_json<T>(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
   if (!value->is_array()) return malformed(context, "body is not a JSON array", status);
   std::vector<ApiKey> keys;
@@ -153,9 +154,9 @@ struct Location {
   std::string hostname;
 };
 
-template <class = void>
-inline json location_json(std::string_view hostname) {
-  json out = json::object();
+template <class T = void>
+inline Json<T> location_json(std::string_view hostname) {
+  Json<T> out = Json<T>::object();
   out[field::deployment_model] = "GLOBAL";
   out[field::hostname] = std::string(hostname);
   out[field::location] = "US-VA";
@@ -169,10 +170,10 @@ inline json location_json(std::string_view hostname) {
   return out;
 }
 
-template <class = void>
+template <class T = void>
 inline Result<Location> parse_location(std::string_view body, int status) {
   constexpr std::string_view context = "location request";
-  auto value = parse_json(body);
+  auto value = parse_json<T>(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
   const std::string* hostname = string_member(*value, field::hostname);
   if (hostname == nullptr) {
@@ -187,10 +188,10 @@ inline Result<Location> parse_location(std::string_view body, int status) {
 // ---------------------------------------------------------------------------------
 // Logins and sessions (§4)
 
-template <class = void>
-inline json device_json(const DeviceInfo& device, std::string_view app_id,
-                        const std::string& device_id) {
-  json out = json::object();
+template <class T = void>
+inline Json<T> device_json(const DeviceInfo& device, std::string_view app_id,
+                           const std::string& device_id) {
+  Json<T> out = Json<T>::object();
   out["appId"] = std::string(app_id);
   if (!device.app_version.empty()) out["appVersion"] = device.app_version;
   out["platform"] = device.platform;
@@ -203,15 +204,15 @@ inline json device_json(const DeviceInfo& device, std::string_view app_id,
   if (!device.framework_name.empty()) out["frameworkName"] = device.framework_name;
   if (!device.framework_version.empty()) out["frameworkVersion"] = device.framework_version;
   if (!device.bundle_id.empty()) out["bundleId"] = device.bundle_id;
-  if (!device_id.empty()) out["deviceId"] = json{{field::oid, device_id}};
+  if (!device_id.empty()) out["deviceId"] = Json<T>{{field::oid, device_id}};
   return out;
 }
 
 /// The login body: the provider's credential fields plus options.device.
 /// The returned string holds the password or key: callers keep it in a request only.
-template <class = void>
-inline std::string login_body(const Credentials& credentials, const json& device) {
-  json body = json::object();
+template <class T = void>
+inline std::string login_body(const Credentials& credentials, const Json<T>& device) {
+  Json<T> body = Json<T>::object();
   switch (credentials.provider()) {
     case AuthProvider::email_password:
       body[field::username] = credentials.email();
@@ -223,18 +224,18 @@ inline std::string login_body(const Credentials& credentials, const json& device
     case AuthProvider::anonymous:
       break;
   }
-  body[field::options] = json{{field::device, device}};
+  body[field::options] = Json<T>{{field::device, device}};
   std::string text = dump_json(body);
-  // The json value held copies of the secret; clear them before it is freed.
+  // The Json<T> value held copies of the secret; clear them before it is freed.
   wipe_member(body, field::password);
   wipe_member(body, field::key);
   return text;
 }
 
 /// The register body. Like login_body, the returned string holds the password.
-template <class = void>
+template <class T = void>
 inline std::string register_body(std::string_view email, std::string_view password) {
-  json body = json::object();
+  Json<T> body = Json<T>::object();
   body[field::email] = email;
   body[field::password] = password;  // built in place: no temporary std::string copy
   std::string text = dump_json(body);
@@ -249,10 +250,10 @@ struct LoginResponse {
   std::string device_id;
 };
 
-template <class = void>
-inline json login_response_json(std::string_view access_token, std::string_view refresh_token,
-                                std::string_view user_id, std::string_view device_id) {
-  json out = json::object();
+template <class T = void>
+inline Json<T> login_response_json(std::string_view access_token, std::string_view refresh_token,
+                                   std::string_view user_id, std::string_view device_id) {
+  Json<T> out = Json<T>::object();
   out[field::access_token] = std::string(access_token);
   out[field::device_id] = std::string(device_id);
   out[field::refresh_token] = std::string(refresh_token);
@@ -260,10 +261,10 @@ inline json login_response_json(std::string_view access_token, std::string_view 
   return out;
 }
 
-template <class = void>
+template <class T = void>
 inline Result<LoginResponse> parse_login_response(std::string_view body, int status) {
   constexpr std::string_view context = "log in";
-  auto value = parse_json(body);
+  auto value = parse_json<T>(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
   const std::string* access = string_member(*value, field::access_token);
   const std::string* refresh = string_member(*value, field::refresh_token);
@@ -288,15 +289,15 @@ inline Result<LoginResponse> parse_login_response(std::string_view body, int sta
   return out;
 }
 
-template <class = void>
-inline json refresh_response_json(std::string_view access_token) {
-  return json{{field::access_token, std::string(access_token)}};
+template <class T = void>
+inline Json<T> refresh_response_json(std::string_view access_token) {
+  return Json<T>{{field::access_token, std::string(access_token)}};
 }
 
-template <class = void>
+template <class T = void>
 inline Result<Secret> parse_refresh_response(std::string_view body, int status) {
   constexpr std::string_view context = "access token refresh";
-  auto value = parse_json(body);
+  auto value = parse_json<T>(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
   const std::string* access = string_member(*value, field::access_token);
   if (access == nullptr || access->empty()) {
@@ -313,14 +314,14 @@ struct Profile {
   std::vector<UserIdentity> identities;
 };
 
-template <class = void>
-inline json profile_json(std::string_view user_id, const std::vector<UserIdentity>& identities,
-                         const json& data) {
-  json list = json::array();
+template <class T = void>
+inline Json<T> profile_json(std::string_view user_id, const std::vector<UserIdentity>& identities,
+                            const Json<T>& data) {
+  Json<T> list = Json<T>::array();
   for (const auto& identity : identities) {
-    list.push_back(json{{"id", identity.id}, {field::provider_type, identity.provider_type}});
+    list.push_back(Json<T>{{"id", identity.id}, {field::provider_type, identity.provider_type}});
   }
-  json out = json::object();
+  Json<T> out = Json<T>::object();
   out[field::data] = data;
   out[field::identities] = std::move(list);
   out[field::type] = "normal";
@@ -328,10 +329,10 @@ inline json profile_json(std::string_view user_id, const std::vector<UserIdentit
   return out;
 }
 
-template <class = void>
+template <class T = void>
 inline Result<Profile> parse_profile(std::string_view body, int status) {
   constexpr std::string_view context = "profile request";
-  auto value = parse_json(body);
+  auto value = parse_json<T>(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
   const std::string* user_id = string_member(*value, field::user_id);
   if (user_id == nullptr) return malformed(context, "'user_id' is missing or not a string", status);
@@ -355,10 +356,10 @@ inline Result<Profile> parse_profile(std::string_view body, int status) {
 // ---------------------------------------------------------------------------------
 // Errors (§5)
 
-template <class = void>
-inline json error_json(std::string_view message, std::string_view code = {},
-                       std::string_view link = {}) {
-  json out = json::object();
+template <class T = void>
+inline Json<T> error_json(std::string_view message, std::string_view code = {},
+                          std::string_view link = {}) {
+  Json<T> out = Json<T>::object();
   out[field::error] = std::string(message);
   if (!code.empty()) out[field::error_code] = std::string(code);
   if (!link.empty()) out[field::link] = std::string(link);

@@ -39,11 +39,19 @@ static_assert(appkeys::Executor<CountingExec>);
 
 }  // namespace
 
+// Every shipped policy is checked against its concept here rather than by a static_assert
+// in its header, which every program that includes the header would compile again.
 TEST_CASE("the shipped executors satisfy the Executor concept and say what they return",
           "[executor]") {
   STATIC_REQUIRE(appkeys::Executor<appkeys::SyncExec>);
   STATIC_REQUIRE(appkeys::Executor<appkeys::NoThrowExec>);
   STATIC_REQUIRE(appkeys::Executor<appkeys::FutureExec>);
+  STATIC_REQUIRE(appkeys::Executor<appkeys::CoroExec>);
+  STATIC_REQUIRE(appkeys::Executor<appkeys::CallbackExec>);
+  STATIC_REQUIRE(appkeys::PostTarget<appkeys::ThreadPool>);
+  STATIC_REQUIRE(appkeys::PostTarget<appkeys::RunLoop>);
+  STATIC_REQUIRE(std::is_same_v<appkeys::CoroExec::result<int>, appkeys::Task<int>>);
+  STATIC_REQUIRE(std::is_same_v<appkeys::CallbackExec::result<int>, appkeys::Deferred<int>>);
   STATIC_REQUIRE(std::is_same_v<appkeys::SyncExec::result<appkeys::ApiKey>, appkeys::ApiKey>);
   STATIC_REQUIRE(std::is_same_v<appkeys::SyncExec::result<void>, void>);
   STATIC_REQUIRE(std::is_same_v<appkeys::NoThrowExec::result<int>, Result<int>>);

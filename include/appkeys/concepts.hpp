@@ -160,7 +160,9 @@ struct ProbeOperation {
 /// 5. run may be called from several threads at once.
 ///
 /// The shipped executors also accept a plain callable returning Result<X> (run as
-/// run_blocking would be). The compiler checks 1, 2 and 4 through the probes below.
+/// run_blocking would be). The compiler checks 1, 2 and 4 through the probes below;
+/// tests/executor_test.cpp checks every shipped executor against this concept (a
+/// static_assert in each executor's header would be compiled again by every program).
 template <class E>
 concept Executor = std::copy_constructible<E> &&
     requires(E& e, detail::ProbeOperation<int> op, detail::ProbeOperation<void> void_op) {

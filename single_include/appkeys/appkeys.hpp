@@ -1522,7 +1522,9 @@ struct ProbeOperation {
 /// 5. run may be called from several threads at once.
 ///
 /// The shipped executors also accept a plain callable returning Result<X> (run as
-/// run_blocking would be). The compiler checks 1, 2 and 4 through the probes below.
+/// run_blocking would be). The compiler checks 1, 2 and 4 through the probes below;
+/// tests/executor_test.cpp checks every shipped executor against this concept (a
+/// static_assert in each executor's header would be compiled again by every program).
 template <class E>
 concept Executor = std::copy_constructible<E> &&
     requires(E& e, detail::ProbeOperation<int> op, detail::ProbeOperation<void> void_op) {
@@ -1570,6 +1572,18 @@ std::shared_ptr<T> share_new(Args&&... args) {
 // outcome. Calls that need it meanwhile join: they hand the driver a continuation and
 // hold no thread and no lock until the leader lands. Nothing here does I/O.
 
+// ---- begin appkeys/detail/steps/flight_fwd.hpp
+// appkeys — the name Flight (steps/flight.hpp), for headers that only hold one by pointer.
+
+namespace appkeys::detail::steps {
+
+template <class>
+class BasicFlight;
+/// One request shared by every call that needs it at the same time (steps/flight.hpp).
+using Flight = BasicFlight<void>;
+
+}  // namespace appkeys::detail::steps
+// ---- end appkeys/detail/steps/flight_fwd.hpp
 
 #include <memory>
 #include <mutex>
@@ -1581,7 +1595,11 @@ namespace appkeys::detail::steps {
 
 /// Thread safety: every member may be called concurrently. Waiters run on the thread
 /// that lands the flight, outside the lock, so a waiter may lead the next flight.
-class Flight {
+///
+/// A template (used as Flight) only so that its members, and the containers they use,
+/// are compiled where a call is made, not in every program that includes User.
+template <class>
+class BasicFlight {
  public:
   /// Called once, with the leader's outcome.
   using Waiter = UniqueFunction<void(Result<void>)>;
@@ -1630,22 +1648,25 @@ class Flight {
 
 /// The leader's duty to land, as an RAII handle: a leader that is destroyed without
 /// landing (its call was cancelled, or shut down) lands with errc::cancelled, which
-/// tells the waiters to try again rather than fail.
-class FlightLease {
+/// tells the waiters to try again rather than fail. A template (used as FlightLease)
+/// for the same reason as BasicFlight.
+template <class>
+class BasicFlightLease {
  public:
-  FlightLease() = default;
-  explicit FlightLease(std::shared_ptr<Flight> flight) noexcept : flight_(std::move(flight)) {}
-  FlightLease(FlightLease&& other) noexcept : flight_(std::exchange(other.flight_, nullptr)) {}
-  FlightLease& operator=(FlightLease&& other) noexcept {
+  BasicFlightLease() = default;
+  explicit BasicFlightLease(std::shared_ptr<Flight> flight) noexcept : flight_(std::move(flight)) {}
+  BasicFlightLease(BasicFlightLease&& other) noexcept
+      : flight_(std::exchange(other.flight_, nullptr)) {}
+  BasicFlightLease& operator=(BasicFlightLease&& other) noexcept {
     if (this != &other) {
       abandon();
       flight_ = std::exchange(other.flight_, nullptr);
     }
     return *this;
   }
-  FlightLease(const FlightLease&) = delete;
-  FlightLease& operator=(const FlightLease&) = delete;
-  ~FlightLease() { abandon(); }
+  BasicFlightLease(const BasicFlightLease&) = delete;
+  BasicFlightLease& operator=(const BasicFlightLease&) = delete;
+  ~BasicFlightLease() { abandon(); }
 
   explicit operator bool() const noexcept { return flight_ != nullptr; }
 
@@ -1669,6 +1690,7 @@ class FlightLease {
 
   std::shared_ptr<Flight> flight_;
 };
+using FlightLease = BasicFlightLease<void>;
 
 /// Whether a Joined outcome means "the leader gave up: try again".
 inline bool leader_abandoned(const Result<void>& outcome) noexcept {
@@ -1859,8 +1881,6 @@ struct SyncExec {
   }
 };
 
-static_assert(Executor<SyncExec>);
-
 }  // namespace appkeys
 // ---- end appkeys/exec/sync.hpp
 // ---- begin appkeys/exec/no_throw.hpp
@@ -1886,8 +1906,6 @@ struct NoThrowExec {
     return std::forward<F>(operation)();
   }
 };
-
-static_assert(Executor<NoThrowExec>);
 
 }  // namespace appkeys
 // ---- end appkeys/exec/no_throw.hpp
@@ -2037,8 +2055,6 @@ class BasicThreadPool {
 /// The pool (a template only so that a program that never starts one does not compile it).
 using ThreadPool = BasicThreadPool<>;
 
-static_assert(PostTarget<ThreadPool>);
-
 }  // namespace appkeys
 // ---- end appkeys/exec/thread_pool.hpp
 // ---- begin appkeys/exec/run_loop.hpp
@@ -2143,8 +2159,6 @@ class RunLoop {
   std::deque<detail::UniqueFunction<void()>> jobs_;
   bool finishing_ = false;
 };
-
-static_assert(PostTarget<RunLoop>);
 
 }  // namespace appkeys
 // ---- end appkeys/exec/run_loop.hpp
@@ -2327,8 +2341,6 @@ class FutureExec {
   std::shared_ptr<detail::FuturePool> shared_;
 };
 
-static_assert(Executor<FutureExec>);
-
 }  // namespace appkeys
 
 #endif  // APPKEYS_HAS_EXCEPTIONS
@@ -2477,9 +2489,15 @@ struct TaskPromise : TaskState<T> {
   }
   void return_value(T value) { this->set_value(std::move(value)); }
 };
-template <>
-struct TaskPromise<void> : TaskState<void> {
-  Task<void> get_return_object() noexcept;
+// A partial specialization rather than TaskPromise<void>: an explicit specialization is
+// an ordinary class, compiled (TaskState<void>'s variant included) in every program that
+// includes this header, where a template is compiled only in programs that use it.
+template <class T>
+  requires std::is_void_v<T>
+struct TaskPromise<T> : TaskState<T> {
+  Task<T> get_return_object() noexcept {
+    return TaskAccess::make<T>(std::coroutine_handle<TaskPromise>::from_promise(*this), this);
+  }
   void return_void() { this->set_value(); }
 };
 
@@ -2596,12 +2614,6 @@ class [[nodiscard]] Task {
   std::coroutine_handle<> handle_;
   detail::TaskState<T>* state_ = nullptr;
 };
-
-namespace detail {
-inline Task<void> TaskPromise<void>::get_return_object() noexcept {
-  return TaskAccess::make<void>(std::coroutine_handle<TaskPromise>::from_promise(*this), this);
-}
-}  // namespace detail
 
 /// What Task<T>::as_result() returns: owns the task; awaiting it yields Result<T>.
 ///
@@ -2990,8 +3002,6 @@ class CoroExec {
   std::shared_ptr<const Contexts> contexts_;
 };
 
-static_assert(Executor<CoroExec>);
-
 }  // namespace appkeys
 
 #endif  // APPKEYS_HAS_EXCEPTIONS
@@ -3269,8 +3279,6 @@ class CallbackExec {
  private:
   std::shared_ptr<const detail::CallbackContexts> contexts_;
 };
-
-static_assert(Executor<CallbackExec>);
 
 }  // namespace appkeys
 
@@ -3565,8 +3573,6 @@ using CallRegistry = BasicCallRegistry<>;
 #include <utility>
 
 namespace appkeys::detail::steps {
-
-class Flight;
 
 /// The clock whose time a machine is given (JWT `exp` claims are wall-clock times).
 using WallClock = std::chrono::system_clock;
@@ -4105,10 +4111,10 @@ void async_drive(Machine machine, T& transport,
 // appkeys — strict, non-throwing JSON access on top of nlohmann/json.
 //
 // Compiled only where used: each function below that uses nlohmann/json is a template
-// (`template <class = void>`, the parameter unused) so that a translation unit that
-// includes this header but never calls it does not instantiate nlohmann/json's templates
-// for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
-// of them.
+// (`template <class T = void>`) that names the JSON type `Json<T>`, so that a translation
+// unit that includes this header but never calls it does not instantiate nlohmann/json's
+// templates for it. Without that, every program that includes <appkeys/appkeys.hpp>
+// pays for all of them.
 
 
 #include <nlohmann/json.hpp>
@@ -4121,6 +4127,19 @@ void async_drive(Machine machine, T& transport,
 namespace appkeys::detail {
 
 using json = nlohmann::json;
+
+/// `json`, spelled so that it depends on `T`. A function template whose parameter is
+/// unused still has its non-dependent calls resolved where it is defined: GCC then
+/// deduces and instantiates, say, json::parse's input adapters in every program that
+/// includes the header. Writing the type as Json<T> makes every such call dependent, so
+/// it is resolved only where the function is instantiated (6 MB of GCC's memory for
+/// this header alone, 12 of the 57 the client's headers added to a program).
+template <class>
+struct JsonFor {
+  using type = json;
+};
+template <class T>
+using Json = typename JsonFor<T>::type;
 
 /// Deeper nesting than this is refused before parsing: no answer of this protocol
 /// nests more than three levels, and a hostile body should cost nothing.
@@ -4155,45 +4174,45 @@ inline std::size_t json_depth(std::string_view text, std::size_t limit) noexcept
 }
 
 /// Parses `text`, never throwing: nullopt for invalid or too deeply nested JSON.
-template <class = void>
-inline std::optional<json> parse_json(std::string_view text) {
+template <class T = void>
+inline std::optional<Json<T>> parse_json(std::string_view text) {
   if (json_depth(text, max_json_depth) > max_json_depth) return std::nullopt;
-  json value = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  Json<T> value = Json<T>::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) return std::nullopt;
   return value;
 }
 
 /// The string member `key` of `object`, or nullptr when absent or not a string.
-template <class = void>
-inline const std::string* string_member(const json& object, std::string_view key) {
+template <class T = void>
+inline const std::string* string_member(const Json<T>& object, std::string_view key) {
   if (!object.is_object()) return nullptr;
   auto it = object.find(key);
   if (it == object.end() || !it->is_string()) return nullptr;
-  return it->get_ptr<const std::string*>();
+  return it->template get_ptr<const std::string*>();
 }
 
 /// The bool member `key` of `object`, or nullopt when absent or not a bool.
-template <class = void>
-inline std::optional<bool> bool_member(const json& object, std::string_view key) {
+template <class T = void>
+inline std::optional<bool> bool_member(const Json<T>& object, std::string_view key) {
   if (!object.is_object()) return std::nullopt;
   auto it = object.find(key);
   if (it == object.end() || !it->is_boolean()) return std::nullopt;
-  return it->get<bool>();
+  return it->template get<bool>();
 }
 
 /// Wipes the string member `key` of `object`, if it is one.
-template <class = void>
-inline void wipe_member(json& object, std::string_view key) noexcept {
+template <class T = void>
+inline void wipe_member(Json<T>& object, std::string_view key) noexcept {
   if (!object.is_object()) return;
   auto it = object.find(key);
-  if (it != object.end() && it->is_string()) wipe(it->get_ref<std::string&>());
+  if (it != object.end() && it->is_string()) wipe(it->template get_ref<std::string&>());
 }
 
 /// Serializes without throwing on invalid UTF-8 (replaced by U+FFFD): caller-supplied
 /// strings (a key name, an email) must not turn into an exception.
-template <class = void>
-inline std::string dump_json(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+template <class T = void>
+inline std::string dump_json(const Json<T>& value) {
+  return value.dump(-1, ' ', false, Json<T>::error_handler_t::replace);
 }
 
 }  // namespace appkeys::detail
@@ -4784,8 +4803,8 @@ class ClientState {
 // appkeys — turning a non-2xx response into an AppError (PROTOCOL.md §5), written once.
 //
 // Compiled only where used: each function below that uses nlohmann/json is a template
-// (`template <class = void>`, the parameter unused) so that a translation unit that
-// includes this header but never calls it does not instantiate nlohmann/json's templates
+// (`template <class T = void>`, naming the type Json<T>: see detail/json.hpp) so that a translation
+// unit that includes this header but never calls it does not instantiate nlohmann/json's templates
 // for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
 // of them.
 
@@ -4798,8 +4817,8 @@ class ClientState {
 // ever quotes a body (a body may hold a key value or a token).
 //
 // Compiled only where used: each function below that uses nlohmann/json is a template
-// (`template <class = void>`, the parameter unused) so that a translation unit that
-// includes this header but never calls it does not instantiate nlohmann/json's templates
+// (`template <class T = void>`, naming the type Json<T>: see detail/json.hpp) so that a translation
+// unit that includes this header but never calls it does not instantiate nlohmann/json's templates
 // for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
 // of them.
 
@@ -4851,18 +4870,18 @@ inline AppError malformed(std::string_view what_response, std::string_view probl
 // ---------------------------------------------------------------------------------
 // API keys (§3)
 
-template <class = void>
+template <class T = void>
 inline std::string create_key_body(std::string_view name) {
-  json body = json::object();
+  Json<T> body = Json<T>::object();
   body[field::name] = std::string(name);
   return dump_json(body);
 }
 
 /// The server's description of a key; `key` only on the create response.
-template <class = void>
-inline json api_key_json(const ObjectId& id, std::string_view name, bool disabled,
-                         std::optional<std::string_view> key = std::nullopt) {
-  json out = json::object();
+template <class T = void>
+inline Json<T> api_key_json(const ObjectId& id, std::string_view name, bool disabled,
+                            std::optional<std::string_view> key = std::nullopt) {
+  Json<T> out = Json<T>::object();
   out[field::id] = id.to_hex();
   if (key) out[field::key] = std::string(*key);
   out[field::name] = std::string(name);
@@ -4870,8 +4889,9 @@ inline json api_key_json(const ObjectId& id, std::string_view name, bool disable
   return out;
 }
 
-template <class = void>
-inline Result<ApiKey> api_key_from_json(const json& value, std::string_view context, int status) {
+template <class T = void>
+inline Result<ApiKey> api_key_from_json(const Json<T>& value, std::string_view context,
+                                        int status) {
   if (!value.is_object()) return malformed(context, "an API key is not a JSON object", status);
   const std::string* id_text = string_member(value, field::id);
   if (id_text == nullptr) return malformed(context, "'_id' is missing or not a string", status);
@@ -4884,24 +4904,24 @@ inline Result<ApiKey> api_key_from_json(const json& value, std::string_view cont
   ApiKey key{*id, *name, *disabled, std::nullopt};
   if (auto it = value.find(field::key); it != value.end() && !it->is_null()) {
     if (!it->is_string()) return malformed(context, "'key' is not a string", status);
-    key.key.emplace(it->get_ref<const std::string&>());
+    key.key.emplace(it->template get_ref<const std::string&>());
   }
   return key;
 }
 
-template <class = void>
+template <class T = void>
 inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context, int status) {
-  auto value = parse_json(body);
+  auto value = parse_json<T>(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
   auto key = api_key_from_json(*value, context, status);
   wipe_member(*value, field::key);
   return key;
 }
 
-template <class = void>
+template <class T = void>
 inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
                                                       std::string_view context, int status) {
-  auto value = parse_json(body);
+  auto value = parse_json<T>(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
   if (!value->is_array()) return malformed(context, "body is not a JSON array", status);
   std::vector<ApiKey> keys;
@@ -4934,9 +4954,9 @@ struct Location {
   std::string hostname;
 };
 
-template <class = void>
-inline json location_json(std::string_view hostname) {
-  json out = json::object();
+template <class T = void>
+inline Json<T> location_json(std::string_view hostname) {
+  Json<T> out = Json<T>::object();
   out[field::deployment_model] = "GLOBAL";
   out[field::hostname] = std::string(hostname);
   out[field::location] = "US-VA";
@@ -4950,10 +4970,10 @@ inline json location_json(std::string_view hostname) {
   return out;
 }
 
-template <class = void>
+template <class T = void>
 inline Result<Location> parse_location(std::string_view body, int status) {
   constexpr std::string_view context = "location request";
-  auto value = parse_json(body);
+  auto value = parse_json<T>(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
   const std::string* hostname = string_member(*value, field::hostname);
   if (hostname == nullptr) {
@@ -4968,10 +4988,10 @@ inline Result<Location> parse_location(std::string_view body, int status) {
 // ---------------------------------------------------------------------------------
 // Logins and sessions (§4)
 
-template <class = void>
-inline json device_json(const DeviceInfo& device, std::string_view app_id,
-                        const std::string& device_id) {
-  json out = json::object();
+template <class T = void>
+inline Json<T> device_json(const DeviceInfo& device, std::string_view app_id,
+                           const std::string& device_id) {
+  Json<T> out = Json<T>::object();
   out["appId"] = std::string(app_id);
   if (!device.app_version.empty()) out["appVersion"] = device.app_version;
   out["platform"] = device.platform;
@@ -4984,15 +5004,15 @@ inline json device_json(const DeviceInfo& device, std::string_view app_id,
   if (!device.framework_name.empty()) out["frameworkName"] = device.framework_name;
   if (!device.framework_version.empty()) out["frameworkVersion"] = device.framework_version;
   if (!device.bundle_id.empty()) out["bundleId"] = device.bundle_id;
-  if (!device_id.empty()) out["deviceId"] = json{{field::oid, device_id}};
+  if (!device_id.empty()) out["deviceId"] = Json<T>{{field::oid, device_id}};
   return out;
 }
 
 /// The login body: the provider's credential fields plus options.device.
 /// The returned string holds the password or key: callers keep it in a request only.
-template <class = void>
-inline std::string login_body(const Credentials& credentials, const json& device) {
-  json body = json::object();
+template <class T = void>
+inline std::string login_body(const Credentials& credentials, const Json<T>& device) {
+  Json<T> body = Json<T>::object();
   switch (credentials.provider()) {
     case AuthProvider::email_password:
       body[field::username] = credentials.email();
@@ -5004,18 +5024,18 @@ inline std::string login_body(const Credentials& credentials, const json& device
     case AuthProvider::anonymous:
       break;
   }
-  body[field::options] = json{{field::device, device}};
+  body[field::options] = Json<T>{{field::device, device}};
   std::string text = dump_json(body);
-  // The json value held copies of the secret; clear them before it is freed.
+  // The Json<T> value held copies of the secret; clear them before it is freed.
   wipe_member(body, field::password);
   wipe_member(body, field::key);
   return text;
 }
 
 /// The register body. Like login_body, the returned string holds the password.
-template <class = void>
+template <class T = void>
 inline std::string register_body(std::string_view email, std::string_view password) {
-  json body = json::object();
+  Json<T> body = Json<T>::object();
   body[field::email] = email;
   body[field::password] = password;  // built in place: no temporary std::string copy
   std::string text = dump_json(body);
@@ -5030,10 +5050,10 @@ struct LoginResponse {
   std::string device_id;
 };
 
-template <class = void>
-inline json login_response_json(std::string_view access_token, std::string_view refresh_token,
-                                std::string_view user_id, std::string_view device_id) {
-  json out = json::object();
+template <class T = void>
+inline Json<T> login_response_json(std::string_view access_token, std::string_view refresh_token,
+                                   std::string_view user_id, std::string_view device_id) {
+  Json<T> out = Json<T>::object();
   out[field::access_token] = std::string(access_token);
   out[field::device_id] = std::string(device_id);
   out[field::refresh_token] = std::string(refresh_token);
@@ -5041,10 +5061,10 @@ inline json login_response_json(std::string_view access_token, std::string_view 
   return out;
 }
 
-template <class = void>
+template <class T = void>
 inline Result<LoginResponse> parse_login_response(std::string_view body, int status) {
   constexpr std::string_view context = "log in";
-  auto value = parse_json(body);
+  auto value = parse_json<T>(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
   const std::string* access = string_member(*value, field::access_token);
   const std::string* refresh = string_member(*value, field::refresh_token);
@@ -5069,15 +5089,15 @@ inline Result<LoginResponse> parse_login_response(std::string_view body, int sta
   return out;
 }
 
-template <class = void>
-inline json refresh_response_json(std::string_view access_token) {
-  return json{{field::access_token, std::string(access_token)}};
+template <class T = void>
+inline Json<T> refresh_response_json(std::string_view access_token) {
+  return Json<T>{{field::access_token, std::string(access_token)}};
 }
 
-template <class = void>
+template <class T = void>
 inline Result<Secret> parse_refresh_response(std::string_view body, int status) {
   constexpr std::string_view context = "access token refresh";
-  auto value = parse_json(body);
+  auto value = parse_json<T>(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
   const std::string* access = string_member(*value, field::access_token);
   if (access == nullptr || access->empty()) {
@@ -5094,14 +5114,14 @@ struct Profile {
   std::vector<UserIdentity> identities;
 };
 
-template <class = void>
-inline json profile_json(std::string_view user_id, const std::vector<UserIdentity>& identities,
-                         const json& data) {
-  json list = json::array();
+template <class T = void>
+inline Json<T> profile_json(std::string_view user_id, const std::vector<UserIdentity>& identities,
+                            const Json<T>& data) {
+  Json<T> list = Json<T>::array();
   for (const auto& identity : identities) {
-    list.push_back(json{{"id", identity.id}, {field::provider_type, identity.provider_type}});
+    list.push_back(Json<T>{{"id", identity.id}, {field::provider_type, identity.provider_type}});
   }
-  json out = json::object();
+  Json<T> out = Json<T>::object();
   out[field::data] = data;
   out[field::identities] = std::move(list);
   out[field::type] = "normal";
@@ -5109,10 +5129,10 @@ inline json profile_json(std::string_view user_id, const std::vector<UserIdentit
   return out;
 }
 
-template <class = void>
+template <class T = void>
 inline Result<Profile> parse_profile(std::string_view body, int status) {
   constexpr std::string_view context = "profile request";
-  auto value = parse_json(body);
+  auto value = parse_json<T>(body);
   if (!value) return malformed(context, "body is not valid JSON", status);
   const std::string* user_id = string_member(*value, field::user_id);
   if (user_id == nullptr) return malformed(context, "'user_id' is missing or not a string", status);
@@ -5136,10 +5156,10 @@ inline Result<Profile> parse_profile(std::string_view body, int status) {
 // ---------------------------------------------------------------------------------
 // Errors (§5)
 
-template <class = void>
-inline json error_json(std::string_view message, std::string_view code = {},
-                       std::string_view link = {}) {
-  json out = json::object();
+template <class T = void>
+inline Json<T> error_json(std::string_view message, std::string_view code = {},
+                          std::string_view link = {}) {
+  Json<T> out = Json<T>::object();
   out[field::error] = std::string(message);
   if (!code.empty()) out[field::error_code] = std::string(code);
   if (!link.empty()) out[field::link] = std::string(link);
@@ -5194,13 +5214,13 @@ inline bool has_json_content_type(const Headers& headers) {
 /// unknown `error_code` gives app_server_error; a JSON body with only `error` gives
 /// app_unknown_error; anything else gives http_error. Status, raw code, message and
 /// link are kept on every error.
-template <class = void>
+template <class T = void>
 inline AppError error_from_response(const HttpResponse& response, std::string_view context) {
   const int status = response.status;
   std::string prefix(context);
   prefix += " failed: ";
   if (has_json_content_type(response.headers)) {
-    if (auto body = parse_json(response.body); body && body->is_object()) {
+    if (auto body = parse_json<T>(response.body); body && body->is_object()) {
       const std::string* message = string_member(*body, wire::field::error);
       const std::string* code = string_member(*body, wire::field::error_code);
       const std::string* link = string_member(*body, wire::field::link);
@@ -5299,8 +5319,8 @@ inline std::string api_key_disable(std::string_view id_hex) {
 // appkeys — reading the one claim the client needs from a JWT-shaped token.
 //
 // Compiled only where used: each function below that uses nlohmann/json is a template
-// (`template <class = void>`, the parameter unused) so that a translation unit that
-// includes this header but never calls it does not instantiate nlohmann/json's templates
+// (`template <class T = void>`, naming the type Json<T>: see detail/json.hpp) so that a translation
+// unit that includes this header but never calls it does not instantiate nlohmann/json's templates
 // for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
 // of them.
 
@@ -5379,7 +5399,7 @@ namespace appkeys::detail {
 
 /// The `exp` claim of a JWT, or nullopt if the token is not a JWT or has no numeric
 /// exp. Tokens are otherwise opaque (PROTOCOL.md §4): no signature check happens here.
-template <class = void>
+template <class T = void>
 inline std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::string_view token) {
   const auto first = token.find('.');
   if (first == std::string_view::npos) return std::nullopt;
@@ -5387,11 +5407,11 @@ inline std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::stri
   if (second == std::string_view::npos) return std::nullopt;
   auto payload = base64url_decode(token.substr(first + 1, second - first - 1));
   if (!payload) return std::nullopt;
-  auto claims = parse_json(*payload);
+  auto claims = parse_json<T>(*payload);
   if (!claims || !claims->is_object()) return std::nullopt;
   auto it = claims->find("exp");
   if (it == claims->end() || !it->is_number()) return std::nullopt;
-  const double seconds = it->get<double>();
+  const double seconds = it->template get<double>();
   if (!(seconds > 0 && seconds < 1e11)) return std::nullopt;  // also rejects NaN
   // system_clock may count in 64-bit nanoseconds, which end in the year 2262: a later
   // exp would overflow the conversion (found by fuzz_jwt), and means "never expires".

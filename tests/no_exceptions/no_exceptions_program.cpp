@@ -9,6 +9,9 @@
 #error "this program must be compiled with -fno-exceptions"
 #endif
 
+static_assert(appkeys::Executor<appkeys::NoThrowExec> && appkeys::Executor<appkeys::SyncExec>,
+              "the executors a program without exceptions can name model Executor");
+
 int main() {
   int failures = 0;
   auto expect = [&](bool ok, const char* what) {

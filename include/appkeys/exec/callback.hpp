@@ -279,8 +279,6 @@ class CallbackExec {
   std::shared_ptr<const detail::CallbackContexts> contexts_;
 };
 
-static_assert(Executor<CallbackExec>);
-
 }  // namespace appkeys
 
 #endif  // APPKEYS_HAS_EXCEPTIONS

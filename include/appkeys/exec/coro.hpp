@@ -187,8 +187,6 @@ class CoroExec {
   std::shared_ptr<const Contexts> contexts_;
 };
 
-static_assert(Executor<CoroExec>);
-
 }  // namespace appkeys
 
 #endif  // APPKEYS_HAS_EXCEPTIONS

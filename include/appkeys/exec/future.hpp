@@ -154,8 +154,6 @@ class FutureExec {
   std::shared_ptr<detail::FuturePool> shared_;
 };
 
-static_assert(Executor<FutureExec>);
-
 }  // namespace appkeys
 
 #endif  // APPKEYS_HAS_EXCEPTIONS

@@ -24,6 +24,4 @@ struct NoThrowExec {
   }
 };
 
-static_assert(Executor<NoThrowExec>);
-
 }  // namespace appkeys

@@ -102,6 +102,4 @@ class RunLoop {
   bool finishing_ = false;
 };
 
-static_assert(PostTarget<RunLoop>);
-
 }  // namespace appkeys

@@ -32,6 +32,4 @@ struct SyncExec {
   }
 };
 
-static_assert(Executor<SyncExec>);
-
 }  // namespace appkeys

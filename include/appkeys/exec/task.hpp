@@ -145,9 +145,15 @@ struct TaskPromise : TaskState<T> {
   }
   void return_value(T value) { this->set_value(std::move(value)); }
 };
-template <>
-struct TaskPromise<void> : TaskState<void> {
-  Task<void> get_return_object() noexcept;
+// A partial specialization rather than TaskPromise<void>: an explicit specialization is
+// an ordinary class, compiled (TaskState<void>'s variant included) in every program that
+// includes this header, where a template is compiled only in programs that use it.
+template <class T>
+  requires std::is_void_v<T>
+struct TaskPromise<T> : TaskState<T> {
+  Task<T> get_return_object() noexcept {
+    return TaskAccess::make<T>(std::coroutine_handle<TaskPromise>::from_promise(*this), this);
+  }
   void return_void() { this->set_value(); }
 };
 
@@ -264,12 +270,6 @@ class [[nodiscard]] Task {
   std::coroutine_handle<> handle_;
   detail::TaskState<T>* state_ = nullptr;
 };
-
-namespace detail {
-inline Task<void> TaskPromise<void>::get_return_object() noexcept {
-  return TaskAccess::make<void>(std::coroutine_handle<TaskPromise>::from_promise(*this), this);
-}
-}  // namespace detail
 
 /// What Task<T>::as_result() returns: owns the task; awaiting it yields Result<T>.
 ///

@@ -108,6 +108,4 @@ class BasicThreadPool {
 /// The pool (a template only so that a program that never starts one does not compile it).
 using ThreadPool = BasicThreadPool<>;
 
-static_assert(PostTarget<ThreadPool>);
-
 }  // namespace appkeys

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <appkeys/detail/slot.hpp>
+#include <appkeys/detail/steps/flight_fwd.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/result.hpp>
 
@@ -26,8 +27,6 @@
 #include <utility>
 
 namespace appkeys::detail::steps {
-
-class Flight;
 
 /// The clock whose time a machine is given (JWT `exp` claims are wall-clock times).
 using WallClock = std::chrono::system_clock;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <appkeys/config.hpp>
+#include <appkeys/detail/steps/flight_fwd.hpp>
 #include <appkeys/detail/unique_function.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/result.hpp>
@@ -22,7 +23,11 @@ namespace appkeys::detail::steps {
 
 /// Thread safety: every member may be called concurrently. Waiters run on the thread
 /// that lands the flight, outside the lock, so a waiter may lead the next flight.
-class Flight {
+///
+/// A template (used as Flight) only so that its members, and the containers they use,
+/// are compiled where a call is made, not in every program that includes User.
+template <class>
+class BasicFlight {
  public:
   /// Called once, with the leader's outcome.
   using Waiter = UniqueFunction<void(Result<void>)>;
@@ -71,22 +76,25 @@ class Flight {
 
 /// The leader's duty to land, as an RAII handle: a leader that is destroyed without
 /// landing (its call was cancelled, or shut down) lands with errc::cancelled, which
-/// tells the waiters to try again rather than fail.
-class FlightLease {
+/// tells the waiters to try again rather than fail. A template (used as FlightLease)
+/// for the same reason as BasicFlight.
+template <class>
+class BasicFlightLease {
  public:
-  FlightLease() = default;
-  explicit FlightLease(std::shared_ptr<Flight> flight) noexcept : flight_(std::move(flight)) {}
-  FlightLease(FlightLease&& other) noexcept : flight_(std::exchange(other.flight_, nullptr)) {}
-  FlightLease& operator=(FlightLease&& other) noexcept {
+  BasicFlightLease() = default;
+  explicit BasicFlightLease(std::shared_ptr<Flight> flight) noexcept : flight_(std::move(flight)) {}
+  BasicFlightLease(BasicFlightLease&& other) noexcept
+      : flight_(std::exchange(other.flight_, nullptr)) {}
+  BasicFlightLease& operator=(BasicFlightLease&& other) noexcept {
     if (this != &other) {
       abandon();
       flight_ = std::exchange(other.flight_, nullptr);
     }
     return *this;
   }
-  FlightLease(const FlightLease&) = delete;
-  FlightLease& operator=(const FlightLease&) = delete;
-  ~FlightLease() { abandon(); }
+  BasicFlightLease(const BasicFlightLease&) = delete;
+  BasicFlightLease& operator=(const BasicFlightLease&) = delete;
+  ~BasicFlightLease() { abandon(); }
 
   explicit operator bool() const noexcept { return flight_ != nullptr; }
 
@@ -110,6 +118,7 @@ class FlightLease {
 
   std::shared_ptr<Flight> flight_;
 };
+using FlightLease = BasicFlightLease<void>;
 
 /// Whether a Joined outcome means "the leader gave up: try again".
 inline bool leader_abandoned(const Result<void>& outcome) noexcept {

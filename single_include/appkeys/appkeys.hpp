@@ -4132,8 +4132,8 @@ using json = nlohmann::json;
 /// unused still has its non-dependent calls resolved where it is defined: GCC then
 /// deduces and instantiates, say, json::parse's input adapters in every program that
 /// includes the header. Writing the type as Json<T> makes every such call dependent, so
-/// it is resolved only where the function is instantiated (6 MB of GCC's memory for
-/// this header alone, 12 of the 57 the client's headers added to a program).
+/// it is resolved only where the function is instantiated: 7 MB less of GCC's memory
+/// in every program that includes <appkeys/appkeys.hpp> (320 -> 313 MB at -O0).
 template <class>
 struct JsonFor {
   using type = json;

@@ -7,13 +7,11 @@
 #pragma once
 
 #include <appkeys/config.hpp>
-#include <appkeys/detail/json.hpp>
-#include <appkeys/detail/random.hpp>
-#include <appkeys/detail/server_error_codes.hpp>
-#include <appkeys/detail/wire.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/testing/fake.hpp>
+#include <appkeys/testing/local_server_address.hpp>
+#include <appkeys/testing/local_server_body.hpp>
 #include <appkeys/testing/local_server_cors.hpp>
 #include <appkeys/testing/local_server_detail.hpp>
 #include <appkeys/testing/local_server_options.hpp>
@@ -25,7 +23,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -135,21 +132,10 @@ class LocalServer {
   }
 
  private:
-  static std::string url_host(const std::string& address) {
-    // A wildcard address is not one a client can dial: name the loopback instead.
-    if (address == "0.0.0.0" || address.empty()) return "127.0.0.1";
-    if (address == "::") return "[::1]";
-    if (address.find(':') != std::string::npos) return '[' + address + ']';
-    return address;
-  }
-
-  static bool is_wildcard(const std::string& address) {
-    return address == "0.0.0.0" || address == "::" || address.empty();
-  }
-
   void start() {
     options_.worker_threads = std::max<std::size_t>(1, options_.worker_threads);
-    server_ = make_server();
+    server_ = local_server_detail::make_server(options_.tls_cert_file, options_.tls_key_file);
+    tls_ = !options_.tls_cert_file.empty();  // else make_server threw or made a plain one
     configure();
     const std::string& host = options_.host;
     int bound = -1;
@@ -172,47 +158,13 @@ class LocalServer {
     if (listener_ >= 0) ::listen(listener_, SOMAXCONN);
     port_ = static_cast<std::uint16_t>(bound);
     scheme_ = tls_ ? "https" : "http";
-    use_host_header_ = tls_ || is_wildcard(host);
-    host_for_urls_ = url_host(host);
+    use_host_header_ = tls_ || local_server_detail::is_wildcard(host);
+    host_for_urls_ = local_server_detail::url_host(host);
     base_url_ = scheme_ + "://" + host_for_urls_ + ':' + std::to_string(port_);
     thread_ = std::thread([this] { server_->listen_after_bind(); });
     // Server::stop() is a no-op until the accept loop has started, so the destructor
     // could otherwise miss it; the socket itself already accepts connections.
     while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-
-  /// A plain server, or a TLS one whose certificate and key were checked first.
-  std::unique_ptr<httplib::Server> make_server() {
-    const std::string& cert = options_.tls_cert_file;
-    const std::string& key = options_.tls_key_file;
-    if (cert.empty() && key.empty()) return std::make_unique<httplib::Server>();
-    if (cert.empty() || key.empty()) {
-      APPKEYS_THROW(AppError(errc::invalid_argument,
-                             "LocalServer: a TLS certificate and its key go together: give both "
-                             "or neither"));
-    }
-    for (const auto& [path, what] : {std::pair{&cert, "certificate"}, std::pair{&key, "key"}}) {
-      if (auto reason = local_server_detail::unreadable_reason(*path); !reason.empty()) {
-        APPKEYS_THROW(AppError(errc::tls, std::string("LocalServer: cannot read the TLS ") + what +
-                                              " file " + *path + ": " + reason));
-      }
-    }
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-    std::string error;
-    auto server = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
-      return local_server_detail::configure_tls_context(ctx, cert, key, error);
-    });
-    if (!server->is_valid()) {
-      APPKEYS_THROW(AppError(
-          errc::tls, "LocalServer: " + (error.empty() ? std::string("TLS set-up failed") : error)));
-    }
-    tls_ = true;
-    return server;
-#else
-    APPKEYS_THROW(AppError(errc::tls,
-                           "LocalServer: HTTPS needs cpp-httplib built with OpenSSL support "
-                           "(CPPHTTPLIB_OPENSSL_SUPPORT)"));
-#endif
   }
 
   void configure() {
@@ -262,7 +214,9 @@ class LocalServer {
         [this](const httplib::Request& req, httplib::Response& res,
                const httplib::ContentReader& reader) {
           std::string body;
-          if (read_body(req, res, reader, body)) answer(req, res, std::move(body));
+          if (local_server_detail::read_body(req, res, reader, body, body_limit_, base_url_)) {
+            answer(req, res, std::move(body));
+          }
         };
     const httplib::Server::Handler serve = [this](const httplib::Request& req,
                                                   httplib::Response& res) { answer(req, res, {}); };
@@ -270,7 +224,9 @@ class LocalServer {
         [this](const httplib::Request& req, httplib::Response& res,
                const httplib::ContentReader& reader) {
           std::string body;
-          if (read_body(req, res, reader, body)) local_server_detail::method_not_allowed(res);
+          if (local_server_detail::read_body(req, res, reader, body, body_limit_, base_url_)) {
+            local_server_detail::method_not_allowed(res);
+          }
         };
     server_->Get(".*", serve);  // HEAD too: httplib routes it here and drops the body
     server_->Post(".*", serve_with_body);
@@ -289,7 +245,7 @@ class LocalServer {
             return httplib::Server::HandlerResponse::Unhandled;
           }
           if (res.status == 413) {
-            payload_too_large(res);
+            local_server_detail::payload_too_large(res, body_limit_, base_url_);
           } else {
             res.set_content(
                 std::to_string(res.status) + ' ' + local_server_detail::status_text(res.status),
@@ -334,51 +290,6 @@ class LocalServer {
     } catch (...) {
       // A failing log sink must not take the connection, or the server, down.
     }
-  }
-
-  void payload_too_large(httplib::Response& res) const {
-    // The backend's own 413, word for word, so the limit reads the same from both layers.
-    const std::string link = base_url_ + "/logs?co_id=" + detail::random_object_id().to_hex();
-    res.status = 413;
-    res.set_content(
-        detail::dump_json(detail::wire::error_json(
-            "request body exceeds the limit of " + std::to_string(body_limit_) + " bytes",
-            detail::server_code_string(errc::read_size_limit_exceeded), link)),
-        "application/json");
-  }
-
-  /// Reads the request body, if it has one; false when a response was already set.
-  bool read_body(const httplib::Request& req, httplib::Response& res,
-                 const httplib::ContentReader& reader, std::string& body) const {
-    if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) return true;
-    if (req.is_multipart_form_data()) {
-      // Drained so the connection stays usable; no route of PROTOCOL.md takes forms.
-      reader([](const httplib::MultipartFormData&) { return true; },
-             [](const char*, std::size_t) { return true; });
-      res.status = 415;
-      res.set_content("415 unsupported media type", "text/plain; charset=utf-8");
-      return false;
-    }
-    // httplib checks payload_max_length against Content-Length only; a chunked body is
-    // bounded here.
-    bool too_large = false;
-    const bool complete = reader([&](const char* data, std::size_t size) {
-      if (size > body_limit_ - std::min(body_limit_, body.size())) {
-        too_large = true;
-        return false;
-      }
-      body.append(data, size);
-      return true;
-    });
-    if (complete) return true;
-    if (too_large || res.status == 413) {
-      payload_too_large(res);
-    } else {
-      res.status = 400;
-      res.set_content("400 bad request", "text/plain; charset=utf-8");
-    }
-    local_server_detail::close_after_sending(res);
-    return false;
   }
 
   void answer(const httplib::Request& req, httplib::Response& res, std::string body) {
@@ -426,19 +337,8 @@ class LocalServer {
   /// under the name its certificate check expects).
   std::string request_host(const httplib::Request& req) const {
     if (use_host_header_) {
-      std::string host = req.get_header_value("Host");
-      if (!host.empty()) {
-        // Drop the client's port: the URL appends ours.
-        const std::size_t bracket = host.rfind(']');
-        const std::size_t colon = host.rfind(':');
-        if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) {
-          host.erase(colon);
-        }
-        const bool safe = std::all_of(host.begin(), host.end(), [](char c) {
-          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
-                 c == '[' || c == ']' || c == ':';
-        });
-        if (safe && !host.empty()) return host;
+      if (std::string host = local_server_detail::host_header_host(req); !host.empty()) {
+        return host;
       }
     }
     return host_for_urls_;

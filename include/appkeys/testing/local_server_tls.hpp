@@ -1,16 +1,22 @@
-// appkeys — LocalServer's TLS set-up: loads a PEM certificate chain and its private key
-// into an OpenSSL server context, with an error that names the file at fault.
+// appkeys — LocalServer's TLS set-up: its server, plain or with a PEM certificate chain
+// and private key loaded into an OpenSSL context, with an error that names the file at fault.
 //
 // Needs cpp-httplib built with CPPHTTPLIB_OPENSSL_SUPPORT (Debian's is), which brings
 // the OpenSSL headers in.
 #pragma once
+
+#include <appkeys/config.hpp>
+#include <appkeys/error.hpp>
 
 #include <httplib.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
+#include <memory>
 #include <string>
+#include <utility>
 
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
 #include <openssl/err.h>
@@ -80,5 +86,38 @@ inline bool configure_tls_context(SSL_CTX& ctx, const std::string& cert_file,
 }
 
 #endif  // CPPHTTPLIB_OPENSSL_SUPPORT
+
+/// LocalServer's server: a plain one when neither file is given, else a TLS one whose
+/// certificate and key were checked first. Throws AppError as LocalServer's constructor
+/// says (errc::invalid_argument, errc::tls).
+inline std::unique_ptr<httplib::Server> make_server(const std::string& cert,
+                                                    const std::string& key) {
+  if (cert.empty() && key.empty()) return std::make_unique<httplib::Server>();
+  if (cert.empty() || key.empty()) {
+    APPKEYS_THROW(AppError(errc::invalid_argument,
+                           "LocalServer: a TLS certificate and its key go together: give both "
+                           "or neither"));
+  }
+  for (const auto& [path, what] : {std::pair{&cert, "certificate"}, std::pair{&key, "key"}}) {
+    if (auto reason = unreadable_reason(*path); !reason.empty()) {
+      APPKEYS_THROW(AppError(errc::tls, std::string("LocalServer: cannot read the TLS ") + what +
+                                            " file " + *path + ": " + reason));
+    }
+  }
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  std::string error;
+  auto server = std::make_unique<httplib::SSLServer>(
+      [&](SSL_CTX& ctx) { return configure_tls_context(ctx, cert, key, error); });
+  if (!server->is_valid()) {
+    APPKEYS_THROW(AppError(
+        errc::tls, "LocalServer: " + (error.empty() ? std::string("TLS set-up failed") : error)));
+  }
+  return server;
+#else
+  APPKEYS_THROW(AppError(errc::tls,
+                         "LocalServer: HTTPS needs cpp-httplib built with OpenSSL support "
+                         "(CPPHTTPLIB_OPENSSL_SUPPORT)"));
+#endif
+}
 
 }  // namespace appkeys::testing::local_server_detail

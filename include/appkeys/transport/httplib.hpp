@@ -15,6 +15,7 @@
 #include <appkeys/http.hpp>
 #include <appkeys/result.hpp>
 #include <appkeys/transport/httplib_detail/clock.hpp>
+#include <appkeys/transport/httplib_detail/pool.hpp>
 #include <appkeys/transport/httplib_detail/proxy_tunnel.hpp>
 #include <appkeys/transport/httplib_detail/sigpipe_guard.hpp>
 #include <appkeys/transport/httplib_detail/target.hpp>
@@ -26,16 +27,12 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 namespace appkeys {
 
@@ -112,75 +109,15 @@ class HttplibTransport {
   using Clock = httplib_detail::Clock;
   using Target = httplib_detail::Target;
 
-  struct Origin {
-    std::vector<std::unique_ptr<httplib::ClientImpl>> idle;
-    std::size_t alive = 0;  // idle + in use
-  };
+  using Lease = httplib_detail::Pool::Lease;
 
   struct State {
     explicit State(HttplibTransportOptions opts) : options(std::move(opts)) {}
-    State(const State&) = delete;
-    State& operator=(const State&) = delete;
-    ~State() {
-      httplib_detail::SigpipeGuard quiet;  // closing TLS clients writes close_notify
-      origins.clear();
-    }
 
     const HttplibTransportOptions options;
-    std::mutex mutex;
-    std::condition_variable returned;       // a connection went back or was closed
-    std::map<std::string, Origin> origins;  // guarded by mutex; never erased
+    httplib_detail::Pool pool;
     // Destroyed first: joins its thread before any pooled client goes away.
     httplib_detail::Watchdog watchdog;
-  };
-
-  /// A pooled client lent to one request; goes back to the pool, or is closed, on
-  /// destruction (closed unless keep() was called).
-  class Lease {
-   public:
-    Lease(State& state, Origin& origin, std::unique_ptr<httplib::ClientImpl> client)
-        : state_(&state), origin_(&origin), client_(std::move(client)) {}
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    ~Lease() {
-      std::unique_ptr<httplib::ClientImpl> doomed;
-      {
-        std::lock_guard lock(state_->mutex);
-        if (reusable_) {
-#if APPKEYS_HAS_EXCEPTIONS
-          try {
-            origin_->idle.push_back(std::move(client_));
-          } catch (...) {  // no memory for the idle list: close the connection instead
-            doomed = std::move(client_);
-            --origin_->alive;
-          }
-#else
-          origin_->idle.push_back(std::move(client_));
-#endif
-        } else {
-          doomed = std::move(client_);
-          --origin_->alive;
-        }
-      }
-      state_->returned.notify_all();
-      if (doomed) {
-        // Closing may write (see SigpipeGuard). Only then: a connection going back to
-        // the pool writes nothing, and the guard costs four system calls.
-        httplib_detail::SigpipeGuard quiet;
-        doomed.reset();  // closes its socket here, outside the lock
-      }
-    }
-    httplib::ClientImpl& client() noexcept { return *client_; }
-    void adopt(std::unique_ptr<httplib::ClientImpl> client) noexcept {
-      client_ = std::move(client);
-    }
-    void keep() noexcept { reusable_ = true; }
-
-   private:
-    State* state_;
-    Origin* origin_;
-    std::unique_ptr<httplib::ClientImpl> client_;
-    bool reusable_ = false;
   };
 
   static std::string describe(const HttpRequest& request) {
@@ -192,7 +129,7 @@ class HttplibTransport {
   }
 
   bool use_proxy(const Target& target) const {
-    return !state_->options.proxy_host.empty() && !httplib_detail::is_loopback_host(target.host);
+    return httplib_detail::use_proxy(state_->options, target);
   }
 
   Result<HttpResponse> send_checked(const HttpRequest& request) {
@@ -237,100 +174,14 @@ class HttplibTransport {
     const auto deadline =
         start + std::min<std::chrono::milliseconds>(request.timeout, std::chrono::hours(24 * 365));
 
-    auto lease = acquire(target, deadline, request);
-    if (!lease) return std::move(lease).error();
-    return exchange(**lease, target, request, deadline);
-  }
-
-  /// A client for the target's origin: an idle pooled one, a new one while the origin
-  /// has fewer than max_connections_per_host, else the first one returned in time.
-  Result<std::unique_ptr<Lease>> acquire(const Target& target, Clock::time_point deadline,
-                                         const HttpRequest& request) {
-    const std::size_t limit = std::max<std::size_t>(1, state_->options.max_connections_per_host);
-    std::unique_lock lock(state_->mutex);
-    Origin& origin = state_->origins[target.origin];
-    for (;;) {
-      if (!origin.idle.empty()) {
-        auto client = std::move(origin.idle.back());  // most recently used: likeliest alive
-        origin.idle.pop_back();
-        lock.unlock();
-        return std::make_unique<Lease>(*state_, origin, std::move(client));
-      }
-      if (origin.alive < limit) break;
-      if (state_->returned.wait_until(lock, deadline) == std::cv_status::timeout &&
-          origin.idle.empty() && origin.alive >= limit) {
-        return AppError(errc::timeout, "HttplibTransport: " + describe(request) +
-                                           ": timed out waiting for one of the " +
-                                           std::to_string(limit) + " connections to " +
-                                           target.origin);
-      }
+    const auto lease = state_->pool.acquire(target, deadline, options);
+    if (!lease) {
+      return AppError(errc::timeout, "HttplibTransport: " + describe(request) +
+                                         ": timed out waiting for one of the " +
+                                         std::to_string(support::Pool::connection_limit(options)) +
+                                         " connections to " + target.origin);
     }
-    ++origin.alive;
-    lock.unlock();
-#if APPKEYS_HAS_EXCEPTIONS
-    // Until a Lease owns the slot, give it back by hand if anything throws.
-    std::unique_ptr<Lease> lease;
-    try {
-      lease = std::make_unique<Lease>(*state_, origin, nullptr);
-    } catch (...) {
-      {
-        std::lock_guard relock(state_->mutex);
-        --origin.alive;
-      }
-      state_->returned.notify_all();
-      throw;
-    }
-#else
-    auto lease = std::make_unique<Lease>(*state_, origin, nullptr);
-#endif
-    lease->adopt(make_client(target));  // if this throws, ~Lease gives the slot back
-    return lease;
-  }
-
-  std::unique_ptr<httplib::ClientImpl> make_client(const Target& target) const {
-    const HttplibTransportOptions& options = state_->options;
-    std::unique_ptr<httplib::ClientImpl> client;
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-    if (target.https) {
-      std::unique_ptr<httplib::SSLClient> tls;
-      if (use_proxy(target)) {
-        std::string authorization;
-        if (!options.proxy_username.empty()) {
-          std::string password(options.proxy_password.reveal());
-          authorization =
-              httplib::make_basic_authentication_header(options.proxy_username, password, true)
-                  .second;
-          detail::wipe(password);
-        }
-        tls = std::make_unique<httplib_detail::ProxyTunnelClient>(
-            target.host, target.port, options.proxy_host, options.proxy_port,
-            std::move(authorization));
-      } else {
-        tls = std::make_unique<httplib::SSLClient>(target.host, target.port);
-      }
-      if (options.danger_accept_invalid_certificates) {
-        tls->enable_server_certificate_verification(false);
-      }
-      if (!options.ca_file.empty() || !options.ca_dir.empty()) {
-        tls->set_ca_cert_path(options.ca_file, options.ca_dir);
-      }
-      client = std::move(tls);
-    }
-#endif
-    if (!client) client = std::make_unique<httplib::ClientImpl>(target.host, target.port);
-    client->set_keep_alive(true);
-    client->set_tcp_nodelay(true);  // else a kept-alive request waits ~40 ms on Nagle
-    client->set_follow_location(false);
-    client->set_url_encode(false);             // the URL is already encoded; send it byte for byte
-    if (use_proxy(target) && !target.https) {  // https: ProxyTunnelClient
-      client->set_proxy(options.proxy_host, options.proxy_port);
-      if (!options.proxy_username.empty()) {
-        std::string password(options.proxy_password.reveal());
-        client->set_proxy_basic_auth(options.proxy_username, password);
-        detail::wipe(password);
-      }
-    }
-    return client;
+    return exchange(*lease, target, request, deadline);
   }
 
   Result<HttpResponse> exchange(Lease& lease, Target& target, const HttpRequest& request,

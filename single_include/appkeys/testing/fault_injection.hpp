@@ -18,14 +18,16 @@
 //     appkeys::App<Faulty, appkeys::NoThrowExec> app(config, transport);
 //     // the next create reaches the server, but its answer is lost: errc::timeout
 
+#ifndef APPKEYS_SINGLE_INCLUDE_TESTING_FAULT_INJECTION_FAULT_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TESTING_FAULT_INJECTION_FAULT_HPP_INLINED
+// ---- begin appkeys/testing/fault_injection/fault.hpp
+// appkeys — Fault: one scripted misbehaviour of the network or the server (its FaultKind)
+// and the requests it may hit, for testing::FaultInjectingTransport to play.
+
 
 #include <chrono>
-#include <concepts>
 #include <cstddef>
 #include <cstdio>
-#include <deque>
-#include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -350,6 +352,20 @@ class Fault {
   std::string url_suffix_;
   int remaining_ = 1;
 };
+
+}  // namespace appkeys::testing
+// ---- end appkeys/testing/fault_injection/fault.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TESTING_FAULT_INJECTION_FAULT_HPP_INLINED
+
+#include <concepts>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+namespace appkeys::testing {
 
 /// A Transport that passes requests to `Inner` except where a scripted Fault says
 /// otherwise. Faults wait in a queue; each request takes the first fault that matches

@@ -13,53 +13,65 @@
 // support, which Debian's has). The server is only an HTTP skin: every route, status,
 // header and body comes from the backend's handle().
 
-#ifndef APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_CORS_HPP_INLINED
-#define APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_CORS_HPP_INLINED
-// ---- begin appkeys/testing/local_server_cors.hpp
-// appkeys — LocalServer's CORS: what lets a web page of another origin call the server.
+#ifndef APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_ADDRESS_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_ADDRESS_HPP_INLINED
+// ---- begin appkeys/testing/local_server_address.hpp
+// appkeys — LocalServer's addresses: the host its URLs name for the address it listens
+// on, and the host a request's Host header says the client dialled.
 
 #include <httplib.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstddef>
 #include <string>
-#include <vector>
 
 namespace appkeys::testing::local_server_detail {
 
-/// The origin to name in Access-Control-Allow-Origin for `req`: its Origin header when
-/// `allowed` lists it (or holds "*"), else "" (no CORS headers at all). Browsers send
-/// Origin on cross-origin calls; other clients need none of this.
-inline std::string cors_origin(const std::vector<std::string>& allowed,
-                               const httplib::Request& req) {
-  if (allowed.empty()) return {};
-  std::string origin = req.get_header_value("Origin");
-  if (origin.empty()) return {};
-  for (const auto& entry : allowed) {
-    if (entry == "*" || entry == origin) return origin;
+/// True for an address that listens on every interface ("0.0.0.0", "::", or none).
+inline bool is_wildcard(const std::string& address) {
+  return address == "0.0.0.0" || address == "::" || address.empty();
+}
+
+/// The host that URLs name for a server listening on `address`: an IPv6 address is
+/// bracketed, and a wildcard one is named by its loopback.
+inline std::string url_host(const std::string& address) {
+  // A wildcard address is not one a client can dial: name the loopback instead.
+  if (address == "0.0.0.0" || address.empty()) return "127.0.0.1";
+  if (address == "::") return "[::1]";
+  if (address.find(':') != std::string::npos) return '[' + address + ']';
+  return address;
+}
+
+/// The host of the request's Host header without its port; "" when the header is
+/// missing or holds anything but the characters of a host name or address.
+inline std::string host_header_host(const httplib::Request& req) {
+  std::string host = req.get_header_value("Host");
+  if (!host.empty()) {
+    // Drop the client's port: the URL appends ours.
+    const std::size_t bracket = host.rfind(']');
+    const std::size_t colon = host.rfind(':');
+    if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) {
+      host.erase(colon);
+    }
+    const bool safe = std::all_of(host.begin(), host.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
+             c == '[' || c == ']' || c == ':';
+    });
+    if (safe && !host.empty()) return host;
   }
   return {};
 }
 
-/// Marks `res` readable by a page of `origin`. The answer depends on the request's
-/// Origin, hence Vary, so a cache never hands one origin's answer to another.
-inline void add_cors_headers(httplib::Response& res, const std::string& origin) {
-  res.set_header("Access-Control-Allow-Origin", origin);
-  res.set_header("Vary", "Origin");
-}
-
-/// The answer to a browser's preflight (OPTIONS with Access-Control-Request-Method):
-/// 204, the methods and headers of PROTOCOL.md (no cookies: the SDKs' bearer tokens
-/// travel in Authorization), cached by the browser for a day.
-inline void answer_preflight(httplib::Response& res, const std::string& origin) {
-  res.status = 204;
-  add_cors_headers(res, origin);
-  res.set_header("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE");
-  res.set_header("Access-Control-Allow-Headers", "Accept, Authorization, Content-Type");
-  res.set_header("Access-Control-Max-Age", "86400");
-}
-
 }  // namespace appkeys::testing::local_server_detail
-// ---- end appkeys/testing/local_server_cors.hpp
-#endif  // APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_CORS_HPP_INLINED
+// ---- end appkeys/testing/local_server_address.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_ADDRESS_HPP_INLINED
+#ifndef APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_BODY_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_BODY_HPP_INLINED
+// ---- begin appkeys/testing/local_server_body.hpp
+// appkeys — LocalServer's request bodies: read within the backend's limit, or refused
+// (413 in the backend's own words, 415 for a form, 400) with the connection closed.
+
 #ifndef APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_DETAIL_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_DETAIL_HPP_INLINED
 // ---- begin appkeys/testing/local_server_detail.hpp
@@ -222,6 +234,114 @@ inline std::optional<std::chrono::steady_clock::time_point>& routed_at() noexcep
 }  // namespace appkeys::testing
 // ---- end appkeys/testing/local_server_detail.hpp
 #endif  // APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_DETAIL_HPP_INLINED
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+
+namespace appkeys::testing::local_server_detail {
+
+/// Answers 413 for a body above `body_limit` bytes; `base_url` is the server's, for the
+/// error's link.
+inline void payload_too_large(httplib::Response& res, std::size_t body_limit,
+                              const std::string& base_url) {
+  // The backend's own 413, word for word, so the limit reads the same from both layers.
+  const std::string link = base_url + "/logs?co_id=" + detail::random_object_id().to_hex();
+  res.status = 413;
+  res.set_content(detail::dump_json(detail::wire::error_json(
+                      "request body exceeds the limit of " + std::to_string(body_limit) + " bytes",
+                      detail::server_code_string(errc::read_size_limit_exceeded), link)),
+                  "application/json");
+}
+
+/// Reads the request body, if it has one, into `body`; false when a response was
+/// already set (a body above `body_limit` bytes, a form, a broken body).
+inline bool read_body(const httplib::Request& req, httplib::Response& res,
+                      const httplib::ContentReader& reader, std::string& body,
+                      std::size_t body_limit, const std::string& base_url) {
+  if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) return true;
+  if (req.is_multipart_form_data()) {
+    // Drained so the connection stays usable; no route of PROTOCOL.md takes forms.
+    reader([](const httplib::MultipartFormData&) { return true; },
+           [](const char*, std::size_t) { return true; });
+    res.status = 415;
+    res.set_content("415 unsupported media type", "text/plain; charset=utf-8");
+    return false;
+  }
+  // httplib checks payload_max_length against Content-Length only; a chunked body is
+  // bounded here.
+  bool too_large = false;
+  const bool complete = reader([&](const char* data, std::size_t size) {
+    if (size > body_limit - std::min(body_limit, body.size())) {
+      too_large = true;
+      return false;
+    }
+    body.append(data, size);
+    return true;
+  });
+  if (complete) return true;
+  if (too_large || res.status == 413) {
+    payload_too_large(res, body_limit, base_url);
+  } else {
+    res.status = 400;
+    res.set_content("400 bad request", "text/plain; charset=utf-8");
+  }
+  close_after_sending(res);
+  return false;
+}
+
+}  // namespace appkeys::testing::local_server_detail
+// ---- end appkeys/testing/local_server_body.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_BODY_HPP_INLINED
+#ifndef APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_CORS_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_CORS_HPP_INLINED
+// ---- begin appkeys/testing/local_server_cors.hpp
+// appkeys — LocalServer's CORS: what lets a web page of another origin call the server.
+
+#include <httplib.h>
+
+#include <string>
+#include <vector>
+
+namespace appkeys::testing::local_server_detail {
+
+/// The origin to name in Access-Control-Allow-Origin for `req`: its Origin header when
+/// `allowed` lists it (or holds "*"), else "" (no CORS headers at all). Browsers send
+/// Origin on cross-origin calls; other clients need none of this.
+inline std::string cors_origin(const std::vector<std::string>& allowed,
+                               const httplib::Request& req) {
+  if (allowed.empty()) return {};
+  std::string origin = req.get_header_value("Origin");
+  if (origin.empty()) return {};
+  for (const auto& entry : allowed) {
+    if (entry == "*" || entry == origin) return origin;
+  }
+  return {};
+}
+
+/// Marks `res` readable by a page of `origin`. The answer depends on the request's
+/// Origin, hence Vary, so a cache never hands one origin's answer to another.
+inline void add_cors_headers(httplib::Response& res, const std::string& origin) {
+  res.set_header("Access-Control-Allow-Origin", origin);
+  res.set_header("Vary", "Origin");
+}
+
+/// The answer to a browser's preflight (OPTIONS with Access-Control-Request-Method):
+/// 204, the methods and headers of PROTOCOL.md (no cookies: the SDKs' bearer tokens
+/// travel in Authorization), cached by the browser for a day.
+inline void answer_preflight(httplib::Response& res, const std::string& origin) {
+  res.status = 204;
+  add_cors_headers(res, origin);
+  res.set_header("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE");
+  res.set_header("Access-Control-Allow-Headers", "Accept, Authorization, Content-Type");
+  res.set_header("Access-Control-Max-Age", "86400");
+}
+
+}  // namespace appkeys::testing::local_server_detail
+// ---- end appkeys/testing/local_server_cors.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_CORS_HPP_INLINED
 #ifndef APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_OPTIONS_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_OPTIONS_HPP_INLINED
 // ---- begin appkeys/testing/local_server_options.hpp
@@ -299,18 +419,22 @@ struct LocalServerOptions {
 #ifndef APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_TLS_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_TLS_HPP_INLINED
 // ---- begin appkeys/testing/local_server_tls.hpp
-// appkeys — LocalServer's TLS set-up: loads a PEM certificate chain and its private key
-// into an OpenSSL server context, with an error that names the file at fault.
+// appkeys — LocalServer's TLS set-up: its server, plain or with a PEM certificate chain
+// and private key loaded into an OpenSSL context, with an error that names the file at fault.
 //
 // Needs cpp-httplib built with CPPHTTPLIB_OPENSSL_SUPPORT (Debian's is), which brings
 // the OpenSSL headers in.
+
 
 #include <httplib.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
+#include <memory>
 #include <string>
+#include <utility>
 
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
 #include <openssl/err.h>
@@ -381,6 +505,39 @@ inline bool configure_tls_context(SSL_CTX& ctx, const std::string& cert_file,
 
 #endif  // CPPHTTPLIB_OPENSSL_SUPPORT
 
+/// LocalServer's server: a plain one when neither file is given, else a TLS one whose
+/// certificate and key were checked first. Throws AppError as LocalServer's constructor
+/// says (errc::invalid_argument, errc::tls).
+inline std::unique_ptr<httplib::Server> make_server(const std::string& cert,
+                                                    const std::string& key) {
+  if (cert.empty() && key.empty()) return std::make_unique<httplib::Server>();
+  if (cert.empty() || key.empty()) {
+    APPKEYS_THROW(AppError(errc::invalid_argument,
+                           "LocalServer: a TLS certificate and its key go together: give both "
+                           "or neither"));
+  }
+  for (const auto& [path, what] : {std::pair{&cert, "certificate"}, std::pair{&key, "key"}}) {
+    if (auto reason = unreadable_reason(*path); !reason.empty()) {
+      APPKEYS_THROW(AppError(errc::tls, std::string("LocalServer: cannot read the TLS ") + what +
+                                            " file " + *path + ": " + reason));
+    }
+  }
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  std::string error;
+  auto server = std::make_unique<httplib::SSLServer>(
+      [&](SSL_CTX& ctx) { return configure_tls_context(ctx, cert, key, error); });
+  if (!server->is_valid()) {
+    APPKEYS_THROW(AppError(
+        errc::tls, "LocalServer: " + (error.empty() ? std::string("TLS set-up failed") : error)));
+  }
+  return server;
+#else
+  APPKEYS_THROW(AppError(errc::tls,
+                         "LocalServer: HTTPS needs cpp-httplib built with OpenSSL support "
+                         "(CPPHTTPLIB_OPENSSL_SUPPORT)"));
+#endif
+}
+
 }  // namespace appkeys::testing::local_server_detail
 // ---- end appkeys/testing/local_server_tls.hpp
 #endif  // APPKEYS_SINGLE_INCLUDE_TESTING_LOCAL_SERVER_TLS_HPP_INLINED
@@ -391,7 +548,6 @@ inline bool configure_tls_context(SSL_CTX& ctx, const std::string& cert_file,
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -501,21 +657,10 @@ class LocalServer {
   }
 
  private:
-  static std::string url_host(const std::string& address) {
-    // A wildcard address is not one a client can dial: name the loopback instead.
-    if (address == "0.0.0.0" || address.empty()) return "127.0.0.1";
-    if (address == "::") return "[::1]";
-    if (address.find(':') != std::string::npos) return '[' + address + ']';
-    return address;
-  }
-
-  static bool is_wildcard(const std::string& address) {
-    return address == "0.0.0.0" || address == "::" || address.empty();
-  }
-
   void start() {
     options_.worker_threads = std::max<std::size_t>(1, options_.worker_threads);
-    server_ = make_server();
+    server_ = local_server_detail::make_server(options_.tls_cert_file, options_.tls_key_file);
+    tls_ = !options_.tls_cert_file.empty();  // else make_server threw or made a plain one
     configure();
     const std::string& host = options_.host;
     int bound = -1;
@@ -538,47 +683,13 @@ class LocalServer {
     if (listener_ >= 0) ::listen(listener_, SOMAXCONN);
     port_ = static_cast<std::uint16_t>(bound);
     scheme_ = tls_ ? "https" : "http";
-    use_host_header_ = tls_ || is_wildcard(host);
-    host_for_urls_ = url_host(host);
+    use_host_header_ = tls_ || local_server_detail::is_wildcard(host);
+    host_for_urls_ = local_server_detail::url_host(host);
     base_url_ = scheme_ + "://" + host_for_urls_ + ':' + std::to_string(port_);
     thread_ = std::thread([this] { server_->listen_after_bind(); });
     // Server::stop() is a no-op until the accept loop has started, so the destructor
     // could otherwise miss it; the socket itself already accepts connections.
     while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-
-  /// A plain server, or a TLS one whose certificate and key were checked first.
-  std::unique_ptr<httplib::Server> make_server() {
-    const std::string& cert = options_.tls_cert_file;
-    const std::string& key = options_.tls_key_file;
-    if (cert.empty() && key.empty()) return std::make_unique<httplib::Server>();
-    if (cert.empty() || key.empty()) {
-      APPKEYS_THROW(AppError(errc::invalid_argument,
-                             "LocalServer: a TLS certificate and its key go together: give both "
-                             "or neither"));
-    }
-    for (const auto& [path, what] : {std::pair{&cert, "certificate"}, std::pair{&key, "key"}}) {
-      if (auto reason = local_server_detail::unreadable_reason(*path); !reason.empty()) {
-        APPKEYS_THROW(AppError(errc::tls, std::string("LocalServer: cannot read the TLS ") + what +
-                                              " file " + *path + ": " + reason));
-      }
-    }
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-    std::string error;
-    auto server = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
-      return local_server_detail::configure_tls_context(ctx, cert, key, error);
-    });
-    if (!server->is_valid()) {
-      APPKEYS_THROW(AppError(
-          errc::tls, "LocalServer: " + (error.empty() ? std::string("TLS set-up failed") : error)));
-    }
-    tls_ = true;
-    return server;
-#else
-    APPKEYS_THROW(AppError(errc::tls,
-                           "LocalServer: HTTPS needs cpp-httplib built with OpenSSL support "
-                           "(CPPHTTPLIB_OPENSSL_SUPPORT)"));
-#endif
   }
 
   void configure() {
@@ -628,7 +739,9 @@ class LocalServer {
         [this](const httplib::Request& req, httplib::Response& res,
                const httplib::ContentReader& reader) {
           std::string body;
-          if (read_body(req, res, reader, body)) answer(req, res, std::move(body));
+          if (local_server_detail::read_body(req, res, reader, body, body_limit_, base_url_)) {
+            answer(req, res, std::move(body));
+          }
         };
     const httplib::Server::Handler serve = [this](const httplib::Request& req,
                                                   httplib::Response& res) { answer(req, res, {}); };
@@ -636,7 +749,9 @@ class LocalServer {
         [this](const httplib::Request& req, httplib::Response& res,
                const httplib::ContentReader& reader) {
           std::string body;
-          if (read_body(req, res, reader, body)) local_server_detail::method_not_allowed(res);
+          if (local_server_detail::read_body(req, res, reader, body, body_limit_, base_url_)) {
+            local_server_detail::method_not_allowed(res);
+          }
         };
     server_->Get(".*", serve);  // HEAD too: httplib routes it here and drops the body
     server_->Post(".*", serve_with_body);
@@ -655,7 +770,7 @@ class LocalServer {
             return httplib::Server::HandlerResponse::Unhandled;
           }
           if (res.status == 413) {
-            payload_too_large(res);
+            local_server_detail::payload_too_large(res, body_limit_, base_url_);
           } else {
             res.set_content(
                 std::to_string(res.status) + ' ' + local_server_detail::status_text(res.status),
@@ -700,51 +815,6 @@ class LocalServer {
     } catch (...) {
       // A failing log sink must not take the connection, or the server, down.
     }
-  }
-
-  void payload_too_large(httplib::Response& res) const {
-    // The backend's own 413, word for word, so the limit reads the same from both layers.
-    const std::string link = base_url_ + "/logs?co_id=" + detail::random_object_id().to_hex();
-    res.status = 413;
-    res.set_content(
-        detail::dump_json(detail::wire::error_json(
-            "request body exceeds the limit of " + std::to_string(body_limit_) + " bytes",
-            detail::server_code_string(errc::read_size_limit_exceeded), link)),
-        "application/json");
-  }
-
-  /// Reads the request body, if it has one; false when a response was already set.
-  bool read_body(const httplib::Request& req, httplib::Response& res,
-                 const httplib::ContentReader& reader, std::string& body) const {
-    if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) return true;
-    if (req.is_multipart_form_data()) {
-      // Drained so the connection stays usable; no route of PROTOCOL.md takes forms.
-      reader([](const httplib::MultipartFormData&) { return true; },
-             [](const char*, std::size_t) { return true; });
-      res.status = 415;
-      res.set_content("415 unsupported media type", "text/plain; charset=utf-8");
-      return false;
-    }
-    // httplib checks payload_max_length against Content-Length only; a chunked body is
-    // bounded here.
-    bool too_large = false;
-    const bool complete = reader([&](const char* data, std::size_t size) {
-      if (size > body_limit_ - std::min(body_limit_, body.size())) {
-        too_large = true;
-        return false;
-      }
-      body.append(data, size);
-      return true;
-    });
-    if (complete) return true;
-    if (too_large || res.status == 413) {
-      payload_too_large(res);
-    } else {
-      res.status = 400;
-      res.set_content("400 bad request", "text/plain; charset=utf-8");
-    }
-    local_server_detail::close_after_sending(res);
-    return false;
   }
 
   void answer(const httplib::Request& req, httplib::Response& res, std::string body) {
@@ -792,19 +862,8 @@ class LocalServer {
   /// under the name its certificate check expects).
   std::string request_host(const httplib::Request& req) const {
     if (use_host_header_) {
-      std::string host = req.get_header_value("Host");
-      if (!host.empty()) {
-        // Drop the client's port: the URL appends ours.
-        const std::size_t bracket = host.rfind(']');
-        const std::size_t colon = host.rfind(':');
-        if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) {
-          host.erase(colon);
-        }
-        const bool safe = std::all_of(host.begin(), host.end(), [](char c) {
-          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
-                 c == '[' || c == ']' || c == ':';
-        });
-        if (safe && !host.empty()) return host;
+      if (std::string host = local_server_detail::host_header_host(req); !host.empty()) {
+        return host;
       }
     }
     return host_for_urls_;

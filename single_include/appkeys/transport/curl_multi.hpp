@@ -602,12 +602,12 @@ namespace appkeys::curl_detail {
 
 struct MultiCall;
 struct MultiHost;
-class MultiLoop;
+class MultiIntake;
 
 /// Run by a call's std::stop_callback, on the thread that requested the stop: hands the
-/// call to the loop to be abandoned (MultiLoop::request_cancel, defined with the loop).
+/// call to the loop to be abandoned (MultiIntake::request_cancel, defined with it).
 struct CancelRequest {
-  MultiLoop* loop;
+  MultiIntake* intake;
   MultiCall* call;
   void operator()() const noexcept;
 };
@@ -676,6 +676,259 @@ inline void run_timer(detail::UniqueFunction<void()>& fn) noexcept {
 }  // namespace appkeys::curl_detail
 // ---- end appkeys/transport/curl_detail/multi_call.hpp
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_MULTI_CALL_HPP_INLINED
+#ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_MULTI_HANDLES_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_MULTI_HANDLES_HPP_INLINED
+// ---- begin appkeys/transport/curl_detail/multi_handles.hpp
+// appkeys — the libcurl handles behind CurlMultiTransport's loop: its multi handle, the
+// share through which its connections resume TLS sessions, and idle easy handles.
+
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace appkeys::curl_detail {
+
+/// Owns the CURLM that CurlMultiTransport's loop drives, the CURLSH its easy handles
+/// use, and the easy handles kept for reuse; frees the idle ones first. Must outlive
+/// every easy handle added to the multi handle.
+///
+/// Thread safety: multi() and share() may be read from any thread; of what they give,
+/// only curl_multi_wakeup may be called from a thread other than the loop's. The easy
+/// handles (take_easy, give_back, drop_idle) are the loop thread's.
+class MultiHandles {
+ public:
+  /// A multi handle that runs at most `max_connections` connections per host,
+  /// multiplexing HTTP/2 where it can; multi() is null when libcurl could not be set up.
+  explicit MultiHandles(std::size_t max_connections) noexcept {
+    if (global_init() != CURLE_OK) return;
+    multi_ = curl_multi_init();
+    if (multi_ == nullptr) return;
+    const auto per_host = static_cast<long>(
+        std::min<std::size_t>(max_connections, static_cast<std::size_t>(1) << 30));
+    const bool ok =
+        curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, per_host) == CURLM_OK &&
+        curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX) == CURLM_OK;
+    // Every easy handle of the multi already shares its connection and DNS caches. The
+    // share adds TLS sessions, so a new connection to a known host resumes one. No lock
+    // callbacks: only the loop thread ever runs a transfer.
+    share_ = curl_share_init();
+    if (share_ != nullptr &&
+        curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+      curl_share_cleanup(share_);
+      share_ = nullptr;
+    }
+    if (!ok) {
+      curl_multi_cleanup(multi_);
+      multi_ = nullptr;
+    }
+  }
+
+  MultiHandles(const MultiHandles&) = delete;
+  MultiHandles& operator=(const MultiHandles&) = delete;
+
+  ~MultiHandles() {
+    idle_.clear();
+    if (multi_ != nullptr) curl_multi_cleanup(multi_);
+    if (share_ != nullptr) curl_share_cleanup(share_);
+  }
+
+  /// The multi handle; null when libcurl could not be set up.
+  CURLM* multi() const noexcept { return multi_; }
+  /// The TLS session share; null when libcurl could not make one (sessions are then
+  /// not shared between connections).
+  CURLSH* share() const noexcept { return share_; }
+
+  /// An easy handle for one transfer: an idle one, else a new one; null when
+  /// curl_easy_init fails.
+  std::unique_ptr<Handle> take_easy() {
+    std::unique_ptr<Handle> handle;
+    if (!idle_.empty()) {
+      handle = std::move(idle_.back());
+      idle_.pop_back();
+    } else {
+      handle = std::make_unique<Handle>();
+      handle->easy = curl_easy_init();
+      if (handle->easy == nullptr) handle.reset();
+    }
+    return handle;
+  }
+
+  /// Takes back a transfer's handle (if it has one) for reuse, keeping a bounded
+  /// number idle: a handle holds buffers.
+  void give_back(std::unique_ptr<Handle>& handle) {
+    if (!handle) return;
+    constexpr std::size_t max_idle = 64;
+    // Forget the transfer's options: they point into buffers that die with its call.
+    // The reset keeps the handle's caches; connections live in the multi handle.
+    curl_easy_reset(handle->easy);
+    if (idle_.size() < max_idle) idle_.push_back(std::move(handle));
+    handle.reset();
+  }
+
+  /// Frees every idle easy handle.
+  void drop_idle() noexcept { idle_.clear(); }
+
+ private:
+  CURLM* multi_ = nullptr;
+  CURLSH* share_ = nullptr;
+  std::vector<std::unique_ptr<Handle>> idle_;
+};
+
+}  // namespace appkeys::curl_detail
+// ---- end appkeys/transport/curl_detail/multi_handles.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_MULTI_HANDLES_HPP_INLINED
+#ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_MULTI_INTAKE_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_MULTI_INTAKE_HPP_INLINED
+// ---- begin appkeys/transport/curl_detail/multi_intake.hpp
+// appkeys — the hand-off into CurlMultiTransport's event loop: the calls, timers and
+// cancellations other threads queue for it, and the wake-up that tells it they are there.
+
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <mutex>
+#include <stop_token>
+#include <utility>
+#include <vector>
+
+namespace appkeys::curl_detail {
+
+/// A function the loop runs on its own thread once it is due (MultiLoop::after).
+using Timer = detail::UniqueFunction<void()>;
+/// Timers as queued: when each one is due, and what it runs.
+using QueuedTimers = std::vector<std::pair<Clock::time_point, Timer>>;
+
+/// Everything other threads hand to the loop thread, and the only state of the loop
+/// they touch: new calls and timers under one mutex, with the flag that closes the
+/// intake; under a second mutex, the calls whose stop was requested (taken alone: never
+/// held while taking the first, nor while a stop callback is destroyed). Adding work
+/// wakes the loop's curl_multi_poll.
+///
+/// Thread safety: submit, add_timer, request_cancel and close may be called from any
+/// thread; take, take_cancels, defer_cancel, forget_cancel and clear_cancels only by the
+/// loop thread; wake_through only before the loop thread starts.
+class MultiIntake {
+ public:
+  MultiIntake() = default;
+  MultiIntake(const MultiIntake&) = delete;
+  MultiIntake& operator=(const MultiIntake&) = delete;
+
+  /// The multi handle whose curl_multi_poll to wake; null (libcurl could not be set up)
+  /// takes no timer and wakes nothing.
+  void wake_through(CURLM* multi) noexcept { multi_ = multi; }
+
+  /// Queues the call that is alone in `one` and, if `stop` can be requested, arms the
+  /// call's stop callback with it. False when the intake is closed: the call then stays
+  /// in `one`, unarmed.
+  bool submit(MultiCallList& one, std::stop_token& stop) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return false;
+    wake_locked();
+    MultiCall& call = one.front();
+    // Armed under mutex_, so the loop cannot take (and finish, and free) the call
+    // before its callback exists. The callback takes cancel_mutex_ only, so it may
+    // run right here, inline, if the stop is requested meanwhile.
+    if (stop.stop_possible()) call.on_stop.emplace(std::move(stop), CancelRequest{this, &call});
+    calls_.splice(calls_.end(), one);
+    return true;
+  }
+
+  /// Queues `fn` to run at `when`; dropped (left in `fn`) when the intake is closed.
+  void add_timer(Clock::time_point when, Timer&& fn) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_ || multi_ == nullptr) return;  // dropped, as on shutdown
+    wake_locked();
+    timers_.emplace_back(when, std::move(fn));
+  }
+
+  /// Called by a call's stop callback, on whichever thread requested the stop: queues the
+  /// call to be abandoned by the loop. The call is alive: the loop destroys the callback
+  /// (which waits for this function to return) before it frees the call, and then takes
+  /// the call's address back out of the cancels (forget_cancel).
+  void request_cancel(MultiCall* call) noexcept {
+    call->cancel_requested.store(true, std::memory_order_release);
+    {
+      std::lock_guard<std::mutex> lock(cancel_mutex_);
+      cancels_.push_back(call);
+    }
+    curl_multi_wakeup(multi_);
+  }
+
+  /// Stops intake and wakes the loop to see it; false if it was stopped already.
+  bool close() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return false;
+    closed_ = true;
+    // Under the lock: the loop cannot see closed_, finish and clean up the multi
+    // handle before this wakeup is done with it.
+    if (multi_ != nullptr) curl_multi_wakeup(multi_);
+    return true;
+  }
+
+  /// Loop thread: moves every queued call to the end of `calls` and swaps the queued
+  /// timers with `timers` (empty); true once the intake is closed.
+  bool take(MultiCallList& calls, QueuedTimers& timers) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    calls.splice(calls.end(), calls_);
+    timers.swap(timers_);
+    return closed_;
+  }
+
+  /// Loop thread: swaps the calls whose stop was requested with `cancels` (empty).
+  void take_cancels(std::vector<MultiCall*>& cancels) {
+    std::lock_guard<std::mutex> lock(cancel_mutex_);
+    cancels.swap(cancels_);
+  }
+
+  /// Loop thread: puts a taken cancel back for a later round.
+  void defer_cancel(MultiCall* call) {
+    std::lock_guard<std::mutex> lock(cancel_mutex_);
+    cancels_.push_back(call);
+  }
+
+  /// Loop thread: takes `call` out of the cancels not yet taken, before it is freed.
+  void forget_cancel(MultiCall* call) {
+    std::lock_guard<std::mutex> lock(cancel_mutex_);
+    cancels_.erase(std::remove(cancels_.begin(), cancels_.end(), call), cancels_.end());
+  }
+
+  /// Loop thread, once every stop callback is gone (nothing adds to the list any more):
+  /// drops the cancels not yet taken.
+  void clear_cancels() {
+    std::lock_guard<std::mutex> lock(cancel_mutex_);
+    cancels_.clear();
+  }
+
+ private:
+  /// Called with mutex_ held, before adding work: wakes the loop only when the intake
+  /// is empty, since otherwise it was woken already and has not yet emptied the intake
+  /// (one wakeup per batch, not per call).
+  void wake_locked() {
+    if (calls_.empty() && timers_.empty()) curl_multi_wakeup(multi_);
+  }
+
+  CURLM* multi_ = nullptr;  // set before the loop starts; read-only after
+
+  std::mutex mutex_;
+  bool closed_ = false;  // guarded by mutex_, as are the two below
+  MultiCallList calls_;
+  QueuedTimers timers_;
+
+  std::mutex cancel_mutex_;
+  std::vector<MultiCall*> cancels_;  // guarded by cancel_mutex_
+};
+
+inline void CancelRequest::operator()() const noexcept { intake->request_cancel(call); }
+
+}  // namespace appkeys::curl_detail
+// ---- end appkeys/transport/curl_detail/multi_intake.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_MULTI_INTAKE_HPP_INLINED
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_OUTCOME_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_OUTCOME_HPP_INLINED
 // ---- begin appkeys/transport/curl_detail/outcome.hpp
@@ -882,7 +1135,6 @@ struct MultiTransportTraits {
 #include <limits>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -899,51 +1151,25 @@ using MultiOptions = BasicCurlOptions<MultiTransportTraits>;
 /// holds too, so that when the transport's last owner is released on the loop thread
 /// itself (inside a completion), the loop can finish and free it alone.
 ///
-/// Thread safety: async_send, after and shut_down may be called from any thread; every
-/// member below "loop thread only" is touched by the loop thread alone.
+/// Thread safety: async_send, after and shut_down may be called from any thread; they
+/// reach the loop through its MultiIntake, and every other member is touched by the
+/// loop thread alone (or, for thread_, by the owner).
 class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
  public:
-  using Timer = detail::UniqueFunction<void()>;
+  using Timer = curl_detail::Timer;
 
-  explicit MultiLoop(MultiOptions options) : options_(std::move(options)) {
-    if (options_.max_connections == 0) options_.max_connections = 1;
-    if (global_init() != CURLE_OK) return;
-    multi_ = curl_multi_init();
-    if (multi_ == nullptr) return;
-    const auto per_host = static_cast<long>(
-        std::min<std::size_t>(options_.max_connections, static_cast<std::size_t>(1) << 30));
-    const bool ok =
-        curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, per_host) == CURLM_OK &&
-        curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX) == CURLM_OK;
-    // Every easy handle of the multi already shares its connection and DNS caches. The
-    // share adds TLS sessions, so a new connection to a known host resumes one. No lock
-    // callbacks: only the loop thread ever runs a transfer.
-    share_ = curl_share_init();
-    if (share_ != nullptr &&
-        curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
-      curl_share_cleanup(share_);
-      share_ = nullptr;
-    }
-    if (!ok) {
-      curl_multi_cleanup(multi_);
-      multi_ = nullptr;
-    }
+  explicit MultiLoop(MultiOptions options)
+      : options_(with_a_connection(std::move(options))), curl_(options_.max_connections) {
+    intake_.wake_through(curl_.multi());
   }
 
   MultiLoop(const MultiLoop&) = delete;
   MultiLoop& operator=(const MultiLoop&) = delete;
 
-  /// Runs after the loop thread has ended (joined, or it released the last reference
-  /// itself): no transfer is running and every easy handle is gone.
-  ~MultiLoop() {
-    if (multi_ != nullptr) curl_multi_cleanup(multi_);
-    if (share_ != nullptr) curl_share_cleanup(share_);
-  }
-
   /// Starts the loop thread; false (and every call then fails inline) when libcurl
   /// could not be set up.
   bool start() {
-    if (multi_ == nullptr) return false;
+    if (curl_.multi() == nullptr) return false;
     thread_ = std::thread([self = shared_from_this()] { self->run(); });
     loop_id_.store(thread_.get_id());
     return true;
@@ -966,7 +1192,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
     call.completion = std::move(completion);
     // The deadline starts now: time spent queued counts against the request's timeout.
     call.deadline = Clock::now() + capped_timeout(call.request);
-    if (multi_ == nullptr) {
+    if (curl_.multi() == nullptr) {
       return run_completion(call.completion, AppError(errc::transport,
                                                       "CurlMultiTransport: libcurl could not "
                                                       "be initialised"));
@@ -978,18 +1204,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
     call.prepared = std::move(*prepared);
     call.origin = origin_of(call.prepared.target.url.get());
     if (stop.stop_requested()) return run_completion(call.completion, cancelled());
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!closed_) {
-        wake_locked();
-        // Armed under mutex_, so the loop cannot take (and finish, and free) the call
-        // before its callback exists. The callback takes cancel_mutex_ only, so it may
-        // run right here, inline, if the stop is requested meanwhile.
-        if (stop.stop_possible()) call.on_stop.emplace(std::move(stop), CancelRequest{this, &call});
-        incoming_calls_.splice(incoming_calls_.end(), one);
-        return;
-      }
-    }
+    if (intake_.submit(one, stop)) return;
     run_completion(call.completion, shutting_down());
   }
 
@@ -1000,23 +1215,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
         Clock::now() +
         std::max(std::chrono::milliseconds(0),
                  std::min(delay, std::chrono::milliseconds(std::chrono::hours(24 * 365))));
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (closed_ || multi_ == nullptr) return;  // dropped, as on shutdown
-    wake_locked();
-    incoming_timers_.emplace_back(when, std::move(fn));
-  }
-
-  /// Called by a call's stop callback, on whichever thread requested the stop: queues the
-  /// call to be abandoned by the loop. The call is alive: the loop destroys the callback
-  /// (which waits for this function to return) before it frees the call, and then takes
-  /// the call's address back out of `cancels_`.
-  void request_cancel(MultiCall* call) noexcept {
-    call->cancel_requested.store(true, std::memory_order_release);
-    {
-      std::lock_guard<std::mutex> lock(cancel_mutex_);
-      cancels_.push_back(call);
-    }
-    curl_multi_wakeup(multi_);
+    intake_.add_timer(when, std::move(fn));
   }
 
   /// Stops intake, has the loop complete every call with errc::shutting_down, and
@@ -1025,14 +1224,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   /// finish on its own after the current completion returns; it holds its own
   /// reference to this object, so nothing it touches is freed under it.
   void shut_down() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (closed_) return;
-      closed_ = true;
-      // Under the lock: the loop cannot see closed_, finish and clean up the multi
-      // handle before this wakeup is done with it.
-      if (multi_ != nullptr) curl_multi_wakeup(multi_);
-    }
+    if (!intake_.close()) return;
     if (!thread_.joinable()) return;
     if (std::this_thread::get_id() == thread_.get_id()) {
       thread_.detach();
@@ -1042,6 +1234,12 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   }
 
  private:
+  /// max_connections as the loop applies it: 0 is taken as 1.
+  static MultiOptions with_a_connection(MultiOptions options) {
+    if (options.max_connections == 0) options.max_connections = 1;
+    return options;
+  }
+
   static AppError cancelled() {
     return AppError(errc::cancelled, "CurlMultiTransport: the call was cancelled");
   }
@@ -1049,13 +1247,6 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   static AppError shutting_down() {
     return AppError(errc::shutting_down,
                     "CurlMultiTransport: the transport was destroyed with the call in flight");
-  }
-
-  /// Called with mutex_ held, before adding work to the intake: wakes the loop only
-  /// when the intake is empty, since otherwise it was woken already and has not yet
-  /// emptied the intake (one wakeup per batch, not per call).
-  void wake_locked() {
-    if (incoming_calls_.empty() && incoming_timers_.empty()) curl_multi_wakeup(multi_);
   }
 
   struct Finished {
@@ -1066,15 +1257,9 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   void run() {
     std::vector<Finished> finished;
     MultiCallList fresh;
-    std::vector<std::pair<Clock::time_point, Timer>> fresh_timers;
+    QueuedTimers fresh_timers;
     for (;;) {
-      bool stopping = false;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        fresh.splice(fresh.end(), incoming_calls_);
-        fresh_timers.swap(incoming_timers_);
-        stopping = closed_;
-      }
+      const bool stopping = intake_.take(fresh, fresh_timers);
       while (!fresh.empty()) queue(fresh, fresh.begin());
       for (auto& [when, fn] : fresh_timers) timers_.emplace(when, std::move(fn));
       fresh_timers.clear();
@@ -1084,7 +1269,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
       expire_waiting(finished);
       admit(finished);
       int still_running = 0;
-      curl_multi_perform(multi_, &still_running);
+      curl_multi_perform(curl_.multi(), &still_running);
       collect(finished);
       // Calls that finished made room: start the next ones before waiting again.
       admit(finished);
@@ -1094,7 +1279,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
       finished.clear();
       run_due_timers();
 
-      curl_multi_poll(multi_, nullptr, 0, wait_ms(), nullptr);
+      curl_multi_poll(curl_.multi(), nullptr, 0, wait_ms(), nullptr);
     }
     drain();
   }
@@ -1113,22 +1298,18 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   /// connection mid-transfer. Each completes with errc::cancelled.
   void abandon_cancelled(std::vector<Finished>& finished) {
     std::vector<MultiCall*> cancels;
-    {
-      std::lock_guard<std::mutex> lock(cancel_mutex_);
-      cancels.swap(cancels_);
-    }
+    intake_.take_cancels(cancels);
     for (MultiCall* call : cancels) {
       // Requested after this round took the intake: it sits there still, flagged, and
       // comes back here (as a waiting call) once queued.
       if (call->host == nullptr) {
-        std::lock_guard<std::mutex> lock(cancel_mutex_);
-        cancels_.push_back(call);
+        intake_.defer_cancel(call);
         continue;
       }
       forget_cancel(*call);
       finished.push_back({std::move(call->completion), cancelled()});
       if (call->handle) {
-        curl_multi_remove_handle(multi_, call->handle->easy);
+        curl_multi_remove_handle(curl_.multi(), call->handle->easy);
         --call->host->running;
         release(*call);
         running_.erase(call->self);
@@ -1145,8 +1326,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   void forget_cancel(MultiCall& call) {
     call.on_stop.reset();
     if (!call.cancel_requested.load(std::memory_order_acquire)) return;
-    std::lock_guard<std::mutex> lock(cancel_mutex_);
-    cancels_.erase(std::remove(cancels_.begin(), cancels_.end(), &call), cancels_.end());
+    intake_.forget_cancel(&call);
   }
 
   std::size_t room_of(const MultiHost& host) const noexcept {
@@ -1202,20 +1382,11 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
     const auto remaining =
         std::chrono::duration_cast<std::chrono::milliseconds>(call.deadline - Clock::now());
     if (remaining.count() <= 0) return waited_too_long(call);
-    if (!idle_.empty()) {
-      call.handle = std::move(idle_.back());
-      idle_.pop_back();
-    } else {
-      call.handle = std::make_unique<Handle>();
-      call.handle->easy = curl_easy_init();
-      if (call.handle->easy == nullptr) {
-        call.handle.reset();
-        return AppError(errc::transport, "CurlMultiTransport: curl_easy_init failed");
-      }
-    }
+    call.handle = curl_.take_easy();
+    if (!call.handle) return AppError(errc::transport, "CurlMultiTransport: curl_easy_init failed");
     call.exchange.max_bytes = options_.max_response_bytes;
     CURLcode setup =
-        configure(*call.handle, share_, options_, call.request, call.prepared.body,
+        configure(*call.handle, curl_.share(), options_, call.request, call.prepared.body,
                   call.prepared.target, call.prepared.headers, call.exchange, remaining);
     if (setup == CURLE_OK) setup = curl_easy_setopt(call.handle->easy, CURLOPT_PRIVATE, &call);
     // Over TLS, HTTP/2 where the server offers it (ALPN), and then many calls share one
@@ -1233,7 +1404,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
                       std::string("CurlMultiTransport: libcurl refused an option (") +
                           curl_easy_strerror(setup) + ")");
     }
-    if (curl_multi_add_handle(multi_, call.handle->easy) != CURLM_OK) {
+    if (curl_multi_add_handle(curl_.multi(), call.handle->easy) != CURLM_OK) {
       release(call);
       return AppError(errc::transport, "CurlMultiTransport: curl_multi_add_handle failed");
     }
@@ -1243,7 +1414,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   /// Takes the outcome of every finished transfer.
   void collect(std::vector<Finished>& finished) {
     int left = 0;
-    while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
+    while (CURLMsg* message = curl_multi_info_read(curl_.multi(), &left)) {
       if (message->msg != CURLMSG_DONE) continue;
       // Copied out first: the message dies with curl_multi_remove_handle.
       CURL* easy = message->easy_handle;
@@ -1251,7 +1422,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
       void* data = nullptr;
       curl_easy_getinfo(easy, CURLINFO_PRIVATE, &data);
       MultiCall& call = *static_cast<MultiCall*>(data);
-      curl_multi_remove_handle(multi_, easy);
+      curl_multi_remove_handle(curl_.multi(), easy);
       long version = 0;
       if (curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &version) == CURLE_OK &&
           version >= CURL_HTTP_VERSION_2_0) {
@@ -1267,16 +1438,8 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
     }
   }
 
-  /// Returns a call's handle to the idle pool (bounded: a handle holds buffers).
-  void release(MultiCall& call) {
-    if (!call.handle) return;
-    constexpr std::size_t max_idle = 64;
-    // Forget the call's options: they point into buffers that die with the call. The
-    // reset keeps the handle's caches; connections live in the multi handle.
-    curl_easy_reset(call.handle->easy);
-    if (idle_.size() < max_idle) idle_.push_back(std::move(call.handle));
-    call.handle.reset();
-  }
+  /// Returns a call's handle (if it has one) for reuse.
+  void release(MultiCall& call) { curl_.give_back(call.handle); }
 
   void run_due_timers() {
     const auto now = Clock::now();
@@ -1304,7 +1467,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
     std::vector<Completion> pending;
     for (auto& call : running_) {
       call.on_stop.reset();
-      curl_multi_remove_handle(multi_, call.handle->easy);
+      curl_multi_remove_handle(curl_.multi(), call.handle->easy);
       pending.push_back(std::move(call.completion));
     }
     running_.clear();
@@ -1315,44 +1478,28 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
       }
       host.waiting.clear();
     }
-    {
-      // Every stop callback is gone: nothing adds to the list any more.
-      std::lock_guard<std::mutex> lock(cancel_mutex_);
-      cancels_.clear();
-    }
+    intake_.clear_cancels();  // every stop callback is gone
     hosts_.clear();
     deadlines_.clear();
     timers_.clear();
-    idle_.clear();
+    curl_.drop_idle();
     for (auto& completion : pending) run_completion(completion, shutting_down());
   }
 
   MultiOptions options_;
-  CURLM* multi_ = nullptr;
-  CURLSH* share_ = nullptr;
+  // Freed last, when the loop thread has ended (joined, or it released the last
+  // reference itself): no transfer is running and every easy handle is gone.
+  MultiHandles curl_;
   std::thread thread_;  // touched only by start() and shut_down(), i.e. by the owner
   std::atomic<std::thread::id> loop_id_{};
-
-  // Shared between callers and the loop, under mutex_.
-  std::mutex mutex_;
-  bool closed_ = false;
-  MultiCallList incoming_calls_;
-  std::vector<std::pair<Clock::time_point, Timer>> incoming_timers_;
-
-  // Calls whose stop was requested, under cancel_mutex_ (never held while taking
-  // mutex_, nor while a stop callback is destroyed).
-  std::mutex cancel_mutex_;
-  std::vector<MultiCall*> cancels_;
+  MultiIntake intake_;  // what callers hand the loop
 
   // Loop thread only.
   std::unordered_map<std::string, MultiHost> hosts_;
   std::multimap<Clock::time_point, MultiCall*> deadlines_;  // of waiting calls
   MultiCallList running_;
-  std::vector<std::unique_ptr<Handle>> idle_;
   std::multimap<Clock::time_point, Timer> timers_;
 };
-
-inline void CancelRequest::operator()() const noexcept { loop->request_cancel(call); }
 
 }  // namespace appkeys::curl_detail
 // ---- end appkeys/transport/curl_detail/multi_loop.hpp

@@ -27,6 +27,11 @@ using Clock = std::chrono::steady_clock;
 }  // namespace appkeys::httplib_detail
 // ---- end appkeys/transport/httplib_detail/clock.hpp
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_CLOCK_HPP_INLINED
+#ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_POOL_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_POOL_HPP_INLINED
+// ---- begin appkeys/transport/httplib_detail/pool.hpp
+// appkeys — HttplibTransport's connection pool: kept-alive httplib clients, per origin.
+
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_PROXY_TUNNEL_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_PROXY_TUNNEL_HPP_INLINED
 // ---- begin appkeys/transport/httplib_detail/proxy_tunnel.hpp
@@ -402,6 +407,255 @@ using detail::is_loopback_host;
 }  // namespace appkeys::httplib_detail
 // ---- end appkeys/transport/httplib_detail/target.hpp
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_TARGET_HPP_INLINED
+#ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_OPTIONS_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_OPTIONS_HPP_INLINED
+// ---- begin appkeys/transport/httplib_options.hpp
+// appkeys — HttplibTransportOptions: how an HttplibTransport connects.
+
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace appkeys {
+
+/// How an HttplibTransport connects. An aggregate whose defaults are the safe choice:
+/// `HttplibTransport{{.connect_timeout = std::chrono::seconds(3)}}`.
+///
+/// Thread safety: a value type; HttplibTransport keeps its own copy.
+struct HttplibTransportOptions {
+  /// Bound on establishing the TCP connection (further capped by the request's own
+  /// timeout, which covers the whole exchange).
+  std::chrono::milliseconds connect_timeout{10'000};
+  /// Kept-alive connections per scheme://host:port; a request that finds all of them
+  /// busy waits (within its timeout) for one to come back. 0 is treated as 1.
+  std::size_t max_connections_per_host = 8;
+  /// PEM file of trusted CA certificates; empty: the system's default store.
+  std::string ca_file{};
+  /// Directory of hashed CA certificates (c_rehash layout); used with or without ca_file.
+  std::string ca_dir{};
+  /// Turns off certificate AND hostname verification: anyone on the path can then read
+  /// and change every token and key. Only for a test server with a throwaway certificate
+  /// you cannot add to ca_file.
+  bool danger_accept_invalid_certificates = false;
+  /// Plain http:// is refused (errc::insecure_transport, before any I/O) unless the
+  /// host is loopback (127.0.0.0/8, ::1, localhost) or this is set: requests carry
+  /// passwords, tokens and key values, which must not cross a network in clear.
+  bool allow_insecure_http = false;
+  /// HTTP proxy (CONNECT tunnel for https). Empty host: no proxy. Loopback hosts are
+  /// always reached directly, never through the proxy.
+  std::string proxy_host{};
+  /// The proxy's port.
+  int proxy_port = 0;
+  /// Basic authentication with the proxy; empty username: none.
+  std::string proxy_username{};
+  /// Password for the proxy's basic authentication.
+  Secret proxy_password{};
+  /// Larger response bodies (after decompression) fail with errc::response_too_large;
+  /// a Content-Length above it fails before the body is read.
+  std::size_t max_response_bytes = 64 * 1024 * 1024;
+};
+
+}  // namespace appkeys
+// ---- end appkeys/transport/httplib_options.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_OPTIONS_HPP_INLINED
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace appkeys::httplib_detail {
+
+/// True when requests to `target` go through the proxy `options` name: loopback hosts
+/// are always reached directly.
+inline bool use_proxy(const HttplibTransportOptions& options, const Target& target) {
+  return !options.proxy_host.empty() && !is_loopback_host(target.host);
+}
+
+/// The connections of one HttplibTransport (shared by its copies): per origin, the idle
+/// clients and a count of the open ones, at most max_connections_per_host. A request
+/// borrows a client as a Lease, which gives it back (or closes it) on every path out.
+///
+/// Thread safety: acquire() may be called concurrently from any number of threads; a
+/// Lease may be destroyed on any thread. Destroying the pool while a Lease lives is
+/// undefined.
+class Pool {
+  struct Origin {
+    std::vector<std::unique_ptr<httplib::ClientImpl>> idle;
+    std::size_t alive = 0;  // idle + in use
+  };
+
+ public:
+  /// A pooled client lent to one request; goes back to the pool, or is closed, on
+  /// destruction (closed unless keep() was called).
+  class Lease {
+   public:
+    Lease(Pool& pool, Origin& origin, std::unique_ptr<httplib::ClientImpl> client)
+        : pool_(&pool), origin_(&origin), client_(std::move(client)) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() {
+      std::unique_ptr<httplib::ClientImpl> doomed;
+      {
+        std::lock_guard lock(pool_->mutex_);
+        if (reusable_) {
+#if APPKEYS_HAS_EXCEPTIONS
+          try {
+            origin_->idle.push_back(std::move(client_));
+          } catch (...) {  // no memory for the idle list: close the connection instead
+            doomed = std::move(client_);
+            --origin_->alive;
+          }
+#else
+          origin_->idle.push_back(std::move(client_));
+#endif
+        } else {
+          doomed = std::move(client_);
+          --origin_->alive;
+        }
+      }
+      pool_->returned_.notify_all();
+      if (doomed) {
+        // Closing may write (see SigpipeGuard). Only then: a connection going back to
+        // the pool writes nothing, and the guard costs four system calls.
+        SigpipeGuard quiet;
+        doomed.reset();  // closes its socket here, outside the lock
+      }
+    }
+    /// The client, for this request only.
+    httplib::ClientImpl& client() noexcept { return *client_; }
+    /// Takes the client a fresh slot was reserved for.
+    void adopt(std::unique_ptr<httplib::ClientImpl> client) noexcept {
+      client_ = std::move(client);
+    }
+    /// The exchange went well: the connection goes back to the pool instead of closing.
+    void keep() noexcept { reusable_ = true; }
+
+   private:
+    Pool* pool_;
+    Origin* origin_;
+    std::unique_ptr<httplib::ClientImpl> client_;
+    bool reusable_ = false;
+  };
+
+  Pool() = default;
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+  ~Pool() {
+    SigpipeGuard quiet;  // closing TLS clients writes close_notify
+    origins_.clear();
+  }
+
+  /// max_connections_per_host as the pool applies it: 0 is taken as 1.
+  static std::size_t connection_limit(const HttplibTransportOptions& options) noexcept {
+    return std::max<std::size_t>(1, options.max_connections_per_host);
+  }
+
+  /// A client for the target's origin: an idle pooled one, a new one (made as `options`
+  /// say) while the origin has fewer than connection_limit(options), else the first one
+  /// returned before `deadline`; null when none came back in time.
+  std::unique_ptr<Lease> acquire(const Target& target, Clock::time_point deadline,
+                                 const HttplibTransportOptions& options) {
+    const std::size_t limit = connection_limit(options);
+    std::unique_lock lock(mutex_);
+    Origin& origin = origins_[target.origin];
+    for (;;) {
+      if (!origin.idle.empty()) {
+        auto client = std::move(origin.idle.back());  // most recently used: likeliest alive
+        origin.idle.pop_back();
+        lock.unlock();
+        return std::make_unique<Lease>(*this, origin, std::move(client));
+      }
+      if (origin.alive < limit) break;
+      if (returned_.wait_until(lock, deadline) == std::cv_status::timeout && origin.idle.empty() &&
+          origin.alive >= limit) {
+        return nullptr;
+      }
+    }
+    ++origin.alive;
+    lock.unlock();
+#if APPKEYS_HAS_EXCEPTIONS
+    // Until a Lease owns the slot, give it back by hand if anything throws.
+    std::unique_ptr<Lease> lease;
+    try {
+      lease = std::make_unique<Lease>(*this, origin, nullptr);
+    } catch (...) {
+      {
+        std::lock_guard relock(mutex_);
+        --origin.alive;
+      }
+      returned_.notify_all();
+      throw;
+    }
+#else
+    auto lease = std::make_unique<Lease>(*this, origin, nullptr);
+#endif
+    lease->adopt(make_client(target, options));  // if this throws, ~Lease gives the slot back
+    return lease;
+  }
+
+ private:
+  static std::unique_ptr<httplib::ClientImpl> make_client(const Target& target,
+                                                          const HttplibTransportOptions& options) {
+    std::unique_ptr<httplib::ClientImpl> client;
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+    if (target.https) {
+      std::unique_ptr<httplib::SSLClient> tls;
+      if (use_proxy(options, target)) {
+        std::string authorization;
+        if (!options.proxy_username.empty()) {
+          std::string password(options.proxy_password.reveal());
+          authorization =
+              httplib::make_basic_authentication_header(options.proxy_username, password, true)
+                  .second;
+          detail::wipe(password);
+        }
+        tls = std::make_unique<ProxyTunnelClient>(target.host, target.port, options.proxy_host,
+                                                  options.proxy_port, std::move(authorization));
+      } else {
+        tls = std::make_unique<httplib::SSLClient>(target.host, target.port);
+      }
+      if (options.danger_accept_invalid_certificates) {
+        tls->enable_server_certificate_verification(false);
+      }
+      if (!options.ca_file.empty() || !options.ca_dir.empty()) {
+        tls->set_ca_cert_path(options.ca_file, options.ca_dir);
+      }
+      client = std::move(tls);
+    }
+#endif
+    if (!client) client = std::make_unique<httplib::ClientImpl>(target.host, target.port);
+    client->set_keep_alive(true);
+    client->set_tcp_nodelay(true);  // else a kept-alive request waits ~40 ms on Nagle
+    client->set_follow_location(false);
+    client->set_url_encode(false);  // the URL is already encoded; send it byte for byte
+    if (use_proxy(options, target) && !target.https) {  // https: ProxyTunnelClient
+      client->set_proxy(options.proxy_host, options.proxy_port);
+      if (!options.proxy_username.empty()) {
+        std::string password(options.proxy_password.reveal());
+        client->set_proxy_basic_auth(options.proxy_username, password);
+        detail::wipe(password);
+      }
+    }
+    return client;
+  }
+
+  std::mutex mutex_;
+  std::condition_variable returned_;       // a connection went back or was closed
+  std::map<std::string, Origin> origins_;  // guarded by mutex_; never erased
+};
+
+}  // namespace appkeys::httplib_detail
+// ---- end appkeys/transport/httplib_detail/pool.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_POOL_HPP_INLINED
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_WATCHDOG_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_WATCHDOG_HPP_INLINED
 // ---- begin appkeys/transport/httplib_detail/watchdog.hpp
@@ -552,74 +806,18 @@ class Watch {
 }  // namespace appkeys::httplib_detail
 // ---- end appkeys/transport/httplib_detail/watchdog.hpp
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_WATCHDOG_HPP_INLINED
-#ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_OPTIONS_HPP_INLINED
-#define APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_OPTIONS_HPP_INLINED
-// ---- begin appkeys/transport/httplib_options.hpp
-// appkeys — HttplibTransportOptions: how an HttplibTransport connects.
-
-
-#include <chrono>
-#include <cstddef>
-#include <string>
-
-namespace appkeys {
-
-/// How an HttplibTransport connects. An aggregate whose defaults are the safe choice:
-/// `HttplibTransport{{.connect_timeout = std::chrono::seconds(3)}}`.
-///
-/// Thread safety: a value type; HttplibTransport keeps its own copy.
-struct HttplibTransportOptions {
-  /// Bound on establishing the TCP connection (further capped by the request's own
-  /// timeout, which covers the whole exchange).
-  std::chrono::milliseconds connect_timeout{10'000};
-  /// Kept-alive connections per scheme://host:port; a request that finds all of them
-  /// busy waits (within its timeout) for one to come back. 0 is treated as 1.
-  std::size_t max_connections_per_host = 8;
-  /// PEM file of trusted CA certificates; empty: the system's default store.
-  std::string ca_file{};
-  /// Directory of hashed CA certificates (c_rehash layout); used with or without ca_file.
-  std::string ca_dir{};
-  /// Turns off certificate AND hostname verification: anyone on the path can then read
-  /// and change every token and key. Only for a test server with a throwaway certificate
-  /// you cannot add to ca_file.
-  bool danger_accept_invalid_certificates = false;
-  /// Plain http:// is refused (errc::insecure_transport, before any I/O) unless the
-  /// host is loopback (127.0.0.0/8, ::1, localhost) or this is set: requests carry
-  /// passwords, tokens and key values, which must not cross a network in clear.
-  bool allow_insecure_http = false;
-  /// HTTP proxy (CONNECT tunnel for https). Empty host: no proxy. Loopback hosts are
-  /// always reached directly, never through the proxy.
-  std::string proxy_host{};
-  /// The proxy's port.
-  int proxy_port = 0;
-  /// Basic authentication with the proxy; empty username: none.
-  std::string proxy_username{};
-  /// Password for the proxy's basic authentication.
-  Secret proxy_password{};
-  /// Larger response bodies (after decompression) fail with errc::response_too_large;
-  /// a Content-Length above it fails before the body is read.
-  std::size_t max_response_bytes = 64 * 1024 * 1024;
-};
-
-}  // namespace appkeys
-// ---- end appkeys/transport/httplib_options.hpp
-#endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_OPTIONS_HPP_INLINED
 
 #include <httplib.h>
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 namespace appkeys {
 
@@ -696,75 +894,15 @@ class HttplibTransport {
   using Clock = httplib_detail::Clock;
   using Target = httplib_detail::Target;
 
-  struct Origin {
-    std::vector<std::unique_ptr<httplib::ClientImpl>> idle;
-    std::size_t alive = 0;  // idle + in use
-  };
+  using Lease = httplib_detail::Pool::Lease;
 
   struct State {
     explicit State(HttplibTransportOptions opts) : options(std::move(opts)) {}
-    State(const State&) = delete;
-    State& operator=(const State&) = delete;
-    ~State() {
-      httplib_detail::SigpipeGuard quiet;  // closing TLS clients writes close_notify
-      origins.clear();
-    }
 
     const HttplibTransportOptions options;
-    std::mutex mutex;
-    std::condition_variable returned;       // a connection went back or was closed
-    std::map<std::string, Origin> origins;  // guarded by mutex; never erased
+    httplib_detail::Pool pool;
     // Destroyed first: joins its thread before any pooled client goes away.
     httplib_detail::Watchdog watchdog;
-  };
-
-  /// A pooled client lent to one request; goes back to the pool, or is closed, on
-  /// destruction (closed unless keep() was called).
-  class Lease {
-   public:
-    Lease(State& state, Origin& origin, std::unique_ptr<httplib::ClientImpl> client)
-        : state_(&state), origin_(&origin), client_(std::move(client)) {}
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    ~Lease() {
-      std::unique_ptr<httplib::ClientImpl> doomed;
-      {
-        std::lock_guard lock(state_->mutex);
-        if (reusable_) {
-#if APPKEYS_HAS_EXCEPTIONS
-          try {
-            origin_->idle.push_back(std::move(client_));
-          } catch (...) {  // no memory for the idle list: close the connection instead
-            doomed = std::move(client_);
-            --origin_->alive;
-          }
-#else
-          origin_->idle.push_back(std::move(client_));
-#endif
-        } else {
-          doomed = std::move(client_);
-          --origin_->alive;
-        }
-      }
-      state_->returned.notify_all();
-      if (doomed) {
-        // Closing may write (see SigpipeGuard). Only then: a connection going back to
-        // the pool writes nothing, and the guard costs four system calls.
-        httplib_detail::SigpipeGuard quiet;
-        doomed.reset();  // closes its socket here, outside the lock
-      }
-    }
-    httplib::ClientImpl& client() noexcept { return *client_; }
-    void adopt(std::unique_ptr<httplib::ClientImpl> client) noexcept {
-      client_ = std::move(client);
-    }
-    void keep() noexcept { reusable_ = true; }
-
-   private:
-    State* state_;
-    Origin* origin_;
-    std::unique_ptr<httplib::ClientImpl> client_;
-    bool reusable_ = false;
   };
 
   static std::string describe(const HttpRequest& request) {
@@ -776,7 +914,7 @@ class HttplibTransport {
   }
 
   bool use_proxy(const Target& target) const {
-    return !state_->options.proxy_host.empty() && !httplib_detail::is_loopback_host(target.host);
+    return httplib_detail::use_proxy(state_->options, target);
   }
 
   Result<HttpResponse> send_checked(const HttpRequest& request) {
@@ -821,100 +959,14 @@ class HttplibTransport {
     const auto deadline =
         start + std::min<std::chrono::milliseconds>(request.timeout, std::chrono::hours(24 * 365));
 
-    auto lease = acquire(target, deadline, request);
-    if (!lease) return std::move(lease).error();
-    return exchange(**lease, target, request, deadline);
-  }
-
-  /// A client for the target's origin: an idle pooled one, a new one while the origin
-  /// has fewer than max_connections_per_host, else the first one returned in time.
-  Result<std::unique_ptr<Lease>> acquire(const Target& target, Clock::time_point deadline,
-                                         const HttpRequest& request) {
-    const std::size_t limit = std::max<std::size_t>(1, state_->options.max_connections_per_host);
-    std::unique_lock lock(state_->mutex);
-    Origin& origin = state_->origins[target.origin];
-    for (;;) {
-      if (!origin.idle.empty()) {
-        auto client = std::move(origin.idle.back());  // most recently used: likeliest alive
-        origin.idle.pop_back();
-        lock.unlock();
-        return std::make_unique<Lease>(*state_, origin, std::move(client));
-      }
-      if (origin.alive < limit) break;
-      if (state_->returned.wait_until(lock, deadline) == std::cv_status::timeout &&
-          origin.idle.empty() && origin.alive >= limit) {
-        return AppError(errc::timeout, "HttplibTransport: " + describe(request) +
-                                           ": timed out waiting for one of the " +
-                                           std::to_string(limit) + " connections to " +
-                                           target.origin);
-      }
+    const auto lease = state_->pool.acquire(target, deadline, options);
+    if (!lease) {
+      return AppError(errc::timeout, "HttplibTransport: " + describe(request) +
+                                         ": timed out waiting for one of the " +
+                                         std::to_string(support::Pool::connection_limit(options)) +
+                                         " connections to " + target.origin);
     }
-    ++origin.alive;
-    lock.unlock();
-#if APPKEYS_HAS_EXCEPTIONS
-    // Until a Lease owns the slot, give it back by hand if anything throws.
-    std::unique_ptr<Lease> lease;
-    try {
-      lease = std::make_unique<Lease>(*state_, origin, nullptr);
-    } catch (...) {
-      {
-        std::lock_guard relock(state_->mutex);
-        --origin.alive;
-      }
-      state_->returned.notify_all();
-      throw;
-    }
-#else
-    auto lease = std::make_unique<Lease>(*state_, origin, nullptr);
-#endif
-    lease->adopt(make_client(target));  // if this throws, ~Lease gives the slot back
-    return lease;
-  }
-
-  std::unique_ptr<httplib::ClientImpl> make_client(const Target& target) const {
-    const HttplibTransportOptions& options = state_->options;
-    std::unique_ptr<httplib::ClientImpl> client;
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-    if (target.https) {
-      std::unique_ptr<httplib::SSLClient> tls;
-      if (use_proxy(target)) {
-        std::string authorization;
-        if (!options.proxy_username.empty()) {
-          std::string password(options.proxy_password.reveal());
-          authorization =
-              httplib::make_basic_authentication_header(options.proxy_username, password, true)
-                  .second;
-          detail::wipe(password);
-        }
-        tls = std::make_unique<httplib_detail::ProxyTunnelClient>(
-            target.host, target.port, options.proxy_host, options.proxy_port,
-            std::move(authorization));
-      } else {
-        tls = std::make_unique<httplib::SSLClient>(target.host, target.port);
-      }
-      if (options.danger_accept_invalid_certificates) {
-        tls->enable_server_certificate_verification(false);
-      }
-      if (!options.ca_file.empty() || !options.ca_dir.empty()) {
-        tls->set_ca_cert_path(options.ca_file, options.ca_dir);
-      }
-      client = std::move(tls);
-    }
-#endif
-    if (!client) client = std::make_unique<httplib::ClientImpl>(target.host, target.port);
-    client->set_keep_alive(true);
-    client->set_tcp_nodelay(true);  // else a kept-alive request waits ~40 ms on Nagle
-    client->set_follow_location(false);
-    client->set_url_encode(false);             // the URL is already encoded; send it byte for byte
-    if (use_proxy(target) && !target.https) {  // https: ProxyTunnelClient
-      client->set_proxy(options.proxy_host, options.proxy_port);
-      if (!options.proxy_username.empty()) {
-        std::string password(options.proxy_password.reveal());
-        client->set_proxy_basic_auth(options.proxy_username, password);
-        detail::wipe(password);
-      }
-    }
-    return client;
+    return exchange(*lease, target, request, deadline);
   }
 
   Result<HttpResponse> exchange(Lease& lease, Target& target, const HttpRequest& request,

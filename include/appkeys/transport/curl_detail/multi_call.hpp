@@ -26,12 +26,12 @@ namespace appkeys::curl_detail {
 
 struct MultiCall;
 struct MultiHost;
-class MultiLoop;
+class MultiIntake;
 
 /// Run by a call's std::stop_callback, on the thread that requested the stop: hands the
-/// call to the loop to be abandoned (MultiLoop::request_cancel, defined with the loop).
+/// call to the loop to be abandoned (MultiIntake::request_cancel, defined with it).
 struct CancelRequest {
-  MultiLoop* loop;
+  MultiIntake* intake;
   MultiCall* call;
   void operator()() const noexcept;
 };

@@ -3,13 +3,14 @@
 #pragma once
 
 #include <appkeys/concepts.hpp>
-#include <appkeys/detail/unique_function.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/result.hpp>
 #include <appkeys/transport/curl_detail/configure.hpp>
 #include <appkeys/transport/curl_detail/handles.hpp>
 #include <appkeys/transport/curl_detail/multi_call.hpp>
+#include <appkeys/transport/curl_detail/multi_handles.hpp>
+#include <appkeys/transport/curl_detail/multi_intake.hpp>
 #include <appkeys/transport/curl_detail/outcome.hpp>
 #include <appkeys/transport/curl_detail/prepared.hpp>
 #include <appkeys/transport/curl_options.hpp>
@@ -23,7 +24,6 @@
 #include <limits>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -40,51 +40,25 @@ using MultiOptions = BasicCurlOptions<MultiTransportTraits>;
 /// holds too, so that when the transport's last owner is released on the loop thread
 /// itself (inside a completion), the loop can finish and free it alone.
 ///
-/// Thread safety: async_send, after and shut_down may be called from any thread; every
-/// member below "loop thread only" is touched by the loop thread alone.
+/// Thread safety: async_send, after and shut_down may be called from any thread; they
+/// reach the loop through its MultiIntake, and every other member is touched by the
+/// loop thread alone (or, for thread_, by the owner).
 class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
  public:
-  using Timer = detail::UniqueFunction<void()>;
+  using Timer = curl_detail::Timer;
 
-  explicit MultiLoop(MultiOptions options) : options_(std::move(options)) {
-    if (options_.max_connections == 0) options_.max_connections = 1;
-    if (global_init() != CURLE_OK) return;
-    multi_ = curl_multi_init();
-    if (multi_ == nullptr) return;
-    const auto per_host = static_cast<long>(
-        std::min<std::size_t>(options_.max_connections, static_cast<std::size_t>(1) << 30));
-    const bool ok =
-        curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, per_host) == CURLM_OK &&
-        curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX) == CURLM_OK;
-    // Every easy handle of the multi already shares its connection and DNS caches. The
-    // share adds TLS sessions, so a new connection to a known host resumes one. No lock
-    // callbacks: only the loop thread ever runs a transfer.
-    share_ = curl_share_init();
-    if (share_ != nullptr &&
-        curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
-      curl_share_cleanup(share_);
-      share_ = nullptr;
-    }
-    if (!ok) {
-      curl_multi_cleanup(multi_);
-      multi_ = nullptr;
-    }
+  explicit MultiLoop(MultiOptions options)
+      : options_(with_a_connection(std::move(options))), curl_(options_.max_connections) {
+    intake_.wake_through(curl_.multi());
   }
 
   MultiLoop(const MultiLoop&) = delete;
   MultiLoop& operator=(const MultiLoop&) = delete;
 
-  /// Runs after the loop thread has ended (joined, or it released the last reference
-  /// itself): no transfer is running and every easy handle is gone.
-  ~MultiLoop() {
-    if (multi_ != nullptr) curl_multi_cleanup(multi_);
-    if (share_ != nullptr) curl_share_cleanup(share_);
-  }
-
   /// Starts the loop thread; false (and every call then fails inline) when libcurl
   /// could not be set up.
   bool start() {
-    if (multi_ == nullptr) return false;
+    if (curl_.multi() == nullptr) return false;
     thread_ = std::thread([self = shared_from_this()] { self->run(); });
     loop_id_.store(thread_.get_id());
     return true;
@@ -107,7 +81,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
     call.completion = std::move(completion);
     // The deadline starts now: time spent queued counts against the request's timeout.
     call.deadline = Clock::now() + capped_timeout(call.request);
-    if (multi_ == nullptr) {
+    if (curl_.multi() == nullptr) {
       return run_completion(call.completion, AppError(errc::transport,
                                                       "CurlMultiTransport: libcurl could not "
                                                       "be initialised"));
@@ -119,18 +93,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
     call.prepared = std::move(*prepared);
     call.origin = origin_of(call.prepared.target.url.get());
     if (stop.stop_requested()) return run_completion(call.completion, cancelled());
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!closed_) {
-        wake_locked();
-        // Armed under mutex_, so the loop cannot take (and finish, and free) the call
-        // before its callback exists. The callback takes cancel_mutex_ only, so it may
-        // run right here, inline, if the stop is requested meanwhile.
-        if (stop.stop_possible()) call.on_stop.emplace(std::move(stop), CancelRequest{this, &call});
-        incoming_calls_.splice(incoming_calls_.end(), one);
-        return;
-      }
-    }
+    if (intake_.submit(one, stop)) return;
     run_completion(call.completion, shutting_down());
   }
 
@@ -141,23 +104,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
         Clock::now() +
         std::max(std::chrono::milliseconds(0),
                  std::min(delay, std::chrono::milliseconds(std::chrono::hours(24 * 365))));
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (closed_ || multi_ == nullptr) return;  // dropped, as on shutdown
-    wake_locked();
-    incoming_timers_.emplace_back(when, std::move(fn));
-  }
-
-  /// Called by a call's stop callback, on whichever thread requested the stop: queues the
-  /// call to be abandoned by the loop. The call is alive: the loop destroys the callback
-  /// (which waits for this function to return) before it frees the call, and then takes
-  /// the call's address back out of `cancels_`.
-  void request_cancel(MultiCall* call) noexcept {
-    call->cancel_requested.store(true, std::memory_order_release);
-    {
-      std::lock_guard<std::mutex> lock(cancel_mutex_);
-      cancels_.push_back(call);
-    }
-    curl_multi_wakeup(multi_);
+    intake_.add_timer(when, std::move(fn));
   }
 
   /// Stops intake, has the loop complete every call with errc::shutting_down, and
@@ -166,14 +113,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   /// finish on its own after the current completion returns; it holds its own
   /// reference to this object, so nothing it touches is freed under it.
   void shut_down() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (closed_) return;
-      closed_ = true;
-      // Under the lock: the loop cannot see closed_, finish and clean up the multi
-      // handle before this wakeup is done with it.
-      if (multi_ != nullptr) curl_multi_wakeup(multi_);
-    }
+    if (!intake_.close()) return;
     if (!thread_.joinable()) return;
     if (std::this_thread::get_id() == thread_.get_id()) {
       thread_.detach();
@@ -183,6 +123,12 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   }
 
  private:
+  /// max_connections as the loop applies it: 0 is taken as 1.
+  static MultiOptions with_a_connection(MultiOptions options) {
+    if (options.max_connections == 0) options.max_connections = 1;
+    return options;
+  }
+
   static AppError cancelled() {
     return AppError(errc::cancelled, "CurlMultiTransport: the call was cancelled");
   }
@@ -190,13 +136,6 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   static AppError shutting_down() {
     return AppError(errc::shutting_down,
                     "CurlMultiTransport: the transport was destroyed with the call in flight");
-  }
-
-  /// Called with mutex_ held, before adding work to the intake: wakes the loop only
-  /// when the intake is empty, since otherwise it was woken already and has not yet
-  /// emptied the intake (one wakeup per batch, not per call).
-  void wake_locked() {
-    if (incoming_calls_.empty() && incoming_timers_.empty()) curl_multi_wakeup(multi_);
   }
 
   struct Finished {
@@ -207,15 +146,9 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   void run() {
     std::vector<Finished> finished;
     MultiCallList fresh;
-    std::vector<std::pair<Clock::time_point, Timer>> fresh_timers;
+    QueuedTimers fresh_timers;
     for (;;) {
-      bool stopping = false;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        fresh.splice(fresh.end(), incoming_calls_);
-        fresh_timers.swap(incoming_timers_);
-        stopping = closed_;
-      }
+      const bool stopping = intake_.take(fresh, fresh_timers);
       while (!fresh.empty()) queue(fresh, fresh.begin());
       for (auto& [when, fn] : fresh_timers) timers_.emplace(when, std::move(fn));
       fresh_timers.clear();
@@ -225,7 +158,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
       expire_waiting(finished);
       admit(finished);
       int still_running = 0;
-      curl_multi_perform(multi_, &still_running);
+      curl_multi_perform(curl_.multi(), &still_running);
       collect(finished);
       // Calls that finished made room: start the next ones before waiting again.
       admit(finished);
@@ -235,7 +168,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
       finished.clear();
       run_due_timers();
 
-      curl_multi_poll(multi_, nullptr, 0, wait_ms(), nullptr);
+      curl_multi_poll(curl_.multi(), nullptr, 0, wait_ms(), nullptr);
     }
     drain();
   }
@@ -254,22 +187,18 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   /// connection mid-transfer. Each completes with errc::cancelled.
   void abandon_cancelled(std::vector<Finished>& finished) {
     std::vector<MultiCall*> cancels;
-    {
-      std::lock_guard<std::mutex> lock(cancel_mutex_);
-      cancels.swap(cancels_);
-    }
+    intake_.take_cancels(cancels);
     for (MultiCall* call : cancels) {
       // Requested after this round took the intake: it sits there still, flagged, and
       // comes back here (as a waiting call) once queued.
       if (call->host == nullptr) {
-        std::lock_guard<std::mutex> lock(cancel_mutex_);
-        cancels_.push_back(call);
+        intake_.defer_cancel(call);
         continue;
       }
       forget_cancel(*call);
       finished.push_back({std::move(call->completion), cancelled()});
       if (call->handle) {
-        curl_multi_remove_handle(multi_, call->handle->easy);
+        curl_multi_remove_handle(curl_.multi(), call->handle->easy);
         --call->host->running;
         release(*call);
         running_.erase(call->self);
@@ -286,8 +215,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   void forget_cancel(MultiCall& call) {
     call.on_stop.reset();
     if (!call.cancel_requested.load(std::memory_order_acquire)) return;
-    std::lock_guard<std::mutex> lock(cancel_mutex_);
-    cancels_.erase(std::remove(cancels_.begin(), cancels_.end(), &call), cancels_.end());
+    intake_.forget_cancel(&call);
   }
 
   std::size_t room_of(const MultiHost& host) const noexcept {
@@ -343,20 +271,11 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
     const auto remaining =
         std::chrono::duration_cast<std::chrono::milliseconds>(call.deadline - Clock::now());
     if (remaining.count() <= 0) return waited_too_long(call);
-    if (!idle_.empty()) {
-      call.handle = std::move(idle_.back());
-      idle_.pop_back();
-    } else {
-      call.handle = std::make_unique<Handle>();
-      call.handle->easy = curl_easy_init();
-      if (call.handle->easy == nullptr) {
-        call.handle.reset();
-        return AppError(errc::transport, "CurlMultiTransport: curl_easy_init failed");
-      }
-    }
+    call.handle = curl_.take_easy();
+    if (!call.handle) return AppError(errc::transport, "CurlMultiTransport: curl_easy_init failed");
     call.exchange.max_bytes = options_.max_response_bytes;
     CURLcode setup =
-        configure(*call.handle, share_, options_, call.request, call.prepared.body,
+        configure(*call.handle, curl_.share(), options_, call.request, call.prepared.body,
                   call.prepared.target, call.prepared.headers, call.exchange, remaining);
     if (setup == CURLE_OK) setup = curl_easy_setopt(call.handle->easy, CURLOPT_PRIVATE, &call);
     // Over TLS, HTTP/2 where the server offers it (ALPN), and then many calls share one
@@ -374,7 +293,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
                       std::string("CurlMultiTransport: libcurl refused an option (") +
                           curl_easy_strerror(setup) + ")");
     }
-    if (curl_multi_add_handle(multi_, call.handle->easy) != CURLM_OK) {
+    if (curl_multi_add_handle(curl_.multi(), call.handle->easy) != CURLM_OK) {
       release(call);
       return AppError(errc::transport, "CurlMultiTransport: curl_multi_add_handle failed");
     }
@@ -384,7 +303,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
   /// Takes the outcome of every finished transfer.
   void collect(std::vector<Finished>& finished) {
     int left = 0;
-    while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
+    while (CURLMsg* message = curl_multi_info_read(curl_.multi(), &left)) {
       if (message->msg != CURLMSG_DONE) continue;
       // Copied out first: the message dies with curl_multi_remove_handle.
       CURL* easy = message->easy_handle;
@@ -392,7 +311,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
       void* data = nullptr;
       curl_easy_getinfo(easy, CURLINFO_PRIVATE, &data);
       MultiCall& call = *static_cast<MultiCall*>(data);
-      curl_multi_remove_handle(multi_, easy);
+      curl_multi_remove_handle(curl_.multi(), easy);
       long version = 0;
       if (curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &version) == CURLE_OK &&
           version >= CURL_HTTP_VERSION_2_0) {
@@ -408,16 +327,8 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
     }
   }
 
-  /// Returns a call's handle to the idle pool (bounded: a handle holds buffers).
-  void release(MultiCall& call) {
-    if (!call.handle) return;
-    constexpr std::size_t max_idle = 64;
-    // Forget the call's options: they point into buffers that die with the call. The
-    // reset keeps the handle's caches; connections live in the multi handle.
-    curl_easy_reset(call.handle->easy);
-    if (idle_.size() < max_idle) idle_.push_back(std::move(call.handle));
-    call.handle.reset();
-  }
+  /// Returns a call's handle (if it has one) for reuse.
+  void release(MultiCall& call) { curl_.give_back(call.handle); }
 
   void run_due_timers() {
     const auto now = Clock::now();
@@ -445,7 +356,7 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
     std::vector<Completion> pending;
     for (auto& call : running_) {
       call.on_stop.reset();
-      curl_multi_remove_handle(multi_, call.handle->easy);
+      curl_multi_remove_handle(curl_.multi(), call.handle->easy);
       pending.push_back(std::move(call.completion));
     }
     running_.clear();
@@ -456,43 +367,27 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
       }
       host.waiting.clear();
     }
-    {
-      // Every stop callback is gone: nothing adds to the list any more.
-      std::lock_guard<std::mutex> lock(cancel_mutex_);
-      cancels_.clear();
-    }
+    intake_.clear_cancels();  // every stop callback is gone
     hosts_.clear();
     deadlines_.clear();
     timers_.clear();
-    idle_.clear();
+    curl_.drop_idle();
     for (auto& completion : pending) run_completion(completion, shutting_down());
   }
 
   MultiOptions options_;
-  CURLM* multi_ = nullptr;
-  CURLSH* share_ = nullptr;
+  // Freed last, when the loop thread has ended (joined, or it released the last
+  // reference itself): no transfer is running and every easy handle is gone.
+  MultiHandles curl_;
   std::thread thread_;  // touched only by start() and shut_down(), i.e. by the owner
   std::atomic<std::thread::id> loop_id_{};
-
-  // Shared between callers and the loop, under mutex_.
-  std::mutex mutex_;
-  bool closed_ = false;
-  MultiCallList incoming_calls_;
-  std::vector<std::pair<Clock::time_point, Timer>> incoming_timers_;
-
-  // Calls whose stop was requested, under cancel_mutex_ (never held while taking
-  // mutex_, nor while a stop callback is destroyed).
-  std::mutex cancel_mutex_;
-  std::vector<MultiCall*> cancels_;
+  MultiIntake intake_;  // what callers hand the loop
 
   // Loop thread only.
   std::unordered_map<std::string, MultiHost> hosts_;
   std::multimap<Clock::time_point, MultiCall*> deadlines_;  // of waiting calls
   MultiCallList running_;
-  std::vector<std::unique_ptr<Handle>> idle_;
   std::multimap<Clock::time_point, Timer> timers_;
 };
-
-inline void CancelRequest::operator()() const noexcept { loop->request_cancel(call); }
 
 }  // namespace appkeys::curl_detail

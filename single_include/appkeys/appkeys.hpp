@@ -4803,10 +4803,10 @@ class ClientState {
 // appkeys — turning a non-2xx response into an AppError (PROTOCOL.md §5), written once.
 //
 // Compiled only where used: each function below that uses nlohmann/json is a template
-// (`template <class T = void>`, naming the type Json<T>: see detail/json.hpp) so that a translation
-// unit that includes this header but never calls it does not instantiate nlohmann/json's templates
-// for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
-// of them.
+// that names the JSON type Json<T> (see detail/json.hpp), so that a translation unit
+// that includes this header but never calls it does not instantiate nlohmann/json's
+// templates for it. Without that, every program that includes <appkeys/appkeys.hpp>
+// pays for all of them.
 
 // ---- begin appkeys/detail/wire.hpp
 // appkeys — the protocol's JSON shapes (PROTOCOL.md §3–§5), written once.
@@ -4817,10 +4817,10 @@ class ClientState {
 // ever quotes a body (a body may hold a key value or a token).
 //
 // Compiled only where used: each function below that uses nlohmann/json is a template
-// (`template <class T = void>`, naming the type Json<T>: see detail/json.hpp) so that a translation
-// unit that includes this header but never calls it does not instantiate nlohmann/json's templates
-// for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
-// of them.
+// that names the JSON type Json<T> (see detail/json.hpp), so that a translation unit
+// that includes this header but never calls it does not instantiate nlohmann/json's
+// templates for it. Without that, every program that includes <appkeys/appkeys.hpp>
+// pays for all of them.
 
 
 #include <optional>
@@ -5026,7 +5026,7 @@ inline std::string login_body(const Credentials& credentials, const Json<T>& dev
   }
   body[field::options] = Json<T>{{field::device, device}};
   std::string text = dump_json(body);
-  // The Json<T> value held copies of the secret; clear them before it is freed.
+  // The JSON value held copies of the secret; clear them before it is freed.
   wipe_member(body, field::password);
   wipe_member(body, field::key);
   return text;
@@ -5319,10 +5319,10 @@ inline std::string api_key_disable(std::string_view id_hex) {
 // appkeys — reading the one claim the client needs from a JWT-shaped token.
 //
 // Compiled only where used: each function below that uses nlohmann/json is a template
-// (`template <class T = void>`, naming the type Json<T>: see detail/json.hpp) so that a translation
-// unit that includes this header but never calls it does not instantiate nlohmann/json's templates
-// for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
-// of them.
+// that names the JSON type Json<T> (see detail/json.hpp), so that a translation unit
+// that includes this header but never calls it does not instantiate nlohmann/json's
+// templates for it. Without that, every program that includes <appkeys/appkeys.hpp>
+// pays for all of them.
 
 // ---- begin appkeys/detail/base64.hpp
 // appkeys — base64url (RFC 4648 §5, no padding), for JWT-shaped tokens.

@@ -1,10 +1,10 @@
 // appkeys — reading the one claim the client needs from a JWT-shaped token.
 //
 // Compiled only where used: each function below that uses nlohmann/json is a template
-// (`template <class T = void>`, naming the type Json<T>: see detail/json.hpp) so that a translation
-// unit that includes this header but never calls it does not instantiate nlohmann/json's templates
-// for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
-// of them.
+// that names the JSON type Json<T> (see detail/json.hpp), so that a translation unit
+// that includes this header but never calls it does not instantiate nlohmann/json's
+// templates for it. Without that, every program that includes <appkeys/appkeys.hpp>
+// pays for all of them.
 #pragma once
 
 #include <appkeys/detail/base64.hpp>

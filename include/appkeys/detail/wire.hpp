@@ -6,10 +6,10 @@
 // ever quotes a body (a body may hold a key value or a token).
 //
 // Compiled only where used: each function below that uses nlohmann/json is a template
-// (`template <class T = void>`, naming the type Json<T>: see detail/json.hpp) so that a translation
-// unit that includes this header but never calls it does not instantiate nlohmann/json's templates
-// for it. Without that, every program that includes <appkeys/appkeys.hpp> pays for all
-// of them.
+// that names the JSON type Json<T> (see detail/json.hpp), so that a translation unit
+// that includes this header but never calls it does not instantiate nlohmann/json's
+// templates for it. Without that, every program that includes <appkeys/appkeys.hpp>
+// pays for all of them.
 #pragma once
 
 #include <appkeys/api_key.hpp>
@@ -226,7 +226,7 @@ inline std::string login_body(const Credentials& credentials, const Json<T>& dev
   }
   body[field::options] = Json<T>{{field::device, device}};
   std::string text = dump_json(body);
-  // The Json<T> value held copies of the secret; clear them before it is freed.
+  // The JSON value held copies of the secret; clear them before it is freed.
   wipe_member(body, field::password);
   wipe_member(body, field::key);
   return text;

@@ -53,7 +53,9 @@ constexpr std::string_view server_code_string(errc code) noexcept {
   }
 }
 
-/// The errc for a server `error_code` string, or nullopt if the string is unknown.
+/// The errc for a server `error_code` string, or nullopt if the string is unknown. A
+/// template only so that it is compiled where a call is made (see detail/json.hpp).
+template <class = void>
 constexpr std::optional<errc> errc_from_server_code(std::string_view text) noexcept {
 #define APPKEYS_X_MATCH(name, str) \
   if (text == str) return errc::name;

@@ -237,7 +237,9 @@ constexpr std::string_view server_code_string(errc code) noexcept {
   }
 }
 
-/// The errc for a server `error_code` string, or nullopt if the string is unknown.
+/// The errc for a server `error_code` string, or nullopt if the string is unknown. A
+/// template only so that it is compiled where a call is made (see detail/json.hpp).
+template <class = void>
 constexpr std::optional<errc> errc_from_server_code(std::string_view text) noexcept {
 #define APPKEYS_X_MATCH(name, str) \
   if (text == str) return errc::name;
@@ -1575,12 +1577,13 @@ std::shared_ptr<T> share_new(Args&&... args) {
 // ---- begin appkeys/detail/steps/flight_fwd.hpp
 // appkeys — the name Flight (steps/flight.hpp), for headers that only hold one by pointer.
 
+
 namespace appkeys::detail::steps {
 
 template <class>
 class BasicFlight;
 /// One request shared by every call that needs it at the same time (steps/flight.hpp).
-using Flight = BasicFlight<void>;
+using Flight = BasicFlight<Result<void>>;
 
 }  // namespace appkeys::detail::steps
 // ---- end appkeys/detail/steps/flight_fwd.hpp
@@ -1596,13 +1599,14 @@ namespace appkeys::detail::steps {
 /// Thread safety: every member may be called concurrently. Waiters run on the thread
 /// that lands the flight, outside the lock, so a waiter may lead the next flight.
 ///
-/// A template (used as Flight) only so that its members, and the containers they use,
-/// are compiled where a call is made, not in every program that includes User.
-template <class>
+/// A template over its outcome type (used as Flight, whose Outcome is Result<void>) only
+/// so that its members, and the containers they use, are compiled where a call is made,
+/// not in every program that includes User: see detail/json.hpp.
+template <class Outcome>
 class BasicFlight {
  public:
   /// Called once, with the leader's outcome.
-  using Waiter = UniqueFunction<void(Result<void>)>;
+  using Waiter = UniqueFunction<void(Outcome)>;
 
   /// Whether the caller now leads (no flight was in the air); a leader must land().
   bool try_lead() {
@@ -1614,7 +1618,7 @@ class BasicFlight {
 
   /// Queues `waiter` for the flight in the air and returns nullopt; if the flight has
   /// landed meanwhile, returns its outcome instead and drops `waiter` unrun.
-  std::optional<Result<void>> join(Waiter waiter) {
+  std::optional<Outcome> join(Waiter waiter) {
     std::lock_guard lock(mutex_);
     if (!in_air_) return last_outcome_;
     waiters_.push_back(std::move(waiter));
@@ -1622,7 +1626,7 @@ class BasicFlight {
   }
 
   /// Ends the flight: every waiter queued so far is called with `outcome`.
-  void land(Result<void> outcome) {
+  void land(Outcome outcome) {
     std::vector<Waiter> waiters;
     {
       std::lock_guard lock(mutex_);
@@ -1642,19 +1646,20 @@ class BasicFlight {
  private:
   mutable std::mutex mutex_;
   bool in_air_ = false;
-  Result<void> last_outcome_{};
+  Outcome last_outcome_{};
   std::vector<Waiter> waiters_;
 };
 
 /// The leader's duty to land, as an RAII handle: a leader that is destroyed without
 /// landing (its call was cancelled, or shut down) lands with errc::cancelled, which
-/// tells the waiters to try again rather than fail. A template (used as FlightLease)
-/// for the same reason as BasicFlight.
-template <class>
+/// tells the waiters to try again rather than fail. A template over the flight type (used
+/// as FlightLease) for the same reason as BasicFlight.
+template <class FlightType>
 class BasicFlightLease {
  public:
   BasicFlightLease() = default;
-  explicit BasicFlightLease(std::shared_ptr<Flight> flight) noexcept : flight_(std::move(flight)) {}
+  explicit BasicFlightLease(std::shared_ptr<FlightType> flight) noexcept
+      : flight_(std::move(flight)) {}
   BasicFlightLease(BasicFlightLease&& other) noexcept
       : flight_(std::exchange(other.flight_, nullptr)) {}
   BasicFlightLease& operator=(BasicFlightLease&& other) noexcept {
@@ -1688,9 +1693,9 @@ class BasicFlightLease {
 #endif
   }
 
-  std::shared_ptr<Flight> flight_;
+  std::shared_ptr<FlightType> flight_;
 };
-using FlightLease = BasicFlightLease<void>;
+using FlightLease = BasicFlightLease<Flight>;
 
 /// Whether a Joined outcome means "the leader gave up: try again".
 inline bool leader_abandoned(const Result<void>& outcome) noexcept {
@@ -1977,7 +1982,10 @@ namespace appkeys {
 /// executors post only jobs that cannot throw.
 ///
 /// Thread safety: post may be called from any thread, including a worker.
-template <class = void>
+///
+/// A template over its job type (used as ThreadPool) only so that a program that never
+/// starts a pool does not compile one: see detail/json.hpp.
+template <class Job>
 class BasicThreadPool {
  public:
   /// Starts `thread_count` worker threads (at least one).
@@ -2014,7 +2022,7 @@ class BasicThreadPool {
   template <class F>
     requires(std::is_invocable_r_v<void, std::decay_t<F>&>)
   void post(F&& job) {
-    detail::UniqueFunction<void()> erased(std::forward<F>(job));
+    Job erased(std::forward<F>(job));
     // Notified under the lock, as RunLoop does: once the lock is released the job may
     // run and its caller destroy the pool, so nothing here may touch it afterwards.
     std::lock_guard lock(state_->mutex);
@@ -2030,13 +2038,13 @@ class BasicThreadPool {
   struct State {
     std::mutex mutex;
     std::condition_variable ready;
-    std::deque<detail::UniqueFunction<void()>> jobs;
+    std::deque<Job> jobs;
     bool stopping = false;
   };
 
   static void work(State& state) {
     for (;;) {
-      detail::UniqueFunction<void()> job;
+      Job job;
       {
         std::unique_lock lock(state.mutex);
         state.ready.wait(lock, [&state] { return state.stopping || !state.jobs.empty(); });
@@ -2052,8 +2060,8 @@ class BasicThreadPool {
   std::vector<std::thread> workers_;
 };
 
-/// The pool (a template only so that a program that never starts one does not compile it).
-using ThreadPool = BasicThreadPool<>;
+/// The pool: its jobs are move-only `void()` callables.
+using ThreadPool = BasicThreadPool<detail::UniqueFunction<void()>>;
 
 }  // namespace appkeys
 // ---- end appkeys/exec/thread_pool.hpp
@@ -2224,8 +2232,9 @@ void settle(std::promise<T>& promise, Result<T>&& outcome) {
 
 /// What every copy of a FutureExec shares: its pool, started by the first call that
 /// needs it (never, over an AsyncTransport), and the flag that tells queued calls the
-/// pool is going away.
-template <class = void>
+/// pool is going away. A template over the pool type (used as FuturePool) only so that
+/// it is compiled where a FutureExec is made: see detail/json.hpp.
+template <class Pool>
 struct BasicFuturePool {
   explicit BasicFuturePool(std::size_t count) : thread_count(std::max<std::size_t>(count, 1)) {}
   BasicFuturePool(const BasicFuturePool&) = delete;
@@ -2239,9 +2248,9 @@ struct BasicFuturePool {
   }
 
   /// The pool, started on first use.
-  ThreadPool& started() {
+  Pool& started() {
     std::call_once(start_once, [this] {
-      pool = std::make_unique<ThreadPool>(thread_count);
+      pool = std::make_unique<Pool>(thread_count);
       started_flag.store(true, std::memory_order_release);
     });
     return *pool;
@@ -2256,10 +2265,10 @@ struct BasicFuturePool {
   std::shared_ptr<std::atomic<bool>> closing = share_new<std::atomic<bool>>(false);
   std::once_flag start_once;
   std::atomic<bool> started_flag{false};
-  std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<Pool> pool;
 };
 
-using FuturePool = BasicFuturePool<>;
+using FuturePool = BasicFuturePool<ThreadPool>;
 
 }  // namespace detail
 
@@ -2837,8 +2846,11 @@ Result<T> sync_wait(ResultAwaitable<T> awaitable, RunLoop& loop) {
 namespace appkeys {
 namespace detail {
 
-/// `co_await PostAwaiter{post}`: the coroutine continues on a job handed to `post`.
-struct PostAwaiter {
+/// `co_await PostAwaiter{post}`: the coroutine continues on a job handed to `post`. A
+/// template (used as PostAwaiter) only so that it is compiled where a coroutine awaits
+/// one (see detail/json.hpp).
+template <class = void>
+struct BasicPostAwaiter {
   const PostFunction& post;
 
   bool await_ready() const noexcept { return false; }
@@ -2850,6 +2862,7 @@ struct PostAwaiter {
   }
   void await_resume() const noexcept {}
 };
+using PostAwaiter = BasicPostAwaiter<>;
 
 /// `co_await StartAwaiter{op, post}`: starts a non-blocking operation and suspends until
 /// its completion; resumes there (the transport's thread), or on a job handed to `post`
@@ -4220,7 +4233,9 @@ inline std::string dump_json(const Json<T>& value) {
 // ---- begin appkeys/detail/retry_rules.hpp
 // appkeys — which failures may be retried, and after how long (see RetryPolicy).
 //
-// Pure functions, so every rule is testable without a clock or a server.
+// Pure functions, so every rule is testable without a clock or a server. Those that use
+// std::optional, <charconv> or <cmath> are templates only so that they are compiled where
+// a call is made, not in every program that includes the client (see detail/json.hpp).
 
 
 #include <algorithm>
@@ -4242,7 +4257,8 @@ constexpr bool is_transient_status(int status) noexcept {
 /// True when the request may have been processed by the server even though the caller
 /// got no usable answer: a timeout or a dropped connection after sending, or a
 /// transient 5xx. A refused connection never reached it.
-inline bool outcome_unknown(const Result<HttpResponse>& outcome) noexcept {
+template <class = void>
+bool outcome_unknown(const Result<HttpResponse>& outcome) noexcept {
   if (!outcome) {
     const errc code = outcome.error().value();
     return code == errc::timeout || code == errc::transport;
@@ -4251,7 +4267,8 @@ inline bool outcome_unknown(const Result<HttpResponse>& outcome) noexcept {
 }
 
 /// Retry-After in delay-seconds form; HTTP-date and anything else is ignored.
-inline std::optional<std::chrono::milliseconds> retry_after(const Headers& headers) {
+template <class = void>
+std::optional<std::chrono::milliseconds> retry_after(const Headers& headers) {
   auto value = header_value(headers, "Retry-After");
   if (!value) return std::nullopt;
   std::string_view text = *value;
@@ -4268,11 +4285,10 @@ inline std::optional<std::chrono::milliseconds> retry_after(const Headers& heade
 
 /// How long to wait before attempt number `attempts_done + 1`, or nullopt to stop and
 /// return `outcome`. `random01` is uniform in [0, 1).
-inline std::optional<std::chrono::milliseconds> retry_delay(const RetryPolicy& policy,
-                                                            int attempts_done,
-                                                            const Result<HttpResponse>& outcome,
-                                                            Idempotency idempotency,
-                                                            double random01) {
+template <class = void>
+std::optional<std::chrono::milliseconds> retry_delay(const RetryPolicy& policy, int attempts_done,
+                                                     const Result<HttpResponse>& outcome,
+                                                     Idempotency idempotency, double random01) {
   if (attempts_done >= policy.max_attempts) return std::nullopt;
   bool retryable = false;
   if (!outcome) {
@@ -4310,8 +4326,10 @@ inline std::optional<std::chrono::milliseconds> retry_delay(const RetryPolicy& p
 namespace appkeys::detail::steps {
 
 /// Clears the copies of secrets a request holds (its bearer token, a body with a
-/// password or a key name) before the memory is freed.
-inline void wipe_request(HttpRequest& request) noexcept {
+/// password or a key name) before the memory is freed. A template only so that it is
+/// compiled where a call is made (see detail/json.hpp).
+template <class = void>
+void wipe_request(HttpRequest& request) noexcept {
   for (auto& [name, value] : request.headers) {
     if (iequals(name, "Authorization")) wipe(value);
   }
@@ -4335,13 +4353,17 @@ inline double random_unit() {
 /// Sends `request`, and again after a delay while the policy allows (see RetryPolicy).
 /// Outcome: the last attempt's Result<HttpResponse>; earlier_outcome_unknown() says
 /// whether an attempt before it may have been processed by the server.
-class Exchange {
+///
+/// A template (used as Exchange) only so that it is compiled where a call is made, not in
+/// every program that includes the client (see detail/json.hpp).
+template <class = void>
+class BasicExchange {
  public:
-  Exchange(HttpRequest request, Idempotency idempotency, const RetryPolicy& policy)
+  BasicExchange(HttpRequest request, Idempotency idempotency, const RetryPolicy& policy)
       : request_(std::move(request)), idempotency_(idempotency), policy_(policy) {}
-  Exchange(Exchange&&) = default;
-  Exchange& operator=(Exchange&&) = default;
-  ~Exchange() { wipe_request(request_); }
+  BasicExchange(BasicExchange&&) = default;
+  BasicExchange& operator=(BasicExchange&&) = default;
+  ~BasicExchange() { wipe_request(request_); }
 
   Action step(Event event) {
     if (auto* response = get_if<Result<HttpResponse>>(&event)) {
@@ -4380,6 +4402,7 @@ class Exchange {
   bool earlier_outcome_unknown_ = false;
   Slot<Result<HttpResponse>> outcome_;
 };
+using Exchange = BasicExchange<>;
 
 }  // namespace appkeys::detail::steps
 // ---- end appkeys/detail/steps/exchange.hpp
@@ -4720,7 +4743,9 @@ class ClientState {
                     "AppConfig::base_url must be an absolute https:// or http:// URL");
   }
 
-  /// A request with the headers of PROTOCOL.md §2 and the configured timeout.
+  /// A request with the headers of PROTOCOL.md §2 and the configured timeout. A template
+  /// only so that it is compiled where a call is made (see detail/json.hpp).
+  template <class = void>
   HttpRequest make_request(HttpMethod method, std::string url, std::string body,
                            std::string_view bearer) const {
     HttpRequest request{method, std::move(url), {}, std::move(body), config_.request_timeout};
@@ -4738,7 +4763,9 @@ class ClientState {
   // -- the location (PROTOCOL.md §1), resolved once and shared --------------------
 
   /// The hostname once resolved; the view stays valid for the life of this object, as
-  /// the hostname is written once and never changed.
+  /// the hostname is written once and never changed. A template only so that it is
+  /// compiled where a call is made (see detail/json.hpp).
+  template <class = void>
   std::optional<std::string_view> resolved_host() const noexcept {
     if (host_resolved_.load(std::memory_order_acquire)) return std::string_view(hostname_);
     return std::nullopt;
@@ -4939,8 +4966,9 @@ inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
 
 /// Whether any of `keys` came with its value, i.e. whether the body that held them
 /// must be wiped (a list or a fetch normally has none, and wiping a 100,000-key list
-/// costs time for nothing).
-inline bool any_key_value(const std::vector<ApiKey>& keys) noexcept {
+/// costs time for nothing). A template only so that it is compiled where a call is made.
+template <class = void>
+bool any_key_value(const std::vector<ApiKey>& keys) noexcept {
   for (const auto& key : keys) {
     if (key.key) return true;
   }
@@ -5200,7 +5228,9 @@ inline std::string sanitize_server_text(std::string_view text, std::size_t limit
   return out;
 }
 
-inline bool has_json_content_type(const Headers& headers) {
+/// A template only so that it is compiled where a call is made (see detail/json.hpp).
+template <class = void>
+bool has_json_content_type(const Headers& headers) {
   auto type = header_value(headers, "Content-Type");
   constexpr std::string_view json_type = "application/json";
   return type && type->size() >= json_type.size() &&
@@ -5354,8 +5384,10 @@ inline std::string base64url_encode(std::string_view bytes) {
 }
 
 /// Decodes base64url with or without '=' padding; nullopt on any other character or an
-/// impossible length.
-inline std::optional<std::string> base64url_decode(std::string_view text) {
+/// impossible length. A template only so that it is compiled where a call is made (see
+/// detail/json.hpp).
+template <class = void>
+std::optional<std::string> base64url_decode(std::string_view text) {
   while (!text.empty() && text.back() == '=') text.remove_suffix(1);
   if (text.size() % 4 == 1) return std::nullopt;
   std::string out;

@@ -44,7 +44,9 @@ inline std::string sanitize_server_text(std::string_view text, std::size_t limit
   return out;
 }
 
-inline bool has_json_content_type(const Headers& headers) {
+/// A template only so that it is compiled where a call is made (see detail/json.hpp).
+template <class = void>
+bool has_json_content_type(const Headers& headers) {
   auto type = header_value(headers, "Content-Type");
   constexpr std::string_view json_type = "application/json";
   return type && type->size() >= json_type.size() &&

@@ -1,6 +1,8 @@
 // appkeys — which failures may be retried, and after how long (see RetryPolicy).
 //
-// Pure functions, so every rule is testable without a clock or a server.
+// Pure functions, so every rule is testable without a clock or a server. Those that use
+// std::optional, <charconv> or <cmath> are templates only so that they are compiled where
+// a call is made, not in every program that includes the client (see detail/json.hpp).
 #pragma once
 
 #include <appkeys/error.hpp>
@@ -27,7 +29,8 @@ constexpr bool is_transient_status(int status) noexcept {
 /// True when the request may have been processed by the server even though the caller
 /// got no usable answer: a timeout or a dropped connection after sending, or a
 /// transient 5xx. A refused connection never reached it.
-inline bool outcome_unknown(const Result<HttpResponse>& outcome) noexcept {
+template <class = void>
+bool outcome_unknown(const Result<HttpResponse>& outcome) noexcept {
   if (!outcome) {
     const errc code = outcome.error().value();
     return code == errc::timeout || code == errc::transport;
@@ -36,7 +39,8 @@ inline bool outcome_unknown(const Result<HttpResponse>& outcome) noexcept {
 }
 
 /// Retry-After in delay-seconds form; HTTP-date and anything else is ignored.
-inline std::optional<std::chrono::milliseconds> retry_after(const Headers& headers) {
+template <class = void>
+std::optional<std::chrono::milliseconds> retry_after(const Headers& headers) {
   auto value = header_value(headers, "Retry-After");
   if (!value) return std::nullopt;
   std::string_view text = *value;
@@ -53,11 +57,10 @@ inline std::optional<std::chrono::milliseconds> retry_after(const Headers& heade
 
 /// How long to wait before attempt number `attempts_done + 1`, or nullopt to stop and
 /// return `outcome`. `random01` is uniform in [0, 1).
-inline std::optional<std::chrono::milliseconds> retry_delay(const RetryPolicy& policy,
-                                                            int attempts_done,
-                                                            const Result<HttpResponse>& outcome,
-                                                            Idempotency idempotency,
-                                                            double random01) {
+template <class = void>
+std::optional<std::chrono::milliseconds> retry_delay(const RetryPolicy& policy, int attempts_done,
+                                                     const Result<HttpResponse>& outcome,
+                                                     Idempotency idempotency, double random01) {
   if (attempts_done >= policy.max_attempts) return std::nullopt;
   bool retryable = false;
   if (!outcome) {

@@ -139,8 +139,9 @@ inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
 
 /// Whether any of `keys` came with its value, i.e. whether the body that held them
 /// must be wiped (a list or a fetch normally has none, and wiping a 100,000-key list
-/// costs time for nothing).
-inline bool any_key_value(const std::vector<ApiKey>& keys) noexcept {
+/// costs time for nothing). A template only so that it is compiled where a call is made.
+template <class = void>
+bool any_key_value(const std::vector<ApiKey>& keys) noexcept {
   for (const auto& key : keys) {
     if (key.key) return true;
   }

@@ -22,8 +22,11 @@
 namespace appkeys {
 namespace detail {
 
-/// `co_await PostAwaiter{post}`: the coroutine continues on a job handed to `post`.
-struct PostAwaiter {
+/// `co_await PostAwaiter{post}`: the coroutine continues on a job handed to `post`. A
+/// template (used as PostAwaiter) only so that it is compiled where a coroutine awaits
+/// one (see detail/json.hpp).
+template <class = void>
+struct BasicPostAwaiter {
   const PostFunction& post;
 
   bool await_ready() const noexcept { return false; }
@@ -35,6 +38,7 @@ struct PostAwaiter {
   }
   void await_resume() const noexcept {}
 };
+using PostAwaiter = BasicPostAwaiter<>;
 
 /// `co_await StartAwaiter{op, post}`: starts a non-blocking operation and suspends until
 /// its completion; resumes there (the transport's thread), or on a job handed to `post`

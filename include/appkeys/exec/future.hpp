@@ -37,8 +37,9 @@ void settle(std::promise<T>& promise, Result<T>&& outcome) {
 
 /// What every copy of a FutureExec shares: its pool, started by the first call that
 /// needs it (never, over an AsyncTransport), and the flag that tells queued calls the
-/// pool is going away.
-template <class = void>
+/// pool is going away. A template over the pool type (used as FuturePool) only so that
+/// it is compiled where a FutureExec is made: see detail/json.hpp.
+template <class Pool>
 struct BasicFuturePool {
   explicit BasicFuturePool(std::size_t count) : thread_count(std::max<std::size_t>(count, 1)) {}
   BasicFuturePool(const BasicFuturePool&) = delete;
@@ -52,9 +53,9 @@ struct BasicFuturePool {
   }
 
   /// The pool, started on first use.
-  ThreadPool& started() {
+  Pool& started() {
     std::call_once(start_once, [this] {
-      pool = std::make_unique<ThreadPool>(thread_count);
+      pool = std::make_unique<Pool>(thread_count);
       started_flag.store(true, std::memory_order_release);
     });
     return *pool;
@@ -69,10 +70,10 @@ struct BasicFuturePool {
   std::shared_ptr<std::atomic<bool>> closing = share_new<std::atomic<bool>>(false);
   std::once_flag start_once;
   std::atomic<bool> started_flag{false};
-  std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<Pool> pool;
 };
 
-using FuturePool = BasicFuturePool<>;
+using FuturePool = BasicFuturePool<ThreadPool>;
 
 }  // namespace detail
 

@@ -30,7 +30,10 @@ namespace appkeys {
 /// executors post only jobs that cannot throw.
 ///
 /// Thread safety: post may be called from any thread, including a worker.
-template <class = void>
+///
+/// A template over its job type (used as ThreadPool) only so that a program that never
+/// starts a pool does not compile one: see detail/json.hpp.
+template <class Job>
 class BasicThreadPool {
  public:
   /// Starts `thread_count` worker threads (at least one).
@@ -67,7 +70,7 @@ class BasicThreadPool {
   template <class F>
     requires(std::is_invocable_r_v<void, std::decay_t<F>&>)
   void post(F&& job) {
-    detail::UniqueFunction<void()> erased(std::forward<F>(job));
+    Job erased(std::forward<F>(job));
     // Notified under the lock, as RunLoop does: once the lock is released the job may
     // run and its caller destroy the pool, so nothing here may touch it afterwards.
     std::lock_guard lock(state_->mutex);
@@ -83,13 +86,13 @@ class BasicThreadPool {
   struct State {
     std::mutex mutex;
     std::condition_variable ready;
-    std::deque<detail::UniqueFunction<void()>> jobs;
+    std::deque<Job> jobs;
     bool stopping = false;
   };
 
   static void work(State& state) {
     for (;;) {
-      detail::UniqueFunction<void()> job;
+      Job job;
       {
         std::unique_lock lock(state.mutex);
         state.ready.wait(lock, [&state] { return state.stopping || !state.jobs.empty(); });
@@ -105,7 +108,7 @@ class BasicThreadPool {
   std::vector<std::thread> workers_;
 };
 
-/// The pool (a template only so that a program that never starts one does not compile it).
-using ThreadPool = BasicThreadPool<>;
+/// The pool: its jobs are move-only `void()` callables.
+using ThreadPool = BasicThreadPool<detail::UniqueFunction<void()>>;
 
 }  // namespace appkeys

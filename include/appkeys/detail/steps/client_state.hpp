@@ -143,7 +143,9 @@ class ClientState {
                     "AppConfig::base_url must be an absolute https:// or http:// URL");
   }
 
-  /// A request with the headers of PROTOCOL.md §2 and the configured timeout.
+  /// A request with the headers of PROTOCOL.md §2 and the configured timeout. A template
+  /// only so that it is compiled where a call is made (see detail/json.hpp).
+  template <class = void>
   HttpRequest make_request(HttpMethod method, std::string url, std::string body,
                            std::string_view bearer) const {
     HttpRequest request{method, std::move(url), {}, std::move(body), config_.request_timeout};
@@ -161,7 +163,9 @@ class ClientState {
   // -- the location (PROTOCOL.md §1), resolved once and shared --------------------
 
   /// The hostname once resolved; the view stays valid for the life of this object, as
-  /// the hostname is written once and never changed.
+  /// the hostname is written once and never changed. A template only so that it is
+  /// compiled where a call is made (see detail/json.hpp).
+  template <class = void>
   std::optional<std::string_view> resolved_host() const noexcept {
     if (host_resolved_.load(std::memory_order_acquire)) return std::string_view(hostname_);
     return std::nullopt;

@@ -17,8 +17,10 @@
 namespace appkeys::detail::steps {
 
 /// Clears the copies of secrets a request holds (its bearer token, a body with a
-/// password or a key name) before the memory is freed.
-inline void wipe_request(HttpRequest& request) noexcept {
+/// password or a key name) before the memory is freed. A template only so that it is
+/// compiled where a call is made (see detail/json.hpp).
+template <class = void>
+void wipe_request(HttpRequest& request) noexcept {
   for (auto& [name, value] : request.headers) {
     if (iequals(name, "Authorization")) wipe(value);
   }
@@ -42,13 +44,17 @@ inline double random_unit() {
 /// Sends `request`, and again after a delay while the policy allows (see RetryPolicy).
 /// Outcome: the last attempt's Result<HttpResponse>; earlier_outcome_unknown() says
 /// whether an attempt before it may have been processed by the server.
-class Exchange {
+///
+/// A template (used as Exchange) only so that it is compiled where a call is made, not in
+/// every program that includes the client (see detail/json.hpp).
+template <class = void>
+class BasicExchange {
  public:
-  Exchange(HttpRequest request, Idempotency idempotency, const RetryPolicy& policy)
+  BasicExchange(HttpRequest request, Idempotency idempotency, const RetryPolicy& policy)
       : request_(std::move(request)), idempotency_(idempotency), policy_(policy) {}
-  Exchange(Exchange&&) = default;
-  Exchange& operator=(Exchange&&) = default;
-  ~Exchange() { wipe_request(request_); }
+  BasicExchange(BasicExchange&&) = default;
+  BasicExchange& operator=(BasicExchange&&) = default;
+  ~BasicExchange() { wipe_request(request_); }
 
   Action step(Event event) {
     if (auto* response = get_if<Result<HttpResponse>>(&event)) {
@@ -87,5 +93,6 @@ class Exchange {
   bool earlier_outcome_unknown_ = false;
   Slot<Result<HttpResponse>> outcome_;
 };
+using Exchange = BasicExchange<>;
 
 }  // namespace appkeys::detail::steps

@@ -24,13 +24,14 @@ namespace appkeys::detail::steps {
 /// Thread safety: every member may be called concurrently. Waiters run on the thread
 /// that lands the flight, outside the lock, so a waiter may lead the next flight.
 ///
-/// A template (used as Flight) only so that its members, and the containers they use,
-/// are compiled where a call is made, not in every program that includes User.
-template <class>
+/// A template over its outcome type (used as Flight, whose Outcome is Result<void>) only
+/// so that its members, and the containers they use, are compiled where a call is made,
+/// not in every program that includes User: see detail/json.hpp.
+template <class Outcome>
 class BasicFlight {
  public:
   /// Called once, with the leader's outcome.
-  using Waiter = UniqueFunction<void(Result<void>)>;
+  using Waiter = UniqueFunction<void(Outcome)>;
 
   /// Whether the caller now leads (no flight was in the air); a leader must land().
   bool try_lead() {
@@ -42,7 +43,7 @@ class BasicFlight {
 
   /// Queues `waiter` for the flight in the air and returns nullopt; if the flight has
   /// landed meanwhile, returns its outcome instead and drops `waiter` unrun.
-  std::optional<Result<void>> join(Waiter waiter) {
+  std::optional<Outcome> join(Waiter waiter) {
     std::lock_guard lock(mutex_);
     if (!in_air_) return last_outcome_;
     waiters_.push_back(std::move(waiter));
@@ -50,7 +51,7 @@ class BasicFlight {
   }
 
   /// Ends the flight: every waiter queued so far is called with `outcome`.
-  void land(Result<void> outcome) {
+  void land(Outcome outcome) {
     std::vector<Waiter> waiters;
     {
       std::lock_guard lock(mutex_);
@@ -70,19 +71,20 @@ class BasicFlight {
  private:
   mutable std::mutex mutex_;
   bool in_air_ = false;
-  Result<void> last_outcome_{};
+  Outcome last_outcome_{};
   std::vector<Waiter> waiters_;
 };
 
 /// The leader's duty to land, as an RAII handle: a leader that is destroyed without
 /// landing (its call was cancelled, or shut down) lands with errc::cancelled, which
-/// tells the waiters to try again rather than fail. A template (used as FlightLease)
-/// for the same reason as BasicFlight.
-template <class>
+/// tells the waiters to try again rather than fail. A template over the flight type (used
+/// as FlightLease) for the same reason as BasicFlight.
+template <class FlightType>
 class BasicFlightLease {
  public:
   BasicFlightLease() = default;
-  explicit BasicFlightLease(std::shared_ptr<Flight> flight) noexcept : flight_(std::move(flight)) {}
+  explicit BasicFlightLease(std::shared_ptr<FlightType> flight) noexcept
+      : flight_(std::move(flight)) {}
   BasicFlightLease(BasicFlightLease&& other) noexcept
       : flight_(std::exchange(other.flight_, nullptr)) {}
   BasicFlightLease& operator=(BasicFlightLease&& other) noexcept {
@@ -116,9 +118,9 @@ class BasicFlightLease {
 #endif
   }
 
-  std::shared_ptr<Flight> flight_;
+  std::shared_ptr<FlightType> flight_;
 };
-using FlightLease = BasicFlightLease<void>;
+using FlightLease = BasicFlightLease<Flight>;
 
 /// Whether a Joined outcome means "the leader gave up: try again".
 inline bool leader_abandoned(const Result<void>& outcome) noexcept {

@@ -29,6 +29,9 @@ namespace detail {
 /// The session behind a User. Tokens change (refresh, log out) while handles are
 /// shared across threads, so they sit behind a mutex; the rest is fixed at login.
 struct UserState {
+  /// A template only so that it (with its Flight) is compiled where a session is made,
+  /// not in every program that includes User (see detail/json.hpp).
+  template <class = void>
   UserState(std::string owner_, std::string id_, std::string provider_, std::string device_id_,
             Secret access, Secret refresh)
       : owner(std::move(owner_)),
@@ -36,7 +39,8 @@ struct UserState {
         provider(std::move(provider_)),
         device_id(std::move(device_id_)),
         access_token(std::move(access)),
-        refresh_token(std::move(refresh)) {}
+        refresh_token(std::move(refresh)),
+        refresh_flight(share_new<steps::Flight>()) {}
 
   /// ClientState::owner_key() of the App that logged this session in (its server and
   /// app id): the only kind of App its tokens may be sent through (ClientState::check_user).
@@ -52,7 +56,7 @@ struct UserState {
 
   /// The access-token refresh in flight, shared by every call of this session that
   /// needs one at the same time (one POST /auth/session, however many calls wait).
-  const std::shared_ptr<steps::Flight> refresh_flight = share_new<steps::Flight>();
+  const std::shared_ptr<steps::Flight> refresh_flight;
 
   bool logged_in() const {
     std::lock_guard lock(mutex);

@@ -204,6 +204,12 @@ enum class client_code_index : int {
 };
 enum class server_code_index : int { APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_INDEX) };
 #undef APPKEYS_X_INDEX
+/// How many server codes there are.
+#define APPKEYS_X_COUNT(name, text) +1
+inline constexpr int server_code_count = 0 APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_COUNT);
+#undef APPKEYS_X_COUNT
+/// The value of the first server code in errc.
+inline constexpr int first_server_code = 101;
 }  // namespace detail
 
 /// Every way an appkeys call can fail: first the client-side codes, then one
@@ -217,7 +223,8 @@ enum class errc : int {
   APPKEYS_CLIENT_ERROR_CODES(APPKEYS_X_ENUM)
 #undef APPKEYS_X_ENUM
 // Server side (PROTOCOL.md §5), from 101.
-#define APPKEYS_X_ENUM(name, text) name = 101 + static_cast<int>(detail::server_code_index::name),
+#define APPKEYS_X_ENUM(name, text) \
+  name = detail::first_server_code + static_cast<int>(detail::server_code_index::name),
       APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_ENUM)
 #undef APPKEYS_X_ENUM
 };
@@ -239,12 +246,16 @@ constexpr std::string_view server_code_string(errc code) noexcept {
 
 /// The errc for a server `error_code` string, or nullopt if the string is unknown. A
 /// template only so that it is compiled where a call is made (see detail/json.hpp).
+///
+/// A loop over the server codes (numbered consecutively from 101, see errc) rather than
+/// one comparison per code written out: at -O0 that was 7 KB of machine code in every
+/// program that maps an error.
 template <class = void>
 constexpr std::optional<errc> errc_from_server_code(std::string_view text) noexcept {
-#define APPKEYS_X_MATCH(name, str) \
-  if (text == str) return errc::name;
-  APPKEYS_SERVER_ERROR_CODES(APPKEYS_X_MATCH)
-#undef APPKEYS_X_MATCH
+  for (int value = first_server_code; value < first_server_code + server_code_count; ++value) {
+    const auto code = static_cast<errc>(value);
+    if (server_code_string(code) == text) return code;
+  }
   return std::nullopt;
 }
 
@@ -1729,6 +1740,9 @@ namespace detail {
 /// The session behind a User. Tokens change (refresh, log out) while handles are
 /// shared across threads, so they sit behind a mutex; the rest is fixed at login.
 struct UserState {
+  /// A template only so that it (with its Flight) is compiled where a session is made,
+  /// not in every program that includes User (see detail/json.hpp).
+  template <class = void>
   UserState(std::string owner_, std::string id_, std::string provider_, std::string device_id_,
             Secret access, Secret refresh)
       : owner(std::move(owner_)),
@@ -1736,7 +1750,8 @@ struct UserState {
         provider(std::move(provider_)),
         device_id(std::move(device_id_)),
         access_token(std::move(access)),
-        refresh_token(std::move(refresh)) {}
+        refresh_token(std::move(refresh)),
+        refresh_flight(share_new<steps::Flight>()) {}
 
   /// ClientState::owner_key() of the App that logged this session in (its server and
   /// app id): the only kind of App its tokens may be sent through (ClientState::check_user).
@@ -1752,7 +1767,7 @@ struct UserState {
 
   /// The access-token refresh in flight, shared by every call of this session that
   /// needs one at the same time (one POST /auth/session, however many calls wait).
-  const std::shared_ptr<steps::Flight> refresh_flight = share_new<steps::Flight>();
+  const std::shared_ptr<steps::Flight> refresh_flight;
 
   bool logged_in() const {
     std::lock_guard lock(mutex);
@@ -3608,13 +3623,20 @@ struct Joined {
 /// Not a std::variant: at -O0 a variant of these four emitted about 450 functions in
 /// every program that makes calls (its visitation tables and special members for each
 /// alternative), and the machines only ever ask "is it this one?".
+///
+/// The constructors are templates only so that they are compiled where a machine runs,
+/// not in every program that includes the client (see detail/json.hpp).
 class Event {
  public:
+  template <class = void>
   Event(Start start) noexcept : kind_(Kind::start), start_(start) {}
+  template <class = void>
   Event(Result<HttpResponse> response) : kind_(Kind::response) {
     response_.emplace(std::move(response));
   }
+  template <class = void>
   Event(TimerFired) noexcept : kind_(Kind::timer_fired) {}
+  template <class = void>
   Event(Joined joined) : kind_(Kind::joined), joined_(std::move(joined)) {}
 
   /// The event as an `E`, or nullptr if it is another kind.
@@ -3669,25 +3691,33 @@ struct Action {
   std::chrono::milliseconds delay{0};
   std::shared_ptr<Flight> flight{};
 
+  // The factories are templates only so that they are compiled where a machine runs,
+  // not in every program that includes the client (see detail/json.hpp).
+  template <class = void>
   static Action send(HttpRequest request) {
     Action action;
     action.kind = Kind::send;
     action.request = std::move(request);
     return action;
   }
+  template <class = void>
   static Action wait(std::chrono::milliseconds delay) {
     Action action;
     action.kind = Kind::wait;
     action.delay = delay;
     return action;
   }
+  template <class = void>
   static Action join(std::shared_ptr<Flight> flight) {
     Action action;
     action.kind = Kind::join;
     action.flight = std::move(flight);
     return action;
   }
-  static Action done() { return Action{}; }
+  template <class = void>
+  static Action done() {
+    return Action{};
+  }
 
   bool is_done() const noexcept { return kind == Kind::done; }
 };
@@ -4702,8 +4732,13 @@ inline std::string owner_key_of(std::string_view base_url, std::string_view app_
 /// Thread safety: every member may be called concurrently.
 class ClientState {
  public:
+  /// A template only so that it (with its Flight) is compiled where an App is made, not
+  /// in every program that includes the client (see detail/json.hpp).
+  template <class = void>
   explicit ClientState(AppConfig config)
-      : config_(std::move(config)), base_url_(trim_trailing_slashes(config_.base_url)) {}
+      : config_(std::move(config)),
+        base_url_(trim_trailing_slashes(config_.base_url)),
+        location_flight_(share_new<steps::Flight>()) {}
   ClientState(const ClientState&) = delete;
   ClientState& operator=(const ClientState&) = delete;
 
@@ -4810,7 +4845,7 @@ class ClientState {
   std::mutex location_mutex_;               // orders the one write of hostname_
   std::string hostname_;                    // written once, then never again
   std::atomic<bool> host_resolved_{false};  // set (release) once hostname_ is written
-  std::shared_ptr<steps::Flight> location_flight_ = share_new<steps::Flight>();
+  std::shared_ptr<steps::Flight> location_flight_;
 
   mutable std::mutex device_mutex_;
   std::string device_id_;  // guarded by device_mutex_

@@ -49,13 +49,20 @@ struct Joined {
 /// Not a std::variant: at -O0 a variant of these four emitted about 450 functions in
 /// every program that makes calls (its visitation tables and special members for each
 /// alternative), and the machines only ever ask "is it this one?".
+///
+/// The constructors are templates only so that they are compiled where a machine runs,
+/// not in every program that includes the client (see detail/json.hpp).
 class Event {
  public:
+  template <class = void>
   Event(Start start) noexcept : kind_(Kind::start), start_(start) {}
+  template <class = void>
   Event(Result<HttpResponse> response) : kind_(Kind::response) {
     response_.emplace(std::move(response));
   }
+  template <class = void>
   Event(TimerFired) noexcept : kind_(Kind::timer_fired) {}
+  template <class = void>
   Event(Joined joined) : kind_(Kind::joined), joined_(std::move(joined)) {}
 
   /// The event as an `E`, or nullptr if it is another kind.
@@ -110,25 +117,33 @@ struct Action {
   std::chrono::milliseconds delay{0};
   std::shared_ptr<Flight> flight{};
 
+  // The factories are templates only so that they are compiled where a machine runs,
+  // not in every program that includes the client (see detail/json.hpp).
+  template <class = void>
   static Action send(HttpRequest request) {
     Action action;
     action.kind = Kind::send;
     action.request = std::move(request);
     return action;
   }
+  template <class = void>
   static Action wait(std::chrono::milliseconds delay) {
     Action action;
     action.kind = Kind::wait;
     action.delay = delay;
     return action;
   }
+  template <class = void>
   static Action join(std::shared_ptr<Flight> flight) {
     Action action;
     action.kind = Kind::join;
     action.flight = std::move(flight);
     return action;
   }
-  static Action done() { return Action{}; }
+  template <class = void>
+  static Action done() {
+    return Action{};
+  }
 
   bool is_done() const noexcept { return kind == Kind::done; }
 };

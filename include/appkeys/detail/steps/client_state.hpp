@@ -102,8 +102,13 @@ inline std::string owner_key_of(std::string_view base_url, std::string_view app_
 /// Thread safety: every member may be called concurrently.
 class ClientState {
  public:
+  /// A template only so that it (with its Flight) is compiled where an App is made, not
+  /// in every program that includes the client (see detail/json.hpp).
+  template <class = void>
   explicit ClientState(AppConfig config)
-      : config_(std::move(config)), base_url_(trim_trailing_slashes(config_.base_url)) {}
+      : config_(std::move(config)),
+        base_url_(trim_trailing_slashes(config_.base_url)),
+        location_flight_(share_new<steps::Flight>()) {}
   ClientState(const ClientState&) = delete;
   ClientState& operator=(const ClientState&) = delete;
 
@@ -210,7 +215,7 @@ class ClientState {
   std::mutex location_mutex_;               // orders the one write of hostname_
   std::string hostname_;                    // written once, then never again
   std::atomic<bool> host_resolved_{false};  // set (release) once hostname_ is written
-  std::shared_ptr<steps::Flight> location_flight_ = share_new<steps::Flight>();
+  std::shared_ptr<steps::Flight> location_flight_;
 
   mutable std::mutex device_mutex_;
   std::string device_id_;  // guarded by device_mutex_

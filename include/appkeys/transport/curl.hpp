@@ -83,22 +83,22 @@ class State {
   CURLSH* share() const noexcept { return share_; }
 
   /// Waits until a handle is free (or may be created) or `deadline` passes.
-  /// Returns nullptr on timeout; sets `failed` when a handle could not be created.
-  std::unique_ptr<Handle> acquire(std::chrono::steady_clock::time_point deadline, bool& failed) {
+  /// Returns an empty handle on timeout; sets `failed` when a handle could not be created.
+  OwnedHandle acquire(std::chrono::steady_clock::time_point deadline, bool& failed) {
     std::unique_lock<std::mutex> lock(pool_mutex_);
     const bool ready = pool_ready_.wait_until(
         lock, deadline, [this] { return !idle_.empty() || created_ < options_.max_connections; });
-    if (!ready) return nullptr;
+    if (!ready) return {};
     if (!idle_.empty()) {
       // Last in, first out: the most recently used handle most likely still has a
       // live connection to the server.
-      auto handle = std::move(idle_.back());
+      OwnedHandle handle = std::move(idle_.back());
       idle_.pop_back();
       return handle;
     }
     ++created_;
     lock.unlock();
-    auto handle = std::make_unique<Handle>();
+    OwnedHandle handle(new Handle());
     handle->easy = curl_easy_init();
     if (handle->easy == nullptr) {
       lock.lock();
@@ -106,12 +106,12 @@ class State {
       lock.unlock();
       pool_ready_.notify_one();
       failed = true;
-      return nullptr;
+      return {};
     }
     return handle;
   }
 
-  void release(std::unique_ptr<Handle> handle) {
+  void release(OwnedHandle handle) {
     {
       std::lock_guard<std::mutex> lock(pool_mutex_);
       idle_.push_back(std::move(handle));
@@ -142,15 +142,14 @@ class State {
 
   std::mutex pool_mutex_;
   std::condition_variable pool_ready_;
-  std::vector<std::unique_ptr<Handle>> idle_;
+  std::vector<OwnedHandle> idle_;
   std::size_t created_ = 0;
 };
 
 /// Gives a handle back to the pool on every path out of send().
 class Lease {
  public:
-  Lease(State& state, std::unique_ptr<Handle> handle)
-      : state_(&state), handle_(std::move(handle)) {}
+  Lease(State& state, OwnedHandle handle) : state_(&state), handle_(std::move(handle)) {}
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
   ~Lease() {
@@ -166,7 +165,7 @@ class Lease {
 
  private:
   State* state_;
-  std::unique_ptr<Handle> handle_;
+  OwnedHandle handle_;
 };
 
 }  // namespace curl_detail

@@ -31,7 +31,6 @@
 #include <curl/curl.h>
 
 #include <cstddef>
-#include <memory>
 #include <string>
 
 #if LIBCURL_VERSION_NUM < 0x075500
@@ -60,9 +59,50 @@ struct UrlFree {
 struct SlistFree {
   void operator()(curl_slist* list) const noexcept { curl_slist_free_all(list); }
 };
-using CurlString = std::unique_ptr<char, CurlFree>;
-using UrlHandle = std::unique_ptr<CURLU, UrlFree>;
-using HeaderList = std::unique_ptr<curl_slist, SlistFree>;
+
+/// Owns a `T*` that libcurl allocated and frees it with `Free`: what
+/// std::unique_ptr<T, Free> does, without its tuple and deleter plumbing, which at -O0
+/// emits some thirty functions per type in every program that uses a libcurl transport
+/// (this emits one per member used).
+///
+/// Thread safety: like a unique_ptr; distinct objects are independent.
+template <class T, class Free>
+class CurlOwned {
+ public:
+  CurlOwned() noexcept = default;
+  explicit CurlOwned(T* pointer) noexcept : pointer_(pointer) {}
+  CurlOwned(CurlOwned&& other) noexcept : pointer_(other.release()) {}
+  CurlOwned& operator=(CurlOwned&& other) noexcept {
+    reset(other.release());
+    return *this;
+  }
+  CurlOwned(const CurlOwned&) = delete;
+  CurlOwned& operator=(const CurlOwned&) = delete;
+  ~CurlOwned() { reset(); }
+
+  T* get() const noexcept { return pointer_; }
+  T* operator->() const noexcept { return pointer_; }
+  T& operator*() const noexcept { return *pointer_; }
+  explicit operator bool() const noexcept { return pointer_ != nullptr; }
+  /// Gives up ownership without freeing.
+  T* release() noexcept {
+    T* pointer = pointer_;
+    pointer_ = nullptr;
+    return pointer;
+  }
+  /// Frees what it owned, if anything, and owns `pointer` instead.
+  void reset(T* pointer = nullptr) noexcept {
+    T* old = pointer_;
+    pointer_ = pointer;
+    if (old != nullptr) Free{}(old);
+  }
+
+ private:
+  T* pointer_ = nullptr;
+};
+using CurlString = CurlOwned<char, CurlFree>;
+using UrlHandle = CurlOwned<CURLU, UrlFree>;
+using HeaderList = CurlOwned<curl_slist, SlistFree>;
 
 /// Prepends a header line to `list`; false when libcurl could not allocate.
 inline bool append_header(HeaderList& list, const std::string& line) {
@@ -85,6 +125,12 @@ struct Handle {
     if (easy != nullptr) curl_easy_cleanup(easy);
   }
 };
+
+struct HandleDelete {
+  void operator()(Handle* handle) const noexcept { delete handle; }
+};
+/// A pooled Handle's owner (a CurlOwned, for the reason given there).
+using OwnedHandle = CurlOwned<Handle, HandleDelete>;
 
 }  // namespace appkeys::curl_detail
 // ---- end appkeys/transport/curl_detail/handles.hpp
@@ -837,22 +883,22 @@ class State {
   CURLSH* share() const noexcept { return share_; }
 
   /// Waits until a handle is free (or may be created) or `deadline` passes.
-  /// Returns nullptr on timeout; sets `failed` when a handle could not be created.
-  std::unique_ptr<Handle> acquire(std::chrono::steady_clock::time_point deadline, bool& failed) {
+  /// Returns an empty handle on timeout; sets `failed` when a handle could not be created.
+  OwnedHandle acquire(std::chrono::steady_clock::time_point deadline, bool& failed) {
     std::unique_lock<std::mutex> lock(pool_mutex_);
     const bool ready = pool_ready_.wait_until(
         lock, deadline, [this] { return !idle_.empty() || created_ < options_.max_connections; });
-    if (!ready) return nullptr;
+    if (!ready) return {};
     if (!idle_.empty()) {
       // Last in, first out: the most recently used handle most likely still has a
       // live connection to the server.
-      auto handle = std::move(idle_.back());
+      OwnedHandle handle = std::move(idle_.back());
       idle_.pop_back();
       return handle;
     }
     ++created_;
     lock.unlock();
-    auto handle = std::make_unique<Handle>();
+    OwnedHandle handle(new Handle());
     handle->easy = curl_easy_init();
     if (handle->easy == nullptr) {
       lock.lock();
@@ -860,12 +906,12 @@ class State {
       lock.unlock();
       pool_ready_.notify_one();
       failed = true;
-      return nullptr;
+      return {};
     }
     return handle;
   }
 
-  void release(std::unique_ptr<Handle> handle) {
+  void release(OwnedHandle handle) {
     {
       std::lock_guard<std::mutex> lock(pool_mutex_);
       idle_.push_back(std::move(handle));
@@ -896,15 +942,14 @@ class State {
 
   std::mutex pool_mutex_;
   std::condition_variable pool_ready_;
-  std::vector<std::unique_ptr<Handle>> idle_;
+  std::vector<OwnedHandle> idle_;
   std::size_t created_ = 0;
 };
 
 /// Gives a handle back to the pool on every path out of send().
 class Lease {
  public:
-  Lease(State& state, std::unique_ptr<Handle> handle)
-      : state_(&state), handle_(std::move(handle)) {}
+  Lease(State& state, OwnedHandle handle) : state_(&state), handle_(std::move(handle)) {}
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
   ~Lease() {
@@ -920,7 +965,7 @@ class Lease {
 
  private:
   State* state_;
-  std::unique_ptr<Handle> handle_;
+  OwnedHandle handle_;
 };
 
 }  // namespace curl_detail

@@ -26,7 +26,9 @@ namespace appkeys {
 /// Results of a dozen types, and at -O0 each std::variant emits some ninety functions
 /// of visitation machinery (written out, a six-call client emits a fifth fewer). An
 /// assignment that changes a success into a failure or back leaves the target as it
-/// was if copying or moving T throws (AppError moves without throwing).
+/// was if copying or moving T throws (AppError moves without throwing). The members read
+/// has_value_ themselves instead of calling has_value() or a shared helper: at -O0 each
+/// such call is one more function emitted for every Result type a program uses.
 ///
 /// Thread safety: like a std::variant; distinct objects are independent.
 template <class T>
@@ -72,25 +74,31 @@ class [[nodiscard]] Result {
     return *this;
   }
   ///@}
-  ~Result() { destroy(); }
+  ~Result() {
+    if (has_value_) {
+      value_.~T();
+    } else {
+      error_.~AppError();
+    }
+  }
 
   /// True on success.
   bool has_value() const noexcept { return has_value_; }
   /// has_value(): `if (auto key = keys.create("x")) ...`.
-  explicit operator bool() const noexcept { return has_value(); }
+  explicit operator bool() const noexcept { return has_value_; }
 
   ///@{
   /// The value; on a failure, throws the AppError (aborts without exceptions).
   T& value() & {
-    throw_if_error();
+    if (!has_value_) APPKEYS_THROW(error_);
     return value_;
   }
   const T& value() const& {
-    throw_if_error();
+    if (!has_value_) APPKEYS_THROW(error_);
     return value_;
   }
   T&& value() && {
-    throw_if_error();
+    if (!has_value_) APPKEYS_THROW(error_);
     return std::move(value_);
   }
   ///@}
@@ -98,11 +106,11 @@ class [[nodiscard]] Result {
   ///@{
   /// The failure. Precondition: !has_value().
   const AppError& error() const& noexcept {
-    assert(!has_value());
+    assert(!has_value_);
     return error_;
   }
   AppError&& error() && noexcept {
-    assert(!has_value());
+    assert(!has_value_);
     return std::move(error_);
   }
   ///@}
@@ -111,11 +119,11 @@ class [[nodiscard]] Result {
   /// The value on success, else `fallback` converted to T.
   template <class U>
   T value_or(U&& fallback) const& {
-    return has_value() ? value_ : static_cast<T>(std::forward<U>(fallback));
+    return has_value_ ? value_ : static_cast<T>(std::forward<U>(fallback));
   }
   template <class U>
   T value_or(U&& fallback) && {
-    return has_value() ? std::move(value_) : static_cast<T>(std::forward<U>(fallback));
+    return has_value_ ? std::move(value_) : static_cast<T>(std::forward<U>(fallback));
   }
   ///@}
 
@@ -129,10 +137,6 @@ class [[nodiscard]] Result {
   ///@}
 
  private:
-  void throw_if_error() const {
-    if (!has_value_) APPKEYS_THROW(error_);
-  }
-
   /// Constructs in the member has_value_ names, from that member of `other` (a
   /// Result, as an lvalue to copy or an rvalue to move).
   template <class Other>
@@ -158,14 +162,6 @@ class [[nodiscard]] Result {
       replace(Result(other));
     } else {
       replace(std::move(other));
-    }
-  }
-
-  void destroy() noexcept {
-    if (has_value_) {
-      value_.~T();
-    } else {
-      error_.~AppError();
     }
   }
 
@@ -216,9 +212,9 @@ class [[nodiscard]] Result<void> {
   Result(AppError error) { error_.emplace(std::move(error)); }
 
   /// True on success.
-  bool has_value() const noexcept { return !error_.has_value(); }
+  bool has_value() const noexcept { return !error_; }
   /// has_value(): `if (keys.remove(id)) ...`.
-  explicit operator bool() const noexcept { return has_value(); }
+  explicit operator bool() const noexcept { return !error_; }
 
   /// Nothing on success; on a failure, throws the AppError (aborts without exceptions).
   void value() const {
@@ -228,11 +224,11 @@ class [[nodiscard]] Result<void> {
   ///@{
   /// The failure. Precondition: !has_value().
   const AppError& error() const& noexcept {
-    assert(error_.has_value());
+    assert(error_);
     return *error_;
   }
   AppError&& error() && noexcept {
-    assert(error_.has_value());
+    assert(error_);
     return std::move(*error_);
   }
   ///@}

@@ -154,14 +154,19 @@ class ClientState {
   HttpRequest make_request(HttpMethod method, std::string url, std::string body,
                            std::string_view bearer) const {
     HttpRequest request{method, std::move(url), {}, std::move(body), config_.request_timeout};
-    request.headers.emplace("Accept", "application/json");
-    if (!request.body.empty()) request.headers.emplace("Content-Type", "application/json");
+    // Each header goes in as two std::strings, as a transport adds the ones it receives:
+    // one instantiation of the multimap's emplace, not one per pair of literal lengths.
+    const auto add = [&request](std::string&& name, std::string&& value) {
+      request.headers.emplace(std::move(name), std::move(value));
+    };
+    add("Accept", "application/json");
+    if (!request.body.empty()) add("Content-Type", "application/json");
     if (!bearer.empty()) {
       std::string value = "Bearer ";
       value += bearer;
-      request.headers.emplace("Authorization", std::move(value));
+      add("Authorization", std::move(value));
     }
-    request.headers.emplace("User-Agent", "appkeys/" APPKEYS_VERSION_STRING);
+    add("User-Agent", "appkeys/" APPKEYS_VERSION_STRING);
     return request;
   }
 

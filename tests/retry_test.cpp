@@ -11,7 +11,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
+#include <thread>
 
 namespace retry_test {
 
@@ -255,6 +257,30 @@ TEST_CASE("a delete whose response was lost succeeds on the retry's 404", "[retr
   auto again = app.api_keys(*user).remove(std::string_view(key_id));
   REQUIRE_FALSE(again);
   CHECK(again.error().code() == errc::api_key_not_found);
+}
+
+TEST_CASE("the blocking driver's backoff sleep ends early once its call is cancelled",
+          "[retry][cancel]") {
+  using appkeys::detail::sleep_unless_stopped;
+  SECTION("without a stop request it sleeps the whole delay and says so") {
+    CHECK_FALSE(sleep_unless_stopped(1ms, std::stop_token{}));
+    std::stop_source never;
+    CHECK_FALSE(sleep_unless_stopped(1ms, never.get_token()));
+  }
+  SECTION("a stop requested before the sleep returns at once") {
+    std::stop_source stop;
+    stop.request_stop();
+    CHECK(sleep_unless_stopped(60s, stop.get_token()));  // 60 s: a bound for a hang only
+  }
+  SECTION("a stop requested by another thread during the sleep wakes it") {
+    std::stop_source stop;
+    std::thread stopper([&] {
+      std::this_thread::sleep_for(10ms);
+      stop.request_stop();
+    });
+    CHECK(sleep_unless_stopped(60s, stop.get_token()));  // 60 s: a bound for a hang only
+    stopper.join();
+  }
 }
 
 }  // namespace retry_test

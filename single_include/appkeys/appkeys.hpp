@@ -4230,13 +4230,14 @@ inline const std::string* string_member(const Json<T>& object, std::string_view 
   return it->template get_ptr<const std::string*>();
 }
 
-/// The bool member `key` of `object`, or nullopt when absent or not a bool.
+/// The bool member `key` of `object`, or nullptr when absent or not a bool (a pointer,
+/// as string_member gives: a std::optional<bool> would be one more type to compile).
 template <class T = void>
-inline std::optional<bool> bool_member(const Json<T>& object, std::string_view key) {
-  if (!object.is_object()) return std::nullopt;
+inline const bool* bool_member(const Json<T>& object, std::string_view key) {
+  if (!object.is_object()) return nullptr;
   auto it = object.find(key);
-  if (it == object.end() || !it->is_boolean()) return std::nullopt;
-  return it->template get<bool>();
+  if (it == object.end() || !it->is_boolean()) return nullptr;
+  return it->template get_ptr<const bool*>();
 }
 
 /// Wipes the string member `key` of `object`, if it is one.
@@ -4463,13 +4464,20 @@ Result<void> wait_for_flight(steps::Flight& flight) {
   return std::move(*landing->outcome);
 }
 
-/// Sleeps for `delay`, or less if `stop` is requested meanwhile; whether it was.
+/// Sleeps for `delay`, or less if `stop` is requested meanwhile; whether it was. A plain
+/// condition variable woken by a stop callback: std::condition_variable_any's
+/// stop_token wait compiles to several times more code.
 template <class = void>
 bool sleep_unless_stopped(std::chrono::milliseconds delay, const std::stop_token& stop) {
   std::mutex mutex;
-  std::condition_variable_any never;
+  std::condition_variable woken;
+  std::stop_callback on_stop(stop, [&] {
+    std::lock_guard lock(mutex);
+    woken.notify_all();
+  });
   std::unique_lock lock(mutex);
-  return never.wait_for(lock, stop, delay, [] { return false; }) || stop.stop_requested();
+  woken.wait_for(lock, delay, [&] { return stop.stop_requested(); });
+  return stop.stop_requested();
 }
 
 inline AppError cancelled_error() { return AppError(errc::cancelled, "the call was cancelled"); }

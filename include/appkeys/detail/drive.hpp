@@ -42,13 +42,20 @@ Result<void> wait_for_flight(steps::Flight& flight) {
   return std::move(*landing->outcome);
 }
 
-/// Sleeps for `delay`, or less if `stop` is requested meanwhile; whether it was.
+/// Sleeps for `delay`, or less if `stop` is requested meanwhile; whether it was. A plain
+/// condition variable woken by a stop callback: std::condition_variable_any's
+/// stop_token wait compiles to several times more code.
 template <class = void>
 bool sleep_unless_stopped(std::chrono::milliseconds delay, const std::stop_token& stop) {
   std::mutex mutex;
-  std::condition_variable_any never;
+  std::condition_variable woken;
+  std::stop_callback on_stop(stop, [&] {
+    std::lock_guard lock(mutex);
+    woken.notify_all();
+  });
   std::unique_lock lock(mutex);
-  return never.wait_for(lock, stop, delay, [] { return false; }) || stop.stop_requested();
+  woken.wait_for(lock, delay, [&] { return stop.stop_requested(); });
+  return stop.stop_requested();
 }
 
 inline AppError cancelled_error() { return AppError(errc::cancelled, "the call was cancelled"); }

@@ -831,16 +831,26 @@ struct std::hash<appkeys::ObjectId> {
 // appkeys — wipe: the one way the library overwrites memory that held a secret.
 
 #include <cstddef>
+#include <cstring>
 #include <string>
 
 namespace appkeys::detail {
 
-/// Overwrites `size` bytes at `data` with zeros. Writes through a volatile pointer are
-/// observable behaviour, so the compiler may not drop them as dead stores before the
-/// memory is freed (a plain memset may be).
+/// Overwrites `size` bytes at `data` with zeros, in a way the compiler may not drop as
+/// a dead store before the memory is freed (a plain memset may be). With GCC and Clang:
+/// memset, then an empty asm statement that the compiler must assume reads the bytes
+/// (the barrier BoringSSL's OPENSSL_cleanse uses), so the zeros are written at memset's
+/// speed; a key or token is wiped several times per request. Elsewhere: writes through
+/// a volatile pointer, one byte at a time.
 inline void wipe_bytes(void* data, std::size_t size) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  if (size == 0) return;
+  std::memset(data, 0, size);
+  __asm__ __volatile__("" : : "r"(data) : "memory");
+#else
   volatile unsigned char* bytes = static_cast<unsigned char*>(data);
   for (std::size_t i = 0; i < size; ++i) bytes[i] = 0;
+#endif
 }
 
 /// Overwrites a string's bytes, then empties it: bodies, headers and JSON values that
@@ -4727,7 +4737,10 @@ class ClientState {
     request.headers.emplace("Accept", "application/json");
     if (!request.body.empty()) request.headers.emplace("Content-Type", "application/json");
     if (!bearer.empty()) {
-      std::string value = "Bearer ";
+      constexpr std::string_view scheme = "Bearer ";
+      std::string value;
+      value.reserve(scheme.size() + bearer.size());  // no regrowth leaving token bytes behind
+      value += scheme;
       value += bearer;
       request.headers.emplace("Authorization", std::move(value));
     }
@@ -5256,6 +5269,7 @@ inline Result<void> expect_success(Result<HttpResponse> response, std::string_vi
 // appkeys — the protocol's addresses (PROTOCOL.md §1, §3, §4), written once for the
 // client's request builders and the fake backend's router.
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -5273,7 +5287,10 @@ inline constexpr std::string_view enable_suffix = "/enable";
 inline constexpr std::string_view disable_suffix = "/disable";
 
 inline std::string join(std::initializer_list<std::string_view> parts) {
+  std::size_t size = 0;
+  for (auto part : parts) size += part.size();
   std::string out;
+  out.reserve(size);  // one allocation, instead of one per growth
   for (auto part : parts) out += part;
   return out;
 }

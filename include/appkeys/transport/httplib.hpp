@@ -59,8 +59,9 @@ namespace appkeys {
 ///   (httplib holds its socket lock then); those steps are bounded per socket wait by
 ///   the time left when the request started, so only a peer that trickles its TLS
 ///   handshake can hold a call past request.timeout.
-/// - SIGPIPE is blocked in the calling thread while httplib writes (see SigpipeGuard);
-///   the process's signal dispositions are left alone.
+/// - No write raises SIGPIPE, and the process's signal dispositions are left alone:
+///   plain HTTP is sent with MSG_NOSIGNAL (PlainClient); over TLS, where OpenSSL does
+///   the writing, SIGPIPE is blocked in the calling thread meanwhile (SigpipeGuard).
 /// - Method, headers and body are sent as given, except that httplib adds Host,
 ///   `Accept: */*` and `User-Agent: cpp-httplib/<version>` when the request has none,
 ///   and frames the body itself (a given Content-Length or Transfer-Encoding is not
@@ -276,7 +277,8 @@ class HttplibTransport {
     bool ok = false;
     bool stopped = false;
     {
-      httplib_detail::SigpipeGuard quiet;
+      // Only TLS needs it: plain HTTP sends with MSG_NOSIGNAL (PlainClient).
+      httplib_detail::SigpipeGuard quiet(/*needed=*/target.https);
       httplib_detail::Watch watch(state_->watchdog, deadline, client);
       ok = client.send(out, response, error);
       stopped = watch.disarm();
@@ -297,7 +299,9 @@ class HttplibTransport {
 
     HttpResponse result;
     result.status = response.status;
-    for (auto& [name, value] : response.headers) result.headers.emplace(name, std::move(value));
+    // Moves httplib's header nodes over as they are (std::multimap::merge takes nodes
+    // from a map with another comparator): no allocation or copy per header.
+    result.headers.merge(response.headers);
     result.body = std::move(in.body);
     if (!stopped) lease.keep();
     return result;

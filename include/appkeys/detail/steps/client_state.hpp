@@ -150,7 +150,10 @@ class ClientState {
     request.headers.emplace("Accept", "application/json");
     if (!request.body.empty()) request.headers.emplace("Content-Type", "application/json");
     if (!bearer.empty()) {
-      std::string value = "Bearer ";
+      constexpr std::string_view scheme = "Bearer ";
+      std::string value;
+      value.reserve(scheme.size() + bearer.size());  // no regrowth leaving token bytes behind
+      value += scheme;
       value += bearer;
       request.headers.emplace("Authorization", std::move(value));
     }

@@ -4,6 +4,7 @@
 #include <appkeys/config.hpp>
 #include <appkeys/detail/wipe.hpp>
 #include <appkeys/transport/httplib_detail/clock.hpp>
+#include <appkeys/transport/httplib_detail/plain_client.hpp>
 #include <appkeys/transport/httplib_detail/proxy_tunnel.hpp>
 #include <appkeys/transport/httplib_detail/sigpipe_guard.hpp>
 #include <appkeys/transport/httplib_detail/target.hpp>
@@ -181,7 +182,7 @@ class Pool {
       client = std::move(tls);
     }
 #endif
-    if (!client) client = std::make_unique<httplib::ClientImpl>(target.host, target.port);
+    if (!client) client = std::make_unique<PlainClient>(target.host, target.port);
     client->set_keep_alive(true);
     client->set_tcp_nodelay(true);  // else a kept-alive request waits ~40 ms on Nagle
     client->set_follow_location(false);

@@ -24,21 +24,23 @@ struct Target {
   std::string origin;      // "https://host:port", lower-case scheme and host: the pool key
 };
 
-/// RFC 9110 token characters (what a header name may contain), as a table: every
-/// request's every header name is checked, so this is on the hot path.
-inline constexpr bool is_token_char(char c) noexcept {
-  constexpr auto table = [] {
-    struct Table {
-      bool allowed[256] = {};
-    } t;
-    for (int c = '0'; c <= '9'; ++c) t.allowed[c] = true;
-    for (int c = 'a'; c <= 'z'; ++c) t.allowed[c] = true;
-    for (int c = 'A'; c <= 'Z'; ++c) t.allowed[c] = true;
+/// RFC 9110 token characters (what a header name may contain), as a table with static
+/// storage: every request's every header name is checked, so this is on the hot path
+/// (a table local to is_token_char was built again on the stack for every character).
+struct TokenChars {
+  bool allowed[256] = {};
+  constexpr TokenChars() {
+    for (int c = '0'; c <= '9'; ++c) allowed[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c) allowed[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) allowed[c] = true;
     for (char c : std::string_view("!#$%&'*+-.^_`|~"))
-      t.allowed[static_cast<unsigned char>(c)] = true;
-    return t;
-  }();
-  return table.allowed[static_cast<unsigned char>(c)];
+      allowed[static_cast<unsigned char>(c)] = true;
+  }
+};
+inline constexpr TokenChars token_chars;
+
+inline constexpr bool is_token_char(char c) noexcept {
+  return token_chars.allowed[static_cast<unsigned char>(c)];
 }
 
 inline bool valid_header_name(std::string_view name) noexcept {

@@ -175,7 +175,7 @@ class HttplibTransport {
     const auto deadline =
         start + std::min<std::chrono::milliseconds>(request.timeout, std::chrono::hours(24 * 365));
 
-    const auto lease = state_->pool.acquire(target, deadline, options);
+    auto lease = state_->pool.acquire(target, deadline, options);
     if (!lease) {
       return AppError(errc::timeout, "HttplibTransport: " + describe(request) +
                                          ": timed out waiting for one of the " +
@@ -240,11 +240,16 @@ class HttplibTransport {
       Clock::time_point deadline;
     } in{{}, false, false, options.max_response_bytes, deadline};
     out.response_handler = [in = &in](const httplib::Response& head) {
-      // One lookup with a key built once (has_header plus get_header_value made two,
-      // each building its std::string key), and the body's buffer sized once: it may
-      // hold a token, and a string that grows leaves copies in the blocks it frees.
-      static const std::string content_length = "Content-Length";
-      const auto it = head.headers.find(content_length);
+      // The body's buffer is sized once: it may hold a token, and a string that grows
+      // leaves copies in the blocks it frees. The header is found by a scan that skips
+      // names of another length: a response has a handful of headers, and httplib's own
+      // find() calls tolower() on every character it compares.
+      constexpr std::string_view content_length = "Content-Length";
+      const auto it =
+          std::find_if(head.headers.begin(), head.headers.end(), [&](const auto& header) {
+            return header.first.size() == content_length.size() &&
+                   detail::iequals(header.first, content_length);
+          });
       if (it == head.headers.end()) return true;
       std::uint64_t length = 0;
       const std::string& text = it->second;

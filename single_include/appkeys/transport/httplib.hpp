@@ -640,6 +640,7 @@ struct HttplibTransportOptions {
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -670,11 +671,19 @@ class Pool {
   /// destruction (closed unless keep() was called).
   class Lease {
    public:
-    Lease(Pool& pool, Origin& origin, std::unique_ptr<httplib::ClientImpl> client)
+    Lease(Pool& pool, Origin& origin, std::unique_ptr<httplib::ClientImpl> client) noexcept
         : pool_(&pool), origin_(&origin), client_(std::move(client)) {}
+    /// Takes over `other`'s slot; `other` then gives nothing back.
+    Lease(Lease&& other) noexcept
+        : pool_(std::exchange(other.pool_, nullptr)),
+          origin_(other.origin_),
+          client_(std::move(other.client_)),
+          reusable_(other.reusable_) {}
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
+    Lease& operator=(Lease&&) = delete;
     ~Lease() {
+      if (pool_ == nullptr) return;  // moved from
       std::unique_ptr<httplib::ClientImpl> doomed;
       {
         std::lock_guard lock(pool_->mutex_);
@@ -733,9 +742,10 @@ class Pool {
 
   /// A client for the target's origin: an idle pooled one, a new one (made as `options`
   /// say) while the origin has fewer than connection_limit(options), else the first one
-  /// returned before `deadline`; null when none came back in time.
-  std::unique_ptr<Lease> acquire(const Target& target, Clock::time_point deadline,
-                                 const HttplibTransportOptions& options) {
+  /// returned before `deadline`; nullopt when none came back in time. (A Lease by
+  /// value: one heap allocation a request fewer.)
+  std::optional<Lease> acquire(const Target& target, Clock::time_point deadline,
+                               const HttplibTransportOptions& options) {
     const std::size_t limit = connection_limit(options);
     std::unique_lock lock(mutex_);
     Origin& origin = origins_[target.origin];
@@ -744,33 +754,20 @@ class Pool {
         auto client = std::move(origin.idle.back());  // most recently used: likeliest alive
         origin.idle.pop_back();
         lock.unlock();
-        return std::make_unique<Lease>(*this, origin, std::move(client));
+        return Lease(*this, origin, std::move(client));
       }
       if (origin.alive < limit) break;
       if (returned_.wait_until(lock, deadline) == std::cv_status::timeout && origin.idle.empty() &&
           origin.alive >= limit) {
-        return nullptr;
+        return std::nullopt;
       }
     }
     ++origin.alive;
     lock.unlock();
-#if APPKEYS_HAS_EXCEPTIONS
-    // Until a Lease owns the slot, give it back by hand if anything throws.
-    std::unique_ptr<Lease> lease;
-    try {
-      lease = std::make_unique<Lease>(*this, origin, nullptr);
-    } catch (...) {
-      {
-        std::lock_guard relock(mutex_);
-        --origin.alive;
-      }
-      returned_.notify_all();
-      throw;
-    }
-#else
-    auto lease = std::make_unique<Lease>(*this, origin, nullptr);
-#endif
-    lease->adopt(make_client(target, options));  // if this throws, ~Lease gives the slot back
+    // The Lease owns the slot from here on (its constructor cannot throw): if making the
+    // client throws, ~Lease gives the slot back.
+    std::optional<Lease> lease(std::in_place, *this, origin, nullptr);
+    lease->adopt(make_client(target, options));
     return lease;
   }
 
@@ -1132,7 +1129,7 @@ class HttplibTransport {
     const auto deadline =
         start + std::min<std::chrono::milliseconds>(request.timeout, std::chrono::hours(24 * 365));
 
-    const auto lease = state_->pool.acquire(target, deadline, options);
+    auto lease = state_->pool.acquire(target, deadline, options);
     if (!lease) {
       return AppError(errc::timeout, "HttplibTransport: " + describe(request) +
                                          ": timed out waiting for one of the " +
@@ -1197,11 +1194,16 @@ class HttplibTransport {
       Clock::time_point deadline;
     } in{{}, false, false, options.max_response_bytes, deadline};
     out.response_handler = [in = &in](const httplib::Response& head) {
-      // One lookup with a key built once (has_header plus get_header_value made two,
-      // each building its std::string key), and the body's buffer sized once: it may
-      // hold a token, and a string that grows leaves copies in the blocks it frees.
-      static const std::string content_length = "Content-Length";
-      const auto it = head.headers.find(content_length);
+      // The body's buffer is sized once: it may hold a token, and a string that grows
+      // leaves copies in the blocks it frees. The header is found by a scan that skips
+      // names of another length: a response has a handful of headers, and httplib's own
+      // find() calls tolower() on every character it compares.
+      constexpr std::string_view content_length = "Content-Length";
+      const auto it =
+          std::find_if(head.headers.begin(), head.headers.end(), [&](const auto& header) {
+            return header.first.size() == content_length.size() &&
+                   detail::iequals(header.first, content_length);
+          });
       if (it == head.headers.end()) return true;
       std::uint64_t length = 0;
       const std::string& text = it->second;

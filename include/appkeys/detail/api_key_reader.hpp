@@ -50,8 +50,9 @@ class ApiKeyReader {
   bool read(std::string_view body) {
     // basic_json::sax_parse would also compile the CBOR, MessagePack, UBJSON and BSON
     // readers for this handler (it picks one at run time): 43 MB more of GCC's memory
-    // for a program that fetches a key. The JSON parser alone is what it calls for
-    // input_format_t::json.
+    // for a program that fetches a key. For input_format_t::json it calls this parser,
+    // which is in nlohmann/json's detail namespace, with this constructor, from 3.9 on
+    // (the library requires 3.11).
     auto input = nlohmann::detail::input_adapter(body.begin(), body.end());
     nlohmann::detail::parser<Value, decltype(input)> parser(std::move(input), nullptr,
                                                             /*allow_exceptions_=*/false);

@@ -4535,7 +4535,13 @@ inline UrlSplit split_url(std::string_view url) noexcept {
     return out;
   }
   const std::string_view rest = url.substr(scheme_end + 3);
-  const std::size_t authority_end = rest.find_first_of("/?#");
+  // A plain loop: find_first_of("/?#") calls memchr on the set for every character.
+  std::size_t authority_end = 0;
+  while (authority_end < rest.size() && rest[authority_end] != '/' && rest[authority_end] != '?' &&
+         rest[authority_end] != '#') {
+    ++authority_end;
+  }
+  if (authority_end == rest.size()) authority_end = std::string_view::npos;
   parts.authority = rest.substr(0, authority_end);
   if (authority_end != std::string_view::npos) parts.target = rest.substr(authority_end);
 
@@ -4881,7 +4887,8 @@ class ApiKeyReader {
 
   ~ApiKeyReader() { wipe(fields.key.text); }
 
-  /// Parses `body`; false when it is not valid JSON.
+  /// Parses `body`; false when it is not valid JSON or nests deeper than
+  /// max_json_depth.
   bool read(std::string_view body) {
     // basic_json::sax_parse would also compile the CBOR, MessagePack, UBJSON and BSON
     // readers for this handler (it picks one at run time): 43 MB more of GCC's memory
@@ -4939,11 +4946,12 @@ class ApiKeyReader {
     return true;
   }
 
+  /// Nesting deeper than max_json_depth ends the parse as invalid JSON, as
+  /// parse_json's check does for a document (the parser itself does not recurse).
   bool open(bool object) {
     if (depth_ == 0) top_is_object = object;
     if (Field* field = target()) field->kind = Kind::other;  // e.g. "_id": {...}
-    ++depth_;
-    return true;
+    return ++depth_ <= max_json_depth;
   }
   bool close() {
     --depth_;
@@ -5079,9 +5087,6 @@ inline Result<ApiKey> api_key_from_reader(const ApiKeyReader<T>& reader, std::st
 /// One API key (a create or fetch answer), read without building a JSON document.
 template <class T = void>
 inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context, int status) {
-  if (json_depth(body, max_json_depth) > max_json_depth) {
-    return malformed(context, "body is not valid JSON", status);
-  }
   ApiKeyReader<T> reader;
   if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
   return api_key_from_reader(reader, context, status);

@@ -46,7 +46,8 @@ class ApiKeyReader {
 
   ~ApiKeyReader() { wipe(fields.key.text); }
 
-  /// Parses `body`; false when it is not valid JSON.
+  /// Parses `body`; false when it is not valid JSON or nests deeper than
+  /// max_json_depth.
   bool read(std::string_view body) {
     // basic_json::sax_parse would also compile the CBOR, MessagePack, UBJSON and BSON
     // readers for this handler (it picks one at run time): 43 MB more of GCC's memory
@@ -104,11 +105,12 @@ class ApiKeyReader {
     return true;
   }
 
+  /// Nesting deeper than max_json_depth ends the parse as invalid JSON, as
+  /// parse_json's check does for a document (the parser itself does not recurse).
   bool open(bool object) {
     if (depth_ == 0) top_is_object = object;
     if (Field* field = target()) field->kind = Kind::other;  // e.g. "_id": {...}
-    ++depth_;
-    return true;
+    return ++depth_ <= max_json_depth;
   }
   bool close() {
     --depth_;

@@ -137,9 +137,6 @@ inline Result<ApiKey> api_key_from_reader(const ApiKeyReader<T>& reader, std::st
 /// One API key (a create or fetch answer), read without building a JSON document.
 template <class T = void>
 inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context, int status) {
-  if (json_depth(body, max_json_depth) > max_json_depth) {
-    return malformed(context, "body is not valid JSON", status);
-  }
   ApiKeyReader<T> reader;
   if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
   return api_key_from_reader(reader, context, status);

@@ -454,6 +454,8 @@ class SigpipeGuard {
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cstddef>
 #include <cstring>
 #include <initializer_list>
 #include <string>
@@ -562,14 +564,20 @@ inline Result<Target> parse_url(std::string_view url) {
 
   target.host = std::string(host);
   // The pool key: scheme, host and port, lower-case, the port always spelled out.
+  // Written in place into a string sized once (every request builds it).
+  char port_text[8];
+  const auto port_end = std::to_chars(port_text, port_text + sizeof(port_text), target.port).ptr;
+  const std::string_view scheme = target.https ? "https://" : "http://";
+  const std::size_t brackets = parts.bracketed ? 2 : 0;
   std::string& origin = target.origin;
-  origin.reserve(parts.scheme.size() + host.size() + 11);
-  origin = target.https ? "https://" : "http://";
-  if (parts.bracketed) origin += '[';
-  for (char c : host) origin += detail::ascii_lower(c);
-  if (parts.bracketed) origin += ']';
-  origin += ':';
-  origin += std::to_string(target.port);
+  origin.resize(scheme.size() + brackets + host.size() + 1 +
+                static_cast<std::size_t>(port_end - port_text));
+  char* out = std::copy(scheme.begin(), scheme.end(), origin.data());
+  if (parts.bracketed) *out++ = '[';
+  out = std::transform(host.begin(), host.end(), out, detail::ascii_lower);
+  if (parts.bracketed) *out++ = ']';
+  *out++ = ':';
+  std::copy(port_text, port_end, out);
   return target;
 }
 

@@ -15,11 +15,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -414,6 +417,145 @@ TEST_CASE("a connection closed in the middle of the body is a transport error", 
   HttplibTransport transport;
   auto result = transport.send(make_request(server.url() + "/body"));
   CHECK(error_of(result) == errc::transport);
+}
+
+/// While it lives, SIGPIPE has its default action (terminate the process) and is not
+/// blocked in this thread, whatever the test runner set up: a write that raised it
+/// would end the test binary instead of returning an error.
+class DefaultSigpipe {
+ public:
+  DefaultSigpipe() {
+    struct sigaction fatal {};
+    fatal.sa_handler = SIG_DFL;
+    sigemptyset(&fatal.sa_mask);
+    REQUIRE(::sigaction(SIGPIPE, &fatal, &saved_action_) == 0);
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    REQUIRE(::pthread_sigmask(SIG_UNBLOCK, &pipe, &saved_mask_) == 0);
+  }
+  DefaultSigpipe(const DefaultSigpipe&) = delete;
+  DefaultSigpipe& operator=(const DefaultSigpipe&) = delete;
+  ~DefaultSigpipe() {
+    ::pthread_sigmask(SIG_SETMASK, &saved_mask_, nullptr);
+    ::sigaction(SIGPIPE, &saved_action_, nullptr);
+  }
+
+  /// SIGPIPE is neither blocked in this thread nor pending for it.
+  static bool untouched() {
+    sigset_t mask;
+    sigset_t pending;
+    ::pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+    ::sigpending(&pending);
+    return sigismember(&mask, SIGPIPE) == 0 && sigismember(&pending, SIGPIPE) == 0;
+  }
+
+ private:
+  struct sigaction saved_action_ {};
+  sigset_t saved_mask_{};
+};
+
+/// A connected pair of TCP sockets on 127.0.0.1; both closed on destruction.
+struct SocketPair {
+  SocketPair() {
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+    REQUIRE(::listen(listener, 1) == 0);
+    socklen_t length = sizeof(address);
+    ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+    client = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+    server = ::accept(listener, nullptr, nullptr);
+    ::close(listener);
+    REQUIRE(server >= 0);
+  }
+  SocketPair(const SocketPair&) = delete;
+  SocketPair& operator=(const SocketPair&) = delete;
+  ~SocketPair() {
+    ::close(client);
+    ::close(server);
+  }
+  int client = -1;
+  int server = -1;
+};
+
+TEST_CASE("HttplibTransport's plain-HTTP stream: buffered reads, and writes without SIGPIPE",
+          "[httplib]") {
+  using appkeys::httplib_detail::NoSignalStream;
+  SocketPair pair;
+  NoSignalStream stream(pair.client, 500ms, 500ms);
+
+  SECTION("byte-at-a-time reads see the bytes in order, then end of file") {
+    REQUIRE(send_all(pair.server, "HTTP/1.1 200 OK\r\n"));
+    ::shutdown(pair.server, SHUT_WR);
+    std::string got;
+    char byte;
+    while (stream.read(&byte, 1) == 1) got += byte;
+    CHECK(got == "HTTP/1.1 200 OK\r\n");
+    CHECK(stream.read(&byte, 1) == 0);
+  }
+  SECTION("a read larger than its buffer goes to the socket directly") {
+    const std::string sent(10000, 'b');
+    REQUIRE(send_all(pair.server, sent));
+    ::shutdown(pair.server, SHUT_WR);
+    std::string got;
+    std::vector<char> buffer(8192);
+    for (ssize_t n; (n = stream.read(buffer.data(), buffer.size())) > 0;)
+      got.append(buffer.data(), static_cast<std::size_t>(n));
+    CHECK(got == sent);
+  }
+  SECTION("a write after this end was shut down fails with EPIPE, and no SIGPIPE is raised") {
+    // httplib's own stream sends without MSG_NOSIGNAL (Debian's build): the same write
+    // through it would raise SIGPIPE, and with its default action end this process.
+    DefaultSigpipe fatal;
+    ::shutdown(pair.client, SHUT_WR);
+    errno = 0;
+    CHECK(stream.write("x", 1) == -1);
+    CHECK(errno == EPIPE);
+    CHECK(DefaultSigpipe::untouched());
+  }
+  SECTION("a write after the peer closed fails before sending anything") {
+    ::shutdown(pair.server, SHUT_RDWR);
+    std::this_thread::sleep_for(20ms);
+    CHECK(stream.write("x", 1) == -1);
+  }
+}
+
+TEST_CASE(
+    "an upload to a server that stops reading or resets the connection is a typed error, "
+    "and leaves SIGPIPE alone",
+    "[httplib][timeout]") {
+  // More body than the socket buffers of both ends hold, so that the client is still
+  // writing when the connection goes away.
+  HttpRequest upload = make_request("", HttpMethod::post, 300ms);
+  upload.body.assign(32u << 20, 'x');
+  DefaultSigpipe fatal;
+  HttplibTransport transport;
+
+  SECTION("the deadline shuts down a connection whose server reads nothing") {
+    RawServer server([](int, const std::atomic<bool>& stopping) {
+      while (!stopping) std::this_thread::sleep_for(5ms);
+    });
+    upload.url = server.url() + "/upload";
+    auto result = transport.send(upload);
+    CHECK(error_of(result) == errc::timeout);
+  }
+  SECTION("the server resets the connection after reading the first bytes") {
+    RawServer server([](int fd, const std::atomic<bool>&) {
+      char buffer[4096];
+      ::recv(fd, buffer, sizeof(buffer), 0);
+      const linger reset{1, 0};  // close() then sends RST, not FIN
+      ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    });
+    upload.url = server.url() + "/upload";
+    upload.timeout = 5s;
+    auto result = transport.send(upload);
+    CHECK(error_of(result) == errc::transport);
+  }
+  CHECK(DefaultSigpipe::untouched());
 }
 
 TEST_CASE("a failed connection is dropped, not reused", "[httplib][pool]") {

@@ -840,16 +840,26 @@ struct std::hash<appkeys::ObjectId> {
 // appkeys — wipe: the one way the library overwrites memory that held a secret.
 
 #include <cstddef>
+#include <cstring>
 #include <string>
 
 namespace appkeys::detail {
 
-/// Overwrites `size` bytes at `data` with zeros. Writes through a volatile pointer are
-/// observable behaviour, so the compiler may not drop them as dead stores before the
-/// memory is freed (a plain memset may be).
+/// Overwrites `size` bytes at `data` with zeros, in a way the compiler may not drop as
+/// a dead store before the memory is freed (a plain memset may be). With GCC and Clang:
+/// memset, then an empty asm statement that the compiler must assume reads the bytes
+/// (the barrier BoringSSL's OPENSSL_cleanse uses), so the zeros are written at memset's
+/// speed; a key or token is wiped several times per request. Elsewhere: writes through
+/// a volatile pointer, one byte at a time.
 inline void wipe_bytes(void* data, std::size_t size) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  if (size == 0) return;
+  std::memset(data, 0, size);
+  __asm__ __volatile__("" : : "r"(data) : "memory");
+#else
   volatile unsigned char* bytes = static_cast<unsigned char*>(data);
   for (std::size_t i = 0; i < size; ++i) bytes[i] = 0;
+#endif
 }
 
 /// Overwrites a string's bytes, then empties it: bodies, headers and JSON values that
@@ -4582,7 +4592,13 @@ inline UrlSplit split_url(std::string_view url) noexcept {
     return out;
   }
   const std::string_view rest = url.substr(scheme_end + 3);
-  const std::size_t authority_end = rest.find_first_of("/?#");
+  // A plain loop: find_first_of("/?#") calls memchr on the set for every character.
+  std::size_t authority_end = 0;
+  while (authority_end < rest.size() && rest[authority_end] != '/' && rest[authority_end] != '?' &&
+         rest[authority_end] != '#') {
+    ++authority_end;
+  }
+  if (authority_end == rest.size()) authority_end = std::string_view::npos;
   parts.authority = rest.substr(0, authority_end);
   if (authority_end != std::string_view::npos) parts.target = rest.substr(authority_end);
 
@@ -4796,7 +4812,10 @@ class ClientState {
     add("Accept", "application/json");
     if (!request.body.empty()) add("Content-Type", "application/json");
     if (!bearer.empty()) {
-      std::string value = "Bearer ";
+      constexpr std::string_view scheme = "Bearer ";
+      std::string value;
+      value.reserve(scheme.size() + bearer.size());  // no regrowth leaving token bytes behind
+      value += scheme;
       value += bearer;
       add("Authorization", std::move(value));
     }
@@ -4893,6 +4912,138 @@ class ClientState {
 // templates for it. Without that, every program that includes <appkeys/appkeys.hpp>
 // pays for all of them.
 
+// ---- begin appkeys/detail/api_key_reader.hpp
+// appkeys — ApiKeyReader: one API key read from a JSON body as the parser goes.
+
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace appkeys::detail::wire {
+
+/// The fields of one API key object, taken from nlohmann/json's SAX events instead of a
+/// parsed document: a create or fetch answer is read without building a tree of maps
+/// and strings first (about half of the parse's instructions; this runs once per call).
+/// What it keeps matches what the document would hold: the fields of the top-level
+/// object only, the last value of a repeated field, and for each field whether it was
+/// absent, of another type, or (for "key") null. api_key_from_reader turns that into
+/// an ApiKey with the same rules and messages as api_key_from_json, which reads the
+/// elements of a key list; fuzz_api_key_list checks that the two agree.
+///
+/// The "key" value is copied out, then wiped in the parser's buffer.
+template <class T>
+class ApiKeyReader {
+  using Value = Json<T>;
+  using string_t = typename Value::string_t;
+
+ public:
+  /// What a field of the object held.
+  enum class Kind { absent, string, boolean, null, other };
+  struct Field {
+    Kind kind = Kind::absent;
+    std::string text;   // when kind == string
+    bool flag = false;  // when kind == boolean
+  };
+
+  /// What the top-level object held (all absent when it is not an object).
+  struct Fields {
+    Field id, name, disabled, key;
+  };
+
+  bool top_is_object = false;
+  Fields fields;
+
+  ~ApiKeyReader() { wipe(fields.key.text); }
+
+  /// Parses `body`; false when it is not valid JSON or nests deeper than
+  /// max_json_depth.
+  bool read(std::string_view body) {
+    // basic_json::sax_parse would also compile the CBOR, MessagePack, UBJSON and BSON
+    // readers for this handler (it picks one at run time): 43 MB more of GCC's memory
+    // for a program that fetches a key. For input_format_t::json it calls this parser,
+    // which is in nlohmann/json's detail namespace, with this constructor, from 3.9 on
+    // (the library requires 3.11).
+    auto input = nlohmann::detail::input_adapter(body.begin(), body.end());
+    nlohmann::detail::parser<Value, decltype(input)> parser(std::move(input), nullptr,
+                                                            /*allow_exceptions_=*/false);
+    return parser.sax_parse(this, /*strict=*/true) && !failed_;
+  }
+
+  // -- nlohmann/json's SAX interface --------------------------------------------------
+  bool null() { return scalar(Kind::null); }
+  bool boolean(bool value) {
+    if (Field* field = target()) {
+      field->kind = Kind::boolean;
+      field->flag = value;
+    }
+    return true;
+  }
+  bool number_integer(typename Value::number_integer_t) { return scalar(Kind::other); }
+  bool number_unsigned(typename Value::number_unsigned_t) { return scalar(Kind::other); }
+  bool number_float(typename Value::number_float_t, const string_t&) { return scalar(Kind::other); }
+  bool string(string_t& value) {
+    if (Field* field = target()) {
+      field->kind = Kind::string;
+      wipe(field->text);  // a repeated "key" leaves no earlier value behind
+      field->text = value;
+      if (field == &fields.key) wipe(value);
+    }
+    return true;
+  }
+  bool binary(typename Value::binary_t&) { return scalar(Kind::other); }
+  bool start_object(std::size_t) { return open(/*object=*/true); }
+  bool key(string_t& name_of_field) {
+    if (depth_ == 1) current_ = field_named(name_of_field);
+    return true;
+  }
+  bool end_object() { return close(); }
+  bool start_array(std::size_t) { return open(/*object=*/false); }
+  bool end_array() { return close(); }
+  bool parse_error(std::size_t, const std::string&, const typename Value::exception&) {
+    failed_ = true;
+    return false;
+  }
+
+ private:
+  /// The field a value at the current position belongs to: only values directly in
+  /// the top-level object count.
+  Field* target() const noexcept { return depth_ == 1 ? current_ : nullptr; }
+
+  bool scalar(Kind kind) {
+    if (Field* field = target()) field->kind = kind;
+    return true;
+  }
+
+  /// Nesting deeper than max_json_depth ends the parse as invalid JSON, as
+  /// parse_json's check does for a document (the parser itself does not recurse).
+  bool open(bool object) {
+    if (depth_ == 0) top_is_object = object;
+    if (Field* field = target()) field->kind = Kind::other;  // e.g. "_id": {...}
+    return ++depth_ <= max_json_depth;
+  }
+  bool close() {
+    --depth_;
+    return true;
+  }
+
+  Field* field_named(std::string_view name_of_field) noexcept {
+    if (name_of_field == "_id") return &fields.id;
+    if (name_of_field == "name") return &fields.name;
+    if (name_of_field == "disabled") return &fields.disabled;
+    if (name_of_field == "key") return &fields.key;
+    return nullptr;
+  }
+
+  std::size_t depth_ = 0;
+  Field* current_ = nullptr;  // the field of the value that comes next at depth 1
+  bool failed_ = false;
+};
+
+}  // namespace appkeys::detail::wire
+// ---- end appkeys/detail/api_key_reader.hpp
 
 #include <optional>
 #include <string>
@@ -4980,13 +5131,36 @@ inline Result<ApiKey> api_key_from_json(const Json<T>& value, std::string_view c
   return key;
 }
 
+/// An ApiKey from what an ApiKeyReader found: the rules and messages of
+/// api_key_from_json.
+template <class T>
+inline Result<ApiKey> api_key_from_reader(const ApiKeyReader<T>& reader, std::string_view context,
+                                          int status) {
+  using Kind = typename ApiKeyReader<T>::Kind;
+  const auto& fields = reader.fields;
+  if (!reader.top_is_object) return malformed(context, "an API key is not a JSON object", status);
+  if (fields.id.kind != Kind::string)
+    return malformed(context, "'_id' is missing or not a string", status);
+  auto id = ObjectId::from_hex(fields.id.text);
+  if (!id) return malformed(context, "'_id' is not 24 hex characters", status);
+  if (fields.name.kind != Kind::string)
+    return malformed(context, "'name' is missing or not a string", status);
+  if (fields.disabled.kind != Kind::boolean)
+    return malformed(context, "'disabled' is missing or not a boolean", status);
+  ApiKey key{*id, fields.name.text, fields.disabled.flag, std::nullopt};
+  if (fields.key.kind != Kind::absent && fields.key.kind != Kind::null) {
+    if (fields.key.kind != Kind::string) return malformed(context, "'key' is not a string", status);
+    key.key.emplace(fields.key.text);
+  }
+  return key;
+}
+
+/// One API key (a create or fetch answer), read without building a JSON document.
 template <class T = void>
 inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context, int status) {
-  auto value = parse_json<T>(body);
-  if (!value) return malformed(context, "body is not valid JSON", status);
-  auto key = api_key_from_json(*value, context, status);
-  wipe_member(*value, field::key);
-  return key;
+  ApiKeyReader<T> reader;
+  if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
+  return api_key_from_reader(reader, context, status);
 }
 
 template <class T = void>
@@ -5330,6 +5504,7 @@ inline Result<void> expect_success(Result<HttpResponse> response, std::string_vi
 // appkeys — the protocol's addresses (PROTOCOL.md §1, §3, §4), written once for the
 // client's request builders and the fake backend's router.
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -5347,7 +5522,10 @@ inline constexpr std::string_view enable_suffix = "/enable";
 inline constexpr std::string_view disable_suffix = "/disable";
 
 inline std::string join(std::initializer_list<std::string_view> parts) {
+  std::size_t size = 0;
+  for (auto part : parts) size += part.size();
   std::string out;
+  out.reserve(size);  // one allocation, instead of one per growth
   for (auto part : parts) out += part;
   return out;
 }

@@ -62,7 +62,13 @@ inline UrlSplit split_url(std::string_view url) noexcept {
     return out;
   }
   const std::string_view rest = url.substr(scheme_end + 3);
-  const std::size_t authority_end = rest.find_first_of("/?#");
+  // A plain loop: find_first_of("/?#") calls memchr on the set for every character.
+  std::size_t authority_end = 0;
+  while (authority_end < rest.size() && rest[authority_end] != '/' && rest[authority_end] != '?' &&
+         rest[authority_end] != '#') {
+    ++authority_end;
+  }
+  if (authority_end == rest.size()) authority_end = std::string_view::npos;
   parts.authority = rest.substr(0, authority_end);
   if (authority_end != std::string_view::npos) parts.target = rest.substr(authority_end);
 

@@ -15,6 +15,7 @@
 #include <appkeys/api_key.hpp>
 #include <appkeys/app_config.hpp>
 #include <appkeys/credentials.hpp>
+#include <appkeys/detail/api_key_reader.hpp>
 #include <appkeys/detail/json.hpp>
 #include <appkeys/detail/url.hpp>
 #include <appkeys/error.hpp>
@@ -109,13 +110,36 @@ inline Result<ApiKey> api_key_from_json(const Json<T>& value, std::string_view c
   return key;
 }
 
+/// An ApiKey from what an ApiKeyReader found: the rules and messages of
+/// api_key_from_json.
+template <class T>
+inline Result<ApiKey> api_key_from_reader(const ApiKeyReader<T>& reader, std::string_view context,
+                                          int status) {
+  using Kind = typename ApiKeyReader<T>::Kind;
+  const auto& fields = reader.fields;
+  if (!reader.top_is_object) return malformed(context, "an API key is not a JSON object", status);
+  if (fields.id.kind != Kind::string)
+    return malformed(context, "'_id' is missing or not a string", status);
+  auto id = ObjectId::from_hex(fields.id.text);
+  if (!id) return malformed(context, "'_id' is not 24 hex characters", status);
+  if (fields.name.kind != Kind::string)
+    return malformed(context, "'name' is missing or not a string", status);
+  if (fields.disabled.kind != Kind::boolean)
+    return malformed(context, "'disabled' is missing or not a boolean", status);
+  ApiKey key{*id, fields.name.text, fields.disabled.flag, std::nullopt};
+  if (fields.key.kind != Kind::absent && fields.key.kind != Kind::null) {
+    if (fields.key.kind != Kind::string) return malformed(context, "'key' is not a string", status);
+    key.key.emplace(fields.key.text);
+  }
+  return key;
+}
+
+/// One API key (a create or fetch answer), read without building a JSON document.
 template <class T = void>
 inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context, int status) {
-  auto value = parse_json<T>(body);
-  if (!value) return malformed(context, "body is not valid JSON", status);
-  auto key = api_key_from_json(*value, context, status);
-  wipe_member(*value, field::key);
-  return key;
+  ApiKeyReader<T> reader;
+  if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
+  return api_key_from_reader(reader, context, status);
 }
 
 template <class T = void>

@@ -59,8 +59,9 @@ namespace appkeys {
 ///   (httplib holds its socket lock then); those steps are bounded per socket wait by
 ///   the time left when the request started, so only a peer that trickles its TLS
 ///   handshake can hold a call past request.timeout.
-/// - SIGPIPE is blocked in the calling thread while httplib writes (see SigpipeGuard);
-///   the process's signal dispositions are left alone.
+/// - No write raises SIGPIPE, and the process's signal dispositions are left alone:
+///   plain HTTP is sent with MSG_NOSIGNAL (PlainClient); over TLS, where OpenSSL does
+///   the writing, SIGPIPE is blocked in the calling thread meanwhile (SigpipeGuard).
 /// - Method, headers and body are sent as given, except that httplib adds Host,
 ///   `Accept: */*` and `User-Agent: cpp-httplib/<version>` when the request has none,
 ///   and frames the body itself (a given Content-Length or Transfer-Encoding is not
@@ -174,7 +175,7 @@ class HttplibTransport {
     const auto deadline =
         start + std::min<std::chrono::milliseconds>(request.timeout, std::chrono::hours(24 * 365));
 
-    const auto lease = state_->pool.acquire(target, deadline, options);
+    auto lease = state_->pool.acquire(target, deadline, options);
     if (!lease) {
       return AppError(errc::timeout, "HttplibTransport: " + describe(request) +
                                          ": timed out waiting for one of the " +
@@ -239,11 +240,16 @@ class HttplibTransport {
       Clock::time_point deadline;
     } in{{}, false, false, options.max_response_bytes, deadline};
     out.response_handler = [in = &in](const httplib::Response& head) {
-      // One lookup with a key built once (has_header plus get_header_value made two,
-      // each building its std::string key), and the body's buffer sized once: it may
-      // hold a token, and a string that grows leaves copies in the blocks it frees.
-      static const std::string content_length = "Content-Length";
-      const auto it = head.headers.find(content_length);
+      // The body's buffer is sized once: it may hold a token, and a string that grows
+      // leaves copies in the blocks it frees. The header is found by a scan that skips
+      // names of another length: a response has a handful of headers, and httplib's own
+      // find() calls tolower() on every character it compares.
+      constexpr std::string_view content_length = "Content-Length";
+      const auto it =
+          std::find_if(head.headers.begin(), head.headers.end(), [&](const auto& header) {
+            return header.first.size() == content_length.size() &&
+                   detail::iequals(header.first, content_length);
+          });
       if (it == head.headers.end()) return true;
       std::uint64_t length = 0;
       const std::string& text = it->second;
@@ -276,7 +282,8 @@ class HttplibTransport {
     bool ok = false;
     bool stopped = false;
     {
-      httplib_detail::SigpipeGuard quiet;
+      // Only TLS needs it: plain HTTP sends with MSG_NOSIGNAL (PlainClient).
+      httplib_detail::SigpipeGuard quiet(/*needed=*/target.https);
       httplib_detail::Watch watch(state_->watchdog, deadline, client);
       ok = client.send(out, response, error);
       stopped = watch.disarm();
@@ -297,7 +304,9 @@ class HttplibTransport {
 
     HttpResponse result;
     result.status = response.status;
-    for (auto& [name, value] : response.headers) result.headers.emplace(name, std::move(value));
+    // Moves httplib's header nodes over as they are (std::multimap::merge takes nodes
+    // from a map with another comparator): no allocation or copy per header.
+    result.headers.merge(response.headers);
     result.body = std::move(in.body);
     if (!stopped) lease.keep();
     return result;

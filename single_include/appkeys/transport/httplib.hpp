@@ -32,6 +32,172 @@ using Clock = std::chrono::steady_clock;
 // ---- begin appkeys/transport/httplib_detail/pool.hpp
 // appkeys — HttplibTransport's connection pool: kept-alive httplib clients, per origin.
 
+#ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_PLAIN_CLIENT_HPP_INLINED
+#define APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_PLAIN_CLIENT_HPP_INLINED
+// ---- begin appkeys/transport/httplib_detail/plain_client.hpp
+// appkeys — PlainClient: cpp-httplib's plain-HTTP client, sending with MSG_NOSIGNAL.
+
+#include <httplib.h>
+
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+
+namespace appkeys::httplib_detail {
+
+/// The socket stream of one plain-HTTP exchange. It does what httplib's own stream
+/// does: before each read or write, a poll bounded by the read or write timeout, and
+/// before each write a check that the peer has not closed the connection; reads
+/// through a 4 KiB buffer, so that httplib's byte-at-a-time header parsing costs one
+/// recv per buffer. The difference: it sends with MSG_NOSIGNAL. Debian builds
+/// cpp-httplib 0.11 with CPPHTTPLIB_SEND_FLAGS 0, so its own stream raises SIGPIPE
+/// when it writes to a connection the peer reset or the watchdog shut down; with this
+/// stream such a write only fails with EPIPE, and a plain-HTTP request needs no signal
+/// mask changes (three system calls a request; see SigpipeGuard, still used for TLS,
+/// where OpenSSL does the writing).
+///
+/// Thread safety: used by the one thread running the exchange; Watchdog's
+/// ClientImpl::stop() acts on the socket, not on this object.
+class NoSignalStream final : public httplib::Stream {
+ public:
+  NoSignalStream(int socket, std::chrono::microseconds read_timeout,
+                 std::chrono::microseconds write_timeout) noexcept
+      : socket_(socket), read_timeout_(read_timeout), write_timeout_(write_timeout) {}
+
+  bool is_readable() const override { return wait_for(POLLIN, read_timeout_); }
+  bool is_writable() const override { return wait_for(POLLOUT, write_timeout_) && peer_open(); }
+
+  ssize_t read(char* out, std::size_t size) override {
+    if (offset_ < filled_) return take_buffered(out, size);
+    if (!is_readable()) return -1;
+    offset_ = filled_ = 0;
+    if (size >= buffer_.size()) return receive(out, size);
+    const ssize_t got = receive(buffer_.data(), buffer_.size());
+    if (got <= 0) return got;
+    filled_ = static_cast<std::size_t>(got);
+    return take_buffered(out, size);
+  }
+
+  ssize_t write(const char* data, std::size_t size) override {
+    if (!is_writable()) return -1;
+    ssize_t sent;
+    do {
+      sent = ::send(socket_, data, size, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    return sent;
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    address_of(&::getpeername, ip, port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    address_of(&::getsockname, ip, port);
+  }
+  ::socket_t socket() const override { return socket_; }
+
+ private:
+  /// poll() for `events`, for at most `timeout` in whole milliseconds (truncated, as
+  /// httplib does); true when the socket is ready, or hung up or failed (the next
+  /// read or write then reports it).
+  bool wait_for(short events, std::chrono::microseconds timeout) const {
+    pollfd ready{socket_, events, 0};
+    const auto milliseconds = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+    const int wait = static_cast<int>(std::min<std::chrono::milliseconds::rep>(
+        milliseconds.count(), std::chrono::milliseconds::rep{0x7fffffff}));
+    int result;
+    do {
+      result = ::poll(&ready, 1, wait);
+    } while (result < 0 && errno == EINTR);
+    return result > 0;
+  }
+
+  /// False once the peer has closed its end (or the socket failed): a pending read
+  /// that finds end of file, or an error.
+  bool peer_open() const {
+    pollfd ready{socket_, POLLIN, 0};
+    if (::poll(&ready, 1, 0) == 0) return true;
+    char byte;
+    ssize_t got;
+    do {
+      got = ::recv(socket_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    } while (got < 0 && errno == EINTR);
+    return got > 0 || (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+  }
+
+  ssize_t receive(char* out, std::size_t size) {
+    ssize_t got;
+    do {
+      got = ::recv(socket_, out, size, 0);
+    } while (got < 0 && errno == EINTR);
+    return got;
+  }
+
+  ssize_t take_buffered(char* out, std::size_t size) {
+    const std::size_t count = std::min(size, filled_ - offset_);
+    std::memcpy(out, buffer_.data() + offset_, count);
+    offset_ += count;
+    return static_cast<ssize_t>(count);
+  }
+
+  using AddressOf = int (*)(int, sockaddr*, socklen_t*);
+  void address_of(AddressOf query, std::string& ip, int& port) const {
+    sockaddr_storage address{};
+    socklen_t length = sizeof(address);
+    if (query(socket_, reinterpret_cast<sockaddr*>(&address), &length) != 0) return;
+    std::array<char, NI_MAXHOST> host{};
+    std::array<char, NI_MAXSERV> service{};
+    if (::getnameinfo(reinterpret_cast<sockaddr*>(&address), length, host.data(), host.size(),
+                      service.data(), service.size(), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+      return;
+    }
+    ip = host.data();
+    port = std::atoi(service.data());
+  }
+
+  int socket_;
+  std::chrono::microseconds read_timeout_;
+  std::chrono::microseconds write_timeout_;
+  std::array<char, 4096> buffer_;
+  std::size_t offset_ = 0;  // next unread byte of buffer_
+  std::size_t filled_ = 0;  // bytes of buffer_ holding data
+};
+
+/// httplib's client for http:// URLs, exchanging through a NoSignalStream. It
+/// overrides ClientImpl::process_socket, the virtual that httplib's SSLClient also
+/// overrides to put its TLS stream under the same request logic; everything else
+/// (connecting, keep-alive, timeouts, stop()) is httplib's own.
+///
+/// Thread safety: as httplib::ClientImpl.
+class PlainClient final : public httplib::ClientImpl {
+ public:
+  using httplib::ClientImpl::ClientImpl;
+
+ private:
+  bool process_socket(const Socket& socket,
+                      std::function<bool(httplib::Stream& strm)> callback) override {
+    NoSignalStream stream(socket.sock, timeout(read_timeout_sec_, read_timeout_usec_),
+                          timeout(write_timeout_sec_, write_timeout_usec_));
+    return callback(stream);
+  }
+
+  static std::chrono::microseconds timeout(time_t seconds, time_t microseconds) noexcept {
+    return std::chrono::seconds(seconds) + std::chrono::microseconds(microseconds);
+  }
+};
+
+}  // namespace appkeys::httplib_detail
+// ---- end appkeys/transport/httplib_detail/plain_client.hpp
+#endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_PLAIN_CLIENT_HPP_INLINED
 #ifndef APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_PROXY_TUNNEL_HPP_INLINED
 #define APPKEYS_SINGLE_INCLUDE_TRANSPORT_HTTPLIB_DETAIL_PROXY_TUNNEL_HPP_INLINED
 // ---- begin appkeys/transport/httplib_detail/proxy_tunnel.hpp
@@ -232,9 +398,10 @@ class ProxyTunnelClient final : public httplib::SSLClient {
 namespace appkeys::httplib_detail {
 
 /// Keeps SIGPIPE away from the calling thread while it lives. cpp-httplib (0.11.4 as
-/// built by Debian) writes to sockets without MSG_NOSIGNAL and OpenSSL writes
-/// close_notify when a client is destroyed, so a write to a connection the peer reset,
-/// or that the watchdog shut down, would raise SIGPIPE and by default kill the process.
+/// built by Debian) writes to sockets without MSG_NOSIGNAL (plain HTTP avoids that
+/// through PlainClient), OpenSSL writes without it too, and writes close_notify when a
+/// TLS client is destroyed, so a write to a connection the peer reset, or that the
+/// watchdog shut down, would raise SIGPIPE and by default kill the process.
 /// Blocking it in this thread turns that into an EPIPE error; a SIGPIPE raised meanwhile
 /// is consumed before the old mask returns. Process-wide dispositions stay untouched.
 ///
@@ -244,7 +411,10 @@ namespace appkeys::httplib_detail {
 /// end is ours; with SIGPIPE already blocked the guard consumes nothing.
 class SigpipeGuard {
  public:
-  SigpipeGuard() noexcept {
+  SigpipeGuard() noexcept : SigpipeGuard(true) {}
+  /// A guard only if `needed`, else nothing (no system call at all).
+  explicit SigpipeGuard(bool needed) noexcept {
+    if (!needed) return;
     sigemptyset(&pipe_);
     sigaddset(&pipe_, SIGPIPE);
     active_ = ::pthread_sigmask(SIG_BLOCK, &pipe_, &old_) == 0;
@@ -284,6 +454,8 @@ class SigpipeGuard {
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cstddef>
 #include <cstring>
 #include <initializer_list>
 #include <string>
@@ -300,21 +472,23 @@ struct Target {
   std::string origin;      // "https://host:port", lower-case scheme and host: the pool key
 };
 
-/// RFC 9110 token characters (what a header name may contain), as a table: every
-/// request's every header name is checked, so this is on the hot path.
-inline constexpr bool is_token_char(char c) noexcept {
-  constexpr auto table = [] {
-    struct Table {
-      bool allowed[256] = {};
-    } t;
-    for (int c = '0'; c <= '9'; ++c) t.allowed[c] = true;
-    for (int c = 'a'; c <= 'z'; ++c) t.allowed[c] = true;
-    for (int c = 'A'; c <= 'Z'; ++c) t.allowed[c] = true;
+/// RFC 9110 token characters (what a header name may contain), as a table with static
+/// storage: every request's every header name is checked, so this is on the hot path
+/// (a table local to is_token_char was built again on the stack for every character).
+struct TokenChars {
+  bool allowed[256] = {};
+  constexpr TokenChars() {
+    for (int c = '0'; c <= '9'; ++c) allowed[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c) allowed[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) allowed[c] = true;
     for (char c : std::string_view("!#$%&'*+-.^_`|~"))
-      t.allowed[static_cast<unsigned char>(c)] = true;
-    return t;
-  }();
-  return table.allowed[static_cast<unsigned char>(c)];
+      allowed[static_cast<unsigned char>(c)] = true;
+  }
+};
+inline constexpr TokenChars token_chars;
+
+inline constexpr bool is_token_char(char c) noexcept {
+  return token_chars.allowed[static_cast<unsigned char>(c)];
 }
 
 inline bool valid_header_name(std::string_view name) noexcept {
@@ -390,14 +564,20 @@ inline Result<Target> parse_url(std::string_view url) {
 
   target.host = std::string(host);
   // The pool key: scheme, host and port, lower-case, the port always spelled out.
+  // Written in place into a string sized once (every request builds it).
+  char port_text[8];
+  const auto port_end = std::to_chars(port_text, port_text + sizeof(port_text), target.port).ptr;
+  const std::string_view scheme = target.https ? "https://" : "http://";
+  const std::size_t brackets = parts.bracketed ? 2 : 0;
   std::string& origin = target.origin;
-  origin.reserve(parts.scheme.size() + host.size() + 11);
-  origin = target.https ? "https://" : "http://";
-  if (parts.bracketed) origin += '[';
-  for (char c : host) origin += detail::ascii_lower(c);
-  if (parts.bracketed) origin += ']';
-  origin += ':';
-  origin += std::to_string(target.port);
+  origin.resize(scheme.size() + brackets + host.size() + 1 +
+                static_cast<std::size_t>(port_end - port_text));
+  char* out = std::copy(scheme.begin(), scheme.end(), origin.data());
+  if (parts.bracketed) *out++ = '[';
+  out = std::transform(host.begin(), host.end(), out, detail::ascii_lower);
+  if (parts.bracketed) *out++ = ']';
+  *out++ = ':';
+  std::copy(port_text, port_end, out);
   return target;
 }
 
@@ -468,6 +648,7 @@ struct HttplibTransportOptions {
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -498,11 +679,19 @@ class Pool {
   /// destruction (closed unless keep() was called).
   class Lease {
    public:
-    Lease(Pool& pool, Origin& origin, std::unique_ptr<httplib::ClientImpl> client)
+    Lease(Pool& pool, Origin& origin, std::unique_ptr<httplib::ClientImpl> client) noexcept
         : pool_(&pool), origin_(&origin), client_(std::move(client)) {}
+    /// Takes over `other`'s slot; `other` then gives nothing back.
+    Lease(Lease&& other) noexcept
+        : pool_(std::exchange(other.pool_, nullptr)),
+          origin_(other.origin_),
+          client_(std::move(other.client_)),
+          reusable_(other.reusable_) {}
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
+    Lease& operator=(Lease&&) = delete;
     ~Lease() {
+      if (pool_ == nullptr) return;  // moved from
       std::unique_ptr<httplib::ClientImpl> doomed;
       {
         std::lock_guard lock(pool_->mutex_);
@@ -561,9 +750,10 @@ class Pool {
 
   /// A client for the target's origin: an idle pooled one, a new one (made as `options`
   /// say) while the origin has fewer than connection_limit(options), else the first one
-  /// returned before `deadline`; null when none came back in time.
-  std::unique_ptr<Lease> acquire(const Target& target, Clock::time_point deadline,
-                                 const HttplibTransportOptions& options) {
+  /// returned before `deadline`; nullopt when none came back in time. (A Lease by
+  /// value: one heap allocation a request fewer.)
+  std::optional<Lease> acquire(const Target& target, Clock::time_point deadline,
+                               const HttplibTransportOptions& options) {
     const std::size_t limit = connection_limit(options);
     std::unique_lock lock(mutex_);
     Origin& origin = origins_[target.origin];
@@ -572,33 +762,20 @@ class Pool {
         auto client = std::move(origin.idle.back());  // most recently used: likeliest alive
         origin.idle.pop_back();
         lock.unlock();
-        return std::make_unique<Lease>(*this, origin, std::move(client));
+        return Lease(*this, origin, std::move(client));
       }
       if (origin.alive < limit) break;
       if (returned_.wait_until(lock, deadline) == std::cv_status::timeout && origin.idle.empty() &&
           origin.alive >= limit) {
-        return nullptr;
+        return std::nullopt;
       }
     }
     ++origin.alive;
     lock.unlock();
-#if APPKEYS_HAS_EXCEPTIONS
-    // Until a Lease owns the slot, give it back by hand if anything throws.
-    std::unique_ptr<Lease> lease;
-    try {
-      lease = std::make_unique<Lease>(*this, origin, nullptr);
-    } catch (...) {
-      {
-        std::lock_guard relock(mutex_);
-        --origin.alive;
-      }
-      returned_.notify_all();
-      throw;
-    }
-#else
-    auto lease = std::make_unique<Lease>(*this, origin, nullptr);
-#endif
-    lease->adopt(make_client(target, options));  // if this throws, ~Lease gives the slot back
+    // The Lease owns the slot from here on (its constructor cannot throw): if making the
+    // client throws, ~Lease gives the slot back.
+    std::optional<Lease> lease(std::in_place, *this, origin, nullptr);
+    lease->adopt(make_client(target, options));
     return lease;
   }
 
@@ -632,7 +809,7 @@ class Pool {
       client = std::move(tls);
     }
 #endif
-    if (!client) client = std::make_unique<httplib::ClientImpl>(target.host, target.port);
+    if (!client) client = std::make_unique<PlainClient>(target.host, target.port);
     client->set_keep_alive(true);
     client->set_tcp_nodelay(true);  // else a kept-alive request waits ~40 ms on Nagle
     client->set_follow_location(false);
@@ -844,8 +1021,9 @@ namespace appkeys {
 ///   (httplib holds its socket lock then); those steps are bounded per socket wait by
 ///   the time left when the request started, so only a peer that trickles its TLS
 ///   handshake can hold a call past request.timeout.
-/// - SIGPIPE is blocked in the calling thread while httplib writes (see SigpipeGuard);
-///   the process's signal dispositions are left alone.
+/// - No write raises SIGPIPE, and the process's signal dispositions are left alone:
+///   plain HTTP is sent with MSG_NOSIGNAL (PlainClient); over TLS, where OpenSSL does
+///   the writing, SIGPIPE is blocked in the calling thread meanwhile (SigpipeGuard).
 /// - Method, headers and body are sent as given, except that httplib adds Host,
 ///   `Accept: */*` and `User-Agent: cpp-httplib/<version>` when the request has none,
 ///   and frames the body itself (a given Content-Length or Transfer-Encoding is not
@@ -959,7 +1137,7 @@ class HttplibTransport {
     const auto deadline =
         start + std::min<std::chrono::milliseconds>(request.timeout, std::chrono::hours(24 * 365));
 
-    const auto lease = state_->pool.acquire(target, deadline, options);
+    auto lease = state_->pool.acquire(target, deadline, options);
     if (!lease) {
       return AppError(errc::timeout, "HttplibTransport: " + describe(request) +
                                          ": timed out waiting for one of the " +
@@ -1024,11 +1202,16 @@ class HttplibTransport {
       Clock::time_point deadline;
     } in{{}, false, false, options.max_response_bytes, deadline};
     out.response_handler = [in = &in](const httplib::Response& head) {
-      // One lookup with a key built once (has_header plus get_header_value made two,
-      // each building its std::string key), and the body's buffer sized once: it may
-      // hold a token, and a string that grows leaves copies in the blocks it frees.
-      static const std::string content_length = "Content-Length";
-      const auto it = head.headers.find(content_length);
+      // The body's buffer is sized once: it may hold a token, and a string that grows
+      // leaves copies in the blocks it frees. The header is found by a scan that skips
+      // names of another length: a response has a handful of headers, and httplib's own
+      // find() calls tolower() on every character it compares.
+      constexpr std::string_view content_length = "Content-Length";
+      const auto it =
+          std::find_if(head.headers.begin(), head.headers.end(), [&](const auto& header) {
+            return header.first.size() == content_length.size() &&
+                   detail::iequals(header.first, content_length);
+          });
       if (it == head.headers.end()) return true;
       std::uint64_t length = 0;
       const std::string& text = it->second;
@@ -1061,7 +1244,8 @@ class HttplibTransport {
     bool ok = false;
     bool stopped = false;
     {
-      httplib_detail::SigpipeGuard quiet;
+      // Only TLS needs it: plain HTTP sends with MSG_NOSIGNAL (PlainClient).
+      httplib_detail::SigpipeGuard quiet(/*needed=*/target.https);
       httplib_detail::Watch watch(state_->watchdog, deadline, client);
       ok = client.send(out, response, error);
       stopped = watch.disarm();
@@ -1082,7 +1266,9 @@ class HttplibTransport {
 
     HttpResponse result;
     result.status = response.status;
-    for (auto& [name, value] : response.headers) result.headers.emplace(name, std::move(value));
+    // Moves httplib's header nodes over as they are (std::multimap::merge takes nodes
+    // from a map with another comparator): no allocation or copy per header.
+    result.headers.merge(response.headers);
     result.body = std::move(in.body);
     if (!stopped) lease.keep();
     return result;

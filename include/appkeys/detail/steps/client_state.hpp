@@ -162,7 +162,10 @@ class ClientState {
     add("Accept", "application/json");
     if (!request.body.empty()) add("Content-Type", "application/json");
     if (!bearer.empty()) {
-      std::string value = "Bearer ";
+      constexpr std::string_view scheme = "Bearer ";
+      std::string value;
+      value.reserve(scheme.size() + bearer.size());  // no regrowth leaving token bytes behind
+      value += scheme;
       value += bearer;
       add("Authorization", std::move(value));
     }

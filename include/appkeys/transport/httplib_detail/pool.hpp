@@ -4,6 +4,7 @@
 #include <appkeys/config.hpp>
 #include <appkeys/detail/wipe.hpp>
 #include <appkeys/transport/httplib_detail/clock.hpp>
+#include <appkeys/transport/httplib_detail/plain_client.hpp>
 #include <appkeys/transport/httplib_detail/proxy_tunnel.hpp>
 #include <appkeys/transport/httplib_detail/sigpipe_guard.hpp>
 #include <appkeys/transport/httplib_detail/target.hpp>
@@ -17,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,11 +49,19 @@ class Pool {
   /// destruction (closed unless keep() was called).
   class Lease {
    public:
-    Lease(Pool& pool, Origin& origin, std::unique_ptr<httplib::ClientImpl> client)
+    Lease(Pool& pool, Origin& origin, std::unique_ptr<httplib::ClientImpl> client) noexcept
         : pool_(&pool), origin_(&origin), client_(std::move(client)) {}
+    /// Takes over `other`'s slot; `other` then gives nothing back.
+    Lease(Lease&& other) noexcept
+        : pool_(std::exchange(other.pool_, nullptr)),
+          origin_(other.origin_),
+          client_(std::move(other.client_)),
+          reusable_(other.reusable_) {}
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
+    Lease& operator=(Lease&&) = delete;
     ~Lease() {
+      if (pool_ == nullptr) return;  // moved from
       std::unique_ptr<httplib::ClientImpl> doomed;
       {
         std::lock_guard lock(pool_->mutex_);
@@ -110,9 +120,10 @@ class Pool {
 
   /// A client for the target's origin: an idle pooled one, a new one (made as `options`
   /// say) while the origin has fewer than connection_limit(options), else the first one
-  /// returned before `deadline`; null when none came back in time.
-  std::unique_ptr<Lease> acquire(const Target& target, Clock::time_point deadline,
-                                 const HttplibTransportOptions& options) {
+  /// returned before `deadline`; nullopt when none came back in time. (A Lease by
+  /// value: one heap allocation a request fewer.)
+  std::optional<Lease> acquire(const Target& target, Clock::time_point deadline,
+                               const HttplibTransportOptions& options) {
     const std::size_t limit = connection_limit(options);
     std::unique_lock lock(mutex_);
     Origin& origin = origins_[target.origin];
@@ -121,33 +132,20 @@ class Pool {
         auto client = std::move(origin.idle.back());  // most recently used: likeliest alive
         origin.idle.pop_back();
         lock.unlock();
-        return std::make_unique<Lease>(*this, origin, std::move(client));
+        return Lease(*this, origin, std::move(client));
       }
       if (origin.alive < limit) break;
       if (returned_.wait_until(lock, deadline) == std::cv_status::timeout && origin.idle.empty() &&
           origin.alive >= limit) {
-        return nullptr;
+        return std::nullopt;
       }
     }
     ++origin.alive;
     lock.unlock();
-#if APPKEYS_HAS_EXCEPTIONS
-    // Until a Lease owns the slot, give it back by hand if anything throws.
-    std::unique_ptr<Lease> lease;
-    try {
-      lease = std::make_unique<Lease>(*this, origin, nullptr);
-    } catch (...) {
-      {
-        std::lock_guard relock(mutex_);
-        --origin.alive;
-      }
-      returned_.notify_all();
-      throw;
-    }
-#else
-    auto lease = std::make_unique<Lease>(*this, origin, nullptr);
-#endif
-    lease->adopt(make_client(target, options));  // if this throws, ~Lease gives the slot back
+    // The Lease owns the slot from here on (its constructor cannot throw): if making the
+    // client throws, ~Lease gives the slot back.
+    std::optional<Lease> lease(std::in_place, *this, origin, nullptr);
+    lease->adopt(make_client(target, options));
     return lease;
   }
 
@@ -181,7 +179,7 @@ class Pool {
       client = std::move(tls);
     }
 #endif
-    if (!client) client = std::make_unique<httplib::ClientImpl>(target.host, target.port);
+    if (!client) client = std::make_unique<PlainClient>(target.host, target.port);
     client->set_keep_alive(true);
     client->set_tcp_nodelay(true);  // else a kept-alive request waits ~40 ms on Nagle
     client->set_follow_location(false);

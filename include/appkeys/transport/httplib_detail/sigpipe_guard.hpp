@@ -8,9 +8,10 @@
 namespace appkeys::httplib_detail {
 
 /// Keeps SIGPIPE away from the calling thread while it lives. cpp-httplib (0.11.4 as
-/// built by Debian) writes to sockets without MSG_NOSIGNAL and OpenSSL writes
-/// close_notify when a client is destroyed, so a write to a connection the peer reset,
-/// or that the watchdog shut down, would raise SIGPIPE and by default kill the process.
+/// built by Debian) writes to sockets without MSG_NOSIGNAL (plain HTTP avoids that
+/// through PlainClient), OpenSSL writes without it too, and writes close_notify when a
+/// TLS client is destroyed, so a write to a connection the peer reset, or that the
+/// watchdog shut down, would raise SIGPIPE and by default kill the process.
 /// Blocking it in this thread turns that into an EPIPE error; a SIGPIPE raised meanwhile
 /// is consumed before the old mask returns. Process-wide dispositions stay untouched.
 ///
@@ -20,7 +21,10 @@ namespace appkeys::httplib_detail {
 /// end is ours; with SIGPIPE already blocked the guard consumes nothing.
 class SigpipeGuard {
  public:
-  SigpipeGuard() noexcept {
+  SigpipeGuard() noexcept : SigpipeGuard(true) {}
+  /// A guard only if `needed`, else nothing (no system call at all).
+  explicit SigpipeGuard(bool needed) noexcept {
+    if (!needed) return;
     sigemptyset(&pipe_);
     sigaddset(&pipe_, SIGPIPE);
     active_ = ::pthread_sigmask(SIG_BLOCK, &pipe_, &old_) == 0;

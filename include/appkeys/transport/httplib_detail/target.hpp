@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cstddef>
 #include <cstring>
 #include <initializer_list>
 #include <string>
@@ -24,21 +26,23 @@ struct Target {
   std::string origin;      // "https://host:port", lower-case scheme and host: the pool key
 };
 
-/// RFC 9110 token characters (what a header name may contain), as a table: every
-/// request's every header name is checked, so this is on the hot path.
-inline constexpr bool is_token_char(char c) noexcept {
-  constexpr auto table = [] {
-    struct Table {
-      bool allowed[256] = {};
-    } t;
-    for (int c = '0'; c <= '9'; ++c) t.allowed[c] = true;
-    for (int c = 'a'; c <= 'z'; ++c) t.allowed[c] = true;
-    for (int c = 'A'; c <= 'Z'; ++c) t.allowed[c] = true;
+/// RFC 9110 token characters (what a header name may contain), as a table with static
+/// storage: every request's every header name is checked, so this is on the hot path
+/// (a table local to is_token_char was built again on the stack for every character).
+struct TokenChars {
+  bool allowed[256] = {};
+  constexpr TokenChars() {
+    for (int c = '0'; c <= '9'; ++c) allowed[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c) allowed[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) allowed[c] = true;
     for (char c : std::string_view("!#$%&'*+-.^_`|~"))
-      t.allowed[static_cast<unsigned char>(c)] = true;
-    return t;
-  }();
-  return table.allowed[static_cast<unsigned char>(c)];
+      allowed[static_cast<unsigned char>(c)] = true;
+  }
+};
+inline constexpr TokenChars token_chars;
+
+inline constexpr bool is_token_char(char c) noexcept {
+  return token_chars.allowed[static_cast<unsigned char>(c)];
 }
 
 inline bool valid_header_name(std::string_view name) noexcept {
@@ -114,14 +118,20 @@ inline Result<Target> parse_url(std::string_view url) {
 
   target.host = std::string(host);
   // The pool key: scheme, host and port, lower-case, the port always spelled out.
+  // Written in place into a string sized once (every request builds it).
+  char port_text[8];
+  const auto port_end = std::to_chars(port_text, port_text + sizeof(port_text), target.port).ptr;
+  const std::string_view scheme = target.https ? "https://" : "http://";
+  const std::size_t brackets = parts.bracketed ? 2 : 0;
   std::string& origin = target.origin;
-  origin.reserve(parts.scheme.size() + host.size() + 11);
-  origin = target.https ? "https://" : "http://";
-  if (parts.bracketed) origin += '[';
-  for (char c : host) origin += detail::ascii_lower(c);
-  if (parts.bracketed) origin += ']';
-  origin += ':';
-  origin += std::to_string(target.port);
+  origin.resize(scheme.size() + brackets + host.size() + 1 +
+                static_cast<std::size_t>(port_end - port_text));
+  char* out = std::copy(scheme.begin(), scheme.end(), origin.data());
+  if (parts.bracketed) *out++ = '[';
+  out = std::transform(host.begin(), host.end(), out, detail::ascii_lower);
+  if (parts.bracketed) *out++ = ']';
+  *out++ = ':';
+  std::copy(port_text, port_end, out);
   return target;
 }
 

@@ -1,0 +1,133 @@
+// appkeys — ApiKeyReader: one API key read from a JSON body as the parser goes.
+#pragma once
+
+#include <appkeys/detail/json.hpp>
+#include <appkeys/detail/wipe.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace appkeys::detail::wire {
+
+/// The fields of one API key object, taken from nlohmann/json's SAX events instead of a
+/// parsed document: a create or fetch answer is read without building a tree of maps
+/// and strings first (about half of the parse's instructions; this runs once per call).
+/// What it keeps matches what the document would hold: the fields of the top-level
+/// object only, the last value of a repeated field, and for each field whether it was
+/// absent, of another type, or (for "key") null. api_key_from_reader turns that into
+/// an ApiKey with the same rules and messages as api_key_from_json, which reads the
+/// elements of a key list; fuzz_api_key_list checks that the two agree.
+///
+/// The "key" value is copied out, then wiped in the parser's buffer.
+template <class T>
+class ApiKeyReader {
+  using Value = Json<T>;
+  using string_t = typename Value::string_t;
+
+ public:
+  /// What a field of the object held.
+  enum class Kind { absent, string, boolean, null, other };
+  struct Field {
+    Kind kind = Kind::absent;
+    std::string text;   // when kind == string
+    bool flag = false;  // when kind == boolean
+  };
+
+  /// What the top-level object held (all absent when it is not an object).
+  struct Fields {
+    Field id, name, disabled, key;
+  };
+
+  bool top_is_object = false;
+  Fields fields;
+
+  ~ApiKeyReader() { wipe(fields.key.text); }
+
+  /// Parses `body`; false when it is not valid JSON or nests deeper than
+  /// max_json_depth.
+  bool read(std::string_view body) {
+    // basic_json::sax_parse would also compile the CBOR, MessagePack, UBJSON and BSON
+    // readers for this handler (it picks one at run time): 43 MB more of GCC's memory
+    // for a program that fetches a key. For input_format_t::json it calls this parser,
+    // which is in nlohmann/json's detail namespace, with this constructor, from 3.9 on
+    // (the library requires 3.11).
+    auto input = nlohmann::detail::input_adapter(body.begin(), body.end());
+    nlohmann::detail::parser<Value, decltype(input)> parser(std::move(input), nullptr,
+                                                            /*allow_exceptions_=*/false);
+    return parser.sax_parse(this, /*strict=*/true) && !failed_;
+  }
+
+  // -- nlohmann/json's SAX interface --------------------------------------------------
+  bool null() { return scalar(Kind::null); }
+  bool boolean(bool value) {
+    if (Field* field = target()) {
+      field->kind = Kind::boolean;
+      field->flag = value;
+    }
+    return true;
+  }
+  bool number_integer(typename Value::number_integer_t) { return scalar(Kind::other); }
+  bool number_unsigned(typename Value::number_unsigned_t) { return scalar(Kind::other); }
+  bool number_float(typename Value::number_float_t, const string_t&) { return scalar(Kind::other); }
+  bool string(string_t& value) {
+    if (Field* field = target()) {
+      field->kind = Kind::string;
+      wipe(field->text);  // a repeated "key" leaves no earlier value behind
+      field->text = value;
+      if (field == &fields.key) wipe(value);
+    }
+    return true;
+  }
+  bool binary(typename Value::binary_t&) { return scalar(Kind::other); }
+  bool start_object(std::size_t) { return open(/*object=*/true); }
+  bool key(string_t& name_of_field) {
+    if (depth_ == 1) current_ = field_named(name_of_field);
+    return true;
+  }
+  bool end_object() { return close(); }
+  bool start_array(std::size_t) { return open(/*object=*/false); }
+  bool end_array() { return close(); }
+  bool parse_error(std::size_t, const std::string&, const typename Value::exception&) {
+    failed_ = true;
+    return false;
+  }
+
+ private:
+  /// The field a value at the current position belongs to: only values directly in
+  /// the top-level object count.
+  Field* target() const noexcept { return depth_ == 1 ? current_ : nullptr; }
+
+  bool scalar(Kind kind) {
+    if (Field* field = target()) field->kind = kind;
+    return true;
+  }
+
+  /// Nesting deeper than max_json_depth ends the parse as invalid JSON, as
+  /// parse_json's check does for a document (the parser itself does not recurse).
+  bool open(bool object) {
+    if (depth_ == 0) top_is_object = object;
+    if (Field* field = target()) field->kind = Kind::other;  // e.g. "_id": {...}
+    return ++depth_ <= max_json_depth;
+  }
+  bool close() {
+    --depth_;
+    return true;
+  }
+
+  Field* field_named(std::string_view name_of_field) noexcept {
+    if (name_of_field == "_id") return &fields.id;
+    if (name_of_field == "name") return &fields.name;
+    if (name_of_field == "disabled") return &fields.disabled;
+    if (name_of_field == "key") return &fields.key;
+    return nullptr;
+  }
+
+  std::size_t depth_ = 0;
+  Field* current_ = nullptr;  // the field of the value that comes next at depth 1
+  bool failed_ = false;
+};
+
+}  // namespace appkeys::detail::wire

@@ -4172,6 +4172,7 @@ void async_drive(Machine machine, T& transport,
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace appkeys::detail {
 
@@ -4223,11 +4224,21 @@ inline std::size_t json_depth(std::string_view text, std::size_t limit) noexcept
 }
 
 /// Parses `text`, never throwing: nullopt for invalid or too deeply nested JSON.
+///
+/// What json::parse(first, last, nullptr, false) does, through nlohmann/json's parser
+/// and document builder themselves (its detail namespace, with these signatures from
+/// 3.9 on; the library requires 3.11): json::parse picks between the plain builder and
+/// the one that calls a parser callback at run time, so it compiles both, and the
+/// second costs every program that parses a few MB of GCC's memory for nothing.
 template <class T = void>
 inline std::optional<Json<T>> parse_json(std::string_view text) {
   if (json_depth(text, max_json_depth) > max_json_depth) return std::nullopt;
-  Json<T> value = Json<T>::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) return std::nullopt;
+  std::optional<Json<T>> value(std::in_place);
+  auto input = nlohmann::detail::input_adapter(text.begin(), text.end());
+  nlohmann::detail::parser<Json<T>, decltype(input)> parser(std::move(input), nullptr,
+                                                            /*allow_exceptions_=*/false);
+  nlohmann::detail::json_sax_dom_parser<Json<T>> builder(*value, /*allow_exceptions_=*/false);
+  if (!parser.sax_parse(&builder, /*strict=*/true)) return std::nullopt;
   return value;
 }
 

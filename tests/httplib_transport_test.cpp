@@ -83,6 +83,20 @@ int closed_port() {
   return ntohs(address.sin_port);
 }
 
+/// A socket listening on 127.0.0.1 at a free port, with `backlog`; its address in
+/// `address`.
+int loopback_listener(int backlog, sockaddr_in& address) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  address = sockaddr_in{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+  REQUIRE(::listen(listener, backlog) == 0);
+  socklen_t length = sizeof(address);
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  return listener;
+}
+
 bool send_all(int fd, std::string_view data) {
   while (!data.empty()) {
     const auto sent = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
@@ -381,14 +395,8 @@ TEST_CASE("a connection that cannot be established in connect_timeout is a timeo
   // A listener with a full accept queue: Linux drops further SYNs, so connect() hangs.
   // Should the kernel accept anyway, nothing answers and the read times out: both are
   // errc::timeout, which is what the caller must see.
-  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
-  REQUIRE(::listen(listener, 0) == 0);
-  socklen_t length = sizeof(address);
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  const int listener = loopback_listener(0, address);
   std::vector<int> fillers;
   for (int i = 0; i < 4; ++i) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -458,14 +466,8 @@ class DefaultSigpipe {
 /// A connected pair of TCP sockets on 127.0.0.1; both closed on destruction.
 struct SocketPair {
   SocketPair() {
-    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
-    REQUIRE(::listen(listener, 1) == 0);
-    socklen_t length = sizeof(address);
-    ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+    const int listener = loopback_listener(1, address);
     client = ::socket(AF_INET, SOCK_STREAM, 0);
     REQUIRE(::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
     server = ::accept(listener, nullptr, nullptr);

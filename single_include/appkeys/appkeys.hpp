@@ -4223,22 +4223,30 @@ inline std::size_t json_depth(std::string_view text, std::size_t limit) noexcept
   return deepest;
 }
 
-/// Parses `text`, never throwing: nullopt for invalid or too deeply nested JSON.
+/// Feeds all of `text` to `sax` (nlohmann/json's SAX interface), strictly, never
+/// throwing; false when the text is not valid JSON or a handler stopped the parse.
 ///
-/// What json::parse(first, last, nullptr, false) does, through nlohmann/json's parser
-/// and document builder themselves (its detail namespace, with these signatures from
-/// 3.9 on; the library requires 3.11): json::parse picks between the plain builder and
-/// the one that calls a parser callback at run time, so it compiles both, and the
-/// second costs every program that parses a few MB of GCC's memory for nothing.
+/// nlohmann/json's parser is called directly (its detail namespace, with these
+/// signatures from 3.9 on; the library requires 3.11): basic_json::sax_parse picks the
+/// JSON or a binary-format reader at run time and so compiles the CBOR, MessagePack,
+/// UBJSON and BSON readers for every handler (43 MB more of GCC's memory for a program
+/// that fetches a key), and json::parse compiles a second document builder, the one
+/// that calls a parser callback (8 MB more).
+template <class T, class Sax>
+inline bool sax_parse_json(std::string_view text, Sax& sax) {
+  auto input = nlohmann::detail::input_adapter(text.begin(), text.end());
+  nlohmann::detail::parser<Json<T>, decltype(input)> parser(std::move(input), nullptr,
+                                                            /*allow_exceptions_=*/false);
+  return parser.sax_parse(&sax, /*strict=*/true);
+}
+
+/// Parses `text`, never throwing: nullopt for invalid or too deeply nested JSON.
 template <class T = void>
 inline std::optional<Json<T>> parse_json(std::string_view text) {
   if (json_depth(text, max_json_depth) > max_json_depth) return std::nullopt;
   std::optional<Json<T>> value(std::in_place);
-  auto input = nlohmann::detail::input_adapter(text.begin(), text.end());
-  nlohmann::detail::parser<Json<T>, decltype(input)> parser(std::move(input), nullptr,
-                                                            /*allow_exceptions_=*/false);
   nlohmann::detail::json_sax_dom_parser<Json<T>> builder(*value, /*allow_exceptions_=*/false);
-  if (!parser.sax_parse(&builder, /*strict=*/true)) return std::nullopt;
+  if (!sax_parse_json<T>(text, builder)) return std::nullopt;
   return value;
 }
 
@@ -4931,18 +4939,29 @@ class ClientState {
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 
 namespace appkeys::detail::wire {
+
+/// What one API key object held, however it was read (a parsed document, or an
+/// ApiKeyReader), for wire::api_key_from_parts, which applies the rules once. The
+/// pointers are null for a field that is absent or of another type; they point into
+/// the reader, which must outlive this.
+struct ApiKeyParts {
+  bool is_object = false;
+  const std::string* id = nullptr;
+  const std::string* name = nullptr;
+  const bool* disabled = nullptr;
+  const std::string* key = nullptr;  // null also when "key" is null
+  bool key_not_string = false;       // "key" holds neither a string nor null
+};
 
 /// The fields of one API key object, taken from nlohmann/json's SAX events instead of a
 /// parsed document: a create or fetch answer is read without building a tree of maps
 /// and strings first (about half of the parse's instructions; this runs once per call).
 /// What it keeps matches what the document would hold: the fields of the top-level
 /// object only, the last value of a repeated field, and for each field whether it was
-/// absent, of another type, or (for "key") null. api_key_from_reader turns that into
-/// an ApiKey with the same rules and messages as api_key_from_json, which reads the
-/// elements of a key list; fuzz_api_key_list checks that the two agree.
+/// absent, of another type, or (for "key") null. fuzz_api_key_list checks it against
+/// the document reading of a key list's elements.
 ///
 /// The "key" value is copied out, then wiped in the parser's buffer.
 template <class T>
@@ -4950,7 +4969,6 @@ class ApiKeyReader {
   using Value = Json<T>;
   using string_t = typename Value::string_t;
 
- public:
   /// What a field of the object held.
   enum class Kind { absent, string, boolean, null, other };
   struct Field {
@@ -4958,30 +4976,32 @@ class ApiKeyReader {
     std::string text;   // when kind == string
     bool flag = false;  // when kind == boolean
   };
-
   /// What the top-level object held (all absent when it is not an object).
   struct Fields {
     Field id, name, disabled, key;
   };
 
-  bool top_is_object = false;
-  Fields fields;
+ public:
+  ~ApiKeyReader() { wipe(fields_.key.text); }
 
-  ~ApiKeyReader() { wipe(fields.key.text); }
+  /// What the body held; valid while this reader lives.
+  ApiKeyParts parts() const noexcept {
+    const auto text = [](const Field& field) {
+      return field.kind == Kind::string ? &field.text : nullptr;
+    };
+    ApiKeyParts out;
+    out.is_object = top_is_object_;
+    out.id = text(fields_.id);
+    out.name = text(fields_.name);
+    out.disabled = fields_.disabled.kind == Kind::boolean ? &fields_.disabled.flag : nullptr;
+    out.key = text(fields_.key);
+    out.key_not_string = fields_.key.kind == Kind::boolean || fields_.key.kind == Kind::other;
+    return out;
+  }
 
   /// Parses `body`; false when it is not valid JSON or nests deeper than
   /// max_json_depth.
-  bool read(std::string_view body) {
-    // basic_json::sax_parse would also compile the CBOR, MessagePack, UBJSON and BSON
-    // readers for this handler (it picks one at run time): 43 MB more of GCC's memory
-    // for a program that fetches a key. For input_format_t::json it calls this parser,
-    // which is in nlohmann/json's detail namespace, with this constructor, from 3.9 on
-    // (the library requires 3.11).
-    auto input = nlohmann::detail::input_adapter(body.begin(), body.end());
-    nlohmann::detail::parser<Value, decltype(input)> parser(std::move(input), nullptr,
-                                                            /*allow_exceptions_=*/false);
-    return parser.sax_parse(this, /*strict=*/true) && !failed_;
-  }
+  bool read(std::string_view body) { return sax_parse_json<T>(body, *this) && !failed_; }
 
   // -- nlohmann/json's SAX interface --------------------------------------------------
   bool null() { return scalar(Kind::null); }
@@ -5000,7 +5020,7 @@ class ApiKeyReader {
       field->kind = Kind::string;
       wipe(field->text);  // a repeated "key" leaves no earlier value behind
       field->text = value;
-      if (field == &fields.key) wipe(value);
+      if (field == &fields_.key) wipe(value);
     }
     return true;
   }
@@ -5031,7 +5051,7 @@ class ApiKeyReader {
   /// Nesting deeper than max_json_depth ends the parse as invalid JSON, as
   /// parse_json's check does for a document (the parser itself does not recurse).
   bool open(bool object) {
-    if (depth_ == 0) top_is_object = object;
+    if (depth_ == 0) top_is_object_ = object;
     if (Field* field = target()) field->kind = Kind::other;  // e.g. "_id": {...}
     return ++depth_ <= max_json_depth;
   }
@@ -5041,13 +5061,15 @@ class ApiKeyReader {
   }
 
   Field* field_named(std::string_view name_of_field) noexcept {
-    if (name_of_field == "_id") return &fields.id;
-    if (name_of_field == "name") return &fields.name;
-    if (name_of_field == "disabled") return &fields.disabled;
-    if (name_of_field == "key") return &fields.key;
+    if (name_of_field == "_id") return &fields_.id;
+    if (name_of_field == "name") return &fields_.name;
+    if (name_of_field == "disabled") return &fields_.disabled;
+    if (name_of_field == "key") return &fields_.key;
     return nullptr;
   }
 
+  bool top_is_object_ = false;
+  Fields fields_;
   std::size_t depth_ = 0;
   Field* current_ = nullptr;  // the field of the value that comes next at depth 1
   bool failed_ = false;
@@ -5122,48 +5144,44 @@ inline Json<T> api_key_json(const ObjectId& id, std::string_view name, bool disa
   return out;
 }
 
-template <class T = void>
-inline Result<ApiKey> api_key_from_json(const Json<T>& value, std::string_view context,
-                                        int status) {
-  if (!value.is_object()) return malformed(context, "an API key is not a JSON object", status);
-  const std::string* id_text = string_member(value, field::id);
-  if (id_text == nullptr) return malformed(context, "'_id' is missing or not a string", status);
-  auto id = ObjectId::from_hex(*id_text);
+/// The rules of PROTOCOL.md §3 for one key object, and their messages, written once
+/// for both ways of reading one (api_key_from_json, ApiKeyReader).
+template <class = void>
+inline Result<ApiKey> api_key_from_parts(const ApiKeyParts& parts, std::string_view context,
+                                         int status) {
+  if (!parts.is_object) return malformed(context, "an API key is not a JSON object", status);
+  if (parts.id == nullptr) return malformed(context, "'_id' is missing or not a string", status);
+  auto id = ObjectId::from_hex(*parts.id);
   if (!id) return malformed(context, "'_id' is not 24 hex characters", status);
-  const std::string* name = string_member(value, field::name);
-  if (name == nullptr) return malformed(context, "'name' is missing or not a string", status);
-  auto disabled = bool_member(value, field::disabled);
-  if (!disabled) return malformed(context, "'disabled' is missing or not a boolean", status);
-  ApiKey key{*id, *name, *disabled, std::nullopt};
-  if (auto it = value.find(field::key); it != value.end() && !it->is_null()) {
-    if (!it->is_string()) return malformed(context, "'key' is not a string", status);
-    key.key.emplace(it->template get_ref<const std::string&>());
+  if (parts.name == nullptr) return malformed(context, "'name' is missing or not a string", status);
+  if (parts.disabled == nullptr) {
+    return malformed(context, "'disabled' is missing or not a boolean", status);
   }
+  if (parts.key_not_string) return malformed(context, "'key' is not a string", status);
+  ApiKey key{*id, *parts.name, *parts.disabled, std::nullopt};
+  if (parts.key != nullptr) key.key.emplace(*parts.key);
   return key;
 }
 
-/// An ApiKey from what an ApiKeyReader found: the rules and messages of
-/// api_key_from_json.
-template <class T>
-inline Result<ApiKey> api_key_from_reader(const ApiKeyReader<T>& reader, std::string_view context,
-                                          int status) {
-  using Kind = typename ApiKeyReader<T>::Kind;
-  const auto& fields = reader.fields;
-  if (!reader.top_is_object) return malformed(context, "an API key is not a JSON object", status);
-  if (fields.id.kind != Kind::string)
-    return malformed(context, "'_id' is missing or not a string", status);
-  auto id = ObjectId::from_hex(fields.id.text);
-  if (!id) return malformed(context, "'_id' is not 24 hex characters", status);
-  if (fields.name.kind != Kind::string)
-    return malformed(context, "'name' is missing or not a string", status);
-  if (fields.disabled.kind != Kind::boolean)
-    return malformed(context, "'disabled' is missing or not a boolean", status);
-  ApiKey key{*id, fields.name.text, fields.disabled.flag, std::nullopt};
-  if (fields.key.kind != Kind::absent && fields.key.kind != Kind::null) {
-    if (fields.key.kind != Kind::string) return malformed(context, "'key' is not a string", status);
-    key.key.emplace(fields.key.text);
+/// One key object of a parsed document (an element of a key list).
+template <class T = void>
+inline Result<ApiKey> api_key_from_json(const Json<T>& value, std::string_view context,
+                                        int status) {
+  ApiKeyParts parts;
+  parts.is_object = value.is_object();
+  if (parts.is_object) {
+    parts.id = string_member<T>(value, field::id);
+    parts.name = string_member<T>(value, field::name);
+    parts.disabled = bool_member<T>(value, field::disabled);
+    if (auto it = value.find(field::key); it != value.end() && !it->is_null()) {
+      if (it->is_string()) {
+        parts.key = &it->template get_ref<const std::string&>();
+      } else {
+        parts.key_not_string = true;
+      }
+    }
   }
-  return key;
+  return api_key_from_parts(parts, context, status);
 }
 
 /// One API key (a create or fetch answer), read without building a JSON document.
@@ -5171,7 +5189,7 @@ template <class T = void>
 inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context, int status) {
   ApiKeyReader<T> reader;
   if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
-  return api_key_from_reader(reader, context, status);
+  return api_key_from_parts(reader.parts(), context, status);
 }
 
 template <class T = void>

@@ -66,22 +66,30 @@ inline std::size_t json_depth(std::string_view text, std::size_t limit) noexcept
   return deepest;
 }
 
-/// Parses `text`, never throwing: nullopt for invalid or too deeply nested JSON.
+/// Feeds all of `text` to `sax` (nlohmann/json's SAX interface), strictly, never
+/// throwing; false when the text is not valid JSON or a handler stopped the parse.
 ///
-/// What json::parse(first, last, nullptr, false) does, through nlohmann/json's parser
-/// and document builder themselves (its detail namespace, with these signatures from
-/// 3.9 on; the library requires 3.11): json::parse picks between the plain builder and
-/// the one that calls a parser callback at run time, so it compiles both, and the
-/// second costs every program that parses a few MB of GCC's memory for nothing.
+/// nlohmann/json's parser is called directly (its detail namespace, with these
+/// signatures from 3.9 on; the library requires 3.11): basic_json::sax_parse picks the
+/// JSON or a binary-format reader at run time and so compiles the CBOR, MessagePack,
+/// UBJSON and BSON readers for every handler (43 MB more of GCC's memory for a program
+/// that fetches a key), and json::parse compiles a second document builder, the one
+/// that calls a parser callback (8 MB more).
+template <class T, class Sax>
+inline bool sax_parse_json(std::string_view text, Sax& sax) {
+  auto input = nlohmann::detail::input_adapter(text.begin(), text.end());
+  nlohmann::detail::parser<Json<T>, decltype(input)> parser(std::move(input), nullptr,
+                                                            /*allow_exceptions_=*/false);
+  return parser.sax_parse(&sax, /*strict=*/true);
+}
+
+/// Parses `text`, never throwing: nullopt for invalid or too deeply nested JSON.
 template <class T = void>
 inline std::optional<Json<T>> parse_json(std::string_view text) {
   if (json_depth(text, max_json_depth) > max_json_depth) return std::nullopt;
   std::optional<Json<T>> value(std::in_place);
-  auto input = nlohmann::detail::input_adapter(text.begin(), text.end());
-  nlohmann::detail::parser<Json<T>, decltype(input)> parser(std::move(input), nullptr,
-                                                            /*allow_exceptions_=*/false);
   nlohmann::detail::json_sax_dom_parser<Json<T>> builder(*value, /*allow_exceptions_=*/false);
-  if (!parser.sax_parse(&builder, /*strict=*/true)) return std::nullopt;
+  if (!sax_parse_json<T>(text, builder)) return std::nullopt;
   return value;
 }
 

@@ -90,48 +90,44 @@ inline Json<T> api_key_json(const ObjectId& id, std::string_view name, bool disa
   return out;
 }
 
-template <class T = void>
-inline Result<ApiKey> api_key_from_json(const Json<T>& value, std::string_view context,
-                                        int status) {
-  if (!value.is_object()) return malformed(context, "an API key is not a JSON object", status);
-  const std::string* id_text = string_member(value, field::id);
-  if (id_text == nullptr) return malformed(context, "'_id' is missing or not a string", status);
-  auto id = ObjectId::from_hex(*id_text);
+/// The rules of PROTOCOL.md §3 for one key object, and their messages, written once
+/// for both ways of reading one (api_key_from_json, ApiKeyReader).
+template <class = void>
+inline Result<ApiKey> api_key_from_parts(const ApiKeyParts& parts, std::string_view context,
+                                         int status) {
+  if (!parts.is_object) return malformed(context, "an API key is not a JSON object", status);
+  if (parts.id == nullptr) return malformed(context, "'_id' is missing or not a string", status);
+  auto id = ObjectId::from_hex(*parts.id);
   if (!id) return malformed(context, "'_id' is not 24 hex characters", status);
-  const std::string* name = string_member(value, field::name);
-  if (name == nullptr) return malformed(context, "'name' is missing or not a string", status);
-  auto disabled = bool_member(value, field::disabled);
-  if (!disabled) return malformed(context, "'disabled' is missing or not a boolean", status);
-  ApiKey key{*id, *name, *disabled, std::nullopt};
-  if (auto it = value.find(field::key); it != value.end() && !it->is_null()) {
-    if (!it->is_string()) return malformed(context, "'key' is not a string", status);
-    key.key.emplace(it->template get_ref<const std::string&>());
+  if (parts.name == nullptr) return malformed(context, "'name' is missing or not a string", status);
+  if (parts.disabled == nullptr) {
+    return malformed(context, "'disabled' is missing or not a boolean", status);
   }
+  if (parts.key_not_string) return malformed(context, "'key' is not a string", status);
+  ApiKey key{*id, *parts.name, *parts.disabled, std::nullopt};
+  if (parts.key != nullptr) key.key.emplace(*parts.key);
   return key;
 }
 
-/// An ApiKey from what an ApiKeyReader found: the rules and messages of
-/// api_key_from_json.
-template <class T>
-inline Result<ApiKey> api_key_from_reader(const ApiKeyReader<T>& reader, std::string_view context,
-                                          int status) {
-  using Kind = typename ApiKeyReader<T>::Kind;
-  const auto& fields = reader.fields;
-  if (!reader.top_is_object) return malformed(context, "an API key is not a JSON object", status);
-  if (fields.id.kind != Kind::string)
-    return malformed(context, "'_id' is missing or not a string", status);
-  auto id = ObjectId::from_hex(fields.id.text);
-  if (!id) return malformed(context, "'_id' is not 24 hex characters", status);
-  if (fields.name.kind != Kind::string)
-    return malformed(context, "'name' is missing or not a string", status);
-  if (fields.disabled.kind != Kind::boolean)
-    return malformed(context, "'disabled' is missing or not a boolean", status);
-  ApiKey key{*id, fields.name.text, fields.disabled.flag, std::nullopt};
-  if (fields.key.kind != Kind::absent && fields.key.kind != Kind::null) {
-    if (fields.key.kind != Kind::string) return malformed(context, "'key' is not a string", status);
-    key.key.emplace(fields.key.text);
+/// One key object of a parsed document (an element of a key list).
+template <class T = void>
+inline Result<ApiKey> api_key_from_json(const Json<T>& value, std::string_view context,
+                                        int status) {
+  ApiKeyParts parts;
+  parts.is_object = value.is_object();
+  if (parts.is_object) {
+    parts.id = string_member<T>(value, field::id);
+    parts.name = string_member<T>(value, field::name);
+    parts.disabled = bool_member<T>(value, field::disabled);
+    if (auto it = value.find(field::key); it != value.end() && !it->is_null()) {
+      if (it->is_string()) {
+        parts.key = &it->template get_ref<const std::string&>();
+      } else {
+        parts.key_not_string = true;
+      }
+    }
   }
-  return key;
+  return api_key_from_parts(parts, context, status);
 }
 
 /// One API key (a create or fetch answer), read without building a JSON document.
@@ -139,7 +135,7 @@ template <class T = void>
 inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context, int status) {
   ApiKeyReader<T> reader;
   if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
-  return api_key_from_reader(reader, context, status);
+  return api_key_from_parts(reader.parts(), context, status);
 }
 
 template <class T = void>

@@ -15,6 +15,7 @@
 #include <appkeys/http.hpp>
 #include <appkeys/result.hpp>
 #include <appkeys/transport/httplib_detail/clock.hpp>
+#include <appkeys/transport/httplib_detail/failure.hpp>
 #include <appkeys/transport/httplib_detail/pool.hpp>
 #include <appkeys/transport/httplib_detail/proxy_tunnel.hpp>
 #include <appkeys/transport/httplib_detail/sigpipe_guard.hpp>
@@ -122,11 +123,7 @@ class HttplibTransport {
   };
 
   static std::string describe(const HttpRequest& request) {
-    std::string text(to_string(request.method));
-    text += ' ';
-    const std::string_view url = request.url;
-    text += url.substr(0, url.find_first_of("?#"));  // a query string could carry a secret
-    return text;
+    return httplib_detail::describe(request);
   }
 
   bool use_proxy(const Target& target) const {
@@ -291,8 +288,9 @@ class HttplibTransport {
     scrub(out);
 
     if (!ok) {
-      return failure(request, target, lease, error, in.too_large,
-                     in.past_deadline || stopped || Clock::now() >= deadline);
+      return httplib_detail::exchange_failure(
+          request, target, lease.client(), options, error, in.too_large,
+          in.past_deadline || stopped || Clock::now() >= deadline);
     }
     if (response.status == 407 && use_proxy(target)) {
       // Only a proxy sends 407 (RFC 9110 §15.5.8): the server was never reached.
@@ -317,82 +315,6 @@ class HttplibTransport {
     for (auto& [name, value] : out.headers) {
       if (detail::iequals(name, "Authorization")) detail::wipe(value);
     }
-  }
-
-  AppError failure(const HttpRequest& request, const Target& target, Lease& lease,
-                   httplib::Error error, bool too_large, bool timed_out) const {
-    const std::string what = "HttplibTransport: " + describe(request) + ": ";
-    const std::string peer = target.origin;
-    if (too_large) {
-      return AppError(errc::response_too_large,
-                      what + "the response body exceeds max_response_bytes (" +
-                          std::to_string(state_->options.max_response_bytes) + " bytes)");
-    }
-    using E = httplib::Error;
-    switch (error) {
-      case E::ConnectionTimeout:
-        return AppError(errc::timeout, what + "timed out connecting to " + peer);
-      case E::Connection:
-      case E::BindIPAddress:
-        if (const int status = proxy_refusal(lease); status != 0) {
-          return AppError(errc::connection_failed,
-                          what + "the proxy " + state_->options.proxy_host + ':' +
-                              std::to_string(state_->options.proxy_port) +
-                              " refused the tunnel to " + peer +
-                              (status > 0 ? " (HTTP " + std::to_string(status) + ")"
-                                          : std::string(" (malformed answer)")));
-        }
-        if (timed_out) return AppError(errc::timeout, what + "timed out connecting to " + peer);
-        return AppError(errc::connection_failed,
-                        what + "could not connect to " + peer +
-                            (use_proxy(target) ? " through the proxy" : "") +
-                            " (connection refused, host unreachable or name not resolved)");
-      case E::Read:
-      case E::Write:
-      case E::Canceled:
-        if (timed_out) {
-          return AppError(errc::timeout, what + "no complete response within the request timeout");
-        }
-        return AppError(
-            errc::transport,
-            what + (error == E::Write ? "the connection failed while sending the request"
-                                      : "the connection closed before the response was complete"));
-      case E::SSLConnection:
-        if (timed_out) return AppError(errc::timeout, what + "timed out during the TLS handshake");
-        return AppError(errc::tls, what + "the TLS handshake with " + peer + " failed");
-      case E::SSLLoadingCerts:
-        return AppError(errc::tls, what + "could not load the CA certificates (ca_file '" +
-                                       state_->options.ca_file + "', ca_dir '" +
-                                       state_->options.ca_dir + "')");
-      case E::SSLServerVerification:
-        return AppError(errc::tls, what + "the certificate of " + peer + " is not valid for it" +
-                                       verify_detail(lease));
-      case E::Compression:
-        return AppError(errc::transport, what + "the response body could not be decompressed");
-      default:
-        return AppError(errc::transport,
-                        what + "cpp-httplib reported error '" + httplib::to_string(error) + "'");
-    }
-  }
-
-  static int proxy_refusal([[maybe_unused]] Lease& lease) {
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-    if (auto* tunnel = dynamic_cast<httplib_detail::ProxyTunnelClient*>(&lease.client())) {
-      return tunnel->refused_status();
-    }
-#endif
-    return 0;
-  }
-
-  static std::string verify_detail([[maybe_unused]] Lease& lease) {
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-    if (auto* tls = dynamic_cast<httplib::SSLClient*>(&lease.client())) {
-      const long code = tls->get_openssl_verify_result();
-      if (code != X509_V_OK) return std::string(" (") + X509_verify_cert_error_string(code) + ")";
-      return " (the certificate does not name this host)";
-    }
-#endif
-    return {};
   }
 
   std::shared_ptr<State> state_;

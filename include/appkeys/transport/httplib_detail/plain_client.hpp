@@ -19,6 +19,15 @@
 
 namespace appkeys::httplib_detail {
 
+/// Calls `call` (a system call) again while it fails with EINTR, i.e. a signal arrived
+/// meanwhile, as httplib's own stream does.
+template <class Call>
+auto retrying(Call call) {
+  auto result = call();
+  while (result < 0 && errno == EINTR) result = call();
+  return result;
+}
+
 /// The socket stream of one plain-HTTP exchange. It does what httplib's own stream
 /// does: before each read or write, a poll bounded by the read or write timeout, and
 /// before each write a check that the peer has not closed the connection; reads
@@ -54,11 +63,7 @@ class NoSignalStream final : public httplib::Stream {
 
   ssize_t write(const char* data, std::size_t size) override {
     if (!is_writable()) return -1;
-    ssize_t sent;
-    do {
-      sent = ::send(socket_, data, size, MSG_NOSIGNAL);
-    } while (sent < 0 && errno == EINTR);
-    return sent;
+    return retrying([&] { return ::send(socket_, data, size, MSG_NOSIGNAL); });
   }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
@@ -78,11 +83,7 @@ class NoSignalStream final : public httplib::Stream {
     const auto milliseconds = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
     const int wait = static_cast<int>(std::min<std::chrono::milliseconds::rep>(
         milliseconds.count(), std::chrono::milliseconds::rep{0x7fffffff}));
-    int result;
-    do {
-      result = ::poll(&ready, 1, wait);
-    } while (result < 0 && errno == EINTR);
-    return result > 0;
+    return retrying([&] { return ::poll(&ready, 1, wait); }) > 0;
   }
 
   /// False once the peer has closed its end (or the socket failed): a pending read
@@ -91,19 +92,13 @@ class NoSignalStream final : public httplib::Stream {
     pollfd ready{socket_, POLLIN, 0};
     if (::poll(&ready, 1, 0) == 0) return true;
     char byte;
-    ssize_t got;
-    do {
-      got = ::recv(socket_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    } while (got < 0 && errno == EINTR);
+    const ssize_t got =
+        retrying([&] { return ::recv(socket_, &byte, 1, MSG_PEEK | MSG_DONTWAIT); });
     return got > 0 || (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
   }
 
   ssize_t receive(char* out, std::size_t size) {
-    ssize_t got;
-    do {
-      got = ::recv(socket_, out, size, 0);
-    } while (got < 0 && errno == EINTR);
-    return got;
+    return retrying([&] { return ::recv(socket_, out, size, 0); });
   }
 
   ssize_t take_buffered(char* out, std::size_t size) {

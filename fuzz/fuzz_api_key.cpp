@@ -42,6 +42,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     APPKEYS_FUZZ_CHECK(key.error().value() == appkeys::errc::malformed_response,
                        key.error().what());
     APPKEYS_FUZZ_CHECK(key.error().http_status() == status, key.error().what());
+    // Refused only for a reason the oracle sees too (a create answer must also carry
+    // a non-empty key value, which parse_api_key does not check).
+    APPKEYS_FUZZ_CHECK(!(oracle && appkeys_fuzz::oracle_valid_key(*oracle)), body);
     return 0;
   }
 

@@ -147,6 +147,24 @@ inline const std::string* oracle_string(const nlohmann::json& value, const char*
   return it != value.end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;
 }
 
+/// The oracle's reading of PROTOCOL.md §3 for one key object, written apart from the
+/// library's reader: an object with a 24-hex-character string `_id`, a string `name`,
+/// a boolean `disabled`, and a `key` that is absent, null or a string.
+inline bool oracle_valid_key(const nlohmann::json& value) {
+  if (!value.is_object()) return false;
+  const std::string* id = oracle_string(value, "_id");
+  if (id == nullptr || id->size() != 24) return false;
+  for (char c : *id) {
+    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if (!hex) return false;
+  }
+  if (oracle_string(value, "name") == nullptr) return false;
+  auto disabled = value.find("disabled");
+  if (disabled == value.end() || !disabled->is_boolean()) return false;
+  auto key = value.find("key");
+  return key == value.end() || key->is_null() || key->is_string();
+}
+
 template <class T>
 std::string printed(const T& value) {
   std::ostringstream out;

@@ -1,7 +1,8 @@
 // Fuzzes detail::wire::parse_profile (GET /auth/profile, PROTOCOL.md §4).
 //
 // Input: the response body, as is.
-// Checks: failures are malformed_response with a clean message; a success agrees with
+// Checks: failures are malformed_response with a clean message, and happen only when
+// nlohmann/json's own reading finds the profile invalid too; a success agrees with
 // nlohmann/json's reading (user id, type, every identity in order) and survives a
 // round trip through the serializer the fake backend answers with.
 #include "fuzz_common.hpp"
@@ -28,6 +29,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     APPKEYS_FUZZ_CHECK(profile.error().value() == appkeys::errc::malformed_response,
                        profile.error().what());
     APPKEYS_FUZZ_CHECK(profile.error().http_status() == status, profile.error().what());
+    // Refused only for a reason the oracle sees too.
+    bool valid = oracle && oracle_string(*oracle, "user_id") != nullptr;
+    if (valid) {
+      const auto identities = oracle->find("identities");
+      valid = identities != oracle->end() && identities->is_array();
+      if (valid) {
+        for (const auto& identity : *identities) {
+          if (oracle_string(identity, "id") == nullptr ||
+              oracle_string(identity, "provider_type") == nullptr) {
+            valid = false;
+          }
+        }
+      }
+    }
+    APPKEYS_FUZZ_CHECK(!valid, body);
     return 0;
   }
 

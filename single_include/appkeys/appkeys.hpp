@@ -4259,16 +4259,6 @@ inline const std::string* string_member(const Json<T>& object, std::string_view 
   return it->template get_ptr<const std::string*>();
 }
 
-/// The bool member `key` of `object`, or nullptr when absent or not a bool (a pointer,
-/// as string_member gives: a std::optional<bool> would be one more type to compile).
-template <class T = void>
-inline const bool* bool_member(const Json<T>& object, std::string_view key) {
-  if (!object.is_object()) return nullptr;
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_boolean()) return nullptr;
-  return it->template get_ptr<const bool*>();
-}
-
 /// Wipes the string member `key` of `object`, if it is one.
 template <class T = void>
 inline void wipe_member(Json<T>& object, std::string_view key) noexcept {
@@ -4917,6 +4907,250 @@ class ClientState {
 // templates for it. Without that, every program that includes <appkeys/appkeys.hpp>
 // pays for all of them.
 
+// ---- begin appkeys/detail/json_reader.hpp
+// appkeys — the members a response needs, read from a JSON body as the parser goes.
+//
+// Every answer the client reads (a key, a key list, a login, a refresh, the location,
+// the profile, an error body, a token's claims) is read by one JsonMembersReader, fed
+// by nlohmann/json's SAX events, instead of building a document of maps and strings
+// first. That halves the instructions of a parse (it runs once per call), and it means
+// a program compiles one SAX handler instead of nlohmann/json's document machinery
+// (about a quarter of a second of GCC time at -O0 for a client that logs in).
+
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace appkeys::detail {
+
+/// What one member of a JSON object held: what a document's `object[name]` would be,
+/// reduced to what the protocol reads. A repeated member keeps its last value, as in a
+/// document.
+struct JsonMember {
+  enum class Kind : unsigned char { absent, string, boolean, number, null, other };
+  Kind kind = Kind::absent;
+  std::string text;   // when kind == string
+  bool flag = false;  // when kind == boolean
+  double number = 0;  // when kind == number
+
+  JsonMember() = default;
+  JsonMember(const JsonMember&) = delete;
+  JsonMember& operator=(const JsonMember&) = delete;
+  /// Texts may be tokens or key values.
+  ~JsonMember() { wipe(text); }
+
+  const std::string* string() const noexcept { return kind == Kind::string ? &text : nullptr; }
+  const bool* boolean() const noexcept { return kind == Kind::boolean ? &flag : nullptr; }
+  const double* numeric() const noexcept { return kind == Kind::number ? &number : nullptr; }
+
+  void clear() noexcept {
+    wipe(text);
+    kind = Kind::absent;
+  }
+};
+
+/// The members of one object that a reader looks for: `names[i]` is read into
+/// `members[i]`; other members are skipped.
+struct JsonFields {
+  const std::string_view* names = nullptr;
+  JsonMember* members = nullptr;
+  std::size_t count = 0;
+
+  JsonMember* find(std::string_view name) const noexcept {
+    for (std::size_t i = 0; i < count; ++i) {
+      if (names[i] == name) return &members[i];
+    }
+    return nullptr;
+  }
+  void clear() const noexcept {
+    for (std::size_t i = 0; i < count; ++i) members[i].clear();
+  }
+};
+
+/// Where the elements of a list go, as they are read. Plain function pointers, not a
+/// template parameter: every list shares one reader.
+struct JsonListSink {
+  void* context = nullptr;
+  /// A value for the list starts: what earlier values gave is dropped (a repeated
+  /// member keeps its last value).
+  void (*begin)(void* context) = nullptr;
+  /// One element has been read: an object, whose members are in `fields`, or
+  /// (is_object false, fields all absent) any other value.
+  void (*element)(void* context, bool is_object, const JsonFields& fields) = nullptr;
+};
+
+/// Reads the members `top` names of the top-level object and, when given a list, each
+/// element of one array of objects: the top-level array (list name empty), or the
+/// array that the top-level member of that name holds. Everything else is skipped.
+/// Strings it keeps are wiped in the parser's buffer once copied (they may be tokens
+/// or key values).
+///
+/// Thread safety: one reader, one thread.
+template <class T>
+class JsonMembersReader {
+  using Value = Json<T>;
+  using string_t = typename Value::string_t;
+
+ public:
+  enum class Shape : unsigned char { absent, object, array, other };
+
+  explicit JsonMembersReader(JsonFields top) : top_(top) {}
+
+  /// Also reads the list named `name` (see above) into `sink`, each element's members
+  /// as `element` names them.
+  void read_list(std::string_view name, JsonFields element, JsonListSink sink) {
+    list_name_ = name;
+    element_ = element;
+    sink_ = sink;
+    reads_list_ = true;
+  }
+
+  /// Parses `body`; false when it is not valid JSON or nests deeper than
+  /// max_json_depth. The fields and the sink hold what was read.
+  bool read(std::string_view body) { return sax_parse_json<T>(body, *this) && !failed_; }
+
+  /// What the body was: an object, an array, or another value.
+  Shape top_shape() const noexcept { return top_shape_; }
+  /// What the list's value was (the last one, if repeated).
+  Shape list_shape() const noexcept { return list_shape_; }
+
+  // -- nlohmann/json's SAX interface --------------------------------------------------
+  bool null() { return scalar(JsonMember::Kind::null); }
+  bool boolean(bool value) {
+    if (JsonMember* member = value_target(Shape::other)) {
+      member->kind = JsonMember::Kind::boolean;
+      member->flag = value;
+    }
+    return true;
+  }
+  bool number_integer(typename Value::number_integer_t value) {
+    return number(static_cast<double>(value));
+  }
+  bool number_unsigned(typename Value::number_unsigned_t value) {
+    return number(static_cast<double>(value));
+  }
+  bool number_float(typename Value::number_float_t value, const string_t&) {
+    return number(static_cast<double>(value));
+  }
+  bool string(string_t& value) {
+    if (JsonMember* member = value_target(Shape::other)) {
+      member->clear();  // a repeated member leaves no earlier value behind
+      member->kind = JsonMember::Kind::string;
+      member->text = value;
+      wipe(value);
+    }
+    return true;
+  }
+  bool binary(typename Value::binary_t&) { return scalar(JsonMember::Kind::other); }
+  bool start_object(std::size_t) { return open(Shape::object); }
+  bool key(string_t& name) {
+    if (depth_ == 1) {
+      current_ = top_.find(name);
+      list_member_next_ = reads_list_ && !list_name_.empty() && name == list_name_;
+    } else if (in_element_ && depth_ == list_depth_ + 1) {
+      current_ = element_.find(name);
+    }
+    return true;
+  }
+  bool end_object() { return close(); }
+  bool start_array(std::size_t) { return open(Shape::array); }
+  bool end_array() { return close(); }
+  bool parse_error(std::size_t, const std::string&, const typename Value::exception&) {
+    failed_ = true;
+    return false;
+  }
+
+ private:
+  /// Notes where a value starting at the current depth belongs, and returns the member
+  /// it is the value of, if one is read. `shape` is the value's, for containers.
+  JsonMember* value_target(Shape shape) {
+    if (depth_ == 0) {
+      top_shape_ = shape;
+      if (reads_list_ && list_name_.empty() && shape == Shape::array) begin_list(1);
+      return nullptr;
+    }
+    if (list_depth_ != 0 && depth_ == list_depth_) {  // an element of the list
+      element_.clear();
+      if (shape == Shape::object) {
+        in_element_ = true;
+      } else {
+        sink_.element(sink_.context, false, element_);
+      }
+      return nullptr;
+    }
+    if (depth_ == 1) {
+      if (list_member_next_) {
+        list_member_next_ = false;
+        list_shape_ = shape;
+        if (shape == Shape::array) begin_list(2);
+      }
+      return top_shape_ == Shape::object ? current_ : nullptr;
+    }
+    if (in_element_ && depth_ == list_depth_ + 1) return current_;
+    return nullptr;
+  }
+
+  void begin_list(std::size_t depth) {
+    list_depth_ = depth;
+    sink_.begin(sink_.context);
+  }
+
+  bool scalar(JsonMember::Kind kind) {
+    if (JsonMember* member = value_target(Shape::other)) {
+      member->clear();
+      member->kind = kind;
+    }
+    return true;
+  }
+  bool number(double value) {
+    if (JsonMember* member = value_target(Shape::other)) {
+      member->clear();
+      member->kind = JsonMember::Kind::number;
+      member->number = value;
+    }
+    return true;
+  }
+
+  /// Nesting deeper than max_json_depth ends the parse as invalid JSON, as
+  /// parse_json's check does for a document (the parser itself does not recurse).
+  bool open(Shape shape) {
+    if (JsonMember* member = value_target(shape)) {  // e.g. "_id": {...}
+      member->clear();
+      member->kind = JsonMember::Kind::other;
+    }
+    current_ = nullptr;
+    return ++depth_ <= max_json_depth;
+  }
+  bool close() {
+    --depth_;
+    current_ = nullptr;
+    if (in_element_ && depth_ == list_depth_) {
+      in_element_ = false;
+      sink_.element(sink_.context, true, element_);
+    } else if (list_depth_ != 0 && depth_ + 1 == list_depth_) {
+      list_depth_ = 0;  // the list's array is closed
+    }
+    return true;
+  }
+
+  JsonFields top_;
+  JsonFields element_;
+  JsonListSink sink_;
+  std::string_view list_name_;
+  bool reads_list_ = false;
+  Shape top_shape_ = Shape::absent;
+  Shape list_shape_ = Shape::absent;
+  std::size_t depth_ = 0;
+  std::size_t list_depth_ = 0;     // the depth inside the list's array; 0 outside it
+  bool in_element_ = false;        // inside an element object of the list
+  bool list_member_next_ = false;  // the next value at depth 1 is the list's
+  JsonMember* current_ = nullptr;  // the member the next value belongs to
+  bool failed_ = false;
+};
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/json_reader.hpp
 // ---- begin appkeys/detail/wire.hpp
 // appkeys — the protocol's JSON shapes (PROTOCOL.md §3–§5), written once.
 //
@@ -4931,152 +5165,6 @@ class ClientState {
 // templates for it. Without that, every program that includes <appkeys/appkeys.hpp>
 // pays for all of them.
 
-// ---- begin appkeys/detail/api_key_reader.hpp
-// appkeys — ApiKeyReader: one API key read from a JSON body as the parser goes.
-
-
-#include <cstddef>
-#include <optional>
-#include <string>
-#include <string_view>
-
-namespace appkeys::detail::wire {
-
-/// What one API key object held, however it was read (a parsed document, or an
-/// ApiKeyReader), for wire::api_key_from_parts, which applies the rules once. The
-/// pointers are null for a field that is absent or of another type; they point into
-/// the reader, which must outlive this.
-struct ApiKeyParts {
-  bool is_object = false;
-  const std::string* id = nullptr;
-  const std::string* name = nullptr;
-  const bool* disabled = nullptr;
-  const std::string* key = nullptr;  // null also when "key" is null
-  bool key_not_string = false;       // "key" holds neither a string nor null
-};
-
-/// The fields of one API key object, taken from nlohmann/json's SAX events instead of a
-/// parsed document: a create or fetch answer is read without building a tree of maps
-/// and strings first (about half of the parse's instructions; this runs once per call).
-/// What it keeps matches what the document would hold: the fields of the top-level
-/// object only, the last value of a repeated field, and for each field whether it was
-/// absent, of another type, or (for "key") null. fuzz_api_key_list checks it against
-/// the document reading of a key list's elements.
-///
-/// The "key" value is copied out, then wiped in the parser's buffer.
-template <class T>
-class ApiKeyReader {
-  using Value = Json<T>;
-  using string_t = typename Value::string_t;
-
-  /// What a field of the object held.
-  enum class Kind { absent, string, boolean, null, other };
-  struct Field {
-    Kind kind = Kind::absent;
-    std::string text;   // when kind == string
-    bool flag = false;  // when kind == boolean
-  };
-  /// What the top-level object held (all absent when it is not an object).
-  struct Fields {
-    Field id, name, disabled, key;
-  };
-
- public:
-  ~ApiKeyReader() { wipe(fields_.key.text); }
-
-  /// What the body held; valid while this reader lives.
-  ApiKeyParts parts() const noexcept {
-    const auto text = [](const Field& field) {
-      return field.kind == Kind::string ? &field.text : nullptr;
-    };
-    ApiKeyParts out;
-    out.is_object = top_is_object_;
-    out.id = text(fields_.id);
-    out.name = text(fields_.name);
-    out.disabled = fields_.disabled.kind == Kind::boolean ? &fields_.disabled.flag : nullptr;
-    out.key = text(fields_.key);
-    out.key_not_string = fields_.key.kind == Kind::boolean || fields_.key.kind == Kind::other;
-    return out;
-  }
-
-  /// Parses `body`; false when it is not valid JSON or nests deeper than
-  /// max_json_depth.
-  bool read(std::string_view body) { return sax_parse_json<T>(body, *this) && !failed_; }
-
-  // -- nlohmann/json's SAX interface --------------------------------------------------
-  bool null() { return scalar(Kind::null); }
-  bool boolean(bool value) {
-    if (Field* field = target()) {
-      field->kind = Kind::boolean;
-      field->flag = value;
-    }
-    return true;
-  }
-  bool number_integer(typename Value::number_integer_t) { return scalar(Kind::other); }
-  bool number_unsigned(typename Value::number_unsigned_t) { return scalar(Kind::other); }
-  bool number_float(typename Value::number_float_t, const string_t&) { return scalar(Kind::other); }
-  bool string(string_t& value) {
-    if (Field* field = target()) {
-      field->kind = Kind::string;
-      wipe(field->text);  // a repeated "key" leaves no earlier value behind
-      field->text = value;
-      if (field == &fields_.key) wipe(value);
-    }
-    return true;
-  }
-  bool binary(typename Value::binary_t&) { return scalar(Kind::other); }
-  bool start_object(std::size_t) { return open(/*object=*/true); }
-  bool key(string_t& name_of_field) {
-    if (depth_ == 1) current_ = field_named(name_of_field);
-    return true;
-  }
-  bool end_object() { return close(); }
-  bool start_array(std::size_t) { return open(/*object=*/false); }
-  bool end_array() { return close(); }
-  bool parse_error(std::size_t, const std::string&, const typename Value::exception&) {
-    failed_ = true;
-    return false;
-  }
-
- private:
-  /// The field a value at the current position belongs to: only values directly in
-  /// the top-level object count.
-  Field* target() const noexcept { return depth_ == 1 ? current_ : nullptr; }
-
-  bool scalar(Kind kind) {
-    if (Field* field = target()) field->kind = kind;
-    return true;
-  }
-
-  /// Nesting deeper than max_json_depth ends the parse as invalid JSON, as
-  /// parse_json's check does for a document (the parser itself does not recurse).
-  bool open(bool object) {
-    if (depth_ == 0) top_is_object_ = object;
-    if (Field* field = target()) field->kind = Kind::other;  // e.g. "_id": {...}
-    return ++depth_ <= max_json_depth;
-  }
-  bool close() {
-    --depth_;
-    return true;
-  }
-
-  Field* field_named(std::string_view name_of_field) noexcept {
-    if (name_of_field == "_id") return &fields_.id;
-    if (name_of_field == "name") return &fields_.name;
-    if (name_of_field == "disabled") return &fields_.disabled;
-    if (name_of_field == "key") return &fields_.key;
-    return nullptr;
-  }
-
-  bool top_is_object_ = false;
-  Fields fields_;
-  std::size_t depth_ = 0;
-  Field* current_ = nullptr;  // the field of the value that comes next at depth 1
-  bool failed_ = false;
-};
-
-}  // namespace appkeys::detail::wire
-// ---- end appkeys/detail/api_key_reader.hpp
 
 #include <optional>
 #include <string>
@@ -5144,8 +5232,20 @@ inline Json<T> api_key_json(const ObjectId& id, std::string_view name, bool disa
   return out;
 }
 
+/// What one API key object held, for api_key_from_parts, which applies the rules. The
+/// pointers are null for a field that is absent or of another type; they point into
+/// what the reader read, which must outlive this.
+struct ApiKeyParts {
+  bool is_object = false;
+  const std::string* id = nullptr;
+  const std::string* name = nullptr;
+  const bool* disabled = nullptr;
+  const std::string* key = nullptr;  // null also when "key" is null
+  bool key_not_string = false;       // "key" holds neither a string nor null
+};
+
 /// The rules of PROTOCOL.md §3 for one key object, and their messages, written once
-/// for both ways of reading one (api_key_from_json, ApiKeyReader).
+/// for a single key and for each element of a list.
 template <class = void>
 inline Result<ApiKey> api_key_from_parts(const ApiKeyParts& parts, std::string_view context,
                                          int status) {
@@ -5163,52 +5263,67 @@ inline Result<ApiKey> api_key_from_parts(const ApiKeyParts& parts, std::string_v
   return key;
 }
 
-/// One key object of a parsed document (an element of a key list).
-template <class T = void>
-inline Result<ApiKey> api_key_from_json(const Json<T>& value, std::string_view context,
-                                        int status) {
+/// The members an API key object is read for, in ApiKeyParts' order.
+inline constexpr std::string_view api_key_members[] = {"_id", "name", "disabled", "key"};
+
+/// What the members named by api_key_members held, as ApiKeyParts.
+inline ApiKeyParts api_key_parts(const JsonMember* members, bool is_object) noexcept {
   ApiKeyParts parts;
-  parts.is_object = value.is_object();
-  if (parts.is_object) {
-    parts.id = string_member<T>(value, field::id);
-    parts.name = string_member<T>(value, field::name);
-    parts.disabled = bool_member<T>(value, field::disabled);
-    if (auto it = value.find(field::key); it != value.end() && !it->is_null()) {
-      if (it->is_string()) {
-        parts.key = &it->template get_ref<const std::string&>();
-      } else {
-        parts.key_not_string = true;
-      }
-    }
-  }
-  return api_key_from_parts(parts, context, status);
+  parts.is_object = is_object;
+  parts.id = members[0].string();
+  parts.name = members[1].string();
+  parts.disabled = members[2].boolean();
+  parts.key = members[3].string();
+  const auto key_kind = members[3].kind;
+  parts.key_not_string = key_kind != JsonMember::Kind::absent &&
+                         key_kind != JsonMember::Kind::null && key_kind != JsonMember::Kind::string;
+  return parts;
 }
 
-/// One API key (a create or fetch answer), read without building a JSON document.
+/// One API key (a create or fetch answer).
 template <class T = void>
 inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context, int status) {
-  ApiKeyReader<T> reader;
+  JsonMember members[std::size(api_key_members)];
+  JsonMembersReader<T> reader({api_key_members, members, std::size(members)});
   if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
-  return api_key_from_parts(reader.parts(), context, status);
+  const bool is_object = reader.top_shape() == JsonMembersReader<T>::Shape::object;
+  return api_key_from_parts(api_key_parts(members, is_object), context, status);
 }
 
+/// A key list (a fetch-all answer): a JSON array of key objects, each read as it is
+/// parsed; the first element that breaks the rules is the error.
 template <class T = void>
 inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
                                                       std::string_view context, int status) {
-  auto value = parse_json<T>(body);
-  if (!value) return malformed(context, "body is not valid JSON", status);
-  if (!value->is_array()) return malformed(context, "body is not a JSON array", status);
-  std::vector<ApiKey> keys;
-  keys.reserve(value->size());
-  for (auto& item : *value) {
-    auto key = api_key_from_json(item, context, status);
-    // A list should never carry key values, but one that does must not leave them in
-    // freed memory.
-    wipe_member(item, field::key);
-    if (!key) return std::move(key).error();
-    keys.push_back(std::move(key).value());
+  struct List {
+    std::string_view context;
+    int status;
+    std::vector<ApiKey> keys;
+    Result<void> first_failure;
+
+    static void begin(void* self) { static_cast<List*>(self)->keys.clear(); }
+    static void element(void* self, bool is_object, const JsonFields& fields) {
+      auto& list = *static_cast<List*>(self);
+      if (!list.first_failure) return;
+      auto key =
+          api_key_from_parts(api_key_parts(fields.members, is_object), list.context, list.status);
+      if (!key) {
+        list.first_failure = std::move(key).error();
+        return;
+      }
+      list.keys.push_back(std::move(*key));
+    }
+  } list{context, status, {}, {}};
+  JsonMember members[std::size(api_key_members)];
+  JsonMembersReader<T> reader(JsonFields{});
+  reader.read_list({}, {api_key_members, members, std::size(members)},
+                   {&list, &List::begin, &List::element});
+  if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
+  if (reader.top_shape() != JsonMembersReader<T>::Shape::array) {
+    return malformed(context, "body is not a JSON array", status);
   }
-  return keys;
+  if (!list.first_failure) return std::move(list.first_failure).error();
+  return std::move(list.keys);
 }
 
 /// Whether any of `keys` came with its value, i.e. whether the body that held them
@@ -5248,9 +5363,11 @@ inline Json<T> location_json(std::string_view hostname) {
 template <class T = void>
 inline Result<Location> parse_location(std::string_view body, int status) {
   constexpr std::string_view context = "location request";
-  auto value = parse_json<T>(body);
-  if (!value) return malformed(context, "body is not valid JSON", status);
-  const std::string* hostname = string_member(*value, field::hostname);
+  static constexpr std::string_view names[] = {"hostname"};
+  JsonMember hostname_member;
+  JsonMembersReader<T> reader({names, &hostname_member, 1});
+  if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
+  const std::string* hostname = hostname_member.string();
   if (hostname == nullptr) {
     return malformed(context, "'hostname' is missing or not a string", status);
   }
@@ -5339,11 +5456,14 @@ inline Json<T> login_response_json(std::string_view access_token, std::string_vi
 template <class T = void>
 inline Result<LoginResponse> parse_login_response(std::string_view body, int status) {
   constexpr std::string_view context = "log in";
-  auto value = parse_json<T>(body);
-  if (!value) return malformed(context, "body is not valid JSON", status);
-  const std::string* access = string_member(*value, field::access_token);
-  const std::string* refresh = string_member(*value, field::refresh_token);
-  const std::string* user_id = string_member(*value, field::user_id);
+  static constexpr std::string_view names[] = {"access_token", "refresh_token", "user_id",
+                                               "device_id"};
+  JsonMember members[std::size(names)];
+  JsonMembersReader<T> reader({names, members, std::size(members)});
+  if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
+  const std::string* access = members[0].string();
+  const std::string* refresh = members[1].string();
+  const std::string* user_id = members[2].string();
   if (access == nullptr || access->empty()) {
     return malformed(context, "'access_token' is missing or not a string", status);
   }
@@ -5354,10 +5474,8 @@ inline Result<LoginResponse> parse_login_response(std::string_view body, int sta
     return malformed(context, "'user_id' is missing or not a string", status);
   }
   LoginResponse out{Secret(*access), Secret(*refresh), *user_id, {}};
-  wipe_member(*value, field::access_token);
-  wipe_member(*value, field::refresh_token);
   // device_id is optional in practice (older servers omit it); a zero id means none.
-  if (const std::string* device = string_member(*value, field::device_id);
+  if (const std::string* device = members[3].string();
       device != nullptr && ObjectId::is_valid_hex(*device) && *device != std::string(24, '0')) {
     out.device_id = *device;
   }
@@ -5372,15 +5490,15 @@ inline Json<T> refresh_response_json(std::string_view access_token) {
 template <class T = void>
 inline Result<Secret> parse_refresh_response(std::string_view body, int status) {
   constexpr std::string_view context = "access token refresh";
-  auto value = parse_json<T>(body);
-  if (!value) return malformed(context, "body is not valid JSON", status);
-  const std::string* access = string_member(*value, field::access_token);
+  static constexpr std::string_view names[] = {"access_token"};
+  JsonMember access_member;
+  JsonMembersReader<T> reader({names, &access_member, 1});
+  if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
+  const std::string* access = access_member.string();
   if (access == nullptr || access->empty()) {
     return malformed(context, "'access_token' is missing or not a string", status);
   }
-  Secret token(*access);
-  wipe_member(*value, field::access_token);
-  return token;
+  return Secret(*access);
 }
 
 struct Profile {
@@ -5407,24 +5525,42 @@ inline Json<T> profile_json(std::string_view user_id, const std::vector<UserIden
 template <class T = void>
 inline Result<Profile> parse_profile(std::string_view body, int status) {
   constexpr std::string_view context = "profile request";
-  auto value = parse_json<T>(body);
-  if (!value) return malformed(context, "body is not valid JSON", status);
-  const std::string* user_id = string_member(*value, field::user_id);
+  static constexpr std::string_view names[] = {"user_id", "type"};
+  static constexpr std::string_view identity_names[] = {"id", "provider_type"};
+  struct Identities {
+    std::vector<UserIdentity> list;
+    bool all_valid = true;
+
+    static void begin(void* self) {
+      auto& identities = *static_cast<Identities*>(self);
+      identities.list.clear();
+      identities.all_valid = true;
+    }
+    static void element(void* self, bool is_object, const JsonFields& fields) {
+      auto& identities = *static_cast<Identities*>(self);
+      const std::string* id = fields.members[0].string();
+      const std::string* provider = fields.members[1].string();
+      if (!is_object || id == nullptr || provider == nullptr) identities.all_valid = false;
+      if (identities.all_valid) identities.list.push_back(UserIdentity{*id, *provider});
+    }
+  } identities;
+  JsonMember members[std::size(names)];
+  JsonMember identity[std::size(identity_names)];
+  JsonMembersReader<T> reader({names, members, std::size(members)});
+  reader.read_list(field::identities, {identity_names, identity, std::size(identity)},
+                   {&identities, &Identities::begin, &Identities::element});
+  if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
+  const std::string* user_id = members[0].string();
   if (user_id == nullptr) return malformed(context, "'user_id' is missing or not a string", status);
   Profile profile{*user_id, {}, {}};
-  if (const std::string* type = string_member(*value, field::type)) profile.type = *type;
-  auto it = value->find(field::identities);
-  if (it == value->end() || !it->is_array()) {
+  if (const std::string* type = members[1].string()) profile.type = *type;
+  if (reader.list_shape() != JsonMembersReader<T>::Shape::array) {
     return malformed(context, "'identities' is missing or not an array", status);
   }
-  for (const auto& item : *it) {
-    const std::string* id = string_member(item, "id");
-    const std::string* provider = string_member(item, field::provider_type);
-    if (id == nullptr || provider == nullptr) {
-      return malformed(context, "an identity lacks a string 'id' or 'provider_type'", status);
-    }
-    profile.identities.push_back(UserIdentity{*id, *provider});
+  if (!identities.all_valid) {
+    return malformed(context, "an identity lacks a string 'id' or 'provider_type'", status);
   }
+  profile.identities = std::move(identities.list);
   return profile;
 }
 
@@ -5497,10 +5633,13 @@ inline AppError error_from_response(const HttpResponse& response, std::string_vi
   std::string prefix(context);
   prefix += " failed: ";
   if (has_json_content_type(response.headers)) {
-    if (auto body = parse_json<T>(response.body); body && body->is_object()) {
-      const std::string* message = string_member(*body, wire::field::error);
-      const std::string* code = string_member(*body, wire::field::error_code);
-      const std::string* link = string_member(*body, wire::field::link);
+    static constexpr std::string_view names[] = {"error", "error_code", "link"};
+    JsonMember members[std::size(names)];
+    JsonMembersReader<T> body({names, members, std::size(members)});
+    if (body.read(response.body) && body.top_shape() == JsonMembersReader<T>::Shape::object) {
+      const std::string* message = members[0].string();
+      const std::string* code = members[1].string();
+      const std::string* link = members[2].string();
       std::string link_text = link ? sanitize_server_text(*link, 2048) : std::string();
       if (code != nullptr && !code->empty()) {
         const std::string code_text = sanitize_server_text(*code, 128);
@@ -5690,11 +5829,14 @@ inline std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::stri
   if (second == std::string_view::npos) return std::nullopt;
   auto payload = base64url_decode(token.substr(first + 1, second - first - 1));
   if (!payload) return std::nullopt;
-  auto claims = parse_json<T>(*payload);
-  if (!claims || !claims->is_object()) return std::nullopt;
-  auto it = claims->find("exp");
-  if (it == claims->end() || !it->is_number()) return std::nullopt;
-  const double seconds = it->template get<double>();
+  static constexpr std::string_view names[] = {"exp"};
+  JsonMember exp;
+  JsonMembersReader<T> claims({names, &exp, 1});
+  if (!claims.read(*payload) || claims.top_shape() != JsonMembersReader<T>::Shape::object) {
+    return std::nullopt;
+  }
+  if (exp.numeric() == nullptr) return std::nullopt;
+  const double seconds = *exp.numeric();
   if (!(seconds > 0 && seconds < 1e11)) return std::nullopt;  // also rejects NaN
   // system_clock may count in 64-bit nanoseconds, which end in the year 2262: a later
   // exp would overflow the conversion (found by fuzz_jwt), and means "never expires".

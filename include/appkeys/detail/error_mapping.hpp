@@ -7,7 +7,7 @@
 // pays for all of them.
 #pragma once
 
-#include <appkeys/detail/json.hpp>
+#include <appkeys/detail/json_reader.hpp>
 #include <appkeys/detail/wire.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/http.hpp>
@@ -66,10 +66,13 @@ inline AppError error_from_response(const HttpResponse& response, std::string_vi
   std::string prefix(context);
   prefix += " failed: ";
   if (has_json_content_type(response.headers)) {
-    if (auto body = parse_json<T>(response.body); body && body->is_object()) {
-      const std::string* message = string_member(*body, wire::field::error);
-      const std::string* code = string_member(*body, wire::field::error_code);
-      const std::string* link = string_member(*body, wire::field::link);
+    static constexpr std::string_view names[] = {"error", "error_code", "link"};
+    JsonMember members[std::size(names)];
+    JsonMembersReader<T> body({names, members, std::size(members)});
+    if (body.read(response.body) && body.top_shape() == JsonMembersReader<T>::Shape::object) {
+      const std::string* message = members[0].string();
+      const std::string* code = members[1].string();
+      const std::string* link = members[2].string();
       std::string link_text = link ? sanitize_server_text(*link, 2048) : std::string();
       if (code != nullptr && !code->empty()) {
         const std::string code_text = sanitize_server_text(*code, 128);

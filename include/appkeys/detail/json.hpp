@@ -102,16 +102,6 @@ inline const std::string* string_member(const Json<T>& object, std::string_view 
   return it->template get_ptr<const std::string*>();
 }
 
-/// The bool member `key` of `object`, or nullptr when absent or not a bool (a pointer,
-/// as string_member gives: a std::optional<bool> would be one more type to compile).
-template <class T = void>
-inline const bool* bool_member(const Json<T>& object, std::string_view key) {
-  if (!object.is_object()) return nullptr;
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_boolean()) return nullptr;
-  return it->template get_ptr<const bool*>();
-}
-
 /// Wipes the string member `key` of `object`, if it is one.
 template <class T = void>
 inline void wipe_member(Json<T>& object, std::string_view key) noexcept {

@@ -8,7 +8,7 @@
 #pragma once
 
 #include <appkeys/detail/base64.hpp>
-#include <appkeys/detail/json.hpp>
+#include <appkeys/detail/json_reader.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -27,11 +27,14 @@ inline std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::stri
   if (second == std::string_view::npos) return std::nullopt;
   auto payload = base64url_decode(token.substr(first + 1, second - first - 1));
   if (!payload) return std::nullopt;
-  auto claims = parse_json<T>(*payload);
-  if (!claims || !claims->is_object()) return std::nullopt;
-  auto it = claims->find("exp");
-  if (it == claims->end() || !it->is_number()) return std::nullopt;
-  const double seconds = it->template get<double>();
+  static constexpr std::string_view names[] = {"exp"};
+  JsonMember exp;
+  JsonMembersReader<T> claims({names, &exp, 1});
+  if (!claims.read(*payload) || claims.top_shape() != JsonMembersReader<T>::Shape::object) {
+    return std::nullopt;
+  }
+  if (exp.numeric() == nullptr) return std::nullopt;
+  const double seconds = *exp.numeric();
   if (!(seconds > 0 && seconds < 1e11)) return std::nullopt;  // also rejects NaN
   // system_clock may count in 64-bit nanoseconds, which end in the year 2262: a later
   // exp would overflow the conversion (found by fuzz_jwt), and means "never expires".

@@ -15,8 +15,8 @@
 #include <appkeys/api_key.hpp>
 #include <appkeys/app_config.hpp>
 #include <appkeys/credentials.hpp>
-#include <appkeys/detail/api_key_reader.hpp>
 #include <appkeys/detail/json.hpp>
+#include <appkeys/detail/json_reader.hpp>
 #include <appkeys/detail/url.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/object_id.hpp>
@@ -90,8 +90,20 @@ inline Json<T> api_key_json(const ObjectId& id, std::string_view name, bool disa
   return out;
 }
 
+/// What one API key object held, for api_key_from_parts, which applies the rules. The
+/// pointers are null for a field that is absent or of another type; they point into
+/// what the reader read, which must outlive this.
+struct ApiKeyParts {
+  bool is_object = false;
+  const std::string* id = nullptr;
+  const std::string* name = nullptr;
+  const bool* disabled = nullptr;
+  const std::string* key = nullptr;  // null also when "key" is null
+  bool key_not_string = false;       // "key" holds neither a string nor null
+};
+
 /// The rules of PROTOCOL.md §3 for one key object, and their messages, written once
-/// for both ways of reading one (api_key_from_json, ApiKeyReader).
+/// for a single key and for each element of a list.
 template <class = void>
 inline Result<ApiKey> api_key_from_parts(const ApiKeyParts& parts, std::string_view context,
                                          int status) {
@@ -109,52 +121,67 @@ inline Result<ApiKey> api_key_from_parts(const ApiKeyParts& parts, std::string_v
   return key;
 }
 
-/// One key object of a parsed document (an element of a key list).
-template <class T = void>
-inline Result<ApiKey> api_key_from_json(const Json<T>& value, std::string_view context,
-                                        int status) {
+/// The members an API key object is read for, in ApiKeyParts' order.
+inline constexpr std::string_view api_key_members[] = {"_id", "name", "disabled", "key"};
+
+/// What the members named by api_key_members held, as ApiKeyParts.
+inline ApiKeyParts api_key_parts(const JsonMember* members, bool is_object) noexcept {
   ApiKeyParts parts;
-  parts.is_object = value.is_object();
-  if (parts.is_object) {
-    parts.id = string_member<T>(value, field::id);
-    parts.name = string_member<T>(value, field::name);
-    parts.disabled = bool_member<T>(value, field::disabled);
-    if (auto it = value.find(field::key); it != value.end() && !it->is_null()) {
-      if (it->is_string()) {
-        parts.key = &it->template get_ref<const std::string&>();
-      } else {
-        parts.key_not_string = true;
-      }
-    }
-  }
-  return api_key_from_parts(parts, context, status);
+  parts.is_object = is_object;
+  parts.id = members[0].string();
+  parts.name = members[1].string();
+  parts.disabled = members[2].boolean();
+  parts.key = members[3].string();
+  const auto key_kind = members[3].kind;
+  parts.key_not_string = key_kind != JsonMember::Kind::absent &&
+                         key_kind != JsonMember::Kind::null && key_kind != JsonMember::Kind::string;
+  return parts;
 }
 
-/// One API key (a create or fetch answer), read without building a JSON document.
+/// One API key (a create or fetch answer).
 template <class T = void>
 inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context, int status) {
-  ApiKeyReader<T> reader;
+  JsonMember members[std::size(api_key_members)];
+  JsonMembersReader<T> reader({api_key_members, members, std::size(members)});
   if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
-  return api_key_from_parts(reader.parts(), context, status);
+  const bool is_object = reader.top_shape() == JsonMembersReader<T>::Shape::object;
+  return api_key_from_parts(api_key_parts(members, is_object), context, status);
 }
 
+/// A key list (a fetch-all answer): a JSON array of key objects, each read as it is
+/// parsed; the first element that breaks the rules is the error.
 template <class T = void>
 inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
                                                       std::string_view context, int status) {
-  auto value = parse_json<T>(body);
-  if (!value) return malformed(context, "body is not valid JSON", status);
-  if (!value->is_array()) return malformed(context, "body is not a JSON array", status);
-  std::vector<ApiKey> keys;
-  keys.reserve(value->size());
-  for (auto& item : *value) {
-    auto key = api_key_from_json(item, context, status);
-    // A list should never carry key values, but one that does must not leave them in
-    // freed memory.
-    wipe_member(item, field::key);
-    if (!key) return std::move(key).error();
-    keys.push_back(std::move(key).value());
+  struct List {
+    std::string_view context;
+    int status;
+    std::vector<ApiKey> keys;
+    Result<void> first_failure;
+
+    static void begin(void* self) { static_cast<List*>(self)->keys.clear(); }
+    static void element(void* self, bool is_object, const JsonFields& fields) {
+      auto& list = *static_cast<List*>(self);
+      if (!list.first_failure) return;
+      auto key =
+          api_key_from_parts(api_key_parts(fields.members, is_object), list.context, list.status);
+      if (!key) {
+        list.first_failure = std::move(key).error();
+        return;
+      }
+      list.keys.push_back(std::move(*key));
+    }
+  } list{context, status, {}, {}};
+  JsonMember members[std::size(api_key_members)];
+  JsonMembersReader<T> reader(JsonFields{});
+  reader.read_list({}, {api_key_members, members, std::size(members)},
+                   {&list, &List::begin, &List::element});
+  if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
+  if (reader.top_shape() != JsonMembersReader<T>::Shape::array) {
+    return malformed(context, "body is not a JSON array", status);
   }
-  return keys;
+  if (!list.first_failure) return std::move(list.first_failure).error();
+  return std::move(list.keys);
 }
 
 /// Whether any of `keys` came with its value, i.e. whether the body that held them
@@ -194,9 +221,11 @@ inline Json<T> location_json(std::string_view hostname) {
 template <class T = void>
 inline Result<Location> parse_location(std::string_view body, int status) {
   constexpr std::string_view context = "location request";
-  auto value = parse_json<T>(body);
-  if (!value) return malformed(context, "body is not valid JSON", status);
-  const std::string* hostname = string_member(*value, field::hostname);
+  static constexpr std::string_view names[] = {"hostname"};
+  JsonMember hostname_member;
+  JsonMembersReader<T> reader({names, &hostname_member, 1});
+  if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
+  const std::string* hostname = hostname_member.string();
   if (hostname == nullptr) {
     return malformed(context, "'hostname' is missing or not a string", status);
   }
@@ -285,11 +314,14 @@ inline Json<T> login_response_json(std::string_view access_token, std::string_vi
 template <class T = void>
 inline Result<LoginResponse> parse_login_response(std::string_view body, int status) {
   constexpr std::string_view context = "log in";
-  auto value = parse_json<T>(body);
-  if (!value) return malformed(context, "body is not valid JSON", status);
-  const std::string* access = string_member(*value, field::access_token);
-  const std::string* refresh = string_member(*value, field::refresh_token);
-  const std::string* user_id = string_member(*value, field::user_id);
+  static constexpr std::string_view names[] = {"access_token", "refresh_token", "user_id",
+                                               "device_id"};
+  JsonMember members[std::size(names)];
+  JsonMembersReader<T> reader({names, members, std::size(members)});
+  if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
+  const std::string* access = members[0].string();
+  const std::string* refresh = members[1].string();
+  const std::string* user_id = members[2].string();
   if (access == nullptr || access->empty()) {
     return malformed(context, "'access_token' is missing or not a string", status);
   }
@@ -300,10 +332,8 @@ inline Result<LoginResponse> parse_login_response(std::string_view body, int sta
     return malformed(context, "'user_id' is missing or not a string", status);
   }
   LoginResponse out{Secret(*access), Secret(*refresh), *user_id, {}};
-  wipe_member(*value, field::access_token);
-  wipe_member(*value, field::refresh_token);
   // device_id is optional in practice (older servers omit it); a zero id means none.
-  if (const std::string* device = string_member(*value, field::device_id);
+  if (const std::string* device = members[3].string();
       device != nullptr && ObjectId::is_valid_hex(*device) && *device != std::string(24, '0')) {
     out.device_id = *device;
   }
@@ -318,15 +348,15 @@ inline Json<T> refresh_response_json(std::string_view access_token) {
 template <class T = void>
 inline Result<Secret> parse_refresh_response(std::string_view body, int status) {
   constexpr std::string_view context = "access token refresh";
-  auto value = parse_json<T>(body);
-  if (!value) return malformed(context, "body is not valid JSON", status);
-  const std::string* access = string_member(*value, field::access_token);
+  static constexpr std::string_view names[] = {"access_token"};
+  JsonMember access_member;
+  JsonMembersReader<T> reader({names, &access_member, 1});
+  if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
+  const std::string* access = access_member.string();
   if (access == nullptr || access->empty()) {
     return malformed(context, "'access_token' is missing or not a string", status);
   }
-  Secret token(*access);
-  wipe_member(*value, field::access_token);
-  return token;
+  return Secret(*access);
 }
 
 struct Profile {
@@ -353,24 +383,42 @@ inline Json<T> profile_json(std::string_view user_id, const std::vector<UserIden
 template <class T = void>
 inline Result<Profile> parse_profile(std::string_view body, int status) {
   constexpr std::string_view context = "profile request";
-  auto value = parse_json<T>(body);
-  if (!value) return malformed(context, "body is not valid JSON", status);
-  const std::string* user_id = string_member(*value, field::user_id);
+  static constexpr std::string_view names[] = {"user_id", "type"};
+  static constexpr std::string_view identity_names[] = {"id", "provider_type"};
+  struct Identities {
+    std::vector<UserIdentity> list;
+    bool all_valid = true;
+
+    static void begin(void* self) {
+      auto& identities = *static_cast<Identities*>(self);
+      identities.list.clear();
+      identities.all_valid = true;
+    }
+    static void element(void* self, bool is_object, const JsonFields& fields) {
+      auto& identities = *static_cast<Identities*>(self);
+      const std::string* id = fields.members[0].string();
+      const std::string* provider = fields.members[1].string();
+      if (!is_object || id == nullptr || provider == nullptr) identities.all_valid = false;
+      if (identities.all_valid) identities.list.push_back(UserIdentity{*id, *provider});
+    }
+  } identities;
+  JsonMember members[std::size(names)];
+  JsonMember identity[std::size(identity_names)];
+  JsonMembersReader<T> reader({names, members, std::size(members)});
+  reader.read_list(field::identities, {identity_names, identity, std::size(identity)},
+                   {&identities, &Identities::begin, &Identities::element});
+  if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
+  const std::string* user_id = members[0].string();
   if (user_id == nullptr) return malformed(context, "'user_id' is missing or not a string", status);
   Profile profile{*user_id, {}, {}};
-  if (const std::string* type = string_member(*value, field::type)) profile.type = *type;
-  auto it = value->find(field::identities);
-  if (it == value->end() || !it->is_array()) {
+  if (const std::string* type = members[1].string()) profile.type = *type;
+  if (reader.list_shape() != JsonMembersReader<T>::Shape::array) {
     return malformed(context, "'identities' is missing or not an array", status);
   }
-  for (const auto& item : *it) {
-    const std::string* id = string_member(item, "id");
-    const std::string* provider = string_member(item, field::provider_type);
-    if (id == nullptr || provider == nullptr) {
-      return malformed(context, "an identity lacks a string 'id' or 'provider_type'", status);
-    }
-    profile.identities.push_back(UserIdentity{*id, *provider});
+  if (!identities.all_valid) {
+    return malformed(context, "an identity lacks a string 'id' or 'provider_type'", status);
   }
+  profile.identities = std::move(identities.list);
   return profile;
 }
 

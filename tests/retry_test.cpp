@@ -20,6 +20,7 @@ namespace retry_test {
 using appkeys::AppError;
 using appkeys::Credentials;
 using appkeys::errc;
+using appkeys::Headers;
 using appkeys::HttpRequest;
 using appkeys::HttpResponse;
 using appkeys::Result;
@@ -179,6 +180,23 @@ TEST_CASE("retry rules: what is retried, and after how long", "[retry]") {
     throttled.headers.emplace("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT");
     CHECK(*retry_delay(policy, 1, throttled, Idempotency::idempotent, 0.0) ==
           policy.initial_backoff);
+  }
+  SECTION("Retry-After is delay-seconds: digits only, a day at most") {
+    using appkeys::detail::retry_after;
+    const auto after = [](const char* value) {
+      Headers headers;
+      headers.emplace("Retry-After", value);
+      return retry_after(headers);
+    };
+    CHECK(after("0") == 0ms);
+    CHECK(after(" 7 ") == 7000ms);
+    CHECK(after("007") == 7000ms);
+    CHECK(after("86400") == std::chrono::milliseconds(86'400'000));
+    for (const char* refused :
+         {"", " ", "86401", "-1", "-0", "+5", "1.5", "5s", "1 2", "99999999999999999999999999"}) {
+      CHECK_FALSE(after(refused));
+    }
+    CHECK_FALSE(retry_after(Headers{}));
   }
 }
 

@@ -1,7 +1,7 @@
 // appkeys — which failures may be retried, and after how long (see RetryPolicy).
 //
 // Pure functions, so every rule is testable without a clock or a server. Those that use
-// std::optional, <charconv> or <cmath> are templates only so that they are compiled where
+// std::optional or <cmath> are templates only so that they are compiled where
 // a call is made, not in every program that includes the client (see detail/json.hpp).
 #pragma once
 
@@ -11,7 +11,6 @@
 #include <appkeys/retry.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <optional>
@@ -46,11 +45,15 @@ std::optional<std::chrono::milliseconds> retry_after(const Headers& headers) {
   std::string_view text = *value;
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  // delay-seconds = 1*DIGIT (RFC 9110 §10.2.3): no sign, no fraction. A day at most;
+  // the loop stops there, so no length of digits can overflow.
+  constexpr long long longest = 24 * 3600;
+  if (text.empty()) return std::nullopt;
   long long seconds = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-  if (error != std::errc() || end != text.data() + text.size() || seconds < 0 ||
-      seconds > 24 * 3600) {
-    return std::nullopt;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    seconds = seconds * 10 + (c - '0');
+    if (seconds > longest) return std::nullopt;
   }
   return std::chrono::milliseconds(seconds * 1000);
 }

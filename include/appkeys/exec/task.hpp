@@ -12,7 +12,6 @@
 #include <exception>
 #include <type_traits>
 #include <utility>
-#include <variant>
 
 namespace appkeys {
 
@@ -22,8 +21,6 @@ template <class T>
 class ResultAwaitable;
 
 namespace detail {
-
-struct TaskVoid {};
 
 /// The end of a task: resumes whoever awaited it, unless the task completed inline
 /// (see TaskState::start).
@@ -60,11 +57,9 @@ struct TaskStart {
 template <class T>
 class TaskState {
  public:
-  using stored_type = std::conditional_t<std::is_void_v<T>, TaskVoid, T>;
-
   std::suspend_always initial_suspend() const noexcept { return {}; }  // lazy
   TaskFinalAwaiter final_suspend() const noexcept { return {}; }
-  void unhandled_exception() noexcept { outcome_.template emplace<3>(std::current_exception()); }
+  void unhandled_exception() noexcept { exception_ = std::current_exception(); }
 
   /// Starts the task (`task` is this promise's coroutine) on behalf of `awaiting`,
   /// which has just suspended; returns whether it must stay suspended.
@@ -96,37 +91,32 @@ class TaskState {
     continuation_.resume();
   }
 
-  template <class... Args>
-  void set_value(Args&&... args) {
-    outcome_.template emplace<1>(std::forward<Args>(args)...);
-  }
-  void set_error(AppError error) { outcome_.template emplace<2>(std::move(error)); }
+  /// The outcome: a value (`co_return value;`) or an AppError (an operation's failure).
+  void set_result(Result<T> outcome) { outcome_.emplace(std::move(outcome)); }
 
   /// The value, moved out; a failure is thrown (the AppError, or whatever escaped the
   /// coroutine's body). Precondition: the task has completed.
   T take() {
-    assert(outcome_.index() != 0 && "the task has not completed");
-    if (auto* error = std::get_if<2>(&outcome_)) throw AppError(std::move(*error));
-    if (auto* exception = std::get_if<3>(&outcome_)) std::rethrow_exception(*exception);
-    if constexpr (!std::is_void_v<T>) return std::move(*std::get_if<1>(&outcome_));
+    Result<T> outcome = take_result();
+    if (!outcome) throw AppError(std::move(outcome).error());
+    if constexpr (!std::is_void_v<T>) return std::move(*outcome);
   }
 
   /// The value or the AppError as a Result, without throwing; only an exception other
   /// than AppError (thrown by a user's coroutine body) is rethrown.
   Result<T> take_result() {
-    assert(outcome_.index() != 0 && "the task has not completed");
-    if (auto* error = std::get_if<2>(&outcome_)) return Result<T>(std::move(*error));
-    if (auto* exception = std::get_if<3>(&outcome_)) std::rethrow_exception(*exception);
-    if constexpr (std::is_void_v<T>) {
-      return Result<T>();
-    } else {
-      return Result<T>(std::move(*std::get_if<1>(&outcome_)));
-    }
+    assert((outcome_ || exception_) && "the task has not completed");
+    if (exception_) std::rethrow_exception(exception_);
+    return std::move(*outcome_);
   }
 
  private:
   std::coroutine_handle<> continuation_ = std::noop_coroutine();
-  std::variant<std::monostate, stored_type, AppError, std::exception_ptr> outcome_;
+  // A Result and an exception slot rather than a std::variant of the four states:
+  // <variant> is one more standard header for every program, and Result<T> is
+  // compiled for the call anyway.
+  detail::Slot<Result<T>> outcome_;
+  std::exception_ptr exception_;  // what escaped a user's coroutine body
 };
 
 /// Builds Tasks; the one friend of Task's private constructor.
@@ -143,10 +133,10 @@ struct TaskPromise : TaskState<T> {
   Task<T> get_return_object() noexcept {
     return TaskAccess::make<T>(std::coroutine_handle<TaskPromise>::from_promise(*this), this);
   }
-  void return_value(T value) { this->set_value(std::move(value)); }
+  void return_value(T value) { this->set_result(Result<T>(std::move(value))); }
 };
 // A partial specialization rather than TaskPromise<void>: an explicit specialization is
-// an ordinary class, compiled (TaskState<void>'s variant included) in every program that
+// an ordinary class, compiled (TaskState<void>'s members included) in every program that
 // includes this header, where a template is compiled only in programs that use it.
 template <class T>
   requires std::is_void_v<T>
@@ -154,7 +144,7 @@ struct TaskPromise<T> : TaskState<T> {
   Task<T> get_return_object() noexcept {
     return TaskAccess::make<T>(std::coroutine_handle<TaskPromise>::from_promise(*this), this);
   }
-  void return_void() { this->set_value(); }
+  void return_void() { this->set_result(Result<T>()); }
 };
 
 /// The promise of CoroExec's operation coroutine, which ends with `co_return` of the
@@ -164,15 +154,7 @@ struct OperationPromise : TaskState<T> {
   Task<T> get_return_object() noexcept {
     return TaskAccess::make<T>(std::coroutine_handle<OperationPromise>::from_promise(*this), this);
   }
-  void return_value(Result<T> outcome) {
-    if (!outcome) {
-      this->set_error(std::move(outcome).error());
-    } else if constexpr (std::is_void_v<T>) {
-      this->set_value();
-    } else {
-      this->set_value(std::move(outcome).value());
-    }
-  }
+  void return_value(Result<T> outcome) { this->set_result(std::move(outcome)); }
 };
 
 /// The return type of CoroExec's operation coroutine: only a way to name

@@ -1,8 +1,11 @@
-// The request bodies' writer (detail/json_writer.hpp) against what it is to replace:
+// The request bodies' writer (detail/json_writer.hpp) against what it replaced:
 // nlohmann/json's dump(-1, ' ', false, error_handler_t::replace), string by string
-// (every byte, UTF-8 well- and ill-formed, random bytes) and object by object.
+// (every byte, UTF-8 well- and ill-formed, random bytes) and body by body (the four
+// builders of wire.hpp against the documents the client used to build); and the
+// secret-bearing bodies never reallocate once the secret is in them.
 #include <appkeys/appkeys.hpp>
 #include <appkeys/detail/json_writer.hpp>
+#include <appkeys/detail/wire.hpp>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -19,6 +22,7 @@ namespace json_writer_test {
 using appkeys::detail::append_json_string;
 using appkeys::detail::json_string_bound;
 using appkeys::detail::JsonObjectWriter;
+namespace wire = appkeys::detail::wire;
 using json = nlohmann::json;
 
 std::string dump(const json& value) {
@@ -236,6 +240,185 @@ TEST_CASE("JsonObjectWriter writes objects as nlohmann/json dumps them", "[json_
   std::string none;
   JsonObjectWriter<>(none).end();
   CHECK(none == "{}");
+}
+
+// The bodies, as the client built them before the writer: nlohmann/json documents,
+// dumped (the code of wire.hpp as it was, copied here as the reference).
+
+std::string old_create_key_body(std::string_view name) {
+  json body = json::object();
+  body["name"] = std::string(name);
+  return dump(body);
+}
+
+json old_device_json(const appkeys::DeviceInfo& device, std::string_view app_id,
+                     const std::string& device_id) {
+  json out = json::object();
+  out["appId"] = std::string(app_id);
+  if (!device.app_version.empty()) out["appVersion"] = device.app_version;
+  out["platform"] = device.platform;
+  out["platformVersion"] = device.platform_version;
+  out["sdk"] = device.sdk;
+  out["sdkVersion"] = device.sdk_version;
+  if (!device.cpu_arch.empty()) out["cpuArch"] = device.cpu_arch;
+  if (!device.device_name.empty()) out["deviceName"] = device.device_name;
+  if (!device.device_version.empty()) out["deviceVersion"] = device.device_version;
+  if (!device.framework_name.empty()) out["frameworkName"] = device.framework_name;
+  if (!device.framework_version.empty()) out["frameworkVersion"] = device.framework_version;
+  if (!device.bundle_id.empty()) out["bundleId"] = device.bundle_id;
+  if (!device_id.empty()) out["deviceId"] = json{{"$oid", device_id}};
+  return out;
+}
+
+std::string old_login_body(const appkeys::Credentials& credentials, const json& device) {
+  json body = json::object();
+  switch (credentials.provider()) {
+    case appkeys::AuthProvider::email_password:
+      body["username"] = credentials.email();
+      body["password"] = credentials.secret().reveal();
+      break;
+    case appkeys::AuthProvider::api_key:
+      body["key"] = credentials.secret().reveal();
+      break;
+    case appkeys::AuthProvider::anonymous:
+      break;
+  }
+  body["options"] = json{{"device", device}};
+  return dump(body);
+}
+
+std::string old_register_body(std::string_view email, std::string_view password) {
+  json body = json::object();
+  body["email"] = email;
+  body["password"] = password;
+  return dump(body);
+}
+
+// Inputs: ordinary, and hostile (quotes, control bytes, ill-formed UTF-8, JSON syntax).
+std::vector<std::string> sample_strings() {
+  std::string all_bytes;
+  for (int i = 0; i < 256; ++i) all_bytes += static_cast<char>(i);
+  return {"",
+          "reporting",
+          "ann@example.com",
+          "caf\xC3\xA9 \xF0\x9F\x98\x80",
+          "\",\"password\":\"x",
+          "}{\\\"\n\r\t\b\f",
+          std::string("nul\0inside", 10),
+          "\xED\xA0\x80\xC0\x80\xF4\x90\x80\x80\xE2\x82",
+          all_bytes,
+          std::string(300, '\x01')};
+}
+
+appkeys::DeviceInfo full_device(const std::string& text) {
+  appkeys::DeviceInfo device;
+  device.platform = text;
+  device.platform_version = text + "v";
+  device.sdk = "appkeys";
+  device.sdk_version = text;
+  device.app_version = text + "a";
+  device.cpu_arch = "x86_64" + text;
+  device.device_name = text;
+  device.device_version = "1";
+  device.framework_name = text;
+  device.framework_version = text + "\x7f";
+  device.bundle_id = "com.example" + text;
+  return device;
+}
+
+TEST_CASE("the request bodies are byte for byte what the client sent before",
+          "[json_writer][protocol]") {
+  const auto strings = sample_strings();
+  SECTION("create_key_body") {
+    for (const auto& name : strings) {
+      INFO("name bytes: " << hex(name));
+      CHECK(wire::create_key_body(name) == old_create_key_body(name));
+    }
+  }
+  SECTION("device_json: the default device, a full one, with and without a device id") {
+    const std::string id = "5f1e0a0b0c0d0e0f10111213";
+    CHECK(wire::device_json(appkeys::DeviceInfo{}, "shop-abcde", "") ==
+          dump(old_device_json(appkeys::DeviceInfo{}, "shop-abcde", "")));
+    CHECK(wire::device_json(appkeys::DeviceInfo{}, "shop-abcde", id) ==
+          dump(old_device_json(appkeys::DeviceInfo{}, "shop-abcde", id)));
+    for (const auto& text : strings) {
+      INFO("text bytes: " << hex(text));
+      const auto device = full_device(text);
+      CHECK(wire::device_json(device, text, "") == dump(old_device_json(device, text, "")));
+      CHECK(wire::device_json(device, "app", text) == dump(old_device_json(device, "app", text)));
+      CHECK(wire::device_json(device, text, id) == dump(old_device_json(device, text, id)));
+    }
+    // The order of the members, spelled out once.
+    CHECK(wire::device_json(full_device("z"), "app", id) ==
+          "{\"appId\":\"app\",\"appVersion\":\"za\",\"bundleId\":\"com.examplez\","
+          "\"cpuArch\":\"x86_64z\",\"deviceId\":{\"$oid\":\"5f1e0a0b0c0d0e0f10111213\"},"
+          "\"deviceName\":\"z\",\"deviceVersion\":\"1\",\"frameworkName\":\"z\","
+          "\"frameworkVersion\":\"z\x7f\",\"platform\":\"z\",\"platformVersion\":\"zv\","
+          "\"sdk\":\"appkeys\",\"sdkVersion\":\"z\"}");
+  }
+  SECTION("login_body, each provider") {
+    const std::string id = "5f1e0a0b0c0d0e0f10111213";
+    for (const auto& text : strings) {
+      INFO("text bytes: " << hex(text));
+      const auto device = full_device(text);
+      const std::string device_text = wire::device_json(device, "app", id);
+      const json device_doc = old_device_json(device, "app", id);
+      for (const auto& credentials :
+           {appkeys::Credentials::email_password(text, text + "pw"),
+            appkeys::Credentials::email_password("ann@example.com", text),
+            appkeys::Credentials::api_key(text), appkeys::Credentials::anonymous()}) {
+        INFO(credentials);
+        CHECK(wire::login_body(credentials, device_text) ==
+              old_login_body(credentials, device_doc));
+      }
+    }
+    CHECK(wire::login_body(appkeys::Credentials::email_password("e", "p"), "{}") ==
+          "{\"options\":{\"device\":{}},\"password\":\"p\",\"username\":\"e\"}");
+    CHECK(wire::login_body(appkeys::Credentials::api_key("k"), "{}") ==
+          "{\"key\":\"k\",\"options\":{\"device\":{}}}");
+    CHECK(wire::login_body(appkeys::Credentials::anonymous(), "{}") ==
+          "{\"options\":{\"device\":{}}}");
+  }
+  SECTION("register_body") {
+    for (const auto& text : strings) {
+      INFO("text bytes: " << hex(text));
+      CHECK(wire::register_body(text, "pw") == old_register_body(text, "pw"));
+      CHECK(wire::register_body("ann@example.com", text) ==
+            old_register_body("ann@example.com", text));
+    }
+  }
+}
+
+/// The capacity a string gets from reserve(size): a body that kept it never
+/// reallocated after its reserve(), so no copy of its secret was left in freed memory.
+std::size_t reserved_capacity(std::size_t size) {
+  std::string probe;
+  probe.reserve(size);
+  return probe.capacity();
+}
+
+TEST_CASE("the bodies that hold a secret never reallocate once it is in them",
+          "[json_writer][protocol][secrets]") {
+  // Secrets that grow the most when escaped, and an ordinary one.
+  std::string controls;
+  for (int i = 0; i < 64; ++i) controls += static_cast<char>(1 + i % 7);
+  const std::vector<std::string> secrets = {controls, std::string(64, '\xFF'), std::string(64, '"'),
+                                            "hunter2", ""};
+  const std::string device = wire::device_json(full_device("\x01\xFF"), "app", "");
+  for (const auto& secret : secrets) {
+    INFO("secret bytes: " << hex(secret));
+    for (const auto& credentials : {appkeys::Credentials::email_password(controls, secret),
+                                    appkeys::Credentials::api_key(secret)}) {
+      const std::string body = wire::login_body(credentials, device);
+      const std::size_t bound = wire::login_body_bound(credentials, device);
+      CHECK(body.size() <= bound);
+      CHECK(body.capacity() == reserved_capacity(bound));
+    }
+    const std::string body = wire::register_body(controls, secret);
+    const std::size_t bound = wire::register_body_bound(controls, secret);
+    CHECK(body.size() <= bound);
+    CHECK(body.capacity() == reserved_capacity(bound));
+  }
 }
 
 }  // namespace json_writer_test

@@ -102,14 +102,6 @@ inline const std::string* string_member(const Json<T>& object, std::string_view 
   return it->template get_ptr<const std::string*>();
 }
 
-/// Wipes the string member `key` of `object`, if it is one.
-template <class T = void>
-inline void wipe_member(Json<T>& object, std::string_view key) noexcept {
-  if (!object.is_object()) return;
-  auto it = object.find(key);
-  if (it != object.end() && it->is_string()) wipe(it->template get_ref<std::string&>());
-}
-
 /// Serializes without throwing on invalid UTF-8 (replaced by U+FFFD): caller-supplied
 /// strings (a key name, an email) must not turn into an exception.
 template <class T = void>

@@ -10,6 +10,7 @@
 // is UTF-8 (and that writes back to the same text either way); each body is the text of
 // the nlohmann/json document the client used to build, parses back strictly, and never
 // outgrew the room it reserved before its secret.
+#include "../tests/support/request_bodies_reference.hpp"
 #include "fuzz_common.hpp"
 
 #include <appkeys/credentials.hpp>
@@ -27,10 +28,8 @@ namespace {
 
 namespace wire = appkeys::detail::wire;
 using json = nlohmann::json;
-
-std::string dump(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
+namespace reference = request_bodies_reference;
+using reference::dump;
 
 std::string written(std::string_view text) {
   std::string out;
@@ -73,51 +72,13 @@ void check_string(std::string_view text) {
   APPKEYS_FUZZ_CHECK(written(value) == out, out);
 }
 
-// The bodies as the client built them before the writer (nlohmann/json documents).
-
-json old_device(const appkeys::DeviceInfo& device, std::string_view app_id,
-                const std::string& device_id) {
-  json out = json::object();
-  out["appId"] = std::string(app_id);
-  if (!device.app_version.empty()) out["appVersion"] = device.app_version;
-  out["platform"] = device.platform;
-  out["platformVersion"] = device.platform_version;
-  out["sdk"] = device.sdk;
-  out["sdkVersion"] = device.sdk_version;
-  if (!device.cpu_arch.empty()) out["cpuArch"] = device.cpu_arch;
-  if (!device.device_name.empty()) out["deviceName"] = device.device_name;
-  if (!device.device_version.empty()) out["deviceVersion"] = device.device_version;
-  if (!device.framework_name.empty()) out["frameworkName"] = device.framework_name;
-  if (!device.framework_version.empty()) out["frameworkVersion"] = device.framework_version;
-  if (!device.bundle_id.empty()) out["bundleId"] = device.bundle_id;
-  if (!device_id.empty()) out["deviceId"] = json{{"$oid", device_id}};
-  return out;
-}
-
-json old_login(const appkeys::Credentials& credentials, const json& device) {
-  json body = json::object();
-  switch (credentials.provider()) {
-    case appkeys::AuthProvider::email_password:
-      body["username"] = credentials.email();
-      body["password"] = credentials.secret().reveal();
-      break;
-    case appkeys::AuthProvider::api_key:
-      body["key"] = credentials.secret().reveal();
-      break;
-    case appkeys::AuthProvider::anonymous:
-      break;
-  }
-  body["options"] = json{{"device", device}};
-  return body;
-}
-
 void check_body(const std::string& body, const json& expected) {
   APPKEYS_FUZZ_CHECK(body == dump(expected), body);
   APPKEYS_FUZZ_CHECK(parse_strict(body).is_object(), body);
 }
 
 void check_bodies(std::string_view first, std::string_view second) {
-  check_body(wire::create_key_body(first), json{{"name", std::string(first)}});
+  check_body(wire::create_key_body(first), reference::create_key(first));
 
   appkeys::DeviceInfo device;
   device.platform = std::string(first);
@@ -125,21 +86,21 @@ void check_bodies(std::string_view first, std::string_view second) {
   device.framework_version = std::string(first);
   const std::string device_id(second);
   const std::string device_text = wire::device_json(device, first, device_id);
-  const json device_doc = old_device(device, first, device_id);
+  const json device_doc = reference::device(device, first, device_id);
   check_body(device_text, device_doc);
 
   for (const auto& credentials :
        {appkeys::Credentials::email_password(first, second), appkeys::Credentials::api_key(second),
         appkeys::Credentials::anonymous()}) {
     const std::string body = wire::login_body(credentials, device_text);
-    check_body(body, old_login(credentials, device_doc));
+    check_body(body, reference::login(credentials, device_doc));
     const std::size_t bound = wire::login_body_bound(credentials, device_text);
     APPKEYS_FUZZ_CHECK(body.size() <= bound, body);
     APPKEYS_FUZZ_CHECK(body.capacity() == reserved_capacity(bound), body);
   }
 
   const std::string body = wire::register_body(first, second);
-  check_body(body, json{{"email", std::string(first)}, {"password", std::string(second)}});
+  check_body(body, reference::register_email(first, second));
   const std::size_t bound = wire::register_body_bound(first, second);
   APPKEYS_FUZZ_CHECK(body.size() <= bound, body);
   APPKEYS_FUZZ_CHECK(body.capacity() == reserved_capacity(bound), body);

@@ -10,6 +10,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "support/request_bodies_reference.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -24,10 +26,8 @@ using appkeys::detail::json_string_bound;
 using appkeys::detail::JsonObjectWriter;
 namespace wire = appkeys::detail::wire;
 using json = nlohmann::json;
-
-std::string dump(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
+namespace reference = request_bodies_reference;
+using reference::dump;
 
 std::string written(std::string_view text) {
   std::string out;
@@ -242,58 +242,6 @@ TEST_CASE("JsonObjectWriter writes objects as nlohmann/json dumps them", "[json_
   CHECK(none == "{}");
 }
 
-// The bodies, as the client built them before the writer: nlohmann/json documents,
-// dumped (the code of wire.hpp as it was, copied here as the reference).
-
-std::string old_create_key_body(std::string_view name) {
-  json body = json::object();
-  body["name"] = std::string(name);
-  return dump(body);
-}
-
-json old_device_json(const appkeys::DeviceInfo& device, std::string_view app_id,
-                     const std::string& device_id) {
-  json out = json::object();
-  out["appId"] = std::string(app_id);
-  if (!device.app_version.empty()) out["appVersion"] = device.app_version;
-  out["platform"] = device.platform;
-  out["platformVersion"] = device.platform_version;
-  out["sdk"] = device.sdk;
-  out["sdkVersion"] = device.sdk_version;
-  if (!device.cpu_arch.empty()) out["cpuArch"] = device.cpu_arch;
-  if (!device.device_name.empty()) out["deviceName"] = device.device_name;
-  if (!device.device_version.empty()) out["deviceVersion"] = device.device_version;
-  if (!device.framework_name.empty()) out["frameworkName"] = device.framework_name;
-  if (!device.framework_version.empty()) out["frameworkVersion"] = device.framework_version;
-  if (!device.bundle_id.empty()) out["bundleId"] = device.bundle_id;
-  if (!device_id.empty()) out["deviceId"] = json{{"$oid", device_id}};
-  return out;
-}
-
-std::string old_login_body(const appkeys::Credentials& credentials, const json& device) {
-  json body = json::object();
-  switch (credentials.provider()) {
-    case appkeys::AuthProvider::email_password:
-      body["username"] = credentials.email();
-      body["password"] = credentials.secret().reveal();
-      break;
-    case appkeys::AuthProvider::api_key:
-      body["key"] = credentials.secret().reveal();
-      break;
-    case appkeys::AuthProvider::anonymous:
-      break;
-  }
-  body["options"] = json{{"device", device}};
-  return dump(body);
-}
-
-std::string old_register_body(std::string_view email, std::string_view password) {
-  json body = json::object();
-  body["email"] = email;
-  body["password"] = password;
-  return dump(body);
-}
-
 // Inputs: ordinary, and hostile (quotes, control bytes, ill-formed UTF-8, JSON syntax).
 std::vector<std::string> sample_strings() {
   std::string all_bytes;
@@ -332,21 +280,21 @@ TEST_CASE("the request bodies are byte for byte what the client sent before",
   SECTION("create_key_body") {
     for (const auto& name : strings) {
       INFO("name bytes: " << hex(name));
-      CHECK(wire::create_key_body(name) == old_create_key_body(name));
+      CHECK(wire::create_key_body(name) == dump(reference::create_key(name)));
     }
   }
   SECTION("device_json: the default device, a full one, with and without a device id") {
     const std::string id = "5f1e0a0b0c0d0e0f10111213";
     CHECK(wire::device_json(appkeys::DeviceInfo{}, "shop-abcde", "") ==
-          dump(old_device_json(appkeys::DeviceInfo{}, "shop-abcde", "")));
+          dump(reference::device(appkeys::DeviceInfo{}, "shop-abcde", "")));
     CHECK(wire::device_json(appkeys::DeviceInfo{}, "shop-abcde", id) ==
-          dump(old_device_json(appkeys::DeviceInfo{}, "shop-abcde", id)));
+          dump(reference::device(appkeys::DeviceInfo{}, "shop-abcde", id)));
     for (const auto& text : strings) {
       INFO("text bytes: " << hex(text));
       const auto device = full_device(text);
-      CHECK(wire::device_json(device, text, "") == dump(old_device_json(device, text, "")));
-      CHECK(wire::device_json(device, "app", text) == dump(old_device_json(device, "app", text)));
-      CHECK(wire::device_json(device, text, id) == dump(old_device_json(device, text, id)));
+      CHECK(wire::device_json(device, text, "") == dump(reference::device(device, text, "")));
+      CHECK(wire::device_json(device, "app", text) == dump(reference::device(device, "app", text)));
+      CHECK(wire::device_json(device, text, id) == dump(reference::device(device, text, id)));
     }
     // The order of the members, spelled out once.
     CHECK(wire::device_json(full_device("z"), "app", id) ==
@@ -362,14 +310,14 @@ TEST_CASE("the request bodies are byte for byte what the client sent before",
       INFO("text bytes: " << hex(text));
       const auto device = full_device(text);
       const std::string device_text = wire::device_json(device, "app", id);
-      const json device_doc = old_device_json(device, "app", id);
+      const json device_doc = reference::device(device, "app", id);
       for (const auto& credentials :
            {appkeys::Credentials::email_password(text, text + "pw"),
             appkeys::Credentials::email_password("ann@example.com", text),
             appkeys::Credentials::api_key(text), appkeys::Credentials::anonymous()}) {
         INFO(credentials);
         CHECK(wire::login_body(credentials, device_text) ==
-              old_login_body(credentials, device_doc));
+              dump(reference::login(credentials, device_doc)));
       }
     }
     CHECK(wire::login_body(appkeys::Credentials::email_password("e", "p"), "{}") ==
@@ -382,9 +330,9 @@ TEST_CASE("the request bodies are byte for byte what the client sent before",
   SECTION("register_body") {
     for (const auto& text : strings) {
       INFO("text bytes: " << hex(text));
-      CHECK(wire::register_body(text, "pw") == old_register_body(text, "pw"));
+      CHECK(wire::register_body(text, "pw") == dump(reference::register_email(text, "pw")));
       CHECK(wire::register_body("ann@example.com", text) ==
-            old_register_body("ann@example.com", text));
+            dump(reference::register_email("ann@example.com", text)));
     }
   }
 }

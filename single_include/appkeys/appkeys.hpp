@@ -4981,7 +4981,6 @@ class JsonMembersReader {
     list_name_ = name;
     element_ = element;
     sink_ = sink;
-    reads_list_ = true;
   }
 
   /// Parses `body`; false when it is not valid JSON or nests deeper than
@@ -4994,10 +4993,12 @@ class JsonMembersReader {
   Shape list_shape() const noexcept { return list_shape_; }
 
   // -- nlohmann/json's SAX interface --------------------------------------------------
-  bool null() { return scalar(JsonMember::Kind::null); }
+  bool null() {
+    start_value(Shape::other, JsonMember::Kind::null);
+    return true;
+  }
   bool boolean(bool value) {
-    if (JsonMember* member = value_target(Shape::other)) {
-      member->kind = JsonMember::Kind::boolean;
+    if (JsonMember* member = start_value(Shape::other, JsonMember::Kind::boolean)) {
       member->flag = value;
     }
     return true;
@@ -5012,20 +5013,21 @@ class JsonMembersReader {
     return number(static_cast<double>(value));
   }
   bool string(string_t& value) {
-    if (JsonMember* member = value_target(Shape::other)) {
-      member->clear();  // a repeated member leaves no earlier value behind
-      member->kind = JsonMember::Kind::string;
+    if (JsonMember* member = start_value(Shape::other, JsonMember::Kind::string)) {
       member->text = value;
       wipe(value);
     }
     return true;
   }
-  bool binary(typename Value::binary_t&) { return scalar(JsonMember::Kind::other); }
+  bool binary(typename Value::binary_t&) {
+    start_value(Shape::other, JsonMember::Kind::other);
+    return true;
+  }
   bool start_object(std::size_t) { return open(Shape::object); }
   bool key(string_t& name) {
     if (depth_ == 1) {
       current_ = top_.find(name);
-      list_member_next_ = reads_list_ && !list_name_.empty() && name == list_name_;
+      list_member_next_ = reads_list() && !list_name_.empty() && name == list_name_;
     } else if (in_element_ && depth_ == list_depth_ + 1) {
       current_ = element_.find(name);
     }
@@ -5045,7 +5047,7 @@ class JsonMembersReader {
   JsonMember* value_target(Shape shape) {
     if (depth_ == 0) {
       top_shape_ = shape;
-      if (reads_list_ && list_name_.empty() && shape == Shape::array) begin_list(1);
+      if (reads_list() && list_name_.empty() && shape == Shape::array) begin_list(1);
       return nullptr;
     }
     if (list_depth_ != 0 && depth_ == list_depth_) {  // an element of the list
@@ -5074,17 +5076,22 @@ class JsonMembersReader {
     sink_.begin(sink_.context);
   }
 
-  bool scalar(JsonMember::Kind kind) {
-    if (JsonMember* member = value_target(Shape::other)) {
+  bool reads_list() const noexcept { return sink_.element != nullptr; }
+
+  /// The member a value starting here (of `shape`) is read into, emptied (a repeated
+  /// member leaves no earlier value behind) and marked `kind`; nullptr when the value
+  /// is not one that is read.
+  JsonMember* start_value(Shape shape, JsonMember::Kind kind) {
+    JsonMember* member = value_target(shape);
+    if (member != nullptr) {
       member->clear();
       member->kind = kind;
     }
-    return true;
+    return member;
   }
+
   bool number(double value) {
-    if (JsonMember* member = value_target(Shape::other)) {
-      member->clear();
-      member->kind = JsonMember::Kind::number;
+    if (JsonMember* member = start_value(Shape::other, JsonMember::Kind::number)) {
       member->number = value;
     }
     return true;
@@ -5093,10 +5100,7 @@ class JsonMembersReader {
   /// Nesting deeper than max_json_depth ends the parse as invalid JSON, as
   /// parse_json's check does for a document (the parser itself does not recurse).
   bool open(Shape shape) {
-    if (JsonMember* member = value_target(shape)) {  // e.g. "_id": {...}
-      member->clear();
-      member->kind = JsonMember::Kind::other;
-    }
+    start_value(shape, JsonMember::Kind::other);  // e.g. "_id": {...}
     current_ = nullptr;
     return ++depth_ <= max_json_depth;
   }
@@ -5116,7 +5120,6 @@ class JsonMembersReader {
   JsonFields element_;
   JsonListSink sink_;
   std::string_view list_name_;
-  bool reads_list_ = false;
   Shape top_shape_ = Shape::absent;
   Shape list_shape_ = Shape::absent;
   std::size_t depth_ = 0;

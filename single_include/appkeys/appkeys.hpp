@@ -5415,52 +5415,36 @@ inline Json<T> api_key_json(const ObjectId& id, std::string_view name, bool disa
   return out;
 }
 
-/// What one API key object held, for api_key_from_parts, which applies the rules. The
-/// pointers are null for a field that is absent or of another type; they point into
-/// what the reader read, which must outlive this.
-struct ApiKeyParts {
-  bool is_object = false;
-  const std::string* id = nullptr;
-  const std::string* name = nullptr;
-  const bool* disabled = nullptr;
-  const std::string* key = nullptr;  // null also when "key" is null
-  bool key_not_string = false;       // "key" holds neither a string nor null
-};
-
-/// The rules of PROTOCOL.md §3 for one key object, and their messages, written once
-/// for a single key and for each element of a list.
-template <class = void>
-inline Result<ApiKey> api_key_from_parts(const ApiKeyParts& parts, std::string_view context,
-                                         int status) {
-  if (!parts.is_object) return malformed(context, "an API key is not a JSON object", status);
-  if (parts.id == nullptr) return malformed(context, "'_id' is missing or not a string", status);
-  auto id = ObjectId::from_hex(*parts.id);
-  if (!id) return malformed(context, "'_id' is not 24 hex characters", status);
-  if (parts.name == nullptr) return malformed(context, "'name' is missing or not a string", status);
-  if (parts.disabled == nullptr) {
-    return malformed(context, "'disabled' is missing or not a boolean", status);
-  }
-  if (parts.key_not_string) return malformed(context, "'key' is not a string", status);
-  ApiKey key{*id, *parts.name, *parts.disabled, std::nullopt};
-  if (parts.key != nullptr) key.key.emplace(*parts.key);
-  return key;
-}
-
-/// The members an API key object is read for, in ApiKeyParts' order.
+/// The members an API key object is read for; api_key_from_members reads them in this
+/// order.
 inline constexpr std::string_view api_key_members[] = {"_id", "name", "disabled", "key"};
 
-/// What the members named by api_key_members held, as ApiKeyParts.
-inline ApiKeyParts api_key_parts(const JsonMember* members, bool is_object) noexcept {
-  ApiKeyParts parts;
-  parts.is_object = is_object;
-  parts.id = members[0].string();
-  parts.name = members[1].string();
-  parts.disabled = members[2].boolean();
-  parts.key = members[3].string();
-  const auto key_kind = members[3].kind;
-  parts.key_not_string = key_kind != JsonMember::Kind::absent &&
-                         key_kind != JsonMember::Kind::null && key_kind != JsonMember::Kind::string;
-  return parts;
+/// The rules of PROTOCOL.md §3 for one key object, and their messages, written once
+/// for a single key and for each element of a list: `members` holds what the members
+/// named by api_key_members held; `is_object`, whether the value was an object.
+template <class = void>
+inline Result<ApiKey> api_key_from_members(const JsonMember* members, bool is_object,
+                                           std::string_view context, int status) {
+  const std::string* id_text = members[0].string();
+  const std::string* name = members[1].string();
+  const bool* disabled = members[2].boolean();
+  const JsonMember& key_value = members[3];
+  if (!is_object) return malformed(context, "an API key is not a JSON object", status);
+  if (id_text == nullptr) return malformed(context, "'_id' is missing or not a string", status);
+  auto id = ObjectId::from_hex(*id_text);
+  if (!id) return malformed(context, "'_id' is not 24 hex characters", status);
+  if (name == nullptr) return malformed(context, "'name' is missing or not a string", status);
+  if (disabled == nullptr) {
+    return malformed(context, "'disabled' is missing or not a boolean", status);
+  }
+  // "key" may be absent or null (no value) or a string; anything else is refused.
+  if (key_value.kind != JsonMember::Kind::absent && key_value.kind != JsonMember::Kind::null &&
+      key_value.kind != JsonMember::Kind::string) {
+    return malformed(context, "'key' is not a string", status);
+  }
+  ApiKey key{*id, *name, *disabled, std::nullopt};
+  if (const std::string* value = key_value.string()) key.key.emplace(*value);
+  return key;
 }
 
 /// One API key (a create or fetch answer).
@@ -5470,7 +5454,7 @@ inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view cont
   JsonMembersReader<T> reader({api_key_members, members, std::size(members)});
   if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
   const bool is_object = reader.top_shape() == JsonMembersReader<T>::Shape::object;
-  return api_key_from_parts(api_key_parts(members, is_object), context, status);
+  return api_key_from_members(members, is_object, context, status);
 }
 
 /// A key list (a fetch-all answer): a JSON array of key objects, each read as it is
@@ -5488,8 +5472,7 @@ inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
     static void element(void* self, bool is_object, const JsonFields& fields) {
       auto& list = *static_cast<List*>(self);
       if (!list.first_failure) return;
-      auto key =
-          api_key_from_parts(api_key_parts(fields.members, is_object), list.context, list.status);
+      auto key = api_key_from_members(fields.members, is_object, list.context, list.status);
       if (!key) {
         list.first_failure = std::move(key).error();
         return;

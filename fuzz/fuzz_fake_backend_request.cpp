@@ -38,6 +38,7 @@
 #include <appkeys/detail/json.hpp>
 #include <appkeys/detail/routes.hpp>
 #include <appkeys/detail/wire.hpp>
+#include <appkeys/detail/wire_requests.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/testing/fake.hpp>
 

@@ -1,4 +1,4 @@
-// Fuzzes detail/json_writer.hpp and the request bodies written with it (wire.hpp's
+// Fuzzes detail/json_writer.hpp and the request bodies written with it (wire_requests.hpp's
 // create_key_body, device_json, login_body, register_body).
 //
 // Input: arbitrary bytes. The whole input is one string; for the bodies, the first
@@ -16,6 +16,7 @@
 #include <appkeys/credentials.hpp>
 #include <appkeys/detail/json_writer.hpp>
 #include <appkeys/detail/wire.hpp>
+#include <appkeys/detail/wire_requests.hpp>
 
 #include <nlohmann/json.hpp>
 

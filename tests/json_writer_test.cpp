@@ -1,11 +1,12 @@
 // The request bodies' writer (detail/json_writer.hpp) against what it replaced:
 // nlohmann/json's dump(-1, ' ', false, error_handler_t::replace), string by string
 // (every byte, UTF-8 well- and ill-formed, random bytes) and body by body (the four
-// builders of wire.hpp against the documents the client used to build); and the
+// builders of wire_requests.hpp against the documents the client used to build); and the
 // secret-bearing bodies never reallocate once the secret is in them.
 #include <appkeys/appkeys.hpp>
 #include <appkeys/detail/json_writer.hpp>
 #include <appkeys/detail/wire.hpp>
+#include <appkeys/detail/wire_requests.hpp>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

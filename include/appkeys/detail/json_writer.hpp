@@ -147,7 +147,7 @@ inline void append_json_string(String& out, std::string_view text) {
 /// then `}` on end(). Keys must be given in bytewise ascending order (as nlohmann/json
 /// would sort them) and must outlive the writer (the assert compares with the last
 /// one); they are the protocol's field names, string literals. A nested object from
-/// object() must be ended before its parent gets another member. wire.hpp's templates
+/// object() must be ended before its parent gets another member. wire_requests.hpp's templates
 /// name it JsonObjectWriter<T>, so that it is compiled only where they are.
 template <class = void>
 class JsonObjectWriter {

@@ -17,6 +17,7 @@
 #include <appkeys/detail/steps/client_state.hpp>
 #include <appkeys/detail/steps/host_lookup.hpp>
 #include <appkeys/detail/wire.hpp>
+#include <appkeys/detail/wire_requests.hpp>
 #include <appkeys/object_id.hpp>
 #include <appkeys/user.hpp>
 

@@ -19,6 +19,7 @@
 #include <appkeys/detail/steps/exchange.hpp>
 #include <appkeys/detail/steps/host_lookup.hpp>
 #include <appkeys/detail/wire.hpp>
+#include <appkeys/detail/wire_requests.hpp>
 #include <appkeys/secret.hpp>
 #include <appkeys/user.hpp>
 

@@ -135,15 +135,15 @@ inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
     std::string_view context;
     int status;
     std::vector<ApiKey> keys;
-    Result<void> first_failure;
+    Result<void> elements_ok;  // the first bad element's error, once there is one
 
     static void begin(void* self) { static_cast<List*>(self)->keys.clear(); }
     static void element(void* self, bool is_object, const JsonFields& fields) {
       auto& list = *static_cast<List*>(self);
-      if (!list.first_failure) return;
+      if (!list.elements_ok) return;
       auto key = api_key_from_members(fields.members, is_object, list.context, list.status);
       if (!key) {
-        list.first_failure = std::move(key).error();
+        list.elements_ok = std::move(key).error();
         return;
       }
       list.keys.push_back(std::move(*key));
@@ -157,7 +157,7 @@ inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
   if (reader.top_shape() != JsonMembersReader<T>::Shape::array) {
     return malformed(context, "body is not a JSON array", status);
   }
-  if (!list.first_failure) return std::move(list.first_failure).error();
+  if (!list.elements_ok) return std::move(list.elements_ok).error();
   return std::move(list.keys);
 }
 

@@ -2,9 +2,9 @@
 #pragma once
 
 #include <appkeys/config.hpp>
+#include <appkeys/detail/chrono.hpp>
 #include <appkeys/retry.hpp>
 
-#include <chrono>
 #include <string>
 
 namespace appkeys {

@@ -3,8 +3,9 @@
 // Public because users write transports (see concepts.hpp).
 #pragma once
 
+#include <appkeys/detail/chrono.hpp>
+
 #include <algorithm>
-#include <chrono>
 #include <cstddef>
 #include <map>
 #include <optional>

@@ -1,7 +1,7 @@
 // appkeys — RetryPolicy: whether and how a failed request is tried again.
 #pragma once
 
-#include <chrono>
+#include <appkeys/detail/chrono.hpp>
 
 namespace appkeys {
 

@@ -7,6 +7,7 @@
 #include <appkeys/concepts.hpp>
 #include <appkeys/config.hpp>
 #include <appkeys/detail/call_registry.hpp>
+#include <appkeys/detail/chrono.hpp>
 #include <appkeys/detail/slot.hpp>
 #include <appkeys/detail/steps/action.hpp>
 #include <appkeys/detail/steps/flight.hpp>
@@ -17,7 +18,6 @@
 #include <appkeys/result.hpp>
 
 #include <atomic>
-#include <chrono>
 #include <concepts>
 #include <memory>
 #include <stop_token>

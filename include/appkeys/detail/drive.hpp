@@ -3,6 +3,7 @@
 #pragma once
 
 #include <appkeys/concepts.hpp>
+#include <appkeys/detail/chrono.hpp>
 #include <appkeys/detail/share.hpp>
 #include <appkeys/detail/slot.hpp>
 #include <appkeys/detail/steps/action.hpp>
@@ -12,7 +13,6 @@
 #include <appkeys/error.hpp>
 #include <appkeys/result.hpp>
 
-#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <stop_token>

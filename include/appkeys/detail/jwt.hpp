@@ -8,9 +8,9 @@
 #pragma once
 
 #include <appkeys/detail/base64.hpp>
+#include <appkeys/detail/chrono.hpp>
 #include <appkeys/detail/json_reader.hpp>
 
-#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string_view>

@@ -5,13 +5,13 @@
 // a call is made, not in every program that includes the client (see detail/json.hpp).
 #pragma once
 
+#include <appkeys/detail/chrono.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/result.hpp>
 #include <appkeys/retry.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <optional>
 #include <string_view>

@@ -3,9 +3,9 @@
 // shared by every call of every App. Never a sleeping thread per call.
 #pragma once
 
+#include <appkeys/detail/chrono.hpp>
 #include <appkeys/detail/unique_function.hpp>
 
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>

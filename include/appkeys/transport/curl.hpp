@@ -7,6 +7,7 @@
 
 #include <appkeys/concepts.hpp>
 #include <appkeys/config.hpp>
+#include <appkeys/detail/chrono.hpp>
 #include <appkeys/detail/share.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/http.hpp>
@@ -21,7 +22,6 @@
 #include <curl/curl.h>
 
 #include <array>
-#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <memory>

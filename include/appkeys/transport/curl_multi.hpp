@@ -5,6 +5,7 @@
 #pragma once
 
 #include <appkeys/concepts.hpp>
+#include <appkeys/detail/chrono.hpp>
 #include <appkeys/detail/share.hpp>
 #include <appkeys/detail/unique_function.hpp>
 #include <appkeys/error.hpp>
@@ -13,7 +14,6 @@
 #include <appkeys/transport/curl_detail/multi_loop.hpp>
 #include <appkeys/transport/curl_options.hpp>
 
-#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>

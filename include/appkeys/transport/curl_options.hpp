@@ -2,9 +2,9 @@
 // CurlMultiTransport): one definition, so their safe defaults cannot drift apart.
 #pragma once
 
+#include <appkeys/detail/chrono.hpp>
 #include <appkeys/secret.hpp>
 
-#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>

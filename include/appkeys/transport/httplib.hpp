@@ -8,6 +8,7 @@
 
 #include <appkeys/concepts.hpp>
 #include <appkeys/config.hpp>
+#include <appkeys/detail/chrono.hpp>
 #include <appkeys/detail/share.hpp>
 #include <appkeys/detail/url.hpp>
 #include <appkeys/detail/wipe.hpp>
@@ -27,7 +28,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>

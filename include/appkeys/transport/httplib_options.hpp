@@ -1,9 +1,9 @@
 // appkeys — HttplibTransportOptions: how an HttplibTransport connects.
 #pragma once
 
+#include <appkeys/detail/chrono.hpp>
 #include <appkeys/secret.hpp>
 
-#include <chrono>
 #include <cstddef>
 #include <string>
 

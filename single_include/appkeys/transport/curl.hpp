@@ -462,7 +462,6 @@ inline std::size_t on_body(char* data, std::size_t size, std::size_t count, void
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstddef>
 #include <limits>
 #include <string>
@@ -687,7 +686,6 @@ Result<HttpResponse> outcome(CURLcode code, Exchange& exchange, const Handle& ha
 
 
 #include <algorithm>
-#include <chrono>
 #include <string>
 #include <utility>
 
@@ -734,7 +732,6 @@ Result<PreparedRequest> prepare(const HttpRequest& request, const Options& optio
 // CurlMultiTransport): one definition, so their safe defaults cannot drift apart.
 
 
-#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -821,7 +818,6 @@ struct MultiTransportTraits {
 #include <curl/curl.h>
 
 #include <array>
-#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <memory>

@@ -467,7 +467,6 @@ inline std::size_t on_body(char* data, std::size_t size, std::size_t count, void
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstddef>
 #include <limits>
 #include <string>
@@ -592,7 +591,6 @@ CURLcode configure(Handle& handle, CURLSH* share, const Options& options,
 
 
 #include <algorithm>
-#include <chrono>
 #include <string>
 #include <utility>
 
@@ -634,7 +632,6 @@ Result<PreparedRequest> prepare(const HttpRequest& request, const Options& optio
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_PREPARED_HPP_INLINED
 
 #include <atomic>
-#include <chrono>
 #include <cstddef>
 #include <list>
 #include <map>
@@ -1088,7 +1085,6 @@ Result<HttpResponse> outcome(CURLcode code, Exchange& exchange, const Handle& ha
 // CurlMultiTransport): one definition, so their safe defaults cannot drift apart.
 
 
-#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -1176,7 +1172,6 @@ struct MultiTransportTraits {
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstddef>
 #include <limits>
 #include <map>
@@ -1551,7 +1546,6 @@ class MultiLoop : public std::enable_shared_from_this<MultiLoop> {
 // ---- end appkeys/transport/curl_detail/multi_loop.hpp
 #endif  // APPKEYS_SINGLE_INCLUDE_TRANSPORT_CURL_DETAIL_MULTI_LOOP_HPP_INLINED
 
-#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>

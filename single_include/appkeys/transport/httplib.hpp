@@ -18,7 +18,6 @@
 // ---- begin appkeys/transport/httplib_detail/clock.hpp
 // appkeys — the clock HttplibTransport measures every deadline on.
 
-#include <chrono>
 
 namespace appkeys::httplib_detail {
 
@@ -44,6 +43,7 @@ using Clock = std::chrono::steady_clock;
 // ---- begin appkeys/transport/httplib_detail/plain_client.hpp
 // appkeys — PlainClient: cpp-httplib's plain-HTTP client, sending with MSG_NOSIGNAL.
 
+
 #include <httplib.h>
 
 #include <netdb.h>
@@ -53,7 +53,6 @@ using Clock = std::chrono::steady_clock;
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <chrono>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -220,7 +219,6 @@ class PlainClient final : public httplib::ClientImpl {
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstddef>
 #include <cstdlib>
 #include <string>
@@ -595,7 +593,6 @@ using detail::is_loopback_host;
 // appkeys — HttplibTransportOptions: how an HttplibTransport connects.
 
 
-#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -1092,7 +1089,6 @@ class Watch {
 
 #include <algorithm>
 #include <charconv>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>

@@ -15,12 +15,12 @@
 // and the completion driver (async_drive.hpp), and unit tests can drive it by hand.
 #pragma once
 
+#include <appkeys/detail/chrono.hpp>
 #include <appkeys/detail/slot.hpp>
 #include <appkeys/detail/steps/flight_fwd.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/result.hpp>
 
-#include <chrono>
 #include <concepts>
 #include <memory>
 #include <type_traits>

@@ -10,6 +10,7 @@
 // that run the operation, not in every one that includes <appkeys/appkeys.hpp>.
 #pragma once
 
+#include <appkeys/detail/chrono.hpp>
 #include <appkeys/detail/jwt.hpp>
 #include <appkeys/detail/retry_rules.hpp>
 #include <appkeys/detail/slot.hpp>
@@ -19,7 +20,6 @@
 #include <appkeys/detail/steps/token_refresh.hpp>
 #include <appkeys/user.hpp>
 
-#include <chrono>
 #include <string>
 #include <string_view>
 #include <utility>

@@ -2,6 +2,7 @@
 // the retry rules (detail/retry_rules.hpp) are applied.
 #pragma once
 
+#include <appkeys/detail/chrono.hpp>
 #include <appkeys/detail/json.hpp>
 #include <appkeys/detail/retry_rules.hpp>
 #include <appkeys/detail/slot.hpp>
@@ -10,7 +11,6 @@
 #include <appkeys/result.hpp>
 #include <appkeys/retry.hpp>
 
-#include <chrono>
 #include <cstdint>
 #include <utility>
 

@@ -3,6 +3,7 @@
 // the method and body, the callbacks and the response size limit.
 #pragma once
 
+#include <appkeys/detail/chrono.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/transport/curl_detail/handles.hpp>
 #include <appkeys/transport/curl_detail/request_headers.hpp>
@@ -12,7 +13,6 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstddef>
 #include <limits>
 #include <string>

@@ -4,6 +4,7 @@
 
 #include <appkeys/concepts.hpp>
 #include <appkeys/config.hpp>
+#include <appkeys/detail/chrono.hpp>
 #include <appkeys/detail/unique_function.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/result.hpp>
@@ -12,7 +13,6 @@
 #include <appkeys/transport/curl_detail/response.hpp>
 
 #include <atomic>
-#include <chrono>
 #include <cstddef>
 #include <list>
 #include <map>

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <appkeys/concepts.hpp>
+#include <appkeys/detail/chrono.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/result.hpp>
@@ -19,7 +20,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstddef>
 #include <limits>
 #include <map>

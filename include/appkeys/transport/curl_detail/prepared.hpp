@@ -3,6 +3,7 @@
 // headers.
 #pragma once
 
+#include <appkeys/detail/chrono.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/result.hpp>
@@ -10,7 +11,6 @@
 #include <appkeys/transport/curl_detail/target.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <string>
 #include <utility>
 

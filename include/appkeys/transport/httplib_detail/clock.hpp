@@ -1,7 +1,7 @@
 // appkeys — the clock HttplibTransport measures every deadline on.
 #pragma once
 
-#include <chrono>
+#include <appkeys/detail/chrono.hpp>
 
 namespace appkeys::httplib_detail {
 

@@ -1,6 +1,8 @@
 // appkeys — PlainClient: cpp-httplib's plain-HTTP client, sending with MSG_NOSIGNAL.
 #pragma once
 
+#include <appkeys/detail/chrono.hpp>
+
 #include <httplib.h>
 
 #include <netdb.h>
@@ -10,7 +12,6 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <chrono>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>

@@ -2,6 +2,7 @@
 // HttplibTransport itself (only with TLS support: CPPHTTPLIB_OPENSSL_SUPPORT).
 #pragma once
 
+#include <appkeys/detail/chrono.hpp>
 #include <appkeys/detail/wipe.hpp>
 #include <appkeys/transport/httplib_detail/clock.hpp>
 
@@ -18,7 +19,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstddef>
 #include <cstdlib>
 #include <string>

@@ -1,11 +1,11 @@
 // appkeys — RunLoop: a queue of jobs that the thread calling run() works through.
 #pragma once
 
+#include <appkeys/detail/job_queue.hpp>
 #include <appkeys/exec/job.hpp>
 
 #include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <mutex>
 #include <type_traits>
 #include <utility>
@@ -46,7 +46,7 @@ class RunLoop {
     // Notified under the lock: the moment the lock is released a run() may return and
     // its caller destroy the loop, so nothing here may touch it afterwards.
     std::lock_guard lock(mutex_);
-    jobs_.push_back(std::move(erased));
+    jobs_.push(std::move(erased));
     ready_.notify_one();
   }
 
@@ -62,8 +62,7 @@ class RunLoop {
           finishing_ = false;
           return;
         }
-        job = std::move(jobs_.front());
-        jobs_.pop_front();
+        job = jobs_.pop();
       }
       job();
     }
@@ -75,8 +74,7 @@ class RunLoop {
     {
       std::lock_guard lock(mutex_);
       if (jobs_.empty()) return false;
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
+      job = jobs_.pop();
     }
     job();
     return true;
@@ -98,7 +96,7 @@ class RunLoop {
  private:
   mutable std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<detail::UniqueFunction<void()>> jobs_;
+  detail::JobQueue<detail::UniqueFunction<void()>> jobs_;
   bool finishing_ = false;
 };
 

@@ -1,13 +1,13 @@
 // appkeys — ThreadPool: a fixed set of worker threads and a FIFO of jobs.
 #pragma once
 
+#include <appkeys/detail/job_queue.hpp>
 #include <appkeys/detail/share.hpp>
 #include <appkeys/exec/job.hpp>
 
 #include <algorithm>
 #include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -74,7 +74,7 @@ class BasicThreadPool {
     // Notified under the lock, as RunLoop does: once the lock is released the job may
     // run and its caller destroy the pool, so nothing here may touch it afterwards.
     std::lock_guard lock(state_->mutex);
-    state_->jobs.push_back(std::move(erased));
+    state_->jobs.push(std::move(erased));
     state_->ready.notify_one();
   }
 
@@ -86,7 +86,7 @@ class BasicThreadPool {
   struct State {
     std::mutex mutex;
     std::condition_variable ready;
-    std::deque<Job> jobs;
+    detail::JobQueue<Job> jobs;
     bool stopping = false;
   };
 
@@ -97,8 +97,7 @@ class BasicThreadPool {
         std::unique_lock lock(state.mutex);
         state.ready.wait(lock, [&state] { return state.stopping || !state.jobs.empty(); });
         if (state.jobs.empty()) return;  // stopping and drained
-        job = std::move(state.jobs.front());
-        state.jobs.pop_front();
+        job = state.jobs.pop();
       }
       job();
     }

@@ -63,8 +63,10 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
 /// cpp-httplib. `h.emplace("Accept", "application/json")`, `h.find("accept")`.
 using Headers = std::multimap<std::string, std::string, detail::CaseInsensitiveLess>;
 
-/// The first value of header `name`, if present.
-inline std::optional<std::string_view> header_value(const Headers& headers, std::string_view name) {
+/// The first value of header `name`, if present. (A template only so that it is
+/// compiled where it is used: see detail/json.hpp.)
+template <class = void>
+std::optional<std::string_view> header_value(const Headers& headers, std::string_view name) {
   if (auto it = headers.find(name); it != headers.end()) return std::string_view(it->second);
   return std::nullopt;
 }

@@ -1297,8 +1297,10 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
 /// cpp-httplib. `h.emplace("Accept", "application/json")`, `h.find("accept")`.
 using Headers = std::multimap<std::string, std::string, detail::CaseInsensitiveLess>;
 
-/// The first value of header `name`, if present.
-inline std::optional<std::string_view> header_value(const Headers& headers, std::string_view name) {
+/// The first value of header `name`, if present. (A template only so that it is
+/// compiled where it is used: see detail/json.hpp.)
+template <class = void>
+std::optional<std::string_view> header_value(const Headers& headers, std::string_view name) {
   if (auto it = headers.find(name); it != headers.end()) return std::string_view(it->second);
   return std::nullopt;
 }
@@ -2193,6 +2195,9 @@ namespace appkeys {
 ///
 /// Thread safety: post and finish may be called from any thread; run and run_one from
 /// one thread at a time.
+///
+/// Its members are templates only so that they are compiled where a loop is used, not
+/// in every program that includes the client (see detail/json.hpp).
 class RunLoop {
  public:
   RunLoop() = default;
@@ -2213,6 +2218,7 @@ class RunLoop {
 
   /// Runs jobs as they arrive, blocking while the queue is empty, until finish() has
   /// been called and the queue is drained; then clears the finish request and returns.
+  template <class = void>
   void run() {
     for (;;) {
       detail::UniqueFunction<void()> job;
@@ -2230,6 +2236,7 @@ class RunLoop {
   }
 
   /// Runs the first queued job, if any; returns whether one ran. Never blocks.
+  template <class = void>
   bool run_one() {
     detail::UniqueFunction<void()> job;
     {
@@ -2242,6 +2249,7 @@ class RunLoop {
   }
 
   /// Asks run() to return once the queue is empty.
+  template <class = void>
   void finish() {
     std::lock_guard lock(mutex_);  // notified under the lock, as in post()
     finishing_ = true;
@@ -2249,6 +2257,7 @@ class RunLoop {
   }
 
   /// Jobs waiting to run.
+  template <class = void>
   std::size_t pending() const {
     std::lock_guard lock(mutex_);
     return jobs_.size();
@@ -2432,12 +2441,20 @@ class FutureExec {
     return future;
   }
 
-  /// Threads in the shared pool once started (at least one).
-  std::size_t thread_count() const noexcept { return shared_->thread_count; }
+  /// Threads in the shared pool once started (at least one). (This and
+  /// running_thread_count() are templates only so that the pool is compiled where a
+  /// FutureExec is used: see detail/json.hpp.)
+  template <class = void>
+  std::size_t thread_count() const noexcept {
+    return shared_->thread_count;
+  }
 
   /// Threads the shared pool runs now: 0 until a call needed the pool (always 0 over an
   /// AsyncTransport), then thread_count().
-  std::size_t running_thread_count() const noexcept { return shared_->running_threads(); }
+  template <class = void>
+  std::size_t running_thread_count() const noexcept {
+    return shared_->running_threads();
+  }
 
  private:
   std::shared_ptr<detail::FuturePool> shared_;
@@ -3036,7 +3053,9 @@ class CoroExec {
   CoroExec() = default;
 
   /// Runs each call on a job given to `run_on`; resumes on a job given to `resume_on`,
-  /// or, if it is empty, right where the call ran. An empty `run_on` runs inline.
+  /// or, if it is empty, right where the call ran. An empty `run_on` runs inline. (A
+  /// template only so that it is compiled where it is used: see detail/json.hpp.)
+  template <class = void>
   explicit CoroExec(PostFunction run_on, PostFunction resume_on = nullptr)
       : contexts_(detail::share_new<const Contexts>(
             Contexts{.run_on = std::move(run_on), .resume_on = std::move(resume_on)})) {}
@@ -3321,7 +3340,10 @@ class CallbackExec {
   CallbackExec() = default;
 
   /// Runs each call on a job given to `run_on` (inline if empty) and each handler on a
-  /// job given to `complete_on` (or, if empty, right where the call ran).
+  /// job given to `complete_on` (or, if empty, right where the call ran). (A template
+  /// only so that it is compiled where it is used, as on_handler_exception: see
+  /// detail/json.hpp.)
+  template <class = void>
   explicit CallbackExec(PostFunction run_on, PostFunction complete_on = nullptr)
       : contexts_(detail::share_new<const detail::CallbackContexts>(detail::CallbackContexts{
             .run_on = std::move(run_on), .complete_on = std::move(complete_on)})) {}
@@ -3339,6 +3361,7 @@ class CallbackExec {
 
   /// A copy of this executor whose handlers' exceptions go to `hook` (called on the
   /// handler's thread; if the hook throws too, the program ends).
+  template <class = void>
   CallbackExec on_handler_exception(std::function<void(std::exception_ptr)> hook) const {
     detail::CallbackContexts contexts = contexts_ ? *contexts_ : detail::CallbackContexts{};
     contexts.on_handler_exception = std::move(hook);

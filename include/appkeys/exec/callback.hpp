@@ -232,7 +232,10 @@ class CallbackExec {
   CallbackExec() = default;
 
   /// Runs each call on a job given to `run_on` (inline if empty) and each handler on a
-  /// job given to `complete_on` (or, if empty, right where the call ran).
+  /// job given to `complete_on` (or, if empty, right where the call ran). (A template
+  /// only so that it is compiled where it is used, as on_handler_exception: see
+  /// detail/json.hpp.)
+  template <class = void>
   explicit CallbackExec(PostFunction run_on, PostFunction complete_on = nullptr)
       : contexts_(detail::share_new<const detail::CallbackContexts>(detail::CallbackContexts{
             .run_on = std::move(run_on), .complete_on = std::move(complete_on)})) {}
@@ -250,6 +253,7 @@ class CallbackExec {
 
   /// A copy of this executor whose handlers' exceptions go to `hook` (called on the
   /// handler's thread; if the hook throws too, the program ends).
+  template <class = void>
   CallbackExec on_handler_exception(std::function<void(std::exception_ptr)> hook) const {
     detail::CallbackContexts contexts = contexts_ ? *contexts_ : detail::CallbackContexts{};
     contexts.on_handler_exception = std::move(hook);

@@ -137,7 +137,9 @@ class CoroExec {
   CoroExec() = default;
 
   /// Runs each call on a job given to `run_on`; resumes on a job given to `resume_on`,
-  /// or, if it is empty, right where the call ran. An empty `run_on` runs inline.
+  /// or, if it is empty, right where the call ran. An empty `run_on` runs inline. (A
+  /// template only so that it is compiled where it is used: see detail/json.hpp.)
+  template <class = void>
   explicit CoroExec(PostFunction run_on, PostFunction resume_on = nullptr)
       : contexts_(detail::share_new<const Contexts>(
             Contexts{.run_on = std::move(run_on), .resume_on = std::move(resume_on)})) {}

@@ -144,12 +144,20 @@ class FutureExec {
     return future;
   }
 
-  /// Threads in the shared pool once started (at least one).
-  std::size_t thread_count() const noexcept { return shared_->thread_count; }
+  /// Threads in the shared pool once started (at least one). (This and
+  /// running_thread_count() are templates only so that the pool is compiled where a
+  /// FutureExec is used: see detail/json.hpp.)
+  template <class = void>
+  std::size_t thread_count() const noexcept {
+    return shared_->thread_count;
+  }
 
   /// Threads the shared pool runs now: 0 until a call needed the pool (always 0 over an
   /// AsyncTransport), then thread_count().
-  std::size_t running_thread_count() const noexcept { return shared_->running_threads(); }
+  template <class = void>
+  std::size_t running_thread_count() const noexcept {
+    return shared_->running_threads();
+  }
 
  private:
   std::shared_ptr<detail::FuturePool> shared_;

@@ -32,6 +32,9 @@ namespace appkeys {
 ///
 /// Thread safety: post and finish may be called from any thread; run and run_one from
 /// one thread at a time.
+///
+/// Its members are templates only so that they are compiled where a loop is used, not
+/// in every program that includes the client (see detail/json.hpp).
 class RunLoop {
  public:
   RunLoop() = default;
@@ -52,6 +55,7 @@ class RunLoop {
 
   /// Runs jobs as they arrive, blocking while the queue is empty, until finish() has
   /// been called and the queue is drained; then clears the finish request and returns.
+  template <class = void>
   void run() {
     for (;;) {
       detail::UniqueFunction<void()> job;
@@ -69,6 +73,7 @@ class RunLoop {
   }
 
   /// Runs the first queued job, if any; returns whether one ran. Never blocks.
+  template <class = void>
   bool run_one() {
     detail::UniqueFunction<void()> job;
     {
@@ -81,6 +86,7 @@ class RunLoop {
   }
 
   /// Asks run() to return once the queue is empty.
+  template <class = void>
   void finish() {
     std::lock_guard lock(mutex_);  // notified under the lock, as in post()
     finishing_ = true;
@@ -88,6 +94,7 @@ class RunLoop {
   }
 
   /// Jobs waiting to run.
+  template <class = void>
   std::size_t pending() const {
     std::lock_guard lock(mutex_);
     return jobs_.size();

@@ -145,8 +145,8 @@ class FutureExec {
   }
 
   /// Threads in the shared pool once started (at least one). (This and
-  /// running_thread_count() are templates only so that the pool is compiled where a
-  /// FutureExec is used: see detail/json.hpp.)
+  /// running_thread_count() are templates only so that they are compiled where they are
+  /// used: see detail/json.hpp.)
   template <class = void>
   std::size_t thread_count() const noexcept {
     return shared_->thread_count;

@@ -62,19 +62,23 @@ struct UserState {
     std::lock_guard lock(mutex);
     return !refresh_token.empty();
   }
+  template <class = void>  // compiled only where used: see detail/json.hpp
   Secret current_access_token() const {
     std::lock_guard lock(mutex);
     return access_token;
   }
+  template <class = void>  // compiled only where used: see detail/json.hpp
   Secret current_refresh_token() const {
     std::lock_guard lock(mutex);
     return refresh_token;
   }
+  template <class = void>  // compiled only where used: see detail/json.hpp
   void set_access_token(Secret token) {
     std::lock_guard lock(mutex);
     if (!refresh_token.empty()) access_token = std::move(token);
   }
   /// Forgets both tokens: the session is over for every handle that shares it.
+  template <class = void>  // compiled only where used: see detail/json.hpp
   void clear_tokens() {
     Secret access, refresh;  // destroyed (and wiped) after the lock is released
     std::lock_guard lock(mutex);
@@ -117,6 +121,7 @@ class User {
   /// a 401, or for a default-constructed User.
   bool is_logged_in() const { return state_ && state_->logged_in(); }
   /// The identities the profile listed at login.
+  template <class = void>  // compiled only where used: see detail/json.hpp
   std::vector<UserIdentity> identities() const {
     if (!state_) return {};
     std::lock_guard lock(state_->mutex);

@@ -752,6 +752,7 @@ class ObjectId {
   constexpr explicit ObjectId(const bytes_type& bytes) noexcept : bytes_(bytes) {}
 
   /// Parses 24 hex characters (either case); anything else is errc::invalid_argument.
+  template <class = void>  // compiled only where used: see detail/json.hpp
   static Result<ObjectId> from_hex(std::string_view text) {
     if (text.size() != 24) {
       return AppError(errc::invalid_argument, "invalid ObjectId: expected 24 hex characters, got " +
@@ -781,6 +782,7 @@ class ObjectId {
   }
 
   /// 24 lowercase hex characters.
+  template <class = void>  // compiled only where used: see detail/json.hpp
   std::string to_hex() const {
     static constexpr char digits[] = "0123456789abcdef";
     std::string text(24, '0');
@@ -1798,19 +1800,23 @@ struct UserState {
     std::lock_guard lock(mutex);
     return !refresh_token.empty();
   }
+  template <class = void>  // compiled only where used: see detail/json.hpp
   Secret current_access_token() const {
     std::lock_guard lock(mutex);
     return access_token;
   }
+  template <class = void>  // compiled only where used: see detail/json.hpp
   Secret current_refresh_token() const {
     std::lock_guard lock(mutex);
     return refresh_token;
   }
+  template <class = void>  // compiled only where used: see detail/json.hpp
   void set_access_token(Secret token) {
     std::lock_guard lock(mutex);
     if (!refresh_token.empty()) access_token = std::move(token);
   }
   /// Forgets both tokens: the session is over for every handle that shares it.
+  template <class = void>  // compiled only where used: see detail/json.hpp
   void clear_tokens() {
     Secret access, refresh;  // destroyed (and wiped) after the lock is released
     std::lock_guard lock(mutex);
@@ -1853,6 +1859,7 @@ class User {
   /// a 401, or for a default-constructed User.
   bool is_logged_in() const { return state_ && state_->logged_in(); }
   /// The identities the profile listed at login.
+  template <class = void>  // compiled only where used: see detail/json.hpp
   std::vector<UserIdentity> identities() const {
     if (!state_) return {};
     std::lock_guard lock(state_->mutex);
@@ -2826,6 +2833,7 @@ class SyncWaitEvent final : public SyncWaitSignal {
     done_ = true;
     ready_.notify_all();
   }
+  template <class = void>  // compiled only where used: see detail/json.hpp
   void wait() {
     std::unique_lock lock(mutex_);
     ready_.wait(lock, [this] { return done_; });
@@ -2847,6 +2855,7 @@ class SyncWaitLoopSignal final : public SyncWaitSignal {
   }
   /// Runs the loop until the task is done; a finish() someone else asked for does not
   /// end the wait early.
+  template <class = void>  // compiled only where used: see detail/json.hpp
   void wait() {
     do {
       loop_.run();
@@ -4293,6 +4302,7 @@ inline constexpr std::size_t max_json_depth = 64;
 
 /// Nesting depth of a JSON text, counting brackets outside strings; stops early once
 /// `limit` is exceeded.
+template <class = void>  // compiled only where used: see detail/json.hpp
 inline std::size_t json_depth(std::string_view text, std::size_t limit) noexcept {
   std::size_t depth = 0, deepest = 0;
   bool in_string = false, escaped = false;
@@ -4673,6 +4683,7 @@ struct UrlSplit {
 /// Splits an absolute http:// or https:// URL into scheme, authority (host and port)
 /// and target. Structure only: which characters a host, port or path may hold is the
 /// caller's rule (a transport is strict, the fake backend lenient).
+template <class = void>  // compiled only where used: see detail/json.hpp
 inline UrlSplit split_url(std::string_view url) noexcept {
   UrlSplit out;
   UrlParts& parts = out.parts;
@@ -4735,6 +4746,7 @@ inline UrlSplit split_url(std::string_view url) noexcept {
 /// dot ("localhost.", "127.0.0.1."): an absolute name is looked up by the resolver
 /// (glibc's hosts file does not list "localhost."), so a DNS answer could send it
 /// anywhere.
+template <class = void>  // compiled only where used: see detail/json.hpp
 inline bool is_loopback_host(std::string_view host) {
   if (iequals(host, "localhost")) return true;
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
@@ -4789,9 +4801,13 @@ inline bool is_valid_app_id(std::string_view app_id) noexcept {
   return true;
 }
 
-inline bool is_http_url(std::string_view url) noexcept { return static_cast<bool>(split_url(url)); }
+template <class = void>  // compiled only where used: see detail/json.hpp
+inline bool is_http_url(std::string_view url) noexcept {
+  return static_cast<bool>(split_url(url));
+}
 
 /// host + path, in one allocation.
+template <class = void>  // compiled only where used: see detail/json.hpp
 inline std::string join_url(std::string_view host, std::string_view path) {
   std::string url;
   url.reserve(host.size() + path.size());
@@ -4800,6 +4816,7 @@ inline std::string join_url(std::string_view host, std::string_view path) {
   return url;
 }
 
+template <class = void>  // compiled only where used: see detail/json.hpp
 inline Result<void> check_credentials(const Credentials& credentials) {
   switch (credentials.provider()) {
     case AuthProvider::email_password:
@@ -4821,6 +4838,7 @@ inline Result<void> check_credentials(const Credentials& credentials) {
   return {};
 }
 
+template <class = void>  // compiled only where used: see detail/json.hpp
 inline Result<void> check_logged_in(const User& user) {
   if (!user.is_logged_in()) {
     return AppError(errc::not_logged_in,
@@ -4832,6 +4850,7 @@ inline Result<void> check_logged_in(const User& user) {
 
 /// Names the app a client talks to: its base URL (scheme and host in lower case, no
 /// trailing '/') and app id. A session may be used by any client with the same key.
+template <class = void>  // compiled only where used: see detail/json.hpp
 inline std::string owner_key_of(std::string_view base_url, std::string_view app_id) {
   std::string key;
   key.reserve(base_url.size() + app_id.size() + 1);
@@ -4867,6 +4886,7 @@ class ClientState {
   /// The checks before `user`'s tokens are used: it has a session, that session was
   /// logged in to this client's app (same base URL and app id: a User never leaks its
   /// tokens to another server or app), and it is still logged in.
+  template <class = void>  // compiled only where used: see detail/json.hpp
   Result<void> check_user(const User& user) const {
     const auto& state = user_state(user);
     if (state && state->owner != owner_key_) {
@@ -4879,6 +4899,7 @@ class ClientState {
   }
 
   /// Every request asks; the configuration never changes, so it is checked once.
+  template <class = void>  // compiled only where used: see detail/json.hpp
   Result<void> check_config() const {
     switch (config_problem_) {
       case ConfigProblem::none:
@@ -4931,6 +4952,7 @@ class ClientState {
     return std::nullopt;
   }
   /// Called once, by the leader of the location flight.
+  template <class = void>  // compiled only where used: see detail/json.hpp
   void set_resolved_host(std::string_view hostname) {
     std::lock_guard lock(location_mutex_);
     if (host_resolved_.load(std::memory_order_relaxed)) return;
@@ -4943,10 +4965,12 @@ class ClientState {
 
   // -- the device id the server assigned at the last login --------------------------
 
+  template <class = void>  // compiled only where used: see detail/json.hpp
   std::string current_device_id() const {
     std::lock_guard lock(device_mutex_);
     return device_id_;
   }
+  template <class = void>  // compiled only where used: see detail/json.hpp
   void remember_device_id(const std::string& id) {
     std::lock_guard lock(device_mutex_);
     device_id_ = id;
@@ -5295,6 +5319,7 @@ inline constexpr const char* error_code = "error_code";
 inline constexpr const char* link = "link";
 }  // namespace field
 
+template <class = void>  // compiled only where used: see detail/json.hpp
 inline AppError malformed(std::string_view what_response, std::string_view problem, int status) {
   std::string message = "malformed response to ";
   message += what_response;
@@ -5603,6 +5628,7 @@ namespace appkeys::detail {
 inline constexpr bool is_success(int status) noexcept { return status >= 200 && status < 300; }
 
 /// Server text is shown to people and written to logs: keep it short and printable.
+template <class = void>  // compiled only where used: see detail/json.hpp
 inline std::string sanitize_server_text(std::string_view text, std::size_t limit = 512) {
   std::string out;
   out.reserve(std::min(text.size(), limit));
@@ -5703,6 +5729,7 @@ inline constexpr std::string_view register_suffix = "/register";
 inline constexpr std::string_view enable_suffix = "/enable";
 inline constexpr std::string_view disable_suffix = "/disable";
 
+template <class = void>  // compiled only where used: see detail/json.hpp
 inline std::string join(std::initializer_list<std::string_view> parts) {
   std::size_t size = 0;
   for (auto part : parts) size += part.size();
@@ -5768,6 +5795,7 @@ inline std::string api_key_disable(std::string_view id_hex) {
 
 namespace appkeys::detail {
 
+template <class = void>  // compiled only where used: see detail/json.hpp
 inline std::string base64url_encode(std::string_view bytes) {
   static constexpr char alphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -6612,6 +6640,7 @@ struct CreateKeySpec {
   std::string name;
 
   Result<void> check_input() const { return {}; }
+  template <class = void>  // compiled only where used: see detail/json.hpp
   Result<void> check(const User& user) const {
     if (name.empty()) return AppError(errc::invalid_argument, "API key name must not be empty");
     if (user.provider() != provider_name(AuthProvider::email_password)) {

@@ -8,6 +8,7 @@
 
 namespace appkeys::detail {
 
+template <class = void>  // compiled only where used: see detail/json.hpp
 inline std::string base64url_encode(std::string_view bytes) {
   static constexpr char alphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -22,6 +22,7 @@ namespace appkeys::detail {
 inline constexpr bool is_success(int status) noexcept { return status >= 200 && status < 300; }
 
 /// Server text is shown to people and written to logs: keep it short and printable.
+template <class = void>  // compiled only where used: see detail/json.hpp
 inline std::string sanitize_server_text(std::string_view text, std::size_t limit = 512) {
   std::string out;
   out.reserve(std::min(text.size(), limit));

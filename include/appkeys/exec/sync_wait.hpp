@@ -83,6 +83,7 @@ class SyncWaitEvent final : public SyncWaitSignal {
     done_ = true;
     ready_.notify_all();
   }
+  template <class = void>  // compiled only where used: see detail/json.hpp
   void wait() {
     std::unique_lock lock(mutex_);
     ready_.wait(lock, [this] { return done_; });
@@ -104,6 +105,7 @@ class SyncWaitLoopSignal final : public SyncWaitSignal {
   }
   /// Runs the loop until the task is done; a finish() someone else asked for does not
   /// end the wait early.
+  template <class = void>  // compiled only where used: see detail/json.hpp
   void wait() {
     do {
       loop_.run();

@@ -42,9 +42,13 @@ inline bool is_valid_app_id(std::string_view app_id) noexcept {
   return true;
 }
 
-inline bool is_http_url(std::string_view url) noexcept { return static_cast<bool>(split_url(url)); }
+template <class = void>  // compiled only where used: see detail/json.hpp
+inline bool is_http_url(std::string_view url) noexcept {
+  return static_cast<bool>(split_url(url));
+}
 
 /// host + path, in one allocation.
+template <class = void>  // compiled only where used: see detail/json.hpp
 inline std::string join_url(std::string_view host, std::string_view path) {
   std::string url;
   url.reserve(host.size() + path.size());
@@ -53,6 +57,7 @@ inline std::string join_url(std::string_view host, std::string_view path) {
   return url;
 }
 
+template <class = void>  // compiled only where used: see detail/json.hpp
 inline Result<void> check_credentials(const Credentials& credentials) {
   switch (credentials.provider()) {
     case AuthProvider::email_password:
@@ -74,6 +79,7 @@ inline Result<void> check_credentials(const Credentials& credentials) {
   return {};
 }
 
+template <class = void>  // compiled only where used: see detail/json.hpp
 inline Result<void> check_logged_in(const User& user) {
   if (!user.is_logged_in()) {
     return AppError(errc::not_logged_in,
@@ -85,6 +91,7 @@ inline Result<void> check_logged_in(const User& user) {
 
 /// Names the app a client talks to: its base URL (scheme and host in lower case, no
 /// trailing '/') and app id. A session may be used by any client with the same key.
+template <class = void>  // compiled only where used: see detail/json.hpp
 inline std::string owner_key_of(std::string_view base_url, std::string_view app_id) {
   std::string key;
   key.reserve(base_url.size() + app_id.size() + 1);
@@ -120,6 +127,7 @@ class ClientState {
   /// The checks before `user`'s tokens are used: it has a session, that session was
   /// logged in to this client's app (same base URL and app id: a User never leaks its
   /// tokens to another server or app), and it is still logged in.
+  template <class = void>  // compiled only where used: see detail/json.hpp
   Result<void> check_user(const User& user) const {
     const auto& state = user_state(user);
     if (state && state->owner != owner_key_) {
@@ -132,6 +140,7 @@ class ClientState {
   }
 
   /// Every request asks; the configuration never changes, so it is checked once.
+  template <class = void>  // compiled only where used: see detail/json.hpp
   Result<void> check_config() const {
     switch (config_problem_) {
       case ConfigProblem::none:
@@ -184,6 +193,7 @@ class ClientState {
     return std::nullopt;
   }
   /// Called once, by the leader of the location flight.
+  template <class = void>  // compiled only where used: see detail/json.hpp
   void set_resolved_host(std::string_view hostname) {
     std::lock_guard lock(location_mutex_);
     if (host_resolved_.load(std::memory_order_relaxed)) return;
@@ -196,10 +206,12 @@ class ClientState {
 
   // -- the device id the server assigned at the last login --------------------------
 
+  template <class = void>  // compiled only where used: see detail/json.hpp
   std::string current_device_id() const {
     std::lock_guard lock(device_mutex_);
     return device_id_;
   }
+  template <class = void>  // compiled only where used: see detail/json.hpp
   void remember_device_id(const std::string& id) {
     std::lock_guard lock(device_mutex_);
     device_id_ = id;

@@ -31,12 +31,7 @@ namespace wire = appkeys::detail::wire;
 using json = nlohmann::json;
 namespace reference = request_bodies_reference;
 using reference::dump;
-
-std::string written(std::string_view text) {
-  std::string out;
-  appkeys::detail::append_json_string(out, text);
-  return out;
-}
+using reference::written;
 
 /// nlohmann/json's strict reading of `text` (no comments, nothing after the value).
 json parse_strict(std::string_view text) {

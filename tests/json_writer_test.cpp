@@ -29,12 +29,7 @@ namespace wire = appkeys::detail::wire;
 using json = nlohmann::json;
 namespace reference = request_bodies_reference;
 using reference::dump;
-
-std::string written(std::string_view text) {
-  std::string out;
-  append_json_string(out, text);
-  return out;
-}
+using reference::written;
 
 std::string hex(std::string_view bytes) {
   static constexpr char digits[] = "0123456789abcdef";

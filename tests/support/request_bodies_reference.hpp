@@ -1,11 +1,12 @@
 // The request bodies as the client built them before detail/json_writer.hpp:
 // nlohmann/json documents, dumped. The reference that tests/json_writer_test.cpp and
-// fuzz/fuzz_json_writer.cpp hold the writer to, byte for byte; kept in one place so the
-// two cannot drift apart.
+// fuzz/fuzz_json_writer.cpp hold the writer to, byte for byte, and the writer's side of
+// that comparison for one string; kept in one place so the two cannot drift apart.
 #pragma once
 
 #include <appkeys/app_config.hpp>
 #include <appkeys/credentials.hpp>
+#include <appkeys/detail/json_writer.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -19,6 +20,13 @@ using json = nlohmann::json;
 /// The client's serialization: never throwing on ill-formed UTF-8 (U+FFFD instead).
 inline std::string dump(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+/// `text` as the writer writes it: a JSON string, quotes included (compare with dump()).
+inline std::string written(std::string_view text) {
+  std::string out;
+  appkeys::detail::append_json_string(out, text);
+  return out;
 }
 
 inline json create_key(std::string_view name) { return json{{"name", std::string(name)}}; }

@@ -2002,6 +2002,39 @@ PostFunction post_to(P& target) {
 // ---- begin appkeys/exec/thread_pool.hpp
 // appkeys — ThreadPool: a fixed set of worker threads and a FIFO of jobs.
 
+// ---- begin appkeys/detail/dependent.hpp
+// appkeys — dependent_t and dependent(): naming a type or an object so that it depends
+// on a template parameter.
+//
+// Why: GCC instantiates a class template that a template names non-dependently (a
+// member's type, the type of an expression in a function body) where the template is
+// defined, not where it is used. `template <class T = void> struct A { std::vector<X>
+// v; };` thus compiles std::vector<X> in every program that includes the header, used
+// or not. Spelled dependent_t<T, std::vector<X>>, the type is the same, but it is
+// compiled only where A<T> is. The library's own class templates that exist only to be
+// compiled where used (`template <class = void>`) name their members' types this way.
+
+namespace appkeys::detail {
+
+template <class T, class X>
+struct DependentType {
+  using type = X;
+};
+
+/// `X`, as a type that depends on `T` (an alias template that ignores its parameter
+/// would not: it is replaced by X at once).
+template <class T, class X>
+using dependent_t = typename DependentType<T, X>::type;
+
+/// `object`, as an expression that depends on `T`: members reached through it are
+/// looked up, and their classes compiled, only where the enclosing template is.
+template <class T, class X>
+constexpr X& dependent(X& object) noexcept {
+  return object;
+}
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/dependent.hpp
 // ---- begin appkeys/detail/job_queue.hpp
 // appkeys — JobQueue: the first-in, first-out queue of ThreadPool and RunLoop.
 
@@ -2090,7 +2123,8 @@ namespace appkeys {
 /// Thread safety: post may be called from any thread, including a worker.
 ///
 /// A template over its job type (used as ThreadPool) only so that a program that never
-/// starts a pool does not compile one: see detail/json.hpp.
+/// starts a pool does not compile one; its members' types are named through
+/// dependent_t for the same reason (see detail/dependent.hpp).
 template <class Job>
 class BasicThreadPool {
  public:
@@ -2142,8 +2176,8 @@ class BasicThreadPool {
  private:
   /// What the workers share: owned jointly by the pool and every worker.
   struct State {
-    std::mutex mutex;
-    std::condition_variable ready;
+    detail::dependent_t<Job, std::mutex> mutex;
+    detail::dependent_t<Job, std::condition_variable> ready;
     detail::JobQueue<Job> jobs;
     bool stopping = false;
   };
@@ -2162,7 +2196,7 @@ class BasicThreadPool {
   }
 
   std::shared_ptr<State> state_;
-  std::vector<std::thread> workers_;
+  std::vector<detail::dependent_t<Job, std::thread>> workers_;
 };
 
 /// The pool: its jobs are move-only `void()` callables.
@@ -2342,7 +2376,7 @@ void settle(std::promise<T>& promise, Result<T>&& outcome) {
 /// What every copy of a FutureExec shares: its pool, started by the first call that
 /// needs it (never, over an AsyncTransport), and the flag that tells queued calls the
 /// pool is going away. A template over the pool type (used as FuturePool) only so that
-/// it is compiled where a FutureExec is made: see detail/json.hpp.
+/// it is compiled where a FutureExec is made: see detail/dependent.hpp.
 template <class Pool>
 struct BasicFuturePool {
   explicit BasicFuturePool(std::size_t count) : thread_count(std::max<std::size_t>(count, 1)) {}
@@ -2371,7 +2405,8 @@ struct BasicFuturePool {
   }
 
   const std::size_t thread_count;
-  std::shared_ptr<std::atomic<bool>> closing = share_new<std::atomic<bool>>(false);
+  using Flag = dependent_t<Pool, std::atomic<bool>>;
+  std::shared_ptr<Flag> closing = share_new<Flag>(false);
   std::once_flag start_once;
   std::atomic<bool> started_flag{false};
   std::unique_ptr<Pool> pool;
@@ -2434,8 +2469,10 @@ class FutureExec {
       });
     } else {
       // The pool takes move-only jobs, so the promise moves in with the operation.
-      shared_->started().post([promise = std::move(promise), closing = shared_->closing,
-                               op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
+      // (shared_ is reached as a dependent name so that the pool is compiled only here.)
+      auto& shared = *detail::dependent<F>(shared_);
+      shared.started().post([promise = std::move(promise), closing = shared.closing,
+                             op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
         if (closing->load(std::memory_order_acquire)) {
           detail::settle(promise, Result<T>(AppError(errc::shutting_down,
                                                      "the executor was destroyed before the "
@@ -2449,18 +2486,18 @@ class FutureExec {
   }
 
   /// Threads in the shared pool once started (at least one). (This and
-  /// running_thread_count() are templates only so that they are compiled where they are
-  /// used: see detail/json.hpp.)
-  template <class = void>
+  /// running_thread_count() are templates only so that they and the pool are compiled
+  /// where they are used: see detail/dependent.hpp.)
+  template <class V = void>
   std::size_t thread_count() const noexcept {
-    return shared_->thread_count;
+    return detail::dependent<V>(shared_)->thread_count;
   }
 
   /// Threads the shared pool runs now: 0 until a call needed the pool (always 0 over an
   /// AsyncTransport), then thread_count().
-  template <class = void>
+  template <class V = void>
   std::size_t running_thread_count() const noexcept {
-    return shared_->running_threads();
+    return detail::dependent<V>(shared_)->running_threads();
   }
 
  private:
@@ -3589,7 +3626,7 @@ class SettleOnce {
   static constexpr int done = 2;
 
   std::atomic<int> state_{pending};
-  std::atomic<std::thread::id> completer_{};
+  std::atomic<dependent_t<X, std::thread::id>> completer_{};  // see detail/dependent.hpp
   UniqueFunction<void(Result<X>)> completion_;
 };
 
@@ -3610,18 +3647,20 @@ inline AppError shutting_down_error() {
 
 /// The calls in flight through one App's completion driver.
 ///
-/// A template only so that programs without an AsyncTransport do not compile it.
+/// A template (its members' types named through dependent_t) only so that programs
+/// without an AsyncTransport do not compile it: see detail/dependent.hpp.
 ///
 /// Thread safety: every member may be called concurrently.
-template <class = void>
+template <class V = void>
 class BasicCallRegistry {
  public:
   /// Where a registered call sits: its slot.
   using Entry = std::size_t;
+  using Target = dependent_t<V, ShutdownTarget>;
 
   /// Registers `call`; false once shut_down() has begun (the caller then settles the
   /// call with errc::shutting_down itself).
-  bool add(std::weak_ptr<ShutdownTarget> call, Entry& entry) {
+  bool add(std::weak_ptr<Target> call, Entry& entry) {
     std::lock_guard lock(mutex_);
     if (closing_) return false;
     if (free_.empty()) {
@@ -3652,7 +3691,7 @@ class BasicCallRegistry {
   /// its real outcome got there first) and returns once no completion is running
   /// except, possibly, the one this thread is inside.
   void shut_down() noexcept {
-    std::vector<std::shared_ptr<ShutdownTarget>> live;
+    std::vector<std::shared_ptr<Target>> live;
     {
       std::lock_guard lock(mutex_);
       closing_ = true;
@@ -3681,9 +3720,9 @@ class BasicCallRegistry {
   // includes the client about 0.7% of nlohmann/json's compile time.
   mutable std::mutex mutex_;
   bool closing_ = false;
-  std::vector<std::weak_ptr<ShutdownTarget>> calls_;  // empty slots: expired weak_ptrs
-  std::vector<Entry> free_;                           // the empty slots of calls_
-  std::size_t size_ = 0;                              // slots in use
+  std::vector<std::weak_ptr<Target>> calls_;  // empty slots: expired weak_ptrs
+  std::vector<Entry> free_;                   // the empty slots of calls_
+  std::size_t size_ = 0;                      // slots in use
 };
 
 using CallRegistry = BasicCallRegistry<>;
@@ -3885,7 +3924,11 @@ concept HasAsyncAfter = requires(T& t, std::chrono::milliseconds delay, UniqueFu
 /// One thread running timed jobs in deadline order, started on first use.
 ///
 /// Thread safety: after() may be called from any thread, including from a job.
-template <class = void>
+///
+/// A template (used as TimerThread), its members' types named through dependent_t, only
+/// so that a program that never schedules a retry does not compile it: see
+/// detail/dependent.hpp.
+template <class V = void>
 class BasicTimerThread {
  public:
   /// The process-wide instance.
@@ -3901,7 +3944,7 @@ class BasicTimerThread {
   /// Jobs still waiting are destroyed without running (at exit: no call waits on them
   /// any more; the driver settles a call whose state is destroyed).
   ~BasicTimerThread() {
-    std::multimap<Deadline, UniqueFunction<void()>> dropped;
+    Jobs dropped;
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;
@@ -3925,6 +3968,7 @@ class BasicTimerThread {
  private:
   using Clock = std::chrono::steady_clock;
   using Deadline = Clock::time_point;
+  using Jobs = std::multimap<dependent_t<V, Deadline>, UniqueFunction<void()>>;
 
   void run() {
     std::unique_lock lock(mutex_);
@@ -3949,7 +3993,7 @@ class BasicTimerThread {
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::multimap<Deadline, UniqueFunction<void()>> jobs_;
+  Jobs jobs_;
   bool stopping_ = false;
   std::thread thread_;
 };
@@ -3962,7 +4006,7 @@ void schedule_after(T& transport, std::chrono::milliseconds delay, UniqueFunctio
   if constexpr (HasAsyncAfter<T>) {
     transport.async_after(delay, std::move(job));
   } else {
-    TimerThread::shared().after(delay, std::move(job));
+    dependent_t<T, TimerThread>::shared().after(delay, std::move(job));
   }
 }
 
@@ -4043,8 +4087,8 @@ template <class T>
 void release_off_loop(std::shared_ptr<void>& owner, const T& transport) {
   if constexpr (ReportsLoopThread<T>) {  // else no timer thread is compiled in, or started
     if (owner && owner.use_count() == 1 && on_loop_thread(transport)) {
-      TimerThread::shared().after(std::chrono::milliseconds(0),
-                                  [last = std::move(owner)]() mutable { last.reset(); });
+      dependent_t<T, TimerThread>::shared().after(
+          std::chrono::milliseconds(0), [last = std::move(owner)]() mutable { last.reset(); });
     }
   }
   owner.reset();
@@ -4109,7 +4153,7 @@ class AsyncRun final : public ShutdownTarget,
   /// Registers the call, arms its cancellation and takes the first step.
   static void start(std::shared_ptr<AsyncRun> self, std::stop_token stop) {
     if (self->registry_ != nullptr) {
-      if (!self->registry_->add(std::weak_ptr<ShutdownTarget>(self), self->entry_)) {
+      if (!self->registry_->add(self, self->entry_)) {
         self->slot_.settle(shutting_down_error());
         return;
       }
@@ -4223,8 +4267,8 @@ class AsyncRun final : public ShutdownTarget,
   // Declared first, destroyed last: the core (and its transport) outlives the rest.
   std::shared_ptr<void> keep_alive_;
   T* transport_;
-  CallRegistry* registry_;
-  CallRegistry::Entry entry_{};
+  dependent_t<T, CallRegistry>* registry_;  // dependent: see detail/dependent.hpp
+  typename dependent_t<T, CallRegistry>::Entry entry_{};
   bool registered_ = false;
   Slot<Machine> machine_;
   Slot<AppError> failure_;
@@ -4283,18 +4327,15 @@ namespace appkeys::detail {
 
 using json = nlohmann::json;
 
-/// `json`, spelled so that it depends on `T`. A function template whose parameter is
-/// unused still has its non-dependent calls resolved where it is defined: GCC then
-/// deduces and instantiates, say, json::parse's input adapters in every program that
-/// includes the header. Writing the type as Json<T> makes every such call dependent, so
-/// it is resolved only where the function is instantiated: 7 MB less of GCC's memory
-/// in every program that includes <appkeys/appkeys.hpp> (320 -> 313 MB at -O0).
-template <class>
-struct JsonFor {
-  using type = json;
-};
+/// `json`, spelled so that it depends on `T` (see detail/dependent.hpp). A function
+/// template whose parameter is unused still has its non-dependent calls resolved where
+/// it is defined: GCC then deduces and instantiates, say, json::parse's input adapters in
+/// every program that includes the header. Writing the type as Json<T> makes every such
+/// call dependent, so it is resolved only where the function is instantiated: 7 MB less
+/// of GCC's memory in every program that includes <appkeys/appkeys.hpp> (320 -> 313 MB
+/// at -O0).
 template <class T>
-using Json = typename JsonFor<T>::type;
+using Json = dependent_t<T, json>;
 
 /// Deeper nesting than this is refused before parsing: no answer of this protocol
 /// nests more than three levels, and a hostile body should cost nothing.

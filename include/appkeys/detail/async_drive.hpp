@@ -57,8 +57,8 @@ template <class T>
 void release_off_loop(std::shared_ptr<void>& owner, const T& transport) {
   if constexpr (ReportsLoopThread<T>) {  // else no timer thread is compiled in, or started
     if (owner && owner.use_count() == 1 && on_loop_thread(transport)) {
-      TimerThread::shared().after(std::chrono::milliseconds(0),
-                                  [last = std::move(owner)]() mutable { last.reset(); });
+      dependent_t<T, TimerThread>::shared().after(
+          std::chrono::milliseconds(0), [last = std::move(owner)]() mutable { last.reset(); });
     }
   }
   owner.reset();
@@ -123,7 +123,7 @@ class AsyncRun final : public ShutdownTarget,
   /// Registers the call, arms its cancellation and takes the first step.
   static void start(std::shared_ptr<AsyncRun> self, std::stop_token stop) {
     if (self->registry_ != nullptr) {
-      if (!self->registry_->add(std::weak_ptr<ShutdownTarget>(self), self->entry_)) {
+      if (!self->registry_->add(self, self->entry_)) {
         self->slot_.settle(shutting_down_error());
         return;
       }
@@ -237,8 +237,8 @@ class AsyncRun final : public ShutdownTarget,
   // Declared first, destroyed last: the core (and its transport) outlives the rest.
   std::shared_ptr<void> keep_alive_;
   T* transport_;
-  CallRegistry* registry_;
-  CallRegistry::Entry entry_{};
+  dependent_t<T, CallRegistry>* registry_;  // dependent: see detail/dependent.hpp
+  typename dependent_t<T, CallRegistry>::Entry entry_{};
   bool registered_ = false;
   Slot<Machine> machine_;
   Slot<AppError> failure_;

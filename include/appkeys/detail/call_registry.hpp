@@ -2,6 +2,7 @@
 // cancellation, or the shutdown of its App.
 #pragma once
 
+#include <appkeys/detail/dependent.hpp>
 #include <appkeys/detail/unique_function.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/result.hpp>
@@ -69,7 +70,7 @@ class SettleOnce {
   static constexpr int done = 2;
 
   std::atomic<int> state_{pending};
-  std::atomic<std::thread::id> completer_{};
+  std::atomic<dependent_t<X, std::thread::id>> completer_{};  // see detail/dependent.hpp
   UniqueFunction<void(Result<X>)> completion_;
 };
 
@@ -90,18 +91,20 @@ inline AppError shutting_down_error() {
 
 /// The calls in flight through one App's completion driver.
 ///
-/// A template only so that programs without an AsyncTransport do not compile it.
+/// A template (its members' types named through dependent_t) only so that programs
+/// without an AsyncTransport do not compile it: see detail/dependent.hpp.
 ///
 /// Thread safety: every member may be called concurrently.
-template <class = void>
+template <class V = void>
 class BasicCallRegistry {
  public:
   /// Where a registered call sits: its slot.
   using Entry = std::size_t;
+  using Target = dependent_t<V, ShutdownTarget>;
 
   /// Registers `call`; false once shut_down() has begun (the caller then settles the
   /// call with errc::shutting_down itself).
-  bool add(std::weak_ptr<ShutdownTarget> call, Entry& entry) {
+  bool add(std::weak_ptr<Target> call, Entry& entry) {
     std::lock_guard lock(mutex_);
     if (closing_) return false;
     if (free_.empty()) {
@@ -132,7 +135,7 @@ class BasicCallRegistry {
   /// its real outcome got there first) and returns once no completion is running
   /// except, possibly, the one this thread is inside.
   void shut_down() noexcept {
-    std::vector<std::shared_ptr<ShutdownTarget>> live;
+    std::vector<std::shared_ptr<Target>> live;
     {
       std::lock_guard lock(mutex_);
       closing_ = true;
@@ -161,9 +164,9 @@ class BasicCallRegistry {
   // includes the client about 0.7% of nlohmann/json's compile time.
   mutable std::mutex mutex_;
   bool closing_ = false;
-  std::vector<std::weak_ptr<ShutdownTarget>> calls_;  // empty slots: expired weak_ptrs
-  std::vector<Entry> free_;                           // the empty slots of calls_
-  std::size_t size_ = 0;                              // slots in use
+  std::vector<std::weak_ptr<Target>> calls_;  // empty slots: expired weak_ptrs
+  std::vector<Entry> free_;                   // the empty slots of calls_
+  std::size_t size_ = 0;                      // slots in use
 };
 
 using CallRegistry = BasicCallRegistry<>;

@@ -7,6 +7,7 @@
 // pays for all of them.
 #pragma once
 
+#include <appkeys/detail/dependent.hpp>
 #include <appkeys/detail/wipe.hpp>
 
 #include <nlohmann/json.hpp>
@@ -21,18 +22,15 @@ namespace appkeys::detail {
 
 using json = nlohmann::json;
 
-/// `json`, spelled so that it depends on `T`. A function template whose parameter is
-/// unused still has its non-dependent calls resolved where it is defined: GCC then
-/// deduces and instantiates, say, json::parse's input adapters in every program that
-/// includes the header. Writing the type as Json<T> makes every such call dependent, so
-/// it is resolved only where the function is instantiated: 7 MB less of GCC's memory
-/// in every program that includes <appkeys/appkeys.hpp> (320 -> 313 MB at -O0).
-template <class>
-struct JsonFor {
-  using type = json;
-};
+/// `json`, spelled so that it depends on `T` (see detail/dependent.hpp). A function
+/// template whose parameter is unused still has its non-dependent calls resolved where
+/// it is defined: GCC then deduces and instantiates, say, json::parse's input adapters in
+/// every program that includes the header. Writing the type as Json<T> makes every such
+/// call dependent, so it is resolved only where the function is instantiated: 7 MB less
+/// of GCC's memory in every program that includes <appkeys/appkeys.hpp> (320 -> 313 MB
+/// at -O0).
 template <class T>
-using Json = typename JsonFor<T>::type;
+using Json = dependent_t<T, json>;
 
 /// Deeper nesting than this is refused before parsing: no answer of this protocol
 /// nests more than three levels, and a hostile body should cost nothing.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <appkeys/detail/chrono.hpp>
+#include <appkeys/detail/dependent.hpp>
 #include <appkeys/detail/unique_function.hpp>
 
 #include <condition_variable>
@@ -27,7 +28,11 @@ concept HasAsyncAfter = requires(T& t, std::chrono::milliseconds delay, UniqueFu
 /// One thread running timed jobs in deadline order, started on first use.
 ///
 /// Thread safety: after() may be called from any thread, including from a job.
-template <class = void>
+///
+/// A template (used as TimerThread), its members' types named through dependent_t, only
+/// so that a program that never schedules a retry does not compile it: see
+/// detail/dependent.hpp.
+template <class V = void>
 class BasicTimerThread {
  public:
   /// The process-wide instance.
@@ -43,7 +48,7 @@ class BasicTimerThread {
   /// Jobs still waiting are destroyed without running (at exit: no call waits on them
   /// any more; the driver settles a call whose state is destroyed).
   ~BasicTimerThread() {
-    std::multimap<Deadline, UniqueFunction<void()>> dropped;
+    Jobs dropped;
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;
@@ -67,6 +72,7 @@ class BasicTimerThread {
  private:
   using Clock = std::chrono::steady_clock;
   using Deadline = Clock::time_point;
+  using Jobs = std::multimap<dependent_t<V, Deadline>, UniqueFunction<void()>>;
 
   void run() {
     std::unique_lock lock(mutex_);
@@ -91,7 +97,7 @@ class BasicTimerThread {
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::multimap<Deadline, UniqueFunction<void()>> jobs_;
+  Jobs jobs_;
   bool stopping_ = false;
   std::thread thread_;
 };
@@ -104,7 +110,7 @@ void schedule_after(T& transport, std::chrono::milliseconds delay, UniqueFunctio
   if constexpr (HasAsyncAfter<T>) {
     transport.async_after(delay, std::move(job));
   } else {
-    TimerThread::shared().after(delay, std::move(job));
+    dependent_t<T, TimerThread>::shared().after(delay, std::move(job));
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include <appkeys/concepts.hpp>
 #include <appkeys/config.hpp>
+#include <appkeys/detail/dependent.hpp>
 #include <appkeys/detail/share.hpp>
 #include <appkeys/exec/guarded.hpp>
 #include <appkeys/exec/thread_pool.hpp>
@@ -38,7 +39,7 @@ void settle(std::promise<T>& promise, Result<T>&& outcome) {
 /// What every copy of a FutureExec shares: its pool, started by the first call that
 /// needs it (never, over an AsyncTransport), and the flag that tells queued calls the
 /// pool is going away. A template over the pool type (used as FuturePool) only so that
-/// it is compiled where a FutureExec is made: see detail/json.hpp.
+/// it is compiled where a FutureExec is made: see detail/dependent.hpp.
 template <class Pool>
 struct BasicFuturePool {
   explicit BasicFuturePool(std::size_t count) : thread_count(std::max<std::size_t>(count, 1)) {}
@@ -67,7 +68,8 @@ struct BasicFuturePool {
   }
 
   const std::size_t thread_count;
-  std::shared_ptr<std::atomic<bool>> closing = share_new<std::atomic<bool>>(false);
+  using Flag = dependent_t<Pool, std::atomic<bool>>;
+  std::shared_ptr<Flag> closing = share_new<Flag>(false);
   std::once_flag start_once;
   std::atomic<bool> started_flag{false};
   std::unique_ptr<Pool> pool;
@@ -130,8 +132,10 @@ class FutureExec {
       });
     } else {
       // The pool takes move-only jobs, so the promise moves in with the operation.
-      shared_->started().post([promise = std::move(promise), closing = shared_->closing,
-                               op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
+      // (shared_ is reached as a dependent name so that the pool is compiled only here.)
+      auto& shared = *detail::dependent<F>(shared_);
+      shared.started().post([promise = std::move(promise), closing = shared.closing,
+                             op = std::decay_t<F>(std::forward<F>(operation))]() mutable {
         if (closing->load(std::memory_order_acquire)) {
           detail::settle(promise, Result<T>(AppError(errc::shutting_down,
                                                      "the executor was destroyed before the "
@@ -145,18 +149,18 @@ class FutureExec {
   }
 
   /// Threads in the shared pool once started (at least one). (This and
-  /// running_thread_count() are templates only so that they are compiled where they are
-  /// used: see detail/json.hpp.)
-  template <class = void>
+  /// running_thread_count() are templates only so that they and the pool are compiled
+  /// where they are used: see detail/dependent.hpp.)
+  template <class V = void>
   std::size_t thread_count() const noexcept {
-    return shared_->thread_count;
+    return detail::dependent<V>(shared_)->thread_count;
   }
 
   /// Threads the shared pool runs now: 0 until a call needed the pool (always 0 over an
   /// AsyncTransport), then thread_count().
-  template <class = void>
+  template <class V = void>
   std::size_t running_thread_count() const noexcept {
-    return shared_->running_threads();
+    return detail::dependent<V>(shared_)->running_threads();
   }
 
  private:

@@ -1,6 +1,7 @@
 // appkeys — ThreadPool: a fixed set of worker threads and a FIFO of jobs.
 #pragma once
 
+#include <appkeys/detail/dependent.hpp>
 #include <appkeys/detail/job_queue.hpp>
 #include <appkeys/detail/share.hpp>
 #include <appkeys/exec/job.hpp>
@@ -32,7 +33,8 @@ namespace appkeys {
 /// Thread safety: post may be called from any thread, including a worker.
 ///
 /// A template over its job type (used as ThreadPool) only so that a program that never
-/// starts a pool does not compile one: see detail/json.hpp.
+/// starts a pool does not compile one; its members' types are named through
+/// dependent_t for the same reason (see detail/dependent.hpp).
 template <class Job>
 class BasicThreadPool {
  public:
@@ -84,8 +86,8 @@ class BasicThreadPool {
  private:
   /// What the workers share: owned jointly by the pool and every worker.
   struct State {
-    std::mutex mutex;
-    std::condition_variable ready;
+    detail::dependent_t<Job, std::mutex> mutex;
+    detail::dependent_t<Job, std::condition_variable> ready;
     detail::JobQueue<Job> jobs;
     bool stopping = false;
   };
@@ -104,7 +106,7 @@ class BasicThreadPool {
   }
 
   std::shared_ptr<State> state_;
-  std::vector<std::thread> workers_;
+  std::vector<detail::dependent_t<Job, std::thread>> workers_;
 };
 
 /// The pool: its jobs are move-only `void()` callables.

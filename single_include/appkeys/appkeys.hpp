@@ -4271,7 +4271,7 @@ class AsyncRun final : public ShutdownTarget,
   typename dependent_t<T, CallRegistry>::Entry entry_{};
   bool registered_ = false;
   Slot<Machine> machine_;
-  Slot<AppError> failure_;
+  Slot<dependent_t<T, AppError>> failure_;
   std::atomic<bool> awaiting_response_{false};
   SettleOnce<value_type> slot_;
   std::stop_token stop_;
@@ -5948,7 +5948,7 @@ namespace appkeys::detail::steps {
 
 /// Outcome: success once the session holds a new access token. A 401 ends the session
 /// locally (PROTOCOL.md §5: no other token could succeed).
-template <class = void>
+template <class V = void>  // (members named through dependent_t: see detail/dependent.hpp)
 class BasicTokenRefresh {
  public:
   BasicTokenRefresh(ClientState& client, UserState& user, std::string_view host)
@@ -6007,9 +6007,9 @@ class BasicTokenRefresh {
   ClientState& client_;
   UserState& user_;
   std::string_view host_;
-  Slot<Exchange> exchange_;
-  FlightLease lease_;
-  Slot<Result<void>> outcome_;
+  Slot<dependent_t<V, Exchange>> exchange_;
+  dependent_t<V, FlightLease> lease_;
+  Slot<dependent_t<V, Result<void>>> outcome_;
 };
 using TokenRefresh = BasicTokenRefresh<>;
 
@@ -6081,7 +6081,7 @@ class BasicBearerRequest {
 using BearerRequest = BasicBearerRequest<>;
 
 /// Outcome: the response (any status) to `method path` sent with the access token.
-template <class = void>
+template <class V = void>  // (members named through dependent_t: see detail/dependent.hpp)
 class BasicAccessTokenExchange : public BearerRequest {
  public:
   BasicAccessTokenExchange(ClientState& client, UserState& user, std::string_view host,
@@ -6133,14 +6133,14 @@ class BasicAccessTokenExchange : public BearerRequest {
   Phase phase_ = Phase::sending;
   bool retried_ = false;
   Secret sent_token_;
-  Slot<TokenRefresh> refresh_;
-  Slot<Exchange> exchange_;
+  Slot<dependent_t<V, TokenRefresh>> refresh_;
+  Slot<dependent_t<V, Exchange>> exchange_;
 };
 using AccessTokenExchange = BasicAccessTokenExchange<>;
 
 /// Outcome: the response (any status) to `method path` sent with the refresh token;
 /// earlier_outcome_unknown() as for Exchange.
-template <class = void>
+template <class V = void>  // (members named through dependent_t: see detail/dependent.hpp)
 class BasicRefreshTokenExchange : public BearerRequest {
  public:
   BasicRefreshTokenExchange(ClientState& client, UserState& user, std::string_view host,
@@ -6171,7 +6171,7 @@ class BasicRefreshTokenExchange : public BearerRequest {
 
  private:
   Idempotency idempotency_;
-  Slot<Exchange> exchange_;
+  Slot<dependent_t<V, Exchange>> exchange_;
 };
 using RefreshTokenExchange = BasicRefreshTokenExchange<>;
 
@@ -6194,7 +6194,7 @@ namespace appkeys::detail::steps {
 
 /// Outcome: the host (a view into ClientState, valid as long as it is). With
 /// AppConfig::skip_location it is the base URL, and no request is made.
-template <class = void>
+template <class V = void>  // (members named through dependent_t: see detail/dependent.hpp)
 class BasicHostLookup {
  public:
   explicit BasicHostLookup(ClientState& client) : client_(client) {}
@@ -6259,10 +6259,10 @@ class BasicHostLookup {
   }
 
   ClientState& client_;
-  Slot<Exchange> exchange_;
-  FlightLease lease_;
+  Slot<dependent_t<V, Exchange>> exchange_;
+  dependent_t<V, FlightLease> lease_;
   std::string location_text_;
-  Slot<Result<std::string_view>> outcome_;
+  Slot<Result<dependent_t<V, std::string_view>>> outcome_;
 };
 using HostLookup = BasicHostLookup<>;
 
@@ -6645,8 +6645,10 @@ class KeyCall {
   User user_;
   Spec spec_;
   Phase phase_ = Phase::checks;
-  HostLookup host_;
-  Slot<RefreshTokenExchange> call_;
+  // Named through dependent_t so that they are compiled only where a KeyCall is: see
+  // detail/dependent.hpp.
+  dependent_t<Spec, HostLookup> host_;
+  Slot<dependent_t<Spec, RefreshTokenExchange>> call_;
   Slot<Result<value_type>> outcome_;
 };
 
@@ -6819,7 +6821,7 @@ inline Result<wire::Profile> read_profile(Result<HttpResponse> response) {
 }
 
 /// GET /auth/profile with the access token.
-template <class = void>
+template <class V = void>  // (members named through dependent_t: see detail/dependent.hpp)
 class BasicFetchProfile {
  public:
   using value_type = wire::Profile;
@@ -6856,9 +6858,9 @@ class BasicFetchProfile {
   ClientState& client_;
   User user_;
   WallClock::time_point now_{};
-  HostLookup host_;
-  Slot<AccessTokenExchange> call_;
-  Slot<Result<wire::Profile>> outcome_;
+  dependent_t<V, HostLookup> host_;
+  Slot<dependent_t<V, AccessTokenExchange>> call_;
+  Slot<Result<dependent_t<V, wire::Profile>>> outcome_;
 };
 using FetchProfile = BasicFetchProfile<>;
 
@@ -6867,7 +6869,7 @@ using FetchProfile = BasicFetchProfile<>;
 /// When the profile request fails, the session the server just opened is closed there
 /// too (one DELETE /auth/session with its refresh token, no retry) before the call
 /// fails with the profile's error: nobody will ever hold a handle to that session.
-template <class = void>
+template <class V = void>  // (members named through dependent_t: see detail/dependent.hpp)
 class BasicLogIn {
  public:
   using value_type = User;
@@ -6978,21 +6980,21 @@ class BasicLogIn {
   Credentials credentials_;
   Phase phase_ = Phase::checks;
   WallClock::time_point now_{};
-  HostLookup host_;
+  dependent_t<V, HostLookup> host_;
   std::string_view host_view_;
   std::string device_id_;
-  Slot<Exchange> login_;
+  Slot<dependent_t<V, Exchange>> login_;
   std::shared_ptr<UserState> state_;
-  Slot<AccessTokenExchange> profile_;
-  Slot<Exchange> logout_;
-  Slot<AppError> failure_;
-  Slot<Result<User>> outcome_;
+  Slot<dependent_t<V, AccessTokenExchange>> profile_;
+  Slot<dependent_t<V, Exchange>> logout_;
+  Slot<dependent_t<V, AppError>> failure_;
+  Slot<Result<dependent_t<V, User>>> outcome_;
 };
 using LogIn = BasicLogIn<>;
 
 /// What register and log out share: the host, then one request whose 2xx body is
 /// ignored; the outcome is success or the error the answer carries.
-template <class = void>
+template <class V = void>  // (members named through dependent_t: see detail/dependent.hpp)
 class BasicHostThenRequest {
  public:
   using value_type = void;
@@ -7028,35 +7030,38 @@ class BasicHostThenRequest {
   ClientState& client_;
 
  private:
-  HostLookup host_;
-  Slot<Exchange> exchange_;
-  Slot<Result<void>> outcome_;
+  dependent_t<V, HostLookup> host_;
+  Slot<dependent_t<V, Exchange>> exchange_;
+  Slot<dependent_t<V, Result<void>>> outcome_;
 };
 using HostThenRequest = BasicHostThenRequest<>;
 
 /// Registers an email/password user (the local-userpass provider).
-template <class = void>
-class BasicRegisterEmail : public HostThenRequest {
+template <class V = void>
+class BasicRegisterEmail : public dependent_t<V, HostThenRequest> {
+  using Base = dependent_t<V, HostThenRequest>;  // see detail/dependent.hpp
+
  public:
   BasicRegisterEmail(ClientState& client, std::string email, Secret password)
-      : HostThenRequest(client), email_(std::move(email)), password_(std::move(password)) {}
+      : Base(client), email_(std::move(email)), password_(std::move(password)) {}
 
   Action step(Event event) {
     if (holds_alternative<Start>(event)) {
-      if (auto ok = client_.check_config(); !ok) return finish(std::move(ok).error());
+      if (auto ok = this->client_.check_config(); !ok) return this->finish(std::move(ok).error());
       if (email_.empty())
-        return finish(AppError(errc::invalid_argument, "email must not be empty"));
+        return this->finish(AppError(errc::invalid_argument, "email must not be empty"));
       if (password_.empty()) {
-        return finish(AppError(errc::invalid_argument, "password must not be empty"));
+        return this->finish(AppError(errc::invalid_argument, "password must not be empty"));
       }
     }
-    return host_then_request(std::move(event), Idempotency::non_idempotent, "register user",
-                             [this](std::string_view host) {
-                               return client_.make_request(
-                                   HttpMethod::post,
-                                   join_url(host, routes::register_email(client_.config().app_id)),
-                                   wire::register_body(email_, password_.reveal()), {});
-                             });
+    return this->host_then_request(
+        std::move(event), Idempotency::non_idempotent, "register user",
+        [this](std::string_view host) {
+          return this->client_.make_request(
+              HttpMethod::post,
+              join_url(host, routes::register_email(this->client_.config().app_id)),
+              wire::register_body(email_, password_.reveal()), {});
+        });
   }
 
  private:
@@ -7068,25 +7073,28 @@ using RegisterEmail = BasicRegisterEmail<>;
 /// Ends the session on the server and forgets its tokens locally. The local log-out
 /// happens first and even when the server cannot be reached, as in the official SDKs;
 /// logging out a user that is already logged out succeeds and sends nothing.
-template <class = void>
-class BasicLogOut : public HostThenRequest {
+template <class V = void>
+class BasicLogOut : public dependent_t<V, HostThenRequest> {
+  using Base = dependent_t<V, HostThenRequest>;  // see detail/dependent.hpp
+
  public:
-  BasicLogOut(ClientState& client, User user) : HostThenRequest(client), user_(std::move(user)) {}
+  BasicLogOut(ClientState& client, User user) : Base(client), user_(std::move(user)) {}
 
   Action step(Event event) {
     if (holds_alternative<Start>(event)) {
       const auto& state = user_state(user_);
-      if (!state) return finish({});
+      if (!state) return this->finish({});
       // Another App's user: refused before its tokens are read, let alone sent.
-      if (state->owner != client_.owner_key()) return finish(client_.check_user(user_));
+      if (state->owner != this->client_.owner_key())
+        return this->finish(this->client_.check_user(user_));
       refresh_ = state->current_refresh_token();
       state->clear_tokens();
-      if (refresh_.empty()) return finish({});
+      if (refresh_.empty()) return this->finish({});
     }
-    return host_then_request(
+    return this->host_then_request(
         std::move(event), Idempotency::idempotent, "log out", [this](std::string_view host) {
-          auto request = client_.make_request(HttpMethod::del, join_url(host, routes::session()),
-                                              {}, refresh_.reveal());
+          auto request = this->client_.make_request(
+              HttpMethod::del, join_url(host, routes::session()), {}, refresh_.reveal());
           refresh_ = Secret();  // kept only in the request now
           return request;
         });
@@ -7202,25 +7210,32 @@ class ClientCore : public std::enable_shared_from_this<ClientCore<T>> {
   // -------------------------------------------------------------------------------
   // The step machines, one per operation.
 
-  steps::LogIn make_log_in(Credentials credentials) { return {state_, std::move(credentials)}; }
-  steps::LogOut make_log_out(User user) { return {state_, std::move(user)}; }
-  steps::RegisterEmail make_register_email(std::string email, Secret password) {
+  /// `M`, as a type that depends on T: the machines are compiled only where a core makes
+  /// them, not in every program that includes the client (see detail/dependent.hpp).
+  template <class M>
+  using StepFor = dependent_t<T, M>;
+
+  StepFor<steps::LogIn> make_log_in(Credentials credentials) {
+    return {state_, std::move(credentials)};
+  }
+  StepFor<steps::LogOut> make_log_out(User user) { return {state_, std::move(user)}; }
+  StepFor<steps::RegisterEmail> make_register_email(std::string email, Secret password) {
     return {state_, std::move(email), std::move(password)};
   }
-  steps::FetchProfile make_fetch_profile(User user) { return {state_, std::move(user)}; }
-  steps::CreateKey make_create_key(User user, std::string name) {
+  StepFor<steps::FetchProfile> make_fetch_profile(User user) { return {state_, std::move(user)}; }
+  StepFor<steps::CreateKey> make_create_key(User user, std::string name) {
     return {state_, std::move(user), steps::CreateKeySpec{std::move(name)}};
   }
-  steps::FetchKey make_fetch_key(User user, steps::KeyId id) {
+  StepFor<steps::FetchKey> make_fetch_key(User user, steps::KeyId id) {
     return {state_, std::move(user), steps::FetchKeySpec{std::move(id)}};
   }
-  steps::FetchKeys make_fetch_keys(User user) {
+  StepFor<steps::FetchKeys> make_fetch_keys(User user) {
     return {state_, std::move(user), steps::FetchKeysSpec{}};
   }
-  steps::SetKeyEnabled make_set_key_enabled(User user, steps::KeyId id, bool enable) {
+  StepFor<steps::SetKeyEnabled> make_set_key_enabled(User user, steps::KeyId id, bool enable) {
     return {state_, std::move(user), steps::SetKeyEnabledSpec{std::move(id), enable}};
   }
-  steps::RemoveKey make_remove_key(User user, steps::KeyId id) {
+  StepFor<steps::RemoveKey> make_remove_key(User user, steps::KeyId id) {
     return {state_, std::move(user), steps::RemoveKeySpec{std::move(id)}};
   }
 

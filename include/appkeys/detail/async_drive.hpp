@@ -8,6 +8,7 @@
 #include <appkeys/config.hpp>
 #include <appkeys/detail/call_registry.hpp>
 #include <appkeys/detail/chrono.hpp>
+#include <appkeys/detail/dependent.hpp>
 #include <appkeys/detail/slot.hpp>
 #include <appkeys/detail/steps/action.hpp>
 #include <appkeys/detail/steps/flight.hpp>
@@ -241,7 +242,7 @@ class AsyncRun final : public ShutdownTarget,
   typename dependent_t<T, CallRegistry>::Entry entry_{};
   bool registered_ = false;
   Slot<Machine> machine_;
-  Slot<AppError> failure_;
+  Slot<dependent_t<T, AppError>> failure_;
   std::atomic<bool> awaiting_response_{false};
   SettleOnce<value_type> slot_;
   std::stop_token stop_;

@@ -12,6 +12,7 @@
 #include <appkeys/credentials.hpp>
 #include <appkeys/detail/async_drive.hpp>
 #include <appkeys/detail/call_registry.hpp>
+#include <appkeys/detail/dependent.hpp>
 #include <appkeys/detail/drive.hpp>
 #include <appkeys/detail/slot.hpp>
 #include <appkeys/detail/steps/client_state.hpp>
@@ -124,25 +125,32 @@ class ClientCore : public std::enable_shared_from_this<ClientCore<T>> {
   // -------------------------------------------------------------------------------
   // The step machines, one per operation.
 
-  steps::LogIn make_log_in(Credentials credentials) { return {state_, std::move(credentials)}; }
-  steps::LogOut make_log_out(User user) { return {state_, std::move(user)}; }
-  steps::RegisterEmail make_register_email(std::string email, Secret password) {
+  /// `M`, as a type that depends on T: the machines are compiled only where a core makes
+  /// them, not in every program that includes the client (see detail/dependent.hpp).
+  template <class M>
+  using StepFor = dependent_t<T, M>;
+
+  StepFor<steps::LogIn> make_log_in(Credentials credentials) {
+    return {state_, std::move(credentials)};
+  }
+  StepFor<steps::LogOut> make_log_out(User user) { return {state_, std::move(user)}; }
+  StepFor<steps::RegisterEmail> make_register_email(std::string email, Secret password) {
     return {state_, std::move(email), std::move(password)};
   }
-  steps::FetchProfile make_fetch_profile(User user) { return {state_, std::move(user)}; }
-  steps::CreateKey make_create_key(User user, std::string name) {
+  StepFor<steps::FetchProfile> make_fetch_profile(User user) { return {state_, std::move(user)}; }
+  StepFor<steps::CreateKey> make_create_key(User user, std::string name) {
     return {state_, std::move(user), steps::CreateKeySpec{std::move(name)}};
   }
-  steps::FetchKey make_fetch_key(User user, steps::KeyId id) {
+  StepFor<steps::FetchKey> make_fetch_key(User user, steps::KeyId id) {
     return {state_, std::move(user), steps::FetchKeySpec{std::move(id)}};
   }
-  steps::FetchKeys make_fetch_keys(User user) {
+  StepFor<steps::FetchKeys> make_fetch_keys(User user) {
     return {state_, std::move(user), steps::FetchKeysSpec{}};
   }
-  steps::SetKeyEnabled make_set_key_enabled(User user, steps::KeyId id, bool enable) {
+  StepFor<steps::SetKeyEnabled> make_set_key_enabled(User user, steps::KeyId id, bool enable) {
     return {state_, std::move(user), steps::SetKeyEnabledSpec{std::move(id), enable}};
   }
-  steps::RemoveKey make_remove_key(User user, steps::KeyId id) {
+  StepFor<steps::RemoveKey> make_remove_key(User user, steps::KeyId id) {
     return {state_, std::move(user), steps::RemoveKeySpec{std::move(id)}};
   }
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <appkeys/detail/chrono.hpp>
+#include <appkeys/detail/dependent.hpp>
 #include <appkeys/detail/jwt.hpp>
 #include <appkeys/detail/retry_rules.hpp>
 #include <appkeys/detail/slot.hpp>
@@ -85,7 +86,7 @@ class BasicBearerRequest {
 using BearerRequest = BasicBearerRequest<>;
 
 /// Outcome: the response (any status) to `method path` sent with the access token.
-template <class = void>
+template <class V = void>  // (members named through dependent_t: see detail/dependent.hpp)
 class BasicAccessTokenExchange : public BearerRequest {
  public:
   BasicAccessTokenExchange(ClientState& client, UserState& user, std::string_view host,
@@ -137,14 +138,14 @@ class BasicAccessTokenExchange : public BearerRequest {
   Phase phase_ = Phase::sending;
   bool retried_ = false;
   Secret sent_token_;
-  Slot<TokenRefresh> refresh_;
-  Slot<Exchange> exchange_;
+  Slot<dependent_t<V, TokenRefresh>> refresh_;
+  Slot<dependent_t<V, Exchange>> exchange_;
 };
 using AccessTokenExchange = BasicAccessTokenExchange<>;
 
 /// Outcome: the response (any status) to `method path` sent with the refresh token;
 /// earlier_outcome_unknown() as for Exchange.
-template <class = void>
+template <class V = void>  // (members named through dependent_t: see detail/dependent.hpp)
 class BasicRefreshTokenExchange : public BearerRequest {
  public:
   BasicRefreshTokenExchange(ClientState& client, UserState& user, std::string_view host,
@@ -175,7 +176,7 @@ class BasicRefreshTokenExchange : public BearerRequest {
 
  private:
   Idempotency idempotency_;
-  Slot<Exchange> exchange_;
+  Slot<dependent_t<V, Exchange>> exchange_;
 };
 using RefreshTokenExchange = BasicRefreshTokenExchange<>;
 

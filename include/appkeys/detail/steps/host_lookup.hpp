@@ -7,6 +7,7 @@
 // that run the operation, not in every one that includes <appkeys/appkeys.hpp>.
 #pragma once
 
+#include <appkeys/detail/dependent.hpp>
 #include <appkeys/detail/error_mapping.hpp>
 #include <appkeys/detail/retry_rules.hpp>
 #include <appkeys/detail/routes.hpp>
@@ -24,7 +25,7 @@ namespace appkeys::detail::steps {
 
 /// Outcome: the host (a view into ClientState, valid as long as it is). With
 /// AppConfig::skip_location it is the base URL, and no request is made.
-template <class = void>
+template <class V = void>  // (members named through dependent_t: see detail/dependent.hpp)
 class BasicHostLookup {
  public:
   explicit BasicHostLookup(ClientState& client) : client_(client) {}
@@ -89,10 +90,10 @@ class BasicHostLookup {
   }
 
   ClientState& client_;
-  Slot<Exchange> exchange_;
-  FlightLease lease_;
+  Slot<dependent_t<V, Exchange>> exchange_;
+  dependent_t<V, FlightLease> lease_;
   std::string location_text_;
-  Slot<Result<std::string_view>> outcome_;
+  Slot<Result<dependent_t<V, std::string_view>>> outcome_;
 };
 using HostLookup = BasicHostLookup<>;
 

@@ -8,6 +8,7 @@
 
 #include <appkeys/api_key.hpp>
 #include <appkeys/credentials.hpp>
+#include <appkeys/detail/dependent.hpp>
 #include <appkeys/detail/error_mapping.hpp>
 #include <appkeys/detail/retry_rules.hpp>
 #include <appkeys/detail/routes.hpp>
@@ -87,8 +88,10 @@ class KeyCall {
   User user_;
   Spec spec_;
   Phase phase_ = Phase::checks;
-  HostLookup host_;
-  Slot<RefreshTokenExchange> call_;
+  // Named through dependent_t so that they are compiled only where a KeyCall is: see
+  // detail/dependent.hpp.
+  dependent_t<Spec, HostLookup> host_;
+  Slot<dependent_t<Spec, RefreshTokenExchange>> call_;
   Slot<Result<value_type>> outcome_;
 };
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <appkeys/credentials.hpp>
+#include <appkeys/detail/dependent.hpp>
 #include <appkeys/detail/error_mapping.hpp>
 #include <appkeys/detail/retry_rules.hpp>
 #include <appkeys/detail/routes.hpp>
@@ -39,7 +40,7 @@ inline Result<wire::Profile> read_profile(Result<HttpResponse> response) {
 }
 
 /// GET /auth/profile with the access token.
-template <class = void>
+template <class V = void>  // (members named through dependent_t: see detail/dependent.hpp)
 class BasicFetchProfile {
  public:
   using value_type = wire::Profile;
@@ -76,9 +77,9 @@ class BasicFetchProfile {
   ClientState& client_;
   User user_;
   WallClock::time_point now_{};
-  HostLookup host_;
-  Slot<AccessTokenExchange> call_;
-  Slot<Result<wire::Profile>> outcome_;
+  dependent_t<V, HostLookup> host_;
+  Slot<dependent_t<V, AccessTokenExchange>> call_;
+  Slot<Result<dependent_t<V, wire::Profile>>> outcome_;
 };
 using FetchProfile = BasicFetchProfile<>;
 
@@ -87,7 +88,7 @@ using FetchProfile = BasicFetchProfile<>;
 /// When the profile request fails, the session the server just opened is closed there
 /// too (one DELETE /auth/session with its refresh token, no retry) before the call
 /// fails with the profile's error: nobody will ever hold a handle to that session.
-template <class = void>
+template <class V = void>  // (members named through dependent_t: see detail/dependent.hpp)
 class BasicLogIn {
  public:
   using value_type = User;
@@ -198,21 +199,21 @@ class BasicLogIn {
   Credentials credentials_;
   Phase phase_ = Phase::checks;
   WallClock::time_point now_{};
-  HostLookup host_;
+  dependent_t<V, HostLookup> host_;
   std::string_view host_view_;
   std::string device_id_;
-  Slot<Exchange> login_;
+  Slot<dependent_t<V, Exchange>> login_;
   std::shared_ptr<UserState> state_;
-  Slot<AccessTokenExchange> profile_;
-  Slot<Exchange> logout_;
-  Slot<AppError> failure_;
-  Slot<Result<User>> outcome_;
+  Slot<dependent_t<V, AccessTokenExchange>> profile_;
+  Slot<dependent_t<V, Exchange>> logout_;
+  Slot<dependent_t<V, AppError>> failure_;
+  Slot<Result<dependent_t<V, User>>> outcome_;
 };
 using LogIn = BasicLogIn<>;
 
 /// What register and log out share: the host, then one request whose 2xx body is
 /// ignored; the outcome is success or the error the answer carries.
-template <class = void>
+template <class V = void>  // (members named through dependent_t: see detail/dependent.hpp)
 class BasicHostThenRequest {
  public:
   using value_type = void;
@@ -248,35 +249,38 @@ class BasicHostThenRequest {
   ClientState& client_;
 
  private:
-  HostLookup host_;
-  Slot<Exchange> exchange_;
-  Slot<Result<void>> outcome_;
+  dependent_t<V, HostLookup> host_;
+  Slot<dependent_t<V, Exchange>> exchange_;
+  Slot<dependent_t<V, Result<void>>> outcome_;
 };
 using HostThenRequest = BasicHostThenRequest<>;
 
 /// Registers an email/password user (the local-userpass provider).
-template <class = void>
-class BasicRegisterEmail : public HostThenRequest {
+template <class V = void>
+class BasicRegisterEmail : public dependent_t<V, HostThenRequest> {
+  using Base = dependent_t<V, HostThenRequest>;  // see detail/dependent.hpp
+
  public:
   BasicRegisterEmail(ClientState& client, std::string email, Secret password)
-      : HostThenRequest(client), email_(std::move(email)), password_(std::move(password)) {}
+      : Base(client), email_(std::move(email)), password_(std::move(password)) {}
 
   Action step(Event event) {
     if (holds_alternative<Start>(event)) {
-      if (auto ok = client_.check_config(); !ok) return finish(std::move(ok).error());
+      if (auto ok = this->client_.check_config(); !ok) return this->finish(std::move(ok).error());
       if (email_.empty())
-        return finish(AppError(errc::invalid_argument, "email must not be empty"));
+        return this->finish(AppError(errc::invalid_argument, "email must not be empty"));
       if (password_.empty()) {
-        return finish(AppError(errc::invalid_argument, "password must not be empty"));
+        return this->finish(AppError(errc::invalid_argument, "password must not be empty"));
       }
     }
-    return host_then_request(std::move(event), Idempotency::non_idempotent, "register user",
-                             [this](std::string_view host) {
-                               return client_.make_request(
-                                   HttpMethod::post,
-                                   join_url(host, routes::register_email(client_.config().app_id)),
-                                   wire::register_body(email_, password_.reveal()), {});
-                             });
+    return this->host_then_request(
+        std::move(event), Idempotency::non_idempotent, "register user",
+        [this](std::string_view host) {
+          return this->client_.make_request(
+              HttpMethod::post,
+              join_url(host, routes::register_email(this->client_.config().app_id)),
+              wire::register_body(email_, password_.reveal()), {});
+        });
   }
 
  private:
@@ -288,25 +292,28 @@ using RegisterEmail = BasicRegisterEmail<>;
 /// Ends the session on the server and forgets its tokens locally. The local log-out
 /// happens first and even when the server cannot be reached, as in the official SDKs;
 /// logging out a user that is already logged out succeeds and sends nothing.
-template <class = void>
-class BasicLogOut : public HostThenRequest {
+template <class V = void>
+class BasicLogOut : public dependent_t<V, HostThenRequest> {
+  using Base = dependent_t<V, HostThenRequest>;  // see detail/dependent.hpp
+
  public:
-  BasicLogOut(ClientState& client, User user) : HostThenRequest(client), user_(std::move(user)) {}
+  BasicLogOut(ClientState& client, User user) : Base(client), user_(std::move(user)) {}
 
   Action step(Event event) {
     if (holds_alternative<Start>(event)) {
       const auto& state = user_state(user_);
-      if (!state) return finish({});
+      if (!state) return this->finish({});
       // Another App's user: refused before its tokens are read, let alone sent.
-      if (state->owner != client_.owner_key()) return finish(client_.check_user(user_));
+      if (state->owner != this->client_.owner_key())
+        return this->finish(this->client_.check_user(user_));
       refresh_ = state->current_refresh_token();
       state->clear_tokens();
-      if (refresh_.empty()) return finish({});
+      if (refresh_.empty()) return this->finish({});
     }
-    return host_then_request(
+    return this->host_then_request(
         std::move(event), Idempotency::idempotent, "log out", [this](std::string_view host) {
-          auto request = client_.make_request(HttpMethod::del, join_url(host, routes::session()),
-                                              {}, refresh_.reveal());
+          auto request = this->client_.make_request(
+              HttpMethod::del, join_url(host, routes::session()), {}, refresh_.reveal());
           refresh_ = Secret();  // kept only in the request now
           return request;
         });

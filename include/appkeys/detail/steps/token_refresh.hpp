@@ -7,6 +7,7 @@
 // that run the operation, not in every one that includes <appkeys/appkeys.hpp>.
 #pragma once
 
+#include <appkeys/detail/dependent.hpp>
 #include <appkeys/detail/error_mapping.hpp>
 #include <appkeys/detail/retry_rules.hpp>
 #include <appkeys/detail/routes.hpp>
@@ -25,7 +26,7 @@ namespace appkeys::detail::steps {
 
 /// Outcome: success once the session holds a new access token. A 401 ends the session
 /// locally (PROTOCOL.md §5: no other token could succeed).
-template <class = void>
+template <class V = void>  // (members named through dependent_t: see detail/dependent.hpp)
 class BasicTokenRefresh {
  public:
   BasicTokenRefresh(ClientState& client, UserState& user, std::string_view host)
@@ -84,9 +85,9 @@ class BasicTokenRefresh {
   ClientState& client_;
   UserState& user_;
   std::string_view host_;
-  Slot<Exchange> exchange_;
-  FlightLease lease_;
-  Slot<Result<void>> outcome_;
+  Slot<dependent_t<V, Exchange>> exchange_;
+  dependent_t<V, FlightLease> lease_;
+  Slot<dependent_t<V, Result<void>>> outcome_;
 };
 using TokenRefresh = BasicTokenRefresh<>;
 

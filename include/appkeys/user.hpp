@@ -1,6 +1,7 @@
 // appkeys — User: a shared handle to one login session.
 #pragma once
 
+#include <appkeys/detail/dependent.hpp>
 #include <appkeys/detail/share.hpp>
 #include <appkeys/detail/steps/flight.hpp>
 #include <appkeys/secret.hpp>
@@ -30,8 +31,8 @@ namespace detail {
 /// shared across threads, so they sit behind a mutex; the rest is fixed at login.
 struct UserState {
   /// A template only so that it (with its Flight) is compiled where a session is made,
-  /// not in every program that includes User (see detail/json.hpp).
-  template <class = void>
+  /// not in every program that includes User (see detail/dependent.hpp).
+  template <class V = void>
   UserState(std::string owner_, std::string id_, std::string provider_, std::string device_id_,
             Secret access, Secret refresh)
       : owner(std::move(owner_)),
@@ -40,7 +41,7 @@ struct UserState {
         device_id(std::move(device_id_)),
         access_token(std::move(access)),
         refresh_token(std::move(refresh)),
-        refresh_flight(share_new<steps::Flight>()) {}
+        refresh_flight(share_new<dependent_t<V, steps::Flight>>()) {}
 
   /// ClientState::owner_key() of the App that logged this session in (its server and
   /// app id): the only kind of App its tokens may be sent through (ClientState::check_user).

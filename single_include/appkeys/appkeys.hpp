@@ -1579,6 +1579,39 @@ concept Executor = std::copy_constructible<E> &&
 // ---- begin appkeys/user.hpp
 // appkeys — User: a shared handle to one login session.
 
+// ---- begin appkeys/detail/dependent.hpp
+// appkeys — dependent_t and dependent(): naming a type or an object so that it depends
+// on a template parameter.
+//
+// Why: GCC instantiates a class template that a template names non-dependently (a
+// member's type, the type of an expression in a function body) where the template is
+// defined, not where it is used. `template <class T = void> struct A { std::vector<X>
+// v; };` thus compiles std::vector<X> in every program that includes the header, used
+// or not. Spelled dependent_t<T, std::vector<X>>, the type is the same, but it is
+// compiled only where A<T> is. The library's own class templates that exist only to be
+// compiled where used (`template <class = void>`) name their members' types this way.
+
+namespace appkeys::detail {
+
+template <class T, class X>
+struct DependentType {
+  using type = X;
+};
+
+/// `X`, as a type that depends on `T` (an alias template that ignores its parameter
+/// would not: it is replaced by X at once).
+template <class T, class X>
+using dependent_t = typename DependentType<T, X>::type;
+
+/// `object`, as an expression that depends on `T`: members reached through it are
+/// looked up, and their classes compiled, only where the enclosing template is.
+template <class T, class X>
+constexpr X& dependent(X& object) noexcept {
+  return object;
+}
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/dependent.hpp
 // ---- begin appkeys/detail/share.hpp
 // appkeys — share_new: std::make_shared's job, at a fraction of the code.
 
@@ -1768,8 +1801,8 @@ namespace detail {
 /// shared across threads, so they sit behind a mutex; the rest is fixed at login.
 struct UserState {
   /// A template only so that it (with its Flight) is compiled where a session is made,
-  /// not in every program that includes User (see detail/json.hpp).
-  template <class = void>
+  /// not in every program that includes User (see detail/dependent.hpp).
+  template <class V = void>
   UserState(std::string owner_, std::string id_, std::string provider_, std::string device_id_,
             Secret access, Secret refresh)
       : owner(std::move(owner_)),
@@ -1778,7 +1811,7 @@ struct UserState {
         device_id(std::move(device_id_)),
         access_token(std::move(access)),
         refresh_token(std::move(refresh)),
-        refresh_flight(share_new<steps::Flight>()) {}
+        refresh_flight(share_new<dependent_t<V, steps::Flight>>()) {}
 
   /// ClientState::owner_key() of the App that logged this session in (its server and
   /// app id): the only kind of App its tokens may be sent through (ClientState::check_user).
@@ -2002,39 +2035,6 @@ PostFunction post_to(P& target) {
 // ---- begin appkeys/exec/thread_pool.hpp
 // appkeys — ThreadPool: a fixed set of worker threads and a FIFO of jobs.
 
-// ---- begin appkeys/detail/dependent.hpp
-// appkeys — dependent_t and dependent(): naming a type or an object so that it depends
-// on a template parameter.
-//
-// Why: GCC instantiates a class template that a template names non-dependently (a
-// member's type, the type of an expression in a function body) where the template is
-// defined, not where it is used. `template <class T = void> struct A { std::vector<X>
-// v; };` thus compiles std::vector<X> in every program that includes the header, used
-// or not. Spelled dependent_t<T, std::vector<X>>, the type is the same, but it is
-// compiled only where A<T> is. The library's own class templates that exist only to be
-// compiled where used (`template <class = void>`) name their members' types this way.
-
-namespace appkeys::detail {
-
-template <class T, class X>
-struct DependentType {
-  using type = X;
-};
-
-/// `X`, as a type that depends on `T` (an alias template that ignores its parameter
-/// would not: it is replaced by X at once).
-template <class T, class X>
-using dependent_t = typename DependentType<T, X>::type;
-
-/// `object`, as an expression that depends on `T`: members reached through it are
-/// looked up, and their classes compiled, only where the enclosing template is.
-template <class T, class X>
-constexpr X& dependent(X& object) noexcept {
-  return object;
-}
-
-}  // namespace appkeys::detail
-// ---- end appkeys/detail/dependent.hpp
 // ---- begin appkeys/detail/job_queue.hpp
 // appkeys — JobQueue: the first-in, first-out queue of ThreadPool and RunLoop.
 
@@ -4601,13 +4601,14 @@ using Exchange = BasicExchange<>;
 namespace appkeys::detail {
 
 /// Blocks until `flight` lands (a call on another thread leads it); its outcome. A
-/// template, as the next one, only so that it is compiled where the blocking driver is.
-template <class = void>
-Result<void> wait_for_flight(steps::Flight& flight) {
+/// template, as the next one, only so that it is compiled where the blocking driver is
+/// (its types dependent for the same reason: see detail/dependent.hpp).
+template <class V = void>
+Result<void> wait_for_flight(dependent_t<V, steps::Flight>& flight) {
   struct Landing {
     std::mutex mutex;
     std::condition_variable landed;
-    Slot<Result<void>> outcome;
+    Slot<dependent_t<V, Result<void>>> outcome;
   };
   auto landing = share_new<Landing>();
   if (auto now = flight.join([landing](Result<void> outcome) {
@@ -4662,7 +4663,7 @@ Result<typename Machine::value_type> drive(Machine& machine, T& transport,
         action = machine.step(steps::TimerFired{});
         break;
       case steps::Action::Kind::join:
-        action = machine.step(steps::Joined{wait_for_flight(*action.flight)});
+        action = machine.step(steps::Joined{wait_for_flight<T>(*action.flight)});
         break;
       case steps::Action::Kind::done:
         return machine.take_result();
@@ -4910,12 +4911,12 @@ inline std::string owner_key_of(std::string_view base_url, std::string_view app_
 class ClientState {
  public:
   /// A template only so that it (with its Flight) is compiled where an App is made, not
-  /// in every program that includes the client (see detail/json.hpp).
-  template <class = void>
+  /// in every program that includes the client (see detail/dependent.hpp).
+  template <class V = void>
   explicit ClientState(AppConfig config)
       : config_(std::move(config)),
         base_url_(trim_trailing_slashes(config_.base_url)),
-        location_flight_(share_new<steps::Flight>()) {}
+        location_flight_(share_new<dependent_t<V, steps::Flight>>()) {}
   ClientState(const ClientState&) = delete;
   ClientState& operator=(const ClientState&) = delete;
 
@@ -5391,9 +5392,10 @@ inline constexpr std::string_view api_key_members[] = {"_id", "name", "disabled"
 /// The rules of PROTOCOL.md §3 for one key object, and their messages, written once
 /// for a single key and for each element of a list: `members` holds what the members
 /// named by api_key_members held; `is_object`, whether the value was an object.
-template <class = void>
-inline Result<ApiKey> api_key_from_members(const JsonMember* members, bool is_object,
-                                           std::string_view context, int status) {
+template <class T = void>
+inline Result<dependent_t<T, ApiKey>> api_key_from_members(const JsonMember* members,
+                                                           bool is_object, std::string_view context,
+                                                           int status) {
   const std::string* id_text = members[0].string();
   const std::string* name = members[1].string();
   const bool* disabled = members[2].boolean();
@@ -5418,30 +5420,32 @@ inline Result<ApiKey> api_key_from_members(const JsonMember* members, bool is_ob
 
 /// One API key (a create or fetch answer).
 template <class T = void>
-inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context, int status) {
+inline Result<dependent_t<T, ApiKey>> parse_api_key(std::string_view body, std::string_view context,
+                                                    int status) {
   JsonMember members[std::size(api_key_members)];
   JsonMembersReader<T> reader({api_key_members, members, std::size(members)});
   if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
   const bool is_object = reader.top_shape() == JsonMembersReader<T>::Shape::object;
-  return api_key_from_members(members, is_object, context, status);
+  return api_key_from_members<T>(members, is_object, context, status);
 }
 
 /// A key list (a fetch-all answer): a JSON array of key objects, each read as it is
 /// parsed; the first element that breaks the rules is the error.
 template <class T = void>
-inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
-                                                      std::string_view context, int status) {
+inline Result<std::vector<dependent_t<T, ApiKey>>> parse_api_key_list(std::string_view body,
+                                                                      std::string_view context,
+                                                                      int status) {
   struct List {
     std::string_view context;
     int status;
-    std::vector<ApiKey> keys;
+    std::vector<dependent_t<T, ApiKey>> keys;
     Result<void> elements_ok;  // the first bad element's error, once there is one
 
     static void begin(void* self) { static_cast<List*>(self)->keys.clear(); }
     static void element(void* self, bool is_object, const JsonFields& fields) {
       auto& list = *static_cast<List*>(self);
       if (!list.elements_ok) return;
-      auto key = api_key_from_members(fields.members, is_object, list.context, list.status);
+      auto key = api_key_from_members<T>(fields.members, is_object, list.context, list.status);
       if (!key) {
         list.elements_ok = std::move(key).error();
         return;
@@ -5463,9 +5467,10 @@ inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
 
 /// Whether any of `keys` came with its value, i.e. whether the body that held them
 /// must be wiped (a list or a fetch normally has none, and wiping a 100,000-key list
-/// costs time for nothing). A template only so that it is compiled where a call is made.
-template <class = void>
-bool any_key_value(const std::vector<ApiKey>& keys) noexcept {
+/// costs time for nothing). A template, its parameter's type dependent, only so that it
+/// is compiled where a call is made (see detail/dependent.hpp).
+template <class V = void>
+bool any_key_value(const std::vector<dependent_t<V, ApiKey>>& keys) noexcept {
   for (const auto& key : keys) {
     if (key.key) return true;
   }
@@ -5496,7 +5501,7 @@ inline Json<T> location_json(std::string_view hostname) {
 }
 
 template <class T = void>
-inline Result<Location> parse_location(std::string_view body, int status) {
+inline Result<dependent_t<T, Location>> parse_location(std::string_view body, int status) {
   constexpr std::string_view context = "location request";
   static constexpr std::string_view names[] = {"hostname"};
   JsonMember hostname_member;
@@ -5534,7 +5539,8 @@ inline Json<T> login_response_json(std::string_view access_token, std::string_vi
 }
 
 template <class T = void>
-inline Result<LoginResponse> parse_login_response(std::string_view body, int status) {
+inline Result<dependent_t<T, LoginResponse>> parse_login_response(std::string_view body,
+                                                                  int status) {
   constexpr std::string_view context = "log in";
   static constexpr std::string_view names[] = {"access_token", "refresh_token", "user_id",
                                                "device_id"};
@@ -5568,7 +5574,7 @@ inline Json<T> refresh_response_json(std::string_view access_token) {
 }
 
 template <class T = void>
-inline Result<Secret> parse_refresh_response(std::string_view body, int status) {
+inline Result<dependent_t<T, Secret>> parse_refresh_response(std::string_view body, int status) {
   constexpr std::string_view context = "access token refresh";
   static constexpr std::string_view names[] = {"access_token"};
   JsonMember access_member;
@@ -5603,7 +5609,7 @@ inline Json<T> profile_json(std::string_view user_id, const std::vector<UserIden
 }
 
 template <class T = void>
-inline Result<Profile> parse_profile(std::string_view body, int status) {
+inline Result<dependent_t<T, Profile>> parse_profile(std::string_view body, int status) {
   constexpr std::string_view context = "profile request";
   static constexpr std::string_view names[] = {"user_id", "type"};
   static constexpr std::string_view identity_names[] = {"id", "provider_type"};
@@ -5971,8 +5977,10 @@ class BasicTokenRefresh {
 
  private:
   Action attempt() {
-    if (!user_.refresh_flight->try_lead()) return Action::join(user_.refresh_flight);
-    lease_ = FlightLease(user_.refresh_flight);
+    // Reached as a dependent name, so that the flight is compiled only where this is.
+    const auto& flight = dependent<V>(user_).refresh_flight;
+    if (!flight->try_lead()) return Action::join(flight);
+    lease_ = dependent_t<V, FlightLease>(flight);
     Secret refresh = user_.current_refresh_token();
     if (refresh.empty()) {
       Result<void> gone = AppError(errc::not_logged_in, "user " + user_.id + " is logged out");
@@ -5992,7 +6000,7 @@ class BasicTokenRefresh {
       if (response->status == 401) user_.clear_tokens();
       return error_from_response(*response, context);
     }
-    auto token = wire::parse_refresh_response(response->body, response->status);
+    auto token = wire::parse_refresh_response<V>(response->body, response->status);
     wipe(response->body);
     if (!token) return std::move(token).error();
     user_.set_access_token(std::move(token).value());
@@ -6197,6 +6205,9 @@ namespace appkeys::detail::steps {
 template <class V = void>  // (members named through dependent_t: see detail/dependent.hpp)
 class BasicHostLookup {
  public:
+  /// The outcome (dependent on V: see detail/dependent.hpp).
+  using Host = Result<dependent_t<V, std::string_view>>;
+
   explicit BasicHostLookup(ClientState& client) : client_(client) {}
 
   Action step(Event event) {
@@ -6211,7 +6222,7 @@ class BasicHostLookup {
     return on_response(exchange_->take());
   }
 
-  Result<std::string_view> take() { return std::move(*outcome_); }
+  Host take() { return std::move(*outcome_); }
 
  private:
   Action attempt() {
@@ -6220,8 +6231,10 @@ class BasicHostLookup {
     if (auto ok = client_.check_config(); !ok) return finish(std::move(ok).error());
     if (client_.config().skip_location) return finish(std::string_view(client_.base_url()));
     if (auto host = client_.resolved_host()) return finish(*host);
-    if (!client_.location_flight()->try_lead()) return Action::join(client_.location_flight());
-    lease_ = FlightLease(client_.location_flight());
+    // Reached as a dependent name, so that the flight is compiled only where this is.
+    const auto& flight = dependent<V>(client_).location_flight();
+    if (!flight->try_lead()) return Action::join(flight);
+    lease_ = dependent_t<V, FlightLease>(flight);
     // PROTOCOL.md §1: the location request carries no headers at all.
     HttpRequest request{HttpMethod::get,
                         client_.base_url() + routes::location(client_.config().app_id),
@@ -6233,7 +6246,7 @@ class BasicHostLookup {
   }
 
   Action on_response(Result<HttpResponse> response) {
-    Result<std::string_view> host = resolve(std::move(response));
+    Host host = resolve(std::move(response));
     if (host) {
       client_.set_resolved_host(*host);
       host = *client_.resolved_host();
@@ -6244,16 +6257,16 @@ class BasicHostLookup {
     return finish(std::move(host));
   }
 
-  Result<std::string_view> resolve(Result<HttpResponse> response) {
+  Host resolve(Result<HttpResponse> response) {
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, "location request");
-    auto location = wire::parse_location(response->body, response->status);
+    auto location = wire::parse_location<V>(response->body, response->status);
     if (!location) return std::move(location).error();
     location_text_ = std::move(location->hostname);
     return std::string_view(location_text_);
   }
 
-  Action finish(Result<std::string_view> outcome) {
+  Action finish(Host outcome) {
     outcome_.emplace(std::move(outcome));
     return Action::done();
   }
@@ -6262,7 +6275,7 @@ class BasicHostLookup {
   Slot<dependent_t<V, Exchange>> exchange_;
   dependent_t<V, FlightLease> lease_;
   std::string location_text_;
-  Slot<Result<dependent_t<V, std::string_view>>> outcome_;
+  Slot<Host> outcome_;
 };
 using HostLookup = BasicHostLookup<>;
 
@@ -6698,8 +6711,8 @@ struct CreateKeySpec {
   std::string body() const {
     return wire::create_key_body(name);
   }
-  template <class = void>
-  Result<ApiKey> finish(Result<HttpResponse> response, bool) const {
+  template <class V = void>  // dependent: compiled only where used (detail/dependent.hpp)
+  Result<dependent_t<V, ApiKey>> finish(dependent_t<V, Result<HttpResponse>> response, bool) const {
     constexpr std::string_view context = "create API key";
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
@@ -6718,8 +6731,8 @@ struct FetchKeySpec : IdKeySpec {
   static constexpr Idempotency idempotency = Idempotency::idempotent;
   using IdKeySpec::IdKeySpec;
 
-  template <class = void>
-  Result<ApiKey> finish(Result<HttpResponse> response, bool) const {
+  template <class V = void>  // dependent: compiled only where used (detail/dependent.hpp)
+  Result<dependent_t<V, ApiKey>> finish(dependent_t<V, Result<HttpResponse>> response, bool) const {
     constexpr std::string_view context = "fetch API key";
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
@@ -6736,8 +6749,9 @@ struct FetchKeysSpec : BodilessKeySpec {
   static constexpr Idempotency idempotency = Idempotency::idempotent;
 
   std::string path() const { return routes::api_keys(); }
-  template <class = void>
-  Result<std::vector<ApiKey>> finish(Result<HttpResponse> response, bool) const {
+  template <class V = void>  // dependent: compiled only where used (detail/dependent.hpp)
+  Result<std::vector<dependent_t<V, ApiKey>>> finish(dependent_t<V, Result<HttpResponse>> response,
+                                                     bool) const {
     constexpr std::string_view context = "fetch API keys";
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
@@ -6813,11 +6827,12 @@ using RemoveKey = KeyCall<RemoveKeySpec>;
 namespace appkeys::detail::steps {
 
 /// Reads the profile's answer (a 401 was already dealt with by AccessTokenExchange).
-template <class = void>
-inline Result<wire::Profile> read_profile(Result<HttpResponse> response) {
+template <class V = void>  // dependent: compiled only where used (detail/dependent.hpp)
+inline Result<dependent_t<V, wire::Profile>> read_profile(
+    dependent_t<V, Result<HttpResponse>> response) {
   if (!response) return std::move(response).error();
   if (!is_success(response->status)) return error_from_response(*response, "profile request");
-  return wire::parse_profile(response->body, response->status);
+  return wire::parse_profile<V>(response->body, response->status);
 }
 
 /// GET /auth/profile with the access token.
@@ -6825,6 +6840,8 @@ template <class V = void>  // (members named through dependent_t: see detail/dep
 class BasicFetchProfile {
  public:
   using value_type = wire::Profile;
+  /// What the call ends with (dependent on V: see detail/dependent.hpp).
+  using Outcome = Result<dependent_t<V, value_type>>;
 
   BasicFetchProfile(ClientState& client, User user)
       : client_(client), user_(std::move(user)), host_(client) {}
@@ -6844,13 +6861,13 @@ class BasicFetchProfile {
     }
     Action action = call_->step(std::move(event));
     if (!action.is_done()) return action;
-    return finish(read_profile(call_->take()));
+    return finish(read_profile<V>(call_->take()));
   }
 
-  Result<wire::Profile> take_result() { return std::move(*outcome_); }
+  Outcome take_result() { return std::move(*outcome_); }
 
  private:
-  Action finish(Result<wire::Profile> outcome) {
+  Action finish(Outcome outcome) {
     outcome_.emplace(std::move(outcome));
     return Action::done();
   }
@@ -6860,7 +6877,7 @@ class BasicFetchProfile {
   WallClock::time_point now_{};
   dependent_t<V, HostLookup> host_;
   Slot<dependent_t<V, AccessTokenExchange>> call_;
-  Slot<Result<dependent_t<V, wire::Profile>>> outcome_;
+  Slot<Outcome> outcome_;
 };
 using FetchProfile = BasicFetchProfile<>;
 
@@ -6873,6 +6890,8 @@ template <class V = void>  // (members named through dependent_t: see detail/dep
 class BasicLogIn {
  public:
   using value_type = User;
+  /// What the call ends with (dependent on V: see detail/dependent.hpp).
+  using Outcome = Result<dependent_t<V, value_type>>;
 
   BasicLogIn(ClientState& client, Credentials credentials)
       : client_(client), credentials_(std::move(credentials)), host_(client) {}
@@ -6918,7 +6937,7 @@ class BasicLogIn {
       case Phase::profile: {
         Action action = profile_->step(std::move(event));
         if (!action.is_done()) return action;
-        auto profile = read_profile(profile_->take());
+        auto profile = read_profile<V>(profile_->take());
         if (!profile) return close_session(std::move(profile).error());
         {
           std::lock_guard lock(state_->mutex);
@@ -6936,7 +6955,7 @@ class BasicLogIn {
     return Action::done();
   }
 
-  Result<User> take_result() { return std::move(*outcome_); }
+  Outcome take_result() { return std::move(*outcome_); }
 
  private:
   enum class Phase { checks, host, login, profile, logout };
@@ -6957,10 +6976,10 @@ class BasicLogIn {
     return logout_->step(Start{now_});
   }
 
-  Result<void> on_login(Result<HttpResponse> response) {
+  Result<void> on_login(dependent_t<V, Result<HttpResponse>> response) {
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, "log in");
-    auto login = wire::parse_login_response(response->body, response->status);
+    auto login = wire::parse_login_response<V>(response->body, response->status);
     wipe(response->body);
     if (!login) return std::move(login).error();
     if (!login->device_id.empty()) client_.remember_device_id(login->device_id);
@@ -6971,7 +6990,7 @@ class BasicLogIn {
     return {};
   }
 
-  Action finish(Result<User> outcome) {
+  Action finish(Outcome outcome) {
     outcome_.emplace(std::move(outcome));
     return Action::done();
   }
@@ -6988,7 +7007,7 @@ class BasicLogIn {
   Slot<dependent_t<V, AccessTokenExchange>> profile_;
   Slot<dependent_t<V, Exchange>> logout_;
   Slot<dependent_t<V, AppError>> failure_;
-  Slot<Result<dependent_t<V, User>>> outcome_;
+  Slot<Outcome> outcome_;
 };
 using LogIn = BasicLogIn<>;
 
@@ -7210,8 +7229,9 @@ class ClientCore : public std::enable_shared_from_this<ClientCore<T>> {
   // -------------------------------------------------------------------------------
   // The step machines, one per operation.
 
-  /// `M`, as a type that depends on T: the machines are compiled only where a core makes
-  /// them, not in every program that includes the client (see detail/dependent.hpp).
+  /// `M`, as a type that depends on T: the machines (and their outcomes) are compiled
+  /// only where a core makes them, not in every program that includes the client (see
+  /// detail/dependent.hpp).
   template <class M>
   using StepFor = dependent_t<T, M>;
 
@@ -7242,23 +7262,23 @@ class ClientCore : public std::enable_shared_from_this<ClientCore<T>> {
   // -------------------------------------------------------------------------------
   // Each operation run blocking: for tests and tools that drive the core directly.
 
-  Result<User> log_in(const Credentials& credentials) {
+  Result<StepFor<User>> log_in(const Credentials& credentials) {
     return run_blocking(make_log_in(credentials));
   }
   Result<void> log_out(const User& user) { return run_blocking(make_log_out(user)); }
   Result<void> register_email(std::string_view email, const Secret& password) {
     return run_blocking(make_register_email(std::string(email), password));
   }
-  Result<wire::Profile> fetch_profile(const User& user) {
+  Result<StepFor<wire::Profile>> fetch_profile(const User& user) {
     return run_blocking(make_fetch_profile(user));
   }
-  Result<ApiKey> create_key(const User& user, std::string_view name) {
+  Result<StepFor<ApiKey>> create_key(const User& user, std::string_view name) {
     return run_blocking(make_create_key(user, std::string(name)));
   }
-  Result<ApiKey> fetch_key(const User& user, const ObjectId& id) {
+  Result<StepFor<ApiKey>> fetch_key(const User& user, const ObjectId& id) {
     return run_blocking(make_fetch_key(user, id));
   }
-  Result<std::vector<ApiKey>> fetch_keys(const User& user) {
+  Result<StepFor<std::vector<ApiKey>>> fetch_keys(const User& user) {
     return run_blocking(make_fetch_keys(user));
   }
   Result<void> enable_key(const User& user, const ObjectId& id) {

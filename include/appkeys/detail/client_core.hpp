@@ -125,8 +125,9 @@ class ClientCore : public std::enable_shared_from_this<ClientCore<T>> {
   // -------------------------------------------------------------------------------
   // The step machines, one per operation.
 
-  /// `M`, as a type that depends on T: the machines are compiled only where a core makes
-  /// them, not in every program that includes the client (see detail/dependent.hpp).
+  /// `M`, as a type that depends on T: the machines (and their outcomes) are compiled
+  /// only where a core makes them, not in every program that includes the client (see
+  /// detail/dependent.hpp).
   template <class M>
   using StepFor = dependent_t<T, M>;
 
@@ -157,23 +158,23 @@ class ClientCore : public std::enable_shared_from_this<ClientCore<T>> {
   // -------------------------------------------------------------------------------
   // Each operation run blocking: for tests and tools that drive the core directly.
 
-  Result<User> log_in(const Credentials& credentials) {
+  Result<StepFor<User>> log_in(const Credentials& credentials) {
     return run_blocking(make_log_in(credentials));
   }
   Result<void> log_out(const User& user) { return run_blocking(make_log_out(user)); }
   Result<void> register_email(std::string_view email, const Secret& password) {
     return run_blocking(make_register_email(std::string(email), password));
   }
-  Result<wire::Profile> fetch_profile(const User& user) {
+  Result<StepFor<wire::Profile>> fetch_profile(const User& user) {
     return run_blocking(make_fetch_profile(user));
   }
-  Result<ApiKey> create_key(const User& user, std::string_view name) {
+  Result<StepFor<ApiKey>> create_key(const User& user, std::string_view name) {
     return run_blocking(make_create_key(user, std::string(name)));
   }
-  Result<ApiKey> fetch_key(const User& user, const ObjectId& id) {
+  Result<StepFor<ApiKey>> fetch_key(const User& user, const ObjectId& id) {
     return run_blocking(make_fetch_key(user, id));
   }
-  Result<std::vector<ApiKey>> fetch_keys(const User& user) {
+  Result<StepFor<std::vector<ApiKey>>> fetch_keys(const User& user) {
     return run_blocking(make_fetch_keys(user));
   }
   Result<void> enable_key(const User& user, const ObjectId& id) {

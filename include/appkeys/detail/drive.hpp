@@ -21,13 +21,14 @@
 namespace appkeys::detail {
 
 /// Blocks until `flight` lands (a call on another thread leads it); its outcome. A
-/// template, as the next one, only so that it is compiled where the blocking driver is.
-template <class = void>
-Result<void> wait_for_flight(steps::Flight& flight) {
+/// template, as the next one, only so that it is compiled where the blocking driver is
+/// (its types dependent for the same reason: see detail/dependent.hpp).
+template <class V = void>
+Result<void> wait_for_flight(dependent_t<V, steps::Flight>& flight) {
   struct Landing {
     std::mutex mutex;
     std::condition_variable landed;
-    Slot<Result<void>> outcome;
+    Slot<dependent_t<V, Result<void>>> outcome;
   };
   auto landing = share_new<Landing>();
   if (auto now = flight.join([landing](Result<void> outcome) {
@@ -82,7 +83,7 @@ Result<typename Machine::value_type> drive(Machine& machine, T& transport,
         action = machine.step(steps::TimerFired{});
         break;
       case steps::Action::Kind::join:
-        action = machine.step(steps::Joined{wait_for_flight(*action.flight)});
+        action = machine.step(steps::Joined{wait_for_flight<T>(*action.flight)});
         break;
       case steps::Action::Kind::done:
         return machine.take_result();

@@ -16,6 +16,7 @@
 #include <appkeys/api_key.hpp>
 #include <appkeys/app_config.hpp>
 #include <appkeys/credentials.hpp>
+#include <appkeys/detail/dependent.hpp>
 #include <appkeys/detail/json.hpp>
 #include <appkeys/detail/json_reader.hpp>
 #include <appkeys/detail/url.hpp>
@@ -92,9 +93,10 @@ inline constexpr std::string_view api_key_members[] = {"_id", "name", "disabled"
 /// The rules of PROTOCOL.md §3 for one key object, and their messages, written once
 /// for a single key and for each element of a list: `members` holds what the members
 /// named by api_key_members held; `is_object`, whether the value was an object.
-template <class = void>
-inline Result<ApiKey> api_key_from_members(const JsonMember* members, bool is_object,
-                                           std::string_view context, int status) {
+template <class T = void>
+inline Result<dependent_t<T, ApiKey>> api_key_from_members(const JsonMember* members,
+                                                           bool is_object, std::string_view context,
+                                                           int status) {
   const std::string* id_text = members[0].string();
   const std::string* name = members[1].string();
   const bool* disabled = members[2].boolean();
@@ -119,30 +121,32 @@ inline Result<ApiKey> api_key_from_members(const JsonMember* members, bool is_ob
 
 /// One API key (a create or fetch answer).
 template <class T = void>
-inline Result<ApiKey> parse_api_key(std::string_view body, std::string_view context, int status) {
+inline Result<dependent_t<T, ApiKey>> parse_api_key(std::string_view body, std::string_view context,
+                                                    int status) {
   JsonMember members[std::size(api_key_members)];
   JsonMembersReader<T> reader({api_key_members, members, std::size(members)});
   if (!reader.read(body)) return malformed(context, "body is not valid JSON", status);
   const bool is_object = reader.top_shape() == JsonMembersReader<T>::Shape::object;
-  return api_key_from_members(members, is_object, context, status);
+  return api_key_from_members<T>(members, is_object, context, status);
 }
 
 /// A key list (a fetch-all answer): a JSON array of key objects, each read as it is
 /// parsed; the first element that breaks the rules is the error.
 template <class T = void>
-inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
-                                                      std::string_view context, int status) {
+inline Result<std::vector<dependent_t<T, ApiKey>>> parse_api_key_list(std::string_view body,
+                                                                      std::string_view context,
+                                                                      int status) {
   struct List {
     std::string_view context;
     int status;
-    std::vector<ApiKey> keys;
+    std::vector<dependent_t<T, ApiKey>> keys;
     Result<void> elements_ok;  // the first bad element's error, once there is one
 
     static void begin(void* self) { static_cast<List*>(self)->keys.clear(); }
     static void element(void* self, bool is_object, const JsonFields& fields) {
       auto& list = *static_cast<List*>(self);
       if (!list.elements_ok) return;
-      auto key = api_key_from_members(fields.members, is_object, list.context, list.status);
+      auto key = api_key_from_members<T>(fields.members, is_object, list.context, list.status);
       if (!key) {
         list.elements_ok = std::move(key).error();
         return;
@@ -164,9 +168,10 @@ inline Result<std::vector<ApiKey>> parse_api_key_list(std::string_view body,
 
 /// Whether any of `keys` came with its value, i.e. whether the body that held them
 /// must be wiped (a list or a fetch normally has none, and wiping a 100,000-key list
-/// costs time for nothing). A template only so that it is compiled where a call is made.
-template <class = void>
-bool any_key_value(const std::vector<ApiKey>& keys) noexcept {
+/// costs time for nothing). A template, its parameter's type dependent, only so that it
+/// is compiled where a call is made (see detail/dependent.hpp).
+template <class V = void>
+bool any_key_value(const std::vector<dependent_t<V, ApiKey>>& keys) noexcept {
   for (const auto& key : keys) {
     if (key.key) return true;
   }
@@ -197,7 +202,7 @@ inline Json<T> location_json(std::string_view hostname) {
 }
 
 template <class T = void>
-inline Result<Location> parse_location(std::string_view body, int status) {
+inline Result<dependent_t<T, Location>> parse_location(std::string_view body, int status) {
   constexpr std::string_view context = "location request";
   static constexpr std::string_view names[] = {"hostname"};
   JsonMember hostname_member;
@@ -235,7 +240,8 @@ inline Json<T> login_response_json(std::string_view access_token, std::string_vi
 }
 
 template <class T = void>
-inline Result<LoginResponse> parse_login_response(std::string_view body, int status) {
+inline Result<dependent_t<T, LoginResponse>> parse_login_response(std::string_view body,
+                                                                  int status) {
   constexpr std::string_view context = "log in";
   static constexpr std::string_view names[] = {"access_token", "refresh_token", "user_id",
                                                "device_id"};
@@ -269,7 +275,7 @@ inline Json<T> refresh_response_json(std::string_view access_token) {
 }
 
 template <class T = void>
-inline Result<Secret> parse_refresh_response(std::string_view body, int status) {
+inline Result<dependent_t<T, Secret>> parse_refresh_response(std::string_view body, int status) {
   constexpr std::string_view context = "access token refresh";
   static constexpr std::string_view names[] = {"access_token"};
   JsonMember access_member;
@@ -304,7 +310,7 @@ inline Json<T> profile_json(std::string_view user_id, const std::vector<UserIden
 }
 
 template <class T = void>
-inline Result<Profile> parse_profile(std::string_view body, int status) {
+inline Result<dependent_t<T, Profile>> parse_profile(std::string_view body, int status) {
   constexpr std::string_view context = "profile request";
   static constexpr std::string_view names[] = {"user_id", "type"};
   static constexpr std::string_view identity_names[] = {"id", "provider_type"};

@@ -6,6 +6,7 @@
 #include <appkeys/app_config.hpp>
 #include <appkeys/config.hpp>
 #include <appkeys/credentials.hpp>
+#include <appkeys/detail/dependent.hpp>
 #include <appkeys/detail/share.hpp>
 #include <appkeys/detail/steps/flight.hpp>
 #include <appkeys/detail/url.hpp>
@@ -110,12 +111,12 @@ inline std::string owner_key_of(std::string_view base_url, std::string_view app_
 class ClientState {
  public:
   /// A template only so that it (with its Flight) is compiled where an App is made, not
-  /// in every program that includes the client (see detail/json.hpp).
-  template <class = void>
+  /// in every program that includes the client (see detail/dependent.hpp).
+  template <class V = void>
   explicit ClientState(AppConfig config)
       : config_(std::move(config)),
         base_url_(trim_trailing_slashes(config_.base_url)),
-        location_flight_(share_new<steps::Flight>()) {}
+        location_flight_(share_new<dependent_t<V, steps::Flight>>()) {}
   ClientState(const ClientState&) = delete;
   ClientState& operator=(const ClientState&) = delete;
 

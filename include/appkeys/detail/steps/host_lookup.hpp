@@ -28,6 +28,9 @@ namespace appkeys::detail::steps {
 template <class V = void>  // (members named through dependent_t: see detail/dependent.hpp)
 class BasicHostLookup {
  public:
+  /// The outcome (dependent on V: see detail/dependent.hpp).
+  using Host = Result<dependent_t<V, std::string_view>>;
+
   explicit BasicHostLookup(ClientState& client) : client_(client) {}
 
   Action step(Event event) {
@@ -42,7 +45,7 @@ class BasicHostLookup {
     return on_response(exchange_->take());
   }
 
-  Result<std::string_view> take() { return std::move(*outcome_); }
+  Host take() { return std::move(*outcome_); }
 
  private:
   Action attempt() {
@@ -51,8 +54,10 @@ class BasicHostLookup {
     if (auto ok = client_.check_config(); !ok) return finish(std::move(ok).error());
     if (client_.config().skip_location) return finish(std::string_view(client_.base_url()));
     if (auto host = client_.resolved_host()) return finish(*host);
-    if (!client_.location_flight()->try_lead()) return Action::join(client_.location_flight());
-    lease_ = FlightLease(client_.location_flight());
+    // Reached as a dependent name, so that the flight is compiled only where this is.
+    const auto& flight = dependent<V>(client_).location_flight();
+    if (!flight->try_lead()) return Action::join(flight);
+    lease_ = dependent_t<V, FlightLease>(flight);
     // PROTOCOL.md §1: the location request carries no headers at all.
     HttpRequest request{HttpMethod::get,
                         client_.base_url() + routes::location(client_.config().app_id),
@@ -64,7 +69,7 @@ class BasicHostLookup {
   }
 
   Action on_response(Result<HttpResponse> response) {
-    Result<std::string_view> host = resolve(std::move(response));
+    Host host = resolve(std::move(response));
     if (host) {
       client_.set_resolved_host(*host);
       host = *client_.resolved_host();
@@ -75,16 +80,16 @@ class BasicHostLookup {
     return finish(std::move(host));
   }
 
-  Result<std::string_view> resolve(Result<HttpResponse> response) {
+  Host resolve(Result<HttpResponse> response) {
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, "location request");
-    auto location = wire::parse_location(response->body, response->status);
+    auto location = wire::parse_location<V>(response->body, response->status);
     if (!location) return std::move(location).error();
     location_text_ = std::move(location->hostname);
     return std::string_view(location_text_);
   }
 
-  Action finish(Result<std::string_view> outcome) {
+  Action finish(Host outcome) {
     outcome_.emplace(std::move(outcome));
     return Action::done();
   }
@@ -93,7 +98,7 @@ class BasicHostLookup {
   Slot<dependent_t<V, Exchange>> exchange_;
   dependent_t<V, FlightLease> lease_;
   std::string location_text_;
-  Slot<Result<dependent_t<V, std::string_view>>> outcome_;
+  Slot<Host> outcome_;
 };
 using HostLookup = BasicHostLookup<>;
 

@@ -141,8 +141,8 @@ struct CreateKeySpec {
   std::string body() const {
     return wire::create_key_body(name);
   }
-  template <class = void>
-  Result<ApiKey> finish(Result<HttpResponse> response, bool) const {
+  template <class V = void>  // dependent: compiled only where used (detail/dependent.hpp)
+  Result<dependent_t<V, ApiKey>> finish(dependent_t<V, Result<HttpResponse>> response, bool) const {
     constexpr std::string_view context = "create API key";
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
@@ -161,8 +161,8 @@ struct FetchKeySpec : IdKeySpec {
   static constexpr Idempotency idempotency = Idempotency::idempotent;
   using IdKeySpec::IdKeySpec;
 
-  template <class = void>
-  Result<ApiKey> finish(Result<HttpResponse> response, bool) const {
+  template <class V = void>  // dependent: compiled only where used (detail/dependent.hpp)
+  Result<dependent_t<V, ApiKey>> finish(dependent_t<V, Result<HttpResponse>> response, bool) const {
     constexpr std::string_view context = "fetch API key";
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);
@@ -179,8 +179,9 @@ struct FetchKeysSpec : BodilessKeySpec {
   static constexpr Idempotency idempotency = Idempotency::idempotent;
 
   std::string path() const { return routes::api_keys(); }
-  template <class = void>
-  Result<std::vector<ApiKey>> finish(Result<HttpResponse> response, bool) const {
+  template <class V = void>  // dependent: compiled only where used (detail/dependent.hpp)
+  Result<std::vector<dependent_t<V, ApiKey>>> finish(dependent_t<V, Result<HttpResponse>> response,
+                                                     bool) const {
     constexpr std::string_view context = "fetch API keys";
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, context);

@@ -32,11 +32,12 @@
 namespace appkeys::detail::steps {
 
 /// Reads the profile's answer (a 401 was already dealt with by AccessTokenExchange).
-template <class = void>
-inline Result<wire::Profile> read_profile(Result<HttpResponse> response) {
+template <class V = void>  // dependent: compiled only where used (detail/dependent.hpp)
+inline Result<dependent_t<V, wire::Profile>> read_profile(
+    dependent_t<V, Result<HttpResponse>> response) {
   if (!response) return std::move(response).error();
   if (!is_success(response->status)) return error_from_response(*response, "profile request");
-  return wire::parse_profile(response->body, response->status);
+  return wire::parse_profile<V>(response->body, response->status);
 }
 
 /// GET /auth/profile with the access token.
@@ -44,6 +45,8 @@ template <class V = void>  // (members named through dependent_t: see detail/dep
 class BasicFetchProfile {
  public:
   using value_type = wire::Profile;
+  /// What the call ends with (dependent on V: see detail/dependent.hpp).
+  using Outcome = Result<dependent_t<V, value_type>>;
 
   BasicFetchProfile(ClientState& client, User user)
       : client_(client), user_(std::move(user)), host_(client) {}
@@ -63,13 +66,13 @@ class BasicFetchProfile {
     }
     Action action = call_->step(std::move(event));
     if (!action.is_done()) return action;
-    return finish(read_profile(call_->take()));
+    return finish(read_profile<V>(call_->take()));
   }
 
-  Result<wire::Profile> take_result() { return std::move(*outcome_); }
+  Outcome take_result() { return std::move(*outcome_); }
 
  private:
-  Action finish(Result<wire::Profile> outcome) {
+  Action finish(Outcome outcome) {
     outcome_.emplace(std::move(outcome));
     return Action::done();
   }
@@ -79,7 +82,7 @@ class BasicFetchProfile {
   WallClock::time_point now_{};
   dependent_t<V, HostLookup> host_;
   Slot<dependent_t<V, AccessTokenExchange>> call_;
-  Slot<Result<dependent_t<V, wire::Profile>>> outcome_;
+  Slot<Outcome> outcome_;
 };
 using FetchProfile = BasicFetchProfile<>;
 
@@ -92,6 +95,8 @@ template <class V = void>  // (members named through dependent_t: see detail/dep
 class BasicLogIn {
  public:
   using value_type = User;
+  /// What the call ends with (dependent on V: see detail/dependent.hpp).
+  using Outcome = Result<dependent_t<V, value_type>>;
 
   BasicLogIn(ClientState& client, Credentials credentials)
       : client_(client), credentials_(std::move(credentials)), host_(client) {}
@@ -137,7 +142,7 @@ class BasicLogIn {
       case Phase::profile: {
         Action action = profile_->step(std::move(event));
         if (!action.is_done()) return action;
-        auto profile = read_profile(profile_->take());
+        auto profile = read_profile<V>(profile_->take());
         if (!profile) return close_session(std::move(profile).error());
         {
           std::lock_guard lock(state_->mutex);
@@ -155,7 +160,7 @@ class BasicLogIn {
     return Action::done();
   }
 
-  Result<User> take_result() { return std::move(*outcome_); }
+  Outcome take_result() { return std::move(*outcome_); }
 
  private:
   enum class Phase { checks, host, login, profile, logout };
@@ -176,10 +181,10 @@ class BasicLogIn {
     return logout_->step(Start{now_});
   }
 
-  Result<void> on_login(Result<HttpResponse> response) {
+  Result<void> on_login(dependent_t<V, Result<HttpResponse>> response) {
     if (!response) return std::move(response).error();
     if (!is_success(response->status)) return error_from_response(*response, "log in");
-    auto login = wire::parse_login_response(response->body, response->status);
+    auto login = wire::parse_login_response<V>(response->body, response->status);
     wipe(response->body);
     if (!login) return std::move(login).error();
     if (!login->device_id.empty()) client_.remember_device_id(login->device_id);
@@ -190,7 +195,7 @@ class BasicLogIn {
     return {};
   }
 
-  Action finish(Result<User> outcome) {
+  Action finish(Outcome outcome) {
     outcome_.emplace(std::move(outcome));
     return Action::done();
   }
@@ -207,7 +212,7 @@ class BasicLogIn {
   Slot<dependent_t<V, AccessTokenExchange>> profile_;
   Slot<dependent_t<V, Exchange>> logout_;
   Slot<dependent_t<V, AppError>> failure_;
-  Slot<Result<dependent_t<V, User>>> outcome_;
+  Slot<Outcome> outcome_;
 };
 using LogIn = BasicLogIn<>;
 

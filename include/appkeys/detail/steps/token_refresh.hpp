@@ -49,8 +49,10 @@ class BasicTokenRefresh {
 
  private:
   Action attempt() {
-    if (!user_.refresh_flight->try_lead()) return Action::join(user_.refresh_flight);
-    lease_ = FlightLease(user_.refresh_flight);
+    // Reached as a dependent name, so that the flight is compiled only where this is.
+    const auto& flight = dependent<V>(user_).refresh_flight;
+    if (!flight->try_lead()) return Action::join(flight);
+    lease_ = dependent_t<V, FlightLease>(flight);
     Secret refresh = user_.current_refresh_token();
     if (refresh.empty()) {
       Result<void> gone = AppError(errc::not_logged_in, "user " + user_.id + " is logged out");
@@ -70,7 +72,7 @@ class BasicTokenRefresh {
       if (response->status == 401) user_.clear_tokens();
       return error_from_response(*response, context);
     }
-    auto token = wire::parse_refresh_response(response->body, response->status);
+    auto token = wire::parse_refresh_response<V>(response->body, response->status);
     wipe(response->body);
     if (!token) return std::move(token).error();
     user_.set_access_token(std::move(token).value());

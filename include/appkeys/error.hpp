@@ -1,6 +1,7 @@
 // appkeys — errc, its std::error_category, and AppError.
 #pragma once
 
+#include <appkeys/detail/dependent.hpp>
 #include <appkeys/detail/server_error_codes.hpp>
 
 #include <optional>
@@ -66,8 +67,9 @@ constexpr std::string_view server_code_string(errc code) noexcept {
 /// A loop over the server codes (numbered consecutively from 101, see errc) rather than
 /// one comparison per code written out: at -O0 that was 7 KB of machine code in every
 /// program that maps an error.
-template <class = void>
-constexpr std::optional<errc> errc_from_server_code(std::string_view text) noexcept {
+template <class V = void>
+constexpr std::optional<detail::dependent_t<V, errc>> errc_from_server_code(
+    std::string_view text) noexcept {
   for (int value = first_server_code; value < first_server_code + server_code_count; ++value) {
     const auto code = static_cast<errc>(value);
     if (server_code_string(code) == text) return code;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <appkeys/detail/chrono.hpp>
+#include <appkeys/detail/dependent.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -65,8 +66,9 @@ using Headers = std::multimap<std::string, std::string, detail::CaseInsensitiveL
 
 /// The first value of header `name`, if present. (A template only so that it is
 /// compiled where it is used: see detail/json.hpp.)
-template <class = void>
-std::optional<std::string_view> header_value(const Headers& headers, std::string_view name) {
+template <class V = void>
+std::optional<detail::dependent_t<V, std::string_view>> header_value(const Headers& headers,
+                                                                     std::string_view name) {
   if (auto it = headers.find(name); it != headers.end()) return std::string_view(it->second);
   return std::nullopt;
 }

@@ -104,6 +104,39 @@ static_assert(std::string_view(APPKEYS_VERSION_STRING) ==
 // ---- begin appkeys/error.hpp
 // appkeys — errc, its std::error_category, and AppError.
 
+// ---- begin appkeys/detail/dependent.hpp
+// appkeys — dependent_t and dependent(): naming a type or an object so that it depends
+// on a template parameter.
+//
+// Why: GCC instantiates a class template that a template names non-dependently (a
+// member's type, the type of an expression in a function body) where the template is
+// defined, not where it is used. `template <class T = void> struct A { std::vector<X>
+// v; };` thus compiles std::vector<X> in every program that includes the header, used
+// or not. Spelled dependent_t<T, std::vector<X>>, the type is the same, but it is
+// compiled only where A<T> is. The library's own class templates that exist only to be
+// compiled where used (`template <class = void>`) name their members' types this way.
+
+namespace appkeys::detail {
+
+template <class T, class X>
+struct DependentType {
+  using type = X;
+};
+
+/// `X`, as a type that depends on `T` (an alias template that ignores its parameter
+/// would not: it is replaced by X at once).
+template <class T, class X>
+using dependent_t = typename DependentType<T, X>::type;
+
+/// `object`, as an expression that depends on `T`: members reached through it are
+/// looked up, and their classes compiled, only where the enclosing template is.
+template <class T, class X>
+constexpr X& dependent(X& object) noexcept {
+  return object;
+}
+
+}  // namespace appkeys::detail
+// ---- end appkeys/detail/dependent.hpp
 // ---- begin appkeys/detail/server_error_codes.hpp
 // appkeys — the server's error_code strings (PROTOCOL.md §5), written once.
 //
@@ -250,8 +283,9 @@ constexpr std::string_view server_code_string(errc code) noexcept {
 /// A loop over the server codes (numbered consecutively from 101, see errc) rather than
 /// one comparison per code written out: at -O0 that was 7 KB of machine code in every
 /// program that maps an error.
-template <class = void>
-constexpr std::optional<errc> errc_from_server_code(std::string_view text) noexcept {
+template <class V = void>
+constexpr std::optional<detail::dependent_t<V, errc>> errc_from_server_code(
+    std::string_view text) noexcept {
   for (int value = first_server_code; value < first_server_code + server_code_count; ++value) {
     const auto code = static_cast<errc>(value);
     if (server_code_string(code) == text) return code;
@@ -1301,8 +1335,9 @@ using Headers = std::multimap<std::string, std::string, detail::CaseInsensitiveL
 
 /// The first value of header `name`, if present. (A template only so that it is
 /// compiled where it is used: see detail/json.hpp.)
-template <class = void>
-std::optional<std::string_view> header_value(const Headers& headers, std::string_view name) {
+template <class V = void>
+std::optional<detail::dependent_t<V, std::string_view>> header_value(const Headers& headers,
+                                                                     std::string_view name) {
   if (auto it = headers.find(name); it != headers.end()) return std::string_view(it->second);
   return std::nullopt;
 }
@@ -1579,39 +1614,6 @@ concept Executor = std::copy_constructible<E> &&
 // ---- begin appkeys/user.hpp
 // appkeys — User: a shared handle to one login session.
 
-// ---- begin appkeys/detail/dependent.hpp
-// appkeys — dependent_t and dependent(): naming a type or an object so that it depends
-// on a template parameter.
-//
-// Why: GCC instantiates a class template that a template names non-dependently (a
-// member's type, the type of an expression in a function body) where the template is
-// defined, not where it is used. `template <class T = void> struct A { std::vector<X>
-// v; };` thus compiles std::vector<X> in every program that includes the header, used
-// or not. Spelled dependent_t<T, std::vector<X>>, the type is the same, but it is
-// compiled only where A<T> is. The library's own class templates that exist only to be
-// compiled where used (`template <class = void>`) name their members' types this way.
-
-namespace appkeys::detail {
-
-template <class T, class X>
-struct DependentType {
-  using type = X;
-};
-
-/// `X`, as a type that depends on `T` (an alias template that ignores its parameter
-/// would not: it is replaced by X at once).
-template <class T, class X>
-using dependent_t = typename DependentType<T, X>::type;
-
-/// `object`, as an expression that depends on `T`: members reached through it are
-/// looked up, and their classes compiled, only where the enclosing template is.
-template <class T, class X>
-constexpr X& dependent(X& object) noexcept {
-  return object;
-}
-
-}  // namespace appkeys::detail
-// ---- end appkeys/detail/dependent.hpp
 // ---- begin appkeys/detail/share.hpp
 // appkeys — share_new: std::make_shared's job, at a fraction of the code.
 
@@ -4450,9 +4452,9 @@ bool outcome_unknown(const Result<HttpResponse>& outcome) noexcept {
 }
 
 /// Retry-After in delay-seconds form; HTTP-date and anything else is ignored.
-template <class = void>
-std::optional<std::chrono::milliseconds> retry_after(const Headers& headers) {
-  auto value = header_value(headers, "Retry-After");
+template <class V = void>
+std::optional<dependent_t<V, std::chrono::milliseconds>> retry_after(const Headers& headers) {
+  auto value = header_value<V>(headers, "Retry-After");
   if (!value) return std::nullopt;
   std::string_view text = *value;
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
@@ -4472,10 +4474,10 @@ std::optional<std::chrono::milliseconds> retry_after(const Headers& headers) {
 
 /// How long to wait before attempt number `attempts_done + 1`, or nullopt to stop and
 /// return `outcome`. `random01` is uniform in [0, 1).
-template <class = void>
-std::optional<std::chrono::milliseconds> retry_delay(const RetryPolicy& policy, int attempts_done,
-                                                     const Result<HttpResponse>& outcome,
-                                                     Idempotency idempotency, double random01) {
+template <class V = void>
+std::optional<dependent_t<V, std::chrono::milliseconds>> retry_delay(
+    const RetryPolicy& policy, int attempts_done, const Result<HttpResponse>& outcome,
+    Idempotency idempotency, double random01) {
   if (attempts_done >= policy.max_attempts) return std::nullopt;
   bool retryable = false;
   if (!outcome) {
@@ -4490,7 +4492,7 @@ std::optional<std::chrono::milliseconds> retry_delay(const RetryPolicy& policy, 
   if (!retryable) return std::nullopt;
 
   if (outcome) {
-    if (auto after = retry_after(outcome->headers)) {
+    if (auto after = retry_after<V>(outcome->headers)) {
       if (*after > policy.max_retry_after) return std::nullopt;
       return *after;
     }
@@ -4542,7 +4544,7 @@ inline double random_unit() {
 ///
 /// A template (used as Exchange) only so that it is compiled where a call is made, not in
 /// every program that includes the client (see detail/json.hpp).
-template <class = void>
+template <class V = void>
 class BasicExchange {
  public:
   BasicExchange(HttpRequest request, Idempotency idempotency, const RetryPolicy& policy)
@@ -4570,7 +4572,7 @@ class BasicExchange {
   }
 
   Action on_outcome(Result<HttpResponse> outcome) {
-    auto delay = retry_delay(policy_, attempts_, outcome, idempotency_, random_unit());
+    auto delay = retry_delay<V>(policy_, attempts_, outcome, idempotency_, random_unit());
     if (!delay) {
       outcome_.emplace(std::move(outcome));
       return Action::done();
@@ -4988,8 +4990,8 @@ class ClientState {
   /// The hostname once resolved; the view stays valid for the life of this object, as
   /// the hostname is written once and never changed. A template only so that it is
   /// compiled where a call is made (see detail/json.hpp).
-  template <class = void>
-  std::optional<std::string_view> resolved_host() const noexcept {
+  template <class V = void>
+  std::optional<dependent_t<V, std::string_view>> resolved_host() const noexcept {
     if (host_resolved_.load(std::memory_order_acquire)) return std::string_view(hostname_);
     return std::nullopt;
   }
@@ -5376,7 +5378,7 @@ inline AppError malformed(std::string_view what_response, std::string_view probl
 /// The server's description of a key; `key` only on the create response.
 template <class T = void>
 inline Json<T> api_key_json(const ObjectId& id, std::string_view name, bool disabled,
-                            std::optional<std::string_view> key = std::nullopt) {
+                            std::optional<dependent_t<T, std::string_view>> key = std::nullopt) {
   Json<T> out = Json<T>::object();
   out[field::id] = id.to_hex();
   if (key) out[field::key] = std::string(*key);
@@ -5699,9 +5701,9 @@ inline std::string sanitize_server_text(std::string_view text, std::size_t limit
 }
 
 /// A template only so that it is compiled where a call is made (see detail/json.hpp).
-template <class = void>
+template <class V = void>
 bool has_json_content_type(const Headers& headers) {
-  auto type = header_value(headers, "Content-Type");
+  auto type = header_value<V>(headers, "Content-Type");
   constexpr std::string_view json_type = "application/json";
   return type && type->size() >= json_type.size() &&
          iequals(type->substr(0, json_type.size()), json_type);
@@ -5719,7 +5721,7 @@ inline AppError error_from_response(const HttpResponse& response, std::string_vi
   const int status = response.status;
   std::string prefix(context);
   prefix += " failed: ";
-  if (has_json_content_type(response.headers)) {
+  if (has_json_content_type<T>(response.headers)) {
     static constexpr std::string_view names[] = {"error", "error_code", "link"};
     JsonMember members[std::size(names)];
     JsonMembersReader<T> body({names, members, std::size(members)});
@@ -5730,7 +5732,7 @@ inline AppError error_from_response(const HttpResponse& response, std::string_vi
       std::string link_text = link ? sanitize_server_text(*link, 2048) : std::string();
       if (code != nullptr && !code->empty()) {
         const std::string code_text = sanitize_server_text(*code, 128);
-        const errc mapped = errc_from_server_code(*code).value_or(errc::app_server_error);
+        const errc mapped = errc_from_server_code<T>(*code).value_or(errc::app_server_error);
         std::string text =
             prefix + (message ? sanitize_server_text(*message) : "server error " + code_text);
         return AppError(mapped, std::move(text), status, code_text, std::move(link_text));
@@ -5835,6 +5837,7 @@ inline std::string api_key_disable(std::string_view id_hex) {
 // ---- begin appkeys/detail/base64.hpp
 // appkeys — base64url (RFC 4648 §5, no padding), for JWT-shaped tokens.
 
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -5865,8 +5868,8 @@ inline std::string base64url_encode(std::string_view bytes) {
 /// Decodes base64url with or without '=' padding; nullopt on any other character or an
 /// impossible length. A template only so that it is compiled where a call is made (see
 /// detail/json.hpp).
-template <class = void>
-std::optional<std::string> base64url_decode(std::string_view text) {
+template <class V = void>
+std::optional<dependent_t<V, std::string>> base64url_decode(std::string_view text) {
   while (!text.empty() && text.back() == '=') text.remove_suffix(1);
   if (text.size() % 4 == 1) return std::nullopt;
   std::string out;
@@ -5910,12 +5913,13 @@ namespace appkeys::detail {
 /// The `exp` claim of a JWT, or nullopt if the token is not a JWT or has no numeric
 /// exp. Tokens are otherwise opaque (PROTOCOL.md §4): no signature check happens here.
 template <class T = void>
-inline std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::string_view token) {
+inline std::optional<dependent_t<T, std::chrono::system_clock::time_point>> jwt_expiry(
+    std::string_view token) {
   const auto first = token.find('.');
   if (first == std::string_view::npos) return std::nullopt;
   const auto second = token.find('.', first + 1);
   if (second == std::string_view::npos) return std::nullopt;
-  auto payload = base64url_decode(token.substr(first + 1, second - first - 1));
+  auto payload = base64url_decode<T>(token.substr(first + 1, second - first - 1));
   if (!payload) return std::nullopt;
   static constexpr std::string_view names[] = {"exp"};
   JsonMember exp;
@@ -6034,9 +6038,9 @@ namespace appkeys::detail::steps {
 /// not race the expiry on its way to the server.
 inline constexpr std::chrono::seconds access_token_expiry_margin{10};
 
-template <class = void>
+template <class V = void>
 inline bool is_expiring(const Secret& access_token, WallClock::time_point now) {
-  auto expiry = jwt_expiry(access_token.reveal());
+  auto expiry = jwt_expiry<V>(access_token.reveal());
   return expiry && *expiry <= now + access_token_expiry_margin;
 }
 
@@ -6098,7 +6102,7 @@ class BasicAccessTokenExchange : public BearerRequest {
 
   Action step(Event event) {
     if (auto* start = get_if<Start>(&event)) {
-      if (is_expiring(user_.current_access_token(), start->now)) return refresh();
+      if (is_expiring<V>(user_.current_access_token(), start->now)) return refresh();
       return send();
     }
     if (phase_ == Phase::refreshing) {
@@ -6230,7 +6234,7 @@ class BasicHostLookup {
     // that logged in through another App.
     if (auto ok = client_.check_config(); !ok) return finish(std::move(ok).error());
     if (client_.config().skip_location) return finish(std::string_view(client_.base_url()));
-    if (auto host = client_.resolved_host()) return finish(*host);
+    if (auto host = client_.resolved_host<V>()) return finish(*host);
     // Reached as a dependent name, so that the flight is compiled only where this is.
     const auto& flight = dependent<V>(client_).location_flight();
     if (!flight->try_lead()) return Action::join(flight);
@@ -6249,7 +6253,7 @@ class BasicHostLookup {
     Host host = resolve(std::move(response));
     if (host) {
       client_.set_resolved_host(*host);
-      host = *client_.resolved_host();
+      host = *client_.resolved_host<V>();
       lease_.land({});
     } else {
       lease_.land(host.error());

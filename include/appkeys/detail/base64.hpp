@@ -1,6 +1,8 @@
 // appkeys — base64url (RFC 4648 §5, no padding), for JWT-shaped tokens.
 #pragma once
 
+#include <appkeys/detail/dependent.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -31,8 +33,8 @@ inline std::string base64url_encode(std::string_view bytes) {
 /// Decodes base64url with or without '=' padding; nullopt on any other character or an
 /// impossible length. A template only so that it is compiled where a call is made (see
 /// detail/json.hpp).
-template <class = void>
-std::optional<std::string> base64url_decode(std::string_view text) {
+template <class V = void>
+std::optional<dependent_t<V, std::string>> base64url_decode(std::string_view text) {
   while (!text.empty() && text.back() == '=') text.remove_suffix(1);
   if (text.size() % 4 == 1) return std::nullopt;
   std::string out;

@@ -46,9 +46,9 @@ inline std::string sanitize_server_text(std::string_view text, std::size_t limit
 }
 
 /// A template only so that it is compiled where a call is made (see detail/json.hpp).
-template <class = void>
+template <class V = void>
 bool has_json_content_type(const Headers& headers) {
-  auto type = header_value(headers, "Content-Type");
+  auto type = header_value<V>(headers, "Content-Type");
   constexpr std::string_view json_type = "application/json";
   return type && type->size() >= json_type.size() &&
          iequals(type->substr(0, json_type.size()), json_type);
@@ -66,7 +66,7 @@ inline AppError error_from_response(const HttpResponse& response, std::string_vi
   const int status = response.status;
   std::string prefix(context);
   prefix += " failed: ";
-  if (has_json_content_type(response.headers)) {
+  if (has_json_content_type<T>(response.headers)) {
     static constexpr std::string_view names[] = {"error", "error_code", "link"};
     JsonMember members[std::size(names)];
     JsonMembersReader<T> body({names, members, std::size(members)});
@@ -77,7 +77,7 @@ inline AppError error_from_response(const HttpResponse& response, std::string_vi
       std::string link_text = link ? sanitize_server_text(*link, 2048) : std::string();
       if (code != nullptr && !code->empty()) {
         const std::string code_text = sanitize_server_text(*code, 128);
-        const errc mapped = errc_from_server_code(*code).value_or(errc::app_server_error);
+        const errc mapped = errc_from_server_code<T>(*code).value_or(errc::app_server_error);
         std::string text =
             prefix + (message ? sanitize_server_text(*message) : "server error " + code_text);
         return AppError(mapped, std::move(text), status, code_text, std::move(link_text));

@@ -9,6 +9,7 @@
 
 #include <appkeys/detail/base64.hpp>
 #include <appkeys/detail/chrono.hpp>
+#include <appkeys/detail/dependent.hpp>
 #include <appkeys/detail/json_reader.hpp>
 
 #include <cstdint>
@@ -20,12 +21,13 @@ namespace appkeys::detail {
 /// The `exp` claim of a JWT, or nullopt if the token is not a JWT or has no numeric
 /// exp. Tokens are otherwise opaque (PROTOCOL.md §4): no signature check happens here.
 template <class T = void>
-inline std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::string_view token) {
+inline std::optional<dependent_t<T, std::chrono::system_clock::time_point>> jwt_expiry(
+    std::string_view token) {
   const auto first = token.find('.');
   if (first == std::string_view::npos) return std::nullopt;
   const auto second = token.find('.', first + 1);
   if (second == std::string_view::npos) return std::nullopt;
-  auto payload = base64url_decode(token.substr(first + 1, second - first - 1));
+  auto payload = base64url_decode<T>(token.substr(first + 1, second - first - 1));
   if (!payload) return std::nullopt;
   static constexpr std::string_view names[] = {"exp"};
   JsonMember exp;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <appkeys/detail/chrono.hpp>
+#include <appkeys/detail/dependent.hpp>
 #include <appkeys/error.hpp>
 #include <appkeys/http.hpp>
 #include <appkeys/result.hpp>
@@ -38,9 +39,9 @@ bool outcome_unknown(const Result<HttpResponse>& outcome) noexcept {
 }
 
 /// Retry-After in delay-seconds form; HTTP-date and anything else is ignored.
-template <class = void>
-std::optional<std::chrono::milliseconds> retry_after(const Headers& headers) {
-  auto value = header_value(headers, "Retry-After");
+template <class V = void>
+std::optional<dependent_t<V, std::chrono::milliseconds>> retry_after(const Headers& headers) {
+  auto value = header_value<V>(headers, "Retry-After");
   if (!value) return std::nullopt;
   std::string_view text = *value;
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
@@ -60,10 +61,10 @@ std::optional<std::chrono::milliseconds> retry_after(const Headers& headers) {
 
 /// How long to wait before attempt number `attempts_done + 1`, or nullopt to stop and
 /// return `outcome`. `random01` is uniform in [0, 1).
-template <class = void>
-std::optional<std::chrono::milliseconds> retry_delay(const RetryPolicy& policy, int attempts_done,
-                                                     const Result<HttpResponse>& outcome,
-                                                     Idempotency idempotency, double random01) {
+template <class V = void>
+std::optional<dependent_t<V, std::chrono::milliseconds>> retry_delay(
+    const RetryPolicy& policy, int attempts_done, const Result<HttpResponse>& outcome,
+    Idempotency idempotency, double random01) {
   if (attempts_done >= policy.max_attempts) return std::nullopt;
   bool retryable = false;
   if (!outcome) {
@@ -78,7 +79,7 @@ std::optional<std::chrono::milliseconds> retry_delay(const RetryPolicy& policy, 
   if (!retryable) return std::nullopt;
 
   if (outcome) {
-    if (auto after = retry_after(outcome->headers)) {
+    if (auto after = retry_after<V>(outcome->headers)) {
       if (*after > policy.max_retry_after) return std::nullopt;
       return *after;
     }

@@ -77,7 +77,7 @@ inline AppError malformed(std::string_view what_response, std::string_view probl
 /// The server's description of a key; `key` only on the create response.
 template <class T = void>
 inline Json<T> api_key_json(const ObjectId& id, std::string_view name, bool disabled,
-                            std::optional<std::string_view> key = std::nullopt) {
+                            std::optional<dependent_t<T, std::string_view>> key = std::nullopt) {
   Json<T> out = Json<T>::object();
   out[field::id] = id.to_hex();
   if (key) out[field::key] = std::string(*key);

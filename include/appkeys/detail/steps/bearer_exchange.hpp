@@ -31,9 +31,9 @@ namespace appkeys::detail::steps {
 /// not race the expiry on its way to the server.
 inline constexpr std::chrono::seconds access_token_expiry_margin{10};
 
-template <class = void>
+template <class V = void>
 inline bool is_expiring(const Secret& access_token, WallClock::time_point now) {
-  auto expiry = jwt_expiry(access_token.reveal());
+  auto expiry = jwt_expiry<V>(access_token.reveal());
   return expiry && *expiry <= now + access_token_expiry_margin;
 }
 
@@ -95,7 +95,7 @@ class BasicAccessTokenExchange : public BearerRequest {
 
   Action step(Event event) {
     if (auto* start = get_if<Start>(&event)) {
-      if (is_expiring(user_.current_access_token(), start->now)) return refresh();
+      if (is_expiring<V>(user_.current_access_token(), start->now)) return refresh();
       return send();
     }
     if (phase_ == Phase::refreshing) {

@@ -188,8 +188,8 @@ class ClientState {
   /// The hostname once resolved; the view stays valid for the life of this object, as
   /// the hostname is written once and never changed. A template only so that it is
   /// compiled where a call is made (see detail/json.hpp).
-  template <class = void>
-  std::optional<std::string_view> resolved_host() const noexcept {
+  template <class V = void>
+  std::optional<dependent_t<V, std::string_view>> resolved_host() const noexcept {
     if (host_resolved_.load(std::memory_order_acquire)) return std::string_view(hostname_);
     return std::nullopt;
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <appkeys/detail/chrono.hpp>
+#include <appkeys/detail/dependent.hpp>
 #include <appkeys/detail/json.hpp>
 #include <appkeys/detail/retry_rules.hpp>
 #include <appkeys/detail/slot.hpp>
@@ -47,7 +48,7 @@ inline double random_unit() {
 ///
 /// A template (used as Exchange) only so that it is compiled where a call is made, not in
 /// every program that includes the client (see detail/json.hpp).
-template <class = void>
+template <class V = void>
 class BasicExchange {
  public:
   BasicExchange(HttpRequest request, Idempotency idempotency, const RetryPolicy& policy)
@@ -75,7 +76,7 @@ class BasicExchange {
   }
 
   Action on_outcome(Result<HttpResponse> outcome) {
-    auto delay = retry_delay(policy_, attempts_, outcome, idempotency_, random_unit());
+    auto delay = retry_delay<V>(policy_, attempts_, outcome, idempotency_, random_unit());
     if (!delay) {
       outcome_.emplace(std::move(outcome));
       return Action::done();

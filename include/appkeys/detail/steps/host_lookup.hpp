@@ -53,7 +53,7 @@ class BasicHostLookup {
     // that logged in through another App.
     if (auto ok = client_.check_config(); !ok) return finish(std::move(ok).error());
     if (client_.config().skip_location) return finish(std::string_view(client_.base_url()));
-    if (auto host = client_.resolved_host()) return finish(*host);
+    if (auto host = client_.resolved_host<V>()) return finish(*host);
     // Reached as a dependent name, so that the flight is compiled only where this is.
     const auto& flight = dependent<V>(client_).location_flight();
     if (!flight->try_lead()) return Action::join(flight);
@@ -72,7 +72,7 @@ class BasicHostLookup {
     Host host = resolve(std::move(response));
     if (host) {
       client_.set_resolved_host(*host);
-      host = *client_.resolved_host();
+      host = *client_.resolved_host<V>();
       lease_.land({});
     } else {
       lease_.land(host.error());

@@ -179,7 +179,8 @@ class AsyncRun final : public ShutdownTarget,
                          [self = this->shared_from_this()] { self->advance(steps::TimerFired{}); });
           return;
         case steps::Action::Kind::join: {
-          auto flight = std::move(action.flight);
+          // Held as a dependent type, so that the flight is compiled only where this is.
+          std::shared_ptr<dependent_t<T, steps::Flight>> flight = std::move(action.flight);
           auto landed = flight->join([self = this->shared_from_this()](Result<void> outcome) {
             self->advance(steps::Joined{std::move(outcome)});
           });

@@ -24,14 +24,14 @@ namespace appkeys::detail {
 /// template, as the next one, only so that it is compiled where the blocking driver is
 /// (its types dependent for the same reason: see detail/dependent.hpp).
 template <class V = void>
-Result<void> wait_for_flight(dependent_t<V, steps::Flight>& flight) {
+Result<void> wait_for_flight(const std::shared_ptr<dependent_t<V, steps::Flight>>& flight) {
   struct Landing {
     std::mutex mutex;
     std::condition_variable landed;
     Slot<dependent_t<V, Result<void>>> outcome;
   };
   auto landing = share_new<Landing>();
-  if (auto now = flight.join([landing](Result<void> outcome) {
+  if (auto now = flight->join([landing](Result<void> outcome) {
         std::lock_guard lock(landing->mutex);
         landing->outcome.emplace(std::move(outcome));
         landing->landed.notify_all();
@@ -83,7 +83,7 @@ Result<typename Machine::value_type> drive(Machine& machine, T& transport,
         action = machine.step(steps::TimerFired{});
         break;
       case steps::Action::Kind::join:
-        action = machine.step(steps::Joined{wait_for_flight<T>(*action.flight)});
+        action = machine.step(steps::Joined{wait_for_flight<T>(action.flight)});
         break;
       case steps::Action::Kind::done:
         return machine.take_result();

@@ -6095,33 +6095,35 @@ using BearerRequest = BasicBearerRequest<>;
 
 /// Outcome: the response (any status) to `method path` sent with the access token.
 template <class V = void>  // (members named through dependent_t: see detail/dependent.hpp)
-class BasicAccessTokenExchange : public BearerRequest {
+class BasicAccessTokenExchange : public dependent_t<V, BearerRequest> {
+  using Base = dependent_t<V, BearerRequest>;  // see detail/dependent.hpp
+
  public:
   BasicAccessTokenExchange(ClientState& client, UserState& user, std::string_view host,
                            HttpMethod method, std::string path, std::string body = {})
-      : BearerRequest(client, user, host, method, std::move(path), std::move(body)) {}
+      : Base(client, user, host, method, std::move(path), std::move(body)) {}
 
   Action step(Event event) {
     if (auto* start = get_if<Start>(&event)) {
-      if (is_expiring<V>(user_.current_access_token(), start->now)) return refresh();
+      if (is_expiring<V>(this->user_.current_access_token(), start->now)) return refresh();
       return send();
     }
     if (phase_ == Phase::refreshing) {
       Action action = refresh_->step(std::move(event));
       if (!action.is_done()) return action;
       if (auto refreshed = refresh_->take(); !refreshed)
-        return finish(std::move(refreshed).error());
+        return this->finish(std::move(refreshed).error());
       return send();
     }
     Action action = exchange_->step(std::move(event));
     if (!action.is_done()) return action;
     Result<HttpResponse> response = exchange_->take();
-    if (!response || response->status != 401 || retried_) return finish(std::move(response));
+    if (!response || response->status != 401 || retried_) return this->finish(std::move(response));
     // PROTOCOL.md §5: refresh the access token and retry once. A call whose 401 arrives
     // after another call refreshed the token retries with that token, without a
     // refresh of its own: many calls meeting one expiry make one refresh.
     retried_ = true;
-    Secret current = user_.current_access_token();
+    Secret current = this->user_.current_access_token();
     if (!current.empty() && current.reveal() != sent_token_.reveal()) return send();
     return refresh();
   }
@@ -6131,15 +6133,16 @@ class BasicAccessTokenExchange : public BearerRequest {
 
   Action refresh() {
     phase_ = Phase::refreshing;
-    refresh_.emplace(client_, user_, host());
+    refresh_.emplace(this->client_, this->user_, this->host());
     return refresh_->step(Start{});
   }
 
   Action send() {
     phase_ = Phase::sending;
-    sent_token_ = user_.current_access_token();
-    if (sent_token_.empty()) return logged_out();
-    exchange_.emplace(request_with(sent_token_), Idempotency::idempotent, client_.config().retry);
+    sent_token_ = this->user_.current_access_token();
+    if (sent_token_.empty()) return this->logged_out();
+    exchange_.emplace(this->request_with(sent_token_), Idempotency::idempotent,
+                      this->client_.config().retry);
     return exchange_->step(Start{});
   }
 
@@ -6154,19 +6157,21 @@ using AccessTokenExchange = BasicAccessTokenExchange<>;
 /// Outcome: the response (any status) to `method path` sent with the refresh token;
 /// earlier_outcome_unknown() as for Exchange.
 template <class V = void>  // (members named through dependent_t: see detail/dependent.hpp)
-class BasicRefreshTokenExchange : public BearerRequest {
+class BasicRefreshTokenExchange : public dependent_t<V, BearerRequest> {
+  using Base = dependent_t<V, BearerRequest>;  // see detail/dependent.hpp
+
  public:
   BasicRefreshTokenExchange(ClientState& client, UserState& user, std::string_view host,
                             HttpMethod method, std::string path, Idempotency idempotency,
                             std::string body = {})
-      : BearerRequest(client, user, host, method, std::move(path), std::move(body)),
+      : Base(client, user, host, method, std::move(path), std::move(body)),
         idempotency_(idempotency) {}
 
   Action step(Event event) {
     if (holds_alternative<Start>(event)) {
-      Secret refresh = user_.current_refresh_token();
-      if (refresh.empty()) return logged_out();
-      exchange_.emplace(request_with(refresh), idempotency_, client_.config().retry);
+      Secret refresh = this->user_.current_refresh_token();
+      if (refresh.empty()) return this->logged_out();
+      exchange_.emplace(this->request_with(refresh), idempotency_, this->client_.config().retry);
       return exchange_->step(std::move(event));
     }
     Action action = exchange_->step(std::move(event));
@@ -6174,8 +6179,8 @@ class BasicRefreshTokenExchange : public BearerRequest {
     Result<HttpResponse> response = exchange_->take();
     // PROTOCOL.md §5: a 401 on a refresh-token request ends the session locally; no
     // retry, since no other token could succeed.
-    if (response && response->status == 401) user_.clear_tokens();
-    return finish(std::move(response));
+    if (response && response->status == 401) this->user_.clear_tokens();
+    return this->finish(std::move(response));
   }
 
   bool earlier_outcome_unknown() const noexcept {

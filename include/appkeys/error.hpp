@@ -62,7 +62,7 @@ constexpr std::string_view server_code_string(errc code) noexcept {
 }
 
 /// The errc for a server `error_code` string, or nullopt if the string is unknown. A
-/// template only so that it is compiled where a call is made (see detail/json.hpp).
+/// template only so that it is compiled where a call is made (see detail/dependent.hpp).
 ///
 /// A loop over the server codes (numbered consecutively from 101, see errc) rather than
 /// one comparison per code written out: at -O0 that was 7 KB of machine code in every

@@ -65,7 +65,7 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
 using Headers = std::multimap<std::string, std::string, detail::CaseInsensitiveLess>;
 
 /// The first value of header `name`, if present. (A template only so that it is
-/// compiled where it is used: see detail/json.hpp.)
+/// compiled where it is used: see detail/dependent.hpp.)
 template <class V = void>
 std::optional<detail::dependent_t<V, std::string_view>> header_value(const Headers& headers,
                                                                      std::string_view name) {

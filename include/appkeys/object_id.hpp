@@ -32,7 +32,7 @@ class ObjectId {
   constexpr explicit ObjectId(const bytes_type& bytes) noexcept : bytes_(bytes) {}
 
   /// Parses 24 hex characters (either case); anything else is errc::invalid_argument.
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   static Result<ObjectId> from_hex(std::string_view text) {
     if (text.size() != 24) {
       return AppError(errc::invalid_argument, "invalid ObjectId: expected 24 hex characters, got " +
@@ -62,7 +62,7 @@ class ObjectId {
   }
 
   /// 24 lowercase hex characters.
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   std::string to_hex() const {
     static constexpr char digits[] = "0123456789abcdef";
     std::string text(24, '0');

@@ -63,23 +63,23 @@ struct UserState {
     std::lock_guard lock(mutex);
     return !refresh_token.empty();
   }
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   Secret current_access_token() const {
     std::lock_guard lock(mutex);
     return access_token;
   }
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   Secret current_refresh_token() const {
     std::lock_guard lock(mutex);
     return refresh_token;
   }
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   void set_access_token(Secret token) {
     std::lock_guard lock(mutex);
     if (!refresh_token.empty()) access_token = std::move(token);
   }
   /// Forgets both tokens: the session is over for every handle that shares it.
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   void clear_tokens() {
     Secret access, refresh;  // destroyed (and wiped) after the lock is released
     std::lock_guard lock(mutex);
@@ -122,7 +122,7 @@ class User {
   /// a 401, or for a default-constructed User.
   bool is_logged_in() const { return state_ && state_->logged_in(); }
   /// The identities the profile listed at login.
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   std::vector<UserIdentity> identities() const {
     if (!state_) return {};
     std::lock_guard lock(state_->mutex);

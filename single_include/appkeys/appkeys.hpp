@@ -105,16 +105,22 @@ static_assert(std::string_view(APPKEYS_VERSION_STRING) ==
 // appkeys — errc, its std::error_category, and AppError.
 
 // ---- begin appkeys/detail/dependent.hpp
-// appkeys — dependent_t and dependent(): naming a type or an object so that it depends
-// on a template parameter.
+// appkeys — compiled only where used: why much of the client is written as templates, and
+// dependent_t and dependent(), which finish the job.
 //
-// Why: GCC instantiates a class template that a template names non-dependently (a
-// member's type, the type of an expression in a function body) where the template is
-// defined, not where it is used. `template <class T = void> struct A { std::vector<X>
-// v; };` thus compiles std::vector<X> in every program that includes the header, used
-// or not. Spelled dependent_t<T, std::vector<X>>, the type is the same, but it is
-// compiled only where A<T> is. The library's own class templates that exist only to be
-// compiled where used (`template <class = void>`) name their members' types this way.
+// A header-only client is parsed by every program that includes it, but a function
+// template's body is compiled only where the function is used. So functions that few
+// programs call, or whose bodies instantiate standard templates, are written as
+// `template <class = void>` (calls are unchanged; taking the address needs `<>`): the
+// comment "compiled only where used" across the library points here.
+//
+// That is not enough for the types such a template names. GCC instantiates a class
+// template that a template names non-dependently (a member's type, the type of an
+// expression in a function body) where the template is defined, not where it is used.
+// `template <class T = void> struct A { std::vector<X> v; };` thus compiles
+// std::vector<X> in every program that includes the header, used or not. Spelled
+// dependent_t<T, std::vector<X>>, the type is the same, but it is compiled only where
+// A<T> is; dependent<T>(x) does the same for an object reached in a body.
 
 namespace appkeys::detail {
 
@@ -278,7 +284,7 @@ constexpr std::string_view server_code_string(errc code) noexcept {
 }
 
 /// The errc for a server `error_code` string, or nullopt if the string is unknown. A
-/// template only so that it is compiled where a call is made (see detail/json.hpp).
+/// template only so that it is compiled where a call is made (see detail/dependent.hpp).
 ///
 /// A loop over the server codes (numbered consecutively from 101, see errc) rather than
 /// one comparison per code written out: at -O0 that was 7 KB of machine code in every
@@ -786,7 +792,7 @@ class ObjectId {
   constexpr explicit ObjectId(const bytes_type& bytes) noexcept : bytes_(bytes) {}
 
   /// Parses 24 hex characters (either case); anything else is errc::invalid_argument.
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   static Result<ObjectId> from_hex(std::string_view text) {
     if (text.size() != 24) {
       return AppError(errc::invalid_argument, "invalid ObjectId: expected 24 hex characters, got " +
@@ -816,7 +822,7 @@ class ObjectId {
   }
 
   /// 24 lowercase hex characters.
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   std::string to_hex() const {
     static constexpr char digits[] = "0123456789abcdef";
     std::string text(24, '0');
@@ -1334,7 +1340,7 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
 using Headers = std::multimap<std::string, std::string, detail::CaseInsensitiveLess>;
 
 /// The first value of header `name`, if present. (A template only so that it is
-/// compiled where it is used: see detail/json.hpp.)
+/// compiled where it is used: see detail/dependent.hpp.)
 template <class V = void>
 std::optional<detail::dependent_t<V, std::string_view>> header_value(const Headers& headers,
                                                                      std::string_view name) {
@@ -1674,7 +1680,7 @@ namespace appkeys::detail::steps {
 ///
 /// A template over its outcome type (used as Flight, whose Outcome is Result<void>) only
 /// so that its members, and the containers they use, are compiled where a call is made,
-/// not in every program that includes User: see detail/json.hpp.
+/// not in every program that includes User: see detail/dependent.hpp.
 template <class Outcome>
 class BasicFlight {
  public:
@@ -1835,23 +1841,23 @@ struct UserState {
     std::lock_guard lock(mutex);
     return !refresh_token.empty();
   }
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   Secret current_access_token() const {
     std::lock_guard lock(mutex);
     return access_token;
   }
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   Secret current_refresh_token() const {
     std::lock_guard lock(mutex);
     return refresh_token;
   }
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   void set_access_token(Secret token) {
     std::lock_guard lock(mutex);
     if (!refresh_token.empty()) access_token = std::move(token);
   }
   /// Forgets both tokens: the session is over for every handle that shares it.
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   void clear_tokens() {
     Secret access, refresh;  // destroyed (and wiped) after the lock is released
     std::lock_guard lock(mutex);
@@ -1894,7 +1900,7 @@ class User {
   /// a 401, or for a default-constructed User.
   bool is_logged_in() const { return state_ && state_->logged_in(); }
   /// The identities the profile listed at login.
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   std::vector<UserIdentity> identities() const {
     if (!state_) return {};
     std::lock_guard lock(state_->mutex);
@@ -2240,7 +2246,7 @@ namespace appkeys {
 /// one thread at a time.
 ///
 /// Its members are templates only so that they are compiled where a loop is used, not
-/// in every program that includes the client (see detail/json.hpp).
+/// in every program that includes the client (see detail/dependent.hpp).
 class RunLoop {
  public:
   RunLoop() = default;
@@ -2872,7 +2878,7 @@ class SyncWaitEvent final : public SyncWaitSignal {
     done_ = true;
     ready_.notify_all();
   }
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   void wait() {
     std::unique_lock lock(mutex_);
     ready_.wait(lock, [this] { return done_; });
@@ -2894,7 +2900,7 @@ class SyncWaitLoopSignal final : public SyncWaitSignal {
   }
   /// Runs the loop until the task is done; a finish() someone else asked for does not
   /// end the wait early.
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   void wait() {
     do {
       loop_.run();
@@ -2988,7 +2994,7 @@ namespace detail {
 
 /// `co_await PostAwaiter{post}`: the coroutine continues on a job handed to `post`. A
 /// template (used as PostAwaiter) only so that it is compiled where a coroutine awaits
-/// one (see detail/json.hpp).
+/// one (see detail/dependent.hpp).
 template <class = void>
 struct BasicPostAwaiter {
   const PostFunction& post;
@@ -3102,7 +3108,7 @@ class CoroExec {
 
   /// Runs each call on a job given to `run_on`; resumes on a job given to `resume_on`,
   /// or, if it is empty, right where the call ran. An empty `run_on` runs inline. (A
-  /// template only so that it is compiled where it is used: see detail/json.hpp.)
+  /// template only so that it is compiled where it is used: see detail/dependent.hpp.)
   template <class = void>
   explicit CoroExec(PostFunction run_on, PostFunction resume_on = nullptr)
       : contexts_(detail::share_new<const Contexts>(
@@ -3390,7 +3396,7 @@ class CallbackExec {
   /// Runs each call on a job given to `run_on` (inline if empty) and each handler on a
   /// job given to `complete_on` (or, if empty, right where the call ran). (A template
   /// only so that it is compiled where it is used, as on_handler_exception: see
-  /// detail/json.hpp.)
+  /// detail/dependent.hpp.)
   template <class = void>
   explicit CallbackExec(PostFunction run_on, PostFunction complete_on = nullptr)
       : contexts_(detail::share_new<const detail::CallbackContexts>(detail::CallbackContexts{
@@ -3779,7 +3785,7 @@ struct Joined {
 /// alternative), and the machines only ever ask "is it this one?".
 ///
 /// The constructors are templates only so that they are compiled where a machine runs,
-/// not in every program that includes the client (see detail/json.hpp).
+/// not in every program that includes the client (see detail/dependent.hpp).
 class Event {
  public:
   template <class = void>
@@ -3846,7 +3852,7 @@ struct Action {
   std::shared_ptr<Flight> flight{};
 
   // The factories are templates only so that they are compiled where a machine runs,
-  // not in every program that includes the client (see detail/json.hpp).
+  // not in every program that includes the client (see detail/dependent.hpp).
   template <class = void>
   static Action send(HttpRequest request) {
     Action action;
@@ -4346,7 +4352,7 @@ inline constexpr std::size_t max_json_depth = 64;
 
 /// Nesting depth of a JSON text, counting brackets outside strings; stops early once
 /// `limit` is exceeded.
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline std::size_t json_depth(std::string_view text, std::size_t limit) noexcept {
   std::size_t depth = 0, deepest = 0;
   bool in_string = false, escaped = false;
@@ -4423,7 +4429,7 @@ inline std::string dump_json(const Json<T>& value) {
 //
 // Pure functions, so every rule is testable without a clock or a server. Those that use
 // std::optional or <cmath> are templates only so that they are compiled where
-// a call is made, not in every program that includes the client (see detail/json.hpp).
+// a call is made, not in every program that includes the client (see detail/dependent.hpp).
 
 
 #include <algorithm>
@@ -4516,7 +4522,7 @@ namespace appkeys::detail::steps {
 
 /// Clears the copies of secrets a request holds (its bearer token, a body with a
 /// password or a key name) before the memory is freed. A template only so that it is
-/// compiled where a call is made (see detail/json.hpp).
+/// compiled where a call is made (see detail/dependent.hpp).
 template <class = void>
 void wipe_request(HttpRequest& request) noexcept {
   for (auto& [name, value] : request.headers) {
@@ -4544,7 +4550,7 @@ inline double random_unit() {
 /// whether an attempt before it may have been processed by the server.
 ///
 /// A template (used as Exchange) only so that it is compiled where a call is made, not in
-/// every program that includes the client (see detail/json.hpp).
+/// every program that includes the client (see detail/dependent.hpp).
 template <class V = void>
 class BasicExchange {
  public:
@@ -4728,7 +4734,7 @@ struct UrlSplit {
 /// Splits an absolute http:// or https:// URL into scheme, authority (host and port)
 /// and target. Structure only: which characters a host, port or path may hold is the
 /// caller's rule (a transport is strict, the fake backend lenient).
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline UrlSplit split_url(std::string_view url) noexcept {
   UrlSplit out;
   UrlParts& parts = out.parts;
@@ -4791,7 +4797,7 @@ inline UrlSplit split_url(std::string_view url) noexcept {
 /// dot ("localhost.", "127.0.0.1."): an absolute name is looked up by the resolver
 /// (glibc's hosts file does not list "localhost."), so a DNS answer could send it
 /// anywhere.
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline bool is_loopback_host(std::string_view host) {
   if (iequals(host, "localhost")) return true;
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
@@ -4846,13 +4852,13 @@ inline bool is_valid_app_id(std::string_view app_id) noexcept {
   return true;
 }
 
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline bool is_http_url(std::string_view url) noexcept {
   return static_cast<bool>(split_url(url));
 }
 
 /// host + path, in one allocation.
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline std::string join_url(std::string_view host, std::string_view path) {
   std::string url;
   url.reserve(host.size() + path.size());
@@ -4861,7 +4867,7 @@ inline std::string join_url(std::string_view host, std::string_view path) {
   return url;
 }
 
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline Result<void> check_credentials(const Credentials& credentials) {
   switch (credentials.provider()) {
     case AuthProvider::email_password:
@@ -4883,7 +4889,7 @@ inline Result<void> check_credentials(const Credentials& credentials) {
   return {};
 }
 
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline Result<void> check_logged_in(const User& user) {
   if (!user.is_logged_in()) {
     return AppError(errc::not_logged_in,
@@ -4895,7 +4901,7 @@ inline Result<void> check_logged_in(const User& user) {
 
 /// Names the app a client talks to: its base URL (scheme and host in lower case, no
 /// trailing '/') and app id. A session may be used by any client with the same key.
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline std::string owner_key_of(std::string_view base_url, std::string_view app_id) {
   std::string key;
   key.reserve(base_url.size() + app_id.size() + 1);
@@ -4931,7 +4937,7 @@ class ClientState {
   /// The checks before `user`'s tokens are used: it has a session, that session was
   /// logged in to this client's app (same base URL and app id: a User never leaks its
   /// tokens to another server or app), and it is still logged in.
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   Result<void> check_user(const User& user) const {
     const auto& state = user_state(user);
     if (state && state->owner != owner_key_) {
@@ -4944,7 +4950,7 @@ class ClientState {
   }
 
   /// Every request asks; the configuration never changes, so it is checked once.
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   Result<void> check_config() const {
     switch (config_problem_) {
       case ConfigProblem::none:
@@ -4962,7 +4968,7 @@ class ClientState {
   }
 
   /// A request with the headers of PROTOCOL.md §2 and the configured timeout. A template
-  /// only so that it is compiled where a call is made (see detail/json.hpp).
+  /// only so that it is compiled where a call is made (see detail/dependent.hpp).
   template <class = void>
   HttpRequest make_request(HttpMethod method, std::string url, std::string body,
                            std::string_view bearer) const {
@@ -4990,14 +4996,14 @@ class ClientState {
 
   /// The hostname once resolved; the view stays valid for the life of this object, as
   /// the hostname is written once and never changed. A template only so that it is
-  /// compiled where a call is made (see detail/json.hpp).
+  /// compiled where a call is made (see detail/dependent.hpp).
   template <class V = void>
   std::optional<dependent_t<V, std::string_view>> resolved_host() const noexcept {
     if (host_resolved_.load(std::memory_order_acquire)) return std::string_view(hostname_);
     return std::nullopt;
   }
   /// Called once, by the leader of the location flight.
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   void set_resolved_host(std::string_view hostname) {
     std::lock_guard lock(location_mutex_);
     if (host_resolved_.load(std::memory_order_relaxed)) return;
@@ -5010,12 +5016,12 @@ class ClientState {
 
   // -- the device id the server assigned at the last login --------------------------
 
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   std::string current_device_id() const {
     std::lock_guard lock(device_mutex_);
     return device_id_;
   }
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   void remember_device_id(const std::string& id) {
     std::lock_guard lock(device_mutex_);
     device_id_ = id;
@@ -5364,7 +5370,7 @@ inline constexpr const char* error_code = "error_code";
 inline constexpr const char* link = "link";
 }  // namespace field
 
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline AppError malformed(std::string_view what_response, std::string_view problem, int status) {
   std::string message = "malformed response to ";
   message += what_response;
@@ -5678,7 +5684,7 @@ namespace appkeys::detail {
 inline constexpr bool is_success(int status) noexcept { return status >= 200 && status < 300; }
 
 /// Server text is shown to people and written to logs: keep it short and printable.
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline std::string sanitize_server_text(std::string_view text, std::size_t limit = 512) {
   std::string out;
   out.reserve(std::min(text.size(), limit));
@@ -5701,7 +5707,7 @@ inline std::string sanitize_server_text(std::string_view text, std::size_t limit
   return out;
 }
 
-/// A template only so that it is compiled where a call is made (see detail/json.hpp).
+/// A template only so that it is compiled where a call is made (see detail/dependent.hpp).
 template <class V = void>
 bool has_json_content_type(const Headers& headers) {
   auto type = header_value<V>(headers, "Content-Type");
@@ -5779,7 +5785,7 @@ inline constexpr std::string_view register_suffix = "/register";
 inline constexpr std::string_view enable_suffix = "/enable";
 inline constexpr std::string_view disable_suffix = "/disable";
 
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline std::string join(std::initializer_list<std::string_view> parts) {
   std::size_t size = 0;
   for (auto part : parts) size += part.size();
@@ -5846,7 +5852,7 @@ inline std::string api_key_disable(std::string_view id_hex) {
 
 namespace appkeys::detail {
 
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline std::string base64url_encode(std::string_view bytes) {
   static constexpr char alphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -5868,7 +5874,7 @@ inline std::string base64url_encode(std::string_view bytes) {
 
 /// Decodes base64url with or without '=' padding; nullopt on any other character or an
 /// impossible length. A template only so that it is compiled where a call is made (see
-/// detail/json.hpp).
+/// detail/dependent.hpp).
 template <class V = void>
 std::optional<dependent_t<V, std::string>> base64url_decode(std::string_view text) {
   while (!text.empty() && text.back() == '=') text.remove_suffix(1);
@@ -6706,7 +6712,7 @@ struct CreateKeySpec {
   std::string name;
 
   Result<void> check_input() const { return {}; }
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   Result<void> check(const User& user) const {
     if (name.empty()) return AppError(errc::invalid_argument, "API key name must not be empty");
     if (user.provider() != provider_name(AuthProvider::email_password)) {

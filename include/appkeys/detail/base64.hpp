@@ -10,7 +10,7 @@
 
 namespace appkeys::detail {
 
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline std::string base64url_encode(std::string_view bytes) {
   static constexpr char alphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -32,7 +32,7 @@ inline std::string base64url_encode(std::string_view bytes) {
 
 /// Decodes base64url with or without '=' padding; nullopt on any other character or an
 /// impossible length. A template only so that it is compiled where a call is made (see
-/// detail/json.hpp).
+/// detail/dependent.hpp).
 template <class V = void>
 std::optional<dependent_t<V, std::string>> base64url_decode(std::string_view text) {
   while (!text.empty() && text.back() == '=') text.remove_suffix(1);

@@ -22,7 +22,7 @@ namespace appkeys::detail {
 inline constexpr bool is_success(int status) noexcept { return status >= 200 && status < 300; }
 
 /// Server text is shown to people and written to logs: keep it short and printable.
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline std::string sanitize_server_text(std::string_view text, std::size_t limit = 512) {
   std::string out;
   out.reserve(std::min(text.size(), limit));
@@ -45,7 +45,7 @@ inline std::string sanitize_server_text(std::string_view text, std::size_t limit
   return out;
 }
 
-/// A template only so that it is compiled where a call is made (see detail/json.hpp).
+/// A template only so that it is compiled where a call is made (see detail/dependent.hpp).
 template <class V = void>
 bool has_json_content_type(const Headers& headers) {
   auto type = header_value<V>(headers, "Content-Type");

@@ -38,7 +38,7 @@ inline constexpr std::size_t max_json_depth = 64;
 
 /// Nesting depth of a JSON text, counting brackets outside strings; stops early once
 /// `limit` is exceeded.
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline std::size_t json_depth(std::string_view text, std::size_t limit) noexcept {
   std::size_t depth = 0, deepest = 0;
   bool in_string = false, escaped = false;

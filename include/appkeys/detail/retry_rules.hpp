@@ -2,7 +2,7 @@
 //
 // Pure functions, so every rule is testable without a clock or a server. Those that use
 // std::optional or <cmath> are templates only so that they are compiled where
-// a call is made, not in every program that includes the client (see detail/json.hpp).
+// a call is made, not in every program that includes the client (see detail/dependent.hpp).
 #pragma once
 
 #include <appkeys/detail/chrono.hpp>

@@ -19,7 +19,7 @@ inline constexpr std::string_view register_suffix = "/register";
 inline constexpr std::string_view enable_suffix = "/enable";
 inline constexpr std::string_view disable_suffix = "/disable";
 
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline std::string join(std::initializer_list<std::string_view> parts) {
   std::size_t size = 0;
   for (auto part : parts) size += part.size();

@@ -46,7 +46,7 @@ struct UrlSplit {
 /// Splits an absolute http:// or https:// URL into scheme, authority (host and port)
 /// and target. Structure only: which characters a host, port or path may hold is the
 /// caller's rule (a transport is strict, the fake backend lenient).
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline UrlSplit split_url(std::string_view url) noexcept {
   UrlSplit out;
   UrlParts& parts = out.parts;
@@ -109,7 +109,7 @@ inline UrlSplit split_url(std::string_view url) noexcept {
 /// dot ("localhost.", "127.0.0.1."): an absolute name is looked up by the resolver
 /// (glibc's hosts file does not list "localhost."), so a DNS answer could send it
 /// anywhere.
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline bool is_loopback_host(std::string_view host) {
   if (iequals(host, "localhost")) return true;
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {

@@ -62,7 +62,7 @@ inline constexpr const char* error_code = "error_code";
 inline constexpr const char* link = "link";
 }  // namespace field
 
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline AppError malformed(std::string_view what_response, std::string_view problem, int status) {
   std::string message = "malformed response to ";
   message += what_response;

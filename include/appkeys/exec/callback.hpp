@@ -234,7 +234,7 @@ class CallbackExec {
   /// Runs each call on a job given to `run_on` (inline if empty) and each handler on a
   /// job given to `complete_on` (or, if empty, right where the call ran). (A template
   /// only so that it is compiled where it is used, as on_handler_exception: see
-  /// detail/json.hpp.)
+  /// detail/dependent.hpp.)
   template <class = void>
   explicit CallbackExec(PostFunction run_on, PostFunction complete_on = nullptr)
       : contexts_(detail::share_new<const detail::CallbackContexts>(detail::CallbackContexts{

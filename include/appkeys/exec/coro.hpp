@@ -24,7 +24,7 @@ namespace detail {
 
 /// `co_await PostAwaiter{post}`: the coroutine continues on a job handed to `post`. A
 /// template (used as PostAwaiter) only so that it is compiled where a coroutine awaits
-/// one (see detail/json.hpp).
+/// one (see detail/dependent.hpp).
 template <class = void>
 struct BasicPostAwaiter {
   const PostFunction& post;
@@ -138,7 +138,7 @@ class CoroExec {
 
   /// Runs each call on a job given to `run_on`; resumes on a job given to `resume_on`,
   /// or, if it is empty, right where the call ran. An empty `run_on` runs inline. (A
-  /// template only so that it is compiled where it is used: see detail/json.hpp.)
+  /// template only so that it is compiled where it is used: see detail/dependent.hpp.)
   template <class = void>
   explicit CoroExec(PostFunction run_on, PostFunction resume_on = nullptr)
       : contexts_(detail::share_new<const Contexts>(

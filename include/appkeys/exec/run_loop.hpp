@@ -34,7 +34,7 @@ namespace appkeys {
 /// one thread at a time.
 ///
 /// Its members are templates only so that they are compiled where a loop is used, not
-/// in every program that includes the client (see detail/json.hpp).
+/// in every program that includes the client (see detail/dependent.hpp).
 class RunLoop {
  public:
   RunLoop() = default;

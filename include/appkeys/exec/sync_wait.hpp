@@ -83,7 +83,7 @@ class SyncWaitEvent final : public SyncWaitSignal {
     done_ = true;
     ready_.notify_all();
   }
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   void wait() {
     std::unique_lock lock(mutex_);
     ready_.wait(lock, [this] { return done_; });
@@ -105,7 +105,7 @@ class SyncWaitLoopSignal final : public SyncWaitSignal {
   }
   /// Runs the loop until the task is done; a finish() someone else asked for does not
   /// end the wait early.
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   void wait() {
     do {
       loop_.run();

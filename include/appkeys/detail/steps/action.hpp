@@ -51,7 +51,7 @@ struct Joined {
 /// alternative), and the machines only ever ask "is it this one?".
 ///
 /// The constructors are templates only so that they are compiled where a machine runs,
-/// not in every program that includes the client (see detail/json.hpp).
+/// not in every program that includes the client (see detail/dependent.hpp).
 class Event {
  public:
   template <class = void>
@@ -118,7 +118,7 @@ struct Action {
   std::shared_ptr<Flight> flight{};
 
   // The factories are templates only so that they are compiled where a machine runs,
-  // not in every program that includes the client (see detail/json.hpp).
+  // not in every program that includes the client (see detail/dependent.hpp).
   template <class = void>
   static Action send(HttpRequest request) {
     Action action;

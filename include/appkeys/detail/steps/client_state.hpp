@@ -43,13 +43,13 @@ inline bool is_valid_app_id(std::string_view app_id) noexcept {
   return true;
 }
 
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline bool is_http_url(std::string_view url) noexcept {
   return static_cast<bool>(split_url(url));
 }
 
 /// host + path, in one allocation.
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline std::string join_url(std::string_view host, std::string_view path) {
   std::string url;
   url.reserve(host.size() + path.size());
@@ -58,7 +58,7 @@ inline std::string join_url(std::string_view host, std::string_view path) {
   return url;
 }
 
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline Result<void> check_credentials(const Credentials& credentials) {
   switch (credentials.provider()) {
     case AuthProvider::email_password:
@@ -80,7 +80,7 @@ inline Result<void> check_credentials(const Credentials& credentials) {
   return {};
 }
 
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline Result<void> check_logged_in(const User& user) {
   if (!user.is_logged_in()) {
     return AppError(errc::not_logged_in,
@@ -92,7 +92,7 @@ inline Result<void> check_logged_in(const User& user) {
 
 /// Names the app a client talks to: its base URL (scheme and host in lower case, no
 /// trailing '/') and app id. A session may be used by any client with the same key.
-template <class = void>  // compiled only where used: see detail/json.hpp
+template <class = void>  // compiled only where used: see detail/dependent.hpp
 inline std::string owner_key_of(std::string_view base_url, std::string_view app_id) {
   std::string key;
   key.reserve(base_url.size() + app_id.size() + 1);
@@ -128,7 +128,7 @@ class ClientState {
   /// The checks before `user`'s tokens are used: it has a session, that session was
   /// logged in to this client's app (same base URL and app id: a User never leaks its
   /// tokens to another server or app), and it is still logged in.
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   Result<void> check_user(const User& user) const {
     const auto& state = user_state(user);
     if (state && state->owner != owner_key_) {
@@ -141,7 +141,7 @@ class ClientState {
   }
 
   /// Every request asks; the configuration never changes, so it is checked once.
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   Result<void> check_config() const {
     switch (config_problem_) {
       case ConfigProblem::none:
@@ -159,7 +159,7 @@ class ClientState {
   }
 
   /// A request with the headers of PROTOCOL.md §2 and the configured timeout. A template
-  /// only so that it is compiled where a call is made (see detail/json.hpp).
+  /// only so that it is compiled where a call is made (see detail/dependent.hpp).
   template <class = void>
   HttpRequest make_request(HttpMethod method, std::string url, std::string body,
                            std::string_view bearer) const {
@@ -187,14 +187,14 @@ class ClientState {
 
   /// The hostname once resolved; the view stays valid for the life of this object, as
   /// the hostname is written once and never changed. A template only so that it is
-  /// compiled where a call is made (see detail/json.hpp).
+  /// compiled where a call is made (see detail/dependent.hpp).
   template <class V = void>
   std::optional<dependent_t<V, std::string_view>> resolved_host() const noexcept {
     if (host_resolved_.load(std::memory_order_acquire)) return std::string_view(hostname_);
     return std::nullopt;
   }
   /// Called once, by the leader of the location flight.
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   void set_resolved_host(std::string_view hostname) {
     std::lock_guard lock(location_mutex_);
     if (host_resolved_.load(std::memory_order_relaxed)) return;
@@ -207,12 +207,12 @@ class ClientState {
 
   // -- the device id the server assigned at the last login --------------------------
 
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   std::string current_device_id() const {
     std::lock_guard lock(device_mutex_);
     return device_id_;
   }
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   void remember_device_id(const std::string& id) {
     std::lock_guard lock(device_mutex_);
     device_id_ = id;

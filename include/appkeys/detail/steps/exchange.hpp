@@ -19,7 +19,7 @@ namespace appkeys::detail::steps {
 
 /// Clears the copies of secrets a request holds (its bearer token, a body with a
 /// password or a key name) before the memory is freed. A template only so that it is
-/// compiled where a call is made (see detail/json.hpp).
+/// compiled where a call is made (see detail/dependent.hpp).
 template <class = void>
 void wipe_request(HttpRequest& request) noexcept {
   for (auto& [name, value] : request.headers) {
@@ -47,7 +47,7 @@ inline double random_unit() {
 /// whether an attempt before it may have been processed by the server.
 ///
 /// A template (used as Exchange) only so that it is compiled where a call is made, not in
-/// every program that includes the client (see detail/json.hpp).
+/// every program that includes the client (see detail/dependent.hpp).
 template <class V = void>
 class BasicExchange {
  public:

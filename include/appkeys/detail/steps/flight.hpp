@@ -26,7 +26,7 @@ namespace appkeys::detail::steps {
 ///
 /// A template over its outcome type (used as Flight, whose Outcome is Result<void>) only
 /// so that its members, and the containers they use, are compiled where a call is made,
-/// not in every program that includes User: see detail/json.hpp.
+/// not in every program that includes User: see detail/dependent.hpp.
 template <class Outcome>
 class BasicFlight {
  public:

@@ -126,7 +126,7 @@ struct CreateKeySpec {
   std::string name;
 
   Result<void> check_input() const { return {}; }
-  template <class = void>  // compiled only where used: see detail/json.hpp
+  template <class = void>  // compiled only where used: see detail/dependent.hpp
   Result<void> check(const User& user) const {
     if (name.empty()) return AppError(errc::invalid_argument, "API key name must not be empty");
     if (user.provider() != provider_name(AuthProvider::email_password)) {
